@@ -1,0 +1,61 @@
+package jobs
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// ClientConfig is what the binary decides about River.
+type ClientConfig struct {
+	RunWorkers, GitHubWorkers, TriageWorkers int
+	// MaxRunDuration bounds the longest run (pipeline timeouts are capped to
+	// it); stuck-job rescue waits longer than that, so a live run is never
+	// rescued and executed twice.
+	MaxRunDuration time.Duration
+	// RescueAfter overrides the rescue delay derived from MaxRunDuration (tests).
+	RescueAfter  time.Duration
+	PeriodicJobs []*river.PeriodicJob
+}
+
+// NewClient builds the River client. With workers == nil the client can only
+// insert (InsertTx inside the caller's transaction); that is what the webhook
+// intake of a `serve` process uses when it runs no workers, and what tests use.
+func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg ClientConfig, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	rc := &river.Config{
+		Logger: log,
+		// Jobs other than runs talk to GitHub or crunch one run's data: a few
+		// minutes is generous, and a hung call must not hold a worker forever.
+		JobTimeout: 5 * time.Minute,
+		// Failed work stays inspectable on the dead-letter page and can be
+		// retried from there; River's default would delete it after 7 days.
+		DiscardedJobRetentionPeriod: 90 * 24 * time.Hour,
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
+		RescueStuckJobsAfter:        cfg.rescueAfter(),
+		PeriodicJobs:                cfg.PeriodicJobs,
+	}
+	if workers != nil {
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueRuns:   {MaxWorkers: max(cfg.RunWorkers, 1)},
+			QueueGitHub: {MaxWorkers: max(cfg.GitHubWorkers, 1)},
+			QueueTriage: {MaxWorkers: max(cfg.TriageWorkers, 1)},
+		}
+	}
+	return river.NewClient(riverpgxv5.New(pool), rc)
+}
+
+func (c ClientConfig) rescueAfter() time.Duration {
+	if c.RescueAfter > 0 {
+		return c.RescueAfter
+	}
+	if c.MaxRunDuration <= 0 {
+		c.MaxRunDuration = 2 * time.Hour
+	}
+	return c.MaxRunDuration + 30*time.Minute
+}

@@ -1,0 +1,105 @@
+// Package store is Sentinel's Postgres access: hand-written SQL over pgx, one
+// file per table or aggregate. Exported methods own their transactions; a
+// missing row is always ErrNotFound.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned when a row the caller asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is the connection pool every store method runs on.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects to databaseURL, retrying briefly so that a database that is
+// still starting (compose, a managed cluster) does not fail the process.
+func Open(ctx context.Context, databaseURL string, maxConns int32, log *slog.Logger) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", Redact(databaseURL), err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for attempt := 1; ; attempt++ {
+		pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = pool.Ping(pingCtx)
+		cancel()
+		if err == nil {
+			return &DB{Pool: pool}, nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			pool.Close()
+			return nil, fmt.Errorf("database at %s is unreachable: %w", hostOf(cfg.ConnConfig), err)
+		}
+		log.Warn("database not reachable yet, retrying", "host", hostOf(cfg.ConnConfig), "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+		}
+	}
+}
+
+// Close releases every connection.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// InTx runs fn in a transaction that is committed when fn returns nil and
+// rolled back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, fn)
+}
+
+// notFound turns pgx's "no rows" into ErrNotFound, in one place.
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// Redact removes the password from a connection string for messages and logs.
+func Redact(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.User == nil {
+		return databaseURL
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func hostOf(c *pgx.ConnConfig) string {
+	if strings.HasPrefix(c.Host, "/") {
+		return fmt.Sprintf("unix socket %s/.s.PGSQL.%d", c.Host, c.Port)
+	}
+	return fmt.Sprintf("%s:%d", c.Host, c.Port)
+}
