@@ -1,0 +1,3 @@
+module example.com/sentinel-samples/compile
+
+go 1.26

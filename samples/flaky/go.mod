@@ -1,0 +1,3 @@
+module example.com/sentinel-samples/flaky
+
+go 1.26

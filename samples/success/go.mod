@@ -1,0 +1,3 @@
+module example.com/sentinel-samples/success
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/sentinel-samples/testfail
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/sentinel-samples/timeout
+
+go 1.26
