@@ -1,0 +1,131 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+)
+
+// Checkout describes one commit to materialise in a workspace.
+type Checkout struct {
+	CloneURL string // https://github.com/owner/repo.git, or http(s)/file URL of any git server
+	SHA      string // full commit id
+	Token    string // installation token; empty for public or local repositories
+	Dir      string // workspace directory; created, must be empty if it exists
+}
+
+var fullSHA = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// Run clones exactly c.SHA into c.Dir, shallow when the server allows
+// fetching a commit by id (GitHub does), full otherwise. The token travels
+// only in the git processes' environment as an HTTP header: never in argv,
+// never in .git/config, never in the workspace the steps see. Failures are
+// *InfraError: a clone that fails is the machinery's problem, not the code's.
+func (c Checkout) Run(ctx context.Context) error {
+	if !fullSHA.MatchString(c.SHA) {
+		return fmt.Errorf("checkout: %q is not a full commit SHA", c.SHA)
+	}
+	remote, err := cleanRemote(c.CloneURL)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return infra("create workspace", err)
+	}
+	if _, err := c.git(ctx, "init", "-q"); err != nil {
+		return err
+	}
+	if _, err := c.git(ctx, "remote", "add", "origin", remote); err != nil {
+		return err
+	}
+	if _, err := c.git(ctx, "fetch", "-q", "--no-tags", "--depth=1", "origin", c.SHA); err != nil {
+		// Servers that refuse wants by SHA: fetch the branches and pull
+		// requests, then find the commit among them.
+		if _, err2 := c.git(ctx, "fetch", "-q", "--no-tags", "origin",
+			"+refs/heads/*:refs/remotes/origin/*", "+refs/pull/*/head:refs/remotes/origin/pr/*"); err2 != nil {
+			return errors.Join(err, err2)
+		}
+	}
+	if _, err := c.git(ctx, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", c.SHA); err != nil {
+		return err
+	}
+	head, err := c.git(ctx, "rev-parse", "HEAD")
+	if err != nil {
+		return err
+	}
+	if got := strings.TrimSpace(head); got != c.SHA {
+		return infra("checkout", fmt.Errorf("HEAD is %s, want %s", got, c.SHA))
+	}
+	return nil
+}
+
+// cleanRemote refuses URLs that carry credentials or could be read as an
+// option, so that what lands in .git/config is the plain clone URL.
+func cleanRemote(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || strings.HasPrefix(raw, "-") {
+		return "", fmt.Errorf("checkout: bad clone URL %q", raw)
+	}
+	switch u.Scheme {
+	case "https", "http", "file":
+	default:
+		return "", fmt.Errorf("checkout: clone URL scheme %q is not http(s) or file", u.Scheme)
+	}
+	if u.User != nil {
+		return "", errors.New("checkout: clone URL must not carry credentials; pass the token separately")
+	}
+	return u.String(), nil
+}
+
+func (c Checkout) git(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return "", fmt.Errorf("git %s: %w", args[0], cause)
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if c.Token != "" {
+			msg = strings.ReplaceAll(msg, c.Token, "***")
+		}
+		if strings.Contains(msg, "No space left on device") {
+			err = syscall.ENOSPC
+		}
+		return "", infra("git "+args[0], fmt.Errorf("%w: %s", err, msg))
+	}
+	return stdout.String(), nil
+}
+
+// env is the host environment without any git configuration of its own,
+// plus the credentials as an http.extraHeader given through GIT_CONFIG_*.
+func (c Checkout) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GIT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "GIT_CONFIG_NOSYSTEM=1")
+	keys := [][2]string{{"credential.helper", ""}, {"protocol.version", "2"}}
+	if c.Token != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + c.Token))
+		keys = append(keys, [2]string{"http.extraHeader", "Authorization: Basic " + basic})
+	}
+	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(keys)))
+	for i, kv := range keys {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	return env
+}

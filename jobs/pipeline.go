@@ -1,0 +1,330 @@
+package jobs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PipelineFile is the name of the pipeline file at the repository root.
+const PipelineFile = ".sentinel.yml"
+
+// Pipeline is a parsed, validated .sentinel.yml (or a detected one).
+type Pipeline struct {
+	Image      string
+	Timeout    time.Duration // whole run; 0 means the runner's default
+	Env        map[string]string
+	Limits     Limits
+	Steps      []Step
+	Incidents  IncidentPolicy
+	Quarantine []string // test identities whose failures do not fail the run
+	Detected   string   // ecosystem name when the pipeline was detected, "" when read from the file
+}
+
+// Step is one step of a pipeline.
+type Step struct {
+	Name        string
+	Run         string
+	Image       string // "" means the pipeline's image
+	Timeout     time.Duration
+	Env         map[string]string
+	Results     string // "", "go-test-json" or "junit:GLOB"
+	RetryFailed int
+	Network     string // "" (default bridge) or "none"
+}
+
+// Limits are resource limits for each step's container.
+type Limits struct {
+	Memory   int64 // bytes
+	NanoCPUs int64 // 1e9 per CPU
+	Pids     int64
+}
+
+// IncidentPolicy is the repository's threshold for opening an incident.
+type IncidentPolicy struct {
+	After  int
+	Within time.Duration
+}
+
+// ResultsFormat values.
+const (
+	ResultsGoTestJSON  = "go-test-json"
+	resultsJUnitPrefix = "junit:"
+)
+
+// JUnitGlob returns the glob of a "junit:GLOB" results setting.
+func (s Step) JUnitGlob() (string, bool) {
+	g, ok := strings.CutPrefix(s.Results, resultsJUnitPrefix)
+	return g, ok
+}
+
+// ConfigError is a problem in the pipeline file; the run fails with category
+// configuration and this message.
+type ConfigError struct {
+	File string // "" means PipelineFile
+	Line int    // 0 when unknown
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	file := e.File
+	if file == "" {
+		file = PipelineFile
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("%s line %d: %s", file, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", file, e.Msg)
+}
+
+// maxPipelineSize keeps a hostile file from costing more than a parse should.
+const maxPipelineSize = 1 << 20
+
+type rawPipeline struct {
+	Image      string            `yaml:"image"`
+	Timeout    yamlDuration      `yaml:"timeout"`
+	Env        map[string]string `yaml:"env"`
+	Limits     rawLimits         `yaml:"limits"`
+	Steps      []rawStep         `yaml:"steps"`
+	Incidents  rawIncidents      `yaml:"incidents"`
+	Quarantine []string          `yaml:"quarantine"`
+}
+
+type rawStep struct {
+	Name        string            `yaml:"name"`
+	Run         string            `yaml:"run"`
+	Image       string            `yaml:"image"`
+	Timeout     yamlDuration      `yaml:"timeout"`
+	Env         map[string]string `yaml:"env"`
+	Results     string            `yaml:"results"`
+	RetryFailed int               `yaml:"retry_failed"`
+	Network     string            `yaml:"network"`
+}
+
+type rawLimits struct {
+	Memory yamlBytes `yaml:"memory"`
+	CPUs   yamlCPUs  `yaml:"cpus"`
+	Pids   int64     `yaml:"pids"`
+}
+
+type rawIncidents struct {
+	After  int          `yaml:"after"`
+	Within yamlDuration `yaml:"within"`
+}
+
+// ParsePipeline reads and validates a pipeline file strictly: unknown keys,
+// wrong types, missing steps and bad values are a *ConfigError naming the line.
+func ParsePipeline(r io.Reader) (*Pipeline, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxPipelineSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", PipelineFile, err)
+	}
+	if len(data) > maxPipelineSize {
+		return nil, &ConfigError{Msg: "file is larger than 1 MiB"}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &ConfigError{Line: 1, Msg: "file is empty; it needs at least a steps list"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var raw rawPipeline
+	if err := dec.Decode(&raw); err != nil {
+		return nil, yamlError(err)
+	}
+	return raw.validate(root.Content[0])
+}
+
+func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
+	p := &Pipeline{
+		Image:      strings.TrimSpace(raw.Image),
+		Timeout:    raw.Timeout.d,
+		Env:        raw.Env,
+		Limits:     Limits{Memory: raw.Limits.Memory.n, NanoCPUs: raw.Limits.CPUs.n, Pids: raw.Limits.Pids},
+		Incidents:  IncidentPolicy{After: raw.Incidents.After, Within: raw.Incidents.Within.d},
+		Quarantine: raw.Quarantine,
+	}
+	if err := checkEnv(doc, p.Env, "env"); err != nil {
+		return nil, err
+	}
+	if raw.Limits.Pids < 0 {
+		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}
+	}
+	if raw.Incidents.After < 0 {
+		return nil, &ConfigError{Line: lineOf(doc, "incidents", "after"), Msg: "incidents.after must not be negative"}
+	}
+	if len(raw.Steps) == 0 {
+		line := lineOf(doc, "steps")
+		if line == 0 {
+			line = doc.Line
+		}
+		return nil, &ConfigError{Line: line, Msg: "steps: at least one step is required"}
+	}
+	names := map[string]bool{}
+	for i, rs := range raw.Steps {
+		at := func(keys ...string) int { return lineOf(doc, append([]any{"steps", i}, toAny(keys)...)...) }
+		s := Step{
+			Name: strings.TrimSpace(rs.Name), Run: rs.Run, Image: strings.TrimSpace(rs.Image),
+			Timeout: rs.Timeout.d, Env: rs.Env, Results: strings.TrimSpace(rs.Results),
+			RetryFailed: rs.RetryFailed, Network: rs.Network,
+		}
+		if s.Name == "" {
+			s.Name = fmt.Sprintf("step-%d", i+1)
+		}
+		if names[s.Name] {
+			return nil, &ConfigError{Line: at("name"), Msg: fmt.Sprintf("step name %q is used twice", s.Name)}
+		}
+		names[s.Name] = true
+		if strings.TrimSpace(s.Run) == "" {
+			return nil, &ConfigError{Line: at(), Msg: fmt.Sprintf("step %q: run is required", s.Name)}
+		}
+		if s.Image == "" && p.Image == "" {
+			return nil, &ConfigError{Line: at(), Msg: fmt.Sprintf("step %q: no image (set image at the top or on the step)", s.Name)}
+		}
+		switch s.Network {
+		case "", "bridge", "none":
+		default:
+			return nil, &ConfigError{Line: at("network"), Msg: fmt.Sprintf("step %q: network must be bridge or none, not %q", s.Name, s.Network)}
+		}
+		if s.RetryFailed < 0 || s.RetryFailed > 10 {
+			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed must be between 0 and 10", s.Name)}
+		}
+		if g, ok := s.JUnitGlob(); ok {
+			if err := checkGlob(g); err != nil {
+				return nil, &ConfigError{Line: at("results"), Msg: fmt.Sprintf("step %q: results: %v", s.Name, err)}
+			}
+		} else if s.Results != "" && s.Results != ResultsGoTestJSON {
+			return nil, &ConfigError{Line: at("results"), Msg: fmt.Sprintf("step %q: results must be go-test-json or junit:GLOB, not %q", s.Name, s.Results)}
+		}
+		if s.RetryFailed > 0 && s.Results == "" {
+			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed needs results to know which tests failed", s.Name)}
+		}
+		if err := checkEnv(doc, s.Env, "steps", i, "env"); err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, s)
+	}
+	return p, nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func checkEnv(doc *yaml.Node, env map[string]string, path ...any) error {
+	for k := range env {
+		if !envName.MatchString(k) {
+			return &ConfigError{Line: lineOf(doc, append(path, k)...), Msg: fmt.Sprintf("%q is not a valid environment variable name", k)}
+		}
+	}
+	return nil
+}
+
+func toAny(keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out
+}
+
+// lineOf finds the line of the node at path (map keys as strings, sequence
+// indexes as ints); for a map key it is the key's line. 0 when absent.
+func lineOf(n *yaml.Node, path ...any) int {
+	line := n.Line
+	for _, p := range path {
+		switch key := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == key {
+					line, n, found = n.Content[j].Line, n.Content[j+1], true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || key >= len(n.Content) {
+				return line
+			}
+			n = n.Content[key]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+var (
+	yamlLinePrefix = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownField   = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	wrongType      = regexp.MustCompile(`^cannot unmarshal !!(\w+) (?:` + "`" + `[^` + "`" + `]*` + "`" + ` )?into (\S+)$`)
+)
+
+// yamlError turns yaml.v3's errors into a ConfigError with the first
+// problem's line and a message a user can act on.
+func yamlError(err error) error {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	m := yamlLinePrefix.FindStringSubmatch(msg)
+	if m == nil {
+		return &ConfigError{Msg: strings.TrimPrefix(msg, "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	text := m[2]
+	if f := unknownField.FindStringSubmatch(text); f != nil {
+		text = fmt.Sprintf("unknown key %q", f[1])
+	} else if w := wrongType.FindStringSubmatch(text); w != nil {
+		text = fmt.Sprintf("wrong type: got a %s, want %s", yamlKind(w[1]), goKind(w[2]))
+	}
+	return &ConfigError{Line: line, Msg: text}
+}
+
+func yamlKind(tag string) string {
+	switch tag {
+	case "seq":
+		return "list"
+	case "map":
+		return "mapping"
+	case "str":
+		return "string"
+	case "int", "float":
+		return "number"
+	}
+	return tag
+}
+
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "jobs.raw"):
+		return "a mapping"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case t == "bool":
+		return "true or false"
+	}
+	return t
+}

@@ -1,0 +1,115 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Runtime executes the steps of a run in isolation: Docker containers in
+// production, host processes where no Docker daemon answers.
+//
+// Lifecycle, for one run:
+//
+//  1. Prepare(ctx, run) once, before any step. It checks that the runtime can
+//     work (the daemon answers) and removes whatever an earlier, crashed
+//     attempt of the same run left behind (containers labelled with the run).
+//     The workspace directory already exists and holds the checkout.
+//  2. RunStep(ctx, step) for each step, in order, never concurrently for one
+//     run. It blocks until the step's process exits, its timeout passes, or
+//     ctx is cancelled. Output is copied to step.Stdout and step.Stderr while
+//     the step runs. A non-zero exit, an OOM kill or a timeout is a normal
+//     StepResult with a nil error; the error is non-nil only when the step
+//     could not be run or watched at all (daemon gone, image missing), and
+//     then it is an *InfraError. On cancellation the step's processes are
+//     killed before RunStep returns, and the error wraps context.Cause(ctx).
+//  3. Kill(ctx, runID) may be called at any time, from any goroutine, to stop
+//     every process of the run at once (used on cancellation and by the
+//     reaper). It is idempotent.
+//  4. Cleanup(ctx, runID) once after the last step, always, with a context
+//     that is not the (possibly dead) job context. It removes every resource
+//     of the run; the caller removes the workspace directory.
+//
+// Leftovers lists the runs that still own resources, so that the reaper can
+// remove the ones whose run is no longer running.
+type Runtime interface {
+	Name() string
+	Prepare(ctx context.Context, run RunSpec) error
+	RunStep(ctx context.Context, step StepSpec) (StepResult, error)
+	Kill(ctx context.Context, runID int64) error
+	Cleanup(ctx context.Context, runID int64) error
+	Leftovers(ctx context.Context) ([]int64, error)
+}
+
+// WorkspaceMount is where the workspace appears inside a step's container.
+const WorkspaceMount = "/workspace"
+
+// RunSpec describes the run a runtime prepares for.
+type RunSpec struct {
+	RunID     int64
+	Workspace string // host directory holding the checkout
+}
+
+// StepSpec is one step as the runtime sees it: everything is resolved
+// (defaults applied, image rewritten), nothing refers to the pipeline file.
+type StepSpec struct {
+	RunID     int64
+	StepID    int64
+	Name      string
+	Workspace string // host directory, mounted at WorkspaceMount
+	Image     string
+	Command   string // run with /bin/sh -c
+	Env       map[string]string
+	Limits    Limits
+	Timeout   time.Duration // 0: none beyond ctx
+	Network   string        // "" or "bridge": default network; "none": no network
+	TmpfsSize int64         // >0: /tmp is a tmpfs of this many bytes (Docker only)
+	Stdout    io.Writer
+	Stderr    io.Writer
+}
+
+// StepResult is what happened to a step that ran.
+type StepResult struct {
+	ExitCode  int
+	OOMKilled bool
+	TimedOut  bool
+	Started   time.Time
+	Finished  time.Time
+}
+
+// Failed reports whether the step did not succeed.
+func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
+
+// Category names used for runner-level failures; triage uses the same words.
+const (
+	CategoryInfrastructure = "infrastructure"
+	CategoryConfiguration  = "configuration"
+	CategoryTimeout        = "timeout"
+	CategoryOutOfMemory    = "out_of_memory"
+)
+
+// InfraError is a failure of the machinery rather than of the code under
+// test: daemon unreachable, image pull failed, workspace disk full. A run
+// ending with one is errored and River retries it a bounded number of times.
+type InfraError struct {
+	Op  string // what was being done: "pull image golang:1.26", "checkout"
+	Err error
+}
+
+func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
+func (e *InfraError) Unwrap() error { return e.Err }
+
+// IsInfra reports whether err is (or wraps) an *InfraError.
+func IsInfra(err error) bool {
+	var ie *InfraError
+	return errors.As(err, &ie)
+}
+
+func infra(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &InfraError{Op: op, Err: err}
+}

@@ -1,0 +1,277 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var (
+	dockerOnce sync.Once
+	dockerRT   *Docker
+	dockerErr  error
+)
+
+// testDocker returns a Docker runtime with the test images built, skipping
+// the test when no daemon answers (failing instead when CI is set).
+func testDocker(t testing.TB) *Docker {
+	t.Helper()
+	dockerOnce.Do(func() {
+		d, err := NewDocker()
+		if err != nil {
+			dockerErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := d.Ping(ctx); err != nil {
+			dockerErr = err
+			return
+		}
+		dockerErr = BuildTestImages(ctx, d.Client(), goRoot())
+		dockerRT = d
+	})
+	if dockerErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("docker: %v", dockerErr)
+		}
+		t.Skipf("docker not available: %v", dockerErr)
+	}
+	return dockerRT
+}
+
+func goRoot() string {
+	if r := os.Getenv("GOROOT"); r != "" {
+		return r
+	}
+	return "/usr/local/go"
+}
+
+// lineWatch is a writer that signals when a given text has been written.
+type lineWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	text string
+	seen chan struct{}
+	once sync.Once
+}
+
+func newLineWatch(text string) *lineWatch { return &lineWatch{text: text, seen: make(chan struct{})} }
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.text != "" && strings.Contains(w.buf.String(), w.text) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *lineWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+var nextRunID atomic.Int64
+
+func init() { nextRunID.Store(time.Now().UnixNano() % 1e9 * 100) }
+
+type contractCase struct {
+	name       string
+	command    string
+	limits     Limits
+	timeout    time.Duration
+	network    string
+	tmpfs      int64
+	dockerOnly string // reason the shell runtime cannot offer this, or ""
+	// during runs concurrently with the step once it printed "started".
+	during func(ctx context.Context, cancel context.CancelCauseFunc, rt Runtime, runID int64)
+	check  func(t *testing.T, rt Runtime, res StepResult, stdout, stderr string, err error)
+}
+
+var errTestCancel = errors.New("cancelled by test")
+
+var contractCases = []contractCase{
+	{
+		name:    "pass with output on both streams",
+		command: `echo hello; echo oops >&2; cat marker.txt; echo "$FOO"`,
+		check: func(t *testing.T, _ Runtime, res StepResult, stdout, stderr string, err error) {
+			if err != nil || res.Failed() {
+				t.Fatalf("res %+v err %v", res, err)
+			}
+			if stdout != "hello\nmarker\nbar\n" || stderr != "oops\n" {
+				t.Errorf("stdout %q stderr %q", stdout, stderr)
+			}
+		},
+	},
+	{
+		name:    "failing step reports its exit code",
+		command: "echo before; exit 3",
+		check: func(t *testing.T, _ Runtime, res StepResult, stdout, _ string, err error) {
+			if err != nil || res.ExitCode != 3 || res.TimedOut || res.OOMKilled || stdout != "before\n" {
+				t.Fatalf("res %+v stdout %q err %v", res, stdout, err)
+			}
+		},
+	},
+	{
+		name:    "timeout kills the step and its children",
+		command: "sleep 60 & echo started; sleep 60",
+		timeout: time.Second,
+		check: func(t *testing.T, _ Runtime, res StepResult, _, _ string, err error) {
+			if err != nil || !res.TimedOut || !res.Failed() {
+				t.Fatalf("res %+v err %v", res, err)
+			}
+			if d := res.Finished.Sub(res.Started); d > 15*time.Second {
+				t.Errorf("took %v after a 1s timeout", d)
+			}
+		},
+	},
+	{
+		name:    "memory limit",
+		command: "busybox dd if=/dev/zero of=/dev/null bs=256M count=1",
+		limits:  Limits{Memory: 32 << 20},
+		check: func(t *testing.T, rt Runtime, res StepResult, _, _ string, err error) {
+			if err != nil || !res.Failed() {
+				t.Fatalf("res %+v err %v", res, err)
+			}
+			if rt.Name() == "docker" && !res.OOMKilled {
+				t.Errorf("OOMKilled not recorded: %+v", res)
+			}
+		},
+	},
+	{
+		name:       "disk full on a small tmpfs",
+		command:    "busybox dd if=/dev/zero of=/tmp/fill bs=64k count=64",
+		tmpfs:      1 << 20,
+		dockerOnly: "mounting a tmpfs needs a container",
+		check: func(t *testing.T, _ Runtime, res StepResult, _, stderr string, err error) {
+			if err != nil || res.ExitCode == 0 || !strings.Contains(stderr, "No space left on device") {
+				t.Fatalf("res %+v stderr %q err %v", res, stderr, err)
+			}
+		},
+	},
+	{
+		name:    "network none leaves only loopback and no DNS",
+		command: `busybox awk 'NR>2 {print $1}' /proc/net/dev; busybox nslookup example.com >/dev/null 2>&1 && echo resolved || echo dns-failed`,
+		network: "none",
+		check: func(t *testing.T, _ Runtime, res StepResult, stdout, _ string, err error) {
+			if err != nil || res.Failed() || stdout != "lo:\ndns-failed\n" {
+				t.Fatalf("res %+v stdout %q err %v", res, stdout, err)
+			}
+		},
+	},
+	{
+		name:    "cancellation stops the step",
+		command: "echo started; sleep 60",
+		during: func(_ context.Context, cancel context.CancelCauseFunc, _ Runtime, _ int64) {
+			cancel(errTestCancel)
+		},
+		check: func(t *testing.T, rt Runtime, res StepResult, _, _ string, err error) {
+			if !errors.Is(err, errTestCancel) {
+				t.Fatalf("err %v, want it to wrap the cancel cause", err)
+			}
+			if d := res.Finished.Sub(res.Started); d > 15*time.Second {
+				t.Errorf("took %v to stop after cancellation", d)
+			}
+		},
+	},
+	{
+		name:    "kill from another goroutine",
+		command: "echo started; sleep 60",
+		during: func(ctx context.Context, _ context.CancelCauseFunc, rt Runtime, runID int64) {
+			if err := rt.Kill(ctx, runID); err != nil {
+				panic(err)
+			}
+		},
+		check: func(t *testing.T, _ Runtime, res StepResult, _, _ string, err error) {
+			if err != nil || res.ExitCode != 137 {
+				t.Fatalf("res %+v err %v, want exit 137", res, err)
+			}
+		},
+	},
+}
+
+// TestRuntimeContract runs one table of cases against every runtime.
+func TestRuntimeContract(t *testing.T) {
+	runtimes := []struct {
+		name string
+		make func(t *testing.T) Runtime
+	}{
+		{"docker", func(t *testing.T) Runtime { return testDocker(t) }},
+		{"shell", func(t *testing.T) Runtime { return NewShell() }},
+	}
+	for _, r := range runtimes {
+		t.Run(r.name, func(t *testing.T) {
+			rt := r.make(t)
+			for _, tc := range contractCases {
+				t.Run(tc.name, func(t *testing.T) {
+					if tc.dockerOnly != "" && rt.Name() != "docker" {
+						t.Skipf("%s: %s", rt.Name(), tc.dockerOnly)
+					}
+					t.Parallel()
+					runContractCase(t, rt, tc)
+				})
+			}
+		})
+	}
+}
+
+func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
+	ws := t.TempDir()
+	if err := os.WriteFile(ws+"/marker.txt", []byte("marker\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runID := nextRunID.Add(1)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	if err := rt.Prepare(ctx, RunSpec{RunID: runID, Workspace: ws}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		fresh, done := context.WithTimeout(context.Background(), time.Minute)
+		defer done()
+		if err := rt.Cleanup(fresh, runID); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		if left, err := rt.Leftovers(fresh); err != nil || contains(left, runID) {
+			t.Errorf("run %d left resources behind (%v, %v)", runID, left, err)
+		}
+	})
+	stdout, stderr := newLineWatch("started"), newLineWatch("")
+	step := StepSpec{
+		RunID: runID, StepID: 1, Name: tc.name, Workspace: ws, Image: TestImageBusybox,
+		Command: tc.command, Env: map[string]string{"FOO": "bar"}, Limits: tc.limits,
+		Timeout: tc.timeout, Network: tc.network, TmpfsSize: tc.tmpfs, Stdout: stdout, Stderr: stderr,
+	}
+	if tc.timeout == 0 {
+		step.Timeout = 2 * time.Minute
+	}
+	if tc.during != nil {
+		go func() {
+			select {
+			case <-stdout.seen:
+				tc.during(ctx, cancel, rt, runID)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	res, err := rt.RunStep(ctx, step)
+	tc.check(t, rt, res, stdout.String(), stderr.String(), err)
+}
+
+func contains(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,164 @@
+package jobs
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Images built locally for the runner's tests, the demo and the end-to-end
+// tests: this machine has no registry, so they are made from a tar context.
+const (
+	TestImageBusybox = "sentinel-test/busybox:1"
+)
+
+// TestImageGo is the busybox image plus this machine's Go toolchain.
+func TestImageGo() string {
+	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go")
+}
+
+// BusyboxPath is where Debian's busybox-static package installs its binary.
+const BusyboxPath = "/bin/busybox"
+
+const busyboxDockerfile = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN mkdir -p /tmp /workspace /etc && chmod 1777 /tmp && echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+`
+
+// BuildTestImages builds TestImageBusybox from a static busybox (Debian's
+// busybox-static) and, when goroot is not empty, TestImageGo with the Go
+// toolchain at goroot copied to /usr/local/go. Images already present are kept.
+func BuildTestImages(ctx context.Context, cli *client.Client, goroot string) error {
+	if err := buildIfMissing(ctx, cli, TestImageBusybox, func(tw *tar.Writer) error {
+		if err := addFile(tw, "Dockerfile", []byte(busyboxDockerfile), 0o644); err != nil {
+			return err
+		}
+		bin, err := os.ReadFile(BusyboxPath)
+		if err != nil {
+			return fmt.Errorf("static busybox (apt-get install -y busybox-static): %w", err)
+		}
+		return addFile(tw, "busybox", bin, 0o755)
+	}); err != nil || goroot == "" {
+		return err
+	}
+	return buildIfMissing(ctx, cli, TestImageGo(), func(tw *tar.Writer) error {
+		dockerfile := "FROM " + TestImageBusybox + `
+COPY go /usr/local/go
+ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=/tmp/gocache GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
+`
+		if err := addFile(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
+			return err
+		}
+		return addTree(tw, goroot, "go")
+	})
+}
+
+func buildIfMissing(ctx context.Context, cli *client.Client, tag string, fill func(*tar.Writer) error) error {
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect %s: %w", tag, err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		err := fill(tw)
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+	if err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("build %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	// The body must be read to the end; build errors arrive as messages in it.
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("build %s: read output: %w", tag, err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("build %s: %s", tag, msg.Error)
+		}
+	}
+}
+
+func addFile(tw *tar.Writer, name string, data []byte, mode int64) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+// addTree adds dir under prefix, leaving out Go's own tests, which a
+// toolchain does not need to build and test other code.
+func addTree(tw *tar.Writer, dir, prefix string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (rel == "test" || rel == "doc" || rel == "api" || d.Name() == "testdata") {
+			return fs.SkipDir
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(filepath.Join(prefix, rel))
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+}
