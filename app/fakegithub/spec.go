@@ -1,0 +1,250 @@
+package fakegithub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Violation is one way a request broke GitHub's OpenAPI description (or one
+// of the documented limits the description only states in prose).
+type Violation struct {
+	Method    string
+	Path      string
+	Operation string
+	Problem   string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s %s (%s): %s", v.Method, v.Path, v.Operation, v.Problem)
+}
+
+// Spec is a loaded OpenAPI description with its operations ready to match.
+type Spec struct {
+	doc *openapi3.T
+	ops []specOp
+}
+
+type specOp struct {
+	method  string
+	re      *regexp.Regexp
+	names   []string // path parameter names in order
+	op      *openapi3.Operation
+	pathRaw string
+}
+
+// LoadSpec reads and checks an OpenAPI 3.0 document with kin-openapi.
+func LoadSpec(path string) (*Spec, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading OpenAPI description %s: %w", path, err)
+	}
+	s := &Spec{doc: doc}
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	for _, p := range paths {
+		item := doc.Paths.Value(p)
+		pattern, names := templateRegexp(p)
+		for method, op := range item.Operations() {
+			s.ops = append(s.ops, specOp{method: method, re: pattern, names: names, op: op, pathRaw: p})
+		}
+	}
+	if len(s.ops) == 0 {
+		return nil, fmt.Errorf("OpenAPI description %s has no operations", path)
+	}
+	return s, nil
+}
+
+var paramRe = regexp.MustCompile(`\{([^}/]+)\}`)
+
+func templateRegexp(p string) (*regexp.Regexp, []string) {
+	var names []string
+	quoted := regexp.QuoteMeta(p)
+	// QuoteMeta escapes the braces; match the escaped form.
+	expr := regexp.MustCompile(`\\\{([^}/\\]+)\\\}`).ReplaceAllStringFunc(quoted, func(m string) string {
+		names = append(names, paramRe.FindStringSubmatch(strings.ReplaceAll(m, `\`, ""))[1])
+		return `([^/]+)`
+	})
+	return regexp.MustCompile("^" + expr + "$"), names
+}
+
+var (
+	sharedSpecOnce sync.Once
+	sharedSpec     *Spec
+	sharedSpecErr  error
+	sharedSpecPath string
+)
+
+// SharedSpec loads ../shared/fixtures/github-api/openapi-subset.json relative
+// to the repository root (found by walking up to go.mod), once per process.
+// It skips the test when the fixture is absent and fails it when CI is set.
+func SharedSpec(t testing.TB) *Spec {
+	t.Helper()
+	sharedSpecOnce.Do(func() {
+		sharedSpecPath, sharedSpecErr = findFixture(filepath.Join("github-api", "openapi-subset.json"))
+		if sharedSpecErr == nil {
+			sharedSpec, sharedSpecErr = LoadSpec(sharedSpecPath)
+		}
+	})
+	if errors.Is(sharedSpecErr, os.ErrNotExist) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("fakegithub: %v (CI is set, so the fixture must exist)", sharedSpecErr)
+		}
+		t.Skipf("fakegithub: %v", sharedSpecErr)
+	}
+	if sharedSpecErr != nil {
+		t.Fatalf("fakegithub: %v", sharedSpecErr)
+	}
+	return sharedSpec
+}
+
+func findFixture(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "fixtures", rel)
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("shared fixture %s: %w", p, os.ErrNotExist)
+			}
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory to find ../shared/fixtures: %w", os.ErrNotExist)
+		}
+		dir = parent
+	}
+}
+
+// Check validates one request. Requests for operations the description does
+// not contain return nil: only the bodies GitHub describes are judged here.
+func (s *Spec) Check(method, path string, query url.Values, contentType string, body []byte) []Violation {
+	for _, o := range s.ops {
+		if o.method != method {
+			continue
+		}
+		m := o.re.FindStringSubmatch(path)
+		if m == nil {
+			continue
+		}
+		var out []Violation
+		add := func(format string, args ...any) {
+			out = append(out, Violation{Method: method, Path: path, Operation: o.op.OperationID, Problem: fmt.Sprintf(format, args...)})
+		}
+		params := map[string]string{}
+		for i, n := range o.names {
+			params[n] = m[i+1]
+		}
+		for _, ref := range o.op.Parameters {
+			p := ref.Value
+			var raw string
+			var present bool
+			switch p.In {
+			case "path":
+				raw, present = params[p.Name]
+			case "query":
+				present = query.Has(p.Name)
+				raw = query.Get(p.Name)
+			default:
+				continue
+			}
+			if !present {
+				if p.Required {
+					add("missing required %s parameter %q", p.In, p.Name)
+				}
+				continue
+			}
+			if err := checkParam(p.Schema, raw); err != nil {
+				add("%s parameter %q=%q: %v", p.In, p.Name, raw, err)
+			}
+		}
+		s.checkBody(o, contentType, body, add)
+		return out
+	}
+	return nil
+}
+
+func checkParam(ref *openapi3.SchemaRef, raw string) error {
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	var v any = raw
+	if ref.Value.Type.Is("integer") || ref.Value.Type.Is("number") {
+		n, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fmt.Errorf("not a number")
+		}
+		v = n
+	}
+	return ref.Value.VisitJSON(v, openapi3.MultiErrors())
+}
+
+func (s *Spec) checkBody(o specOp, contentType string, body []byte, add func(string, ...any)) {
+	rb := o.op.RequestBody
+	if rb == nil || rb.Value == nil {
+		return
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if rb.Value.Required {
+			add("missing required request body")
+		}
+		return
+	}
+	if !strings.HasPrefix(contentType, "application/json") {
+		add("Content-Type %q, want application/json", contentType)
+	}
+	media := rb.Value.Content.Get("application/json")
+	if media == nil || media.Schema == nil {
+		return
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		add("body is not JSON: %v", err)
+		return
+	}
+	if err := media.Schema.Value.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+		var me openapi3.MultiError
+		if errors.As(err, &me) {
+			for _, e := range me {
+				add("%s", oneLine(e))
+			}
+		} else {
+			add("%s", oneLine(err))
+		}
+	}
+	for _, p := range proseLimits(o.op.OperationID, v) {
+		add("%s", p)
+	}
+}
+
+// oneLine keeps kin-openapi's first line (where and what), dropping the schema dump.
+func oneLine(err error) string {
+	msg := err.Error()
+	if se := (*openapi3.SchemaError)(nil); errors.As(err, &se) {
+		ptr := "/" + strings.Join(se.JSONPointer(), "/")
+		return fmt.Sprintf("at %s: %s", ptr, se.Reason)
+	}
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// Validate checks the description itself (used by the fake's own tests).
+func (s *Spec) Validate() error { return s.doc.Validate(context.Background()) }
