@@ -1,0 +1,342 @@
+package triage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"sort"
+)
+
+// LogOptions tunes AnalyzeLog. The zero value is ready to use.
+type LogOptions struct {
+	Rules        *RuleSet // nil: the built-in rules
+	Baseline     Baseline // hashes of lines from the last successful log of the step
+	ContextLines int      // lines of context kept before and after evidence; default 3
+	MaxMatches   int      // matched lines kept, best first; default 64
+	MaxLineLen   int      // longer lines are cut for matching; default 4096
+}
+
+func (o LogOptions) withDefaults() LogOptions {
+	if o.Rules == nil {
+		o.Rules = DefaultRules()
+	}
+	if o.ContextLines <= 0 {
+		o.ContextLines = 3
+	}
+	o.ContextLines = min(o.ContextLines, 20)
+	if o.MaxMatches <= 0 {
+		o.MaxMatches = 64
+	}
+	if o.MaxLineLen <= 0 {
+		o.MaxLineLen = 4096
+	}
+	return o
+}
+
+// Match is one log line a rule matched.
+type Match struct {
+	RuleID     string   `json:"rule"`
+	Category   Category `json:"category"`
+	Title      string   `json:"title"`
+	Line       int64    `json:"line"` // 1-based line number in the step log
+	Text       string   `json:"text"` // the line without terminal escapes
+	Before     []string `json:"before,omitempty"`
+	After      []string `json:"after,omitempty"`
+	Frames     []string `json:"frames,omitempty"` // normalised stack frames that followed the line
+	Score      float64  `json:"score"`            // rule confidence, lowered when InBaseline
+	InBaseline bool     `json:"in_baseline,omitempty"`
+}
+
+// LogReport is what AnalyzeLog found. Its size does not depend on the
+// log's: only the best MaxMatches lines and a short tail are kept.
+type LogReport struct {
+	Lines   int64   // lines read
+	Bytes   int64   // bytes read
+	Matches []Match // best matches, ordered by line number
+	Tail    []Match // the last non-blank lines (Score 0), for when no rule matched
+}
+
+// baselineFactor scales the score of a line that also appeared in the last
+// successful log: such lines are rarely the cause.
+const baselineFactor = 0.25
+
+const tailLines = 5
+
+var defaultRules *RuleSet
+
+// DefaultRules is the compiled built-in rule set.
+func DefaultRules() *RuleSet {
+	return defaultRules
+}
+
+func init() {
+	rs, err := CompileRules(BuiltinRules())
+	if err != nil {
+		panic("triage: built-in rules do not compile: " + err.Error())
+	}
+	defaultRules = rs
+}
+
+// AnalyzeLog reads a step log line by line and returns its best evidence.
+// Memory stays bounded whatever the log's length. Lines of a go test -json
+// stream are read as the test output they carry.
+func AnalyzeLog(r io.Reader, opts LogOptions) (*LogReport, error) {
+	s := NewLogScanner(opts)
+	br := bufio.NewReaderSize(r, 64*1024)
+	var n int64
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// An overlong line: match its first part, skip the rest.
+			s.bytes += int64(len(line))
+			n++
+			s.Line(n, line)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				s.bytes += int64(len(line))
+			}
+			if err != nil && err != io.EOF {
+				return s.Report(), err
+			}
+			if err == io.EOF {
+				break
+			}
+			continue
+		}
+		if len(line) > 0 {
+			s.bytes += int64(len(line))
+			n++
+			s.Line(n, line)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return s.Report(), err
+		}
+	}
+	return s.Report(), nil
+}
+
+// LogScanner is the streaming core of AnalyzeLog, for callers that already
+// split a log into numbered lines (the go test -json parser does).
+type LogScanner struct {
+	opts     LogOptions
+	ring     [][]byte // the last lines seen, cleaned, for context and tail
+	ringPos  int64    // number of lines pushed
+	heap     matchHeap
+	open     []*Match // matches still collecting After lines
+	frames   []*frameCollector
+	seen     []uint32 // per rule: the line number stamp it was last tried on
+	stamp    uint32
+	bytes    int64
+	lines    int64
+	cleanBuf []byte
+}
+
+// NewLogScanner returns a scanner with opts.
+func NewLogScanner(opts LogOptions) *LogScanner {
+	opts = opts.withDefaults()
+	size := max(opts.ContextLines, tailLines) + 1
+	s := &LogScanner{opts: opts, ring: make([][]byte, size), seen: make([]uint32, len(opts.Rules.rules))}
+	for i := range s.ring {
+		s.ring[i] = make([]byte, 0, 256)
+	}
+	return s
+}
+
+// Line feeds line number n (1-based) of the log; a trailing newline is
+// ignored. The scanner does not keep line after it returns.
+func (s *LogScanner) Line(n int64, line []byte) {
+	s.lines = max(s.lines, n)
+	text := s.clean(line)
+	if len(text) > s.opts.MaxLineLen {
+		text = text[:s.opts.MaxLineLen]
+	}
+	for _, m := range s.open {
+		m.After = append(m.After, string(truncBytes(text, maxContextLen)))
+	}
+	s.open = keepOpen(s.open, s.opts.ContextLines)
+	if len(s.frames) > 0 {
+		s.frames = feedFrames(s.frames, text)
+	}
+	s.match(n, text)
+	s.push(text)
+}
+
+const maxContextLen = 512
+
+// clean removes the line end, the carriage-return progress a terminal
+// would overwrite and terminal escapes, and unwraps go test -json events.
+func (s *LogScanner) clean(line []byte) []byte {
+	line = bytes.TrimRight(line, "\r\n")
+	if bytes.IndexByte(line, '\r') >= 0 {
+		line = line[bytes.LastIndexByte(line, '\r')+1:]
+	}
+	if bytes.IndexByte(line, 0x1b) >= 0 {
+		s.cleanBuf = stripANSI(s.cleanBuf[:0], line)
+		line = s.cleanBuf
+	}
+	if len(line) > 2 && line[0] == '{' && line[1] == '"' && bytes.Contains(line, []byte(`"Action":`)) {
+		var ev struct{ Output string }
+		if json.Unmarshal(line, &ev) == nil {
+			out := []byte(ev.Output)
+			out = bytes.TrimRight(out, "\r\n")
+			if bytes.IndexByte(out, 0x1b) >= 0 {
+				out = stripANSI(nil, out)
+			}
+			return out
+		}
+	}
+	return line
+}
+
+// stripANSI appends src without CSI/OSC escape sequences to dst.
+func stripANSI(dst, src []byte) []byte {
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c != 0x1b {
+			dst = append(dst, c)
+			continue
+		}
+		if i+1 >= len(src) {
+			break
+		}
+		switch src[i+1] {
+		case '[':
+			j := i + 2
+			for j < len(src) && (src[j] < 0x40 || src[j] > 0x7e) {
+				j++
+			}
+			i = j
+		case ']':
+			j := i + 2
+			for j < len(src) && src[j] != 0x07 && !(src[j] == 0x1b && j+1 < len(src) && src[j+1] == '\\') {
+				j++
+			}
+			if j < len(src) && src[j] == 0x1b {
+				j++
+			}
+			i = j
+		case '(', ')':
+			i += 2
+		default:
+			i++
+		}
+	}
+	return dst
+}
+
+func (s *LogScanner) push(text []byte) {
+	slot := &s.ring[s.ringPos%int64(len(s.ring))]
+	*slot = append((*slot)[:0], truncBytes(text, maxContextLen)...)
+	s.ringPos++
+}
+
+// recent returns up to k of the most recently pushed lines, oldest first.
+func (s *LogScanner) recent(k int) []string {
+	k = int(min(int64(k), s.ringPos, int64(len(s.ring))))
+	out := make([]string, 0, k)
+	for i := s.ringPos - int64(k); i < s.ringPos; i++ {
+		out = append(out, string(s.ring[i%int64(len(s.ring))]))
+	}
+	return out
+}
+
+func truncBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+func keepOpen(open []*Match, c int) []*Match {
+	kept := open[:0]
+	for _, m := range open {
+		if len(m.After) < c {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// match tries the rules whose literals occur in text and records the best.
+func (s *LogScanner) match(n int64, text []byte) {
+	rs := s.opts.Rules
+	s.stamp++
+	if s.stamp == 0 { // wrapped: reset the stamps
+		clear(s.seen)
+		s.stamp = 1
+	}
+	best, bestConf := -1, 0.0
+	try := func(ri int) {
+		if s.seen[ri] == s.stamp {
+			return
+		}
+		s.seen[ri] = s.stamp
+		r := &rs.rules[ri]
+		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
+			return
+		}
+		if r.re.Match(text) {
+			best, bestConf = ri, r.Confidence
+		}
+	}
+	rs.matcher.scan(text, try)
+	for _, ri := range rs.always {
+		try(ri)
+	}
+	if best < 0 {
+		return
+	}
+	score := bestConf
+	line := string(text)
+	inBase := false
+	if len(s.opts.Baseline) > 0 && s.opts.Baseline.Has(LineHash(line)) {
+		inBase = true
+		score *= baselineFactor
+	}
+	if !s.heap.wants(score, s.opts.MaxMatches) {
+		return
+	}
+	r := &rs.rules[best]
+	m := &Match{
+		RuleID: r.ID, Category: r.Category, Title: expandTitle(r, text), Line: n,
+		Text: string(truncBytes(text, maxContextLen)), Before: s.recent(s.opts.ContextLines),
+		Score: score, InBaseline: inBase,
+	}
+	s.heap.add(m, s.opts.MaxMatches)
+	s.open = append(s.open, m)
+	if len(s.frames) < 8 {
+		s.frames = append(s.frames, &frameCollector{m: m})
+	}
+}
+
+// expandTitle fills the rule's title template from the match.
+func expandTitle(r *compiledRule, text []byte) string {
+	idx := r.re.FindSubmatchIndex(text)
+	if idx == nil {
+		return r.Title
+	}
+	t := string(r.re.Expand(nil, []byte(r.Title), text, idx))
+	return oneLine(t, 200)
+}
+
+// Report returns what the scanner has found so far.
+func (s *LogScanner) Report() *LogReport {
+	rep := &LogReport{Lines: s.lines, Bytes: s.bytes}
+	for _, m := range s.heap.items {
+		rep.Matches = append(rep.Matches, *m)
+	}
+	sort.Slice(rep.Matches, func(i, j int) bool { return rep.Matches[i].Line < rep.Matches[j].Line })
+	tail := s.recent(tailLines)
+	first := s.lines - int64(len(tail)) + 1
+	for i, t := range tail {
+		if len(bytes.TrimSpace([]byte(t))) > 0 {
+			rep.Tail = append(rep.Tail, Match{Line: first + int64(i), Text: t, Category: CategoryUnknown})
+		}
+	}
+	return rep
+}

@@ -1,0 +1,200 @@
+package triage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash/fnv"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNormalizedLen bounds a normalised message (bytes, cut on a rune boundary).
+const MaxNormalizedLen = 512
+
+// Placeholders that replace the values normalisation removes. None of them
+// contains a digit or hex run, so normalising twice changes nothing.
+const (
+	phNum  = "<n>"
+	phHex  = "<hex>"
+	phUUID = "<uuid>"
+	phTime = "<time>"
+	phDate = "<date>"
+	phDur  = "<dur>"
+	phIP   = "<ip>"
+	phTmp  = "<tmp>"
+)
+
+// The order matters: wider shapes (UUIDs, timestamps, IPs, durations) are
+// replaced before the bare-number rule would cut them into pieces.
+var (
+	reANSI     = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]`)
+	reUUID     = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+	reDateTime = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
+	reDate     = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
+	reTime     = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
+	reTmpPath  = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
+	reHome     = regexp.MustCompile(`(/home|/Users)/[^/\s:'"]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
+	reHex0x    = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
+	reHexRun   = regexp.MustCompile(`\b[0-9a-fA-F]{7,}\b`)
+	reIPv6     = regexp.MustCompile(`\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](:\d+)?`)
+	reIPv4     = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
+	reDuration = regexp.MustCompile(`\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))*\b|\b\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b`)
+	reNumber   = regexp.MustCompile(`\b\d+([.,]\d+)*\b`)
+	reGoMap    = regexp.MustCompile(`map\[[^\[\]]*\]`)
+	reSpaceRun = regexp.MustCompile(`\s+`)
+)
+
+// Normalize rewrites a log or failure message so that two occurrences of the
+// same cause compare equal across runs, machines and days: it strips terminal
+// escapes and carriage-return progress output, and replaces timestamps,
+// dates, UUIDs, hex ids and addresses, IPs and ports, temporary and home
+// directories, durations and other numbers with fixed placeholders, and
+// sorts the entries of printed Go maps. Identifiers, file names and error
+// words are kept. Normalize is idempotent.
+func Normalize(s string) string {
+	if len(s) > 4*MaxNormalizedLen {
+		s = cutRunes(s, 4*MaxNormalizedLen)
+	}
+	s = cleanTerminal(s)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = reTmpPath.ReplaceAllString(s, phTmp)
+	s = reHome.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, `\`) {
+			return `~\`
+		}
+		return "~/"
+	})
+	if strings.ContainsAny(s, "0123456789") {
+		s = reUUID.ReplaceAllString(s, phUUID)
+		s = reDateTime.ReplaceAllString(s, phTime)
+		s = reDate.ReplaceAllString(s, phDate)
+		s = reTime.ReplaceAllString(s, phTime)
+		s = reHex0x.ReplaceAllString(s, "0x"+phHex)
+		s = reHexRun.ReplaceAllStringFunc(s, hexOrKeep)
+		s = reIPv6.ReplaceAllString(s, phIP)
+		s = reIPv4.ReplaceAllString(s, phIP)
+		s = reDuration.ReplaceAllString(s, phDur)
+		s = reNumber.ReplaceAllString(s, phNum)
+	}
+	s = strings.TrimSpace(reSpaceRun.ReplaceAllString(s, " "))
+	if strings.Contains(s, "map[") {
+		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
+	}
+	if len(s) > MaxNormalizedLen {
+		s = strings.TrimSpace(cutRunes(s, MaxNormalizedLen))
+	}
+	return s
+}
+
+// hexOrKeep replaces a run of hex digits only when it mixes digits and
+// letters: "deadbeef" or "accede" are words, "3f909e36" is an id.
+func hexOrKeep(m string) string {
+	digit, letter := false, false
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if c >= '0' && c <= '9' {
+			digit = true
+		} else {
+			letter = true
+		}
+	}
+	if digit && letter {
+		return phHex
+	}
+	return m
+}
+
+// sortGoMap orders the entries of a printed Go map, whose iteration order
+// is random from one run to the next.
+func sortGoMap(m string) string {
+	inner := strings.TrimSpace(m[len("map[") : len(m)-1])
+	if inner == "" {
+		return "map[]"
+	}
+	parts := strings.Fields(inner)
+	sort.Strings(parts)
+	return "map[" + strings.Join(parts, " ") + "]"
+}
+
+// cleanTerminal keeps what a terminal would finally show: the text after the
+// last carriage return, without escape sequences or other control bytes.
+func cleanTerminal(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
+		s = s[i+1:]
+	}
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		s = reANSI.ReplaceAllString(s, "")
+	}
+	if hasControl(s) {
+		s = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return s
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// cutRunes returns at most n bytes of s without splitting a UTF-8 sequence.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Fingerprint identifies a cause: the hex SHA-256 over the category, the
+// normalised message and either the test identity (see TestID) or the top
+// normalised stack frames joined by newlines. Pass identity "" when there
+// is neither. The fields are length-prefixed so no two inputs collide by
+// shifting text from one field to the next.
+func Fingerprint(category Category, normalized, identity string) string {
+	h := sha256.New()
+	for _, part := range []string{"sentinel-fp-v1", string(category), normalized, identity} {
+		var n [8]byte
+		l := len(part)
+		for i := range n {
+			n[i] = byte(l >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// LineHash is the hash of a log line's normalised form, used for baselines:
+// lines that also appear in the last successful log of a step are rarely
+// the cause of its failure.
+func LineHash(line string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(Normalize(line)))
+	return h.Sum64()
+}
+
+// Baseline is a set of LineHash values taken from the last successful log
+// of the same step. A nil Baseline is empty.
+type Baseline map[uint64]struct{}
+
+// Has reports whether the baseline contains hash h.
+func (b Baseline) Has(h uint64) bool {
+	_, ok := b[h]
+	return ok
+}

@@ -1,0 +1,58 @@
+package triage
+
+const (
+	remCompile = "Fix the compile error at the file and line shown (run the build locally); it usually comes from an API change, a missing import or a merge mistake."
+	remLint    = "Fix the reported lint findings (the evidence names file, line and check), or run the linter/formatter locally with --fix; disable a check only deliberately."
+	remTest    = "Run the failing test locally with the same flags; read the assertion message in the evidence. If it passes on retry, it may be flaky."
+)
+
+var compileRules = []Rule{
+	rule("compile.go", CategoryCompile, 0.9, `\.go:\d+(:\d+)?: (undefined: \S+|cannot use .*|imported and not used.*|declared and not used.*|"[^"]+" imported and not used|syntax error: .*|expected .*, found .*|missing return|too many arguments in call.*|not enough arguments in call.*|invalid operation: .*|cannot find package .*|no new variables on left side of :=|\S+ redeclared in this block|assignment mismatch: .*|\S+ has no field or method .*|could not import .*|undefined \(type .*|non-boolean condition.*|cannot convert .*|unknown field .*|mismatched types .*|too many errors|multiple-value .*|cannot infer .*|is not a type|\S+ is not used|invalid recursive type.*|missing argument .*|cannot assign to .*|first argument to append.*|label \S+ defined and not used|\S+ declared and not used)`, "Go compile error: $1", "The Go code does not compile.", remCompile),
+	rule("compile.go-generic", CategoryCompile, 0.8, `^\s*(\./)?[\w./-]+\.go:\d+:\d+: \S.*|\[build failed\]|\[setup failed\]`, "Go build failed", "The Go package did not build.", remCompile),
+	rule("compile.go-vet-fail", CategoryCompile, 0.65, `^# [\w./-]+( \[[\w./-]+\.test\])?$`, "Go build failed", "The Go toolchain printed errors for this package.", remCompile),
+	rule("compile.typescript", CategoryCompile, 0.92, `error (TS\d+): (.*)`, "TypeScript error $1: $2", "The TypeScript code does not type-check.", "Fix the type error at the file and line shown; run tsc --noEmit locally."),
+	rule("compile.rust", CategoryCompile, 0.92, `^error\[(E\d{4})\]: (.*)`, "Rust compile error $1: $2", "The Rust code does not compile.", "Fix the error at the location on the following --> line; rustc --explain $1 describes it."),
+	rule("compile.rust-could-not", CategoryCompile, 0.8, `error: could not compile `+"`"+`([^`+"`"+`]+)`+"`"+`|error: aborting due to (\d+ )?previous errors?`, "Rust crate $1 failed to compile", "rustc reported errors above this line.", remCompile),
+	rule("compile.java", CategoryCompile, 0.9, `\.(java|kt|scala|groovy):\[?\d+[,:\]]?.*(error: |cannot find symbol|incompatible types|cannot be applied to|does not exist|is not abstract and does not override|unreported exception|class, interface, enum, or record expected|';' expected|Unresolved reference)|^\s*(symbol|location):\s+(class|variable|method) |cannot find symbol|COMPILATION ERROR|Compilation failure|Compilation failed; see the compiler error output|Execution failed for task '\S*:compile\w*'|^e: \S+\.kts?:|error: package \S+ does not exist`, "Java/JVM compile error", "The JVM code does not compile.", remCompile),
+	rule("compile.c", CategoryCompile, 0.85, `\.(c|cc|cpp|cxx|h|hpp|m|mm|swift):\d+:(\d+:)? (fatal )?error: (.*)|undefined reference to .*|ld: symbol\(s\) not found|collect2: error: ld returned|error: linker `+"`"+`\S+`+"`"+` not found|LNK\d{4}: |make(\[\d+\])?: \*\*\* .*Error \d+|ninja: build stopped: subcommand failed`, "C/C++ build error", "The native code does not compile or link.", remCompile),
+	rule("compile.csharp", CategoryCompile, 0.9, `error (CS\d{4}): (.*)`, "C# compile error $1", "The C# code does not compile.", remCompile),
+	rule("compile.python-syntax", CategoryCompile, 0.85, `^\s*(SyntaxError|IndentationError|TabError): (.*)`, "Python $1: $2", "The Python code does not parse.", remCompile),
+	rule("compile.python-import", CategoryCompile, 0.7, `ImportError: cannot import name '([^']+)'|AttributeError: module '\S+' has no attribute`, "Python import error: $0", "Code imports a name that does not exist (renamed or removed API, circular import).", remCompile),
+	rule("compile.node-syntax", CategoryCompile, 0.8, `^SyntaxError: |Module not found: Error: Can't resolve|Module build failed|ERROR in \S+|Failed to compile\.|\[vite\]: Rollup failed to resolve|Build failed with \d+ errors?|error during build:|✘ \[ERROR\]|Transform failed with \d+ error`, "JavaScript build error", "The bundler or compiler could not build the code.", remCompile),
+	rule("compile.dotnet-build", CategoryCompile, 0.75, `Build FAILED\.|error MSB\d{4}:`, "Build failed", "The build reported errors.", remCompile),
+}
+
+var lintRules = []Rule{
+	rule("lint.golangci", CategoryLint, 0.9, `\.go:\d+(:\d+)?: .*\((errcheck|govet|staticcheck|unused|gosimple|ineffassign|revive|gofmt|gofumpt|goimports|gocritic|misspell|lll|gosec|stylecheck|unparam|dupl|goconst|gocyclo|nakedret|prealloc|bodyclose|noctx|errorlint|exhaustive|wrapcheck|nolintlint|unconvert|whitespace|godot|testifylint|perfsprint|copyloopvar|intrange|usestdlibvars|mnd|funlen|nestif|gocognit|predeclared|thelper|tparallel|paralleltest|forcetypeassert|contextcheck|nilerr|errname|goerr113|err113|depguard|gci|protogetter|sloglint|canonicalheader)\)$|level=error msg="\[linters_context\]`, "Lint: golangci-lint findings", "The linter reported issues.", remLint),
+	rule("lint.gofmt", CategoryLint, 0.8, `(?i)files? (are|is) not gofmt|not formatted|gofmt -l|goimports -l|would reformat|Code style issues found|Forgot to run Prettier|code style issues|The following files had format violations|Diff in \S+ at line|prettier --check|--check failed|needs formatting|reformatted`, "Formatting check failed", "Some files are not formatted as the project's formatter wants.", "Run the formatter (gofmt -w, prettier --write, black, cargo fmt, spotless:apply) and commit the result."),
+	rule("lint.eslint", CategoryLint, 0.85, `✖ \d+ problems? \(\d+ errors?|^\s+\d+:\d+\s+error\s+.+\s+[\w@/-]+$`, "Lint: ESLint errors", "ESLint reported errors.", remLint),
+	rule("lint.python", CategoryLint, 0.85, `\.py:\d+:\d+: [EFWCN]\d{3} |Found \d+ errors?\.|\.py:\d+:\d+: error: .*\[[\w-]+\]$|Your code has been rated at|\.py:\d+:\d+: [A-Z]\d{4}: |would reformat|Oh no! 💥 💔 💥`, "Lint: Python linter findings", "A Python linter or type checker reported problems.", remLint),
+	rule("lint.clippy", CategoryLint, 0.85, `clippy::|#\[deny\(clippy|warning: .* \(clippy\)`, "Lint: clippy findings", "clippy reported problems (with -D warnings they fail the build).", remLint),
+	rule("lint.jvm", CategoryLint, 0.85, `You have \d+ Checkstyle violations?|\[checkstyle\]|PMD Failure|There are \d+ PMD violations`, "Lint: JVM static analysis findings", "Checkstyle/PMD/SpotBugs/ktlint reported violations.", remLint),
+	rule("lint.shellcheck", CategoryLint, 0.85, `SC\d{4}( \(\w+\))?:`, "Lint: shellcheck findings", "shellcheck reported problems.", remLint),
+	rule("lint.generic", CategoryLint, 0.5, `(?i)\blint(er|ing)? (failed|errors?|issues?)|\bvet: `, "Lint failed", "A lint or vet step reported problems.", remLint),
+}
+
+var testRules = []Rule{
+	rule("test.go-fail", CategoryTest, 0.78, `^\s*--- FAIL: (\S+)`, "Test failed: $1", "A Go test failed; its output above this line holds the assertion.", remTest),
+	rule("test.go-location", CategoryTest, 0.72, `^\s+(\w+: )?[\w.-]+_test\.go:\d+: .*`, "Test assertion failed", "A Go test reported a failure at this line.", remTest),
+	rule("test.go-pkg", CategoryTest, 0.55, `^FAIL\s+\S+\s+[\d.]+s$|^FAIL$|^FAIL\s`, "Go test package failed", "A test package failed.", remTest),
+	rule("test.go-panic", CategoryTest, 0.8, `^panic: (.*)|^\s*panic: `, "Test panicked: $1", "A panic ended the test binary; the first frames of the stack show where.", "Read the panic message and the first stack frames in your code; fix the nil dereference / index error / failed type assertion they point at."),
+	rule("test.go-race", CategoryTest, 0.85, `WARNING: DATA RACE|race detected during execution of test`, "Data race detected", "The race detector saw two goroutines touch the same memory without synchronisation.", "Read both stacks in the race report; protect the shared variable with a mutex or channel, or stop sharing it."),
+	rule("test.pytest", CategoryTest, 0.8, `^FAILED (\S+)|^ERROR (\S+::\S+)|^_{3,} (\S+) _{3,}$|^E\s+(AssertionError|assert|Exception|\w+Error)|=+ .*\d+ (failed|errors?).* =+|^\S+\.py:\d+: (AssertionError|\w+Error)`, "Python test failed: $1$2$3", "A pytest test failed.", remTest),
+	rule("test.python-assert", CategoryTest, 0.7, `AssertionError|^FAIL: (\S+)|^ERROR: (\S+) \(|Ran \d+ tests? .*|^FAILED \(failures=\d+`, "Python assertion failed", "An assertion failed in a Python test.", remTest),
+	rule("test.jest", CategoryTest, 0.8, `^\s*● (.+ › .+)|^\s*● (.+)$|Tests:\s+\d+ failed|Test Suites: \d+ failed|^FAIL\s+\S+\.(js|ts|jsx|tsx|mjs|cjs)|expect\(.*\)\.\w+|\d+ failing$|^\s+\d+\) .+:$|AssertionError \[ERR_ASSERTION\]|✕ |✗ |× `, "JavaScript test failed", "A Jest/Mocha/Vitest test failed.", remTest),
+	rule("test.maven", CategoryTest, 0.8, `Tests run: \d+, Failures: [1-9]|Tests run: \d+, Failures: \d+, Errors: [1-9]|There are test failures|\[ERROR\] Failed tests:|\[ERROR\] Tests in error:|<<< (FAILURE|ERROR)!|Tests? FAILED|\d+ tests completed, \d+ failed|There were failing tests|org\.opentest4j\.AssertionFailedError|junit\.framework\.AssertionFailedError|java\.lang\.AssertionError|expected:<.*> but was:<`, "JVM test failed", "A JUnit/TestNG test failed.", remTest),
+	rule("test.cargo", CategoryTest, 0.8, `test result: FAILED|^test (\S+) \.\.\. FAILED$|^---- (\S+) stdout ----$|thread '.*' panicked at|assertion `+"`"+`left == right`+"`"+` failed|error: test failed, to rerun pass`, "Rust test failed", "A cargo test failed.", remTest),
+	rule("test.rspec", CategoryTest, 0.75, `\d+ examples?, [1-9]\d* failures?|^rspec \./\S+:\d+|Failure/Error:`, "RSpec test failed", "An RSpec example failed.", remTest),
+	rule("test.generic", CategoryTest, 0.5, `(?i)\b\d+ (tests? )?failed\b|\btests? failed\b|\bfailing tests?\b`, "Tests failed", "Some tests failed.", remTest),
+}
+
+// genericRules catch error lines no specific rule knows. Their confidence
+// is low so they only decide the category when nothing better matched,
+// but their lines still make evidence.
+var genericRules = []Rule{
+	rule("generic.error", CategoryUnknown, 0.3, `(?i)^\s*(\[?error\]?|error:|fatal:|fatal error:|\*\*\* error)|\berror\b|\bfailed\b|\bfailure\b`, "Build failed with an error", "An error was printed; no rule recognised its cause.", "Read the evidence lines; if this is a recurring cause, add a rule for it in .sentinel/rules.yml."),
+	rule("generic.exception", CategoryUnknown, 0.35, `Traceback \(most recent call last\)|Exception in thread|Unhandled exception|UnhandledPromiseRejection|uncaught exception|Caused by: |^\w+(\.\w+)*(Exception|Error): `, "Unhandled exception", "A program stopped on an exception.", "Read the exception and the first frames in your code."),
+	rule("generic.exit-code", CategoryUnknown, 0.1, `(?i)exit (code|status) [1-9]\d*|Process completed with exit code|returned non-zero exit status|Command failed with exit code|exited with code [1-9]|ELIFECYCLE|errno [1-9]`, "Command exited with an error", "A command failed; the lines before it say why.", "Read the lines before the exit message."),
+}
