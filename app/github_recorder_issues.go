@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+)
+
+func (r *GitHubRecorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
+	resp, err := r.record(ctx, repo, http.MethodPost, repoPath(repo, "/issues"), req, http.StatusCreated, func(id int64, seq int) any {
+		return &github.Issue{
+			ID: github.Int64(id), Number: github.Int(seq), Title: req.Title, Body: req.Body,
+			State: github.String("open"), Labels: labelsOf(req),
+			CreatedAt: &github.Timestamp{Time: r.now()},
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decode[github.Issue](resp)
+}
+
+// getIssue answers with the issue's state after its last recorded write.
+func (r *GitHubRecorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, number int) (*github.Issue, error) {
+	edits, err := r.db.OutboundCallsAt(ctx, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
+	if err != nil {
+		return nil, err
+	}
+	if len(edits) > 0 {
+		return decode[github.Issue](edits[len(edits)-1].Response)
+	}
+	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/issues"))
+	if err != nil {
+		return nil, err
+	}
+	if number < 1 || number > len(creates) {
+		return nil, notFound(fmt.Sprintf("get issue #%d on %s", number, repo))
+	}
+	return decode[github.Issue](creates[number-1].Response)
+}
+
+func (r *GitHubRecorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
+	cur, err := r.getIssue(ctx, repo, number)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.record(ctx, repo, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)), req, http.StatusOK, func(int64, int) any {
+		if req.Title != nil {
+			cur.Title = req.Title
+		}
+		if req.Body != nil {
+			cur.Body = req.Body
+		}
+		if req.Labels != nil {
+			cur.Labels = labelsOf(req)
+		}
+		if req.State != nil && *req.State != cur.GetState() {
+			cur.State = req.State
+			cur.StateReason = req.StateReason
+		}
+		return cur
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decode[github.Issue](resp)
+}
+
+func (r *GitHubRecorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
+	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/issues"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*github.Issue
+	for n := len(creates); n >= 1; n-- { // newest first, as GitHub lists
+		is, err := r.getIssue(ctx, repo, n)
+		if err != nil {
+			return nil, err
+		}
+		if (state == "" || state == "all" || is.GetState() == state) && (label == "" || hasLabel(is, label)) {
+			out = append(out, is)
+		}
+	}
+	return out, nil
+}
+
+func (r *GitHubRecorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
+	if _, err := r.getIssue(ctx, repo, number); err != nil {
+		return nil, err
+	}
+	req := map[string]string{"body": body}
+	resp, err := r.record(ctx, repo, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)), req, http.StatusCreated, func(id int64, _ int) any {
+		return &github.IssueComment{ID: github.Int64(id), Body: github.String(body), CreatedAt: &github.Timestamp{Time: r.now()}}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decode[github.IssueComment](resp)
+}
+
+func (r *GitHubRecorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
+	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*github.IssueComment, 0, len(calls))
+	for _, c := range calls {
+		cm, err := decode[github.IssueComment](c.Response)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cm)
+	}
+	return out, nil
+}
+
+func (r *GitHubRecorder) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
+	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/labels"))
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		var l github.Label
+		if json.Unmarshal(c.Request, &l) == nil && l.GetName() == name {
+			return nil
+		}
+	}
+	label := github.Label{Name: github.String(name), Color: github.String(color), Description: github.String(description)}
+	_, err = r.record(ctx, repo, http.MethodPost, repoPath(repo, "/labels"), label, http.StatusCreated, func(id int64, _ int) any {
+		l := label
+		l.ID = github.Int64(id)
+		return &l
+	})
+	return err
+}

@@ -1,0 +1,196 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// ReportCheckWorker keeps a run's GitHub check run in step with the run:
+// created queued at intake, in_progress when the runner starts, completed
+// after triage with the conclusion, summary, annotations and buttons.
+//
+// It is idempotent, as River requires: the check run id is stored as soon as
+// GitHub gives it, and a job that lost GitHub's answer finds its check run
+// again by external_id (= run id) among the commit's check runs before
+// creating one. Annotations already on the check run (GitHub's
+// annotations_count) are not sent again. Jobs of one run are serialised by a
+// Postgres advisory lock.
+type ReportCheckWorker struct {
+	river.WorkerDefaults[ReportCheckArgs]
+	DB     *store.DB
+	GitHub GitHub
+	// PublicURL is the base of dashboard links (SENTINEL_PUBLIC_URL).
+	PublicURL string
+	// WorkspaceRoots are stripped from absolute file names in annotations;
+	// empty means the container workspace, WorkspaceMount.
+	WorkspaceRoots []string
+	Log            *slog.Logger
+}
+
+func (w *ReportCheckWorker) Work(ctx context.Context, job *river.Job[ReportCheckArgs]) error {
+	log := w.Log.With("job_id", job.ID, "run_id", job.Args.RunID, "phase", job.Args.Phase)
+	if err := w.Report(ctx, job.Args); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			log.Warn("run is gone; nothing to report")
+			return river.JobCancel(err)
+		}
+		return gitHubJobError(err, log)
+	}
+	return nil
+}
+
+// Report does one job's work; Work maps its errors to River's outcomes.
+func (w *ReportCheckWorker) Report(ctx context.Context, args ReportCheckArgs) error {
+	switch args.Phase {
+	case PhaseQueued, PhaseInProgress, PhaseCompleted:
+	default:
+		return river.JobCancel(fmt.Errorf("report.check: unknown phase %q", args.Phase))
+	}
+	unlock, err := w.DB.LockRunReport(ctx, args.RunID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	run, err := w.DB.GetRun(ctx, args.RunID)
+	if err != nil {
+		return err
+	}
+	owner, name, ok := splitRepo(run.Repository)
+	if !ok {
+		return river.JobCancel(fmt.Errorf("run %d: repository name %q is not owner/name", run.ID, run.Repository))
+	}
+	repo := GitHubRepo{InstallationID: run.InstallationID, Owner: owner, Name: name, RunID: run.ID}
+	id, err := w.ensureCheckRun(ctx, repo, run)
+	if err != nil {
+		return err
+	}
+	switch args.Phase {
+	case PhaseInProgress:
+		if store.IsFinalRunState(run.State) {
+			return nil // the completed report (queued behind this one) says more
+		}
+		opts := github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"), DetailsURL: github.String(RunURL(w.PublicURL, run.ID))}
+		_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, opts)
+		return err
+	case PhaseCompleted:
+		if !store.IsFinalRunState(run.State) {
+			return fmt.Errorf("run %d is still %s; its check run cannot complete yet", run.ID, run.State)
+		}
+		return w.complete(ctx, repo, id, run)
+	}
+	return nil
+}
+
+// ensureCheckRun returns the run's check run id, finding or creating the
+// check run when the run has none yet, and stores it before returning.
+func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo, run store.Run) (int64, error) {
+	if run.CheckRunID != 0 {
+		return run.CheckRunID, nil
+	}
+	external := strconv.FormatInt(run.ID, 10)
+	existing, err := w.GitHub.ListCheckRunsForRef(ctx, repo, run.SHA, CheckName)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	for _, cr := range existing {
+		if cr.GetExternalID() == external {
+			id = cr.GetID()
+			break
+		}
+	}
+	if id == 0 {
+		cr, err := w.GitHub.CreateCheckRun(ctx, repo, github.CreateCheckRunOptions{
+			Name:       CheckName,
+			HeadSHA:    run.SHA,
+			ExternalID: github.String(external),
+			DetailsURL: github.String(RunURL(w.PublicURL, run.ID)),
+			Status:     github.String("queued"),
+		})
+		if err != nil {
+			return 0, err
+		}
+		id = cr.GetID()
+	}
+	if err := store.SetCheckRunID(ctx, w.DB.Pool, run.ID, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// complete sends the conclusion, summary, buttons and the annotations the
+// check run does not have yet, at most 50 per request.
+func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id int64, run store.Run) error {
+	steps, failures, err := w.DB.CheckRunReport(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	roots := w.WorkspaceRoots
+	if len(roots) == 0 {
+		roots = []string{WorkspaceMount}
+	}
+	out := RenderCheck(CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: w.PublicURL, Roots: roots})
+
+	current, err := w.GitHub.GetCheckRun(ctx, repo, id)
+	if err != nil {
+		return err
+	}
+	sent := min(current.GetOutput().GetAnnotationsCount(), len(out.Annotations))
+	batches := AnnotationBatches(out.Annotations[sent:])
+
+	completedAt := time.Now()
+	if run.FinishedAt != nil {
+		completedAt = *run.FinishedAt
+	}
+	output := func(batch []*github.CheckRunAnnotation) *github.CheckRunOutput {
+		o := &github.CheckRunOutput{Title: github.String(out.Title), Summary: github.String(out.Summary), Annotations: batch}
+		if out.Text != "" {
+			o.Text = github.String(out.Text)
+		}
+		return o
+	}
+	var first []*github.CheckRunAnnotation
+	if len(batches) > 0 {
+		first = batches[0]
+		batches = batches[1:]
+	}
+	_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, github.UpdateCheckRunOptions{
+		Name:        CheckName,
+		DetailsURL:  github.String(RunURL(w.PublicURL, run.ID)),
+		ExternalID:  github.String(strconv.FormatInt(run.ID, 10)),
+		Status:      github.String("completed"),
+		Conclusion:  github.String(out.Conclusion),
+		CompletedAt: &github.Timestamp{Time: completedAt},
+		Output:      output(first),
+		Actions:     out.Actions,
+	})
+	if err != nil {
+		return err
+	}
+	for _, batch := range batches {
+		if _, err := w.GitHub.UpdateCheckRun(ctx, repo, id, github.UpdateCheckRunOptions{Name: CheckName, Output: output(batch)}); err != nil {
+			return err
+		}
+	}
+	return store.SetRunConclusion(ctx, w.DB.Pool, run.ID, out.Conclusion)
+}
+
+func splitRepo(full string) (owner, name string, ok bool) {
+	for i := 0; i < len(full); i++ {
+		if full[i] == '/' {
+			owner, name = full[:i], full[i+1:]
+			return owner, name, owner != "" && name != ""
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,191 @@
+package jobs
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// CheckName is the name of Sentinel's check run on every commit.
+const CheckName = "Sentinel"
+
+// Requested-action identifiers on the completed check run (≤20 characters).
+const (
+	ActionRerunFailed     = "rerun_failed"
+	ActionQuarantineFlaky = "quarantine_flaky"
+	ActionOpenIncident    = "open_incident"
+)
+
+// GitHub's limits on a check run's output.
+const (
+	maxOutputChars          = 65535
+	maxAnnotationTitle      = 255
+	maxAnnotationMessage    = 64 * 1024
+	maxAnnotationsPerUpdate = 50
+)
+
+// CheckReport is everything the completed check run says about a run.
+type CheckReport struct {
+	Run       store.Run
+	Steps     []store.ReportStep
+	Failures  []store.ReportFailure
+	PublicURL string   // base of dashboard links, e.g. http://localhost:8080
+	Roots     []string // workspace directories stripped from absolute paths
+}
+
+// CheckOutput is the rendered completion of a check run.
+type CheckOutput struct {
+	Conclusion  string
+	Title       string
+	Summary     string
+	Text        string
+	Annotations []*github.CheckRunAnnotation // all of them; sent in batches of 50
+	Actions     []*github.CheckRunAction
+}
+
+// RunURL is the dashboard page of a run.
+func RunURL(publicURL string, runID int64) string {
+	return fmt.Sprintf("%s/runs/%d", strings.TrimSuffix(publicURL, "/"), runID)
+}
+
+// ClusterURL is the dashboard page of a failure cluster.
+func ClusterURL(publicURL string, clusterID int64) string {
+	return fmt.Sprintf("%s/clusters/%d", strings.TrimSuffix(publicURL, "/"), clusterID)
+}
+
+// Conclusion decides the check run's conclusion from the run's final state
+// and its failures. A run whose every failure is a known flaky test is
+// neutral: it does not block a merge, and the summary says why.
+func Conclusion(state string, failures []store.ReportFailure) string {
+	switch state {
+	case store.RunCancelled:
+		return "cancelled"
+	case store.RunTimedOut:
+		return "timed_out"
+	}
+	if len(failures) > 0 && allFlaky(failures) {
+		return "neutral"
+	}
+	if state == store.RunSucceeded && len(failures) == 0 {
+		return "success"
+	}
+	return "failure"
+}
+
+func allFlaky(fs []store.ReportFailure) bool {
+	for _, f := range fs {
+		if !f.Flaky {
+			return false
+		}
+	}
+	return true
+}
+
+// RenderCheck turns a finished run into its check run completion.
+func RenderCheck(r CheckReport) CheckOutput {
+	out := CheckOutput{Conclusion: Conclusion(r.Run.State, r.Failures)}
+	out.Title = checkTitle(out.Conclusion, r)
+	out.Summary = truncateMarkdown(renderSummary(out.Conclusion, r), maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
+	if text := renderEvidence(r); text != "" {
+		out.Text = truncateMarkdown(text, maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
+	}
+	out.Annotations = Annotations(r.Failures, r.Roots)
+	out.Actions = checkActions(out.Conclusion, r.Failures)
+	return out
+}
+
+func checkTitle(conclusion string, r CheckReport) string {
+	n := len(r.Failures)
+	switch conclusion {
+	case "success":
+		return "All steps passed"
+	case "cancelled":
+		return "Run cancelled"
+	case "timed_out":
+		if n > 0 {
+			return fmt.Sprintf("Run timed out with %s", plural(n, "failure"))
+		}
+		return "Run timed out"
+	case "neutral":
+		return fmt.Sprintf("Only known flaky tests failed (%d)", n)
+	}
+	if n == 0 {
+		if r.Run.Error != "" {
+			return clip("Run failed: "+firstLine(r.Run.Error), 120)
+		}
+		return "Run failed"
+	}
+	first := r.Failures[0]
+	for _, f := range r.Failures {
+		if !f.Flaky {
+			first = f
+			break
+		}
+	}
+	name := first.TestName
+	if name == "" {
+		name = first.Title
+	}
+	title := fmt.Sprintf("%s: %s (%s)", plural(n, "failure"), name, first.Category)
+	return clip(title, 120)
+}
+
+func checkActions(conclusion string, fs []store.ReportFailure) []*github.CheckRunAction {
+	if len(fs) == 0 || conclusion == "cancelled" {
+		return nil
+	}
+	actions := []*github.CheckRunAction{{Label: "Re-run failed", Description: "Run the failing tests again", Identifier: ActionRerunFailed}}
+	hasFlaky, hasBroken := false, false
+	for _, f := range fs {
+		if f.Flaky {
+			hasFlaky = hasFlaky || !f.Quarantined
+		} else {
+			hasBroken = true
+		}
+	}
+	if hasFlaky {
+		actions = append(actions, &github.CheckRunAction{Label: "Quarantine flaky", Description: "Quarantine the flaky tests named here", Identifier: ActionQuarantineFlaky})
+	}
+	if hasBroken {
+		actions = append(actions, &github.CheckRunAction{Label: "Open incident", Description: "File a GitHub issue for this failure", Identifier: ActionOpenIncident})
+	}
+	return actions
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// clip shortens s to at most n characters (runes), marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func formatDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	default:
+		return d.Round(time.Second).String()
+	}
+}

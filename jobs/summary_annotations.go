@@ -1,0 +1,112 @@
+package jobs
+
+import (
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Annotations makes one annotation per failure that has a file and a line
+// inside the repository: level failure, or warning for a flaky test; title
+// and message from triage, within GitHub's limits.
+func Annotations(fs []store.ReportFailure, roots []string) []*github.CheckRunAnnotation {
+	var out []*github.CheckRunAnnotation
+	for _, f := range fs {
+		if f.Line < 1 {
+			continue
+		}
+		p, ok := RepoPath(f.File, roots)
+		if !ok {
+			continue
+		}
+		level := "failure"
+		if f.Flaky {
+			level = "warning"
+		}
+		title := f.Category + ": " + f.Title
+		if f.TestName != "" {
+			title = f.TestName + " (" + f.Category + ")"
+		}
+		msg := f.Title
+		if f.Message != "" && f.Message != f.Title {
+			msg += "\n\n" + f.Message
+		}
+		if f.Flaky {
+			msg = "Known flaky test. " + msg
+		}
+		if f.Hint != "" {
+			msg += "\n\nHint: " + f.Hint
+		}
+		if f.Remediation != "" {
+			msg += "\n\nRemediation: " + f.Remediation
+		}
+		out = append(out, &github.CheckRunAnnotation{
+			Path:            github.String(p),
+			StartLine:       github.Int(f.Line),
+			EndLine:         github.Int(f.Line),
+			AnnotationLevel: github.String(level),
+			Title:           github.String(clip(title, maxAnnotationTitle)),
+			Message:         github.String(clipBytes(msg, maxAnnotationMessage)),
+		})
+	}
+	return out
+}
+
+// RepoPath turns a file name reported by a tool into a path relative to the
+// repository root, as annotations need: absolute paths must lie under one
+// of roots (the workspace), and nothing may climb out of the repository.
+func RepoPath(file string, roots []string) (string, bool) {
+	file = strings.TrimSpace(strings.ReplaceAll(file, `\`, "/"))
+	if file == "" {
+		return "", false
+	}
+	if strings.HasPrefix(file, "/") {
+		clean := path.Clean(file)
+		found := false
+		for _, root := range roots {
+			root = strings.TrimSuffix(path.Clean(strings.ReplaceAll(root, `\`, "/")), "/")
+			if root == "" || root == "." {
+				continue
+			}
+			if rel, ok := strings.CutPrefix(clean, root+"/"); ok {
+				file, found = rel, true
+				break
+			}
+		}
+		if !found {
+			return "", false
+		}
+	}
+	clean := path.Clean(file)
+	if clean == "." || clean == ".." || strings.HasPrefix(clean, "../") || strings.HasPrefix(clean, "/") {
+		return "", false
+	}
+	return clean, true
+}
+
+// AnnotationBatches splits annotations into GitHub's at-most-50 per request.
+func AnnotationBatches(anns []*github.CheckRunAnnotation) [][]*github.CheckRunAnnotation {
+	var out [][]*github.CheckRunAnnotation
+	for len(anns) > 0 {
+		n := min(len(anns), maxAnnotationsPerUpdate)
+		out = append(out, anns[:n])
+		anns = anns[n:]
+	}
+	return out
+}
+
+// clipBytes shortens s to at most n bytes without splitting a character.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n-len("…")]
+	for !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1] // drop the bytes of a character the cut split
+	}
+	return cut + "…"
+}

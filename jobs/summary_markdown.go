@@ -1,0 +1,271 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// renderSummary writes the check run's markdown summary: the verdict, a
+// table of steps, each failure cluster with its triage, and the flaky tests.
+func renderSummary(conclusion string, r CheckReport) string {
+	var b strings.Builder
+	runURL := RunURL(r.PublicURL, r.Run.ID)
+	fmt.Fprintf(&b, "**Conclusion: %s** — %s. [Run #%d in Sentinel](%s)\n\n", conclusion, verdict(r.Failures), r.Run.ID, runURL)
+	if conclusion == "neutral" {
+		fmt.Fprintf(&b, "> Every failure is a known flaky test: %s. The check is **neutral** rather than failed, so they do not block the merge; quarantine or fix them.\n\n",
+			strings.Join(flakyNames(r.Failures), ", "))
+	}
+	if r.Run.Error != "" {
+		fmt.Fprintf(&b, "> **Run error%s:** %s\n\n", categorySuffix(r.Run.Category), oneLineMD(r.Run.Error))
+	}
+	writeSteps(&b, r.Steps)
+	writeClusters(&b, r)
+	writeFlaky(&b, r.Failures)
+	return b.String()
+}
+
+func verdict(fs []store.ReportFailure) string {
+	if len(fs) == 0 {
+		return "no failures"
+	}
+	clusters := map[int64]bool{}
+	for _, f := range fs {
+		clusters[clusterKey(f)] = true
+	}
+	return fmt.Sprintf("%s in %s", plural(len(fs), "failure"), plural(len(clusters), "cluster"))
+}
+
+// clusterKey groups failures of one cluster; unclustered failures stand alone.
+func clusterKey(f store.ReportFailure) int64 {
+	if f.ClusterID != 0 {
+		return f.ClusterID
+	}
+	return -f.ID
+}
+
+func categorySuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return " (" + c + ")"
+}
+
+func writeSteps(b *strings.Builder, steps []store.ReportStep) {
+	if len(steps) == 0 {
+		return
+	}
+	b.WriteString("### Steps\n\n| Step | Result | Duration |\n|---|---|---|\n")
+	for _, s := range steps {
+		name := s.Name
+		if s.Attempt > 1 {
+			name = fmt.Sprintf("%s (attempt %d)", s.Name, s.Attempt)
+		}
+		result := stepIcon(s.State) + " " + s.State
+		switch {
+		case s.OOMKilled:
+			result += " (out of memory)"
+		case s.ExitCode != nil && *s.ExitCode != 0:
+			result += fmt.Sprintf(" (exit %d)", *s.ExitCode)
+		}
+		var d string
+		if s.StartedAt != nil && s.FinishedAt != nil {
+			d = formatDuration(s.FinishedAt.Sub(*s.StartedAt))
+		} else {
+			d = formatDuration(0)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", cellMD(name), cellMD(result), d)
+	}
+	b.WriteString("\n")
+}
+
+func stepIcon(state string) string {
+	switch state {
+	case "succeeded":
+		return "✅"
+	case "failed", "errored":
+		return "❌"
+	case "timed_out":
+		return "⏱️"
+	case "cancelled", "skipped":
+		return "⏭️"
+	}
+	return "⏳"
+}
+
+func writeClusters(b *strings.Builder, r CheckReport) {
+	if len(r.Failures) == 0 {
+		return
+	}
+	b.WriteString("### Failures\n\n")
+	var order []int64
+	groups := map[int64][]store.ReportFailure{}
+	for _, f := range r.Failures {
+		k := clusterKey(f)
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	for _, k := range order {
+		fs := groups[k]
+		f := fs[0]
+		icon := "❌"
+		if f.Flaky {
+			icon = "⚠️"
+		}
+		name := f.TestName
+		if name == "" {
+			name = f.Title
+		}
+		fmt.Fprintf(b, "#### %s `%s` — %s", icon, codeMD(name), f.Category)
+		if f.Flaky {
+			b.WriteString(" (flaky)")
+		}
+		if len(fs) > 1 {
+			fmt.Fprintf(b, " ×%d", len(fs))
+		}
+		b.WriteString("\n\n")
+		details := []string{fmt.Sprintf("confidence %.0f%%", f.Confidence*100)}
+		if f.StepName != "" {
+			details = append(details, "step `"+codeMD(f.StepName)+"`")
+		}
+		if f.File != "" && f.Line > 0 {
+			details = append(details, fmt.Sprintf("`%s:%d`", codeMD(f.File), f.Line))
+		}
+		fmt.Fprintf(b, "**%s** · %s\n\n", oneLineMD(f.Title), strings.Join(details, " · "))
+		switch {
+		case f.ClusterID == 0:
+			b.WriteString("New failure.\n\n")
+		case f.SeenBefore == 0:
+			fmt.Fprintf(b, "New failure — first seen in this run ([cluster #%d](%s)).\n\n", f.ClusterID, ClusterURL(r.PublicURL, f.ClusterID))
+		default:
+			fmt.Fprintf(b, "Seen %s before ([cluster #%d](%s)).\n\n", plural(f.SeenBefore, "time"), f.ClusterID, ClusterURL(r.PublicURL, f.ClusterID))
+		}
+		if f.Hint != "" {
+			fmt.Fprintf(b, "**Hint:** %s\n\n", oneLineMD(f.Hint))
+		}
+		if f.Remediation != "" {
+			fmt.Fprintf(b, "**Remediation:** %s\n\n", oneLineMD(f.Remediation))
+		}
+	}
+}
+
+func writeFlaky(b *strings.Builder, fs []store.ReportFailure) {
+	names := flakyNames(fs)
+	if len(names) == 0 {
+		return
+	}
+	b.WriteString("### Flaky tests\n\n")
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if !f.Flaky || seen[failureName(f)] {
+			continue
+		}
+		seen[failureName(f)] = true
+		state := "flaky"
+		if f.Quarantined {
+			state = "flaky, quarantined"
+		}
+		fmt.Fprintf(b, "- `%s` is %s\n", codeMD(failureName(f)), state)
+	}
+	b.WriteString("\n")
+}
+
+func failureName(f store.ReportFailure) string {
+	if f.TestName != "" {
+		return f.TestName
+	}
+	return f.Title
+}
+
+func flakyNames(fs []store.ReportFailure) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Flaky && !seen[failureName(f)] {
+			seen[failureName(f)] = true
+			out = append(out, "`"+codeMD(failureName(f))+"`")
+		}
+	}
+	return out
+}
+
+// renderEvidence writes the evidence lines of each failure for the check
+// run's text (details) section.
+func renderEvidence(r CheckReport) string {
+	var b strings.Builder
+	for _, f := range r.Failures {
+		lines := evidenceLines(f.Evidence)
+		if len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "#### `%s` — %s\n\n```text\n%s\n```\n\n", codeMD(failureName(f)), f.Category, strings.ReplaceAll(strings.Join(lines, "\n"), "```", "'''"))
+	}
+	return b.String()
+}
+
+// evidenceLines reads evidence as stored by triage: a JSON array of strings,
+// or of objects with a line number and text.
+func evidenceLines(raw json.RawMessage) []string {
+	var items []json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var obj struct {
+			Line int    `json:"line"`
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(it, &obj) == nil && obj.Text != "" {
+			if obj.Line > 0 {
+				out = append(out, fmt.Sprintf("%5d | %s", obj.Line, obj.Text))
+			} else {
+				out = append(out, obj.Text)
+			}
+			continue
+		}
+		out = append(out, string(it))
+	}
+	return out
+}
+
+// oneLineMD keeps text on one markdown line.
+func oneLineMD(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cellMD makes text safe inside a table cell.
+func cellMD(s string) string { return strings.ReplaceAll(oneLineMD(s), "|", `\|`) }
+
+// codeMD makes text safe inside an inline code span.
+func codeMD(s string) string { return strings.ReplaceAll(oneLineMD(s), "`", "'") }
+
+// truncateMarkdown keeps s within limit characters (runes), cutting at a
+// line end and saying so, with a link to the full report.
+func truncateMarkdown(s string, limit int, fullURL string) string {
+	runes := []rune(s)
+	if len(runes) <= limit {
+		return s
+	}
+	note := fmt.Sprintf("\n\n… truncated (%d characters left out, GitHub allows %d). The full report: %s\n", 0, limit, fullURL)
+	keep := limit - len([]rune(note)) - 16
+	cut := string(runes[:keep])
+	if i := strings.LastIndexByte(cut, '\n'); i > len(cut)/2 {
+		cut = cut[:i]
+	}
+	if strings.Count(cut, "```")%2 == 1 {
+		cut += "\n```" // close a code block the cut left open
+	}
+	omitted := len(runes) - len([]rune(cut))
+	note = fmt.Sprintf("\n\n… truncated (%d characters left out, GitHub allows %d). The full report: %s\n", omitted, limit, fullURL)
+	return cut + note
+}

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ReportStep is a step as the check run report shows it.
+type ReportStep struct {
+	Position   int
+	Attempt    int
+	Name       string
+	State      string
+	ExitCode   *int
+	OOMKilled  bool
+	Error      string
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+// ReportFailure is a failure of a run with what the check run report needs
+// from its cluster and test.
+type ReportFailure struct {
+	ID          int64
+	ClusterID   int64 // 0: not clustered
+	StepName    string
+	Category    string
+	Title       string
+	Message     string
+	Fingerprint string
+	Confidence  float64
+	Evidence    json.RawMessage
+	File        string
+	Line        int
+	Hint        string
+	Remediation string
+	// Flaky: triage saw the test both pass and fail in this run, or the test
+	// is known flaky or quarantined.
+	Flaky       bool
+	Quarantined bool
+	TestName    string // "package.Name", "" for failures that are not a test
+	// SeenBefore counts earlier runs of the repository with a failure in the same cluster.
+	SeenBefore int
+}
+
+// CheckRunReport returns a run's steps (by position and attempt) and
+// failures (by id) for its check run.
+func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []ReportFailure, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT position, attempt, name, state, exit_code, oom_killed, error, started_at, finished_at
+		FROM steps WHERE run_id = $1 ORDER BY position, attempt`, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
+	}
+	var steps []ReportStep
+	for rows.Next() {
+		var s ReportStep
+		if err := rows.Scan(&s.Position, &s.Attempt, &s.Name, &s.State, &s.ExitCode, &s.OOMKilled, &s.Error, &s.StartedAt, &s.FinishedAt); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
+		}
+		steps = append(steps, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
+	}
+
+	rows, err = db.Pool.Query(ctx, `
+		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
+			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
+			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),
+			f.quarantined OR COALESCE(t.state = 'quarantined', false),
+			COALESCE(CASE WHEN t.package <> '' THEN t.package || '.' || t.name ELSE t.name END, ''),
+			CASE WHEN f.cluster_id IS NULL THEN 0 ELSE (
+				SELECT count(DISTINCT f2.run_id) FROM failures f2
+				WHERE f2.cluster_id = f.cluster_id AND f2.run_id < f.run_id) END
+		FROM failures f
+		LEFT JOIN steps s ON s.id = f.step_id
+		LEFT JOIN tests t ON t.id = f.test_id
+		WHERE f.run_id = $1 ORDER BY f.id`, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var failures []ReportFailure
+	for rows.Next() {
+		var f ReportFailure
+		var conf float32
+		if err := rows.Scan(&f.ID, &f.ClusterID, &f.StepName, &f.Category, &f.Title, &f.Message,
+			&f.Fingerprint, &conf, &f.Evidence, &f.File, &f.Line, &f.Hint, &f.Remediation,
+			&f.Flaky, &f.Quarantined, &f.TestName, &f.SeenBefore); err != nil {
+			return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
+		}
+		f.Confidence = float64(conf)
+		failures = append(failures, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
+	}
+	return steps, failures, nil
+}
+
+// LockRunReport serialises the GitHub reporting of one run across workers and
+// processes (a session advisory lock on its own connection), so that two
+// report jobs for the same run never both create a check run or send the same
+// annotations. The returned function releases the lock.
+func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+	}
+	const key = `hashtextextended('sentinel.report:' || $1::text, 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+	}
+	return func() {
+		// The job's context may be over; the lock must still go.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, runID); err != nil {
+			_ = conn.Conn().Close(uctx) // closing the session releases its locks
+		}
+		conn.Release()
+	}, nil
+}
