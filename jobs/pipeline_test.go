@@ -1,0 +1,188 @@
+package jobs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParsePipeline(t *testing.T) {
+	t.Parallel()
+	const full = `image: golang:1.26
+timeout: 20m
+env: { CGO_ENABLED: "0" }
+limits: { memory: 2g, cpus: 2, pids: 1024 }
+steps:
+  - name: build
+    run: go build ./...
+  - name: test
+    run: go test -json ./...
+    results: go-test-json
+    retry_failed: 2
+    timeout: 10m
+    network: none
+  - name: java
+    image: maven:3
+    run: mvn test
+    results: junit:target/**/*.xml
+incidents: { after: 3, within: 24h }
+quarantine: [example.com/pkg.TestFlaky, other.TestX]
+`
+	got, err := ParsePipeline(strings.NewReader(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Pipeline{
+		Image: "golang:1.26", Timeout: 20 * time.Minute, Env: map[string]string{"CGO_ENABLED": "0"},
+		Limits: Limits{Memory: 2 << 30, NanoCPUs: 2e9, Pids: 1024},
+		Steps: []Step{
+			{Name: "build", Run: "go build ./..."},
+			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none"},
+			{Name: "java", Image: "maven:3", Run: "mvn test", Results: "junit:target/**/*.xml"},
+		},
+		Incidents:  IncidentPolicy{After: 3, Within: 24 * time.Hour},
+		Quarantine: []string{"example.com/pkg.TestFlaky", "other.TestX"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
+func TestParsePipelineErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{"unknown top key", "image: x\nstepz: []\nsteps: [{run: a}]\n", `.sentinel.yml line 2: unknown key "stepz"`},
+		{"unknown step key", "image: x\nsteps:\n  - run: a\n    comand: b\n", `.sentinel.yml line 4: unknown key "comand"`},
+		{"wrong type", "image: x\nsteps:\n  - run: [a, b]\n", ".sentinel.yml line 3: wrong type: got a list, want a string"},
+		{"steps not a list", "image: x\nsteps: build\n", ".sentinel.yml line 2: wrong type: got a string, want a list"},
+		{"empty steps", "image: x\nsteps: []\n", ".sentinel.yml line 2: steps: at least one step is required"},
+		{"no steps key", "image: x\n", ".sentinel.yml line 1: steps: at least one step is required"},
+		{"empty file", "", ".sentinel.yml line 1: file is empty; it needs at least a steps list"},
+		{"bad duration", "image: x\nsteps:\n  - run: a\n    timeout: 10 minutes\n", `.sentinel.yml line 4: bad duration "10 minutes": want a positive duration such as 90s, 10m or 1h`},
+		{"negative duration", "image: x\ntimeout: -5m\nsteps: [{run: a}]\n", `.sentinel.yml line 2: bad duration "-5m": want a positive duration such as 90s, 10m or 1h`},
+		{"bad memory", "image: x\nlimits: {memory: lots}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: bad size "lots": want a positive size such as 512m or 2g`},
+		{"bad cpus", "image: x\nlimits:\n  cpus: -1\nsteps: [{run: a}]\n", `.sentinel.yml line 3: bad cpus "-1": want a positive number such as 2 or 0.5`},
+		{"missing run", "image: x\nsteps:\n  - name: build\n", `.sentinel.yml line 3: step "build": run is required`},
+		{"no image", "steps:\n  - run: make\n", `.sentinel.yml line 2: step "step-1": no image (set image at the top or on the step)`},
+		{"duplicate names", "image: x\nsteps:\n  - {name: a, run: b}\n  - name: a\n    run: c\n", `.sentinel.yml line 4: step name "a" is used twice`},
+		{"bad network", "image: x\nsteps:\n  - run: a\n    network: host\n", `.sentinel.yml line 4: step "step-1": network must be bridge or none, not "host"`},
+		{"bad results", "image: x\nsteps:\n  - run: a\n    results: tap\n", `.sentinel.yml line 4: step "step-1": results must be go-test-json or junit:GLOB, not "tap"`},
+		{"escaping glob", "image: x\nsteps:\n  - run: a\n    results: junit:../x.xml\n", `.sentinel.yml line 4: step "step-1": results: glob "../x.xml" must be relative to the repository and stay inside it`},
+		{"retry without results", "image: x\nsteps:\n  - run: a\n    retry_failed: 2\n", `.sentinel.yml line 4: step "step-1": retry_failed needs results to know which tests failed`},
+		{"bad env name", "image: x\nenv: {\"A-B\": c}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: "A-B" is not a valid environment variable name`},
+		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
+		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParsePipeline(strings.NewReader(tc.in))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err %v (%T), want a *ConfigError", err, err)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("got  %s\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParsePipeline(f *testing.F) {
+	f.Add("image: x\nsteps: [{run: a, timeout: 1m, results: 'junit:**/*.xml'}]\nlimits: {memory: 1g}\n")
+	f.Add("steps:\n  - run: [\n")
+	f.Add("image: &a x\nsteps: *a\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := ParsePipeline(strings.NewReader(in))
+		if err == nil && len(p.Steps) == 0 {
+			t.Fatalf("accepted a pipeline without steps: %q", in)
+		}
+		var ce *ConfigError
+		if err != nil && !errors.As(err, &ce) {
+			t.Fatalf("error is %T, not *ConfigError: %v", err, err)
+		}
+	})
+}
+
+func TestDetect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files fstest.MapFS
+		want  *Pipeline
+		err   string
+	}{
+		{"go module", fstest.MapFS{"go.mod": {Data: []byte("module example.com/m\n\ngo 1.26.0\n\ntoolchain go1.26.8\n")}},
+			&Pipeline{Detected: "go", Image: "golang:1.26", Steps: []Step{
+				{Name: "build", Run: "go build ./..."},
+				{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON}}}, ""},
+		{"go module without go line", fstest.MapFS{"go.mod": {Data: []byte("module m\n")}},
+			&Pipeline{Detected: "go", Image: "golang:1", Steps: []Step{
+				{Name: "build", Run: "go build ./..."},
+				{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON}}}, ""},
+		{"bad go line", fstest.MapFS{"go.mod": {Data: []byte("module m\ngo latest\n")}}, nil, `go.mod line 2: cannot read the go version from "go latest"`},
+		{"python", fstest.MapFS{"requirements.txt": {Data: []byte("requests\n")}},
+			&Pipeline{Detected: "python", Image: "python:3.12", Steps: []Step{
+				{Name: "build", Run: "pip install -q pytest -r requirements.txt"},
+				{Name: "test", Run: "python -m pytest --junitxml=reports/junit.xml", Results: "junit:reports/junit.xml"}}}, ""},
+		{"nothing", fstest.MapFS{"README": {Data: []byte("hi")}}, nil, ErrNoPipeline.Error()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := LoadPipeline(tc.files)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v, want %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+	// Every ecosystem's detected pipeline names an image and a test step.
+	for _, file := range []string{"Cargo.toml", "pom.xml", "package.json", "pyproject.toml"} {
+		p, err := Detect(fstest.MapFS{file: {Data: []byte("x")}})
+		if err != nil || p.Image == "" || len(p.Steps) != 2 || p.Steps[1].Name != "test" {
+			t.Errorf("%s: %+v %v", file, p, err)
+		}
+	}
+}
+
+func TestGlobFiles(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"reports/a.xml":              {},
+		"reports/sub/deep/b.xml":     {},
+		"reports/c.txt":              {},
+		"target/surefire/TEST-x.xml": {},
+		".git/reports/d.xml":         {},
+	}
+	tests := map[string][]string{
+		"reports/**/*.xml":       {"reports/a.xml", "reports/sub/deep/b.xml"},
+		"reports/*.xml":          {"reports/a.xml"},
+		"**/TEST-*.xml":          {"target/surefire/TEST-x.xml"},
+		"**/*.xml":               {"reports/a.xml", "reports/sub/deep/b.xml", "target/surefire/TEST-x.xml"},
+		"reports/sub/deep/b.xml": {"reports/sub/deep/b.xml"},
+	}
+	for glob, want := range tests {
+		got, err := GlobFiles(fsys, glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got)\n%s", glob, diff)
+		}
+	}
+}
