@@ -1,0 +1,259 @@
+package jobs
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+func at(sec int) *time.Time {
+	t := time.Date(2026, 11, 21, 6, 0, sec, 0, time.UTC)
+	return &t
+}
+
+func exit(n int) *int { return &n }
+
+var (
+	brokenTest = store.ReportFailure{
+		ID: 11, ClusterID: 7, StepName: "test", Category: "test_failure", Title: "expected 2, got 3",
+		Confidence: 0.95, File: "/workspace/calc/add_test.go", Line: 14, TestName: "example.com/calc.TestAdd",
+		Hint: "The assertion in TestAdd fails on every run since abc123.", Remediation: "Fix Add or the expectation.",
+		SeenBefore: 3, Evidence: json.RawMessage(`[{"line":12,"text":"--- FAIL: TestAdd (0.00s)"},{"line":13,"text":"    add_test.go:14: expected 2, got 3"}]`),
+	}
+	flakyTest = store.ReportFailure{
+		ID: 12, ClusterID: 8, StepName: "test", Category: "test_failure", Title: "timeout waiting for server",
+		Confidence: 0.8, File: "net/dial_test.go", Line: 40, TestName: "example.com/net.TestDial", Flaky: true,
+		Evidence: json.RawMessage(`["dial tcp 127.0.0.1:4242: connect: connection refused"]`),
+	}
+	compileError = store.ReportFailure{
+		ID: 13, StepName: "build", Category: "compile_error", Title: "undefined: Sub",
+		Confidence: 1, File: "calc/sub.go", Line: 3, Remediation: "Define Sub or remove its use.",
+	}
+	steps = []store.ReportStep{
+		{Position: 1, Attempt: 1, Name: "build", State: "succeeded", ExitCode: exit(0), StartedAt: at(0), FinishedAt: at(3)},
+		{Position: 2, Attempt: 1, Name: "test", State: "failed", ExitCode: exit(1), StartedAt: at(3), FinishedAt: at(50)},
+		{Position: 2, Attempt: 2, Name: "test", State: "failed", ExitCode: exit(1), StartedAt: at(50), FinishedAt: at(55)},
+	}
+)
+
+func report(state string, fs ...store.ReportFailure) CheckReport {
+	return CheckReport{
+		Run:       store.Run{ID: 42, State: state, Repository: "octo/calc", SHA: "abc123"},
+		Steps:     steps,
+		Failures:  fs,
+		PublicURL: "http://sentinel.example:8080/",
+		Roots:     []string{WorkspaceMount},
+	}
+}
+
+func TestConclusion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		state string
+		fs    []store.ReportFailure
+		want  string
+	}{
+		{"passed", store.RunSucceeded, nil, "success"},
+		{"broken test", store.RunFailed, []store.ReportFailure{brokenTest}, "failure"},
+		{"only flaky", store.RunFailed, []store.ReportFailure{flakyTest}, "neutral"},
+		{"flaky that passed on retry", store.RunSucceeded, []store.ReportFailure{flakyTest}, "neutral"},
+		{"flaky and broken", store.RunFailed, []store.ReportFailure{flakyTest, brokenTest}, "failure"},
+		{"failed without triage", store.RunFailed, nil, "failure"},
+		{"errored", store.RunErrored, nil, "failure"},
+		{"timed out", store.RunTimedOut, []store.ReportFailure{brokenTest}, "timed_out"},
+		{"cancelled", store.RunCancelled, nil, "cancelled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Conclusion(tt.state, tt.fs); got != tt.want {
+				t.Errorf("Conclusion(%s, %d failures) = %q, want %q", tt.state, len(tt.fs), got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRenderCheckGolden pins the markdown of the summary and text.
+func TestRenderCheckGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		r    CheckReport
+	}{
+		{"failure", report(store.RunFailed, brokenTest, flakyTest, compileError)},
+		{"neutral", report(store.RunFailed, flakyTest)},
+		{"success", report(store.RunSucceeded)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := RenderCheck(tt.r)
+			var b strings.Builder
+			fmt.Fprintf(&b, "conclusion: %s\ntitle: %s\n", out.Conclusion, out.Title)
+			for _, a := range out.Actions {
+				fmt.Fprintf(&b, "action: %s %q %q\n", a.Identifier, a.Label, a.Description)
+			}
+			for _, a := range out.Annotations {
+				fmt.Fprintf(&b, "annotation: %s:%d %s %q\n", a.GetPath(), a.GetStartLine(), a.GetAnnotationLevel(), a.GetTitle())
+			}
+			fmt.Fprintf(&b, "--- summary\n%s--- text\n%s", out.Summary, out.Text)
+			golden(t, filepath.Join("testdata", "summary", tt.name+".golden.md"), b.String())
+		})
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestRenderCheckContents(t *testing.T) {
+	t.Parallel()
+	out := RenderCheck(report(store.RunFailed, brokenTest, flakyTest, compileError))
+	for _, want := range []string{
+		"example.com/calc.TestAdd", "test_failure", "confidence 95%", "Seen 3 times before",
+		"http://sentinel.example:8080/clusters/7", "http://sentinel.example:8080/runs/42",
+		"**Hint:**", "**Remediation:** Fix Add or the expectation.", "`example.com/net.TestDial` is flaky",
+		"| test (attempt 2) | ❌ failed (exit 1) | 5.0s |", "| build | ✅ succeeded | 3.0s |",
+	} {
+		if !strings.Contains(out.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.Summary)
+		}
+	}
+	var ids []string
+	for _, a := range out.Actions {
+		ids = append(ids, a.Identifier)
+	}
+	if diff := cmp.Diff([]string{ActionRerunFailed, ActionQuarantineFlaky, ActionOpenIncident}, ids); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	for _, a := range out.Actions {
+		if utf8.RuneCountInString(a.Label) > 20 || utf8.RuneCountInString(a.Description) > 40 || len(a.Identifier) > 20 {
+			t.Errorf("action %+v breaks GitHub's limits", a)
+		}
+	}
+	levels := map[string]string{}
+	for _, a := range out.Annotations {
+		levels[a.GetPath()] = a.GetAnnotationLevel()
+	}
+	if diff := cmp.Diff(map[string]string{"calc/add_test.go": "failure", "net/dial_test.go": "warning", "calc/sub.go": "failure"}, levels); diff != "" {
+		t.Errorf("annotations (-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryIsTruncatedWithinLimit(t *testing.T) {
+	t.Parallel()
+	var fs []store.ReportFailure
+	for i := 0; i < 400; i++ {
+		f := brokenTest
+		f.ID, f.ClusterID = int64(100+i), int64(100+i)
+		f.TestName = fmt.Sprintf("example.com/calc.TestCase%03d", i)
+		f.Hint = strings.Repeat("ünïcode hint ", 20)
+		f.Evidence = json.RawMessage(fmt.Sprintf(`[%q]`, strings.Repeat("evidence ", 40)))
+		fs = append(fs, f)
+	}
+	out := RenderCheck(report(store.RunFailed, fs...))
+	for name, s := range map[string]string{"summary": out.Summary, "text": out.Text} {
+		if n := utf8.RuneCountInString(s); n > 65535 || len(s) < 60000 {
+			t.Errorf("%s has %d characters, want close to but within 65535", name, n)
+		}
+		if !strings.Contains(s, "… truncated (") || !strings.Contains(s, "/runs/42") {
+			t.Errorf("%s does not say it was truncated: %q", name, s[len(s)-200:])
+		}
+		if strings.Count(s, "```")%2 != 0 {
+			t.Errorf("%s leaves a code block open", name)
+		}
+	}
+}
+
+func TestRepoPath(t *testing.T) {
+	t.Parallel()
+	roots := []string{"/workspace", "/data/workspaces/run-42/"}
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"calc/add_test.go", "calc/add_test.go", true},
+		{"./calc/add_test.go", "calc/add_test.go", true},
+		{"/workspace/calc/add_test.go", "calc/add_test.go", true},
+		{"/data/workspaces/run-42/pkg/x.go", "pkg/x.go", true},
+		{`calc\win.go`, "calc/win.go", true},
+		{"/usr/local/go/src/testing/testing.go", "", false},
+		{"/workspaceother/x.go", "", false},
+		{"../etc/passwd", "", false},
+		{"calc/../../x.go", "", false},
+		{"", "", false},
+		{"/workspace", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := RepoPath(tt.in, roots)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("RepoPath(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzRepoPath(f *testing.F) {
+	for _, s := range []string{"a/b.go", "/workspace/a.go", "../x", "/x/../workspace/a", `a\..\..\b`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, ok := RepoPath(s, []string{WorkspaceMount})
+		if !ok {
+			return
+		}
+		if strings.HasPrefix(p, "/") || p == ".." || strings.HasPrefix(p, "../") || p == "" {
+			t.Errorf("RepoPath(%q) = %q escapes the repository", s, p)
+		}
+	})
+}
+
+func TestAnnotationBatches(t *testing.T) {
+	t.Parallel()
+	fs := make([]store.ReportFailure, 120)
+	for i := range fs {
+		fs[i] = store.ReportFailure{ID: int64(i), Category: "lint", Title: strings.Repeat("long title ", 40), File: "a.go", Line: i + 1, Message: strings.Repeat("é", 70000)}
+	}
+	anns := Annotations(fs, nil)
+	var sizes []int
+	for _, b := range AnnotationBatches(anns) {
+		sizes = append(sizes, len(b))
+	}
+	if diff := cmp.Diff([]int{50, 50, 20}, sizes); diff != "" {
+		t.Errorf("batch sizes (-want +got):\n%s", diff)
+	}
+	for _, a := range anns {
+		if utf8.RuneCountInString(a.GetTitle()) > 255 || len(a.GetMessage()) > 64*1024 || !utf8.ValidString(a.GetMessage()) {
+			t.Fatalf("annotation breaks GitHub's limits: title %d runes, message %d bytes", utf8.RuneCountInString(a.GetTitle()), len(a.GetMessage()))
+		}
+	}
+	if AnnotationBatches(nil) != nil {
+		t.Error("no annotations should give no batches")
+	}
+}
