@@ -1,0 +1,164 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memSink keeps chunks in memory and checks their order.
+type memSink struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	chunks int
+	lines  int
+	err    error
+	keep   bool
+}
+
+func (m *memSink) store(_ context.Context, _ int64, seq, firstLine int, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.chunks++
+	if seq != m.chunks || firstLine != m.lines+1 {
+		m.err = fmt.Errorf("chunk seq %d first line %d after %d chunks, %d lines", seq, firstLine, m.chunks-1, m.lines)
+	}
+	m.lines += bytes.Count(data, []byte{'\n'})
+	if m.keep {
+		m.buf.Write(data)
+	}
+	return nil
+}
+
+func (m *memSink) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.buf.String()
+}
+
+func TestLogStreamMasksSecretsAcrossWrites(t *testing.T) {
+	t.Parallel()
+	const secret = "ghs_SECRETTOKEN42"
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{"whole", []string{"token=" + secret + "\n"}, "token=***\n"},
+		{"split in two writes", []string{"token=ghs_SEC", "RETTOKEN42 end\n"}, "token=*** end\n"},
+		{"byte by byte", strings.Split("a "+secret+" b "+secret, ""), "a *** b ***"},
+		{"prefix only", []string{"ghs_SECRET", "\n"}, "ghs_SECRET\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sink := &memSink{keep: true}
+			// A chunk size of 1 flushes after every write: the worst case for splitting.
+			s := NewLogStream(context.Background(), sink.store, 1, LogOptions{ChunkSize: 1, Secrets: []string{secret, "x"}})
+			for _, w := range tc.writes {
+				s.Write([]byte(w))
+			}
+			if _, err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := sink.String(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if sink.err != nil {
+				t.Error(sink.err)
+			}
+		})
+	}
+}
+
+func TestLogStreamCap(t *testing.T) {
+	t.Parallel()
+	sink := &memSink{keep: true}
+	s := NewLogStream(context.Background(), sink.store, 1, LogOptions{MaxBytes: 1000, ChunkSize: 64})
+	line := strings.Repeat("x", 99) + "\n"
+	for range 50 {
+		s.Write([]byte(line))
+	}
+	st, err := s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sink.String()
+	if !strings.HasPrefix(got, strings.Repeat(line, 10)) || !strings.Contains(got, "[sentinel: log truncated at 1000 bytes; 4000 more bytes") {
+		t.Errorf("log %q", got)
+	}
+	if !st.Truncated || st.Bytes != int64(len(got)) {
+		t.Errorf("stats %+v, stored %d", st, len(got))
+	}
+}
+
+func TestLogStreamFlushesWhileRunning(t *testing.T) {
+	t.Parallel()
+	sink := &memSink{keep: true}
+	s := NewLogStream(context.Background(), sink.store, 1, LogOptions{FlushInterval: 50 * time.Millisecond})
+	defer s.Close()
+	s.Write([]byte("first line\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.String() != "first line\n" {
+		if time.Now().After(deadline) {
+			t.Fatal("output not stored within 5s while the step still runs")
+		}
+		runtime.Gosched()
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for work
+	}
+}
+
+func TestLogStreamConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	sink := &memSink{keep: true}
+	s := NewLogStream(context.Background(), sink.store, 1, LogOptions{ChunkSize: 100})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				fmt.Fprintf(s, "w%d %d\n", w, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := sink.String()
+	if n := strings.Count(got, "\n"); n != 2000 || sink.err != nil {
+		t.Errorf("%d lines, err %v", n, sink.err)
+	}
+}
+
+// BenchmarkLogStream100MB streams 100 MB of output through a stream capped
+// at the default 32 MiB; heap in use stays at about one chunk.
+func BenchmarkLogStream100MB(b *testing.B) {
+	line := []byte(strings.Repeat("0123456789abcdef", 8)[:127] + "\n")
+	const total = 100 << 20
+	var peak uint64
+	for range b.N {
+		sink := &memSink{}
+		s := NewLogStream(context.Background(), sink.store, 1, LogOptions{Secrets: []string{"ghs_notpresent"}})
+		buf := bytes.Repeat(line, 32<<10/len(line)) // the 32 KiB pieces a pipe delivers
+		for n := 0; n < total; n += len(buf) {
+			s.Write(buf)
+			if n%(8<<20) == 0 {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+		if _, err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(total)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
