@@ -271,12 +271,17 @@ func (s *LogScanner) match(n int64, text []byte) {
 		s.stamp = 1
 	}
 	best, bestConf := -1, 0.0
+	noise := false
 	try := func(ri int) {
-		if s.seen[ri] == s.stamp {
+		if s.seen[ri] == s.stamp || noise {
 			return
 		}
 		s.seen[ri] = s.stamp
 		r := &rs.rules[ri]
+		if r.Noise {
+			noise = r.re.Match(text)
+			return
+		}
 		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
 			return
 		}
@@ -287,6 +292,9 @@ func (s *LogScanner) match(n int64, text []byte) {
 	rs.matcher.scan(text, try)
 	for _, ri := range rs.always {
 		try(ri)
+	}
+	if noise {
+		return
 	}
 	if best < 0 {
 		return

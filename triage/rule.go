@@ -29,6 +29,11 @@ type Rule struct {
 	// Confidence in (0,1]: how sure a match makes us of the category.
 	// Specific causes (disk full) score high, generic lines ("error") low.
 	Confidence float64 `json:"confidence" yaml:"confidence"`
+	// Noise marks lines that are consequences, never causes ("Process
+	// completed with exit code 1", "see the complete log"): a line a noise
+	// rule matches is never evidence. Category, Title and Confidence are
+	// then not needed.
+	Noise bool `json:"noise,omitempty" yaml:"noise,omitempty"`
 	// Disabled turns a built-in rule off when set in an override.
 	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
 }
@@ -51,6 +56,9 @@ func (r Rule) Validate() error {
 	}
 	if _, err := regexp.Compile(r.Pattern); err != nil {
 		return fmt.Errorf("rule %q: bad pattern: %w", r.ID, err)
+	}
+	if r.Noise {
+		return nil
 	}
 	if !r.Category.Valid() {
 		return fmt.Errorf("rule %q: unknown category %q", r.ID, r.Category)
@@ -162,4 +170,14 @@ func (rs *RuleSet) Unanchored() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// isNoise reports whether a noise rule matches line.
+func (rs *RuleSet) isNoise(line string) bool {
+	for _, r := range rs.rules {
+		if r.Noise && r.re.MatchString(line) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,7 +7,7 @@ func BuiltinRules() []Rule {
 	var out []Rule
 	for _, group := range [][]Rule{
 		oomRules, timeoutRules, diskRules, infraRules, networkRules, dependencyRules,
-		configRules, compileRules, lintRules, testRules, genericRules,
+		configRules, compileRules, lintRules, testRules, genericRules, noiseRules,
 	} {
 		out = append(out, group...)
 	}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// triageSchema names the layout of `sentinel triage --json` output. It is
+// documented in triage/README.md and changes only by a new version.
+const triageSchema = "sentinel.triage/v1"
+
+// triageOutput is the --json document: one entry per file, in argument order.
+type triageOutput struct {
+	Schema string           `json:"schema"`
+	Files  []triageFileJSON `json:"files"`
+}
+
+type triageFileJSON struct {
+	File     string           `json:"file"`
+	Format   triage.Format    `json:"format"`
+	Error    string           `json:"error,omitempty"`
+	Lines    int64            `json:"lines,omitempty"`
+	Totals   *triage.Counts   `json:"totals,omitempty"`
+	Failures []triage.Failure `json:"failures"`
+}
+
+// runTriage implements `sentinel triage [--json] FILE...`: it detects each
+// file's format by content (go test -json, JUnit XML or a plain log), runs
+// the triage engine and prints the failures. Exit status: 0 when every file
+// was analysed (failures found or not), 1 when a file could not be read or
+// parsed, 2 for bad usage.
+func runTriage(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sentinel triage [--json] FILE...")
+		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	out := triageOutput{Schema: triageSchema, Files: []triageFileJSON{}}
+	status := 0
+	for _, path := range fs.Args() {
+		res := triageFile(path)
+		if res.Error != "" {
+			status = 1
+		}
+		out.Files = append(out.Files, res)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintln(stderr, "sentinel triage:", err)
+			return 1
+		}
+		return status
+	}
+	w := bufio.NewWriter(stdout)
+	for i, f := range out.Files {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeTriageText(w, f)
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintln(stderr, "sentinel triage:", err)
+		return 1
+	}
+	return status
+}
+
+// triageFile analyses one file; errors are reported in the result.
+func triageFile(path string) triageFileJSON {
+	res := triageFileJSON{File: path, Failures: []triage.Failure{}}
+	f, err := os.Open(path)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64*1024)
+	head, err := br.Peek(8 * 1024)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		res.Error = err.Error()
+		return res
+	}
+	res.Format = triage.DetectFormat(head)
+	step := triage.StepInput{Facts: triage.StepFacts{Step: path}}
+	switch res.Format {
+	case triage.FormatJUnit:
+		step.Results, err = triage.ParseJUnit(br)
+	case triage.FormatGoTestJSON:
+		step.Results, err = triage.ParseGoTestJSON(br)
+		if err == nil {
+			// The stream is also the log: rewind to find evidence lines.
+			if _, err = f.Seek(0, io.SeekStart); err == nil {
+				step.Log = bufio.NewReaderSize(f, 64*1024)
+			}
+		}
+	default:
+		step.Log = br
+	}
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	counter := &lineCounter{}
+	if step.Log != nil {
+		step.Log = io.TeeReader(step.Log, counter)
+	}
+	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{})
+	if err != nil {
+		res.Error = err.Error()
+	}
+	for i := range failures {
+		failures[i].Step = ""
+	}
+	res.Failures = append(res.Failures, failures...)
+	res.Lines = counter.lines
+	if step.Results != nil {
+		t := step.Results.Totals()
+		res.Totals = &t
+	}
+	return res
+}
+
+// lineCounter counts the lines of a log as the engine reads it.
+type lineCounter struct {
+	lines   int64
+	partial bool
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if !c.partial {
+				c.lines++ // a last line without a newline
+			}
+			c.partial = true
+			break
+		}
+		if !c.partial {
+			c.lines++
+		}
+		c.partial = false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func writeTriageText(w io.Writer, f triageFileJSON) {
+	fmt.Fprintf(w, "%s (%s)\n", f.File, f.Format)
+	if f.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", f.Error)
+		return
+	}
+	if t := f.Totals; t != nil {
+		fmt.Fprintf(w, "  tests: %d (%d passed, %d failed, %d errored, %d skipped, %d incomplete; %d runs)\n",
+			t.Tests, t.Passed, t.Failed, t.Errored, t.Skipped, t.Incomplete, t.Runs)
+	}
+	if len(f.Failures) == 0 {
+		fmt.Fprintln(w, "  no failures found")
+		return
+	}
+	for i, fl := range f.Failures {
+		fmt.Fprintf(w, "  %d. [%s] %s\n", i+1, fl.Category, fl.Title)
+		fmt.Fprintf(w, "     confidence:  %.2f\n", fl.Confidence)
+		fmt.Fprintf(w, "     fingerprint: %s\n", fl.Fingerprint)
+		fmt.Fprintf(w, "     message:     %s\n", fl.NormalizedMessage)
+		if fl.TestID != "" {
+			fmt.Fprintf(w, "     test:        %s\n", fl.TestID)
+		}
+		if fl.File != "" {
+			loc := fl.File
+			if fl.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", fl.File, fl.Line)
+			}
+			fmt.Fprintf(w, "     location:    %s\n", loc)
+		}
+		var nums []string
+		for _, e := range fl.Evidence {
+			if e.Line > 0 {
+				nums = append(nums, fmt.Sprint(e.Line))
+			}
+		}
+		if len(nums) > 0 {
+			fmt.Fprintf(w, "     evidence:    lines %s\n", strings.Join(nums, ", "))
+		} else {
+			fmt.Fprintf(w, "     evidence:\n")
+		}
+		for _, e := range fl.Evidence {
+			if e.Line > 0 {
+				fmt.Fprintf(w, "       %6d | %s\n", e.Line, e.Text)
+			} else {
+				fmt.Fprintf(w, "              | %s\n", e.Text)
+			}
+		}
+		if fl.Hint != "" {
+			fmt.Fprintf(w, "     hint:        %s\n", fl.Hint)
+		}
+		fmt.Fprintf(w, "     remediation: %s\n", fl.Remediation)
+	}
+}
+
+// runFingerprint implements `sentinel fingerprint [FILE]`: for each input
+// line (from FILE, or stdin when FILE is absent or "-") it prints the
+// line's fingerprint and normalised form, separated by a tab, one output
+// line per input line. The fingerprint is triage.Fingerprint with category
+// "unknown" and no identity, so equal normalised forms give equal
+// fingerprints. Exit status: 0 ok, 1 read error, 2 bad usage.
+func runFingerprint(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sentinel fingerprint [FILE]")
+		fmt.Fprintln(stderr, "Print each line's fingerprint and normalised form, tab-separated.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return 2
+	}
+	in := stdin
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintln(stderr, "sentinel fingerprint:", err)
+			return 1
+		}
+		defer f.Close()
+		in = f
+	}
+	br := bufio.NewReaderSize(in, 64*1024)
+	w := bufio.NewWriter(stdout)
+	for {
+		line, err := readLongLine(br, 64*1024)
+		if len(line) > 0 || err == nil {
+			norm := triage.Normalize(line)
+			fmt.Fprintf(w, "%s\t%s\n", triage.Fingerprint(triage.CategoryUnknown, norm, ""), norm)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.Flush()
+			fmt.Fprintln(stderr, "sentinel fingerprint:", err)
+			return 1
+		}
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintln(stderr, "sentinel fingerprint:", err)
+		return 1
+	}
+	return 0
+}
+
+// readLongLine reads one line, keeping at most max bytes of it; it returns
+// io.EOF with the last line when the input does not end in a newline.
+func readLongLine(br *bufio.Reader, max int) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(b) < max {
+			b = append(b, chunk[:min(len(chunk), max-len(b))]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		s := strings.TrimRight(string(b), "\r\n")
+		if err == nil {
+			return s, nil
+		}
+		return s, err
+	}
+}

@@ -1,0 +1,348 @@
+package triage
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// StepFacts are what the runner knows about a step. They decide the
+// category before any log rule: an OOM-killed container is out of memory
+// whatever its log says.
+type StepFacts struct {
+	Step       string `json:"step"`
+	ExitCode   int    `json:"exit_code"`
+	OOMKilled  bool   `json:"oom_killed,omitempty"`
+	TimedOut   bool   `json:"timed_out,omitempty"`   // the step's or run's deadline was exceeded
+	State      string `json:"state,omitempty"`       // "succeeded", "failed", "errored" (runner/infra error), "cancelled"; "" unknown
+	InfraError string `json:"infra_error,omitempty"` // the runner's own error (image pull, container create), if any
+}
+
+// StepInput is one step to analyse. Log, Results and Baseline are optional.
+type StepInput struct {
+	Facts    StepFacts
+	Log      io.Reader // the step's log, read once, line by line
+	Results  *Results  // parsed test results of the step, if it produced any
+	Baseline Baseline  // line hashes of the last successful log of this step
+}
+
+// Options tunes Analyze. The zero value is ready to use.
+type Options struct {
+	Rules           *RuleSet // nil: built-in rules
+	ContextLines    int      // context lines around evidence; default 3
+	MaxEvidence     int      // evidence lines per failure; default 8
+	MaxTestFailures int      // failing tests reported per step; default 100
+}
+
+// Evidence is one log line that explains a failure, with its 1-based line
+// number in the step log (0 when it comes from a result file rather than
+// the log) and a few lines of context.
+type Evidence struct {
+	Line   int64    `json:"line"`
+	Text   string   `json:"text"`
+	Before []string `json:"before,omitempty"`
+	After  []string `json:"after,omitempty"`
+	Rule   string   `json:"rule,omitempty"`
+}
+
+// Failure is one explained failure of a step.
+type Failure struct {
+	Step              string     `json:"step"`
+	Category          Category   `json:"category"`
+	Title             string     `json:"title"`              // one line
+	Confidence        float64    `json:"confidence"`         // 0..1
+	Fingerprint       string     `json:"fingerprint"`        // hex SHA-256, see Fingerprint
+	NormalizedMessage string     `json:"normalized_message"` // the cluster title
+	TestID            string     `json:"test_id,omitempty"`
+	File              string     `json:"file,omitempty"`
+	Line              int        `json:"line,omitempty"`
+	Evidence          []Evidence `json:"evidence"`
+	Hint              string     `json:"hint,omitempty"` // the likely root cause
+	Remediation       string     `json:"remediation"`
+	Rule              string     `json:"rule,omitempty"`   // the rule that decided, if any
+	Source            string     `json:"source"`           // "runner", "log", "test" or "results"
+	Frames            []string   `json:"frames,omitempty"` // normalised top stack frames, if any
+}
+
+func (o Options) withDefaults() Options {
+	if o.Rules == nil {
+		o.Rules = DefaultRules()
+	}
+	if o.ContextLines <= 0 {
+		o.ContextLines = 3
+	}
+	if o.MaxEvidence <= 0 {
+		o.MaxEvidence = 8
+	}
+	if o.MaxTestFailures <= 0 {
+		o.MaxTestFailures = 100
+	}
+	return o
+}
+
+// Analyze explains the failures of a run's steps: runner facts first, then
+// test results and package problems, then the log rules. A step that
+// succeeded with no failing test yields nothing. The error is only ever a
+// read error from a step's Log.
+func Analyze(steps []StepInput, opts Options) ([]Failure, error) {
+	opts = opts.withDefaults()
+	var out []Failure
+	for _, st := range steps {
+		fs, err := analyzeStep(st, opts)
+		if err != nil {
+			return out, fmt.Errorf("step %q: %w", st.Facts.Step, err)
+		}
+		out = append(out, fs...)
+	}
+	return out, nil
+}
+
+func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
+	rep := &LogReport{}
+	if st.Log != nil {
+		var err error
+		rep, err = AnalyzeLog(st.Log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
+		if err != nil {
+			return nil, err
+		}
+	}
+	a := stepAnalysis{st: st, opts: opts, rep: rep}
+	if f, ok := a.fromFacts(); ok {
+		return []Failure{f}, nil
+	}
+	out := a.fromResults()
+	covered := map[Category]bool{}
+	for _, f := range out {
+		covered[f.Category] = true
+	}
+	best, ok := bestMatch(rep.Matches)
+	switch {
+	case ok && !covered[best.Category] && (len(out) == 0 || best.Category != CategoryUnknown && best.Category != CategoryTest && best.Score >= 0.6):
+		out = append(out, a.fromLog(best))
+	case !ok && len(out) == 0 && a.failed():
+		out = append(out, a.unexplained())
+	}
+	if st.Facts.State == "succeeded" && st.Facts.ExitCode == 0 && !hasTestFailure(out) {
+		return nil, nil
+	}
+	for i := range out {
+		out[i].Step = st.Facts.Step
+	}
+	return out, nil
+}
+
+func hasTestFailure(fs []Failure) bool {
+	for _, f := range fs {
+		if f.Source == "test" || f.Source == "results" {
+			return true
+		}
+	}
+	return false
+}
+
+type stepAnalysis struct {
+	st   StepInput
+	opts Options
+	rep  *LogReport
+}
+
+func (a *stepAnalysis) failed() bool {
+	f := a.st.Facts
+	return f.State == "failed" || f.State == "errored" || f.ExitCode != 0
+}
+
+// bestMatch picks the line that decides the category: highest score, then
+// category order, then the earliest line.
+func bestMatch(ms []Match) (Match, bool) {
+	bi := -1
+	for i, m := range ms {
+		if bi < 0 || m.Score > ms[bi].Score ||
+			m.Score == ms[bi].Score && m.Category.rank() < ms[bi].Category.rank() {
+			bi = i
+		}
+	}
+	if bi < 0 {
+		return Match{}, false
+	}
+	return ms[bi], true
+}
+
+func (a *stepAnalysis) fromFacts() (Failure, bool) {
+	f := a.st.Facts
+	var c Category
+	var title, hint, rem string
+	conf := 0.95
+	switch {
+	case f.OOMKilled:
+		c, title, hint, rem = CategoryOOM, "Step killed: out of memory (OOMKilled)", "The container exceeded its memory limit and the kernel killed it.", remOOM
+	case f.TimedOut:
+		c, title, hint, rem = CategoryTimeout, "Step exceeded its time limit", "The step ran past its timeout and was stopped.", remTimeout
+	case f.InfraError != "":
+		c, title, hint, rem = CategoryInfrastructure, "Runner error: "+oneLine(f.InfraError, 150), "The runner could not run the step.", remInfra
+		conf = 0.9
+		if m, ok := classifyLines(a.opts.Rules, strings.Split(f.InfraError, "\n")); ok && m.Category != CategoryUnknown && m.Category != CategoryTest && m.Category != CategoryLint {
+			r := ruleByID(a.opts.Rules, m.RuleID)
+			c, title, hint, rem = m.Category, m.Title, r.Hint, r.Remediation
+		}
+	case f.State == "errored":
+		c, title, hint, rem = CategoryInfrastructure, "Runner error", "The runner failed while running the step.", remInfra
+		conf = 0.8
+	case f.ExitCode == 137:
+		c, title, hint, rem = CategoryOOM, "Step killed (exit 137, SIGKILL): most likely out of memory", "Exit status 137 means SIGKILL, which the OOM killer sends.", remOOM
+		conf = 0.75
+	default:
+		return Failure{}, false
+	}
+	fl := Failure{Category: c, Title: title, Confidence: conf, Hint: hint, Remediation: rem, Source: "runner"}
+	fl.Evidence = a.evidence(c, nil)
+	msg := Normalize(title)
+	if len(fl.Evidence) > 0 {
+		msg = messageOf(fl.Evidence[0].Text)
+	}
+	fl.NormalizedMessage = msg
+	fl.Fingerprint = Fingerprint(c, msg, "")
+	return fl, true
+}
+
+func (a *stepAnalysis) fromLog(m Match) Failure {
+	r := ruleByID(a.opts.Rules, m.RuleID)
+	f := Failure{
+		Category: m.Category, Title: m.Title, Confidence: round2(m.Score), Hint: r.Hint,
+		Remediation: r.Remediation, Rule: m.RuleID, Source: "log", Frames: m.Frames,
+	}
+	f.Evidence = a.evidence(m.Category, &m)
+	f.NormalizedMessage = messageOf(m.Text)
+	f.File, f.Line = locationOf(m.Text)
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, strings.Join(m.Frames, "\n"))
+	return f
+}
+
+// unexplained is the failure of a step no rule explains: its last lines
+// are the best evidence left.
+func (a *stepAnalysis) unexplained() Failure {
+	f := Failure{Category: CategoryUnknown, Title: "Step failed; no rule recognised the cause", Confidence: 0.2,
+		Hint: "No known failure pattern was found in the log.", Source: "log",
+		Remediation: "Read the last lines of the log; if this cause recurs, add a rule for it in .sentinel/rules.yml."}
+	if a.st.Facts.ExitCode != 0 {
+		f.Title = fmt.Sprintf("Step failed with exit code %d; no rule recognised the cause", a.st.Facts.ExitCode)
+	}
+	for _, t := range a.rep.Tail {
+		if !a.opts.Rules.isNoise(t.Text) {
+			f.Evidence = append(f.Evidence, Evidence{Line: t.Line, Text: t.Text})
+		}
+	}
+	msg := "step failed"
+	if n := len(f.Evidence); n > 0 {
+		msg = messageOf(f.Evidence[n-1].Text)
+	}
+	f.NormalizedMessage = msg
+	f.Fingerprint = Fingerprint(f.Category, msg, "")
+	return f
+}
+
+// evidence picks the lines explaining a failure of category c: that
+// category's matched lines (fresh ones before those also in the baseline),
+// then, if few, other strong matches; ordered by line number.
+func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
+	var same, other []Match
+	for _, m := range a.rep.Matches {
+		switch {
+		case m.Category == c:
+			same = append(same, m)
+		case m.Score >= 0.6:
+			other = append(other, m)
+		}
+	}
+	byStrength := func(ms []Match) {
+		sort.SliceStable(ms, func(i, j int) bool {
+			if ms[i].Score != ms[j].Score {
+				return ms[i].Score > ms[j].Score
+			}
+			return ms[i].Line < ms[j].Line
+		})
+	}
+	byStrength(same)
+	byStrength(other)
+	var picked []Match
+	if primary != nil {
+		picked = append(picked, *primary)
+	}
+	for _, m := range same {
+		if len(picked) >= a.opts.MaxEvidence {
+			break
+		}
+		if primary == nil || m.Line != primary.Line {
+			picked = append(picked, m)
+		}
+	}
+	for _, m := range other {
+		if len(picked) >= min(3, a.opts.MaxEvidence) {
+			break
+		}
+		picked = append(picked, m)
+	}
+	if len(picked) == 0 {
+		picked = a.rep.Tail
+	}
+	sort.Slice(picked, func(i, j int) bool { return picked[i].Line < picked[j].Line })
+	ev := make([]Evidence, 0, len(picked))
+	for _, m := range picked {
+		ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+	}
+	return ev
+}
+
+var reLeadingNoise = regexp.MustCompile(`^((\[?<(time|date)>\]?|##\[error\]|\[error\]|error:?)\s*)+`)
+
+// messageOf is the normalised message of an evidence line: the line
+// without the timestamps and log-level noise CI systems put in front.
+func messageOf(text string) string {
+	n := Normalize(text)
+	if m := reLeadingNoise.FindString(n); m != "" && len(m) < len(n) {
+		n = n[len(m):]
+	}
+	return n
+}
+
+var reGoLoc = regexp.MustCompile(`(?:^|\s|\()(?:\./)?([\w./-]+\.go):(\d+)`)
+
+// locationOf finds a source file and line in a log line.
+func locationOf(text string) (string, int) {
+	if m := reGoLoc.FindStringSubmatch(text); m != nil {
+		return m[1], atoi(m[2])
+	}
+	if m := reSourceLoc.FindStringSubmatch(text); m != nil {
+		return m[1], atoi(m[2])
+	}
+	if m := reBracketLoc.FindStringSubmatch(text); m != nil {
+		return m[1], atoi(m[2])
+	}
+	return "", 0
+}
+
+// Maven prints "Foo.java:[12,5]"; tsc prints "foo.ts(12,5)".
+var reBracketLoc = regexp.MustCompile(`([\w./\\-]+\.\w+)[:(]\[?(\d+),\d+[\])]`)
+
+func ruleByID(rs *RuleSet, id string) Rule {
+	for _, r := range rs.rules {
+		if r.ID == id {
+			return r.Rule
+		}
+	}
+	return Rule{}
+}
+
+// classifyLines runs the rules over a few lines of text.
+func classifyLines(rs *RuleSet, lines []string) (Match, bool) {
+	s := NewLogScanner(LogOptions{Rules: rs, MaxMatches: 16})
+	for i, l := range lines {
+		s.Line(int64(i+1), []byte(l))
+	}
+	return bestMatch(s.Report().Matches)
+}
+
+func round2(f float64) float64 {
+	return float64(int(f*100+0.5)) / 100
+}

@@ -1,0 +1,230 @@
+package triage
+
+import (
+	"fmt"
+	"strings"
+)
+
+// fromResults turns failing tests and package problems into failures.
+func (a *stepAnalysis) fromResults() []Failure {
+	res := a.st.Results
+	if res == nil {
+		return nil
+	}
+	var out []Failure
+	for _, p := range res.Problems {
+		if f, ok := a.fromProblem(p); ok {
+			out = append(out, f)
+		}
+	}
+	// Only the last run of each test counts, and a parent whose subtest
+	// failed is explained by the subtest.
+	last := map[string]int{}
+	for i, t := range res.Tests {
+		last[t.ID()] = i
+	}
+	failedChild := map[string]bool{}
+	for i, t := range res.Tests {
+		if last[t.ID()] == i && isFailing(t.Outcome) && t.Parent != "" {
+			failedChild[TestID(t.Package, t.Parent)] = true
+		}
+	}
+	panicked := map[string]bool{}
+	for _, p := range res.Problems {
+		if p.Test != "" {
+			panicked[TestID(p.Package, p.Test)] = true
+		}
+	}
+	n := 0
+	for i, t := range res.Tests {
+		id := t.ID()
+		if last[id] != i || !isFailing(t.Outcome) || failedChild[id] || panicked[id] {
+			continue
+		}
+		if n++; n > a.opts.MaxTestFailures {
+			break
+		}
+		out = append(out, a.fromTest(t))
+	}
+	return out
+}
+
+func isFailing(o Outcome) bool { return o == OutcomeFail || o == OutcomeError }
+
+func (a *stepAnalysis) fromTest(t TestCase) Failure {
+	id := t.ID()
+	msg := t.Message
+	if msg == "" {
+		msg = firstMeaningfulLine(t.Output)
+	}
+	title := t.Name + " failed"
+	if t.Outcome == OutcomeError {
+		title = t.Name + " errored"
+	}
+	if msg != "" {
+		title += ": " + msg
+	}
+	f := Failure{
+		Category: CategoryTest, Title: oneLine(title, 200), Confidence: 0.9, TestID: id,
+		File: t.File, Line: t.Line, Source: "test", Remediation: remTest,
+		Hint: "The test's own assertion failed; the message says what differed.",
+	}
+	// A test that failed because the machine ran out of memory or the
+	// network is down is not a test bug: let its message say so.
+	if m, ok := classifyLines(a.opts.Rules, append([]string{msg}, lastN(strings.Split(t.Output, "\n"), 40)...)); ok &&
+		m.Score >= 0.85 && m.Category != CategoryTest && m.Category != CategoryUnknown && m.Category != CategoryCompile && m.Category != CategoryLint {
+		r := ruleByID(a.opts.Rules, m.RuleID)
+		f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
+		f.Confidence = round2(m.Score * 0.9)
+	}
+	f.NormalizedMessage = Normalize(msg)
+	if f.NormalizedMessage == "" {
+		f.NormalizedMessage = "test failed"
+	}
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, id)
+	f.Evidence = a.testEvidence(t, msg)
+	return f
+}
+
+// testEvidence finds the log lines about a test (its failure line, its
+// message); when the log has none, the test's own output stands in.
+func (a *stepAnalysis) testEvidence(t TestCase, msg string) []Evidence {
+	leaf := t.Name
+	if i := strings.LastIndexByte(leaf, '/'); i >= 0 {
+		leaf = leaf[i+1:]
+	}
+	var ev []Evidence
+	for _, m := range a.rep.Matches {
+		if len(ev) >= a.opts.MaxEvidence {
+			break
+		}
+		if strings.Contains(m.Text, t.Name) || leaf != "" && strings.Contains(m.Text, leaf) && m.Category == CategoryTest ||
+			msg != "" && len(msg) > 8 && strings.Contains(m.Text, msg) {
+			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+		}
+	}
+	if len(ev) > 0 {
+		return ev
+	}
+	for _, l := range strings.Split(t.Output, "\n") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "=== ") {
+			continue
+		}
+		ev = append(ev, Evidence{Text: oneLine(l, maxContextLen)})
+		if len(ev) >= a.opts.MaxEvidence {
+			break
+		}
+	}
+	if len(ev) == 0 && msg != "" {
+		ev = append(ev, Evidence{Text: msg})
+	}
+	return ev
+}
+
+func firstMeaningfulLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "=== ") && !strings.HasPrefix(l, "--- ") {
+			return l
+		}
+	}
+	return ""
+}
+
+// fromProblem explains a package-level problem.
+func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
+	f := Failure{Source: "results", File: p.File, Line: p.Line, Frames: p.Frames}
+	identity := strings.Join(p.Frames, "\n")
+	switch p.Kind {
+	case ProblemBuildFailed, ProblemSetupFailed:
+		f.Category, f.Confidence = CategoryCompile, 0.95
+		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		if p.Kind == ProblemSetupFailed {
+			f.Hint = "go test could not set the package up: a syntax error or a bad import in a test file."
+		} else {
+			f.Hint = "The package or its tests do not compile."
+		}
+		f.Remediation = remCompile
+		identity = p.Package
+	case ProblemTimeout:
+		f.Category, f.Confidence = CategoryTimeout, 0.95
+		f.Title = fmt.Sprintf("%s: %s", p.Package, strings.TrimPrefix(p.Message, "panic: "))
+		if p.Test != "" {
+			f.Title += " (running " + p.Test + ")"
+			f.TestID = TestID(p.Package, p.Test)
+			identity = f.TestID
+		}
+		r := ruleByID(DefaultRules(), "timeout.go-test")
+		f.Hint, f.Remediation = r.Hint, r.Remediation
+	case ProblemPanic, ProblemRace:
+		f.Category, f.Confidence = CategoryTest, 0.9
+		what := "panic"
+		if p.Kind == ProblemRace {
+			what = "data race"
+		}
+		f.Title = fmt.Sprintf("%s in %s", what, p.Package)
+		if p.Test != "" {
+			f.Title = fmt.Sprintf("%s in %s", what, p.Test)
+			f.TestID = TestID(p.Package, p.Test)
+			if identity == "" {
+				identity = f.TestID
+			}
+		}
+		if p.Kind == ProblemPanic {
+			f.Title += ": " + strings.TrimPrefix(p.Message, "panic: ")
+			r := ruleByID(DefaultRules(), "test.go-panic")
+			f.Hint, f.Remediation = r.Hint, r.Remediation
+		} else {
+			r := ruleByID(DefaultRules(), "test.go-race")
+			f.Hint, f.Remediation = r.Hint, r.Remediation
+		}
+	case ProblemFailed, ProblemNoEnd:
+		f.Category, f.Confidence = CategoryUnknown, 0.4
+		if p.Kind == ProblemNoEnd {
+			f.Confidence = 0.3
+		}
+		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		f.Hint = "The package failed outside any test (TestMain, init, os.Exit) or its output was cut short."
+		f.Remediation = "Read the package output in the evidence; check TestMain and init code."
+		if m, ok := classifyLines(a.opts.Rules, append([]string{p.Message}, p.Output...)); ok && m.Category != CategoryUnknown {
+			r := ruleByID(a.opts.Rules, m.RuleID)
+			f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
+			f.Confidence = round2(m.Score * 0.9)
+		}
+		identity = p.Package
+	default:
+		return Failure{}, false
+	}
+	f.Title = oneLine(f.Title, 200)
+	f.NormalizedMessage = Normalize(p.Message)
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
+	f.Evidence = a.problemEvidence(p)
+	return f, true
+}
+
+// problemEvidence locates a problem's lines in the log, or falls back to
+// the problem's own output.
+func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
+	var ev []Evidence
+	for _, m := range a.rep.Matches {
+		if len(ev) >= a.opts.MaxEvidence {
+			break
+		}
+		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, p.File) {
+			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+		}
+	}
+	if len(ev) > 0 {
+		return ev
+	}
+	ev = append(ev, Evidence{Text: p.Message})
+	for _, l := range p.Output {
+		if len(ev) >= a.opts.MaxEvidence {
+			break
+		}
+		if strings.TrimSpace(l) != "" && l != p.Message {
+			ev = append(ev, Evidence{Text: l})
+		}
+	}
+	return ev
+}

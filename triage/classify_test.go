@@ -1,0 +1,127 @@
+package triage
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// Realistic logs from each ecosystem, one per category and tool. want
+// names the line a person would mark as the error: it must be among the
+// evidence, and the category must be right.
+func TestAnalyzeLogCategories(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		file     string
+		category Category
+		line     int64 // a line that must be in the evidence
+	}{
+		{"compile_go.log", CategoryCompile, 5},
+		{"compile_ts.log", CategoryCompile, 4},
+		{"compile_rust.log", CategoryCompile, 5},
+		{"compile_java_maven.log", CategoryCompile, 11},
+		{"test_go.log", CategoryTest, 5},
+		{"test_pytest.log", CategoryTest, 20},
+		{"test_jest.log", CategoryTest, 5},
+		{"test_jest_ansi.log", CategoryTest, 3},
+		{"test_gradle.log", CategoryTest, 7},
+		{"test_cargo.log", CategoryTest, 7},
+		{"dependency_go.log", CategoryDependency, 4},
+		{"dependency_npm.log", CategoryDependency, 4},
+		{"dependency_pip.log", CategoryDependency, 4},
+		{"dependency_maven.log", CategoryDependency, 6},
+		{"dependency_cargo_cr.log", CategoryDependency, 2},
+		{"network_npm.log", CategoryNetwork, 2},
+		{"network_pip.log", CategoryNetwork, 2},
+		{"network_go.log", CategoryNetwork, 2},
+		{"disk_docker.log", CategoryDisk, 2},
+		{"disk_npm.log", CategoryDisk, 1},
+		{"oom_node.log", CategoryOOM, 13},
+		{"oom_killed.log", CategoryOOM, 8},
+		{"oom_java.log", CategoryOOM, 4},
+		{"timeout_go.log", CategoryTimeout, 2},
+		{"timeout_job.log", CategoryTimeout, 6},
+		{"lint_golangci.log", CategoryLint, 2},
+		{"lint_eslint.log", CategoryLint, 5},
+		{"lint_flake8.log", CategoryLint, 2},
+		{"infra_docker.log", CategoryInfrastructure, 2},
+		{"infra_runner.log", CategoryInfrastructure, 4},
+		{"config_command.log", CategoryConfiguration, 4},
+		{"config_npm_script.log", CategoryConfiguration, 2},
+		{"config_go_version.log", CategoryConfiguration, 2},
+		{"unknown_script.log", CategoryUnknown, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			f, err := os.Open(filepath.Join("testdata", "logs", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			fs, err := Analyze([]StepInput{{Facts: StepFacts{Step: "build", ExitCode: 1, State: "failed"}, Log: f}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("got %d failures, want 1: %+v", len(fs), fs)
+			}
+			got := fs[0]
+			if got.Category != tc.category {
+				t.Errorf("category = %s (rule %s, %q), want %s", got.Category, got.Rule, got.Title, tc.category)
+			}
+			var lines []int64
+			for _, e := range got.Evidence {
+				lines = append(lines, e.Line)
+			}
+			if !slices.Contains(lines, tc.line) {
+				t.Errorf("evidence lines %v do not include line %d", lines, tc.line)
+			}
+			if len(got.Fingerprint) != 64 || got.Title == "" || got.Remediation == "" || got.NormalizedMessage == "" {
+				t.Errorf("incomplete failure: %+v", got)
+			}
+			if got.Confidence <= 0 || got.Confidence > 1 {
+				t.Errorf("confidence %v out of range", got.Confidence)
+			}
+		})
+	}
+}
+
+func TestRunnerFactsDecideFirst(t *testing.T) {
+	t.Parallel()
+	log := "=== RUN TestX\n--- FAIL: TestX (0.00s)\nFAIL\n"
+	cases := []struct {
+		name  string
+		facts StepFacts
+		want  Category
+	}{
+		{"oom killed", StepFacts{OOMKilled: true, ExitCode: 137, State: "failed"}, CategoryOOM},
+		{"exit 137", StepFacts{ExitCode: 137, State: "failed"}, CategoryOOM},
+		{"deadline", StepFacts{TimedOut: true, ExitCode: -1, State: "failed"}, CategoryTimeout},
+		{"image pull", StepFacts{State: "errored", InfraError: "Error response from daemon: pull access denied for foo"}, CategoryInfrastructure},
+		{"infra dns", StepFacts{State: "errored", InfraError: "dial tcp: lookup registry-1.docker.io: Temporary failure in name resolution"}, CategoryNetwork},
+		{"errored", StepFacts{State: "errored"}, CategoryInfrastructure},
+		{"plain failure", StepFacts{ExitCode: 1, State: "failed"}, CategoryTest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs, err := Analyze([]StepInput{{Facts: tc.facts, Log: stringsReader(log)}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) == 0 || fs[0].Category != tc.want {
+				t.Fatalf("failures = %+v, want first category %s", fs, tc.want)
+			}
+		})
+	}
+}
+
+func TestSucceededStepHasNoFailure(t *testing.T) {
+	t.Parallel()
+	fs, err := Analyze([]StepInput{{Facts: StepFacts{State: "succeeded"}, Log: stringsReader("warning: error-prone code\nok\n")}}, Options{})
+	if err != nil || len(fs) != 0 {
+		t.Fatalf("Analyze = %+v, %v; want no failures", fs, err)
+	}
+}
