@@ -59,7 +59,7 @@ func StartManagedPostgres(ctx context.Context, dir string, opts ManagedOptions, 
 	}
 	if owner != nil {
 		if reason := unreachableBy(dir, owner); reason != "" {
-			return nil, fmt.Errorf("managed postgres: the %s user cannot reach %s (%s): set SENTINEL_DATA_DIR to a directory outside root's home, or set DATABASE_URL", owner.name, dir, reason)
+			return nil, fmt.Errorf("managed postgres: the %s user cannot reach %s (%s): make the parent directories traversable by %s (chmod o+x), choose another SENTINEL_DATA_DIR, or set DATABASE_URL", owner.name, dir, reason, owner.name)
 		}
 	}
 	m := &ManagedPostgres{Dir: dir, log: log}

@@ -1,0 +1,30 @@
+# The README's two commands are `make demo` and `make test`.
+GO      ?= go
+PKGS    ?= ./...
+SCENARIO ?=
+
+.PHONY: build run demo test bench down reset
+
+build:
+	$(GO) build -o bin/sentinel ./cmd/sentinel
+
+run: build
+	./bin/sentinel serve
+
+demo: build
+	./bin/sentinel demo $(SCENARIO)
+
+# go test prints its own per-package summary; -race because the runner and
+# intake are concurrent code.
+test:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Benchmarks report ratios against a baseline measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
+
+down:
+	-pkill -TERM -f 'bin/sentinel (serve|demo|worker)' || true
+
+reset: down
+	rm -rf data

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// handleHealthz answers as long as the process serves HTTP.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 only when the database answers and, in a process
+// that works jobs, the River client is running.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "queue": "ok"}
+	status := http.StatusOK
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["database"] = err.Error()
+		status = http.StatusServiceUnavailable
+	} else {
+		var n int
+		if err := s.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM river_queue").Scan(&n); err != nil {
+			checks["queue"] = "river tables unreachable: " + err.Error()
+			status = http.StatusServiceUnavailable
+		}
+	}
+	if s.WorkersRunning != nil && !s.WorkersRunning() {
+		checks["queue"] = "river client is not running"
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+}

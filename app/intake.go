@@ -1,0 +1,365 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Delivery is a verified webhook delivery handed to Intake.
+type Delivery struct {
+	ID      string // X-GitHub-Delivery
+	Event   string // X-GitHub-Event
+	Payload []byte
+	Headers map[string]string
+}
+
+// Intake outcomes, also the webhook metric's outcome label.
+const (
+	OutcomeAccepted  = "accepted"
+	OutcomeIgnored   = "ignored"
+	OutcomeDuplicate = "duplicate"
+	OutcomeMalformed = "malformed"
+)
+
+// IntakeResult is the webhook's answer body.
+type IntakeResult struct {
+	Outcome    string  `json:"status"`
+	Reason     string  `json:"reason,omitempty"`
+	Zen        string  `json:"zen,omitempty"`
+	DeliveryID string  `json:"delivery"`
+	RunIDs     []int64 `json:"runs,omitempty"`
+}
+
+// ButtonHandler acts on a check run button (requested_action) inside the
+// intake's transaction. Handlers are registered by identifier.
+type ButtonHandler func(ctx context.Context, tx pgx.Tx, run store.Run, sender string) error
+
+// Intake records a delivery and everything it causes in one transaction:
+// the delivery row (deduplicated on its id), installation and repository
+// rows, runs, River jobs and audit entries. Nothing is acted on twice: a
+// repeated delivery id is a no-op, and runs are unique by identity.
+func (s *Server) Intake(ctx context.Context, d Delivery) (IntakeResult, error) {
+	return s.intake(ctx, d, false)
+}
+
+// Replay processes a stored delivery again (`sentinel replay`). The delivery
+// row exists already; run identity still prevents duplicate runs.
+func (s *Server) Replay(ctx context.Context, deliveryID string) (IntakeResult, error) {
+	stored, err := s.DB.GetDelivery(ctx, deliveryID)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	return s.intake(ctx, Delivery{ID: stored.DeliveryID, Event: stored.Event, Payload: stored.Payload, Headers: stored.Headers}, true)
+}
+
+func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeResult, error) {
+	res := IntakeResult{DeliveryID: d.ID}
+	ev, parseErr := ParseEvent(d.Event, d.Payload)
+	err := s.DB.InTx(ctx, func(tx pgx.Tx) error {
+		rec := store.Delivery{DeliveryID: d.ID, Event: d.Event, Headers: d.Headers, Payload: d.Payload}
+		if ev != nil {
+			rec.Action = ev.Action
+			if ev.Installation != nil {
+				rec.InstallationID = ev.Installation.ID
+			}
+		}
+		var rowID int64
+		if replay {
+			stored, err := s.DB.GetDelivery(ctx, d.ID)
+			if err != nil {
+				return err
+			}
+			rowID = stored.ID
+			if err := store.MarkDeliveryReplayed(ctx, tx, rowID); err != nil {
+				return err
+			}
+		} else {
+			id, dup, err := store.InsertDelivery(ctx, tx, rec)
+			if err != nil {
+				return err
+			}
+			if dup {
+				res.Outcome = OutcomeDuplicate
+				return nil
+			}
+			rowID = id
+		}
+		// A malformed payload is kept (nothing is lost) and answered 400.
+		if parseErr != nil {
+			res.Outcome, res.Reason = OutcomeMalformed, parseErr.Error()
+			return store.SetDeliveryOutcome(ctx, tx, rowID, 0, "malformed: "+parseErr.Error(), nil)
+		}
+		a := &intakeTx{s: s, tx: tx, ev: ev, actor: "webhook:" + d.ID, delivery: d.ID}
+		if err := a.apply(ctx); err != nil {
+			return err
+		}
+		res.Outcome, res.Reason, res.Zen, res.RunIDs = a.outcome, a.reason, ev.Zen, a.runIDs
+		outcome := a.outcome
+		if a.reason != "" {
+			outcome += ": " + a.reason
+		}
+		return store.SetDeliveryOutcome(ctx, tx, rowID, a.repoID, outcome, a.runIDs)
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("delivery %s: %w", d.ID, err)
+	}
+	return res, nil
+}
+
+// intakeTx applies one parsed event inside the intake transaction.
+type intakeTx struct {
+	s        *Server
+	tx       pgx.Tx
+	ev       *Event
+	actor    string
+	delivery string
+
+	repoID  int64
+	runIDs  []int64
+	outcome string
+	reason  string
+}
+
+func (a *intakeTx) apply(ctx context.Context) error {
+	ev := a.ev
+	a.outcome = OutcomeAccepted
+	if ev.Ignore != "" {
+		a.outcome, a.reason = OutcomeIgnored, ev.Ignore
+		return nil
+	}
+	if ev.Kind == "ping" {
+		a.outcome, a.reason = OutcomeIgnored, "ping"
+		return nil
+	}
+	if err := a.recordInstallation(ctx); err != nil {
+		return err
+	}
+	if ev.Repo != nil && ev.Kind != "installation" && ev.Kind != "installation_repositories" {
+		if err := a.recordRepo(ctx, *ev.Repo); err != nil {
+			return err
+		}
+	}
+	switch {
+	case ev.Run != nil:
+		return a.createRun(ctx)
+	case ev.Rerun != nil:
+		return a.rerun(ctx)
+	case ev.Button != nil:
+		return a.button(ctx)
+	}
+	return nil // installation changes were recorded above
+}
+
+func (a *intakeTx) recordInstallation(ctx context.Context) error {
+	ev := a.ev
+	if ev.Installation == nil {
+		return nil
+	}
+	in := store.Installation{ID: ev.Installation.ID, AccountLogin: ev.Installation.AccountLogin, AccountType: ev.Installation.AccountType}
+	if in.AccountLogin == "" && ev.Repo != nil {
+		in.AccountLogin = ev.Repo.FullName[:max(strings.IndexByte(ev.Repo.FullName, '/'), 0)]
+	}
+	if err := store.UpsertInstallation(ctx, a.tx, in); err != nil {
+		return err
+	}
+	state := map[string]string{"deleted": "deleted", "suspend": "suspended", "unsuspend": "active", "created": "active"}[ev.Action]
+	switch ev.Kind {
+	case "installation":
+		if err := store.SetInstallationState(ctx, a.tx, in.ID, state); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, a.tx, a.actor, "installation."+ev.Action, "installation", in.ID, map[string]any{"account": in.AccountLogin}); err != nil {
+			return err
+		}
+	case "installation_repositories":
+		if err := store.Audit(ctx, a.tx, a.actor, "installation_repositories."+ev.Action, "installation", in.ID,
+			map[string]any{"added": len(ev.Repos), "removed": len(ev.Removed)}); err != nil {
+			return err
+		}
+	}
+	if ev.Action == "deleted" {
+		return nil
+	}
+	for _, r := range ev.Repos {
+		if err := a.recordRepo(ctx, r); err != nil {
+			return err
+		}
+	}
+	for _, id := range ev.Removed {
+		if err := store.DeactivateRepository(ctx, a.tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *intakeTx) recordRepo(ctx context.Context, r EventRepo) error {
+	repo := store.Repository{GitHubID: r.GitHubID, FullName: r.FullName, CloneURL: r.CloneURL, DefaultBranch: r.DefaultBranch, Private: r.Private}
+	if a.ev.Installation != nil {
+		repo.InstallationID = a.ev.Installation.ID
+	}
+	id, err := store.UpsertRepository(ctx, a.tx, repo)
+	if a.repoID == 0 {
+		a.repoID = id
+	}
+	return err
+}
+
+// createRun creates the run of a push or pull request, supersedes the
+// earlier unfinished runs of the same branch or PR, and enqueues its jobs.
+func (a *intakeTx) createRun(ctx context.Context) error {
+	r := a.ev.Run
+	state := store.RunQueued
+	if r.Fork {
+		// Code from a fork runs only after a collaborator approves it
+		// (dashboard button or POST /api/runs/{id}/approve).
+		state = store.RunAwaitingApproval
+	}
+	id, created, err := store.InsertRun(ctx, a.tx, store.NewRun{
+		RepositoryID: a.repoID, SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, PRNumber: r.PRNumber,
+		HeadRepo: r.HeadRepo, CloneURL: r.CloneURL, CommitMessage: r.CommitMessage, Author: r.Author,
+		Trigger: r.Trigger, State: state, DeliveryID: a.delivery,
+	})
+	if err != nil {
+		return err
+	}
+	a.runIDs = append(a.runIDs, id)
+	if !created {
+		a.reason = fmt.Sprintf("run %d already exists for this commit", id)
+		return nil
+	}
+	superseded, err := store.SupersedeRuns(ctx, a.tx, a.repoID, r.Branch, r.PRNumber, id)
+	if err != nil {
+		return err
+	}
+	for _, old := range superseded {
+		if old.JobID != 0 {
+			if _, err := a.s.River.JobCancelTx(ctx, a.tx, old.JobID); err != nil && !isRiverNotFound(err) {
+				return fmt.Errorf("cancel job %d of superseded run %d: %w", old.JobID, old.RunID, err)
+			}
+		}
+		if err := store.Audit(ctx, a.tx, a.actor, "run.superseded", "run", old.RunID, map[string]any{"by": id}); err != nil {
+			return err
+		}
+	}
+	if err := store.Audit(ctx, a.tx, a.actor, "run.created", "run", id, map[string]any{"sha": r.SHA, "trigger": r.Trigger, "state": state}); err != nil {
+		return err
+	}
+	return EnqueueRun(ctx, a.s.River, a.tx, id, state == store.RunQueued)
+}
+
+// rerun creates a new attempt of a commit that ran before.
+func (a *intakeTx) rerun(ctx context.Context) error {
+	rr := a.ev.Rerun
+	prev, err := a.previousRun(ctx, rr.RunID, rr.SHA)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		a.outcome, a.reason = OutcomeIgnored, "no earlier run of this commit to re-run"
+		return nil
+	}
+	id, err := RerunTx(ctx, a.s.River, a.tx, *prev, a.actor)
+	if err != nil {
+		return err
+	}
+	a.runIDs = append(a.runIDs, id)
+	return nil
+}
+
+func (a *intakeTx) previousRun(ctx context.Context, runID int64, sha string) (*store.Run, error) {
+	if runID != 0 {
+		r, err := store.GetRun(ctx, a.tx, runID)
+		if err == nil && r.RepositoryID == a.repoID {
+			return &r, nil
+		}
+	}
+	var id int64
+	err := a.tx.QueryRow(ctx, `SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger IN ('push', 'pull_request')
+		ORDER BY id DESC LIMIT 1`, a.repoID, sha).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("previous run of %s: %w", sha, err)
+	}
+	r, err := store.GetRun(ctx, a.tx, id)
+	return &r, err
+}
+
+// button routes a check run button press by its identifier.
+func (a *intakeTx) button(ctx context.Context) error {
+	b := a.ev.Button
+	prev, err := a.previousRun(ctx, b.RunID, b.SHA)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		a.outcome, a.reason = OutcomeIgnored, "button pressed on a check run Sentinel does not know"
+		return nil
+	}
+	if b.Identifier == ActionRerunFailed {
+		id, err := RerunTx(ctx, a.s.River, a.tx, *prev, a.actor)
+		a.runIDs = append(a.runIDs, id)
+		return err
+	}
+	h, ok := a.s.Buttons[b.Identifier]
+	if !ok {
+		a.outcome, a.reason = OutcomeIgnored, fmt.Sprintf("unknown button %q", b.Identifier)
+		return nil
+	}
+	if err := h(ctx, a.tx, *prev, a.ev.Sender); err != nil {
+		return err
+	}
+	return store.Audit(ctx, a.tx, a.actor, "button."+b.Identifier, "run", prev.ID, map[string]any{"sender": a.ev.Sender})
+}
+
+// ActionRerunFailed is the identifier of the check run's "Re-run failed" button.
+const ActionRerunFailed = "rerun_failed"
+
+// RerunTx creates the next attempt of prev's commit and enqueues it.
+func RerunTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, prev store.Run, actor string) (int64, error) {
+	attempt, err := store.NextAttempt(ctx, tx, prev.RepositoryID, prev.SHA, prev.Trigger, prev.PRNumber)
+	if err != nil {
+		return 0, err
+	}
+	id, created, err := store.InsertRun(ctx, tx, store.NewRun{
+		RepositoryID: prev.RepositoryID, SHA: prev.SHA, Ref: prev.Ref, Branch: prev.Branch, PRNumber: prev.PRNumber,
+		HeadRepo: prev.HeadRepo, CloneURL: prev.CloneURL, CommitMessage: prev.CommitMessage, Author: prev.Author,
+		Trigger: prev.Trigger, Attempt: attempt, ExternalID: prev.ExternalID,
+	})
+	if err != nil || !created {
+		return id, err
+	}
+	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt}); err != nil {
+		return 0, err
+	}
+	return id, EnqueueRun(ctx, rc, tx, id, true)
+}
+
+// EnqueueRun inserts a new run's jobs in the caller's transaction: the check
+// run is created (queued) right away, and the run executes unless it awaits
+// approval.
+func EnqueueRun(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) error {
+	params := []river.InsertManyParams{{Args: jobs.ReportCheckArgs{RunID: runID, Phase: jobs.PhaseQueued}}}
+	if execute {
+		params = append(params, river.InsertManyParams{Args: jobs.RunExecuteArgs{RunID: runID}})
+	}
+	res, err := rc.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return fmt.Errorf("enqueue run %d: %w", runID, err)
+	}
+	if execute {
+		return store.SetRunJob(ctx, tx, runID, res[len(res)-1].Job.ID)
+	}
+	return nil
+}
+
+func isRiverNotFound(err error) bool { return err == river.ErrNotFound }

@@ -1,0 +1,63 @@
+// Package app is Sentinel's HTTP surface: the chi routes, the webhook
+// receiver, the dashboard and JSON API, and the GitHub API client.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Options is what the HTTP surface needs from the configuration.
+type Options struct {
+	PublicURL     string // base of links placed in check runs and issues
+	AdminToken    string // required for dashboard/API actions when set
+	WebhookSecret string // HMAC secret of GitHub deliveries
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	DB      *store.DB
+	River   *river.Client[pgx.Tx]
+	Log     *slog.Logger
+	Opts    Options
+	Metrics *Metrics
+
+	// Buttons handle check run requested_action presses by identifier
+	// (besides ActionRerunFailed, which the intake handles itself).
+	Buttons map[string]ButtonHandler
+
+	// WorkersRunning reports whether this process's River client is working
+	// jobs; /readyz fails when it stopped. Nil means the process runs no
+	// workers and only inserts.
+	WorkersRunning func() bool
+}
+
+// NewServer wires a server; Handler returns its routes.
+func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
+	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db)}
+}
+
+// Serve serves h on l until ctx ends, then shuts down gracefully: requests
+// in flight (a webhook being committed) finish; new connections are refused.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	log.Info("listening", "addr", l.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Sentinel reads from its environment and flags, read
+// once at start-up and passed down explicitly.
+type Config struct {
+	DatabaseURL    string
+	Addr           string
+	PublicURL      string
+	DataDir        string
+	Executor       string // docker, shell, or "" to pick docker when a daemon answers
+	Concurrency    int
+	GitHubWorkers  int
+	TriageWorkers  int
+	AdminToken     string
+	GitHubAppID    int64
+	GitHubKeyPEM   string
+	WebhookSecret  string
+	GitHubAPIURL   string
+	SmeeURL        string
+	ShutdownGrace  time.Duration
+	MaxRunDuration time.Duration
+	LogLevel       string
+}
+
+// setting binds one variable to its flag and its field.
+type setting struct {
+	env    string
+	flag   string
+	help   string
+	secret bool // also readable from $ENV_FILE
+	def    string
+	parse  func(c *Config, v string) error
+}
+
+func settings() []setting {
+	str := func(f func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = v; return nil }
+	}
+	num := func(f func(c *Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*f(c) = n
+			return nil
+		}
+	}
+	dur := func(f func(c *Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a duration (e.g. 30s, 10m)", v)
+			}
+			*f(c) = d
+			return nil
+		}
+	}
+	return []setting{
+		{env: "DATABASE_URL", flag: "database-url", secret: true, help: "Postgres connection string; unset runs a managed cluster under the data dir", parse: str(func(c *Config) *string { return &c.DatabaseURL })},
+		{env: "SENTINEL_ADDR", flag: "addr", def: "127.0.0.1:8080", help: "listen address", parse: str(func(c *Config) *string { return &c.Addr })},
+		{env: "SENTINEL_PUBLIC_URL", flag: "public-url", def: "http://localhost:8080", help: "base of links placed in check runs and issues", parse: str(func(c *Config) *string { return &c.PublicURL })},
+		{env: "SENTINEL_DATA_DIR", flag: "data-dir", def: "./data", help: "managed Postgres and workspaces", parse: str(func(c *Config) *string { return &c.DataDir })},
+		{env: "SENTINEL_EXECUTOR", flag: "executor", help: "docker or shell (default: docker when a daemon answers, else shell)", parse: str(func(c *Config) *string { return &c.Executor })},
+		{env: "SENTINEL_CONCURRENCY", flag: "concurrency", def: "2", help: "runs executed at once by this process", parse: num(func(c *Config) *int { return &c.Concurrency })},
+		{env: "SENTINEL_GITHUB_WORKERS", flag: "github-workers", def: "4", help: "GitHub reporting jobs at once", parse: num(func(c *Config) *int { return &c.GitHubWorkers })},
+		{env: "SENTINEL_TRIAGE_WORKERS", flag: "triage-workers", def: "2", help: "triage jobs at once", parse: num(func(c *Config) *int { return &c.TriageWorkers })},
+		{env: "SENTINEL_ADMIN_TOKEN", flag: "admin-token", secret: true, help: "required for dashboard/API actions when set", parse: str(func(c *Config) *string { return &c.AdminToken })},
+		{env: "GITHUB_APP_ID", flag: "github-app-id", help: "the GitHub App's id; unset records GitHub calls instead of sending them", parse: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a positive App id", v)
+			}
+			c.GitHubAppID = n
+			return nil
+		}},
+		{env: "GITHUB_APP_PRIVATE_KEY", flag: "github-app-private-key", secret: true, help: "the App's private key (PEM)", parse: str(func(c *Config) *string { return &c.GitHubKeyPEM })},
+		{env: "GITHUB_WEBHOOK_SECRET", flag: "github-webhook-secret", secret: true, help: "HMAC secret of webhook deliveries", parse: str(func(c *Config) *string { return &c.WebhookSecret })},
+		{env: "GITHUB_API_URL", flag: "github-api-url", def: "https://api.github.com/", help: "REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)", parse: str(func(c *Config) *string { return &c.GitHubAPIURL })},
+		{env: "SENTINEL_SMEE_URL", flag: "smee-url", help: "forward webhooks from this smee.io channel (development)", parse: str(func(c *Config) *string { return &c.SmeeURL })},
+		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
+		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
+		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
+	}
+}
+
+// LoadConfig reads defaults, then the environment (and *_FILE variants of
+// secrets), then flags, and validates the result. Errors name the variable.
+func LoadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	for _, s := range settings() {
+		if s.def != "" {
+			if err := s.parse(&c, s.def); err != nil {
+				return c, fmt.Errorf("%s default: %w", s.env, err)
+			}
+		}
+		v := getenv(s.env)
+		if s.secret {
+			if path := getenv(s.env + "_FILE"); path != "" {
+				if v != "" {
+					return c, fmt.Errorf("%s and %s_FILE are both set: set one", s.env, s.env)
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return c, fmt.Errorf("%s_FILE: %w", s.env, err)
+				}
+				v = strings.TrimRight(string(b), "\r\n")
+				if v == "" {
+					return c, fmt.Errorf("%s_FILE: %s is empty", s.env, path)
+				}
+			}
+		}
+		if v != "" {
+			if err := s.parse(&c, v); err != nil {
+				return c, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+		s := s
+		fs.Func(s.flag, s.help+" ($"+s.env+")", func(v string) error {
+			if err := s.parse(&c, v); err != nil {
+				return fmt.Errorf("%w ($%s)", err, s.env)
+			}
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every value and says which variable is wrong and why.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(env, format string, a ...any) { errs = append(errs, fmt.Errorf(env+": "+format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("SENTINEL_ADDR", "%q is not host:port", c.Addr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SENTINEL_PUBLIC_URL", "%q is not an absolute http(s) URL", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.DataDir == "" {
+		bad("SENTINEL_DATA_DIR", "must not be empty")
+	}
+	if c.Executor != "" && c.Executor != "docker" && c.Executor != "shell" {
+		bad("SENTINEL_EXECUTOR", "%q is neither docker nor shell", c.Executor)
+	}
+	for _, w := range []struct {
+		env string
+		n   int
+	}{{"SENTINEL_CONCURRENCY", c.Concurrency}, {"SENTINEL_GITHUB_WORKERS", c.GitHubWorkers}, {"SENTINEL_TRIAGE_WORKERS", c.TriageWorkers}} {
+		if w.n < 1 || w.n > 256 {
+			bad(w.env, "%d is out of range 1..256", w.n)
+		}
+	}
+	if u, err := url.Parse(c.GitHubAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("GITHUB_API_URL", "%q is not an absolute http(s) URL", c.GitHubAPIURL)
+	} else if !strings.HasSuffix(c.GitHubAPIURL, "/") {
+		c.GitHubAPIURL += "/" // go-github requires the trailing slash
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.Contains(c.DatabaseURL, "=") {
+		bad("DATABASE_URL", "is neither a postgres:// URL nor a key=value connection string")
+	}
+	if c.GitHubAppID != 0 || c.GitHubKeyPEM != "" {
+		if c.GitHubAppID == 0 {
+			bad("GITHUB_APP_ID", "must be set when GITHUB_APP_PRIVATE_KEY is")
+		}
+		if err := checkPrivateKey(c.GitHubKeyPEM); err != nil {
+			bad("GITHUB_APP_PRIVATE_KEY", "%v", err)
+		}
+		// go-github's ValidatePayload accepts any payload when the secret is
+		// empty: with an App configured that would let anyone trigger runs.
+		if c.WebhookSecret == "" {
+			bad("GITHUB_WEBHOOK_SECRET", "must be set when a GitHub App is configured (an empty secret would accept unsigned deliveries)")
+		}
+	}
+	if c.SmeeURL != "" {
+		if u, err := url.Parse(c.SmeeURL); err != nil || u.Scheme != "https" && u.Scheme != "http" {
+			bad("SENTINEL_SMEE_URL", "%q is not an http(s) URL", c.SmeeURL)
+		}
+	}
+	if c.ShutdownGrace < 0 {
+		bad("SENTINEL_SHUTDOWN_GRACE", "must not be negative")
+	}
+	if c.MaxRunDuration < time.Minute {
+		bad("SENTINEL_MAX_RUN_DURATION", "%v is shorter than a minute", c.MaxRunDuration)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("SENTINEL_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// GitHubConfigured reports whether GitHub calls are really sent.
+func (c *Config) GitHubConfigured() bool { return c.GitHubAppID != 0 }
+
+func checkPrivateKey(p string) error {
+	if p == "" {
+		return errors.New("must be set when GITHUB_APP_ID is")
+	}
+	block, _ := pem.Decode([]byte(p))
+	if block == nil {
+		return errors.New("is not PEM (expected -----BEGIN RSA PRIVATE KEY-----)")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	return errors.New("the PEM block is not an RSA private key")
+}

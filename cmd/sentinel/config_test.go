@@ -1,0 +1,124 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testKeyPEM(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+}
+
+func load(env map[string]string, args ...string) (Config, error) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return LoadConfig(fs, args, func(k string) string { return env[k] })
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "./data" ||
+		c.Concurrency != 2 || c.GitHubAPIURL != "https://api.github.com/" || c.ShutdownGrace != 30*time.Second {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if c.GitHubConfigured() {
+		t.Error("no App configured, yet GitHubConfigured")
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	key := testKeyPEM(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"concurrency not a number", map[string]string{"SENTINEL_CONCURRENCY": "two"}, nil, `SENTINEL_CONCURRENCY: "two" is not a whole number`},
+		{"concurrency zero", map[string]string{"SENTINEL_CONCURRENCY": "0"}, nil, "SENTINEL_CONCURRENCY: 0 is out of range"},
+		{"addr", map[string]string{"SENTINEL_ADDR": "8080"}, nil, `SENTINEL_ADDR: "8080" is not host:port`},
+		{"public url", map[string]string{"SENTINEL_PUBLIC_URL": "localhost:8080"}, nil, "SENTINEL_PUBLIC_URL"},
+		{"executor", map[string]string{"SENTINEL_EXECUTOR": "podman"}, nil, `SENTINEL_EXECUTOR: "podman" is neither docker nor shell`},
+		{"app id", map[string]string{"GITHUB_APP_ID": "abc"}, nil, `GITHUB_APP_ID: "abc" is not a positive App id`},
+		{"app without key", map[string]string{"GITHUB_APP_ID": "12", "GITHUB_WEBHOOK_SECRET": "s"}, nil, "GITHUB_APP_PRIVATE_KEY: must be set"},
+		{"bad key", map[string]string{"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": "nope", "GITHUB_WEBHOOK_SECRET": "s"}, nil, "GITHUB_APP_PRIVATE_KEY: is not PEM"},
+		{"app without secret", map[string]string{"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": key}, nil, "GITHUB_WEBHOOK_SECRET: must be set when a GitHub App is configured"},
+		{"grace", map[string]string{"SENTINEL_SHUTDOWN_GRACE": "soon"}, nil, `SENTINEL_SHUTDOWN_GRACE: "soon" is not a duration`},
+		{"api url", map[string]string{"GITHUB_API_URL": "api.github.com"}, nil, "GITHUB_API_URL"},
+		{"log level", map[string]string{"SENTINEL_LOG_LEVEL": "loud"}, nil, "SENTINEL_LOG_LEVEL"},
+		{"database url", map[string]string{"DATABASE_URL": "mysql:thing"}, nil, "DATABASE_URL"},
+		{"flag names variable", nil, []string{"-concurrency", "x"}, "$SENTINEL_CONCURRENCY"},
+		{"both secret and file", map[string]string{"GITHUB_WEBHOOK_SECRET": "a", "GITHUB_WEBHOOK_SECRET_FILE": "/x"}, nil, "GITHUB_WEBHOOK_SECRET and GITHUB_WEBHOOK_SECRET_FILE are both set"},
+		{"missing file", map[string]string{"SENTINEL_ADMIN_TOKEN_FILE": "/nonexistent/token"}, nil, "SENTINEL_ADMIN_TOKEN_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.env, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigSecretsFromFilesAndFlagsOverride(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	secretFile := filepath.Join(dir, "secret")
+	os.WriteFile(keyFile, []byte(testKeyPEM(t)), 0o600)
+	os.WriteFile(secretFile, []byte("s3cret\n"), 0o600)
+	c, err := load(map[string]string{
+		"GITHUB_APP_ID": "42", "GITHUB_APP_PRIVATE_KEY_FILE": keyFile, "GITHUB_WEBHOOK_SECRET_FILE": secretFile,
+		"SENTINEL_CONCURRENCY": "3", "GITHUB_API_URL": "http://127.0.0.1:9999/api/v3",
+	}, "-concurrency", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookSecret != "s3cret" {
+		t.Errorf("secret = %q, want the file's content without the newline", c.WebhookSecret)
+	}
+	if c.Concurrency != 5 {
+		t.Errorf("concurrency = %d, want the flag's 5 over the environment's 3", c.Concurrency)
+	}
+	if c.GitHubAPIURL != "http://127.0.0.1:9999/api/v3/" {
+		t.Errorf("api url = %q, want a trailing slash added", c.GitHubAPIURL)
+	}
+	if !c.GitHubConfigured() {
+		t.Error("App configured, yet not GitHubConfigured")
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	var out, errOut strings.Builder
+	env := func(k string) string { return map[string]string{"SENTINEL_CONCURRENCY": "x"}[k] }
+	if code := run(t.Context(), []string{"serve"}, &out, &errOut, env); code != 2 {
+		t.Errorf("bad config: exit %d, want 2", code)
+	}
+	if got := errOut.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "SENTINEL_CONCURRENCY") {
+		t.Errorf("want one line naming the variable, got %q", got)
+	}
+	if code := run(t.Context(), []string{"frobnicate"}, &out, &errOut, env); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"help"}, &out, &errOut, env); code != 0 || !strings.Contains(out.String(), "serve") {
+		t.Errorf("help: exit %d, output %q", code, out.String())
+	}
+}

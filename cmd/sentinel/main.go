@@ -1,0 +1,74 @@
+// Command sentinel is the one Sentinel binary: the server, the workers, the
+// migrations and the developer tools. main only handles signals and exit
+// codes; Main (main_type.go) wires everything.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `sentinel — self-hosted CI that explains its failures
+
+Usage: sentinel COMMAND [flags]
+
+Commands:
+  serve      HTTP (webhooks, dashboard, API) and workers
+  worker     workers only; run more of them against the same Postgres to scale out
+  migrate    apply database migrations and exit
+  help       show this help
+
+Every flag is also an environment variable; run 'sentinel serve -h' to list them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes one command and returns the process exit code: 0 success,
+// 1 failure, 2 bad usage or configuration.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve", "worker", "migrate":
+		fs := flag.NewFlagSet("sentinel "+cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfg, err := LoadConfig(fs, rest, getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sentinel %s: %s\n", cmd, strings.ReplaceAll(err.Error(), "\n", "; "))
+			return 2
+		}
+		m := NewMain(cfg, newLogger(stderr, cfg.LogLevel))
+		err = m.Run(ctx, cmd)
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sentinel %s: %v\n", cmd, err)
+			return 1
+		}
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sentinel: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Main is one running Sentinel process. End-to-end tests start the same type
+// in-process.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	DB       *store.DB
+	Postgres *store.ManagedPostgres // nil when DATABASE_URL is set
+	River    *river.Client[pgx.Tx]
+	Server   *app.Server
+
+	// Listening is closed once the HTTP listener is bound; Addr is then its
+	// address (tests listen on port 0).
+	Listening chan struct{}
+	Addr      string
+}
+
+// NewMain prepares a process; nothing starts until Run.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	return &Main{Config: cfg, Log: log, Listening: make(chan struct{})}
+}
+
+// Open connects to the database (starting a managed cluster when no
+// DATABASE_URL is set) and applies migrations.
+func (m *Main) Open(ctx context.Context) error {
+	url := m.Config.DatabaseURL
+	if url == "" {
+		pg, err := store.StartManagedPostgres(ctx, filepath.Join(m.Config.DataDir, "postgres"), store.ManagedOptions{}, m.Log)
+		if err != nil {
+			return err
+		}
+		m.Postgres = pg
+		url = pg.URL()
+	}
+	// Workers, the intake and the dashboard share one pool; size it to what
+	// can run at once plus headroom for HTTP.
+	maxConns := int32(m.Config.Concurrency + m.Config.GitHubWorkers + m.Config.TriageWorkers + 16)
+	db, err := store.Open(ctx, url, maxConns, m.Log)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	return db.Migrate(ctx, m.Log)
+}
+
+// Run executes one command (serve, worker, migrate) until ctx ends.
+func (m *Main) Run(ctx context.Context, cmd string) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	if cmd == "migrate" {
+		m.Log.Info("migrations applied")
+		return nil
+	}
+	rc, err := m.newRiver(true)
+	if err != nil {
+		return err
+	}
+	m.River = rc
+	// Workers start on a context that outlives ctx: on SIGTERM they are
+	// stopped deliberately (stopRiver), not cut off.
+	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	defer m.stopRiver()
+	if cmd == "worker" {
+		m.Log.Info("worker started", "concurrency", m.Config.Concurrency)
+		<-ctx.Done()
+		return nil
+	}
+	return m.serve(ctx)
+}
+
+func (m *Main) serve(ctx context.Context) error {
+	l, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("SENTINEL_ADDR %s: %w", m.Config.Addr, err)
+	}
+	m.Addr = l.Addr().String()
+	close(m.Listening)
+	m.Server = app.NewServer(m.DB, m.River, m.Log, app.Options{
+		PublicURL:     m.Config.PublicURL,
+		AdminToken:    m.Config.AdminToken,
+		WebhookSecret: m.Config.WebhookSecret,
+	})
+	m.Server.WorkersRunning = m.workersRunning
+	return app.Serve(ctx, l, m.Server.Handler(), m.Log)
+}
+
+func (m *Main) workersRunning() bool {
+	select {
+	case <-m.River.Stopped():
+		return false
+	default:
+		return true
+	}
+}
+
+func (m *Main) newRiver(work bool) (*river.Client[pgx.Tx], error) {
+	cfg := jobs.ClientConfig{
+		RunWorkers:     m.Config.Concurrency,
+		GitHubWorkers:  m.Config.GitHubWorkers,
+		TriageWorkers:  m.Config.TriageWorkers,
+		MaxRunDuration: m.Config.MaxRunDuration,
+	}
+	var workers *river.Workers
+	if work {
+		workers = river.NewWorkers()
+		periodic, err := m.addWorkers(workers)
+		if err != nil {
+			return nil, err
+		}
+		cfg.PeriodicJobs = periodic
+	}
+	return jobs.NewClient(m.DB.Pool, workers, cfg, m.Log)
+}
+
+// stopRiver stops taking jobs, lets running ones finish within the grace
+// period, then cancels what is left (a cancelled run is rescued or retried
+// later; nothing is lost).
+func (m *Main) stopRiver() {
+	grace, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
+	defer cancel()
+	err := m.River.Stop(grace)
+	if errors.Is(err, context.DeadlineExceeded) {
+		m.Log.Warn("jobs still running after the grace period; cancelling them", "grace", m.Config.ShutdownGrace)
+		hard, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		err = m.River.StopAndCancel(hard)
+	}
+	if err != nil {
+		m.Log.Error("stopping workers", "err", err)
+	}
+}
+
+// Close releases the pool and stops a managed cluster.
+func (m *Main) Close() error {
+	if m.DB != nil {
+		m.DB.Close()
+	}
+	if m.Postgres != nil {
+		return m.Postgres.Stop()
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level)) //nolint:errcheck // validated by Config.Validate
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+// startServe runs `serve` in-process against a fresh test database and
+// returns its base URL; the process stops when the test ends.
+func startServe(t *testing.T, mutate func(*Config)) (*Main, string) {
+	t.Helper()
+	cfg, err := load(map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0", "SENTINEL_SHUTDOWN_GRACE": "5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	m := NewMain(cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, "serve") }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+		m.Close()
+	})
+	select {
+	case <-m.Listening:
+	case err := <-done:
+		t.Fatalf("serve ended before listening: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not listen within 60s")
+	}
+	return m, "http://" + m.Addr
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeHealthReadyMetrics(t *testing.T) {
+	m, base := startServe(t, nil)
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, body := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	code, body := get(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, "sentinel_http_request_duration_seconds") {
+		t.Errorf("/metrics = %d, missing the HTTP latency histogram", code)
+	}
+	// Queue depth comes from River's table: the retention job is enqueued on start.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(body, `sentinel_river_jobs{queue="triage"`) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		_, body = get(t, base+"/metrics")
+	}
+	if !strings.Contains(body, `sentinel_river_jobs{queue="triage"`) {
+		t.Errorf("/metrics has no River queue depth:\n%s", body)
+	}
+
+	// A database that stops answering makes /readyz fail, not hang.
+	m.DB.Pool.Close()
+	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
+		t.Errorf("/readyz with a closed pool = %d %s, want 503 naming the database", code, body)
+	}
+}
+
+// The binary with no DATABASE_URL starts its own Postgres, migrates, answers
+// /readyz, and leaves no server process behind after SIGTERM — as root (the
+// server then runs as postgres) and as an ordinary user.
+func TestServeManagedPostgresSubprocess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts a cluster")
+	}
+	bin := filepath.Join(t.TempDir(), "sentinel")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	os.Chmod(filepath.Dir(bin), 0o755)
+	users := []string{""}
+	if os.Geteuid() == 0 {
+		users = append(users, "postgres") // an ordinary user, via runuser
+	}
+	for _, as := range users {
+		name := "current-user"
+		if as != "" {
+			name = "as-" + as
+		}
+		t.Run(name, func(t *testing.T) { serveManaged(t, bin, as) })
+	}
+}
+
+func serveManaged(t *testing.T, bin, as string) {
+	dir, err := os.MkdirTemp("", "sentinel-serve-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	port := freeTCPPort(t)
+	args := []string{bin, "serve"}
+	if as != "" {
+		u, err := user.Lookup(as)
+		if err != nil {
+			t.Skipf("no %s user", as)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		os.Chown(dir, uid, gid)
+		args = append([]string{"runuser", "-u", as, "--"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "SENTINEL_DATA_DIR="+dir+"/data", fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port))
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	ready := false
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ready = true
+				break
+			}
+		}
+	}
+	if !ready {
+		t.Fatalf("never ready; logs:\n%s", logs.String())
+	}
+	pid := postmasterPID(t, dir+"/data/postgres/data")
+	cmd.Process.Signal(syscall.SIGTERM)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no exit within 60s of SIGTERM\n%s", logs.String())
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("postgres (pid %d) still running after sentinel exited", pid)
+	}
+}
+
+func postmasterPID(t *testing.T, dataDir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// AuditEntry is one row of the audit log: who did what to which subject.
+type AuditEntry struct {
+	ID          int64
+	Actor       string
+	Action      string
+	SubjectType string
+	SubjectID   int64
+	Details     map[string]any
+	CreatedAt   time.Time
+}
+
+// Audit appends an entry to the audit log, inside the caller's transaction
+// when q is one, so the record and the change commit together.
+func Audit(ctx context.Context, q Querier, actor, action, subjectType string, subjectID int64, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	_, err = q.Exec(ctx, `INSERT INTO audit_log (actor, action, subject_type, subject_id, details)
+		VALUES ($1, $2, $3, NULLIF($4, 0), $5)`, actor, action, subjectType, subjectID, b)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// ListAudit returns the newest audit entries, optionally for one subject.
+func (db *DB) ListAudit(ctx context.Context, subjectType string, subjectID int64, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT id, actor, action, subject_type, COALESCE(subject_id, 0), details, created_at
+		FROM audit_log WHERE ($1 = '' OR subject_type = $1) AND ($2 = 0 OR subject_id = $2)
+		ORDER BY id DESC LIMIT $3`, subjectType, subjectID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var details []byte
+		if err := rows.Scan(&e.ID, &e.Actor, &e.Action, &e.SubjectType, &e.SubjectID, &details, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list audit: %w", err)
+		}
+		json.Unmarshal(details, &e.Details) //nolint:errcheck // written by Audit as a JSON object
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

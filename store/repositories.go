@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Installation is a GitHub App installation on an account.
+type Installation struct {
+	ID           int64
+	AccountLogin string
+	AccountType  string
+	State        string // active, suspended, deleted
+}
+
+// UpsertInstallation records an installation, keeping its state current.
+func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
+	if in.State == "" {
+		in.State = "active"
+	}
+	if in.AccountType == "" {
+		in.AccountType = "User"
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO installations (id, account_login, account_type, state)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login,
+			account_type = EXCLUDED.account_type, state = EXCLUDED.state, updated_at = now()`,
+		in.ID, in.AccountLogin, in.AccountType, in.State)
+	if err != nil {
+		return fmt.Errorf("upsert installation %d: %w", in.ID, err)
+	}
+	return nil
+}
+
+// Repository is a repository Sentinel runs CI for.
+type Repository struct {
+	ID             int64
+	GitHubID       int64 // 0 for repositories added by hand
+	InstallationID int64 // 0 when not installed through the App
+	FullName       string
+	CloneURL       string
+	DefaultBranch  string
+	Private        bool
+	Active         bool
+	CreatedAt      time.Time
+}
+
+// Owner and Name split FullName.
+func (r Repository) Owner() string { o, _ := splitFullName(r.FullName); return o }
+func (r Repository) Name() string  { _, n := splitFullName(r.FullName); return n }
+
+func splitFullName(full string) (string, string) {
+	for i := 0; i < len(full); i++ {
+		if full[i] == '/' {
+			return full[:i], full[i+1:]
+		}
+	}
+	return full, ""
+}
+
+// UpsertRepository records a repository by its GitHub id (or, for
+// repositories added by hand, its full name) and returns its id. A rename on
+// GitHub updates the full name of the same row.
+func UpsertRepository(ctx context.Context, q Querier, r Repository) (int64, error) {
+	if r.DefaultBranch == "" {
+		r.DefaultBranch = "main"
+	}
+	var id int64
+	var err error
+	if r.GitHubID != 0 {
+		err = q.QueryRow(ctx, `
+			INSERT INTO repositories (github_id, installation_id, full_name, clone_url, default_branch, private, active)
+			VALUES ($1, NULLIF($2, 0), $3, $4, $5, $6, true)
+			ON CONFLICT (github_id) DO UPDATE SET
+				installation_id = COALESCE(EXCLUDED.installation_id, repositories.installation_id),
+				full_name = EXCLUDED.full_name,
+				clone_url = CASE WHEN EXCLUDED.clone_url <> '' THEN EXCLUDED.clone_url ELSE repositories.clone_url END,
+				default_branch = EXCLUDED.default_branch, private = EXCLUDED.private,
+				active = true, updated_at = now()
+			RETURNING id`,
+			r.GitHubID, r.InstallationID, r.FullName, r.CloneURL, r.DefaultBranch, r.Private).Scan(&id)
+	} else {
+		err = q.QueryRow(ctx, `
+			INSERT INTO repositories (installation_id, full_name, clone_url, default_branch, private, active)
+			VALUES (NULLIF($1, 0), $2, $3, $4, $5, true)
+			ON CONFLICT (full_name) DO UPDATE SET
+				clone_url = CASE WHEN EXCLUDED.clone_url <> '' THEN EXCLUDED.clone_url ELSE repositories.clone_url END,
+				default_branch = EXCLUDED.default_branch, active = true, updated_at = now()
+			RETURNING id`,
+			r.InstallationID, r.FullName, r.CloneURL, r.DefaultBranch, r.Private).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("upsert repository %s: %w", r.FullName, err)
+	}
+	return id, nil
+}
+
+// SetInstallationState marks an installation (and, when deleted, its
+// repositories) without deleting history.
+func SetInstallationState(ctx context.Context, q Querier, installationID int64, state string) error {
+	if _, err := q.Exec(ctx, `UPDATE installations SET state = $2, updated_at = now() WHERE id = $1`, installationID, state); err != nil {
+		return fmt.Errorf("installation %d state: %w", installationID, err)
+	}
+	if state == "deleted" {
+		if _, err := q.Exec(ctx, `UPDATE repositories SET active = false, updated_at = now() WHERE installation_id = $1`, installationID); err != nil {
+			return fmt.Errorf("installation %d repositories: %w", installationID, err)
+		}
+	}
+	return nil
+}
+
+// DeactivateRepository marks a repository removed from its installation.
+func DeactivateRepository(ctx context.Context, q Querier, githubID int64) error {
+	_, err := q.Exec(ctx, `UPDATE repositories SET active = false, updated_at = now() WHERE github_id = $1`, githubID)
+	if err != nil {
+		return fmt.Errorf("deactivate repository %d: %w", githubID, err)
+	}
+	return nil
+}
+
+const repositoryColumns = `id, COALESCE(github_id, 0), COALESCE(installation_id, 0), full_name, clone_url, default_branch, private, active, created_at`
+
+func scanRepository(row interface{ Scan(...any) error }) (Repository, error) {
+	var r Repository
+	err := row.Scan(&r.ID, &r.GitHubID, &r.InstallationID, &r.FullName, &r.CloneURL, &r.DefaultBranch, &r.Private, &r.Active, &r.CreatedAt)
+	return r, err
+}
+
+// GetRepository returns one repository by id.
+func (db *DB) GetRepository(ctx context.Context, id int64) (Repository, error) {
+	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE id = $1`, id))
+	if err != nil {
+		return Repository{}, fmt.Errorf("repository %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// RepositoryByName returns one repository by its owner/name.
+func (db *DB) RepositoryByName(ctx context.Context, fullName string) (Repository, error) {
+	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, fullName))
+	if err != nil {
+		return Repository{}, fmt.Errorf("repository %s: %w", fullName, notFound(err))
+	}
+	return r, nil
+}
+
+// ListRepositories returns every repository, active first, by name.
+func (db *DB) ListRepositories(ctx context.Context) ([]Repository, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories ORDER BY active DESC, full_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list repositories: %w", err)
+	}
+	defer rows.Close()
+	var out []Repository
+	for rows.Next() {
+		r, err := scanRepository(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list repositories: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

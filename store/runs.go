@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Run states. A run ends in exactly one of the final ones.
+const (
+	RunAwaitingApproval = "awaiting_approval"
+	RunQueued           = "queued"
+	RunRunning          = "running"
+	RunSucceeded        = "succeeded"
+	RunFailed           = "failed"
+	RunTimedOut         = "timed_out"
+	RunCancelled        = "cancelled"
+	RunErrored          = "errored"
+)
+
+// IsFinalRunState reports whether a run in state s is over.
+func IsFinalRunState(s string) bool {
+	switch s {
+	case RunSucceeded, RunFailed, RunTimedOut, RunCancelled, RunErrored:
+		return true
+	}
+	return false
+}
+
+// Run is one execution of a repository's pipeline at a commit.
+type Run struct {
+	ID             int64
+	RepositoryID   int64
+	Repository     string // owner/name, joined for display
+	InstallationID int64  // joined from the repository; 0 when not installed
+	SHA            string
+	Ref            string
+	Branch         string
+	PRNumber       int // 0 when not a pull request
+	HeadRepo       string
+	CloneURL       string
+	CommitMessage  string
+	Author         string
+	Trigger        string // push, pull_request, api, external, demo
+	Attempt        int
+	ExternalID     string
+	State          string
+	Conclusion     string
+	Category       string
+	Error          string
+	SupersededBy   int64
+	CheckRunID     int64
+	JobID          int64
+	DeliveryID     string
+	CreatedAt      time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+}
+
+// Duration is how long the run has taken so far (or took).
+func (r Run) Duration(now time.Time) time.Duration {
+	if r.StartedAt == nil {
+		return 0
+	}
+	end := now
+	if r.FinishedAt != nil {
+		end = *r.FinishedAt
+	}
+	return end.Sub(*r.StartedAt)
+}
+
+// NewRun is what creating a run needs.
+type NewRun struct {
+	RepositoryID  int64
+	SHA, Ref      string
+	Branch        string
+	PRNumber      int
+	HeadRepo      string
+	CloneURL      string
+	CommitMessage string
+	Author        string
+	Trigger       string
+	Attempt       int
+	ExternalID    string
+	State         string // queued (default) or awaiting_approval
+	DeliveryID    string
+}
+
+// InsertRun creates a run unless one with the same identity (repository,
+// SHA, trigger, attempt, PR, external id) exists; then it returns that one
+// with created == false. The unique index decides, so concurrent duplicate
+// deliveries cannot both create it.
+func InsertRun(ctx context.Context, q Querier, n NewRun) (id int64, created bool, err error) {
+	if n.Attempt == 0 {
+		n.Attempt = 1
+	}
+	if n.State == "" {
+		n.State = RunQueued
+	}
+	err = q.QueryRow(ctx, `
+		INSERT INTO runs (repository_id, sha, ref, branch, pr_number, head_repo, clone_url,
+			commit_message, author, trigger, attempt, external_id, state, delivery_id)
+		VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT DO NOTHING
+		RETURNING id`,
+		n.RepositoryID, n.SHA, n.Ref, n.Branch, n.PRNumber, n.HeadRepo, n.CloneURL,
+		n.CommitMessage, n.Author, n.Trigger, n.Attempt, n.ExternalID, n.State, n.DeliveryID).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	}
+	if notFound(err) != ErrNotFound {
+		return 0, false, fmt.Errorf("insert run: %w", err)
+	}
+	err = q.QueryRow(ctx, `
+		SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND attempt = $4
+			AND COALESCE(pr_number, 0) = $5 AND external_id = $6`,
+		n.RepositoryID, n.SHA, n.Trigger, n.Attempt, n.PRNumber, n.ExternalID).Scan(&id)
+	if err != nil {
+		return 0, false, fmt.Errorf("find existing run: %w", err)
+	}
+	return id, false, nil
+}
+
+// NextAttempt is the attempt number a re-run of this commit and trigger gets.
+func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigger string, prNumber int) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM runs
+		WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND COALESCE(pr_number, 0) = $4`,
+		repositoryID, sha, trigger, prNumber).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next attempt: %w", err)
+	}
+	return n, nil
+}
+
+// SetRunJob records the River job that executes the run, for cancellation.
+func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`, runID, jobID)
+	if err != nil {
+		return fmt.Errorf("run %d job: %w", runID, err)
+	}
+	return nil
+}
+
+// Superseded is an earlier run that a newer push replaced.
+type Superseded struct {
+	RunID int64
+	JobID int64 // 0 when the run had no job yet
+}
+
+// SupersedeRuns cancels the earlier unfinished runs of the same pull request
+// (prNumber != 0) or branch, marking them superseded by newRunID, and returns
+// them so the caller can cancel their River jobs in the same transaction.
+func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
+	cond := `branch = $2 AND pr_number IS NULL AND $3 = 0`
+	if prNumber != 0 {
+		cond = `pr_number = $3 AND $2 = $2`
+	}
+	rows, err := q.Query(ctx, `
+		UPDATE runs SET state = 'cancelled', superseded_by = $4, finished_at = now(), updated_at = now(),
+			error = 'superseded by run ' || $4::bigint
+		WHERE repository_id = $1 AND `+cond+` AND id < $4
+			AND trigger IN ('push', 'pull_request')
+			AND state IN ('awaiting_approval', 'queued', 'running')
+		RETURNING id, COALESCE(job_id, 0)`, repositoryID, branch, prNumber, newRunID)
+	if err != nil {
+		return nil, fmt.Errorf("supersede runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Superseded
+	for rows.Next() {
+		var s Superseded
+		if err := rows.Scan(&s.RunID, &s.JobID); err != nil {
+			return nil, fmt.Errorf("supersede runs: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// TransitionRun moves a run from one of the states in from to state to and
+// reports whether it did (false: the run was not in any of from). Entering
+// running stamps started_at; entering a final state stamps finished_at.
+func TransitionRun(ctx context.Context, q Querier, runID int64, from []string, to string, category, errMsg string) (bool, error) {
+	tag, err := q.Exec(ctx, `
+		UPDATE runs SET state = $3,
+			category = CASE WHEN $4 <> '' THEN $4 ELSE category END,
+			error = CASE WHEN $5 <> '' THEN $5 ELSE error END,
+			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END,
+			finished_at = CASE WHEN $6 THEN now() ELSE finished_at END,
+			updated_at = now()
+		WHERE id = $1 AND state = ANY($2)`,
+		runID, from, to, category, errMsg, IsFinalRunState(to))
+	if err != nil {
+		return false, fmt.Errorf("run %d %s -> %s: %w", runID, strings.Join(from, "|"), to, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SetRunConclusion records what the check run concluded after triage.
+func SetRunConclusion(ctx context.Context, q Querier, runID int64, conclusion string) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET conclusion = $2, updated_at = now() WHERE id = $1`, runID, conclusion)
+	if err != nil {
+		return fmt.Errorf("run %d conclusion: %w", runID, err)
+	}
+	return nil
+}
+
+// SetCheckRunID stores the GitHub check run of a run.
+func SetCheckRunID(ctx context.Context, q Querier, runID, checkRunID int64) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET check_run_id = $2, updated_at = now() WHERE id = $1`, runID, checkRunID)
+	if err != nil {
+		return fmt.Errorf("run %d check run: %w", runID, err)
+	}
+	return nil
+}
+
+const runColumns = `r.id, r.repository_id, p.full_name, COALESCE(p.installation_id, 0), r.sha, r.ref, r.branch,
+	COALESCE(r.pr_number, 0), r.head_repo, r.clone_url, r.commit_message, r.author, r.trigger, r.attempt,
+	r.external_id, r.state, r.conclusion, r.category, r.error, COALESCE(r.superseded_by, 0),
+	COALESCE(r.check_run_id, 0), COALESCE(r.job_id, 0), r.delivery_id, r.created_at, r.started_at, r.finished_at`
+
+func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	err := row.Scan(&r.ID, &r.RepositoryID, &r.Repository, &r.InstallationID, &r.SHA, &r.Ref, &r.Branch,
+		&r.PRNumber, &r.HeadRepo, &r.CloneURL, &r.CommitMessage, &r.Author, &r.Trigger, &r.Attempt,
+		&r.ExternalID, &r.State, &r.Conclusion, &r.Category, &r.Error, &r.SupersededBy,
+		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.CreatedAt, &r.StartedAt, &r.FinishedAt)
+	return r, err
+}
+
+// GetRun returns one run.
+func GetRun(ctx context.Context, q Querier, id int64) (Run, error) {
+	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id WHERE r.id = $1`, id))
+	if err != nil {
+		return Run{}, fmt.Errorf("run %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// GetRun returns one run.
+func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) { return GetRun(ctx, db.Pool, id) }
+
+// RunFilter selects runs for lists; zero fields do not filter. Before is a
+// keyset cursor: only runs with a smaller id are returned.
+type RunFilter struct {
+	RepositoryID int64
+	Repository   string
+	Branch       string
+	PRNumber     int
+	State        string
+	Trigger      string
+	Before       int64
+	Limit        int
+}
+
+// ListRuns returns runs newest first.
+func (db *DB) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
+		WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
+			AND ($3 = '' OR r.branch = $3) AND ($4 = 0 OR r.pr_number = $4)
+			AND ($5 = '' OR r.state = $5) AND ($6 = '' OR r.trigger = $6)
+			AND ($7 = 0 OR r.id < $7)
+		ORDER BY r.id DESC LIMIT $8`,
+		f.RepositoryID, f.Repository, f.Branch, f.PRNumber, f.State, f.Trigger, f.Before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
