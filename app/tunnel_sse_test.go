@@ -78,9 +78,9 @@ func TestSSEReader(t *testing.T) {
 			want: []sseEvent{{Data: []byte("complete")}},
 		},
 		{
-			name: "id containing NUL is ignored",
-			in:   "id: 1\ndata: a\n\nid: b\x00c\ndata: b\n\n",
-			want: []sseEvent{{ID: "1", Data: []byte("a")}, {ID: "1", Data: []byte("b")}},
+			name:   "id containing NUL is ignored",
+			in:     "id: 1\ndata: a\n\nid: b\x00c\ndata: b\n\n",
+			want:   []sseEvent{{ID: "1", Data: []byte("a")}, {ID: "1", Data: []byte("b")}},
 			wantID: "1",
 		},
 	}
