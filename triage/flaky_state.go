@@ -1,0 +1,180 @@
+package triage
+
+import (
+	"fmt"
+	"time"
+)
+
+// TestState is where a test stands with respect to flakiness.
+type TestState string
+
+const (
+	TestHealthy     TestState = "healthy"
+	TestFlaky       TestState = "flaky"
+	TestQuarantined TestState = "quarantined"
+	TestBroken      TestState = "broken"
+	TestRecovered   TestState = "recovered"
+)
+
+// FlakyState is the rolling state kept per test. Observe updates it with
+// one run's outcome in constant time.
+type FlakyState struct {
+	State  TestState `json:"state"`
+	Window Window    `json:"window"`
+	// PassStreak and FailStreak count consecutive counted runs.
+	PassStreak int `json:"pass_streak"`
+	FailStreak int `json:"fail_streak"`
+	// LastPassSHA is the commit of the latest passing run; StreakSHA the
+	// commit where the current failing streak began.
+	LastPassSHA string `json:"last_pass_sha,omitempty"`
+	StreakSHA   string `json:"streak_sha,omitempty"`
+	// StreakPrevPassSHA is LastPassSHA as it was when the streak began:
+	// the last good commit if the streak turns out to be a breakage.
+	StreakPrevPassSHA string `json:"streak_prev_pass_sha,omitempty"`
+	// FirstBadSHA and LastGoodSHA name the breakage of a broken test.
+	FirstBadSHA string `json:"first_bad_sha,omitempty"`
+	LastGoodSHA string `json:"last_good_sha,omitempty"`
+	// QuarantineUntil ends a quarantine; zero means no expiry.
+	QuarantineUntil time.Time `json:"quarantine_until"`
+}
+
+// Observation is one run's outcome of one test.
+type Observation struct {
+	SHA    string
+	Failed bool // the run's final verdict on the test (any failing attempt counts)
+	// SameCommitFlip: the test both passed and failed on this commit, in
+	// this run's attempts or in another run of the same commit.
+	SameCommitFlip bool
+	// Excluded: the mass-failure guard holds (most tests failed at once, or
+	// the run errored for infrastructure), so the outcome is not evidence.
+	Excluded bool
+}
+
+// Transition is a change of state with the reason for it.
+type Transition struct {
+	From   TestState `json:"from"`
+	To     TestState `json:"to"`
+	Reason string    `json:"reason"`
+}
+
+// Observe records o and returns the new state, the score of the new window
+// and the transition, if the state changed. now is only used for
+// quarantine expiry.
+func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyState, FlakyScore, *Transition) {
+	c = c.WithDefaults()
+	if s.State == "" {
+		s.State = TestHealthy
+	}
+	from := s.State
+	var reasons []string
+	move := func(to TestState, reason string) {
+		if s.State != to {
+			s.State = to
+			reasons = append(reasons, reason)
+		}
+	}
+	if s.State == TestQuarantined && !s.QuarantineUntil.IsZero() && !now.Before(s.QuarantineUntil) {
+		move(TestFlaky, "quarantine expired")
+		s.QuarantineUntil = time.Time{}
+	}
+	if o.Excluded {
+		return s, ScoreOutcomes(s.Window.Outcomes(), c), transition(from, s.State, reasons)
+	}
+	s.Window = s.Window.Push(o.Failed, c.Window)
+	if o.Failed {
+		if s.FailStreak == 0 {
+			s.StreakSHA, s.StreakPrevPassSHA = o.SHA, s.LastPassSHA
+		}
+		s.FailStreak++
+		s.PassStreak = 0
+	} else {
+		s.PassStreak++
+		s.FailStreak = 0
+		s.LastPassSHA = o.SHA
+	}
+	score := ScoreOutcomes(s.Window.Outcomes(), c)
+	short := func(sha string) string {
+		if len(sha) > 12 {
+			return sha[:12]
+		}
+		return sha
+	}
+	switch {
+	case o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined:
+		move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", short(o.SHA)))
+		s.FirstBadSHA, s.LastGoodSHA = "", ""
+	case s.State == TestBroken && !o.Failed:
+		move(TestHealthy, fmt.Sprintf("passes again at %s after failing since %s", short(o.SHA), short(s.FirstBadSHA)))
+		s.FirstBadSHA, s.LastGoodSHA = "", ""
+	case s.FailStreak >= c.BrokenStreak && (s.State == TestHealthy || s.State == TestRecovered) ||
+		s.FailStreak >= 2*c.BrokenStreak && s.State == TestFlaky:
+		s.FirstBadSHA, s.LastGoodSHA = s.StreakSHA, s.StreakPrevPassSHA
+		reason := fmt.Sprintf("failed %d runs in a row since %s", s.FailStreak, short(s.StreakSHA))
+		if s.LastGoodSHA != "" {
+			reason += fmt.Sprintf("; last passed at %s", short(s.LastGoodSHA))
+		}
+		move(TestBroken, reason)
+	case (s.State == TestHealthy || s.State == TestRecovered) && score.Flaky(c):
+		move(TestFlaky, fmt.Sprintf("%d intermittent failures in %d runs (flakiness probability %.2f, flip rate %.2f)",
+			score.Episodes, score.Runs, score.Probability, score.FlipRate))
+	case (s.State == TestFlaky || s.State == TestQuarantined) && s.PassStreak >= c.QuietRuns && score.Probability < c.Exit:
+		move(TestRecovered, fmt.Sprintf("passed %d runs in a row (flakiness probability %.2f)", s.PassStreak, score.Probability))
+		s.QuarantineUntil = time.Time{}
+	}
+	return s, score, transition(from, s.State, reasons)
+}
+
+func transition(from, to TestState, reasons []string) *Transition {
+	if from == to {
+		return nil
+	}
+	r := ""
+	for i, x := range reasons {
+		if i > 0 {
+			r += "; "
+		}
+		r += x
+	}
+	return &Transition{From: from, To: to, Reason: r}
+}
+
+// Quarantine puts a test in quarantine until the given time (zero: until
+// it recovers or is released by hand).
+func (s FlakyState) Quarantine(until time.Time) (FlakyState, *Transition) {
+	from := s.State
+	if from == "" {
+		from = TestHealthy
+	}
+	s.State, s.QuarantineUntil = TestQuarantined, until
+	return s, transition(from, s.State, []string{"quarantined"})
+}
+
+// ClassifyHistory replays a test's whole history, oldest first, through
+// Observe and returns where it ends, its final score and every transition.
+// It is the function to evaluate the detector on recorded data (for
+// example re-runs from published flaky-test studies): a test is called
+// flaky when the final state is TestFlaky, or when any transition entered
+// it.
+func ClassifyHistory(obs []Observation, c FlakyConfig, now time.Time) (FlakyState, FlakyScore, []Transition) {
+	var s FlakyState
+	var score FlakyScore
+	var ts []Transition
+	for _, o := range obs {
+		var t *Transition
+		s, score, t = s.Observe(o, c, now)
+		if t != nil {
+			ts = append(ts, *t)
+		}
+	}
+	return s, score, ts
+}
+
+// EverFlaky reports whether a transition list entered the flaky state.
+func EverFlaky(ts []Transition) bool {
+	for _, t := range ts {
+		if t.To == TestFlaky {
+			return true
+		}
+	}
+	return false
+}
