@@ -1,0 +1,177 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+func mutate(t *testing.T, rel string, f func(p map[string]any)) []byte {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(fixture(t, rel), &p); err != nil {
+		t.Fatal(err)
+	}
+	f(p)
+	b, _ := json.Marshal(p)
+	return b
+}
+
+func prPayload(t *testing.T, action, sha string, fork bool) []byte {
+	return mutate(t, "pull_request/synchronize.payload.json", func(p map[string]any) {
+		p["action"] = action
+		pr := p["pull_request"].(map[string]any)
+		head := pr["head"].(map[string]any)
+		head["sha"] = sha
+		if fork {
+			repo := head["repo"].(map[string]any)
+			repo["full_name"] = "mallory/Hello-World"
+			repo["clone_url"] = "https://github.com/mallory/Hello-World.git"
+		}
+		p["installation"] = map[string]any{"id": 5}
+	})
+}
+
+func TestPullRequestSupersedesEarlierRun(t *testing.T) {
+	ts := newTestServer(t)
+	first := ts.deliver(t, "pull_request", "", prPayload(t, "opened", "aaaa000000000000000000000000000000000001", false))
+	second := ts.deliver(t, "pull_request", "", prPayload(t, "synchronize", "aaaa000000000000000000000000000000000002", false))
+	if first.Status != http.StatusAccepted || second.Status != http.StatusAccepted {
+		t.Fatalf("deliveries: %d %d", first.Status, second.Status)
+	}
+	firstID := int64(first.Body["runs"].([]any)[0].(float64))
+	secondID := int64(second.Body["runs"].([]any)[0].(float64))
+	old, _ := ts.db.GetRun(context.Background(), firstID)
+	if old.State != store.RunCancelled || old.SupersededBy != secondID {
+		t.Errorf("first run: state %s superseded_by %d, want cancelled by %d", old.State, old.SupersededBy, secondID)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE id = $1 AND state = 'cancelled'", old.JobID); n != 1 {
+		t.Errorf("the superseded run's River job was not cancelled")
+	}
+	if r, _ := ts.db.GetRun(context.Background(), secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
+		t.Errorf("second run: %+v", r)
+	}
+}
+
+func TestForkedPullRequestAwaitsApproval(t *testing.T) {
+	ts := newTestServer(t)
+	r := ts.deliver(t, "pull_request", "", prPayload(t, "opened", "bbbb000000000000000000000000000000000001", true))
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
+	}
+	id := int64(r.Body["runs"].([]any)[0].(float64))
+	run, _ := ts.db.GetRun(context.Background(), id)
+	if run.State != store.RunAwaitingApproval || run.HeadRepo != "mallory/Hello-World" || run.CloneURL == "" {
+		t.Errorf("fork run: %+v", run)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 0 {
+		t.Errorf("a fork's code was scheduled to run before approval (%d jobs)", n)
+	}
+}
+
+func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
+	ts := newTestServer(t)
+	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {})
+	var p struct {
+		CheckSuite struct {
+			HeadSHA    string `json:"head_sha"`
+			HeadBranch string `json:"head_branch"`
+		} `json:"check_suite"`
+	}
+	json.Unmarshal(suite, &p)
+	// Nothing ran for that commit yet: ignored with a reason.
+	if r := ts.deliver(t, "check_suite", "", suite); r.Status != http.StatusOK || r.Body["status"] != "ignored" {
+		t.Fatalf("rerequest with no earlier run: %d %v", r.Status, r.Body)
+	}
+	push := mutate(t, "push/with-new-branch.payload.json", func(m map[string]any) {
+		m["after"] = p.CheckSuite.HeadSHA
+		m["ref"] = "refs/heads/" + p.CheckSuite.HeadBranch
+		repo := m["repository"].(map[string]any)
+		var s map[string]any
+		json.Unmarshal(suite, &s)
+		m["repository"] = s["repository"]
+		_ = repo
+	})
+	if r := ts.deliver(t, "push", "", push); r.Status != http.StatusAccepted {
+		t.Fatalf("push: %d %v", r.Status, r.Body)
+	}
+	r := ts.deliver(t, "check_suite", "", suite)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("rerequest: %d %v", r.Status, r.Body)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2", p.CheckSuite.HeadSHA); n != 1 {
+		t.Errorf("want attempt 2 of the commit, have %d", n)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 2 {
+		t.Errorf("%d run.execute jobs, want 2", n)
+	}
+}
+
+func TestInstallationLifecycle(t *testing.T) {
+	ts := newTestServer(t)
+	created := fixture(t, "installation/created.payload.json")
+	var p struct {
+		Installation struct{ ID int64 }   `json:"installation"`
+		Repositories []struct{ ID int64 } `json:"repositories"`
+	}
+	json.Unmarshal(created, &p)
+	step := func(event, rel string, wantState string) {
+		t.Helper()
+		body := mutate(t, rel, func(m map[string]any) { m["installation"].(map[string]any)["id"] = p.Installation.ID })
+		if r := ts.deliver(t, event, "", body); r.Status != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", rel, r.Status, r.Body)
+		}
+		if n := ts.count(t, "SELECT count(*) FROM installations WHERE id = $1 AND state = $2", p.Installation.ID, wantState); n != 1 {
+			t.Errorf("after %s the installation is not %s", rel, wantState)
+		}
+	}
+	step("installation", "installation/created.payload.json", "active")
+	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != len(p.Repositories) {
+		t.Errorf("%d active repositories, want %d from the payload", n, len(p.Repositories))
+	}
+	step("installation_repositories", "installation_repositories/added.payload.json", "active")
+	// The removed fixture names octocat/Hello-World (id 1296269): have it first.
+	if _, err := store.UpsertRepository(context.Background(), ts.db.Pool, store.Repository{GitHubID: 1296269, FullName: "octocat/Hello-World"}); err != nil {
+		t.Fatal(err)
+	}
+	step("installation_repositories", "installation_repositories/removed.payload.json", "active")
+	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE github_id = 1296269 AND active"); n != 0 {
+		t.Error("a repository removed from the installation is still active")
+	}
+	step("installation", "installation/suspend.payload.json", "suspended")
+	step("installation", "installation/unsuspend.payload.json", "active")
+	step("installation", "installation/deleted.payload.json", "deleted")
+	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != 0 {
+		t.Errorf("%d repositories still active after the App was uninstalled", n)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM audit_log WHERE action LIKE 'installation%'"); n != 6 {
+		t.Errorf("%d installation audit rows, want 6", n)
+	}
+}
+
+func TestReplayRespectsRunIdentity(t *testing.T) {
+	ts := newTestServer(t)
+	body := pushPayload(t, "main", "cccc000000000000000000000000000000000001", "replay me")
+	if r := ts.deliver(t, "push", "to-replay", body); r.Status != http.StatusAccepted {
+		t.Fatal(r)
+	}
+	res, err := ts.Replay(context.Background(), "to-replay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != "accepted" || len(res.RunIDs) != 1 {
+		t.Errorf("replay: %+v", res)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM runs"); n != 1 {
+		t.Errorf("%d runs after replay, want 1", n)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE replayed_at IS NOT NULL"); n != 1 {
+		t.Error("replayed_at not stamped")
+	}
+	if _, err := ts.Replay(context.Background(), "never-seen"); err == nil {
+		t.Error("replaying an unknown delivery must fail")
+	}
+}
