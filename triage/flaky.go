@@ -233,3 +233,17 @@ func (w Window) Outcomes() []bool {
 	}
 	return out
 }
+
+// Mass-failure guard defaults: a run where at least MassFailureFraction of
+// at least MassFailureMinTests tests failed is an infrastructure event, not
+// evidence about any single test.
+const (
+	MassFailureFraction = 0.5
+	MassFailureMinTests = 10
+)
+
+// MassFailure reports whether failed of total tests failing at once is a
+// mass failure.
+func MassFailure(total, failed int) bool {
+	return total >= MassFailureMinTests && float64(failed) >= MassFailureFraction*float64(total)
+}

@@ -48,6 +48,9 @@ type Observation struct {
 	// Excluded: the mass-failure guard holds (most tests failed at once, or
 	// the run errored for infrastructure), so the outcome is not evidence.
 	Excluded bool
+	// OffWindow: the run is not on the default branch, so it does not enter
+	// the statistical window; only the same-commit rule applies to it.
+	OffWindow bool
 }
 
 // Transition is a change of state with the reason for it.
@@ -77,7 +80,17 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 		move(TestFlaky, "quarantine expired")
 		s.QuarantineUntil = time.Time{}
 	}
-	if o.Excluded {
+	short := func(sha string) string {
+		if len(sha) > 12 {
+			return sha[:12]
+		}
+		return sha
+	}
+	if o.Excluded || o.OffWindow {
+		if !o.Excluded && o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined {
+			move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", short(o.SHA)))
+			s.FirstBadSHA, s.LastGoodSHA = "", ""
+		}
 		return s, ScoreOutcomes(s.Window.Outcomes(), c), transition(from, s.State, reasons)
 	}
 	s.Window = s.Window.Push(o.Failed, c.Window)
@@ -93,12 +106,6 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 		s.LastPassSHA = o.SHA
 	}
 	score := ScoreOutcomes(s.Window.Outcomes(), c)
-	short := func(sha string) string {
-		if len(sha) > 12 {
-			return sha[:12]
-		}
-		return sha
-	}
 	switch {
 	case o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined:
 		move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", short(o.SHA)))

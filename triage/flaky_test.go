@@ -243,3 +243,31 @@ func TestQuarantineExpiry(t *testing.T) {
 		t.Fatalf("after expiry: %s %+v", s3.State, tr)
 	}
 }
+
+func TestOffWindowOnlySameCommitRule(t *testing.T) {
+	t.Parallel()
+	var s FlakyState
+	for i := 0; i < 30; i++ {
+		s, _, _ = s.Observe(Observation{SHA: fmt.Sprint(i), Failed: i%3 == 0, OffWindow: true}, FlakyConfig{}, t0)
+	}
+	if s.State != TestHealthy || s.Window.N != 0 {
+		t.Fatalf("branch runs entered the window: %+v", s)
+	}
+	s, _, tr := s.Observe(Observation{SHA: "pr", Failed: true, SameCommitFlip: true, OffWindow: true}, FlakyConfig{}, t0)
+	if tr == nil || s.State != TestFlaky {
+		t.Fatalf("same-commit flip on a branch: %+v", tr)
+	}
+}
+
+func TestMassFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		total, failed int
+		want          bool
+	}{{100, 60, true}, {100, 50, true}, {100, 49, false}, {5, 5, false}, {10, 5, true}, {0, 0, false}}
+	for _, tt := range tests {
+		if got := MassFailure(tt.total, tt.failed); got != tt.want {
+			t.Errorf("MassFailure(%d, %d) = %v", tt.total, tt.failed, got)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// RunTestOutcome is one test's verdict in one run, over all attempts.
+type RunTestOutcome struct {
+	TestID        int64
+	Package, Name string
+	Failed        bool // some attempt failed or errored
+	Passed        bool // some attempt passed
+}
+
+// RunTestOutcomes returns the verdict of every test of a run that passed or
+// failed (skipped and incomplete tests say nothing about flakiness).
+func RunTestOutcomes(ctx context.Context, q Querier, runID int64) ([]RunTestOutcome, error) {
+	rows, err := q.Query(ctx, `SELECT r.test_id, t.package, t.name,
+			bool_or(r.outcome IN ('fail', 'error')), bool_or(r.outcome = 'pass')
+		FROM test_results r JOIN tests t ON t.id = r.test_id
+		WHERE r.run_id = $1 AND r.outcome IN ('pass', 'fail', 'error')
+		GROUP BY r.test_id, t.package, t.name ORDER BY r.test_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("test outcomes of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []RunTestOutcome
+	for rows.Next() {
+		var o RunTestOutcome
+		if err := rows.Scan(&o.TestID, &o.Package, &o.Name, &o.Failed, &o.Passed); err != nil {
+			return nil, fmt.Errorf("test outcomes of run %d: %w", runID, err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SameCommitOutcomes returns, for each of testIDs, whether it passed and
+// whether it failed in other runs of the same repository and commit
+// (re-runs), leaving out runs the mass-failure guard excluded. The cost
+// follows the runs of that one commit, not the test's history.
+func SameCommitOutcomes(ctx context.Context, q Querier, repositoryID int64, sha string, runID int64, testIDs []int64) (map[int64]RunTestOutcome, error) {
+	rows, err := q.Query(ctx, `SELECT r.test_id, bool_or(r.outcome IN ('fail', 'error')), bool_or(r.outcome = 'pass')
+		FROM runs x JOIN test_results r ON r.run_id = x.id
+		WHERE x.repository_id = $1 AND x.sha = $2 AND x.id <> $3 AND r.test_id = ANY($4)
+			AND NOT EXISTS (SELECT 1 FROM run_analyses a WHERE a.run_id = x.id AND a.mass_failure)
+			AND x.state <> 'errored'
+		GROUP BY r.test_id`, repositoryID, sha, runID, testIDs)
+	if err != nil {
+		return nil, fmt.Errorf("outcomes on commit %s: %w", sha, err)
+	}
+	defer rows.Close()
+	out := map[int64]RunTestOutcome{}
+	for rows.Next() {
+		var o RunTestOutcome
+		if err := rows.Scan(&o.TestID, &o.Failed, &o.Passed); err != nil {
+			return nil, err
+		}
+		out[o.TestID] = o
+	}
+	return out, rows.Err()
+}
+
+// NewFailure is a triage failure to store with what the job resolved.
+type NewFailure struct {
+	StepID      int64 // 0: not tied to a step
+	ClusterID   int64
+	TestID      int64 // 0: not a test failure
+	Failure     triage.Failure
+	Flaky       bool
+	Quarantined bool
+}
+
+// ReplaceRunFailures deletes a run's failures and inserts these, so that
+// analysing a run again rewrites rather than duplicates. It returns the new
+// ids in order.
+func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFailure) ([]int64, error) {
+	if _, err := q.Exec(ctx, `DELETE FROM failures WHERE run_id = $1`, runID); err != nil {
+		return nil, fmt.Errorf("delete failures of run %d: %w", runID, err)
+	}
+	ids := make([]int64, 0, len(fs))
+	for _, nf := range fs {
+		f := nf.Failure
+		ev := f.Evidence
+		if ev == nil {
+			ev = []triage.Evidence{}
+		}
+		evJSON, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("failure evidence: %w", err)
+		}
+		conf := min(max(f.Confidence, 0), 1)
+		var id int64
+		err = q.QueryRow(ctx, `INSERT INTO failures (run_id, step_id, cluster_id, test_id, category, title, message,
+				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined)
+			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			RETURNING id`,
+			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), truncateUTF8(f.Title, 1000),
+			truncateUTF8(f.NormalizedMessage, 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
+			nf.Flaky, nf.Quarantined).Scan(&id)
+		if err != nil {
+			return nil, fmt.Errorf("insert failure of run %d: %w", runID, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// RunAnalysis is the record of a run having been analysed.
+type RunAnalysis struct {
+	RunID       int64
+	MassFailure bool
+	Reason      string
+	Tests       int
+	FailedTests int
+	Failures    int
+}
+
+// RecordRunAnalysis marks a run analysed. first is false when it already
+// was: counters (clusters, flaky windows) must then not be applied again.
+func RecordRunAnalysis(ctx context.Context, q Querier, a RunAnalysis) (first bool, err error) {
+	tag, err := q.Exec(ctx, `INSERT INTO run_analyses (run_id, mass_failure, reason, tests, failed_tests, failures)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (run_id) DO NOTHING`, a.RunID, a.MassFailure, a.Reason, a.Tests, a.FailedTests, a.Failures)
+	if err != nil {
+		return false, fmt.Errorf("record analysis of run %d: %w", a.RunID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// GetRunAnalysis returns a run's analysis record.
+func GetRunAnalysis(ctx context.Context, q Querier, runID int64) (RunAnalysis, error) {
+	a := RunAnalysis{RunID: runID}
+	err := q.QueryRow(ctx, `SELECT mass_failure, reason, tests, failed_tests, failures FROM run_analyses WHERE run_id = $1`,
+		runID).Scan(&a.MassFailure, &a.Reason, &a.Tests, &a.FailedTests, &a.Failures)
+	if err != nil {
+		return a, fmt.Errorf("analysis of run %d: %w", runID, notFound(err))
+	}
+	return a, nil
+}
+
+// LastSucceededStep returns the latest succeeded step with this name in the
+// repository before runID, for a log baseline.
+func LastSucceededStep(ctx context.Context, q Querier, repositoryID int64, name string, beforeRunID int64) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT s.id FROM runs r JOIN steps s ON s.run_id = r.id
+		WHERE r.repository_id = $1 AND r.id < $3 AND s.name = $2 AND s.state = 'succeeded'
+		ORDER BY r.id DESC, s.attempt DESC LIMIT 1`, repositoryID, name, beforeRunID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("last good step %q: %w", name, notFound(err))
+	}
+	return id, nil
+}
