@@ -171,6 +171,7 @@ func (t *Tunnel) stream(ctx context.Context, lastID *string, retry *time.Duratio
 			}
 			return err
 		}
+		t.Logger.Debug("relay event", "event", ev.Event, "id", ev.ID, "bytes", len(ev.Data))
 		switch {
 		case ev.Event == "ready" || string(ev.Data) == "ready":
 			t.Logger.Info("tunnel connected", "from", t.Source)
