@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -180,14 +181,21 @@ func (s *LogStream) Close() (LogStats, error) {
 
 func (s *LogStream) stats() LogStats { return LogStats{Bytes: s.stored, Truncated: s.dropped > 0} }
 
-// safeCut returns how much of buf can be masked and stored now: all but the
-// last maxSec-1 bytes, moved back to the start of any secret that straddles
-// the cut, so that no secret is ever split across two chunks.
+// safeCut returns how much of buf can be masked and stored now: all of it
+// except a tail that could be the beginning of a secret (the rest of which
+// has not been written yet), moved back to the start of any secret that
+// straddles the cut, so that no secret is ever split across two chunks.
 func safeCut(buf []byte, secrets []string, maxSec int) int {
 	if maxSec == 0 {
 		return len(buf)
 	}
-	cut := max(len(buf)-(maxSec-1), 0)
+	cut := len(buf)
+	for p := max(len(buf)-(maxSec-1), 0); p < len(buf); p++ {
+		if prefixOfAny(buf[p:], secrets) {
+			cut = p
+			break
+		}
+	}
 	for moved := true; moved; {
 		moved = false
 		for _, sec := range secrets {
@@ -213,6 +221,15 @@ func straddle(buf []byte, sec string, cut int) int {
 		from += i + 1
 	}
 	return cut
+}
+
+func prefixOfAny(tail []byte, secrets []string) bool {
+	for _, sec := range secrets {
+		if len(tail) < len(sec) && strings.HasPrefix(sec, string(tail)) {
+			return true
+		}
+	}
+	return false
 }
 
 func mask(b []byte, secrets []string) []byte {

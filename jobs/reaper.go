@@ -1,0 +1,88 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Reap removes what runs that are no longer running left behind: the
+// runtime's containers (found by their sentinel.run label) and workspaces
+// under workDir. A run still running keeps its resources, whichever worker
+// runs it. Run it at start-up and periodically; it returns the run ids it
+// cleaned up.
+func Reap(ctx context.Context, db *store.DB, rt Runtime, workDir string, log *slog.Logger) ([]int64, error) {
+	candidates := map[int64]bool{}
+	left, err := rt.Leftovers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reap: %w", err)
+	}
+	for _, id := range left {
+		candidates[id] = true
+	}
+	workspaces := map[int64]string{}
+	if workDir != "" {
+		entries, err := os.ReadDir(workDir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("reap: %w", err)
+		}
+		for _, e := range entries {
+			if id, err := strconv.ParseInt(strings.TrimPrefix(e.Name(), "run-"), 10, 64); err == nil && e.IsDir() && strings.HasPrefix(e.Name(), "run-") {
+				candidates[id] = true
+				workspaces[id] = filepath.Join(workDir, e.Name())
+			}
+		}
+	}
+	var reaped []int64
+	var errs []error
+	for id := range candidates {
+		run, err := store.GetRun(ctx, db.Pool, id)
+		if err == nil && !store.IsFinalRunState(run.State) {
+			continue // queued runs may be retried by this or another worker; running ones are live
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := rt.Cleanup(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ws, ok := workspaces[id]; ok {
+			if err := os.RemoveAll(ws); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		log.Info("reaped leftovers of a finished run", "run_id", id)
+		reaped = append(reaped, id)
+	}
+	return reaped, errors.Join(errs...)
+}
+
+// OrphanReapWorker runs Reap as the periodic orphan.reap job.
+type OrphanReapWorker struct {
+	river.WorkerDefaults[OrphanReapArgs]
+	DB      *store.DB
+	Runtime Runtime
+	WorkDir string
+	Logger  *slog.Logger
+}
+
+func (w *OrphanReapWorker) Work(ctx context.Context, job *river.Job[OrphanReapArgs]) error {
+	log := w.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	_, err := Reap(ctx, w.DB, w.Runtime, w.WorkDir, log)
+	return err
+}

@@ -1,0 +1,269 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// RunnerConfig is what the runner needs from the binary.
+type RunnerConfig struct {
+	Runtime Runtime
+	WorkDir string // per-run workspaces are created under it and removed afterwards
+	// Token returns an installation token for cloning; nil, or installation
+	// id 0, clones without one.
+	Token func(ctx context.Context, installationID int64) (string, error)
+	// DefaultRunTimeout applies when the pipeline sets none (default 1h);
+	// MaxRunDuration caps every run (default 2h).
+	DefaultRunTimeout, MaxRunDuration time.Duration
+	DefaultLimits                     Limits            // applied to limits the pipeline leaves unset
+	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
+	Log                               LogOptions        // Secrets here are masked in every step's log
+	Logger                            *slog.Logger
+}
+
+func (c RunnerConfig) runTimeout(p *Pipeline) time.Duration {
+	d := c.DefaultRunTimeout
+	if d <= 0 {
+		d = time.Hour
+	}
+	if p != nil && p.Timeout > 0 {
+		d = p.Timeout
+	}
+	return min(d, c.maxRun())
+}
+
+func (c RunnerConfig) maxRun() time.Duration {
+	if c.MaxRunDuration <= 0 {
+		return 2 * time.Hour
+	}
+	return c.MaxRunDuration
+}
+
+// RunExecuteWorker executes a run: checkout, pipeline, steps, results, and
+// the run's final state together with the triage job. It is idempotent: a
+// run already over is left alone, and a run found running (its worker was
+// lost and River rescued the job) has its stale steps marked errored and its
+// old containers removed before it runs again.
+type RunExecuteWorker struct {
+	river.WorkerDefaults[RunExecuteArgs]
+	DB     *store.DB
+	Config RunnerConfig
+}
+
+// Timeout lets the runner enforce run timeouts itself; River's bound is a
+// backstop a little beyond the longest run.
+func (w *RunExecuteWorker) Timeout(*river.Job[RunExecuteArgs]) time.Duration {
+	return w.Config.maxRun() + 5*time.Minute
+}
+
+// errRunTimeout is the cause of the run context's deadline.
+var errRunTimeout = errors.New("run timed out")
+
+func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteArgs]) error {
+	log := w.logger().With("run_id", job.Args.RunID, "job_attempt", job.Attempt)
+	run, err := store.GetRun(ctx, w.DB.Pool, job.Args.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case store.IsFinalRunState(run.State):
+		log.Info("run already finished; nothing to do", "state", run.State)
+		return nil
+	case run.State == store.RunAwaitingApproval:
+		return river.JobCancel(fmt.Errorf("run %d is awaiting approval", run.ID))
+	}
+	if err := w.begin(ctx, job, run, log); err != nil {
+		return err
+	}
+	ex := &execution{w: w, run: run, log: log, job: job}
+	return ex.execute(ctx)
+}
+
+// begin marks the run running; when it already was, an earlier worker was
+// lost, and its steps are ended as errored so that only one attempt runs.
+func (w *RunExecuteWorker) begin(ctx context.Context, job *river.Job[RunExecuteArgs], run store.Run, log *slog.Logger) error {
+	return w.DB.InTx(ctx, func(tx pgx.Tx) error {
+		if run.State == store.RunRunning {
+			n, err := store.AbandonSteps(ctx, tx, run.ID, store.StepErrored,
+				fmt.Sprintf("worker lost; the run was started again (job attempt %d)", job.Attempt))
+			if err != nil {
+				return err
+			}
+			log.Warn("run was already running: earlier worker lost, running it again", "stale_steps", n)
+		}
+		ok, err := store.TransitionRun(ctx, tx, run.ID, []string{store.RunQueued, store.RunRunning}, store.RunRunning, "", "")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return river.JobCancel(fmt.Errorf("run %d is no longer queued or running", run.ID))
+		}
+		if err := store.SetRunJob(ctx, tx, run.ID, job.ID); err != nil {
+			return err
+		}
+		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+		if err != nil {
+			return fmt.Errorf("river client: %w", err)
+		}
+		_, err = client.InsertTx(ctx, tx, ReportCheckArgs{RunID: run.ID, Phase: PhaseInProgress}, nil)
+		return err
+	})
+}
+
+func (w *RunExecuteWorker) logger() *slog.Logger {
+	if w.Config.Logger != nil {
+		return w.Config.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// execution is one attempt at executing one run.
+type execution struct {
+	w       *RunExecuteWorker
+	run     store.Run
+	job     *river.Job[RunExecuteArgs]
+	log     *slog.Logger
+	ws      string
+	secrets []string
+}
+
+// outcome is how the run ends.
+type outcome struct {
+	state    string
+	category string
+	err      error
+}
+
+func (ex *execution) execute(ctx context.Context) error {
+	cfg := ex.w.Config
+	ex.ws = filepath.Join(cfg.WorkDir, "run-"+strconv.FormatInt(ex.run.ID, 10))
+	// A crashed attempt may have left its workspace behind.
+	if err := os.RemoveAll(ex.ws); err != nil {
+		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: infra("remove old workspace", err)})
+	}
+	o := ex.steps(ctx)
+	// Containers and workspace go before the final state is recorded, so
+	// that whoever sees the run finished sees nothing of it left.
+	fresh, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
+		ex.log.Warn("runtime cleanup failed", "err", err)
+	}
+	if err := os.RemoveAll(ex.ws); err != nil {
+		ex.log.Warn("workspace removal failed", "workspace", ex.ws, "err", err)
+	}
+	return ex.finish(ctx, o)
+}
+
+// steps checks out the commit, reads the pipeline and runs it.
+func (ex *execution) steps(ctx context.Context) outcome {
+	cfg := ex.w.Config
+	token := ""
+	if cfg.Token != nil && ex.run.InstallationID != 0 {
+		t, err := cfg.Token(ctx, ex.run.InstallationID)
+		if err != nil {
+			return ex.failure(ctx, infra("installation token", err))
+		}
+		token = t
+	}
+	ex.secrets = append(append([]string(nil), cfg.Log.Secrets...), token)
+	cloneURL := ex.run.CloneURL
+	if err := (Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
+		return ex.failure(ctx, err)
+	}
+	pipeline, err := LoadPipeline(os.DirFS(ex.ws))
+	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) || errors.Is(err, ErrNoPipeline) {
+			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
+		}
+		return ex.failure(ctx, infra("read pipeline", err))
+	}
+	if err := cfg.Runtime.Prepare(ctx, RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
+		return ex.failure(ctx, err)
+	}
+	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
+	defer cancel()
+	return ex.pipeline(runCtx, pipeline)
+}
+
+// failure turns an error that ended the run early into its outcome.
+func (ex *execution) failure(ctx context.Context, err error) outcome {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(err, errRunTimeout) || errors.Is(cause, errRunTimeout):
+		return outcome{state: store.RunTimedOut, category: CategoryTimeout, err: errRunTimeout}
+	case cause != nil:
+		return outcome{state: store.RunCancelled, err: cause}
+	case IsInfra(err):
+		return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+	}
+	return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+}
+
+// finish records the run's end. An infrastructure error with River attempts
+// left puts the run back to queued and returns the error so River retries;
+// otherwise the run reaches its final state and, in the same transaction,
+// the triage job is inserted.
+func (ex *execution) finish(ctx context.Context, o outcome) error {
+	// The job context may be cancelled or past its deadline: record the end regardless.
+	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	msg := ""
+	if o.err != nil {
+		msg = o.err.Error()
+	}
+	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
+	err := ex.w.DB.InTx(dbCtx, func(tx pgx.Tx) error {
+		stepState := store.StepSkipped
+		switch o.state {
+		case store.RunCancelled:
+			stepState = store.StepCancelled
+		case store.RunErrored:
+			stepState = store.StepErrored
+		}
+		if _, err := store.AbandonSteps(dbCtx, tx, ex.run.ID, stepState, msg); err != nil {
+			return err
+		}
+		if retry {
+			_, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning}, store.RunQueued, o.category,
+				fmt.Sprintf("%s (attempt %d of %d; retrying)", msg, ex.job.Attempt, ex.job.MaxAttempts))
+			return err
+		}
+		ok, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning, store.RunQueued}, o.state, o.category, msg)
+		if err != nil || !ok {
+			return err // not ours to finish: cancelled by a newer push, or finished by another attempt
+		}
+		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+		if err != nil {
+			return fmt.Errorf("river client: %w", err)
+		}
+		_, err = client.InsertTx(dbCtx, tx, TriageAnalyzeArgs{RunID: ex.run.ID}, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record end of run %d: %w", ex.run.ID, err)
+	}
+	ex.log.Info("run finished", "state", o.state, "category", o.category, "err", o.err)
+	switch {
+	case retry:
+		return o.err
+	case o.state == store.RunCancelled:
+		return river.JobCancel(o.err)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// pipeline runs the steps in order; the first step that does not succeed
+// ends the run and the steps after it are skipped.
+func (ex *execution) pipeline(ctx context.Context, p *Pipeline) outcome {
+	pool := ex.w.DB.Pool
+	ids := make([]int64, len(p.Steps))
+	attempts := make([]int, len(p.Steps))
+	// All steps are recorded up front so that the dashboard shows the plan.
+	for i, s := range p.Steps {
+		id, att, err := store.InsertStep(ctx, pool, store.NewStep{RunID: ex.run.ID, Position: i, Name: s.Name,
+			Image: ex.image(p, s), Command: s.Run})
+		if err != nil {
+			return ex.failure(ctx, err)
+		}
+		ids[i], attempts[i] = id, att
+	}
+	for i, s := range p.Steps {
+		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
+			return o
+		}
+	}
+	return outcome{state: store.RunSucceeded}
+}
+
+// step runs one step and, with retry_failed, re-runs its failing tests.
+// done reports that the run ends here, with outcome o.
+func (ex *execution) step(ctx context.Context, p *Pipeline, pos int, s Step, stepID int64, attempt int) (o outcome, done bool) {
+	spec := StepSpec{
+		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
+		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
+	}
+	if err := store.StartStep(ctx, ex.w.DB.Pool, stepID, "", ""); err != nil {
+		return ex.failure(ctx, err), true
+	}
+	res, results, err := ex.attempt(ctx, spec, s, attempt)
+	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled; retry++ {
+		command, ok := retryCommand(s, results)
+		if !ok {
+			break
+		}
+		spec.Command = command
+		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB.Pool, store.NewStep{RunID: ex.run.ID, Position: pos,
+			Name: s.Name, Image: spec.Image, Command: command, State: store.StepRunning})
+		if err != nil {
+			break
+		}
+		ex.log.Info("re-running failing tests", "step", s.Name, "attempt", attempt)
+		res, results, err = ex.attempt(ctx, spec, s, attempt)
+	}
+	switch {
+	case err != nil:
+		return ex.failure(ctx, err), true
+	case res.TimedOut:
+		return outcome{state: store.RunTimedOut, category: CategoryTimeout,
+			err: fmt.Errorf("step %q exceeded its %s timeout", s.Name, s.Timeout)}, true
+	case res.OOMKilled:
+		return outcome{state: store.RunFailed, category: CategoryOutOfMemory,
+			err: fmt.Errorf("step %q was killed: out of memory", s.Name)}, true
+	case res.Failed():
+		return outcome{state: store.RunFailed, err: fmt.Errorf("step %q exited with code %d", s.Name, res.ExitCode)}, true
+	}
+	return outcome{}, false
+}
+
+// attempt runs the step once into its own step row (spec.StepID), streams
+// its log, stores its test results and records how it ended.
+func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt int) (StepResult, *triage.Results, error) {
+	pool := ex.w.DB.Pool
+	runID := ex.run.ID
+	opts := ex.w.Config.Log
+	opts.Secrets = ex.secrets
+	stream := NewLogStream(ctx, func(ctx context.Context, stepID int64, seq, firstLine int, data []byte) error {
+		return store.AppendLogChunk(ctx, pool, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
+	}, spec.StepID, opts)
+	spec.Stdout, spec.Stderr = stream, stream
+
+	// go test -json output is kept whole in a file beside the workspace (not
+	// in memory, not in the capped log) for the parser.
+	var jsonOut *os.File
+	if s.Results == ResultsGoTestJSON {
+		f, err := os.CreateTemp(ex.w.Config.WorkDir, "results-*.json")
+		if err != nil {
+			stream.Close()
+			return StepResult{}, nil, infra("results file", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		jsonOut = f
+		spec.Stdout = io.MultiWriter(stream, f)
+	}
+	started := time.Now()
+	res, runErr := ex.w.Config.Runtime.RunStep(ctx, spec)
+	stats, logErr := stream.Close()
+	if logErr != nil {
+		ex.log.Warn("storing the step log failed", "step", s.Name, "err", logErr)
+	}
+
+	var results *triage.Results
+	if runErr == nil {
+		var err error
+		results, err = ex.results(s, jsonOut, started)
+		if err != nil {
+			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
+		}
+		if results != nil {
+			if err := store.InsertTestResults(ctx, pool, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests); err != nil {
+				runErr = err
+			}
+		}
+	}
+	end := stepEnd(res, runErr, ctx, spec)
+	end.LogBytes, end.LogTruncated = stats.Bytes, stats.Truncated
+	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := store.FinishStep(fresh, pool, spec.StepID, end); err != nil && runErr == nil {
+		runErr = err
+	}
+	return res, results, runErr
+}
+
+// stepEnd maps what the runtime said to the step row's end.
+func stepEnd(res StepResult, err error, ctx context.Context, spec StepSpec) store.StepEnd {
+	var e store.StepEnd
+	cause := context.Cause(ctx)
+	switch {
+	case err != nil && errors.Is(cause, errRunTimeout):
+		e.State, e.Error = store.StepTimedOut, "the run exceeded its timeout"
+	case err != nil && cause != nil:
+		e.State, e.Error = store.StepCancelled, cause.Error()
+	case err != nil:
+		e.State, e.Error = store.StepErrored, err.Error()
+	case res.TimedOut:
+		e.State, e.Error = store.StepTimedOut, fmt.Sprintf("exceeded its %s timeout", spec.Timeout)
+	default:
+		code := res.ExitCode
+		e.ExitCode, e.OOMKilled = &code, res.OOMKilled
+		e.State = store.StepSucceeded
+		if res.Failed() {
+			e.State = store.StepFailed
+		}
+		if res.OOMKilled {
+			e.Error = "killed: out of memory"
+			if spec.Limits.Memory > 0 {
+				e.Error += fmt.Sprintf(" (limit %d MiB)", spec.Limits.Memory>>20)
+			}
+		}
+	}
+	return e
+}
+
+// results parses what the step produced: the captured stdout for
+// go-test-json, files matching the glob written since the attempt started
+// for junit.
+func (ex *execution) results(s Step, jsonOut *os.File, started time.Time) (*triage.Results, error) {
+	if jsonOut != nil {
+		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return triage.ParseGoTestJSON(jsonOut)
+	}
+	glob, ok := s.JUnitGlob()
+	if !ok {
+		return nil, nil
+	}
+	fsys := os.DirFS(ex.ws)
+	files, err := GlobFiles(fsys, glob)
+	if err != nil {
+		return nil, err
+	}
+	all := &triage.Results{Format: "junit"}
+	var errs []error
+	for _, name := range files {
+		// Reports left by an earlier attempt would be read twice.
+		if st, err := os.Stat(ex.ws + "/" + name); err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
+			continue
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r, err := triage.ParseJUnit(f)
+		f.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		all.Tests = append(all.Tests, r.Tests...)
+		all.Suites = append(all.Suites, r.Suites...)
+	}
+	return all, errors.Join(errs...)
+}
+
+func (ex *execution) image(p *Pipeline, s Step) string {
+	img := s.Image
+	if img == "" {
+		img = p.Image
+	}
+	if r, ok := ex.w.Config.ImageRewrite[img]; ok {
+		return r
+	}
+	return img
+}
+
+func (ex *execution) limits(p *Pipeline) Limits {
+	l, d := p.Limits, ex.w.Config.DefaultLimits
+	if l.Memory == 0 {
+		l.Memory = d.Memory
+	}
+	if l.NanoCPUs == 0 {
+		l.NanoCPUs = d.NanoCPUs
+	}
+	if l.Pids == 0 {
+		l.Pids = d.Pids
+	}
+	return l
+}
+
+// env is what every step sees: CI markers, the run's identity, the
+// pipeline's env, then the step's. Never a token.
+func (ex *execution) env(p *Pipeline, s Step) map[string]string {
+	env := map[string]string{
+		"CI": "true", "SENTINEL": "true",
+		"SENTINEL_RUN_ID": strconv.FormatInt(ex.run.ID, 10), "SENTINEL_SHA": ex.run.SHA,
+		"SENTINEL_BRANCH": ex.run.Branch, "SENTINEL_REPOSITORY": ex.run.Repository,
+	}
+	maps.Copy(env, p.Env)
+	maps.Copy(env, s.Env)
+	return env
+}
