@@ -1,73 +1,256 @@
 package triage
 
 import (
+	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// requiredLiterals returns strings of which every match of pattern contains
-// at least one (compared ASCII case-insensitively), so a line holding none
-// of them can skip the regular expression. ok is false when no such set is
-// known and the rule must be tried on every line.
-func requiredLiterals(pattern string) (lits []string, ok bool) {
+// A variant is one top-level alternative of a rule's pattern with the
+// literals any match of it must contain: every clause needs at least one
+// of its literals in the line (ASCII case-insensitively). A line reaches a
+// rule's regular expression only when some variant has all its clauses
+// met, and the variant's own, smaller expression matches.
+type variant struct {
+	rule    int
+	clauses [][]string
+	re      *regexp.Regexp
+}
+
+const maxClauses = 4
+
+// variantsOf splits pattern into its top-level alternatives with their
+// required literals. ok is false when some alternative requires no
+// literal, so the rule must be tried on every line.
+func variantsOf(pattern string) (vs []variant, ok bool) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil, false
 	}
-	return literalsOf(re.Simplify())
+	re = re.Simplify()
+	alts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpAlternate {
+		alts = re.Sub
+	}
+	for _, alt := range alts {
+		cl := clausesOf(alt)
+		if len(cl) == 0 {
+			return nil, false
+		}
+		vre, err := regexp.Compile(alt.String())
+		if err != nil {
+			return nil, false
+		}
+		vs = append(vs, variant{clauses: cl, re: vre})
+	}
+	return vs, true
 }
 
-func literalsOf(re *syntax.Regexp) ([]string, bool) {
+// requiredLiterals is the union of each variant's best clause: a line
+// holding none of them cannot match.
+func requiredLiterals(pattern string) ([]string, bool) {
+	vs, ok := variantsOf(pattern)
+	if !ok {
+		return nil, false
+	}
+	var all []string
+	for _, v := range vs {
+		all = append(all, bestClause(v.clauses)...)
+	}
+	return all, true
+}
+
+// clausesOf returns a conjunction of clauses every match of re satisfies.
+func clausesOf(re *syntax.Regexp) [][]string {
 	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		if s == "" || re.Flags&syntax.FoldCase != 0 && !isASCII(s) {
+			return nil
+		}
+		return [][]string{{strings.ToLower(s)}}
+	case syntax.OpCapture, syntax.OpPlus:
+		return clausesOf(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min < 1 {
+			return nil
+		}
+		sub := re.Sub[0]
+		if sub.Op == syntax.OpLiteral && len(sub.Rune) == 1 && re.Min > 1 {
+			lit := &syntax.Regexp{Op: syntax.OpLiteral, Flags: sub.Flags, Rune: []rune(strings.Repeat(string(sub.Rune), min(re.Min, 8)))}
+			return clausesOf(lit)
+		}
+		return clausesOf(sub)
+	case syntax.OpConcat:
+		// Adjacent parts with a small, finite set of spellings ("go" then
+		// "fmt|imports") combine into one clause of whole words.
+		var all [][]string
+		run := []string{""}
+		flush := func() {
+			if !slices.Contains(run, "") {
+				all = append(all, run)
+			}
+			run = []string{""}
+		}
+		for _, sub := range re.Sub {
+			if fs, ok := finiteStrings(sub); ok {
+				if p, ok := product(run, fs); ok {
+					run = p
+				} else {
+					flush()
+					run = fs
+				}
+				continue
+			}
+			if (sub.Op == syntax.OpPlus || sub.Op == syntax.OpRepeat && sub.Min >= 1) && len(sub.Sub) == 1 {
+				if fs, ok := finiteStrings(sub.Sub[0]); ok {
+					if p, ok := product(run, fs); ok {
+						run = p
+					}
+					flush()
+					continue
+				}
+			}
+			flush()
+			all = append(all, clausesOf(sub)...)
+		}
+		flush()
+		// Keep the most selective clauses: long literals are rare, and a
+		// clause of one or two bytes would fire on almost every line.
+		if len(all) > 1 {
+			kept := all[:0:0]
+			for _, c := range all {
+				if minLen(c) >= 3 {
+					kept = append(kept, c)
+				}
+			}
+			if len(kept) == 0 {
+				kept = [][]string{bestClause(all)}
+			}
+			all = kept
+		}
+		for len(all) > maxClauses {
+			worst := 0
+			for i := range all {
+				if minLen(all[i]) < minLen(all[worst]) {
+					worst = i
+				}
+			}
+			all = append(all[:worst], all[worst+1:]...)
+		}
+		return all
+	case syntax.OpAlternate:
+		if fs, ok := finiteStrings(re); ok && !slices.Contains(fs, "") {
+			return [][]string{fs}
+		}
+		var union []string
+		for _, sub := range re.Sub {
+			cl := clausesOf(sub)
+			if len(cl) == 0 {
+				return nil
+			}
+			union = append(union, bestClause(cl)...)
+		}
+		return [][]string{union}
+	}
+	return nil
+}
+
+const maxSpellings = 64
+
+// finiteStrings lists every string re matches (lower-cased) when there are
+// few of them: literals, small character classes, optional parts and
+// alternations of those.
+func finiteStrings(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch:
+		return []string{""}, true
 	case syntax.OpLiteral:
 		s := string(re.Rune)
 		if re.Flags&syntax.FoldCase != 0 && !isASCII(s) {
 			return nil, false
 		}
-		if s == "" {
-			return nil, false
-		}
 		return []string{strings.ToLower(s)}, true
-	case syntax.OpCapture:
-		return literalsOf(re.Sub[0])
-	case syntax.OpPlus:
-		return literalsOf(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return literalsOf(re.Sub[0])
-		}
-		return nil, false
-	case syntax.OpConcat:
-		var best []string
-		for _, sub := range re.Sub {
-			l, ok := literalsOf(sub)
-			if ok && betterLiterals(l, best) {
-				best = l
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(out) >= 4 {
+					return nil, false
+				}
+				out = appendUniqueString(out, strings.ToLower(string(r)))
 			}
 		}
-		return best, best != nil
-	case syntax.OpAlternate:
-		var all []string
+		return out, len(out) > 0
+	case syntax.OpCapture:
+		return finiteStrings(re.Sub[0])
+	case syntax.OpQuest:
+		fs, ok := finiteStrings(re.Sub[0])
+		if !ok {
+			return nil, false
+		}
+		return appendUniqueString(fs, ""), true
+	case syntax.OpConcat:
+		out := []string{""}
 		for _, sub := range re.Sub {
-			l, ok := literalsOf(sub)
+			fs, ok := finiteStrings(sub)
 			if !ok {
 				return nil, false
 			}
-			all = append(all, l...)
+			if out, ok = product(out, fs); !ok {
+				return nil, false
+			}
 		}
-		return all, true
+		return out, true
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			fs, ok := finiteStrings(sub)
+			if !ok {
+				return nil, false
+			}
+			for _, f := range fs {
+				out = appendUniqueString(out, f)
+			}
+			if len(out) > maxSpellings {
+				return nil, false
+			}
+		}
+		return out, true
 	}
 	return nil, false
 }
 
-// betterLiterals prefers the set whose shortest member is longest: long
-// literals are rare in logs, so the prefilter lets fewer lines through.
-func betterLiterals(a, b []string) bool {
-	if b == nil {
-		return true
+func product(a, b []string) ([]string, bool) {
+	if len(a)*len(b) > maxSpellings {
+		return nil, false
 	}
-	return minLen(a) > minLen(b)
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = appendUniqueString(out, x+y)
+		}
+	}
+	return out, true
+}
+
+func appendUniqueString(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func bestClause(cl [][]string) []string {
+	best := cl[0]
+	for _, c := range cl[1:] {
+		if minLen(c) > minLen(best) {
+			best = c
+		}
+	}
+	return best
 }
 
 func minLen(l []string) int {
@@ -87,16 +270,39 @@ func isASCII(s string) bool {
 	return true
 }
 
-// literalMatcher is an Aho-Corasick automaton over the rules' required
-// literals, ASCII case-insensitive, with a dense transition table over byte
-// classes: one table load per input byte, whatever the number of rules.
-type literalMatcher struct {
+// clauseRef names clause c of variant v.
+type clauseRef struct{ v, c int32 }
+
+// prefilter finds, for a line, the rules worth running: an Aho-Corasick
+// automaton over every clause literal (ASCII case-insensitive, dense table
+// over byte classes: one table load per input byte whatever the number of
+// rules), then a count of met clauses per variant.
+type prefilter struct {
 	class    [256]uint8
-	nclass   int
+	nclass   int32
 	delta    []int32 // state*nclass + class -> next state
-	outs     [][]int // rule indexes found on reaching a state
+	outs     [][]clauseRef
 	hasOut   []bool
-	numRules int
+	variants []variant
+	// per-line scratch (a prefilter is used by one goroutine at a time
+	// through its scanner's copy; see scratch)
+}
+
+// scratch is the per-scanner state of a prefilter run.
+type scratch struct {
+	clauseStamp [][]uint32 // [variant][clause] -> line stamp when met
+	metCount    []int32
+	metStamp    []uint32
+	stamp       uint32
+	candidates  []int32 // variants fully met on this line
+}
+
+func newScratch(p *prefilter) *scratch {
+	s := &scratch{clauseStamp: make([][]uint32, len(p.variants)), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
+	for i, v := range p.variants {
+		s.clauseStamp[i] = make([]uint32, len(v.clauses))
+	}
+	return s
 }
 
 func lowerByte(c byte) byte {
@@ -106,71 +312,88 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-func newLiteralMatcher(lits []string, owners []int) *literalMatcher {
-	m := &literalMatcher{}
-	// Byte classes: every byte used by a literal gets its own class (both
-	// cases share one); all other bytes share class 0.
-	m.nclass = 1
+func newPrefilter(variants []variant) *prefilter {
+	p := &prefilter{variants: variants}
+	type lit struct {
+		s   string
+		ref clauseRef
+	}
+	var lits []lit
+	for vi, v := range variants {
+		for ci, c := range v.clauses {
+			for _, s := range c {
+				lits = append(lits, lit{s, clauseRef{int32(vi), int32(ci)}})
+			}
+		}
+	}
+	p.nclass = 1
 	for _, l := range lits {
-		for i := 0; i < len(l); i++ {
-			c := lowerByte(l[i])
-			if m.class[c] == 0 {
-				m.class[c] = uint8(m.nclass)
-				m.nclass++
+		for i := 0; i < len(l.s); i++ {
+			c := lowerByte(l.s[i])
+			if p.class[c] == 0 {
+				p.class[c] = uint8(p.nclass)
+				p.nclass++
 			}
 		}
 	}
 	for c := 'A'; c <= 'Z'; c++ {
-		m.class[c] = m.class[c+'a'-'A']
+		p.class[c] = p.class[c+'a'-'A']
 	}
-	// The trie, with goto transitions (-1 = none) filled in below.
-	gotoT := [][]int32{newRow(m.nclass)}
-	outs := [][]int{nil}
-	for li, l := range lits {
+	nc := int(p.nclass)
+	gotoT := [][]int32{newRow(nc)}
+	outs := [][]clauseRef{nil}
+	for _, l := range lits {
 		s := int32(0)
-		for i := 0; i < len(l); i++ {
-			c := m.class[l[i]]
+		for i := 0; i < len(l.s); i++ {
+			c := p.class[l.s[i]]
 			if gotoT[s][c] < 0 {
 				gotoT[s][c] = int32(len(gotoT))
-				gotoT = append(gotoT, newRow(m.nclass))
+				gotoT = append(gotoT, newRow(nc))
 				outs = append(outs, nil)
 			}
 			s = gotoT[s][c]
 		}
-		outs[s] = appendUnique(outs[s], owners[li])
-		m.numRules = max(m.numRules, owners[li]+1)
+		outs[s] = appendRef(outs[s], l.ref)
 	}
 	n := len(gotoT)
 	fail := make([]int32, n)
-	m.delta = make([]int32, n*m.nclass)
+	p.delta = make([]int32, n*nc)
 	queue := make([]int32, 0, n)
-	for c := 0; c < m.nclass; c++ {
+	for c := 0; c < nc; c++ {
 		if t := gotoT[0][c]; t >= 0 {
-			m.delta[c] = t
+			p.delta[c] = t
 			queue = append(queue, t)
 		}
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		outs[s] = appendAllUnique(outs[s], outs[fail[s]])
-		for c := 0; c < m.nclass; c++ {
+		for _, r := range outs[fail[s]] {
+			outs[s] = appendRef(outs[s], r)
+		}
+		for c := 0; c < nc; c++ {
 			t := gotoT[s][c]
 			if t < 0 {
-				m.delta[int(s)*m.nclass+c] = m.delta[int(fail[s])*m.nclass+c]
+				p.delta[int(s)*nc+c] = p.delta[int(fail[s])*nc+c]
 				continue
 			}
-			fail[t] = m.delta[int(fail[s])*m.nclass+c]
-			m.delta[int(s)*m.nclass+c] = t
+			fail[t] = p.delta[int(fail[s])*nc+c]
+			p.delta[int(s)*nc+c] = t
 			queue = append(queue, t)
 		}
 	}
-	m.outs = outs
-	m.hasOut = make([]bool, n)
-	for i, o := range outs {
-		m.hasOut[i] = len(o) > 0
+	// Store next states premultiplied by the class count, so the scan
+	// loop does one add and one load per byte.
+	for i := range p.delta {
+		p.delta[i] *= int32(nc)
 	}
-	return m
+	p.outs = make([][]clauseRef, n*nc)
+	p.hasOut = make([]bool, n*nc)
+	for i, o := range outs {
+		p.outs[i*nc] = o
+		p.hasOut[i*nc] = len(o) > 0
+	}
+	return p
 }
 
 func newRow(n int) []int32 {
@@ -181,37 +404,52 @@ func newRow(n int) []int32 {
 	return r
 }
 
-func appendUnique(s []int, v int) []int {
+func appendRef(s []clauseRef, r clauseRef) []clauseRef {
 	for _, x := range s {
-		if x == v {
+		if x == r {
 			return s
 		}
 	}
-	return append(s, v)
+	return append(s, r)
 }
 
-func appendAllUnique(s, vs []int) []int {
-	for _, v := range vs {
-		s = appendUnique(s, v)
+// scan returns the variants whose clauses line all meets.
+func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
+	sc.candidates = sc.candidates[:0]
+	if len(p.variants) == 0 {
+		return nil
 	}
-	return s
-}
-
-// scan calls hit for each rule with a literal in line; a rule may be
-// reported more than once.
-func (m *literalMatcher) scan(line []byte, hit func(rule int)) {
-	if len(m.hasOut) <= 1 {
-		return
+	sc.stamp++
+	if sc.stamp == 0 {
+		for i := range sc.clauseStamp {
+			clear(sc.clauseStamp[i])
+		}
+		clear(sc.metStamp)
+		sc.stamp = 1
 	}
+	stamp := sc.stamp
 	s := int32(0)
-	nc := int32(m.nclass)
-	delta, class, hasOut := m.delta, &m.class, m.hasOut
+	delta, class, hasOut := p.delta, &p.class, p.hasOut
 	for _, b := range line {
-		s = delta[s*nc+int32(class[b])]
-		if hasOut[s] {
-			for _, r := range m.outs[s] {
-				hit(r)
+		s = delta[s+int32(class[b])]
+		if !hasOut[s] {
+			continue
+		}
+		for _, r := range p.outs[s] {
+			cs := &sc.clauseStamp[r.v][r.c]
+			if *cs == stamp {
+				continue
+			}
+			*cs = stamp
+			if sc.metStamp[r.v] != stamp {
+				sc.metStamp[r.v] = stamp
+				sc.metCount[r.v] = 0
+			}
+			sc.metCount[r.v]++
+			if int(sc.metCount[r.v]) == len(p.variants[r.v].clauses) {
+				sc.candidates = append(sc.candidates, r.v)
 			}
 		}
 	}
+	return sc.candidates
 }

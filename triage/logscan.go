@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"regexp"
 	"sort"
 )
 
@@ -129,8 +130,7 @@ type LogScanner struct {
 	heap     matchHeap
 	open     []*Match // matches still collecting After lines
 	frames   []*frameCollector
-	seen     []uint32 // per rule: the line number stamp it was last tried on
-	stamp    uint32
+	scr      *scratch
 	bytes    int64
 	lines    int64
 	cleanBuf []byte
@@ -140,7 +140,7 @@ type LogScanner struct {
 func NewLogScanner(opts LogOptions) *LogScanner {
 	opts = opts.withDefaults()
 	size := max(opts.ContextLines, tailLines) + 1
-	s := &LogScanner{opts: opts, ring: make([][]byte, size), seen: make([]uint32, len(opts.Rules.rules))}
+	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre)}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
 	}
@@ -265,38 +265,30 @@ func keepOpen(open []*Match, c int) []*Match {
 // match tries the rules whose literals occur in text and records the best.
 func (s *LogScanner) match(n int64, text []byte) {
 	rs := s.opts.Rules
-	s.stamp++
-	if s.stamp == 0 { // wrapped: reset the stamps
-		clear(s.seen)
-		s.stamp = 1
-	}
 	best, bestConf := -1, 0.0
 	noise := false
-	try := func(ri int) {
-		if s.seen[ri] == s.stamp || noise {
-			return
-		}
-		s.seen[ri] = s.stamp
+	try := func(ri int, re *regexp.Regexp) {
 		r := &rs.rules[ri]
+		if noise || !r.Noise && (r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank()) {
+			return
+		}
+		if !re.Match(text) {
+			return
+		}
 		if r.Noise {
-			noise = r.re.Match(text)
+			noise = true
 			return
 		}
-		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
-			return
-		}
-		if r.re.Match(text) {
-			best, bestConf = ri, r.Confidence
-		}
+		best, bestConf = ri, r.Confidence
 	}
-	rs.matcher.scan(text, try)
+	for _, vi := range rs.pre.scan(s.scr, text) {
+		v := &rs.pre.variants[vi]
+		try(v.rule, v.re)
+	}
 	for _, ri := range rs.always {
-		try(ri)
+		try(ri, rs.rules[ri].re)
 	}
-	if noise {
-		return
-	}
-	if best < 0 {
+	if noise || best < 0 {
 		return
 	}
 	score := bestConf

@@ -29,21 +29,22 @@ const (
 // The order matters: wider shapes (UUIDs, timestamps, IPs, durations) are
 // replaced before the bare-number rule would cut them into pieces.
 var (
-	reANSI     = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]`)
-	reUUID     = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
-	reDateTime = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
-	reDate     = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
-	reTime     = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
-	reTmpPath  = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
-	reHome     = regexp.MustCompile(`(/home|/Users)/[^/\s:'"]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
-	reHex0x    = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
-	reHexRun   = regexp.MustCompile(`\b[0-9a-fA-F]{7,}\b`)
-	reIPv6     = regexp.MustCompile(`\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](:\d+)?`)
-	reIPv4     = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
-	reDuration = regexp.MustCompile(`\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))*\b|\b\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b`)
-	reNumber   = regexp.MustCompile(`\b\d+([.,]\d+)*\b`)
-	reGoMap    = regexp.MustCompile(`map\[[^\[\]]*\]`)
-	reSpaceRun = regexp.MustCompile(`\s+`)
+	reANSI       = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]`)
+	reUUID       = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+	reDateTime   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
+	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
+	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
+	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
+	reGoBuildDir = regexp.MustCompile(`<tmp>/b\d+\b`)
+	reHome       = regexp.MustCompile(`(/home|/Users)/[^/\s:'"]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
+	reHex0x      = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
+	reHexRun     = regexp.MustCompile(`\b[0-9a-fA-F]{7,}\b`)
+	reIPv6       = regexp.MustCompile(`\[(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}\](?::\d+)?`)
+	reIPv4       = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
+	reDuration   = regexp.MustCompile(`\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))*\b|\b\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b`)
+	reNumber     = regexp.MustCompile(`\b\d+([.,]\d+)*\b`)
+	reGoMap      = regexp.MustCompile(`map\[[^\[\]]*\]`)
+	reSpaceRun   = regexp.MustCompile(`\s+`)
 )
 
 // Normalize rewrites a log or failure message so that two occurrences of the
@@ -62,6 +63,10 @@ func Normalize(s string) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	s = reTmpPath.ReplaceAllString(s, phTmp)
+	if strings.Contains(s, phTmp+"/b") {
+		// go build work directories number packages in build order.
+		s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
+	}
 	s = reHome.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.HasSuffix(m, `\`) {
 			return `~\`

@@ -113,9 +113,9 @@ func MergeRules(base, overrides []Rule) ([]Rule, error) {
 
 // RuleSet is a compiled, immutable set of rules, safe for concurrent use.
 type RuleSet struct {
-	rules   []compiledRule
-	matcher *literalMatcher
-	always  []int // rules with no required literal: tried on every line
+	rules  []compiledRule
+	pre    *prefilter
+	always []int // rules with no required literal: tried on every line
 }
 
 type compiledRule struct {
@@ -126,8 +126,7 @@ type compiledRule struct {
 // CompileRules validates and compiles rules for AnalyzeLog and Analyze.
 func CompileRules(rules []Rule) (*RuleSet, error) {
 	rs := &RuleSet{}
-	var lits []string
-	var owners []int
+	var variants []variant
 	for _, r := range rules {
 		if err := r.Validate(); err != nil {
 			return nil, err
@@ -135,20 +134,23 @@ func CompileRules(rules []Rule) (*RuleSet, error) {
 		if r.Disabled {
 			continue
 		}
+		if r.Noise {
+			r.Confidence = 1
+		}
 		re := regexp.MustCompile(r.Pattern) // validated above
 		idx := len(rs.rules)
 		rs.rules = append(rs.rules, compiledRule{Rule: r, re: re})
-		req, ok := requiredLiterals(r.Pattern)
+		vs, ok := variantsOf(r.Pattern)
 		if !ok {
 			rs.always = append(rs.always, idx)
 			continue
 		}
-		for _, l := range req {
-			lits = append(lits, l)
-			owners = append(owners, idx)
+		for _, v := range vs {
+			v.rule = idx
+			variants = append(variants, v)
 		}
 	}
-	rs.matcher = newLiteralMatcher(lits, owners)
+	rs.pre = newPrefilter(variants)
 	return rs, nil
 }
 

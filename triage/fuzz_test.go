@@ -1,0 +1,111 @@
+package triage
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"unicode/utf8"
+)
+
+// addSeeds adds every file matching the globs (relative to the shared
+// fixtures or this package) to the fuzz corpus; missing fixtures only
+// shrink the corpus.
+func addSeeds(f *testing.F, globs ...string) {
+	for _, g := range globs {
+		files, _ := filepath.Glob(g)
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err == nil && len(b) < 1<<20 {
+				f.Add(b)
+			}
+		}
+	}
+}
+
+const fixtureRoot = "../../shared/fixtures/test-output/"
+
+func FuzzParseGoTestJSON(f *testing.F) {
+	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*")
+	f.Add([]byte(`{"Action":"run","Package":"p","Test":"T"}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := ParseGoTestJSON(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		c := res.Totals()
+		if c.Passed+c.Failed+c.Errored+c.Skipped+c.Incomplete != c.Tests {
+			t.Fatalf("outcomes do not add up to tests: %+v", c)
+		}
+		for _, tc := range res.Tests {
+			if len(tc.Output) > MaxTestOutput {
+				t.Fatalf("output of %s is %d bytes", tc.Name, len(tc.Output))
+			}
+		}
+	})
+}
+
+func FuzzParseJUnit(f *testing.F) {
+	addSeeds(f, fixtureRoot+"junit-xml/*/*.xml", fixtureRoot+"junit-xml/*/*/*.xml", fixtureRoot+"junit-xml/*/*/*/*.xml")
+	f.Add([]byte(`<testsuite><testcase name="a"><failure message="x">y</failure></testcase></testsuite>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := ParseJUnit(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, tc := range res.Tests {
+			if !utf8.ValidString(tc.Name) || !utf8.ValidString(tc.Message) {
+				t.Fatalf("invalid UTF-8 in %q / %q", tc.Name, tc.Message)
+			}
+		}
+		_ = res.Totals()
+	})
+}
+
+func FuzzAnalyzeLog(f *testing.F) {
+	addSeeds(f, "testdata/logs/*.log", fixtureRoot+"go-test-json/gotestsum/*.out")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := AnalyzeLog(bytes.NewReader(data), LogOptions{MaxMatches: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Matches) > 8 {
+			t.Fatalf("%d matches kept, limit 8", len(rep.Matches))
+		}
+		fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: bytes.NewReader(data)}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fl := range fs {
+			if !fl.Category.Valid() || len(fl.Fingerprint) != 64 {
+				t.Fatalf("bad failure %+v", fl)
+			}
+		}
+	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"2024-01-02T03:04:05Z x", "map[b:1 a:2]", "0xc000123 /tmp/x/y", "\x1b[31mred\r\n", "[::1]:80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once := Normalize(s)
+		if twice := Normalize(once); twice != once {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, once, twice)
+		}
+		if len(once) > MaxNormalizedLen || !utf8.ValidString(once) {
+			t.Fatalf("bad output %q", once)
+		}
+	})
+}
+
+func FuzzDetectFormat(f *testing.F) {
+	addSeeds(f, "testdata/logs/*.log", fixtureRoot+"junit-xml/*/*.xml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		switch DetectFormat(data) {
+		case FormatGoTestJSON, FormatJUnit, FormatLog:
+		default:
+			t.Fatal("unknown format")
+		}
+	})
+}
