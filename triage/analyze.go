@@ -247,7 +247,19 @@ func (a *stepAnalysis) unexplained() Failure {
 // then, if few, other strong matches; ordered by line number.
 func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
 	var same, other []Match
+	fresh := 0
 	for _, m := range a.rep.Matches {
+		if !m.InBaseline {
+			fresh++
+		}
+	}
+	for _, m := range a.rep.Matches {
+		if m.InBaseline && fresh > 0 {
+			continue // it was there when the step succeeded, too
+		}
+		if m.Score < 0.05 {
+			continue // printed by a test that passed
+		}
 		switch {
 		case m.Category == c:
 			same = append(same, m)

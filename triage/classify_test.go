@@ -23,6 +23,7 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"compile_java_maven.log", CategoryCompile, 11},
 		{"test_go.log", CategoryTest, 5},
 		{"test_pytest.log", CategoryTest, 20},
+		{"test_go_verbose.log", CategoryTest, 9},
 		{"test_jest.log", CategoryTest, 5},
 		{"test_jest_ansi.log", CategoryTest, 3},
 		{"test_gradle.log", CategoryTest, 7},
@@ -74,6 +75,9 @@ func TestAnalyzeLogCategories(t *testing.T) {
 			var lines []int64
 			for _, e := range got.Evidence {
 				lines = append(lines, e.Line)
+			}
+			if tc.file == "test_go_verbose.log" && slices.ContainsFunc(lines, func(l int64) bool { return l == 2 || l == 5 || l == 12 }) {
+				t.Errorf("evidence lines %v include log lines of passing tests", lines)
 			}
 			if !slices.Contains(lines, tc.line) {
 				t.Errorf("evidence lines %v do not include line %d", lines, tc.line)

@@ -3,6 +3,7 @@ package triage
 import (
 	"bufio"
 	"bytes"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"io"
@@ -124,16 +125,17 @@ func AnalyzeLog(r io.Reader, opts LogOptions) (*LogReport, error) {
 // LogScanner is the streaming core of AnalyzeLog, for callers that already
 // split a log into numbered lines (the go test -json parser does).
 type LogScanner struct {
-	opts     LogOptions
-	ring     [][]byte // the last lines seen, cleaned, for context and tail
-	ringPos  int64    // number of lines pushed
-	heap     matchHeap
-	open     []*Match // matches still collecting After lines
-	frames   []*frameCollector
-	scr      *scratch
-	bytes    int64
-	lines    int64
-	cleanBuf []byte
+	opts      LogOptions
+	ring      [][]byte // the last lines seen, cleaned, for context and tail
+	ringPos   int64    // number of lines pushed
+	heap      matchHeap
+	open      []*Match // matches still collecting After lines
+	frames    []*frameCollector
+	scr       *scratch
+	testBlock []*Match // Go test log lines since the last "=== RUN"
+	bytes     int64
+	lines     int64
+	cleanBuf  []byte
 }
 
 // NewLogScanner returns a scanner with opts.
@@ -162,8 +164,31 @@ func (s *LogScanner) Line(n int64, line []byte) {
 	if len(s.frames) > 0 {
 		s.frames = feedFrames(s.frames, text)
 	}
+	s.goTestBlock(text)
 	s.match(n, text)
 	s.push(text)
+}
+
+// goTestBlock drops the evidence a passing Go test printed: go test -v
+// streams t.Log lines ("foo_test.go:12: ...") before "--- PASS", and they
+// look just like the lines of a failing test.
+func (s *LogScanner) goTestBlock(text []byte) {
+	t := bytes.TrimLeft(text, " \t")
+	if len(t) < 8 || t[0] != '=' && t[0] != '-' {
+		return
+	}
+	switch {
+	case bytes.HasPrefix(t, []byte("=== RUN")) || bytes.HasPrefix(t, []byte("=== CONT")):
+		s.testBlock = s.testBlock[:0]
+	case bytes.HasPrefix(t, []byte("--- PASS")) || bytes.HasPrefix(t, []byte("--- SKIP")):
+		for _, m := range s.testBlock {
+			m.Score = 0.01
+		}
+		if len(s.testBlock) > 0 {
+			heap.Init(&s.heap)
+		}
+		s.testBlock = s.testBlock[:0]
+	}
 }
 
 const maxContextLen = 512
@@ -262,11 +287,11 @@ func keepOpen(open []*Match, c int) []*Match {
 	return kept
 }
 
-// match tries the rules whose literals occur in text and records the best.
-func (s *LogScanner) match(n int64, text []byte) {
-	rs := s.opts.Rules
-	best, bestConf := -1, 0.0
-	noise := false
+// best returns the index of the most confident rule matching text, or -1;
+// noise reports that a noise rule matched, so the line is never evidence.
+func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
+	best = -1
+	bestConf := 0.0
 	try := func(ri int, re *regexp.Regexp) {
 		r := &rs.rules[ri]
 		if noise || !r.Noise && (r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank()) {
@@ -281,16 +306,24 @@ func (s *LogScanner) match(n int64, text []byte) {
 		}
 		best, bestConf = ri, r.Confidence
 	}
-	for _, vi := range rs.pre.scan(s.scr, text) {
+	for _, vi := range rs.pre.scan(sc, text) {
 		v := &rs.pre.variants[vi]
 		try(v.rule, v.re)
 	}
 	for _, ri := range rs.always {
 		try(ri, rs.rules[ri].re)
 	}
+	return best, noise
+}
+
+// match records text as evidence when a rule matches it.
+func (s *LogScanner) match(n int64, text []byte) {
+	rs := s.opts.Rules
+	best, noise := rs.best(s.scr, text)
 	if noise || best < 0 {
 		return
 	}
+	bestConf := rs.rules[best].Confidence
 	score := bestConf
 	line := string(text)
 	inBase := false
@@ -308,6 +341,9 @@ func (s *LogScanner) match(n int64, text []byte) {
 		Score: score, InBaseline: inBase,
 	}
 	s.heap.add(m, s.opts.MaxMatches)
+	if r.ID == "test.go-location" && len(s.testBlock) < 64 {
+		s.testBlock = append(s.testBlock, m)
+	}
 	s.open = append(s.open, m)
 	if len(s.frames) < 8 {
 		s.frames = append(s.frames, &frameCollector{m: m})

@@ -62,26 +62,49 @@ func Normalize(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	s = reTmpPath.ReplaceAllString(s, phTmp)
-	if strings.Contains(s, phTmp+"/b") {
-		// go build work directories number packages in build order.
-		s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
-	}
-	s = reHome.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, `\`) {
-			return `~\`
+	// Each rule runs only when the bytes it needs are present: most log
+	// lines skip most rules.
+	if strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/") || strings.Contains(s, `\`) {
+		s = reTmpPath.ReplaceAllString(s, phTmp)
+		if strings.Contains(s, phTmp+"/b") {
+			// go build work directories number packages in build order.
+			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
-		return "~/"
-	})
+	}
+	if strings.Contains(s, "/home/") || strings.Contains(s, "/Users/") || strings.Contains(s, `\`) {
+		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.HasSuffix(m, `\`) {
+				return `~\`
+			}
+			return "~/"
+		})
+	}
 	if strings.ContainsAny(s, "0123456789") {
-		s = reUUID.ReplaceAllString(s, phUUID)
-		s = reDateTime.ReplaceAllString(s, phTime)
-		s = reDate.ReplaceAllString(s, phDate)
-		s = reTime.ReplaceAllString(s, phTime)
-		s = reHex0x.ReplaceAllString(s, "0x"+phHex)
-		s = reHexRun.ReplaceAllStringFunc(s, hexOrKeep)
-		s = reIPv6.ReplaceAllString(s, phIP)
-		s = reIPv4.ReplaceAllString(s, phIP)
+		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
+		if dash {
+			s = reUUID.ReplaceAllString(s, phUUID)
+		}
+		if dash && colon {
+			s = reDateTime.ReplaceAllString(s, phTime)
+		}
+		if dash || strings.ContainsAny(s, "/.") {
+			s = reDate.ReplaceAllString(s, phDate)
+		}
+		if colon {
+			s = reTime.ReplaceAllString(s, phTime)
+		}
+		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
+			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
+		}
+		if hasHexRun(s, 7) {
+			s = reHexRun.ReplaceAllStringFunc(s, hexOrKeep)
+		}
+		if strings.IndexByte(s, '[') >= 0 {
+			s = reIPv6.ReplaceAllString(s, phIP)
+		}
+		if strings.IndexByte(s, '.') >= 0 {
+			s = reIPv4.ReplaceAllString(s, phIP)
+		}
 		s = reDuration.ReplaceAllString(s, phDur)
 		s = reNumber.ReplaceAllString(s, phNum)
 	}
@@ -93,6 +116,22 @@ func Normalize(s string) string {
 		s = strings.TrimSpace(cutRunes(s, MaxNormalizedLen))
 	}
 	return s
+}
+
+// hasHexRun reports whether s has n hex digits in a row.
+func hasHexRun(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // hexOrKeep replaces a run of hex digits only when it mixes digits and

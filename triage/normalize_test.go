@@ -206,3 +206,23 @@ func TestLineHashAndBaselineDownWeight(t *testing.T) {
 		t.Errorf("line 1 not down-weighted: %+v", rep.Matches[0])
 	}
 }
+
+func TestBuildBaselineDownWeightsKnownLines(t *testing.T) {
+	t.Parallel()
+	good := "2024-05-01T09:00:00Z warning: error-prone API used in 3 places\nok  \tpkg\t0.1s\n"
+	bad := "2024-05-02T10:00:00Z warning: error-prone API used in 5 places\n2024-05-02T10:00:01Z Error: cannot open config.toml\n"
+	base, err := BuildBaseline(stringsReader(good), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base) != 1 {
+		t.Fatalf("baseline has %d hashes, want 1 (only rule-matched lines)", len(base))
+	}
+	fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader(bad), Baseline: base}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Evidence[0].Line != 2 {
+		t.Fatalf("failures = %+v, want evidence starting at line 2", fs)
+	}
+}
