@@ -49,7 +49,7 @@ type Evidence struct {
 
 // Failure is one explained failure of a step.
 type Failure struct {
-	Step              string     `json:"step"`
+	Step              string     `json:"step,omitempty"`
 	Category          Category   `json:"category"`
 	Title             string     `json:"title"`              // one line
 	Confidence        float64    `json:"confidence"`         // 0..1

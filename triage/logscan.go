@@ -204,6 +204,7 @@ func (s *LogScanner) clean(line []byte) []byte {
 		s.cleanBuf = stripANSI(s.cleanBuf[:0], line)
 		line = s.cleanBuf
 	}
+	line = stripTimestamp(line)
 	if len(line) > 2 && line[0] == '{' && line[1] == '"' && bytes.Contains(line, []byte(`"Action":`)) {
 		var ev struct{ Output string }
 		if json.Unmarshal(line, &ev) == nil {
@@ -216,6 +217,23 @@ func (s *LogScanner) clean(line []byte) []byte {
 		}
 	}
 	return line
+}
+
+// stripTimestamp removes the RFC 3339 timestamp CI systems (GitHub
+// Actions, GitLab, Buildkite) put in front of every line, so rules anchored
+// at the start of a line still match.
+func stripTimestamp(line []byte) []byte {
+	if len(line) < 21 || line[4] != '-' || line[7] != '-' || line[10] != 'T' || line[0] < '0' || line[0] > '9' {
+		return line
+	}
+	end := bytes.IndexByte(line[:min(len(line), 40)], ' ')
+	if end < 19 {
+		return line
+	}
+	if c := line[end-1]; c != 'Z' && (c < '0' || c > '9') {
+		return line
+	}
+	return line[end+1:]
 }
 
 // stripANSI appends src without CSI/OSC escape sequences to dst.

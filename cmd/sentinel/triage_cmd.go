@@ -66,6 +66,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(out); err != nil {
 			fmt.Fprintln(stderr, "sentinel triage:", err)
 			return 1
@@ -102,6 +103,7 @@ func triageFile(path string) triageFileJSON {
 		return res
 	}
 	res.Format = triage.DetectFormat(head)
+	err = nil
 	step := triage.StepInput{Facts: triage.StepFacts{Step: path}}
 	switch res.Format {
 	case triage.FormatJUnit:

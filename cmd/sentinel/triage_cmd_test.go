@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var updateTriageGolden = flag.Bool("update-triage", false, "rewrite the triage command golden files")
+
+// golden compares got with testdata/triage/NAME, rewriting it with -update-triage.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "triage", name)
+	if *updateTriageGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update-triage to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestTriageCommandGolden(t *testing.T) {
+	t.Parallel()
+	files := []string{"compile_go.log", "network_npm.log", "go-test.json", "junit.xml"}
+	var args []string
+	for _, f := range files {
+		args = append(args, filepath.Join("testdata", "triage", f))
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"text.golden", args},
+		{"json.golden", append([]string{"--json"}, args...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := runTriage(tc.args, &out, &errOut); code != 0 {
+				t.Fatalf("exit %d, stderr: %s", code, errOut.String())
+			}
+			golden(t, tc.name, out.Bytes())
+		})
+	}
+}
+
+func TestTriageCommandErrors(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if code := runTriage(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
+		t.Errorf("no files: exit %d, stderr %q; want 2 and usage", code, errOut.String())
+	}
+	out.Reset()
+	code := runTriage([]string{filepath.Join("testdata", "triage", "missing.log"), filepath.Join("testdata", "triage", "empty.xml")}, &out, &errOut)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"missing.log (", "no such file", "empty.xml (log)", "no failures found"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestFingerprintCommand(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	in, err := os.Open(filepath.Join("testdata", "triage", "lines.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if code := runFingerprint(nil, in, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	golden(t, "fingerprint.golden", out.Bytes())
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("got %d output lines for 4 input lines", len(lines))
+	}
+	if strings.Split(lines[0], "\t")[0] != strings.Split(lines[1], "\t")[0] {
+		t.Errorf("lines differing only in UUID and duration got different fingerprints:\n%s", out.String())
+	}
+	var fromFile bytes.Buffer
+	if code := runFingerprint([]string{filepath.Join("testdata", "triage", "lines.txt")}, nil, &fromFile, &errOut); code != 0 || fromFile.String() != out.String() {
+		t.Errorf("reading the file gave exit %d and different output", code)
+	}
+}
