@@ -1,0 +1,349 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// TriageAnalyzeWorker explains a finished run: it classifies and
+// fingerprints the failures of its steps, clusters them, updates the flaky
+// state of its tests and applies the incident policy; then, in the same
+// transaction, it queues the completed check run report and the sync of
+// every incident that changed.
+//
+// It is idempotent: the run's failures are deleted and written again, and
+// counters (cluster occurrences, flaky windows, incident occurrences) are
+// applied only by the first analysis of a run (run_analyses).
+type TriageAnalyzeWorker struct {
+	river.WorkerDefaults[TriageAnalyzeArgs]
+	DB        *store.DB
+	Rules     *triage.RuleSet // nil: built-in rules
+	Flaky     triage.FlakyConfig
+	Incidents triage.IncidentPolicy // defaults for repositories that set none
+	Log       *slog.Logger
+	Now       func() time.Time // nil: time.Now
+}
+
+func (w *TriageAnalyzeWorker) Timeout(*river.Job[TriageAnalyzeArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+func (w *TriageAnalyzeWorker) Work(ctx context.Context, job *river.Job[TriageAnalyzeArgs]) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
+	}
+	res, err := w.Analyze(ctx, client, job.Args.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	w.logger().Info("run analysed", "run_id", job.Args.RunID, "failures", res.Failures, "tests", res.Tests,
+		"mass_failure", res.MassFailure, "state_changes", len(res.Transitions), "incidents", res.Incidents)
+	return nil
+}
+
+// AnalyzeResult says what an analysis did.
+type AnalyzeResult struct {
+	First       bool // false when the run had been analysed before
+	Failures    int
+	Tests       int
+	MassFailure bool
+	Transitions []store.TestEvent
+	Incidents   []int64 // incidents opened or changed
+}
+
+// Analyze does the worker's job for one run in one transaction, inserting
+// the follow-up jobs through rc inside it.
+func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.Tx], runID int64) (AnalyzeResult, error) {
+	var res AnalyzeResult
+	err := w.DB.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		res, err = w.analyzeTx(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: PhaseCompleted}, nil); err != nil {
+			return err
+		}
+		for _, id := range res.Incidents {
+			if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: id}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (w *TriageAnalyzeWorker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *TriageAnalyzeWorker) logger() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64) (AnalyzeResult, error) {
+	var res AnalyzeResult
+	// Serialise analyses of one run (a rescued job running beside the first).
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::text, 0))`, runID); err != nil {
+		return res, fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	}
+	run, err := store.GetRun(ctx, tx, runID)
+	if err != nil {
+		return res, err
+	}
+	if !store.IsFinalRunState(run.State) {
+		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
+	}
+	policy, err := store.GetRepositoryPolicy(ctx, tx, run.RepositoryID)
+	if err != nil {
+		return res, err
+	}
+	found, err := w.findFailures(ctx, tx, run)
+	if err != nil {
+		return res, err
+	}
+	outcomes, err := store.RunTestOutcomes(ctx, tx, run.ID)
+	if err != nil {
+		return res, err
+	}
+	mass, reason := massFailure(run, outcomes)
+	failedTests := 0
+	for _, o := range outcomes {
+		if o.Failed {
+			failedTests++
+		}
+	}
+	res.Tests, res.MassFailure, res.Failures = len(outcomes), mass, len(found)
+	res.First, err = store.RecordRunAnalysis(ctx, tx, store.RunAnalysis{RunID: run.ID, MassFailure: mass, Reason: reason,
+		Tests: len(outcomes), FailedTests: failedTests, Failures: len(found)})
+	if err != nil {
+		return res, err
+	}
+	now := w.now()
+	fl := flakyUpdate{w: w, tx: tx, run: run, policy: policy, outcomes: outcomes, mass: mass, count: res.First, now: now}
+	tests, err := fl.apply(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Transitions = fl.events
+	clusters, err := w.storeFailures(ctx, tx, run, found, tests, fl.flipped, res.First, now)
+	if err != nil {
+		return res, err
+	}
+	res.Incidents, err = w.applyIncidents(ctx, tx, run, policy, clusters, res.First, mass, now)
+	return res, err
+}
+
+// massFailure is the guard that keeps infrastructure events out of flaky
+// scores: an errored run, or most tests failing at once.
+func massFailure(run store.Run, outcomes []store.RunTestOutcome) (bool, string) {
+	if run.State == store.RunErrored || run.Category == CategoryInfrastructure {
+		return true, "run errored for infrastructure"
+	}
+	failed := 0
+	for _, o := range outcomes {
+		if o.Failed {
+			failed++
+		}
+	}
+	if triage.MassFailure(len(outcomes), failed) {
+		return true, fmt.Sprintf("%d of %d tests failed at once", failed, len(outcomes))
+	}
+	return false, ""
+}
+
+// stepFailure is a triage failure with the step row it came from.
+type stepFailure struct {
+	stepID int64
+	f      triage.Failure
+}
+
+// findFailures runs the triage engine over each step position: every
+// failure of its last attempt, plus the test failures of earlier attempts
+// (a test that failed and then passed on retry is shown as flaky).
+func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run store.Run) ([]stepFailure, error) {
+	steps, err := store.ListSteps(ctx, tx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	results, err := store.ListTestResults(ctx, tx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	byStep := map[int64][]store.TestResult{}
+	for _, r := range results {
+		byStep[r.StepID] = append(byStep[r.StepID], r)
+	}
+	last := map[int]int{} // position → index of its last attempt
+	for i, s := range steps {
+		last[s.Position] = i
+	}
+	var out []stepFailure
+	seen := map[string]bool{}
+	explained := false
+	// Last attempts first, so their failures win over earlier ones.
+	order := make([]int, 0, len(steps))
+	for i := range steps {
+		if last[steps[i].Position] == i {
+			order = append(order, i)
+		}
+	}
+	for i := range steps {
+		if last[steps[i].Position] != i {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		s := steps[i]
+		in, ok, err := w.stepInput(ctx, tx, run, s, byStep[s.ID])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		fs, err := triage.Analyze([]triage.StepInput{in}, triage.Options{Rules: w.Rules})
+		if err != nil {
+			return nil, err
+		}
+		isLast := last[s.Position] == i
+		for _, f := range fs {
+			if !isLast && f.TestID == "" {
+				continue
+			}
+			key := fmt.Sprint(s.Position, "\x00", f.Fingerprint)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, stepFailure{stepID: s.ID, f: f})
+			explained = true
+		}
+	}
+	// A run that failed outside its steps (configuration, checkout) is
+	// explained from its error.
+	if !explained && run.Error != "" && run.State != store.RunSucceeded && run.State != store.RunCancelled {
+		facts := triage.StepFacts{Step: "run", ExitCode: 1, State: "failed", TimedOut: run.State == store.RunTimedOut}
+		if run.State == store.RunErrored {
+			facts.State, facts.InfraError = "errored", run.Error
+		}
+		fs, err := triage.Analyze([]triage.StepInput{{Facts: facts, Log: strings.NewReader(run.Error)}}, triage.Options{Rules: w.Rules})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, stepFailure{f: f})
+		}
+	}
+	return out, nil
+}
+
+// stepInput builds the triage input of one step row: runner facts, its
+// log, its results (re-parsed from the log when it is a whole go test
+// -json stream, for package problems and test output), and a baseline.
+func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run store.Run, s store.Step, rows []store.TestResult) (triage.StepInput, bool, error) {
+	facts := triage.StepFacts{Step: s.Name}
+	switch s.State {
+	case store.StepSucceeded:
+		facts.State = "succeeded"
+	case store.StepFailed:
+		facts.State = "failed"
+	case store.StepTimedOut:
+		facts.State, facts.TimedOut = "failed", true
+	case store.StepErrored:
+		facts.State, facts.InfraError = "errored", s.Error
+	default: // pending, running, skipped, cancelled: nothing to explain
+		return triage.StepInput{}, false, nil
+	}
+	if s.ExitCode != nil {
+		facts.ExitCode = *s.ExitCode
+	}
+	facts.OOMKilled = s.OOMKilled
+	if facts.State == "succeeded" && !anyFailing(rows) {
+		return triage.StepInput{}, false, nil
+	}
+	log, err := store.StepLog(ctx, tx, s.ID)
+	if err != nil {
+		return triage.StepInput{}, false, err
+	}
+	in := triage.StepInput{Facts: facts, Log: bytes.NewReader(log)}
+	if !s.LogTruncated && triage.DetectFormat(log[:min(len(log), 8192)]) == triage.FormatGoTestJSON {
+		if r, err := triage.ParseGoTestJSON(bytes.NewReader(log)); err == nil && len(r.Tests) > 0 {
+			in.Results = r
+		}
+	}
+	if in.Results == nil && len(rows) > 0 {
+		in.Results = resultsFromRows(rows)
+	}
+	if facts.State != "succeeded" {
+		in.Baseline = w.baseline(ctx, tx, run, s.Name)
+	}
+	return in, true, nil
+}
+
+func anyFailing(rows []store.TestResult) bool {
+	for _, r := range rows {
+		if r.Outcome == string(triage.OutcomeFail) || r.Outcome == string(triage.OutcomeError) {
+			return true
+		}
+	}
+	return false
+}
+
+// resultsFromRows rebuilds parsed results from stored rows.
+func resultsFromRows(rows []store.TestResult) *triage.Results {
+	r := &triage.Results{Format: "stored"}
+	for _, x := range rows {
+		tc := triage.TestCase{Package: x.Package, Name: x.Name, Attempt: x.Attempt, Outcome: triage.Outcome(x.Outcome),
+			Duration: x.Duration, File: x.File, Line: x.Line, Message: x.Message}
+		if i := strings.LastIndexByte(x.Name, '/'); i > 0 {
+			tc.Parent = x.Name[:i]
+		}
+		r.Tests = append(r.Tests, tc)
+	}
+	return r
+}
+
+// maxBaselineLog bounds the baseline log read per failing step.
+const maxBaselineLog = 8 << 20
+
+// baseline hashes the lines of the last successful log of the same step,
+// so that lines also present when it passed weigh less as evidence. It is
+// best effort: without one, triage works as well, only less sharply.
+func (w *TriageAnalyzeWorker) baseline(ctx context.Context, tx pgx.Tx, run store.Run, name string) triage.Baseline {
+	id, err := store.LastSucceededStep(ctx, tx, run.RepositoryID, name, run.ID)
+	if err != nil {
+		return nil
+	}
+	log, err := store.StepLog(ctx, tx, id)
+	if err != nil || len(log) > maxBaselineLog {
+		return nil
+	}
+	b := triage.Baseline{}
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		b[triage.LineHash(string(line))] = struct{}{}
+	}
+	return b
+}

@@ -1,0 +1,82 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// clusterSeen is a cluster a run's failures fell into, with what the
+// incident policy needs to know about them.
+type clusterSeen struct {
+	ID         int64
+	Failure    triage.Failure // the first failure of the run in it
+	Flaky      bool           // every failure in it is a flaky or quarantined test
+	TestIDs    []int64
+	Confidence float64
+}
+
+// storeFailures upserts the clusters of the run's failures and rewrites its
+// failures with their cluster, test and flaky/quarantined flags.
+func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run store.Run, found []stepFailure,
+	tests map[int64]*store.Test, flipped map[int64]bool, count bool, now time.Time) ([]clusterSeen, error) {
+	byIdentity := make(map[string]*store.Test, len(tests))
+	for _, t := range tests {
+		byIdentity[triage.TestID(t.Package, t.Name)] = t
+	}
+	var hits []store.ClusterHit
+	index := map[string]int{}
+	for _, sf := range found {
+		f := sf.f
+		if i, ok := index[f.Fingerprint]; ok {
+			hits[i].Occurrences++
+			continue
+		}
+		index[f.Fingerprint] = len(hits)
+		hits = append(hits, store.ClusterHit{Fingerprint: f.Fingerprint, Category: string(f.Category),
+			Title: f.NormalizedMessage, Occurrences: 1})
+	}
+	ids, err := store.UpsertClusters(ctx, tx, run.RepositoryID, hits, count, now)
+	if err != nil {
+		return nil, err
+	}
+	news := make([]store.NewFailure, 0, len(found))
+	seen := map[int64]*clusterSeen{}
+	var order []int64
+	for _, sf := range found {
+		nf := store.NewFailure{StepID: sf.stepID, ClusterID: ids[sf.f.Fingerprint], Failure: sf.f}
+		if t := byIdentity[sf.f.TestID]; t != nil && sf.f.TestID != "" {
+			nf.TestID = t.ID
+			st := t.Flaky.State
+			nf.Quarantined = st == triage.TestQuarantined
+			nf.Flaky = st == triage.TestFlaky || nf.Quarantined || flipped[t.ID]
+		}
+		news = append(news, nf)
+		c := seen[nf.ClusterID]
+		if c == nil {
+			c = &clusterSeen{ID: nf.ClusterID, Failure: sf.f, Flaky: true, Confidence: sf.f.Confidence}
+			seen[nf.ClusterID] = c
+			order = append(order, nf.ClusterID)
+		}
+		c.Flaky = c.Flaky && nf.Flaky
+		c.Confidence = max(c.Confidence, sf.f.Confidence)
+		if nf.TestID != 0 {
+			c.TestIDs = append(c.TestIDs, nf.TestID)
+		}
+	}
+	if _, err := store.ReplaceRunFailures(ctx, tx, run.ID, news); err != nil {
+		return nil, err
+	}
+	if err := store.SetClusterRepresentatives(ctx, tx, run.ID); err != nil {
+		return nil, err
+	}
+	out := make([]clusterSeen, 0, len(order))
+	for _, id := range order {
+		out = append(out, *seen[id])
+	}
+	return out, nil
+}
