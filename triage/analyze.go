@@ -306,7 +306,7 @@ func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
 	return ev
 }
 
-var reLeadingNoise = regexp.MustCompile(`^((\[?<(time|date)>\]?|##\[error\]|\[error\]|error:?)\s*)+`)
+var reLeadingNoise = regexp.MustCompile(`^((\[?<(time|date)>\]?|##\[error\]|\[error\]|error:)\s*)+`)
 
 // messageOf is the normalised message of an evidence line: the line
 // without the timestamps and log-level noise CI systems put in front.
