@@ -1,0 +1,175 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/templates"
+)
+
+// routeDashboard adds the server-rendered pages, their form actions, the
+// live log tail and the static assets.
+func (s *Server) routeDashboard(r chi.Router) {
+	r.Get("/static/*", serveStatic)
+	r.Get("/", s.handleOverview)
+	r.Get("/runs", s.handleRuns)
+	r.Get("/runs/{id}", s.handleRun)
+	r.Get("/runs/{id}/steps/{step}/log", s.handleStepLog)
+	r.Get("/runs/{id}/steps/{step}/live", s.handleLiveTail)
+	r.Get("/clusters", s.handleClusters)
+	r.Get("/clusters/{id}", s.handleCluster)
+	r.Get("/flaky", s.handleFlaky)
+	r.Get("/incidents", s.handleIncidents)
+	r.Get("/incidents/{id}", s.handleIncident)
+	r.Get("/dead", s.handleDeadLetters)
+	r.Get("/login", s.handleLoginForm)
+	r.Post("/login", s.handleLogin)
+	r.Post("/logout", s.handleLogout)
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireFormAction)
+		r.Post("/runs/{id}/rerun", s.handleRerunForm)
+		r.Post("/runs/{id}/cancel", s.handleCancelForm)
+		r.Post("/runs/{id}/approve", s.handleApproveForm)
+		r.Post("/flaky/{id}/quarantine", s.handleQuarantineForm)
+		r.Post("/flaky/{id}/unquarantine", s.handleUnquarantineForm)
+		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
+		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
+	})
+}
+
+// page is what the layout needs; every page's view embeds it.
+type page struct {
+	Title     string
+	Nav       string // which navigation entry is current
+	CSRF      string
+	Now       time.Time
+	Flash     string
+	NeedLogin bool // an admin token is set and this browser has not logged in
+	LoggedIn  bool // logged in with the admin token
+}
+
+// pageTemplates holds one parsed template set per page, parsed once when the
+// process starts; a broken template fails every test and the start-up.
+var pageTemplates = mustParsePages()
+
+func mustParsePages() map[string]*template.Template {
+	names, err := fs.Glob(templates.Pages, "*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		if n == "layout.html" || n == "partials.html" {
+			continue
+		}
+		t := template.Must(template.New(n).Funcs(templateFuncs).ParseFS(templates.Pages, "layout.html", "partials.html", n))
+		out[strings.TrimSuffix(n, ".html")] = t
+	}
+	return out
+}
+
+// newPage fills the layout's part of a view for this request.
+func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title, nav string) page {
+	p := page{Title: title, Nav: nav, CSRF: csrfToken(w, r), Now: time.Now(), Flash: r.URL.Query().Get("flash")}
+	if s.Opts.AdminToken != "" {
+		p.LoggedIn = s.hasAdminSession(r)
+		p.NeedLogin = !p.LoggedIn
+	}
+	return p
+}
+
+// render executes a page into a buffer first, so that a template error
+// becomes a clean 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, view any) {
+	t, ok := pageTemplates[name]
+	if !ok {
+		s.pageError(w, r, fmt.Errorf("no template %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", view); err != nil {
+		s.pageError(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type errorView struct {
+	page
+	Status  int
+	Message string
+}
+
+// pageError is writeError for pages: 4xx say what was wrong, anything else
+// is logged once and shown as a generic message, in the layout.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong on our side; the error has been logged."
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		status, msg = he.status, he.msg
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "Not found: "+err.Error()
+	case errors.Is(err, store.ErrInvalidTransition):
+		status, msg = http.StatusConflict, err.Error()
+	default:
+		s.Log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	v := errorView{page: s.newPage(w, r, http.StatusText(status), ""), Status: status, Message: msg}
+	t := pageTemplates["error"]
+	var buf bytes.Buffer
+	if t == nil || t.ExecuteTemplate(&buf, "layout", v) != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// staticFiles is templates.Static rooted at its folder.
+var staticFiles = func() http.Handler {
+	sub, err := fs.Sub(templates.Static, "static")
+	if err != nil {
+		panic(err)
+	}
+	return http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+}()
+
+// serveStatic serves the embedded assets. Their URLs carry a version
+// (assetVersion), so they can be cached for a long time.
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	staticFiles.ServeHTTP(w, r)
+}
+
+// redirectBack answers a successful form action with a redirect (303, so
+// a reload does not post again) carrying a short message.
+func redirectBack(w http.ResponseWriter, r *http.Request, to, flash string) {
+	if u, err := url.Parse(to); err == nil && flash != "" {
+		q := u.Query()
+		q.Set("flash", flash)
+		u.RawQuery = q.Encode()
+		to = u.String()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

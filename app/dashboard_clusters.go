@@ -1,0 +1,107 @@
+package app
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+type clustersView struct {
+	page
+	Clusters []store.ClusterSummary
+	Repos    []store.Repository
+	Filter   store.ClusterFilter
+	Repo     string
+	NextURL  string
+}
+
+// clusterFilterFromQuery reads the filters and cursor shared by the page and
+// the API. The cursor is "UNIXNANO-ID" of the last cluster of a page.
+func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.ClusterFilter, error) {
+	f := store.ClusterFilter{Category: q.Get("category")}
+	if name := strings.TrimSpace(q.Get("repo")); name != "" {
+		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		if err != nil {
+			return f, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", name))
+		}
+		f.RepositoryID = repo.ID
+	}
+	if c := q.Get("cursor"); c != "" {
+		ts, id, ok := strings.Cut(c, "-")
+		nanos, err1 := strconv.ParseInt(ts, 10, 64)
+		n, err2 := strconv.ParseInt(id, 10, 64)
+		if !ok || err1 != nil || err2 != nil || n <= 0 {
+			return f, clientError(http.StatusBadRequest, fmt.Sprintf("bad cursor %q", c))
+		}
+		f.BeforeSeen, f.BeforeID = time.Unix(0, nanos), n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return f, clientError(http.StatusBadRequest, "limit must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func clusterCursor(c store.ClusterSummary) string {
+	return strconv.FormatInt(c.LastSeenAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)
+}
+
+func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
+	v := clustersView{page: s.newPage(w, r, "Failure clusters", "clusters"), Repo: r.URL.Query().Get("repo")}
+	f, err := s.clusterFilterFromQuery(r, r.URL.Query())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	f.Now = v.Now
+	v.Filter = f
+	if v.Repos, err = s.DB.ListRepositories(r.Context()); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.Clusters, err = s.DB.ListClusters(r.Context(), f); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if len(v.Clusters) == f.Limit {
+		q := r.URL.Query()
+		q.Del("flash")
+		q.Set("cursor", clusterCursor(v.Clusters[len(v.Clusters)-1]))
+		v.NextURL = "/clusters?" + q.Encode()
+	}
+	s.render(w, r, http.StatusOK, "clusters", v)
+}
+
+type clusterView struct {
+	page
+	C     store.ClusterDetail
+	Chart template.HTML
+}
+
+func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := clusterView{page: s.newPage(w, r, "", "clusters")}
+	if v.C, err = s.DB.GetClusterDetail(r.Context(), id, v.Now); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Title = "Cluster " + strconv.FormatInt(id, 10) + " · " + v.C.Repository
+	v.Chart = dailyBars(v.C.Daily, v.Now, 30)
+	s.render(w, r, http.StatusOK, "cluster", v)
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+var (
+	incidentStatuses   = []string{"open", "mitigating", "resolved"}
+	incidentSeverities = []string{"critical", "high", "medium", "low"}
+)
+
+func severityRank(s string) int {
+	for i, v := range incidentSeverities {
+		if v == s {
+			return i
+		}
+	}
+	return len(incidentSeverities)
+}
+
+type incidentsView struct {
+	page
+	Active   []store.IncidentView // open and mitigating, most severe first
+	Resolved []store.IncidentView // newest first
+	Severity string
+}
+
+func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
+	v := incidentsView{page: s.newPage(w, r, "Incidents", "incidents"), Severity: r.URL.Query().Get("severity")}
+	if v.Severity != "" && !contains(incidentSeverities, v.Severity) {
+		s.pageError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q", v.Severity)))
+		return
+	}
+	var err error
+	if v.Active, err = s.DB.ListIncidents(r.Context(), store.IncidentFilter{Status: "active", Severity: v.Severity, Limit: 200}); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	sort.SliceStable(v.Active, func(a, b int) bool {
+		ia, ib := v.Active[a], v.Active[b]
+		if ia.Status != ib.Status {
+			return ia.Status == "open"
+		}
+		return severityRank(ia.Severity) < severityRank(ib.Severity)
+	})
+	if v.Resolved, err = s.DB.ListIncidents(r.Context(), store.IncidentFilter{Status: "resolved", Severity: v.Severity, Limit: 30}); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "incidents", v)
+}
+
+type incidentView struct {
+	page
+	I        store.IncidentView
+	Events   []store.IncidentEvent
+	Runs     []store.ClusterRun
+	Outbound []store.OutboundCall
+	Cluster  *store.ClusterSummary
+	Duration string // open → resolved (or now)
+}
+
+func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := incidentView{page: s.newPage(w, r, "", "incidents")}
+	ctx := r.Context()
+	if v.I, err = s.DB.GetIncident(ctx, id); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Title = "Incident " + strconv.FormatInt(id, 10) + " · " + v.I.Title
+	end := v.Now
+	if v.I.ResolvedAt != nil {
+		end = *v.I.ResolvedAt
+	}
+	v.Duration = formatDuration(end.Sub(v.I.OpenedAt))
+	if v.Events, err = s.DB.IncidentTimeline(ctx, id); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.Runs, err = s.DB.IncidentRuns(ctx, id); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.Outbound, err = s.DB.ListOutboundCalls(ctx, store.OutboundFilter{IncidentID: id, Limit: 50}); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.I.ClusterID != 0 {
+		c, err := s.DB.GetClusterDetail(ctx, v.I.ClusterID, v.Now)
+		if err == nil {
+			v.Cluster = &c.ClusterSummary
+		}
+	}
+	s.render(w, r, http.StatusOK, "incident", v)
+}

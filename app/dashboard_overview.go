@@ -1,0 +1,30 @@
+package app
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+type overviewView struct {
+	page
+	store.Overview
+	DurationChart template.HTML
+	DeadJobs      int
+}
+
+func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
+	v := overviewView{page: s.newPage(w, r, "Overview", "overview")}
+	o, err := s.DB.Overview(r.Context(), v.Now)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Overview = o
+	v.DurationChart = durationChart(o.Durations)
+	for _, q := range o.Queues {
+		v.DeadJobs += q.Discarded
+	}
+	s.render(w, r, http.StatusOK, "overview", v)
+}

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// stepView is one step attempt with its rendered log.
+type stepView struct {
+	store.Step
+	Log  renderedLog
+	Live bool // still running: the page follows it over SSE
+	Open bool // shown expanded: failed, or running
+}
+
+// testView is a test of a run with all its attempts.
+type testView struct {
+	Package  string
+	Name     string
+	Outcome  string // final: the last attempt's outcome
+	Flaky    bool   // both passed and failed in this run
+	Attempts []store.TestResult
+}
+
+type runView struct {
+	page
+	Run       store.Run
+	Steps     []stepView
+	Failures  []store.FailureView
+	Tests     []testView
+	TestStats struct{ Total, Failed, Flaky, Skipped int }
+	Outbound  []store.OutboundCall
+	Active    bool // not finished: can be cancelled
+	Duration  string
+}
+
+// loadRun gathers a run's page: steps with logs, failures, tests, GitHub calls.
+func (s *Server) loadRun(ctx context.Context, v *runView, id int64) error {
+	run, err := s.DB.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	v.Run, v.Active = run, !store.IsFinalRunState(run.State)
+	v.Duration = formatDuration(run.Duration(v.Now))
+	if v.Failures, err = s.DB.RunFailures(ctx, id); err != nil {
+		return err
+	}
+	evidence := map[int64]map[int]bool{}
+	for _, f := range v.Failures {
+		for _, e := range f.Evidence {
+			if e.Line > 0 && f.StepID != 0 {
+				if evidence[f.StepID] == nil {
+					evidence[f.StepID] = map[int]bool{}
+				}
+				evidence[f.StepID][int(e.Line)] = true
+			}
+		}
+	}
+	steps, err := store.ListSteps(ctx, s.DB.Pool, id)
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		sv := stepView{Step: st, Live: st.State == store.StepRunning}
+		sv.Open = sv.Live || (st.State != store.StepSucceeded && st.State != store.StepSkipped && st.State != store.StepPending)
+		data, err := store.StepLog(ctx, s.DB.Pool, st.ID)
+		if err != nil {
+			return err
+		}
+		sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
+		v.Steps = append(v.Steps, sv)
+	}
+	results, err := store.ListTestResults(ctx, s.DB.Pool, id)
+	if err != nil {
+		return err
+	}
+	v.Tests = groupTests(results)
+	for _, t := range v.Tests {
+		v.TestStats.Total++
+		switch {
+		case t.Flaky:
+			v.TestStats.Flaky++
+		case t.Outcome == "fail" || t.Outcome == "error" || t.Outcome == "incomplete":
+			v.TestStats.Failed++
+		case t.Outcome == "skip":
+			v.TestStats.Skipped++
+		}
+	}
+	v.Outbound, err = s.DB.ListOutboundCalls(ctx, store.OutboundFilter{RunID: id, Limit: 100})
+	return err
+}
+
+// groupTests folds attempts into one entry per test: failing and flaky
+// tests first, then the rest by name. Passing tests with one attempt are
+// kept, but the page shows them collapsed.
+func groupTests(results []store.TestResult) []testView {
+	var out []testView
+	index := map[[2]string]int{}
+	for _, tr := range results {
+		k := [2]string{tr.Package, tr.Name}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, testView{Package: tr.Package, Name: tr.Name})
+		}
+		t := &out[i]
+		t.Attempts = append(t.Attempts, tr)
+		t.Outcome = tr.Outcome
+	}
+	for i := range out {
+		var pass, fail bool
+		for _, a := range out[i].Attempts {
+			pass = pass || a.Outcome == "pass"
+			fail = fail || a.Outcome == "fail" || a.Outcome == "error"
+		}
+		out[i].Flaky = pass && fail
+	}
+	rank := func(t testView) int {
+		switch {
+		case t.Outcome == "fail" || t.Outcome == "error" || t.Outcome == "incomplete":
+			return 0
+		case t.Flaky:
+			return 1
+		case t.Outcome == "skip":
+			return 3
+		}
+		return 2
+	}
+	sort.SliceStable(out, func(a, b int) bool { return rank(out[a]) < rank(out[b]) })
+	return out
+}
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := runView{page: s.newPage(w, r, "", "runs")}
+	if err := s.loadRun(r.Context(), &v, id); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Title = "Run " + strconv.FormatInt(v.Run.ID, 10) + " · " + v.Run.Repository
+	s.render(w, r, http.StatusOK, "run", v)
+}

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+var (
+	runStates   = []string{"awaiting_approval", "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "errored"}
+	runTriggers = []string{"push", "pull_request", "api", "external", "demo"}
+)
+
+// runRow is a run in the list, with its first failure.
+type runRow struct {
+	store.Run
+	Headline store.RunHeadline
+}
+
+type runsView struct {
+	page
+	Filter   store.RunFilter
+	PR       string // the PR filter as typed
+	Repos    []store.Repository
+	States   []string
+	Triggers []string
+	Runs     []runRow
+	NextURL  string
+	Filtered bool
+}
+
+// runFilterFromQuery reads the list filters shared by the page and the API.
+func runFilterFromQuery(q url.Values) (store.RunFilter, error) {
+	f := store.RunFilter{Repository: strings.TrimSpace(q.Get("repo")), Branch: strings.TrimSpace(q.Get("branch")),
+		State: q.Get("state"), Trigger: q.Get("trigger")}
+	if v := strings.TrimPrefix(strings.TrimSpace(q.Get("pr")), "#"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return f, clientError(http.StatusBadRequest, fmt.Sprintf("pr must be a pull request number, not %q", v))
+		}
+		f.PRNumber = n
+	}
+	for _, name := range []string{"before", "cursor"} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return f, clientError(http.StatusBadRequest, fmt.Sprintf("%s must be a run id, not %q", name, v))
+			}
+			f.Before = n
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, clientError(http.StatusBadRequest, "limit must be a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	if f.State != "" && !contains(runStates, f.State) {
+		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q (one of %s)", f.State, strings.Join(runStates, ", ")))
+	}
+	if f.Trigger != "" && !contains(runTriggers, f.Trigger) {
+		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown trigger %q (one of %s)", f.Trigger, strings.Join(runTriggers, ", ")))
+	}
+	return f, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
+	v := runsView{page: s.newPage(w, r, "Runs", "runs"), States: runStates, Triggers: runTriggers}
+	f, err := runFilterFromQuery(r.URL.Query())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	v.Filter, v.PR = f, r.URL.Query().Get("pr")
+	v.Filtered = f.Repository != "" || f.Branch != "" || f.PRNumber != 0 || f.State != "" || f.Trigger != ""
+	if v.Repos, err = s.DB.ListRepositories(r.Context()); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	runs, err := s.DB.ListRuns(r.Context(), f)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	ids := make([]int64, len(runs))
+	for i, run := range runs {
+		ids[i] = run.ID
+	}
+	heads, err := s.DB.RunHeadlines(r.Context(), ids)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, run := range runs {
+		v.Runs = append(v.Runs, runRow{Run: run, Headline: heads[run.ID]})
+	}
+	if len(runs) == f.Limit {
+		q := r.URL.Query()
+		q.Del("cursor")
+		q.Del("flash")
+		q.Set("before", strconv.FormatInt(runs[len(runs)-1].ID, 10))
+		v.NextURL = "/runs?" + q.Encode()
+	}
+	s.render(w, r, http.StatusOK, "runs", v)
+}

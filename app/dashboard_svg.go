@@ -1,0 +1,92 @@
+package app
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Charts are small inline SVGs drawn on the server: no script, readable as
+// a table too (each chart is followed by one for screen readers and
+// people without CSS, inside <details>). Colours come from the stylesheet.
+
+const chartW, chartH, chartPad = 560.0, 140.0, 24.0
+
+// durationChart draws the p50 and p95 run durations per day.
+func durationChart(points []store.DurationPoint) template.HTML {
+	if len(points) == 0 {
+		return ""
+	}
+	var maxV float64
+	for _, p := range points {
+		maxV = max(maxV, p.P95.Seconds(), p.P50.Seconds())
+	}
+	if maxV == 0 {
+		maxV = 1
+	}
+	x := func(i int) float64 {
+		if len(points) == 1 {
+			return chartW / 2
+		}
+		return chartPad + float64(i)*(chartW-2*chartPad)/float64(len(points)-1)
+	}
+	y := func(v float64) float64 { return chartH - chartPad - v/maxV*(chartH-2*chartPad) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="dur-title"><title id="dur-title">Run duration per day, p50 and p95</title>`, chartW, chartH)
+	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, chartPad, y(0), chartW-chartPad, y(0))
+	fmt.Fprintf(&b, `<text class="lbl" x="2" y="%.1f">%s</text>`, y(maxV)+4, html.EscapeString(formatDuration(time.Duration(maxV*float64(time.Second)))))
+	for _, series := range []struct {
+		class string
+		v     func(store.DurationPoint) float64
+	}{{"p95", func(p store.DurationPoint) float64 { return p.P95.Seconds() }}, {"p50", func(p store.DurationPoint) float64 { return p.P50.Seconds() }}} {
+		var pts []string
+		for i, p := range points {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(series.v(p))))
+		}
+		fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, series.class, strings.Join(pts, " "))
+		for i, p := range points {
+			fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%.1f" r="3"><title>%s %s: %s (%d runs)</title></circle>`,
+				series.class, x(i), y(series.v(p)), p.Day.Format("Jan 2"), series.class,
+				formatDuration(time.Duration(series.v(p)*float64(time.Second))), p.Runs)
+		}
+	}
+	fmt.Fprintf(&b, `<text class="lbl" x="%.0f" y="%.0f">%s</text>`, chartPad, chartH-4, points[0].Day.Format("Jan 2"))
+	fmt.Fprintf(&b, `<text class="lbl" x="%.0f" y="%.0f" text-anchor="end">%s</text>`, chartW-chartPad, chartH-4, points[len(points)-1].Day.Format("Jan 2"))
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// dailyBars draws occurrences per day over the days window ending at now,
+// with empty days as gaps.
+func dailyBars(counts []store.DayCount, now time.Time, days int) template.HTML {
+	if len(counts) == 0 {
+		return ""
+	}
+	byDay := map[string]int{}
+	maxC := 1
+	for _, c := range counts {
+		byDay[c.Day.UTC().Format(time.DateOnly)] = c.Count
+		maxC = max(maxC, c.Count)
+	}
+	start := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
+	bw := (chartW - 2*chartPad) / float64(days)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="occ-title"><title id="occ-title">Occurrences per day, last %d days</title>`, chartW, chartH, days)
+	fmt.Fprintf(&b, `<text class="lbl" x="2" y="%.0f">%d</text>`, chartPad, maxC)
+	for i := 0; i < days; i++ {
+		day := start.AddDate(0, 0, i)
+		c := byDay[day.Format(time.DateOnly)]
+		h := float64(c) / float64(maxC) * (chartH - 2*chartPad)
+		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d</title></rect>`,
+			chartPad+float64(i)*bw+1, chartH-chartPad-h, max(bw-2, 1), h, day.Format("Jan 2"), c)
+	}
+	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartPad, chartH-chartPad, chartW-chartPad, chartH-chartPad)
+	fmt.Fprintf(&b, `<text class="lbl" x="%.0f" y="%.0f">%s</text>`, chartPad, chartH-4, start.Format("Jan 2"))
+	fmt.Fprintf(&b, `<text class="lbl" x="%.0f" y="%.0f" text-anchor="end">%s</text>`, chartW-chartPad, chartH-4, now.UTC().Format("Jan 2"))
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

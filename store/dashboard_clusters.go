@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ClusterSummary is a failure cluster as lists show it.
+type ClusterSummary struct {
+	ID             int64
+	RepositoryID   int64
+	Repository     string
+	Fingerprint    string
+	Category       string
+	Title          string
+	Occurrences    int
+	RunCount       int
+	Recent         int // occurrences since the filter's Since (7 days by default)
+	FirstSeenAt    time.Time
+	LastSeenAt     time.Time
+	IncidentID     int64 // newest incident of the cluster, 0 when none
+	IncidentStatus string
+}
+
+// ClusterFilter selects clusters; zero fields do not filter. Lists are
+// ordered by last occurrence, newest first, with (BeforeSeen, BeforeID) as
+// the keyset cursor. ByWeek orders by occurrences since Since instead (the
+// overview's "top clusters this week"); it takes no cursor.
+type ClusterFilter struct {
+	RepositoryID int64
+	Category     string
+	Since        time.Time // window of Recent; zero: 7 days before Now
+	Now          time.Time // zero: the database's clock
+	BeforeSeen   time.Time
+	BeforeID     int64
+	ByWeek       bool
+	Limit        int // default 50, at most 200
+}
+
+// ListClusters returns clusters with their recent occurrence counts and
+// linked incident.
+func (db *DB) ListClusters(ctx context.Context, f ClusterFilter) ([]ClusterSummary, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	if f.Now.IsZero() {
+		f.Now = time.Now()
+	}
+	if f.Since.IsZero() {
+		f.Since = f.Now.Add(-7 * 24 * time.Hour)
+	}
+	base := `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences, c.run_count,
+			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= $3) AS recent,
+			c.first_seen_at, c.last_seen_at, COALESCE(i.id, 0), COALESCE(i.status, '')
+		FROM clusters c JOIN repositories p ON p.id = c.repository_id
+		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
+	sql := base + `
+		WHERE ($1 = 0 OR c.repository_id = $1) AND ($2 = '' OR c.category = $2)
+			AND ($5 = 0 OR (c.last_seen_at, c.id) < ($4, $5))
+		ORDER BY c.last_seen_at DESC, c.id DESC LIMIT $6`
+	args := []any{f.RepositoryID, f.Category, f.Since, f.BeforeSeen, f.BeforeID, f.Limit}
+	if f.ByWeek {
+		// Only clusters seen in the window can have occurrences in it.
+		sql = `SELECT * FROM (` + base + `
+			WHERE ($1 = 0 OR c.repository_id = $1) AND ($2 = '' OR c.category = $2) AND c.last_seen_at >= $3) s
+			WHERE s.recent > 0 ORDER BY s.recent DESC, s.last_seen_at DESC LIMIT $4`
+		args = []any{f.RepositoryID, f.Category, f.Since, f.Limit}
+	}
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []ClusterSummary
+	for rows.Next() {
+		var c ClusterSummary
+		if err := rows.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
+			&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.IncidentID, &c.IncidentStatus); err != nil {
+			return nil, fmt.Errorf("list clusters: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DayCount is a number of events on one day.
+type DayCount struct {
+	Day   time.Time
+	Count int
+}
+
+// NameCount is a number of events for one name (a test, a branch).
+type NameCount struct {
+	ID    int64 // the test's id when the name is a test; 0 otherwise
+	Name  string
+	Count int
+}
+
+// ClusterRun is a run in which a cluster's failure occurred.
+type ClusterRun struct {
+	RunID     int64
+	SHA       string
+	Branch    string
+	PRNumber  int
+	State     string
+	CreatedAt time.Time
+}
+
+// ClusterDetail is everything the cluster page shows.
+type ClusterDetail struct {
+	ClusterSummary
+	Daily          []DayCount // last 30 days, only days with occurrences
+	Tests          []NameCount
+	Branches       []NameCount
+	Representative *FailureView // the representative failure (or the newest)
+	Runs           []ClusterRun
+}
+
+// GetClusterDetail returns one cluster with its occurrences over the last
+// 30 days before now, affected tests and branches, an example and recent runs.
+func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (ClusterDetail, error) {
+	var d ClusterDetail
+	var rep int64
+	err := db.Pool.QueryRow(ctx, `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences,
+			c.run_count, (SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= $2::timestamptz - interval '7 days'),
+			c.first_seen_at, c.last_seen_at, COALESCE(i.id, 0), COALESCE(i.status, ''), COALESCE(c.representative_id, 0)
+		FROM clusters c JOIN repositories p ON p.id = c.repository_id
+		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true
+		WHERE c.id = $1`, id, now).Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.Fingerprint, &d.Category, &d.Title,
+		&d.Occurrences, &d.RunCount, &d.Recent, &d.FirstSeenAt, &d.LastSeenAt, &d.IncidentID, &d.IncidentStatus, &rep)
+	if err != nil {
+		return d, fmt.Errorf("cluster %d: %w", id, notFound(err))
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT date_trunc('day', created_at), count(*) FROM failures
+		WHERE cluster_id = $1 AND created_at >= $2::timestamptz - interval '30 days' GROUP BY 1 ORDER BY 1`, id, now)
+	if err != nil {
+		return d, fmt.Errorf("cluster %d daily: %w", id, err)
+	}
+	for rows.Next() {
+		var c DayCount
+		if err := rows.Scan(&c.Day, &c.Count); err != nil {
+			rows.Close()
+			return d, fmt.Errorf("cluster %d daily: %w", id, err)
+		}
+		d.Daily = append(d.Daily, c)
+	}
+	rows.Close()
+	if d.Tests, err = db.nameCounts(ctx, `SELECT t.id, t.package || '.' || t.name, count(*) FROM failures f JOIN tests t ON t.id = f.test_id
+		WHERE f.cluster_id = $1 GROUP BY t.id ORDER BY 3 DESC, 2 LIMIT 20`, id); err != nil {
+		return d, err
+	}
+	if d.Branches, err = db.nameCounts(ctx, `SELECT 0, CASE WHEN r.pr_number IS NOT NULL THEN 'PR #' || r.pr_number ELSE r.branch END, count(*)
+		FROM failures f JOIN runs r ON r.id = f.run_id
+		WHERE f.cluster_id = $1 GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT 20`, id); err != nil {
+		return d, err
+	}
+	rows, err = db.Pool.Query(ctx, `SELECT DISTINCT ON (r.id) r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at
+		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1 ORDER BY r.id DESC LIMIT 20`, id)
+	if err != nil {
+		return d, fmt.Errorf("cluster %d runs: %w", id, err)
+	}
+	for rows.Next() {
+		var r ClusterRun
+		if err := rows.Scan(&r.RunID, &r.SHA, &r.Branch, &r.PRNumber, &r.State, &r.CreatedAt); err != nil {
+			rows.Close()
+			return d, fmt.Errorf("cluster %d runs: %w", id, err)
+		}
+		d.Runs = append(d.Runs, r)
+	}
+	rows.Close()
+	fs, err := db.failures(ctx, `WHERE f.cluster_id = $1 ORDER BY (f.id = $2) DESC, f.id DESC LIMIT 1`, id, rep)
+	if err != nil {
+		return d, err
+	}
+	if len(fs) > 0 {
+		d.Representative = &fs[0]
+	}
+	return d, nil
+}
+
+func (db *DB) nameCounts(ctx context.Context, sql string, args ...any) ([]NameCount, error) {
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counts: %w", err)
+	}
+	defer rows.Close()
+	var out []NameCount
+	for rows.Next() {
+		var n NameCount
+		if err := rows.Scan(&n.ID, &n.Name, &n.Count); err != nil {
+			return nil, fmt.Errorf("counts: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// FailureView is a failure as the dashboard shows it.
+type FailureView struct {
+	ID          int64
+	RunID       int64
+	StepID      int64
+	StepName    string
+	ClusterID   int64
+	TestID      int64
+	TestName    string
+	Category    string
+	Title       string
+	Message     string
+	Fingerprint string
+	Confidence  float64
+	Evidence    []EvidenceLine
+	File        string
+	Line        int
+	Hint        string
+	Remediation string
+	Flaky       bool
+	Quarantined bool
+	CreatedAt   time.Time
+}
+
+// EvidenceLine is one evidence line of a failure: its 1-based line in the
+// step log (0 when it came from a result file) and text.
+type EvidenceLine struct {
+	Line int64  `json:"line"`
+	Text string `json:"text"`
+}
+
+// ParseEvidence reads failures.evidence as triage stores it (objects with a
+// line and text) and also the plain-string form older rows may hold.
+func ParseEvidence(raw []byte) []EvidenceLine {
+	var items []json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	out := make([]EvidenceLine, 0, len(items))
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) == nil {
+			out = append(out, EvidenceLine{Text: s})
+			continue
+		}
+		var e EvidenceLine
+		if json.Unmarshal(it, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// RunFailures returns a run's failures in order.
+func (db *DB) RunFailures(ctx context.Context, runID int64) ([]FailureView, error) {
+	return db.failures(ctx, `WHERE f.run_id = $1 AND $2 = $2 ORDER BY f.id`, runID, int64(0))
+}
+
+func (db *DB) failures(ctx context.Context, where string, a, b int64) ([]FailureView, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
+			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), f.category, f.title, f.message, f.fingerprint,
+			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
+		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)
+	if err != nil {
+		return nil, fmt.Errorf("failures: %w", err)
+	}
+	defer rows.Close()
+	var out []FailureView
+	for rows.Next() {
+		var f FailureView
+		var conf float32
+		var ev []byte
+		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.Category, &f.Title,
+			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt); err != nil {
+			return nil, fmt.Errorf("failures: %w", err)
+		}
+		f.Confidence = float64(conf)
+		f.Evidence = ParseEvidence(ev)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// FlakyTest is a test with a non-healthy state or a non-zero flaky score,
+// as the flaky tests page lists it.
+type FlakyTest struct {
+	ID              int64
+	RepositoryID    int64
+	Repository      string
+	Package         string
+	Name            string
+	State           string
+	Score           float64
+	FailureRate     float64
+	FlipRate        float64
+	QuarantineOwner string
+	QuarantineUntil *time.Time
+	FirstBadSHA     string
+	StateChangedAt  time.Time
+	Recent          []RunOutcome // newest first
+}
+
+// RunOutcome sums up a test's results in one run: Passed and Failed are
+// both true when a retry changed the outcome (flaky in that run).
+type RunOutcome struct {
+	RunID  int64
+	Passed bool
+	Failed bool
+}
+
+// FlakyFilter selects tests; zero fields do not filter. State "" lists
+// every test that is not healthy or has a score.
+type FlakyFilter struct {
+	RepositoryID int64
+	State        string
+	Limit        int // default 100, at most 500
+	Recent       int // outcomes per test, default 20
+}
+
+// ListFlakyTests returns tests by score, highest first, each with its
+// recent per-run outcomes.
+func (db *DB) ListFlakyTests(ctx context.Context, f FlakyFilter) ([]FlakyTest, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	if f.Recent <= 0 {
+		f.Recent = 20
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT t.id, t.repository_id, p.full_name, t.package, t.name, t.state, t.score, t.failure_rate,
+			t.flip_rate, t.quarantine_owner, t.quarantine_until, t.first_bad_sha, t.state_changed_at
+		FROM tests t JOIN repositories p ON p.id = t.repository_id
+		WHERE ($1 = 0 OR t.repository_id = $1)
+			AND CASE WHEN $2 = '' THEN (t.state <> 'healthy' OR t.score > 0) ELSE t.state = $2 END
+		ORDER BY t.score DESC, t.id DESC LIMIT $3`, f.RepositoryID, f.State, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list flaky tests: %w", err)
+	}
+	var out []FlakyTest
+	index := map[int64]int{}
+	var ids []int64
+	for rows.Next() {
+		var t FlakyTest
+		if err := rows.Scan(&t.ID, &t.RepositoryID, &t.Repository, &t.Package, &t.Name, &t.State, &t.Score, &t.FailureRate,
+			&t.FlipRate, &t.QuarantineOwner, &t.QuarantineUntil, &t.FirstBadSHA, &t.StateChangedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list flaky tests: %w", err)
+		}
+		index[t.ID] = len(out)
+		ids = append(ids, t.ID)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return out, err
+	}
+	// The newest results of each test through test_results_test_idx; a few
+	// results per run (retries) collapse into one outcome per run.
+	rows, err = db.Pool.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
+		FROM unnest($1::bigint[]) AS x(test_id)
+		CROSS JOIN LATERAL (SELECT run_id, outcome FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
+		GROUP BY x.test_id, r.run_id ORDER BY x.test_id, r.run_id DESC`, ids, f.Recent*2)
+	if err != nil {
+		return nil, fmt.Errorf("flaky test outcomes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var o RunOutcome
+		if err := rows.Scan(&id, &o.RunID, &o.Passed, &o.Failed); err != nil {
+			return nil, fmt.Errorf("flaky test outcomes: %w", err)
+		}
+		t := &out[index[id]]
+		if len(t.Recent) < f.Recent {
+			t.Recent = append(t.Recent, o)
+		}
+	}
+	return out, rows.Err()
+}
