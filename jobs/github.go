@@ -73,12 +73,12 @@ func (e *GitHubError) Error() string {
 // already passed by the time we read it.
 const minSnooze = time.Second
 
-// gitHubJobError turns an error from a GitHub call into what River should do
+// GitHubJobError turns an error from a GitHub call into what River should do
 // with the job: rate limits snooze until GitHub's reset (no attempt used);
 // a repository or installation that is gone (404/410) and validation errors
 // (422) cancel the job, because retrying cannot help; 5xx and network errors
 // are returned as they are, for River's retry with backoff.
-func gitHubJobError(err error, log *slog.Logger) error {
+func GitHubJobError(err error, log *slog.Logger) error {
 	var ge *GitHubError
 	if !errors.As(err, &ge) {
 		return err

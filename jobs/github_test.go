@@ -33,7 +33,7 @@ func TestGitHubJobError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := gitHubJobError(tt.err, log)
+			got := GitHubJobError(tt.err, log)
 			var snooze *river.JobSnoozeError
 			var cancel *rivertype.JobCancelError
 			switch {

@@ -43,7 +43,7 @@ func (w *ReportCheckWorker) Work(ctx context.Context, job *river.Job[ReportCheck
 			log.Warn("run is gone; nothing to report")
 			return river.JobCancel(err)
 		}
-		return gitHubJobError(err, log)
+		return GitHubJobError(err, log)
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), er
 	if err != nil {
 		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
 	}
-	const key = `hashtextextended('sentinel.report:' || $1::text, 0)`
+	const key = `hashtextextended('sentinel.report:' || $1::bigint, 0)`
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)

@@ -78,6 +78,10 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"name\" and \"head_sha\" are required.")
 		return
 	}
+	if !isSHA(*b.HeadSHA) {
+		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+*b.HeadSHA)
+		return
+	}
 	s.mu.Lock()
 	c := &CheckRun{ID: s.id(), Repo: repo, Status: "queued"}
 	s.checkRuns[c.ID] = c
@@ -250,4 +254,13 @@ func (s *Server) checkRunJSON(c *CheckRun) *github.CheckRun {
 		out.CompletedAt = &github.Timestamp{Time: c.CompletedAt}
 	}
 	return out
+}
+
+// isSHA reports whether s is a full commit SHA; GitHub answers 422 for a
+// check run on a commit it does not have.
+func isSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
 }

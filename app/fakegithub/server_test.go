@@ -48,13 +48,15 @@ func client(t *testing.T, s *fakegithub.Server) *github.Client {
 	return c
 }
 
+const sha = "0123456789abcdef0123456789abcdef01234567"
+
 func TestCheckRunLifecycle(t *testing.T) {
 	t.Parallel()
 	s := fakegithub.New(t)
 	c := client(t, s)
 	ctx := context.Background()
 	cr, resp, err := c.Checks.CreateCheckRun(ctx, "o", "r", github.CreateCheckRunOptions{
-		Name: "sentinel", HeadSHA: "abc", ExternalID: github.String("42"), Status: github.String("queued"),
+		Name: "sentinel", HeadSHA: sha, ExternalID: github.String("42"), Status: github.String("queued"),
 	})
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %v (status %v)", err, resp)
@@ -84,7 +86,7 @@ func TestCheckRunLifecycle(t *testing.T) {
 	if diff := cmp.Diff([]string{"queued", "in_progress", "completed:failure"}, runs[0].History); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
-	list, _, err := c.Checks.ListCheckRunsForRef(ctx, "o", "r", "abc", &github.ListCheckRunsOptions{CheckName: github.String("sentinel")})
+	list, _, err := c.Checks.ListCheckRunsForRef(ctx, "o", "r", sha, &github.ListCheckRunsOptions{CheckName: github.String("sentinel")})
 	if err != nil || list.GetTotal() != 1 || list.CheckRuns[0].GetExternalID() != "42" {
 		t.Errorf("list for ref: %v %+v", err, list)
 	}
@@ -108,7 +110,7 @@ func TestViolationsAreRecorded(t *testing.T) {
 		{Label: "d", Description: "d", Identifier: "d"},
 	}
 	_, _, err := c.Checks.CreateCheckRun(ctx, "o", "r", github.CreateCheckRunOptions{
-		Name: "sentinel", HeadSHA: "abc", Conclusion: github.String("failure"), Status: github.String("completed"),
+		Name: "sentinel", HeadSHA: sha, Conclusion: github.String("failure"), Status: github.String("completed"),
 		Output:  &github.CheckRunOutput{Title: github.String("t"), Summary: github.String(strings.Repeat("s", 65536)), Annotations: anns},
 		Actions: actions,
 	})
