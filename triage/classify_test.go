@@ -52,6 +52,12 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"config_npm_script.log", CategoryConfiguration, 2},
 		{"config_go_version.log", CategoryConfiguration, 2},
 		{"unknown_script.log", CategoryUnknown, 4},
+		{"test_maven.log", CategoryTest, 6},
+		{"lint_mypy.log", CategoryLint, 2},
+		{"lint_govet.log", CategoryLint, 3},
+		{"dependency_pytest_import.log", CategoryDependency, 10},
+		{"test_make_echo.log", CategoryTest, 4},
+		{"compile_kotlin.log", CategoryCompile, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
