@@ -121,6 +121,11 @@ func (h *harness) repo(files map[string]string) (cloneURL, sha string) {
 // transaction, as the webhook intake does.
 func (h *harness) enqueue(cloneURL, sha string) (runID, jobID int64) {
 	h.t.Helper()
+	return h.enqueueOpts(cloneURL, sha, nil)
+}
+
+func (h *harness) enqueueOpts(cloneURL, sha string, opts *river.InsertOpts) (runID, jobID int64) {
+	h.t.Helper()
 	ctx := context.Background()
 	err := h.db.InTx(ctx, func(tx pgx.Tx) error {
 		repoID, err := store.UpsertRepository(ctx, tx, store.Repository{FullName: "acme/" + filepath.Base(cloneURL),
@@ -134,7 +139,7 @@ func (h *harness) enqueue(cloneURL, sha string) (runID, jobID int64) {
 		if err != nil {
 			return err
 		}
-		res, err := h.client.InsertTx(ctx, tx, RunExecuteArgs{RunID: runID}, nil)
+		res, err := h.client.InsertTx(ctx, tx, RunExecuteArgs{RunID: runID}, opts)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,111 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// TestRunExecuteInfraError: an image that cannot be pulled errors the run
+// (not failed), is retried by River while attempts remain, and ends errored
+// with category infrastructure.
+func TestRunExecuteInfraError(t *testing.T) {
+	rt := testDocker(t)
+	h := newHarness(t, rt, true)
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: sentinel-test/no-such-image:1
+steps:
+  - name: a
+    run: "true"
+`})
+	runID, _ := h.enqueueOpts(cloneURL, sha, &river.InsertOpts{MaxAttempts: 2})
+	run := h.waitRun(runID, 2*time.Minute)
+	if run.State != store.RunErrored || run.Category != CategoryInfrastructure || !strings.Contains(run.Error, "pull image sentinel-test/no-such-image:1") {
+		t.Errorf("run %s/%s %q, want errored/infrastructure naming the pull", run.State, run.Category, run.Error)
+	}
+	// One step row per River attempt: the first attempt was retried.
+	if diff := cmp.Diff([]stepRow{{"a", "errored", 1, -1, false}, {"a", "errored", 2, -1, false}}, stepRows(h.steps(runID))); diff != "" {
+		t.Errorf("steps (-want +got)\n%s", diff)
+	}
+	if n := h.jobCount("triage.analyze", runID); n != 1 {
+		t.Errorf("%d triage jobs, want 1", n)
+	}
+	h.assertClean(runID)
+}
+
+// TestRunExecuteShell runs a pipeline through the shell runtime end to end.
+func TestRunExecuteShell(t *testing.T) {
+	h := newHarness(t, NewShell(), true)
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: ignored
+steps:
+  - name: ok
+    run: cat data.txt; echo "run $SENTINEL_RUN_ID"
+  - name: bad
+    run: exit 4
+`, "data.txt": "on the host\n"})
+	runID, _ := h.enqueue(cloneURL, sha)
+	run := h.waitRun(runID, time.Minute)
+	if run.State != store.RunFailed {
+		t.Errorf("run %s (%s), want failed", run.State, run.Error)
+	}
+	steps := h.steps(runID)
+	if diff := cmp.Diff([]stepRow{{"ok", "succeeded", 1, 0, false}, {"bad", "failed", 1, 4, false}}, stepRows(steps)); diff != "" {
+		t.Errorf("steps (-want +got)\n%s", diff)
+	}
+	if log := h.stepLog(steps[0].ID); !strings.Contains(log, "on the host\n") {
+		t.Errorf("log %q", log)
+	}
+	h.assertClean(runID)
+}
+
+// TestReap removes containers of runs that are over and keeps those of a
+// run that is still running.
+func TestReap(t *testing.T) {
+	rt := testDocker(t)
+	h := newHarness(t, rt, false)
+	ctx := context.Background()
+	cloneURL, sha := h.repo(map[string]string{"README": "x"})
+	over, _ := h.enqueue(cloneURL, sha)
+	if _, err := store.TransitionRun(ctx, h.db.Pool, over, []string{store.RunQueued}, store.RunFailed, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	live := over + 1000 // no such run: its containers are orphans too
+	// A second run of the same commit, by attempt, stays running.
+	live2, _, err := store.InsertRun(ctx, h.db.Pool, store.NewRun{RepositoryID: h.repoID, SHA: sha, Trigger: "push", Attempt: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.TransitionRun(ctx, h.db.Pool, live2, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	stepCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, id := range []int64{over, live, live2} {
+		w := newLineWatch("started")
+		go rt.RunStep(stepCtx, StepSpec{RunID: id, Name: "sleep", Workspace: t.TempDir(), Image: TestImageBusybox,
+			Command: "echo started; sleep 60", Stdout: w})
+		<-w.seen
+	}
+	reaped, err := Reap(ctx, h.db, rt, h.cfg.WorkDir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{over, live}, reaped, cmpopts.SortSlices(func(a, b int64) bool { return a < b })); diff != "" {
+		t.Errorf("reaped (-want +got)\n%s", diff)
+	}
+	left, _ := rt.Leftovers(ctx)
+	if !contains(left, live2) || contains(left, over) || contains(left, live) {
+		t.Errorf("leftovers %v: want only the running run %d", left, live2)
+	}
+	cancel()
+	fresh, done := context.WithTimeout(context.Background(), time.Minute)
+	defer done()
+	rt.Cleanup(fresh, live2)
+}
