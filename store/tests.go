@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -100,6 +102,7 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 	changed := make([]bool, n)
 	lastRun := make([]int64, n)
 	evidence := make([]string, n) // as Postgres array literals: unnest cannot take a 2-D ragged array
+	qOwner, qSource, qReason := make([]string, n), make([]string, n), make([]string, n)
 	for i, t := range tests {
 		f := t.Flaky
 		ids[i], bits[i], winN[i], pass[i], fail[i] = t.ID, int64(f.Window.Bits), int32(f.Window.N), int32(f.PassStreak), int32(f.FailStreak)
@@ -112,6 +115,9 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 		changed[i] = stateChanged[t.ID]
 		lastRun[i] = t.LastRunID
 		evidence[i] = int64ArrayLiteral(t.EvidenceRuns)
+		if f.State == triage.TestQuarantined {
+			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason
+		}
 	}
 	_, err := q.Exec(ctx, `
 		UPDATE tests t SET state = u.state, window_bits = u.bits, window_n = u.n, pass_streak = u.pass,
@@ -119,18 +125,17 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 			first_bad_sha = u.first_bad, last_good_sha = u.last_good, quarantine_until = u.until, score = u.score,
 			failure_rate = u.frate, flip_rate = u.flip, runs = u.runs, episodes = u.eps,
 			evidence_runs = u.evidence::bigint[], last_run_id = NULLIF(u.last_run, 0),
-			quarantine_owner = CASE WHEN u.state = 'quarantined' THEN t.quarantine_owner ELSE '' END,
-			quarantine_source = CASE WHEN u.state = 'quarantined' THEN t.quarantine_source ELSE '' END,
+			quarantine_owner = u.q_owner, quarantine_source = u.q_source, quarantine_reason = u.q_reason,
 			state_changed_at = CASE WHEN u.changed THEN now() ELSE t.state_changed_at END,
 			updated_at = now()
 		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::float8[], $14::float8[], $15::float8[],
-			$16::int[], $17::int[], $18::text[], $19::bigint[], $20::bool[])
+			$16::int[], $17::int[], $18::text[], $19::bigint[], $20::bool[], $21::text[], $22::text[], $23::text[])
 			AS u(id, state, bits, n, pass, fail, last_pass, streak, streak_prev, first_bad, last_good, until, score,
-				frate, flip, runs, eps, evidence, last_run, changed)
+				frate, flip, runs, eps, evidence, last_run, changed, q_owner, q_source, q_reason)
 		WHERE t.id = u.id`,
 		ids, states, bits, winN, pass, fail, lastPass, streak, streakPrev, firstBad, lastGood, until, score,
-		frate, flip, runs, eps, evidence, lastRun, changed)
+		frate, flip, runs, eps, evidence, lastRun, changed, qOwner, qSource, qReason)
 	if err != nil {
 		return fmt.Errorf("save %d tests: %w", n, err)
 	}
@@ -328,4 +333,25 @@ func FindTest(ctx context.Context, q Querier, repositoryID int64, pkg, name stri
 		return Test{}, fmt.Errorf("test %s %s: %w", pkg, name, notFound(err))
 	}
 	return t, nil
+}
+
+// ExpireQuarantines ends every quarantine whose expiry has passed: the test
+// goes back to flaky (its score decides from there), with an event.
+func ExpireQuarantines(ctx context.Context, q Querier, now time.Time) ([]int64, error) {
+	rows, err := q.Query(ctx, `UPDATE tests SET state = 'flaky', quarantine_owner = '', quarantine_source = '',
+			quarantine_reason = '', quarantine_until = NULL, state_changed_at = now(), updated_at = now()
+		WHERE state = 'quarantined' AND quarantine_until IS NOT NULL AND quarantine_until <= $1
+		RETURNING id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("expire quarantines: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("expire quarantines: %w", err)
+	}
+	evs := make([]TestEvent, len(ids))
+	for i, id := range ids {
+		evs[i] = TestEvent{TestID: id, From: "quarantined", To: "flaky", Reason: "quarantine expired"}
+	}
+	return ids, InsertTestEvents(ctx, q, evs)
 }
