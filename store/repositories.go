@@ -22,7 +22,14 @@ func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
 	if in.AccountType == "" {
 		in.AccountType = "User"
 	}
-	_, err := q.Exec(ctx, `
+	// Most deliveries repeat what we know: read first, so that concurrent
+	// deliveries of one installation do not queue on its row lock.
+	var login, typ string
+	err := q.QueryRow(ctx, `SELECT account_login, account_type FROM installations WHERE id = $1`, in.ID).Scan(&login, &typ)
+	if err == nil && login == in.AccountLogin && typ == in.AccountType {
+		return nil
+	}
+	_, err = q.Exec(ctx, `
 		INSERT INTO installations (id, account_login, account_type, state)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login,
@@ -67,6 +74,12 @@ func UpsertRepository(ctx context.Context, q Querier, r Repository) (int64, erro
 	if r.DefaultBranch == "" {
 		r.DefaultBranch = "main"
 	}
+	// Read first: every delivery of a repository names it, and an upsert
+	// would lock its row until the delivery's transaction commits,
+	// serialising all concurrent deliveries of that repository.
+	if id, same := unchangedRepository(ctx, q, r); same {
+		return id, nil
+	}
 	var id int64
 	var err error
 	if r.GitHubID != 0 {
@@ -95,6 +108,23 @@ func UpsertRepository(ctx context.Context, q Querier, r Repository) (int64, erro
 		return 0, fmt.Errorf("upsert repository %s: %w", r.FullName, err)
 	}
 	return id, nil
+}
+
+func unchangedRepository(ctx context.Context, q Querier, r Repository) (int64, bool) {
+	var cur Repository
+	var err error
+	if r.GitHubID != 0 {
+		cur, err = scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE github_id = $1`, r.GitHubID))
+	} else {
+		cur, err = scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, r.FullName))
+	}
+	if err != nil {
+		return 0, false
+	}
+	same := cur.Active && cur.FullName == r.FullName && cur.DefaultBranch == r.DefaultBranch && cur.Private == r.Private &&
+		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) &&
+		(r.InstallationID == 0 || cur.InstallationID == r.InstallationID)
+	return cur.ID, same
 }
 
 // SetInstallationState marks an installation (and, when deleted, its

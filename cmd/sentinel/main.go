@@ -23,6 +23,14 @@ Commands:
   serve      HTTP (webhooks, dashboard, API) and workers
   worker     workers only; run more of them against the same Postgres to scale out
   migrate    apply database migrations and exit
+  replay ID  process a stored webhook delivery again (by X-GitHub-Delivery id)
+  triage [--json] FILE...
+             run the triage engine on a log, a go test -json stream or JUnit XML
+  fingerprint [FILE]
+             print each line's fingerprint and normalised form (stdin without FILE)
+  tunnel --from https://smee.io/CHANNEL
+             forward webhook deliveries from a smee.io channel to this machine
+  setup      register a new GitHub App from a manifest and store its credentials
   help       show this help
 
 Every flag is also an environment variable; run 'sentinel serve -h' to list them.
@@ -43,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve", "worker", "migrate":
+	case "serve", "worker", "migrate", "replay":
 		fs := flag.NewFlagSet("sentinel "+cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		cfg, err := LoadConfig(fs, rest, getenv)
@@ -55,7 +63,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return 2
 		}
 		m := NewMain(cfg, newLogger(stderr, cfg.LogLevel))
-		err = m.Run(ctx, cmd)
+		if cmd == "replay" {
+			if fs.NArg() != 1 {
+				fmt.Fprintln(stderr, "sentinel replay: want exactly one delivery id (X-GitHub-Delivery)")
+				return 2
+			}
+			err = m.replay(ctx, fs.Arg(0), stdout)
+		} else {
+			err = m.Run(ctx, cmd)
+		}
 		if cerr := m.Close(); err == nil {
 			err = cerr
 		}
@@ -64,6 +80,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return 1
 		}
 		return 0
+	case "triage":
+		return runTriage(rest, stdout, stderr)
+	case "fingerprint":
+		return runFingerprint(rest, os.Stdin, stdout, stderr)
+	case "tunnel":
+		return runTunnel(ctx, rest, stdout, stderr, getenv)
+	case "setup":
+		return runSetup(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

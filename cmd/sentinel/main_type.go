@@ -104,6 +104,9 @@ func (m *Main) serve(ctx context.Context) error {
 		WebhookSecret: m.Config.WebhookSecret,
 	})
 	m.Server.WorkersRunning = m.workersRunning
+	if m.Config.WebhookSecret == "" {
+		m.Log.Warn("GITHUB_WEBHOOK_SECRET is unset: every webhook delivery will be rejected with 401")
+	}
 	return app.Serve(ctx, l, m.Server.Handler(), m.Log)
 }
 
