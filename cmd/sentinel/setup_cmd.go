@@ -40,10 +40,10 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	githubURL := fs.String("github-url", "https://github.com", "GitHub's web address (GitHub Enterprise Server: https://HOST)")
 	apiURL := fs.String("api-url", getenv("GITHUB_API_URL"), "REST API base ($GITHUB_API_URL; default https://api.github.com/, or https://HOST/api/v3/ with --github-url)")
 	org := fs.String("org", "", "register the App under this organisation instead of your account")
-	name := fs.String("name", "sentinel-"+randomHex(3), "App name (GitHub names are global; editable on GitHub's page)")
+	name := fs.String("name", "sentinel-"+randomAppSuffix(), "App name (GitHub names are global; editable on GitHub's page)")
 	webhookURL := fs.String("webhook-url", getenv("SENTINEL_SMEE_URL"), "public URL GitHub sends webhooks to, e.g. a smee.io channel ($SENTINEL_SMEE_URL)")
-	publicURL := fs.String("public-url", envOr(getenv, "SENTINEL_PUBLIC_URL", "http://localhost:8080"), "the App's homepage ($SENTINEL_PUBLIC_URL)")
-	dataDir := fs.String("data-dir", envOr(getenv, "SENTINEL_DATA_DIR", "./data"), "where the credentials are saved, under github-app/ ($SENTINEL_DATA_DIR)")
+	publicURL := fs.String("public-url", getenvOr(getenv, "SENTINEL_PUBLIC_URL", "http://localhost:8080"), "the App's homepage ($SENTINEL_PUBLIC_URL)")
+	dataDir := fs.String("data-dir", getenvOr(getenv, "SENTINEL_DATA_DIR", "./data"), "where the credentials are saved, under github-app/ ($SENTINEL_DATA_DIR)")
 	force := fs.Bool("force", false, "replace credentials saved by an earlier setup")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,8 +136,8 @@ func defaultAPIURL(githubURL string) string {
 	return u.String() + "/api/v3/"
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
+func randomAppSuffix() string {
+	b := make([]byte, 3)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never returns an error since Go 1.24
 	return hex.EncodeToString(b)
 }

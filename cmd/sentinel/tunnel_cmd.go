@@ -38,7 +38,7 @@ func runTunnel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	from := fs.String("from", getenv("SENTINEL_SMEE_URL"), "relay channel URL ($SENTINEL_SMEE_URL)")
 	to := fs.String("to", defaultWebhookTarget(getenv("SENTINEL_ADDR")), "Sentinel's webhook URL (default from $SENTINEL_ADDR)")
-	logLevel := fs.String("log-level", envOr(getenv, "SENTINEL_LOG_LEVEL", "info"), "debug, info, warn or error ($SENTINEL_LOG_LEVEL)")
+	logLevel := fs.String("log-level", getenvOr(getenv, "SENTINEL_LOG_LEVEL", "info"), "debug, info, warn or error ($SENTINEL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -107,7 +107,7 @@ func webhookSecretFromEnv(getenv func(string) string) ([]byte, error) {
 	return []byte(strings.TrimRight(string(b), "\r\n")), nil
 }
 
-func envOr(getenv func(string) string, name, def string) string {
+func getenvOr(getenv func(string) string, name, def string) string {
 	if v := getenv(name); v != "" {
 		return v
 	}
