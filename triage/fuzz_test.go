@@ -2,6 +2,7 @@ package triage
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,7 +17,7 @@ func addSeeds(f *testing.F, globs ...string) {
 		files, _ := filepath.Glob(g)
 		for _, file := range files {
 			b, err := os.ReadFile(file)
-			if err == nil && len(b) < 1<<20 {
+			if err == nil && len(b) <= 64<<10 { // large seeds slow the mutator down
 				f.Add(b)
 			}
 		}
@@ -106,6 +107,27 @@ func FuzzDetectFormat(f *testing.F) {
 		case FormatGoTestJSON, FormatJUnit, FormatLog:
 		default:
 			t.Fatal("unknown format")
+		}
+	})
+}
+
+// The fast event decoder must agree with encoding/json whenever it
+// accepts a line.
+func FuzzDecodeEvent(f *testing.F) {
+	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*.out")
+	f.Add([]byte(`{"Action":"output","Test":"T","Output":"a\u00e9\ud83d\ude00\n\t\"x\"","Elapsed":1.5e0,"Extra":[{"a":"}"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			var fast, slow goEvent
+			if !decodeEvent(line, &fast) {
+				continue
+			}
+			if err := json.Unmarshal(line, &slow); err != nil {
+				t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", line, err)
+			}
+			if fast != slow {
+				t.Fatalf("fast path %+v, encoding/json %+v for %q", fast, slow, line)
+			}
 		}
 	})
 }

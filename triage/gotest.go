@@ -83,7 +83,7 @@ func ParseGoTestJSON(r io.Reader) (*Results, error) {
 		if len(line) == 0 {
 			continue
 		}
-		if line[0] != '{' || lr.truncated || json.Unmarshal(line, &ev) != nil || ev.Action == "" {
+		if line[0] != '{' || lr.truncated || !parseEvent(line, &ev) || ev.Action == "" {
 			p.nonJSON(lr.n, string(line))
 			continue
 		}
@@ -98,6 +98,16 @@ func ParseGoTestJSON(r io.Reader) (*Results, error) {
 	}
 	p.finish()
 	return p.res, nil
+}
+
+// parseEvent decodes one event: the fast path, or encoding/json when the
+// fast path does not understand the line.
+func parseEvent(line []byte, ev *goEvent) bool {
+	if decodeEvent(line, ev) {
+		return true
+	}
+	*ev = goEvent{}
+	return json.Unmarshal(line, ev) == nil
 }
 
 func (p *goParser) nonJSON(n int64, text string) {

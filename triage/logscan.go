@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"container/heap"
-	"encoding/json"
 	"errors"
 	"io"
 	"regexp"
@@ -206,8 +205,8 @@ func (s *LogScanner) clean(line []byte) []byte {
 	}
 	line = stripTimestamp(line)
 	if len(line) > 2 && line[0] == '{' && line[1] == '"' && bytes.Contains(line, []byte(`"Action":`)) {
-		var ev struct{ Output string }
-		if json.Unmarshal(line, &ev) == nil {
+		var ev goEvent
+		if parseEvent(line, &ev) {
 			out := []byte(ev.Output)
 			out = bytes.TrimRight(out, "\r\n")
 			if bytes.IndexByte(out, 0x1b) >= 0 {
