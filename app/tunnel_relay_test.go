@@ -2,8 +2,13 @@ package app
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,4 +188,63 @@ func FuzzDecodeRelayedDelivery(f *testing.F) {
 			t.Errorf("decoded delivery lacks a content type or body field: %+v", d)
 		}
 	})
+}
+
+// TestRelayStreams decodes event streams shaped after each relay's server code
+// (testdata/tunnel/*.sse: smee.io's lib/server.js, gosmee's gosmee/server.go) and records, per
+// delivery, what would be forwarded and whether its signature survives. The smee.io push shows
+// the pitfall: JavaScript's JSON.stringify reorders integer-like keys and drops \/ and \u
+// escapes, so its signature no longer matches; gosmee's bodyB carries the original bytes.
+func TestRelayStreams(t *testing.T) {
+	t.Parallel()
+	type forwarded struct {
+		Event, Delivery, BodyField string
+		Raw                        bool
+		Signature                  string
+		Headers                    []string
+	}
+	names := map[signatureCheck]string{signatureMatches: "matches", signatureMismatch: "mismatch", signatureNotChecked: "not checked"}
+	for _, relay := range []string{"smeeio", "gosmee"} {
+		t.Run(relay, func(t *testing.T) {
+			t.Parallel()
+			f, err := os.Open(filepath.Join("testdata", "tunnel", relay+".sse"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			events := newSSEReader(f)
+			var got []forwarded
+			for {
+				ev, err := events.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Event != "" || string(ev.Data) == "ready" {
+					continue // ready and ping, as Tunnel.stream skips them
+				}
+				d, err := decodeRelayedDelivery(ev.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var headers []string
+				for k := range d.Header {
+					headers = append(headers, k)
+				}
+				slices.Sort(headers)
+				got = append(got, forwarded{
+					Event: d.Header.Get("X-GitHub-Event"), Delivery: d.Header.Get("X-GitHub-Delivery"),
+					BodyField: d.BodyField, Raw: d.Raw, Headers: headers,
+					Signature: names[checkRelayedSignature([]byte(tunnelTestSecret), d.Body, d.Header.Get("X-Hub-Signature-256"))],
+				})
+			}
+			out, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, filepath.Join("tunnel", relay+".golden.json"), append(out, '\n'))
+		})
+	}
 }
