@@ -82,11 +82,11 @@ func (s *Server) toAPIIncident(i store.IncidentView) apiIncident {
 func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.IncidentFilter{Status: q.Get("status"), Severity: q.Get("severity")}
-	if f.Status != "" && f.Status != "active" && !contains(incidentStatuses, f.Status) {
+	if f.Status != "" && f.Status != "active" && !oneOf(incidentStatuses, f.Status) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown status %q (open, mitigating, resolved or active)", f.Status)))
 		return
 	}
-	if f.Severity != "" && !contains(incidentSeverities, f.Severity) {
+	if f.Severity != "" && !oneOf(incidentSeverities, f.Severity) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q (critical, high, medium, low)", f.Severity)))
 		return
 	}

@@ -90,23 +90,21 @@ func (s *Server) approveRun(ctx context.Context, id int64, actor string) error {
 	})
 }
 
-// quarantineTest quarantines (owner set) or releases a test.
-func (s *Server) quarantineTest(ctx context.Context, id int64, quarantine bool, owner string, until *time.Time, actor string) error {
+// quarantineTest quarantines (owner set) or releases a test. The store
+// functions record the test's event and the audit entry.
+func (s *Server) quarantineTest(ctx context.Context, id int64, quarantine bool, owner, reason string, until *time.Time, source, actor string) error {
 	return s.DB.InTx(ctx, func(tx pgx.Tx) error {
-		if !quarantine {
-			if err := store.UnquarantineTest(ctx, tx, id); err != nil {
-				return err
-			}
-			return store.Audit(ctx, tx, actor, "test.unquarantine", "test", id, nil)
-		}
-		if err := store.QuarantineTest(ctx, tx, id, owner, until); err != nil {
+		t, err := store.GetTest(ctx, tx, id)
+		if err != nil {
 			return err
 		}
-		details := map[string]any{"owner": owner}
-		if until != nil {
-			details["until"] = until.UTC().Format(time.RFC3339)
+		if !quarantine {
+			if t.State() != "quarantined" {
+				return fmt.Errorf("test %d is %s, not quarantined: %w", id, t.State(), store.ErrInvalidTransition)
+			}
+			return store.ReleaseQuarantine(ctx, tx, id, actor)
 		}
-		return store.Audit(ctx, tx, actor, "test.quarantine", "test", id, details)
+		return store.SetQuarantine(ctx, tx, id, store.Quarantine{Owner: owner, Source: source, Reason: reason, Until: until, Actor: actor})
 	})
 }
 
@@ -116,13 +114,13 @@ func (s *Server) transitionIncident(ctx context.Context, id int64, action, note,
 	var status string
 	err := s.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		if status, err = store.TransitionIncident(ctx, tx, id, action, actor, note); err != nil {
+		if status, err = store.TransitionIncident(ctx, tx, id, action, actor, note, time.Now()); err != nil {
 			return err
 		}
 		if _, err := s.River.InsertTx(ctx, tx, jobs.IncidentSyncArgs{IncidentID: id}, nil); err != nil {
 			return fmt.Errorf("sync incident %d: %w", id, err)
 		}
-		return store.Audit(ctx, tx, actor, "incident."+action, "incident", id, map[string]any{"status": status, "note": note})
+		return nil
 	})
 	return status, err
 }
@@ -205,13 +203,13 @@ func (s *Server) handleQuarantineForm(w http.ResponseWriter, r *http.Request) {
 			t := time.Now().Add(time.Duration(n) * 24 * time.Hour)
 			until = &t
 		}
-		return backTo(r, "/flaky"), "Test quarantined.", s.quarantineTest(r.Context(), id, true, owner, until, actor)
+		return backTo(r, "/flaky"), "Test quarantined.", s.quarantineTest(r.Context(), id, true, owner, strings.TrimSpace(r.PostFormValue("reason")), until, "dashboard", actor)
 	})
 }
 
 func (s *Server) handleUnquarantineForm(w http.ResponseWriter, r *http.Request) {
 	s.formAction(w, r, func(id int64, actor string) (string, string, error) {
-		return backTo(r, "/flaky"), "Quarantine lifted.", s.quarantineTest(r.Context(), id, false, "", nil, actor)
+		return backTo(r, "/flaky"), "Quarantine lifted.", s.quarantineTest(r.Context(), id, false, "", "", nil, "dashboard", actor)
 	})
 }
 

@@ -22,7 +22,7 @@ type flakyView struct {
 func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := flakyView{page: s.newPage(w, r, "Flaky tests", "flaky"), Repo: strings.TrimSpace(q.Get("repo")), State: q.Get("state"), States: testStates}
-	if v.State != "" && !contains(testStates, v.State) {
+	if v.State != "" && !oneOf(testStates, v.State) {
 		s.pageError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q", v.State)))
 		return
 	}

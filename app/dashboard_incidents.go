@@ -32,7 +32,7 @@ type incidentsView struct {
 
 func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	v := incidentsView{page: s.newPage(w, r, "Incidents", "incidents"), Severity: r.URL.Query().Get("severity")}
-	if v.Severity != "" && !contains(incidentSeverities, v.Severity) {
+	if v.Severity != "" && !oneOf(incidentSeverities, v.Severity) {
 		s.pageError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q", v.Severity)))
 		return
 	}

@@ -60,16 +60,16 @@ func runFilterFromQuery(q url.Values) (store.RunFilter, error) {
 		}
 		f.Limit = n
 	}
-	if f.State != "" && !contains(runStates, f.State) {
+	if f.State != "" && !oneOf(runStates, f.State) {
 		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q (one of %s)", f.State, strings.Join(runStates, ", ")))
 	}
-	if f.Trigger != "" && !contains(runTriggers, f.Trigger) {
+	if f.Trigger != "" && !oneOf(runTriggers, f.Trigger) {
 		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown trigger %q (one of %s)", f.Trigger, strings.Join(runTriggers, ", ")))
 	}
 	return f, nil
 }
 
-func contains(list []string, s string) bool {
+func oneOf(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
 			return true

@@ -252,7 +252,7 @@ func ParseEvidence(raw []byte) []EvidenceLine {
 
 // RunFailures returns a run's failures in order.
 func (db *DB) RunFailures(ctx context.Context, runID int64) ([]FailureView, error) {
-	return db.failures(ctx, `WHERE f.run_id = $1 AND $2 = $2 ORDER BY f.id`, runID, int64(0))
+	return db.failures(ctx, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
 }
 
 func (db *DB) failures(ctx context.Context, where string, a, b int64) ([]FailureView, error) {

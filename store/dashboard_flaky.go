@@ -20,6 +20,7 @@ type FlakyTest struct {
 	FlipRate        float64
 	QuarantineOwner string
 	QuarantineUntil *time.Time
+	QuarantineWhy   string // reason, and where it was set (dashboard, config, ...)
 	FirstBadSHA     string
 	StateChangedAt  time.Time
 	Recent          []RunOutcome // newest first
@@ -52,7 +53,8 @@ func (db *DB) ListFlakyTests(ctx context.Context, f FlakyFilter) ([]FlakyTest, e
 		f.Recent = 20
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT t.id, t.repository_id, p.full_name, t.package, t.name, t.state, t.score, t.failure_rate,
-			t.flip_rate, t.quarantine_owner, t.quarantine_until, t.first_bad_sha, t.state_changed_at
+			t.flip_rate, t.quarantine_owner, t.quarantine_until,
+			concat_ws(' · ', NULLIF(t.quarantine_reason, ''), NULLIF(t.quarantine_source, '')), t.first_bad_sha, t.state_changed_at
 		FROM tests t JOIN repositories p ON p.id = t.repository_id
 		WHERE ($1 = 0 OR t.repository_id = $1)
 			AND CASE WHEN $2 = '' THEN (t.state <> 'healthy' OR t.score > 0) ELSE t.state = $2 END
@@ -66,7 +68,7 @@ func (db *DB) ListFlakyTests(ctx context.Context, f FlakyFilter) ([]FlakyTest, e
 	for rows.Next() {
 		var t FlakyTest
 		if err := rows.Scan(&t.ID, &t.RepositoryID, &t.Repository, &t.Package, &t.Name, &t.State, &t.Score, &t.FailureRate,
-			&t.FlipRate, &t.QuarantineOwner, &t.QuarantineUntil, &t.FirstBadSHA, &t.StateChangedAt); err != nil {
+			&t.FlipRate, &t.QuarantineOwner, &t.QuarantineUntil, &t.QuarantineWhy, &t.FirstBadSHA, &t.StateChangedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list flaky tests: %w", err)
 		}

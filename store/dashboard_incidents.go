@@ -28,6 +28,12 @@ type IncidentView struct {
 	MitigatedAt       *time.Time
 	ResolvedAt        *time.Time
 	UpdatedAt         time.Time
+	Category          string
+	Confidence        float64
+	Occurrences       int
+	ReopenCount       int
+	Resolution        string
+	Postmortem        string
 }
 
 // IncidentEvent is one entry of an incident's timeline.
@@ -52,16 +58,20 @@ type IncidentFilter struct {
 
 const incidentColumns = `i.id, i.repository_id, p.full_name, COALESCE(i.cluster_id, 0), COALESCE(c.title, ''), i.kind, i.title,
 	i.severity, i.status, i.needs_human, i.impact, i.root_cause, i.first_bad_sha, i.last_good_sha,
-	COALESCE(i.github_issue_number, 0), i.opened_at, i.mitigated_at, i.resolved_at, i.updated_at`
+	COALESCE(i.github_issue_number, 0), i.opened_at, i.mitigated_at, i.resolved_at, i.updated_at,
+	i.category, i.confidence, i.occurrences, i.reopen_count, i.resolution, i.postmortem`
 
 const incidentFrom = ` FROM incidents i JOIN repositories p ON p.id = i.repository_id LEFT JOIN clusters c ON c.id = i.cluster_id `
 
 func scanIncident(row interface{ Scan(...any) error }) (IncidentView, error) {
 	var i IncidentView
 	var impact []byte
+	var conf float32
 	err := row.Scan(&i.ID, &i.RepositoryID, &i.Repository, &i.ClusterID, &i.ClusterTitle, &i.Kind, &i.Title, &i.Severity,
 		&i.Status, &i.NeedsHuman, &impact, &i.RootCause, &i.FirstBadSHA, &i.LastGoodSHA, &i.GitHubIssueNumber,
-		&i.OpenedAt, &i.MitigatedAt, &i.ResolvedAt, &i.UpdatedAt)
+		&i.OpenedAt, &i.MitigatedAt, &i.ResolvedAt, &i.UpdatedAt,
+		&i.Category, &conf, &i.Occurrences, &i.ReopenCount, &i.Resolution, &i.Postmortem)
+	i.Confidence = float64(conf)
 	if err == nil && len(impact) > 0 {
 		// An impact that is not an object is shown as nothing rather than
 		// breaking the page.
