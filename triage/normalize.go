@@ -35,6 +35,7 @@ var (
 	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
 	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
 	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
+	reWorkspace  = regexp.MustCompile(`(?:/home/runner/work|/Users/runner/work|/home/[^/\s]+/actions-runner/_work)/[^/\s]+/[^/\s]+/|/github/workspace/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/drone/src/|/go/src/[^/\s]+/[^/\s]+/[^/\s]+/|(?i)\b[a-z]:\\a\\[^\\\s]+\\[^\\\s]+\\`)
 	reGoBuildDir = regexp.MustCompile(`<tmp>/b\d+\b`)
 	reHome       = regexp.MustCompile(`(/home|/Users)/[^/\s:'"]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
 	reHex0x      = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
@@ -70,6 +71,11 @@ func Normalize(s string) string {
 			// go build work directories number packages in build order.
 			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
+	}
+	if strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/") || strings.Contains(s, `\a\`) {
+		// CI checkouts live in different places on different runners; a
+		// path relative to the checkout is what a developer sees locally.
+		s = reWorkspace.ReplaceAllString(s, "")
 	}
 	if strings.Contains(s, "/home/") || strings.Contains(s, "/Users/") || strings.Contains(s, `\`) {
 		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
