@@ -96,3 +96,22 @@ func TestAnalyzeReportsEachFailingLeafTestOnce(t *testing.T) {
 		t.Errorf("%d test failures, want 10", tests)
 	}
 }
+
+func TestPanicProblemHasFrames(t *testing.T) {
+	t.Parallel()
+	dir := fixtureDir(t, "test-output/go-test-json/gotestsum")
+	f, err := os.Open(filepath.Join(dir, "testjson__testdata__input__go-test-json-missing-test-fail.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := ParseGoTestJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Problems[0]
+	want := []string{"gotest.tools/v3/internal/assert.ArgsFromComparisonCall", "gotest.tools/v3/internal/assert.runComparison", "gotest.tools/v3/internal/assert.Eval"}
+	if p.Kind != ProblemPanic || p.Test != "TestWaitOn_WithCompare" || strings.Join(p.Frames, "|") != strings.Join(want, "|") {
+		t.Errorf("problem = %s %s frames %q, want panic in TestWaitOn_WithCompare with frames %q", p.Kind, p.Test, p.Frames, want)
+	}
+}

@@ -41,6 +41,8 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"oom_node.log", CategoryOOM, 13},
 		{"oom_killed.log", CategoryOOM, 8},
 		{"oom_java.log", CategoryOOM, 4},
+		{"oom_shell_killed.log", CategoryOOM, 4},
+		{"oom_cc_signal.log", CategoryOOM, 5},
 		{"timeout_go.log", CategoryTimeout, 2},
 		{"timeout_job.log", CategoryTimeout, 6},
 		{"lint_golangci.log", CategoryLint, 2},

@@ -27,7 +27,7 @@ const (
 )
 
 var oomRules = []Rule{
-	rule("oom.killed-signal", CategoryOOM, 0.8, `(?i)signal: killed|\bkilled signal terminated program\b|terminated by signal (9|SIGKILL)|exit (code|status) 137\b|\bSIGKILL\b`, "Process killed (SIGKILL), most likely out of memory", "The kernel's OOM killer sends SIGKILL when a container exceeds its memory limit.", remOOM),
+	rule("oom.killed-signal", CategoryOOM, 0.8, `(?i)signal: killed|\bkilled signal terminated program\b|(?:terminated|killed) by signal:? ?(?:9|SIGKILL)\b|\bsignal 9\b|exit (?:code|status):? 137\b|\bSIGKILL\b`, "Process killed (SIGKILL), most likely out of memory", "The kernel's OOM killer sends SIGKILL when a container exceeds its memory limit.", remOOM),
 	rule("oom.killed-line", CategoryOOM, 0.75, `^\s*(\S+: line \d+:\s+\d+\s+)?Killed(\s+.*)?$`, "Process killed, most likely out of memory", "A bare \"Killed\" is the shell reporting a SIGKILL, usually from the OOM killer.", remOOM),
 	rule("oom.oomkilled", CategoryOOM, 0.95, `OOMKilled|oom-kill|Out of memory: Killed process|Memory cgroup out of memory`, "Container killed by the OOM killer", "The container exceeded its memory limit.", remOOM),
 	rule("oom.go-runtime", CategoryOOM, 0.95, `fatal error: (runtime: )?out of memory|runtime: out of memory: cannot allocate`, "Go runtime out of memory", "The Go program could not allocate more memory.", remOOM),
