@@ -85,6 +85,12 @@ func TestCheckoutOverSmartHTTP(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(ws, "README")); string(b) != "first\n" {
 		t.Errorf("README = %q, want the first commit's", b)
 	}
+	if head := gitRun(t, ws, "rev-parse", "HEAD"); head != shas[0] {
+		t.Errorf("HEAD %s, want %s", head, shas[0])
+	}
+	if origin := gitRun(t, ws, "remote", "get-url", "origin"); origin != srv.URL+"/acme/app.git" {
+		t.Errorf("origin %q", origin)
+	}
 	if n := gitRun(t, ws, "rev-list", "--count", "HEAD"); n != "1" {
 		t.Errorf("history has %s commits, want a shallow clone of 1", n)
 	}
