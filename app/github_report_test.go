@@ -352,6 +352,10 @@ func TestReportCheckGoneRepositoryCancels(t *testing.T) {
 			if !errors.As(err, &cancel) {
 				t.Errorf("got %v, want the job cancelled", err)
 			}
+			entries, err := db.ListAudit(context.Background(), "run", run.runID, 10)
+			if err != nil || len(entries) != 1 || entries[0].Action != "report.check.cancelled" {
+				t.Errorf("audit log: %+v (%v), want one report.check.cancelled entry", entries, err)
+			}
 			fake.TakeViolations()
 		})
 	}

@@ -73,6 +73,9 @@ func (e *GitHubError) Error() string {
 // already passed by the time we read it.
 const minSnooze = time.Second
 
+// maxSnooze bounds a wait computed from a reset time, against clock skew.
+const maxSnooze = time.Hour
+
 // GitHubJobError turns an error from a GitHub call into what River should do
 // with the job: rate limits snooze until GitHub's reset (no attempt used);
 // a repository or installation that is gone (404/410) and validation errors
@@ -86,7 +89,7 @@ func GitHubJobError(err error, log *slog.Logger) error {
 	switch {
 	case ge.RateLimited:
 		log.Warn("github rate limit, snoozing", "op", ge.Op, "status", ge.StatusCode, "retry_after", ge.RetryAfter)
-		return river.JobSnooze(max(ge.RetryAfter, minSnooze))
+		return river.JobSnooze(min(max(ge.RetryAfter, minSnooze), maxSnooze))
 	case ge.StatusCode == http.StatusNotFound || ge.StatusCode == http.StatusGone:
 		log.Error("github says the repository or installation is gone; giving up", "op", ge.Op, "status", ge.StatusCode, "message", ge.Message)
 		return river.JobCancel(fmt.Errorf("repository or App installation gone: %w", err))

@@ -27,6 +27,7 @@ func TestGitHubJobError(t *testing.T) {
 		{"bad credentials", &GitHubError{Op: "x", StatusCode: 401}, "retry", 0},
 		{"primary rate limit", &GitHubError{Op: "x", StatusCode: 403, RateLimited: true, RetryAfter: 42 * time.Second}, "snooze", 42 * time.Second},
 		{"secondary rate limit past reset", &GitHubError{Op: "x", StatusCode: 429, RateLimited: true, RetryAfter: -time.Second}, "snooze", time.Second},
+		{"reset far away", &GitHubError{Op: "x", StatusCode: 403, RateLimited: true, RetryAfter: 30 * time.Hour}, "snooze", time.Hour},
 		{"repository gone", &GitHubError{Op: "x", StatusCode: 404, Message: "Not Found"}, "cancel", 0},
 		{"validation", &GitHubError{Op: "x", StatusCode: 422, Message: "Validation Failed"}, "cancel", 0},
 		{"forbidden", &GitHubError{Op: "x", StatusCode: 403, Message: "Resource not accessible by integration"}, "cancel", 0},

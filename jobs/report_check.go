@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -43,7 +44,17 @@ func (w *ReportCheckWorker) Work(ctx context.Context, job *river.Job[ReportCheck
 			log.Warn("run is gone; nothing to report")
 			return river.JobCancel(err)
 		}
-		return GitHubJobError(err, log)
+		err = GitHubJobError(err, log)
+		var cancel *rivertype.JobCancelError
+		if errors.As(err, &cancel) {
+			// The clear record: the run's audit trail says why GitHub never
+			// heard about it, beside River's own error on the job.
+			if aerr := store.Audit(context.WithoutCancel(ctx), w.DB.Pool, "worker", "report.check.cancelled", "run", job.Args.RunID,
+				map[string]any{"phase": job.Args.Phase, "error": err.Error()}); aerr != nil {
+				log.Error("recording the cancelled report", "err", aerr)
+			}
+		}
+		return err
 	}
 	return nil
 }

@@ -94,6 +94,9 @@ func RenderCheck(r CheckReport) CheckOutput {
 		out.Text = truncateMarkdown(text, maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
 	}
 	out.Annotations = Annotations(r.Failures, r.Roots)
+	if a := configAnnotation(r.Run); a != nil {
+		out.Annotations = append([]*github.CheckRunAnnotation{a}, out.Annotations...)
+	}
 	out.Actions = checkActions(out.Conclusion, r.Failures)
 	return out
 }

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -109,4 +111,27 @@ func clipBytes(s string, n int) string {
 		cut = cut[:len(cut)-1] // drop the bytes of a character the cut split
 	}
 	return cut + "…"
+}
+
+// configErrorRe matches a ConfigError's message: "FILE line N: problem".
+var configErrorRe = regexp.MustCompile(`^(\S+) line (\d+): (.+)`)
+
+// configAnnotation points at the line of the pipeline file (or go.mod) that
+// failed a run before any step ran, so the pull request shows it in place.
+func configAnnotation(run store.Run) *github.CheckRunAnnotation {
+	m := configErrorRe.FindStringSubmatch(firstLine(run.Error))
+	if m == nil {
+		return nil
+	}
+	line, err := strconv.Atoi(m[2])
+	p, ok := RepoPath(m[1], nil)
+	if err != nil || line < 1 || !ok {
+		return nil
+	}
+	return &github.CheckRunAnnotation{
+		Path: github.String(p), StartLine: github.Int(line), EndLine: github.Int(line),
+		AnnotationLevel: github.String("failure"),
+		Title:           github.String(clip("Pipeline configuration error", maxAnnotationTitle)),
+		Message:         github.String(clipBytes(m[3], maxAnnotationMessage)),
+	}
 }

@@ -13,7 +13,7 @@ import (
 func renderSummary(conclusion string, r CheckReport) string {
 	var b strings.Builder
 	runURL := RunURL(r.PublicURL, r.Run.ID)
-	fmt.Fprintf(&b, "**Conclusion: %s** — %s. [Run #%d in Sentinel](%s)\n\n", conclusion, verdict(r.Failures), r.Run.ID, runURL)
+	fmt.Fprintf(&b, "**Conclusion: %s** — %s. [Run #%d in Sentinel](%s)\n\n", conclusion, verdict(conclusion, r.Failures), r.Run.ID, runURL)
 	if conclusion == "neutral" {
 		fmt.Fprintf(&b, "> Every failure is a known flaky test: %s. The check is **neutral** rather than failed, so they do not block the merge; quarantine or fix them.\n\n",
 			strings.Join(flakyNames(r.Failures), ", "))
@@ -27,9 +27,12 @@ func renderSummary(conclusion string, r CheckReport) string {
 	return b.String()
 }
 
-func verdict(fs []store.ReportFailure) string {
+func verdict(conclusion string, fs []store.ReportFailure) string {
 	if len(fs) == 0 {
-		return "no failures"
+		if conclusion == "success" {
+			return "every step passed"
+		}
+		return "no failure was classified"
 	}
 	clusters := map[int64]bool{}
 	for _, f := range fs {

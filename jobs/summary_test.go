@@ -95,6 +95,15 @@ func TestRenderCheckGolden(t *testing.T) {
 		{"failure", report(store.RunFailed, brokenTest, flakyTest, compileError)},
 		{"neutral", report(store.RunFailed, flakyTest)},
 		{"success", report(store.RunSucceeded)},
+		{"config-error", func() CheckReport {
+			r := report(store.RunFailed)
+			r.Steps = nil
+			r.Run.Category = "configuration"
+			r.Run.Error = ".sentinel.yml line 7: bad duration \"ten\": want a positive duration such as 90s, 10m or 1h"
+			return r
+		}()},
+		{"cancelled", report(store.RunCancelled)},
+		{"timed-out", report(store.RunTimedOut, brokenTest)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
