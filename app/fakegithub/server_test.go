@@ -302,3 +302,22 @@ func TestChaosIsReproducible(t *testing.T) {
 		t.Errorf("rate 0.5 gave %d failures of 20", fails)
 	}
 }
+
+func TestSlowAnswers(t *testing.T) {
+	t.Parallel()
+	s := fakegithub.New(t)
+	c := client(t, s)
+	if _, _, err := c.Issues.Create(context.Background(), "o", "r", &github.IssueRequest{Title: github.String("w")}); err != nil {
+		t.Fatal(err)
+	}
+	s.FailNext(fakegithub.Fault{Kind: fakegithub.Slow, Delay: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := c.Issues.Get(ctx, "o", "r", 1)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("slow answer with a 50ms deadline: %v", err)
+	}
+	if _, _, err := c.Issues.Get(context.Background(), "o", "r", 1); err != nil {
+		t.Errorf("after the slow answer: %v", err)
+	}
+}
