@@ -26,6 +26,7 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"test_go_verbose.log", CategoryTest, 9},
 		{"test_jest.log", CategoryTest, 5},
 		{"test_jest_ansi.log", CategoryTest, 3},
+		{"test_jest_with_warnings.log", CategoryTest, 11},
 		{"test_gradle.log", CategoryTest, 7},
 		{"test_cargo.log", CategoryTest, 7},
 		{"dependency_go.log", CategoryDependency, 4},

@@ -311,17 +311,18 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 	bestConf := 0.0
 	try := func(ri int, re *regexp.Regexp) {
 		r := &rs.rules[ri]
-		if noise || !r.Noise && (r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank()) {
-			return
-		}
-		if !re.Match(text) {
-			return
-		}
 		if r.Noise {
-			noise = true
+			if !noise && re.Match(text) {
+				noise = true
+			}
 			return
 		}
-		best, bestConf = ri, r.Confidence
+		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
+			return
+		}
+		if re.Match(text) {
+			best, bestConf = ri, r.Confidence
+		}
 	}
 	for _, vi := range rs.pre.scan(sc, text) {
 		v := &rs.pre.variants[vi]
@@ -330,8 +331,17 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 	for _, ri := range rs.always {
 		try(ri, rs.rules[ri].re)
 	}
+	// A warning line is noise, unless it names a cause as certain as a
+	// full disk ("npm WARN tar ENOSPC: no space left on device").
+	if noise && bestConf >= noiseOverride {
+		noise = false
+	}
 	return best, noise
 }
+
+// noiseOverride is the confidence from which a rule match counts even on
+// a line a noise rule matched.
+const noiseOverride = 0.95
 
 // match records text as evidence when a rule matches it.
 func (s *LogScanner) match(n int64, text []byte) {
