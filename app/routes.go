@@ -19,5 +19,7 @@ func (s *Server) Handler() http.Handler {
 	r.Handle("/metrics", s.Metrics.Handler())
 
 	s.routeWebhooks(r)
+	s.routeAPI(r)
+	s.routeDashboard(r)
 	return r
 }

@@ -31,6 +31,8 @@ Commands:
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
   setup      register a new GitHub App from a manifest and store its credentials
+  demo [--serve] [SCENARIO...]
+             run the sample repositories through Sentinel end to end (no GitHub needed)
   help       show this help
 
 Every flag is also an environment variable; run 'sentinel serve -h' to list them.
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return 1
 		}
 		return 0
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr, getenv)
 	case "triage":
 		return runTriage(rest, stdout, stderr)
 	case "fingerprint":

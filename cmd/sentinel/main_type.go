@@ -28,6 +28,11 @@ type Main struct {
 	Postgres *store.ManagedPostgres // nil when DATABASE_URL is set
 	River    *river.Client[pgx.Tx]
 	Server   *app.Server
+	GitHub   jobs.GitHub  // set before Run to override (tests: the fake GitHub)
+	Runtime  jobs.Runtime // set before Run to override; else chosen by SENTINEL_EXECUTOR
+	// ImageRewrite maps pipeline images to local ones (the demo on a machine
+	// without a registry).
+	ImageRewrite map[string]string
 
 	// Listening is closed once the HTTP listener is bound; Addr is then its
 	// address (tests listen on port 0).

@@ -1,24 +1,102 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/app"
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
 // addWorkers registers every River worker and returns the periodic jobs.
 func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
-	if err := river.AddWorkerSafely(w, &jobs.RetentionWorker{
-		DB: m.DB, Log: m.Log, Logs: 30 * 24 * time.Hour, Calls: 90 * 24 * time.Hour,
-	}); err != nil {
+	gh, err := m.gitHub()
+	if err != nil {
 		return nil, err
 	}
-	periodic := []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return jobs.RetentionPruneArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
+	rt, err := m.runtime()
+	if err != nil {
+		return nil, err
 	}
-	return periodic, nil
+	workDir, err := filepath.Abs(filepath.Join(m.Config.DataDir, "workspaces"))
+	if err != nil {
+		return nil, err
+	}
+	runner := jobs.RunnerConfig{
+		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
+		ImageRewrite: m.ImageRewrite, Logger: m.Log,
+	}
+	if client, ok := gh.(*app.GitHubClient); ok {
+		runner.Token = client.InstallationToken
+	}
+	for _, worker := range []func() error{
+		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runner}) },
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.ReportCheckWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,
+				WorkspaceRoots: []string{workDir}, Log: m.Log})
+		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.OrphanReapWorker{DB: m.DB, Runtime: rt, WorkDir: workDir, Logger: m.Log})
+		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.RetentionWorker{DB: m.DB, Log: m.Log, Logs: 30 * 24 * time.Hour, Calls: 90 * 24 * time.Hour})
+		},
+	} {
+		if err := worker(); err != nil {
+			return nil, err
+		}
+	}
+	periodic, err := jobs.AddAnalysisWorkers(w, jobs.AnalysisDeps{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
+	if err != nil {
+		return nil, err
+	}
+	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+		return river.NewPeriodicJob(river.PeriodicInterval(d),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})
+	}
+	// The reaper runs at start-up too: containers left by a crashed process
+	// are removed before new runs start.
+	return append(periodic, every(6*time.Hour, jobs.RetentionPruneArgs{}), every(10*time.Minute, jobs.OrphanReapArgs{})), nil
+}
+
+// gitHub is the real App client with credentials, else the recorder.
+func (m *Main) gitHub() (jobs.GitHub, error) {
+	if m.GitHub != nil {
+		return m.GitHub, nil
+	}
+	gh, err := app.NewGitHub(app.GitHubConfig{AppID: m.Config.GitHubAppID, PrivateKey: []byte(m.Config.GitHubKeyPEM), APIURL: m.Config.GitHubAPIURL}, m.DB, m.Log)
+	m.GitHub = gh
+	return gh, err
+}
+
+// runtime picks Docker when asked or when a daemon answers, else the shell.
+func (m *Main) runtime() (jobs.Runtime, error) {
+	if m.Runtime != nil {
+		return m.Runtime, nil
+	}
+	if m.Config.Executor == "shell" {
+		m.Runtime = jobs.NewShell()
+		return m.Runtime, nil
+	}
+	d, err := jobs.NewDocker()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err = d.Ping(ctx)
+		cancel()
+	}
+	if err != nil {
+		if m.Config.Executor == "docker" {
+			return nil, fmt.Errorf("SENTINEL_EXECUTOR=docker but the Docker daemon does not answer: %w", err)
+		}
+		m.Log.Warn("Docker daemon not reachable: steps run as host processes (shell executor), without container isolation or limits", "err", err)
+		m.Runtime = jobs.NewShell()
+		return m.Runtime, nil
+	}
+	m.Runtime = d
+	return d, nil
 }

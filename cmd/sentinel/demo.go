@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+)
+
+// scenario is one sample repository and what the demo does with it.
+type scenario struct {
+	name   string
+	pushes int // pushes to the default branch, each waiting for the previous run
+	// untilFlaky keeps pushing (up to pushes) until a test is marked flaky:
+	// a one-in-three failure is random by nature.
+	untilFlaky bool
+	expect     string // what a newcomer should see, printed in the summary
+}
+
+var scenarios = []scenario{
+	{name: "success", pushes: 2, expect: "succeeded"},
+	{name: "testfail", pushes: 3, expect: "failed: test failure with an annotation at its file and line; incident opened"},
+	{name: "flaky", pushes: 12, untilFlaky: true, expect: "test detected as flaky"},
+	{name: "timeout", pushes: 3, expect: "timed out; incident opened"},
+	{name: "dns", pushes: 3, expect: "failed: network/DNS"},
+	{name: "disk", pushes: 3, expect: "failed: disk full"},
+	{name: "oom", pushes: 3, expect: "failed: out of memory"},
+	{name: "compile", pushes: 3, expect: "failed: compile error"},
+}
+
+// demoOptions are the demo's own flags; everything else is Config.
+type demoOptions struct {
+	serve   bool
+	pushes  int
+	samples string
+}
+
+// runDemo starts Sentinel, serves the samples from a local git server and
+// drives each scenario through the real pipeline by sending itself signed
+// push deliveries; GitHub reporting is recorded, not sent.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("sentinel demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts demoOptions
+	fs.BoolVar(&opts.serve, "serve", false, "keep serving the dashboard after the scenarios finish")
+	fs.IntVar(&opts.pushes, "pushes", 0, "pushes per scenario (default: each scenario's own)")
+	fs.StringVar(&opts.samples, "samples", "samples", "directory holding the sample repositories")
+	// The demo records GitHub calls and signs its own deliveries: App
+	// settings from the environment are not used.
+	noApp := func(k string) string {
+		switch k {
+		case "GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_FILE":
+			return ""
+		}
+		return getenv(k)
+	}
+	cfg, err := LoadConfig(fs, args, noApp)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinel demo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 2
+	}
+	chosen, err := pickScenarios(fs.Args(), opts.pushes)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinel demo: %v\n", err)
+		return 2
+	}
+	if err := runDemoScenarios(ctx, cfg, opts, chosen, stdout); err != nil {
+		fmt.Fprintf(stderr, "sentinel demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func pickScenarios(names []string, pushes int) ([]scenario, error) {
+	var out []scenario
+	for _, sc := range scenarios {
+		if pushes > 0 {
+			sc.pushes = pushes
+		}
+		if len(names) == 0 {
+			out = append(out, sc)
+			continue
+		}
+		for _, n := range names {
+			if n == sc.name {
+				out = append(out, sc)
+			}
+		}
+	}
+	if len(out) < max(len(names), 1) {
+		var known []string
+		for _, sc := range scenarios {
+			known = append(known, sc.name)
+		}
+		return nil, fmt.Errorf("unknown scenario in %v (known: %s)", names, strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen []scenario, stdout io.Writer) error {
+	samples, err := filepath.Abs(opts.samples)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(samples, "success", ".sentinel.yml")); err != nil {
+		return fmt.Errorf("sample repositories not found in %s (run from the repository root or pass --samples)", samples)
+	}
+	demoDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "demo"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(demoDir, 0o755); err != nil {
+		return err
+	}
+	cfg.WebhookSecret = randomSecret()
+	logFile, err := os.OpenFile(filepath.Join(demoDir, "sentinel.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	m := NewMain(cfg, newLogger(logFile, cfg.LogLevel))
+	fmt.Fprintf(stdout, "Sentinel demo — logs in %s\n", logFile.Name())
+	if err := prepareDemoRuntime(ctx, m, stdout); err != nil {
+		return err
+	}
+
+	gitRoot := filepath.Join(demoDir, "git")
+	gitURL, stopGit, err := serveGit(gitRoot)
+	if err != nil {
+		return err
+	}
+	defer stopGit()
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx, "serve") }()
+	defer func() { m.Close() }()
+	select {
+	case <-m.Listening:
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	dashboard := "http://" + m.Addr
+	fmt.Fprintf(stdout, "Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)\n\n", dashboard)
+
+	d := &demo{m: m, out: stdout, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github"}
+	var wg sync.WaitGroup
+	results := make([]scenarioResult, len(chosen))
+	for i, sc := range chosen {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = d.play(ctx, sc, i)
+		}()
+	}
+	wg.Wait()
+	if err := d.summary(ctx, results); err != nil {
+		return err
+	}
+	if opts.serve && ctx.Err() == nil {
+		fmt.Fprintf(stdout, "\nServing %s until Ctrl-C.\n", dashboard)
+		<-ctx.Done()
+	}
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	for _, r := range results {
+		if r.err != nil {
+			return fmt.Errorf("scenario %s: %w", r.name, r.err)
+		}
+	}
+	return nil
+}
+
+// prepareDemoRuntime makes the samples' images available: pulled when a
+// registry answers, otherwise built from this machine's busybox and Go
+// toolchain and substituted for the images the samples name.
+func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
+	m.Log = m.Log.With("component", "demo")
+	rt, err := m.runtime()
+	if err != nil {
+		return err
+	}
+	d, ok := rt.(*jobs.Docker)
+	if !ok {
+		fmt.Fprintln(stdout, "Docker is not reachable: steps run as host processes (shell executor), without container limits.")
+		return nil
+	}
+	missing, err := missingImages(ctx, d, []string{"golang:1.26", "busybox:stable"})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	fmt.Fprintf(stdout, "Pulling %s ...\n", strings.Join(missing, ", "))
+	if pullErr := pullImages(ctx, d, missing); pullErr == nil {
+		return nil
+	} else {
+		fmt.Fprintf(stdout, "No registry reachable (%v):\nbuilding local images from this machine's static busybox and Go toolchain instead.\n", shortErr(pullErr))
+	}
+	if err := jobs.BuildTestImages(ctx, d.Client(), goRoot()); err != nil {
+		return fmt.Errorf("build local images: %w", err)
+	}
+	m.ImageRewrite = map[string]string{"golang:1.26": jobs.TestImageGo(), "busybox:stable": jobs.TestImageBusybox}
+	return nil
+}
+
+func serveGit(root string) (url string, stop func(), err error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: jobs.GitHTTPHandler(root), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // ends with Close
+	return "http://" + l.Addr().String(), func() { srv.Close() }, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}

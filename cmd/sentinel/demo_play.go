@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// demo pushes sample repositories to a local git server and tells Sentinel
+// about each push with a signed webhook delivery, as GitHub would.
+type demo struct {
+	m       *Main
+	out     io.Writer
+	outMu   sync.Mutex
+	gitRoot string // bare repositories, served over smart HTTP at gitURL
+	gitURL  string
+	samples string
+	workDir string // working copies the demo commits in
+	webhook string
+}
+
+type scenarioResult struct {
+	name  string
+	runs  []store.Run
+	flaky bool
+	err   error
+}
+
+func (d *demo) say(format string, a ...any) {
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
+	fmt.Fprintf(d.out, format+"\n", a...)
+}
+
+// play pushes one sample `pushes` times, waiting for each run to be fully
+// reported before the next push (a newer push would supersede it).
+func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
+	res := scenarioResult{name: sc.name}
+	repo, err := d.prepareRepo(ctx, sc.name)
+	if err != nil {
+		res.err = err
+		d.say("✖ %-8s could not prepare the repository: %v", sc.name, err)
+		return res
+	}
+	for i := 1; i <= sc.pushes && ctx.Err() == nil; i++ {
+		sha, err := d.commit(ctx, repo, fmt.Sprintf("demo push %d of %s", i, sc.name))
+		if err == nil {
+			err = d.deliver(ctx, sc.name, int64(9000+index), sha, i)
+		}
+		var run store.Run
+		if err == nil {
+			run, err = d.waitForRun(ctx, sha)
+		}
+		if err != nil {
+			res.err = err
+			d.say("✖ %-8s push %d: %v", sc.name, i, err)
+			return res
+		}
+		res.runs = append(res.runs, run)
+		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, d.categories(ctx, run.ID))
+		if sc.untilFlaky {
+			if res.flaky = d.hasFlakyTest(ctx, run.RepositoryID); res.flaky {
+				d.say("  %-8s flaky test detected after %d pushes", sc.name, i)
+				break
+			}
+		}
+	}
+	return res
+}
+
+func mark(r store.Run) string {
+	if r.State == store.RunSucceeded {
+		return "✔"
+	}
+	return "✖"
+}
+
+// prepareRepo copies the sample into a working copy (once) whose origin is a
+// bare repository on the demo's git server.
+func (d *demo) prepareRepo(ctx context.Context, name string) (string, error) {
+	work := filepath.Join(d.workDir, name)
+	bare := filepath.Join(d.gitRoot, name+".git")
+	if _, err := os.Stat(filepath.Join(work, ".git")); err == nil {
+		return work, nil
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(work, os.DirFS(filepath.Join(d.samples, name))); err != nil {
+		return "", fmt.Errorf("copy sample: %w", err)
+	}
+	for _, args := range [][]string{
+		{"init", "--bare", "--initial-branch=main", bare},
+		{"-C", work, "init", "--initial-branch=main"},
+		{"-C", work, "remote", "add", "origin", bare},
+	} {
+		if _, err := git(ctx, args...); err != nil {
+			return "", err
+		}
+	}
+	// http-backend serves only repositories that allow it.
+	if _, err := git(ctx, "-C", bare, "config", "http.receivepack", "false"); err != nil {
+		return "", err
+	}
+	os.WriteFile(filepath.Join(bare, "git-daemon-export-ok"), nil, 0o644)
+	return work, nil
+}
+
+func (d *demo) commit(ctx context.Context, work, message string) (string, error) {
+	stamp := fmt.Sprintf("%s\n", time.Now().UTC().Format(time.RFC3339Nano))
+	if err := os.WriteFile(filepath.Join(work, ".demo-push"), []byte(stamp), 0o644); err != nil {
+		return "", err
+	}
+	for _, args := range [][]string{
+		{"-C", work, "add", "-A"},
+		{"-C", work, "-c", "user.name=Sentinel Demo", "-c", "user.email=demo@sentinel.invalid", "commit", "-q", "-m", message},
+		{"-C", work, "push", "-q", "origin", "main"},
+	} {
+		if _, err := git(ctx, args...); err != nil {
+			return "", err
+		}
+	}
+	sha, err := git(ctx, "-C", work, "rev-parse", "HEAD")
+	return strings.TrimSpace(sha), err
+}
+
+func git(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// deliver sends the push webhook GitHub would send for this commit.
+func (d *demo) deliver(ctx context.Context, name string, repoID int64, sha string, n int) error {
+	fullName := "demo/" + name
+	payload := map[string]any{
+		"ref": "refs/heads/main", "before": strings.Repeat("0", 40), "after": sha,
+		"created": n == 1, "deleted": false, "forced": false, "base_ref": nil,
+		"compare": d.gitURL + "/" + name + ".git",
+		"commits": []any{},
+		"head_commit": map[string]any{
+			"id": sha, "message": fmt.Sprintf("demo push %d of %s", n, name), "timestamp": time.Now().UTC().Format(time.RFC3339),
+			"author": map[string]any{"name": "Sentinel Demo", "email": "demo@sentinel.invalid", "username": "sentinel-demo"},
+		},
+		"repository": map[string]any{
+			"id": repoID, "name": name, "full_name": fullName, "private": false,
+			"owner":     map[string]any{"login": "demo", "type": "Organization"},
+			"clone_url": d.gitURL + "/" + name + ".git", "default_branch": "main",
+		},
+		"pusher":       map[string]any{"name": "sentinel-demo"},
+		"sender":       map[string]any{"login": "sentinel-demo"},
+		"installation": map[string]any{"id": 1},
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", d.webhook, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", randomSecret()[:32])
+	req.Header.Set("X-Hub-Signature-256", app.Sign(d.m.Config.WebhookSecret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("webhook answered %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// waitForRun waits until the run of sha is over and its check run completed
+// (the conclusion is set after triage and reporting).
+func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var id int64
+		err := d.m.DB.Pool.QueryRow(ctx, `SELECT id FROM runs WHERE sha = $1 AND conclusion <> '' ORDER BY id DESC LIMIT 1`, sha).Scan(&id)
+		if err == nil {
+			return d.m.DB.GetRun(ctx, id)
+		}
+		select {
+		case <-ctx.Done():
+			return store.Run{}, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return store.Run{}, fmt.Errorf("run of %s not reported within 10 minutes (see the dashboard and the log)", sha[:8])
+}
+
+func (d *demo) categories(ctx context.Context, runID int64) string {
+	rows, err := d.m.DB.Pool.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var cats []string
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		cats = append(cats, c)
+	}
+	if len(cats) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(cats, ", ") + ")"
+}
+
+func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
+	var n int
+	d.m.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state IN ('flaky', 'quarantined')`, repoID).Scan(&n)
+	return n > 0
+}
+
+// summary prints one screen: runs, clusters, flaky tests, incidents and
+// what would have been posted to GitHub.
+func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
+	q := func(sql string) int {
+		var n int
+		d.m.DB.Pool.QueryRow(ctx, sql).Scan(&n)
+		return n
+	}
+	d.say("\nSummary")
+	for _, r := range results {
+		states := map[string]int{}
+		for _, run := range r.runs {
+			states[run.State]++
+		}
+		d.say("  %-8s %d runs %v%s", r.name, len(r.runs), states, map[bool]string{true: ", flaky test detected"}[r.flaky])
+	}
+	d.say("  runs %d · failure clusters %d · flaky tests %d · incidents open %d · recorded GitHub calls %d (check runs %d, issues %d)",
+		q(`SELECT count(*) FROM runs`), q(`SELECT count(*) FROM clusters`),
+		q(`SELECT count(*) FROM tests WHERE state IN ('flaky', 'quarantined')`),
+		q(`SELECT count(*) FROM incidents WHERE status <> 'resolved'`),
+		q(`SELECT count(*) FROM outbound_calls`),
+		q(`SELECT count(*) FROM outbound_calls WHERE path LIKE '%/check-runs%' AND method = 'POST'`),
+		q(`SELECT count(*) FROM outbound_calls WHERE path ~ '/issues$' AND method = 'POST'`))
+	d.say("  Dashboard: http://%s", d.m.Addr)
+	return nil
+}
