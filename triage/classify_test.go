@@ -55,6 +55,7 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"config_npm_script.log", CategoryConfiguration, 2},
 		{"config_go_version.log", CategoryConfiguration, 2},
 		{"unknown_script.log", CategoryUnknown, 4},
+		{"unknown_python_traceback.log", CategoryUnknown, 8},
 		{"test_maven.log", CategoryTest, 6},
 		{"lint_mypy.log", CategoryLint, 2},
 		{"lint_govet.log", CategoryLint, 3},

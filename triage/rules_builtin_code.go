@@ -61,7 +61,8 @@ var testRules = []Rule{
 // but their lines still make evidence.
 var genericRules = []Rule{
 	rule("generic.error", CategoryUnknown, 0.3, `(?i)^\s*(\[?error\]?|error:|fatal:|fatal error:|\*\*\* error)|\berror\b|\bfailed\b|\bfailure\b`, "Build failed with an error", "An error was printed; no rule recognised its cause.", "Read the evidence lines; if this is a recurring cause, add a rule for it in .sentinel/rules.yml."),
-	rule("generic.exception", CategoryUnknown, 0.35, `Traceback \(most recent call last\)|Exception in thread|Unhandled exception|UnhandledPromiseRejection|uncaught exception|Caused by: |^\w+(\.\w+)*(Exception|Error): `, "Unhandled exception", "A program stopped on an exception.", "Read the exception and the first frames in your code."),
+	rule("generic.exception", CategoryUnknown, 0.4, `^(?:[\w$]+\.)*\w*(?:Exception|Error)(?:: .*|$)|Exception in thread "[^"]*" (\S+)|^Unhandled exception|UnhandledPromiseRejection|uncaught exception`, "Unhandled exception: $0", "A program stopped on an exception.", "Read the exception and the first frames in your code."),
+	rule("generic.traceback", CategoryUnknown, 0.3, `Traceback \(most recent call last\)|^Caused by: `, "Unhandled exception", "A program stopped on an exception.", "Read the exception and the first frames in your code."),
 }
 
 // noiseRules match lines that follow a failure without saying anything
