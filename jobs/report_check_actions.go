@@ -2,87 +2,96 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/store"
 )
 
-// RequestedAction is a click on one of the completed check run's buttons,
-// from a check_run.requested_action delivery.
-type RequestedAction struct {
-	Identifier     string // ActionRerunFailed, ActionQuarantineFlaky, ActionOpenIncident
-	RunID          int64  // Sentinel's run: the check run's external_id
-	CheckRunID     int64
-	InstallationID int64
-	Repository     string // owner/name
-	Sender         string // login of who clicked
+// Buttons carries out the completed check run's buttons other than
+// "Re-run failed" (which the intake does itself). Each method has the shape
+// of app.ButtonHandler: it runs inside the intake's transaction, so the rows
+// it writes and the jobs it inserts commit with the delivery, once.
+type Buttons struct {
+	River *river.Client[pgx.Tx] // inserts the follow-up jobs with InsertTx
+	Now   func() time.Time      // nil: time.Now
 }
 
-// ErrNotOurCheckRun is returned for a check run Sentinel did not create.
-var ErrNotOurCheckRun = errors.New("check run is not Sentinel's")
-
-// ParseRequestedAction reads a check_run delivery with action requested_action.
-func ParseRequestedAction(payload []byte) (RequestedAction, error) {
-	var p struct {
-		Action          string `json:"action"`
-		RequestedAction *struct {
-			Identifier string `json:"identifier"`
-		} `json:"requested_action"`
-		CheckRun struct {
-			ID         int64  `json:"id"`
-			Name       string `json:"name"`
-			ExternalID string `json:"external_id"`
-		} `json:"check_run"`
-		Installation *struct {
-			ID int64 `json:"id"`
-		} `json:"installation"`
-		Repository struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-		Sender struct {
-			Login string `json:"login"`
-		} `json:"sender"`
+func (b Buttons) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
 	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return RequestedAction{}, fmt.Errorf("check_run payload: %w", err)
-	}
-	if p.Action != "requested_action" || p.RequestedAction == nil || p.RequestedAction.Identifier == "" {
-		return RequestedAction{}, fmt.Errorf("check_run payload: action %q carries no requested_action identifier", p.Action)
-	}
-	a := RequestedAction{
-		Identifier: p.RequestedAction.Identifier, CheckRunID: p.CheckRun.ID,
-		Repository: p.Repository.FullName, Sender: p.Sender.Login,
-	}
-	if p.Installation != nil {
-		a.InstallationID = p.Installation.ID
-	}
-	runID, err := strconv.ParseInt(p.CheckRun.ExternalID, 10, 64)
-	if p.CheckRun.Name != CheckName || err != nil || runID <= 0 {
-		return a, fmt.Errorf("%w: name %q, external_id %q", ErrNotOurCheckRun, p.CheckRun.Name, p.CheckRun.ExternalID)
-	}
-	a.RunID = runID
-	return a, nil
+	return time.Now()
 }
 
-// ActionHandler carries out one button inside the intake's transaction (so
-// that the River jobs it inserts commit with the delivery).
-type ActionHandler func(ctx context.Context, tx pgx.Tx, a RequestedAction) error
-
-// ActionRouter maps identifiers to handlers; the binary wires the three
-// buttons to the run, flaky-test and incident code that owns each.
-type ActionRouter map[string]ActionHandler
-
-// ErrUnknownAction is returned for an identifier no handler is registered for.
-var ErrUnknownAction = errors.New("unknown requested action")
-
-// Route runs the handler for a.Identifier.
-func (r ActionRouter) Route(ctx context.Context, tx pgx.Tx, a RequestedAction) error {
-	h := r[a.Identifier]
-	if h == nil {
-		return fmt.Errorf("%w %q", ErrUnknownAction, a.Identifier)
+// QuarantineFlaky quarantines every flaky test that failed in run (those
+// already quarantined stay as they are), owned by whoever pressed the
+// button, and re-renders the check run so it names them as quarantined.
+func (b Buttons) QuarantineFlaky(ctx context.Context, tx pgx.Tx, run store.Run, sender string) error {
+	_, failures, err := store.CheckRunReport(ctx, tx, run.ID)
+	if err != nil {
+		return err
 	}
-	return h(ctx, tx, a)
+	done := map[int64]bool{}
+	for _, f := range failures {
+		if !f.Flaky || f.Quarantined || f.TestID == 0 || done[f.TestID] {
+			continue
+		}
+		done[f.TestID] = true
+		err := store.SetQuarantine(ctx, tx, f.TestID, store.Quarantine{
+			Owner: sender, Source: "button", Actor: "github:" + sender,
+			Reason: fmt.Sprintf("flaky in run %d; quarantined from the check run", run.ID),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	_, err = b.River.InsertTx(ctx, tx, ReportCheckArgs{RunID: run.ID, Phase: PhaseCompleted}, nil)
+	return err
+}
+
+// OpenIncident opens an incident for each failure cluster of run that is not
+// a flaky test and has no open incident yet, and queues filing its issue.
+// It bypasses the automatic thresholds: a person asked for it.
+func (b Buttons) OpenIncident(ctx context.Context, tx pgx.Tx, run store.Run, sender string) error {
+	_, failures, err := store.CheckRunReport(ctx, tx, run.ID)
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, f := range failures {
+		if f.Flaky || f.ClusterID == 0 || seen[f.ClusterID] {
+			continue
+		}
+		seen[f.ClusterID] = true
+		title := f.Title
+		if f.TestName != "" {
+			title = f.TestName + ": " + f.Title
+		}
+		id, created, err := store.InsertIncident(ctx, tx, store.NewIncident{
+			RepositoryID: run.RepositoryID, ClusterID: f.ClusterID, Kind: "cluster",
+			Title: title, Severity: "medium", RootCause: f.Hint,
+			Fingerprint: f.Fingerprint, Category: f.Category, Confidence: f.Confidence,
+			RunID: run.ID, At: b.now(),
+		})
+		if err != nil {
+			return err
+		}
+		if !created {
+			continue // the cluster has an open incident already
+		}
+		if err := store.AddIncidentEvent(ctx, tx, id, "opened", "opened from the check run by "+sender, run.ID, map[string]any{"sender": sender}); err != nil {
+			return err
+		}
+		if _, err := b.River.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: id}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

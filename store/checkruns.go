@@ -25,6 +25,7 @@ type ReportStep struct {
 type ReportFailure struct {
 	ID          int64
 	ClusterID   int64 // 0: not clustered
+	TestID      int64 // 0: not a test
 	StepName    string
 	Category    string
 	Title       string
@@ -48,7 +49,12 @@ type ReportFailure struct {
 // CheckRunReport returns a run's steps (by position and attempt) and
 // failures (by id) for its check run.
 func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []ReportFailure, error) {
-	rows, err := db.Pool.Query(ctx, `
+	return CheckRunReport(ctx, db.Pool, runID)
+}
+
+// CheckRunReport is the method's query, inside the caller's transaction.
+func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, []ReportFailure, error) {
+	rows, err := q.Query(ctx, `
 		SELECT position, attempt, name, state, exit_code, oom_killed, error, started_at, finished_at
 		FROM steps WHERE run_id = $1 ORDER BY position, attempt`, runID)
 	if err != nil {
@@ -68,8 +74,8 @@ func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []
 		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
 	}
 
-	rows, err = db.Pool.Query(ctx, `
-		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
+	rows, err = q.Query(ctx, `
+		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(f.test_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
 			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
 			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),
 			f.quarantined OR COALESCE(t.state = 'quarantined', false),
@@ -89,7 +95,7 @@ func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []
 	for rows.Next() {
 		var f ReportFailure
 		var conf float32
-		if err := rows.Scan(&f.ID, &f.ClusterID, &f.StepName, &f.Category, &f.Title, &f.Message,
+		if err := rows.Scan(&f.ID, &f.ClusterID, &f.TestID, &f.StepName, &f.Category, &f.Title, &f.Message,
 			&f.Fingerprint, &conf, &f.Evidence, &f.File, &f.Line, &f.Hint, &f.Remediation,
 			&f.Flaky, &f.Quarantined, &f.TestName, &f.SeenBefore); err != nil {
 			return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
