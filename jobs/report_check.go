@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -197,11 +198,6 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 }
 
 func splitRepo(full string) (owner, name string, ok bool) {
-	for i := 0; i < len(full); i++ {
-		if full[i] == '/' {
-			owner, name = full[:i], full[i+1:]
-			return owner, name, owner != "" && name != ""
-		}
-	}
-	return "", "", false
+	owner, name, _ = strings.Cut(full, "/")
+	return owner, name, owner != "" && name != "" && !strings.Contains(name, "/")
 }

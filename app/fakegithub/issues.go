@@ -266,90 +266,6 @@ func hasAllLabels(have, want []string) bool {
 	return true
 }
 
-func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
-	is, ok := s.issueFor(w, r)
-	if !ok {
-		return
-	}
-	var b struct {
-		Body *string `json:"body"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.Body == nil {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "IssueComment", Field: "body", Code: "missing_field"})
-		return
-	}
-	s.mu.Lock()
-	c := Comment{ID: s.id(), Body: *b.Body}
-	is.Comments = append(is.Comments, c)
-	resp := s.commentJSON(is, c)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, resp)
-}
-
-// listComments answers GET /repos/{owner}/{repo}/issues/{number}/comments, oldest first.
-func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
-	is, ok := s.issueFor(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	all := make([]*github.IssueComment, 0, len(is.Comments))
-	for _, c := range is.Comments {
-		all = append(all, s.commentJSON(is, c))
-	}
-	s.mu.Unlock()
-	page, ok := paginate(w, r, len(all))
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, all[page.from:page.to])
-}
-
-func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) {
-	repo, ok := s.repoFor(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	l := s.repo(repo).labels[strings.ToLower(r.PathValue("name"))]
-	s.mu.Unlock()
-	if l == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
-}
-
-func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
-	repo, ok := s.repoFor(w, r)
-	if !ok {
-		return
-	}
-	var b github.Label
-	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.GetName() == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: "name", Code: "missing_field"})
-		return
-	}
-	if c := b.GetColor(); c != "" && (len(c) != 6 || strings.Trim(strings.ToLower(c), "0123456789abcdef") != "") {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: "color", Code: "invalid"})
-		return
-	}
-	s.mu.Lock()
-	rs := s.repo(repo)
-	if rs.labels[strings.ToLower(b.GetName())] != nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: "name", Code: "already_exists"})
-		return
-	}
-	b.ID = github.Int64(s.id())
-	if b.Color == nil {
-		b.Color = github.String("ededed")
-	}
-	rs.labels[strings.ToLower(b.GetName())] = &b
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, &b)
-}
-
 // issueJSON is the API representation; the caller holds s.mu.
 func (s *Server) issueJSON(is *Issue) *github.Issue {
 	base := strings.TrimSuffix(s.URL, "/")
@@ -375,15 +291,4 @@ func (s *Server) issueJSON(is *Issue) *github.Issue {
 		}
 	}
 	return out
-}
-
-func (s *Server) commentJSON(is *Issue, c Comment) *github.IssueComment {
-	base := strings.TrimSuffix(s.URL, "/")
-	return &github.IssueComment{
-		ID:       github.Int64(c.ID),
-		Body:     github.String(c.Body),
-		URL:      github.String(fmt.Sprintf("%s/repos/%s/issues/comments/%d", base, is.Repo, c.ID)),
-		HTMLURL:  github.String(fmt.Sprintf("https://github.com/%s/issues/%d#issuecomment-%d", is.Repo, is.Number, c.ID)),
-		IssueURL: github.String(fmt.Sprintf("%s/repos/%s/issues/%d", base, is.Repo, is.Number)),
-	}
 }
