@@ -43,6 +43,9 @@ func FuzzParseGoTestJSON(f *testing.F) {
 				t.Fatalf("output of %s is %d bytes", tc.Name, len(tc.Output))
 			}
 		}
+		if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res, Log: bytes.NewReader(data)}}, Options{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -60,6 +63,9 @@ func FuzzParseJUnit(f *testing.F) {
 			}
 		}
 		_ = res.Totals()
+		if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res}}, Options{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
