@@ -35,6 +35,10 @@ type CheckReport struct {
 	Failures  []store.ReportFailure
 	PublicURL string   // base of dashboard links, e.g. http://localhost:8080
 	Roots     []string // workspace directories stripped from absolute paths
+	// ModulePath is the Go module at the repository root, used to place the
+	// bare file names go test prints (relative to the package directory);
+	// empty means the GitHub convention github.com/OWNER/REPO.
+	ModulePath string
 }
 
 // CheckOutput is the rendered completion of a check run.
@@ -45,6 +49,13 @@ type CheckOutput struct {
 	Text        string
 	Annotations []*github.CheckRunAnnotation // all of them; sent in batches of 50
 	Actions     []*github.CheckRunAction
+}
+
+func (r CheckReport) modulePath() string {
+	if r.ModulePath != "" {
+		return r.ModulePath
+	}
+	return "github.com/" + strings.ToLower(r.Run.Repository)
 }
 
 // RunURL is the dashboard page of a run.
@@ -93,7 +104,7 @@ func RenderCheck(r CheckReport) CheckOutput {
 	if text := renderEvidence(r); text != "" {
 		out.Text = truncateMarkdown(text, maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
 	}
-	out.Annotations = Annotations(r.Failures, r.Roots)
+	out.Annotations = Annotations(r.Failures, r.Roots, r.modulePath())
 	if a := configAnnotation(r.Run); a != nil {
 		out.Annotations = append([]*github.CheckRunAnnotation{a}, out.Annotations...)
 	}

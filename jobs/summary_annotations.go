@@ -14,14 +14,15 @@ import (
 
 // Annotations makes one annotation per failure that has a file and a line
 // inside the repository: level failure, or warning for a flaky test; title
-// and message from triage, within GitHub's limits.
-func Annotations(fs []store.ReportFailure, roots []string) []*github.CheckRunAnnotation {
+// and message from triage, within GitHub's limits. modulePath places bare
+// go test file names (see FailurePath).
+func Annotations(fs []store.ReportFailure, roots []string, modulePath string) []*github.CheckRunAnnotation {
 	var out []*github.CheckRunAnnotation
 	for _, f := range fs {
 		if f.Line < 1 {
 			continue
 		}
-		p, ok := RepoPath(f.File, roots)
+		p, ok := FailurePath(f, roots, modulePath)
 		if !ok {
 			continue
 		}
@@ -56,6 +57,24 @@ func Annotations(fs []store.ReportFailure, roots []string) []*github.CheckRunAnn
 		})
 	}
 	return out
+}
+
+// FailurePath is the repository path of a failure's file. go test prints
+// test files by base name, relative to the package directory: when the
+// failure's test package lies inside modulePath (the module at the
+// repository root), the package's directory is put in front.
+func FailurePath(f store.ReportFailure, roots []string, modulePath string) (string, bool) {
+	p, ok := RepoPath(f.File, roots)
+	if !ok || strings.Contains(p, "/") || modulePath == "" {
+		return p, ok
+	}
+	pkg := strings.ToLower(f.TestPackage)
+	mod := strings.ToLower(strings.TrimSuffix(modulePath, "/"))
+	if dir, inside := strings.CutPrefix(pkg, mod+"/"); inside && dir != "" {
+		// Keep the directory's own case from the import path.
+		return RepoPath(f.TestPackage[len(f.TestPackage)-len(dir):]+"/"+p, nil)
+	}
+	return p, ok
 }
 
 // RepoPath turns a file name reported by a tool into a path relative to the

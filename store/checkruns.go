@@ -42,6 +42,7 @@ type ReportFailure struct {
 	Flaky       bool
 	Quarantined bool
 	TestName    string // "package.Name", "" for failures that are not a test
+	TestPackage string // the test's package (a Go import path, a JUnit class), "" when not a test
 	// SeenBefore counts earlier runs of the repository with a failure in the same cluster.
 	SeenBefore int
 }
@@ -79,7 +80,7 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, 
 			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
 			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),
 			f.quarantined OR COALESCE(t.state = 'quarantined', false),
-			COALESCE(CASE WHEN t.package <> '' THEN t.package || '.' || t.name ELSE t.name END, ''),
+			COALESCE(CASE WHEN t.package <> '' THEN t.package || '.' || t.name ELSE t.name END, ''), COALESCE(t.package, ''),
 			CASE WHEN f.cluster_id IS NULL THEN 0 ELSE (
 				SELECT count(DISTINCT f2.run_id) FROM failures f2
 				WHERE f2.cluster_id = f.cluster_id AND f2.run_id < f.run_id) END
@@ -97,7 +98,7 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, 
 		var conf float32
 		if err := rows.Scan(&f.ID, &f.ClusterID, &f.TestID, &f.StepName, &f.Category, &f.Title, &f.Message,
 			&f.Fingerprint, &conf, &f.Evidence, &f.File, &f.Line, &f.Hint, &f.Remediation,
-			&f.Flaky, &f.Quarantined, &f.TestName, &f.SeenBefore); err != nil {
+			&f.Flaky, &f.Quarantined, &f.TestName, &f.TestPackage, &f.SeenBefore); err != nil {
 			return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
 		}
 		f.Confidence = float64(conf)
