@@ -11,8 +11,9 @@ build:
 run: build
 	./bin/sentinel serve
 
+ARGS ?=
 demo: build
-	./bin/sentinel demo $(SCENARIO)
+	./bin/sentinel demo $(ARGS) $(SCENARIO)
 
 # go test prints its own per-package summary; -race because the runner and
 # intake are concurrent code.
@@ -23,8 +24,11 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
 
+# Stops what `make run`/`make demo` started (the managed PostgreSQL stops
+# with Sentinel) and removes containers the runner labelled.
 down:
 	-pkill -TERM -f 'bin/sentinel (serve|demo|worker)' || true
+	-docker ps -aq --filter label=sentinel.run | xargs -r docker rm -f >/dev/null 2>&1 || true
 
 reset: down
 	rm -rf data
