@@ -110,13 +110,34 @@ func TestBrowser(t *testing.T) {
 		t.Helper()
 		c, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
 		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// Prove the console is watched: a probe error must arrive, then is forgotten.
+	step("probe", chromedp.Navigate(ds.url+"/login"), chromedp.WaitVisible("main h1"))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`console.error("console-probe")`)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mu.Lock()
+		seen := len(problems) > 0 && strings.Contains(problems[0], "console-probe")
+		if seen {
+			problems = nil
+		}
+		mu.Unlock()
+		if seen {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("console errors are not collected")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the collector, with a deadline
 	}
 
 	pages := []struct{ name, path, want string }{
