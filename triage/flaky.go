@@ -224,6 +224,20 @@ func (w Window) Push(failed bool, size int) Window {
 	return w
 }
 
+// PassStreak is how many of the latest outcomes in a row passed.
+func (w Window) PassStreak() int { return w.streak(0) }
+
+// FailStreak is how many of the latest outcomes in a row failed.
+func (w Window) FailStreak() int { return w.streak(1) }
+
+func (w Window) streak(bit uint64) int {
+	n := 0
+	for n < w.N && n < MaxFlakyWindow && w.Bits>>uint(n)&1 == bit {
+		n++
+	}
+	return n
+}
+
 // Outcomes returns the window's outcomes, oldest first (true = failed).
 func (w Window) Outcomes() []bool {
 	n := max(0, min(w.N, MaxFlakyWindow))

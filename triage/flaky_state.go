@@ -21,15 +21,12 @@ const (
 type FlakyState struct {
 	State  TestState `json:"state"`
 	Window Window    `json:"window"`
-	// PassStreak and FailStreak count consecutive counted runs.
-	PassStreak int `json:"pass_streak"`
-	FailStreak int `json:"fail_streak"`
-	// LastPassSHA is the commit of the latest passing run; StreakSHA the
-	// commit where the current failing streak began.
-	LastPassSHA string `json:"last_pass_sha,omitempty"`
-	StreakSHA   string `json:"streak_sha,omitempty"`
-	// StreakPrevPassSHA is LastPassSHA as it was when the streak began:
-	// the last good commit if the streak turns out to be a breakage.
+	// StreakSHA is the commit where the current failing streak began, and
+	// StreakPrevPassSHA the commit of the counted run before it: the last
+	// good commit if the streak turns out to be a breakage. They change only
+	// when a streak starts, so a passing run leaves the state as it was
+	// once the window is full (and its row need not be written).
+	StreakSHA         string `json:"streak_sha,omitempty"`
 	StreakPrevPassSHA string `json:"streak_prev_pass_sha,omitempty"`
 	// FirstBadSHA and LastGoodSHA name the breakage of a broken test.
 	FirstBadSHA string `json:"first_bad_sha,omitempty"`
@@ -40,8 +37,11 @@ type FlakyState struct {
 
 // Observation is one run's outcome of one test.
 type Observation struct {
-	SHA    string
-	Failed bool // the run's final verdict on the test (any failing attempt counts)
+	SHA string
+	// PrevSHA is the commit of the previous counted run (of the repository
+	// on the same branch): the last good commit if a failing streak starts here.
+	PrevSHA string
+	Failed  bool // the run's final verdict on the test (any failing attempt counts)
 	// SameCommitFlip: the test both passed and failed on this commit, in
 	// this run's attempts or in another run of the same commit.
 	SameCommitFlip bool
@@ -93,18 +93,11 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 		}
 		return s, ScoreOutcomes(s.Window.Outcomes(), c), transition(from, s.State, reasons)
 	}
-	s.Window = s.Window.Push(o.Failed, c.Window)
-	if o.Failed {
-		if s.FailStreak == 0 {
-			s.StreakSHA, s.StreakPrevPassSHA = o.SHA, s.LastPassSHA
-		}
-		s.FailStreak++
-		s.PassStreak = 0
-	} else {
-		s.PassStreak++
-		s.FailStreak = 0
-		s.LastPassSHA = o.SHA
+	if o.Failed && s.Window.FailStreak() == 0 {
+		s.StreakSHA, s.StreakPrevPassSHA = o.SHA, o.PrevSHA
 	}
+	s.Window = s.Window.Push(o.Failed, c.Window)
+	passStreak, failStreak := s.Window.PassStreak(), s.Window.FailStreak()
 	score := ScoreOutcomes(s.Window.Outcomes(), c)
 	switch {
 	case o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined:
@@ -113,10 +106,10 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 	case s.State == TestBroken && !o.Failed:
 		move(TestHealthy, fmt.Sprintf("passes again at %s after failing since %s", short(o.SHA), short(s.FirstBadSHA)))
 		s.FirstBadSHA, s.LastGoodSHA = "", ""
-	case s.FailStreak >= c.BrokenStreak && (s.State == TestHealthy || s.State == TestRecovered) ||
-		s.FailStreak >= 2*c.BrokenStreak && s.State == TestFlaky:
+	case failStreak >= c.BrokenStreak && (s.State == TestHealthy || s.State == TestRecovered) ||
+		failStreak >= 2*c.BrokenStreak && s.State == TestFlaky:
 		s.FirstBadSHA, s.LastGoodSHA = s.StreakSHA, s.StreakPrevPassSHA
-		reason := fmt.Sprintf("failed %d runs in a row since %s", s.FailStreak, short(s.StreakSHA))
+		reason := fmt.Sprintf("failed %d runs in a row since %s", failStreak, short(s.StreakSHA))
 		if s.LastGoodSHA != "" {
 			reason += fmt.Sprintf("; last passed at %s", short(s.LastGoodSHA))
 		}
@@ -124,8 +117,8 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 	case (s.State == TestHealthy || s.State == TestRecovered) && score.Flaky(c):
 		move(TestFlaky, fmt.Sprintf("%d intermittent failures in %d runs (flakiness probability %.2f, flip rate %.2f)",
 			score.Episodes, score.Runs, score.Probability, score.FlipRate))
-	case (s.State == TestFlaky || s.State == TestQuarantined) && s.PassStreak >= c.QuietRuns && score.Probability < c.Exit:
-		move(TestRecovered, fmt.Sprintf("passed %d runs in a row (flakiness probability %.2f)", s.PassStreak, score.Probability))
+	case (s.State == TestFlaky || s.State == TestQuarantined) && passStreak >= min(c.QuietRuns, c.Window) && score.Probability < c.Exit:
+		move(TestRecovered, fmt.Sprintf("passed %d runs in a row (flakiness probability %.2f)", passStreak, score.Probability))
 		s.QuarantineUntil = time.Time{}
 	}
 	return s, score, transition(from, s.State, reasons)
@@ -166,7 +159,14 @@ func ClassifyHistory(obs []Observation, c FlakyConfig, now time.Time) (FlakyStat
 	var s FlakyState
 	var score FlakyScore
 	var ts []Transition
+	prev := ""
 	for _, o := range obs {
+		if o.PrevSHA == "" {
+			o.PrevSHA = prev
+		}
+		if !o.Excluded && !o.OffWindow && o.SHA != prev {
+			prev = o.SHA
+		}
 		var t *Transition
 		s, score, t = s.Observe(o, c, now)
 		if t != nil {

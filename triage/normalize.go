@@ -34,10 +34,10 @@ var (
 	reDateTime   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
 	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
 	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
-	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
+	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]<>]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
 	reWorkspace  = regexp.MustCompile(`(?:/home/runner/work|/Users/runner/work|/home/[^/\s]+/actions-runner/_work)/[^/\s]+/[^/\s]+/|/github/workspace/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/drone/src/|/go/src/[^/\s]+/[^/\s]+/[^/\s]+/|(?i)\b[a-z]:\\a\\[^\\\s]+\\[^\\\s]+\\`)
 	reGoBuildDir = regexp.MustCompile(`<tmp>/b\d+\b`)
-	reHome       = regexp.MustCompile(`(/home|/Users)/[^/\s:'"]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
+	reHome       = regexp.MustCompile(`(/home|/Users)/[^/\s:'"<>]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
 	reHex0x      = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
 	reHexRun     = regexp.MustCompile(`\b[0-9a-fA-F]{7,}\b`)
 	reIPv6       = regexp.MustCompile(`\[(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}\](?::\d+)?`)
@@ -59,6 +59,19 @@ func Normalize(s string) string {
 	if len(s) > 4*MaxNormalizedLen {
 		s = cutRunes(s, 4*MaxNormalizedLen)
 	}
+	s = normalizeOnce(s)
+	// A cut can leave text that normalises differently (a word's tail
+	// reads as a number); normalise the cut text again until it is stable.
+	for i := 0; len(s) > MaxNormalizedLen && i < 4; i++ {
+		s = normalizeOnce(cutWord(s, MaxNormalizedLen))
+	}
+	if len(s) > MaxNormalizedLen {
+		s = strings.TrimSpace(cutWord(s, MaxNormalizedLen))
+	}
+	return s
+}
+
+func normalizeOnce(s string) string {
 	s = cleanTerminal(s)
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
@@ -118,10 +131,28 @@ func Normalize(s string) string {
 	if strings.Contains(s, "map[") {
 		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
 	}
-	if len(s) > MaxNormalizedLen {
-		s = strings.TrimSpace(cutRunes(s, MaxNormalizedLen))
-	}
 	return s
+}
+
+// cutWord cuts s to at most n bytes without splitting a word: the tail of
+// a cut word could read as a number or id on its own, and normalising the
+// result again would change it.
+func cutWord(s string, n int) string {
+	cut := cutRunes(s, n)
+	if len(cut) < len(s) && isWordByte(s[len(cut)]) {
+		i := len(cut)
+		for i > 0 && isWordByte(cut[i-1]) {
+			i--
+		}
+		if i > 0 {
+			cut = cut[:i]
+		}
+	}
+	return cut
+}
+
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
 // hasHexRun reports whether s has n hex digits in a row.
