@@ -112,6 +112,13 @@ func (m *Main) serve(ctx context.Context) error {
 	if m.Config.WebhookSecret == "" {
 		m.Log.Warn("GITHUB_WEBHOOK_SECRET is unset: every webhook delivery will be rejected with 401")
 	}
+	if m.Config.SmeeURL != "" {
+		// Development: pull deliveries from a smee.io channel into our own
+		// webhook endpoint, so no second terminal is needed.
+		tunnel := app.Tunnel{Source: m.Config.SmeeURL, Target: "http://" + m.Addr + "/webhooks/github",
+			Secret: []byte(m.Config.WebhookSecret), Logger: m.Log.With("component", "tunnel")}
+		go tunnel.Run(ctx) //nolint:errcheck // returns at ctx end; URLs were validated
+	}
 	return app.Serve(ctx, l, m.Server.Handler(), m.Log)
 }
 
