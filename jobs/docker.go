@@ -19,8 +19,9 @@ import (
 // Labels put on every container Sentinel creates; the reaper and the
 // recovery of a rescued job find containers by them.
 const (
-	LabelRun  = "sentinel.run"
-	LabelStep = "sentinel.step"
+	LabelRun      = "sentinel.run"
+	LabelStep     = "sentinel.step"
+	LabelInstance = "sentinel.instance"
 )
 
 // cleanupTimeout bounds kill/remove calls made after the job context died.
@@ -34,6 +35,32 @@ var keptCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KI
 // Docker runs each step in a fresh container.
 type Docker struct {
 	cli *client.Client
+	// Instance tells this Sentinel's containers from those of another
+	// Sentinel (another database) using the same daemon, whose run ids
+	// overlap ours: kill, cleanup and reaping only touch our own. See
+	// InstanceID; "" means "default".
+	Instance string
+}
+
+// WithInstance returns a runtime on the same client for another instance.
+func (d *Docker) WithInstance(instance string) *Docker {
+	return &Docker{cli: d.cli, Instance: instance}
+}
+
+func (d *Docker) instance() string {
+	if d.Instance == "" {
+		return "default"
+	}
+	return d.Instance
+}
+
+// runFilter selects this instance's containers of one run, or of every run when runID is 0.
+func (d *Docker) runFilter(runID int64) client.Filters {
+	f := client.Filters{}.Add("label", LabelInstance+"="+d.instance())
+	if runID == 0 {
+		return f.Add("label", LabelRun)
+	}
+	return f.Add("label", LabelRun+"="+strconv.FormatInt(runID, 10))
 }
 
 // NewDocker connects to the daemon named by the environment (DOCKER_HOST or
@@ -72,20 +99,16 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	if err := d.ensureImage(ctx, step.Image); err != nil {
 		return StepResult{}, err
 	}
-	stepCtx, cancel := ctx, context.CancelFunc(func() {})
-	if step.Timeout > 0 {
-		stepCtx, cancel = context.WithTimeout(ctx, step.Timeout)
-	}
-	defer cancel()
-
-	created, err := d.cli.ContainerCreate(stepCtx, containerOptions(step))
+	opts := containerOptions(step)
+	opts.Config.Labels[LabelInstance] = d.instance()
+	created, err := d.cli.ContainerCreate(ctx, opts)
 	if err != nil {
 		return StepResult{}, d.stepError(ctx, "create container", err)
 	}
 	id := created.ID
 	defer d.remove(id)
 
-	attach, err := d.cli.ContainerAttach(stepCtx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	attach, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return StepResult{}, d.stepError(ctx, "attach container", err)
 	}
@@ -96,20 +119,33 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 		copied <- err
 	}()
 
-	wait := d.cli.ContainerWait(stepCtx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	wait := d.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	res := StepResult{Started: time.Now()}
-	if _, err := d.cli.ContainerStart(stepCtx, id, client.ContainerStartOptions{}); err != nil {
+	if _, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return res, d.stepError(ctx, "start container", err)
 	}
-
+	// The step's timeout counts from the start of its process, not from
+	// container creation, which a busy daemon can make slow.
+	var timeout <-chan time.Time
+	if step.Timeout > 0 {
+		timer := time.NewTimer(step.Timeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	stopped := false
 	select {
 	case <-wait.Result:
 	case err := <-wait.Error:
-		if stepCtx.Err() == nil {
+		if ctx.Err() == nil {
 			return res, infra("wait for container", err)
 		}
+		stopped = true
+	case <-ctx.Done():
+		stopped = true
+	case <-timeout:
+		stopped, res.TimedOut = true, true
 	}
-	if stepCtx.Err() != nil {
+	if stopped {
 		// Timeout or cancellation: the job context may be dead, so kill with a fresh one.
 		d.kill(id)
 	}
@@ -126,22 +162,28 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	if err := context.Cause(ctx); err != nil {
 		return res, fmt.Errorf("step %q cancelled: %w", step.Name, err)
 	}
-	if stepCtx.Err() != nil {
-		res.TimedOut = true
+	if res.TimedOut {
 		res.ExitCode = -1
 		return res, nil
 	}
 	fresh, done := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer done()
-	info, err := d.cli.ContainerInspect(fresh, id, client.ContainerInspectOptions{})
-	if err != nil {
-		return res, infra("inspect container", err)
+	// The daemon records an OOM kill from an event that can land after the
+	// exit: a SIGKILL exit without the flag is asked about again, briefly.
+	for wait := 0; ; wait++ {
+		info, err := d.cli.ContainerInspect(fresh, id, client.ContainerInspectOptions{})
+		if err != nil {
+			return res, infra("inspect container", err)
+		}
+		if st := info.Container.State; st != nil {
+			res.ExitCode = st.ExitCode
+			res.OOMKilled = st.OOMKilled
+		}
+		if res.OOMKilled || res.ExitCode != 137 || wait == 10 {
+			return res, nil
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if st := info.Container.State; st != nil {
-		res.ExitCode = st.ExitCode
-		res.OOMKilled = st.OOMKilled
-	}
-	return res, nil
 }
 
 // stepError turns a failed Docker call into the error RunStep returns: the
@@ -221,7 +263,7 @@ func (d *Docker) ensureImage(ctx context.Context, image string) error {
 }
 
 func (d *Docker) Kill(ctx context.Context, runID int64) error {
-	ids, err := d.containers(ctx, client.Filters{}.Add("label", LabelRun+"="+strconv.FormatInt(runID, 10)))
+	ids, err := d.containers(ctx, d.runFilter(runID))
 	if err != nil {
 		return err
 	}
@@ -235,7 +277,7 @@ func (d *Docker) Kill(ctx context.Context, runID int64) error {
 }
 
 func (d *Docker) Cleanup(ctx context.Context, runID int64) error {
-	ids, err := d.containers(ctx, client.Filters{}.Add("label", LabelRun+"="+strconv.FormatInt(runID, 10)))
+	ids, err := d.containers(ctx, d.runFilter(runID))
 	if err != nil {
 		return err
 	}
@@ -249,7 +291,7 @@ func (d *Docker) Cleanup(ctx context.Context, runID int64) error {
 }
 
 func (d *Docker) Leftovers(ctx context.Context) ([]int64, error) {
-	ids, err := d.containers(ctx, client.Filters{}.Add("label", LabelRun))
+	ids, err := d.containers(ctx, d.runFilter(0))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@ package jobs
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +74,62 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ReportMetric(float64(docker.Milliseconds())/n, "docker-run-ms/run")
 	b.ReportMetric(float64(sentinel)/float64(docker), "overhead-ratio")
 	b.ReportMetric(float64((sentinel-docker).Milliseconds())/n, "added-ms/run")
+}
+
+// BenchmarkStepLog100MB runs a step printing 100 MB through the whole job
+// into Postgres (capped at the default 32 MiB per step) and reports the
+// process's peak RSS (VmHWM) before and after: streaming must not hold the
+// output in memory.
+func BenchmarkStepLog100MB(b *testing.B) {
+	rt := testDocker(b)
+	h := newHarness(b, rt, true)
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
+steps:
+  - name: loud
+    run: yes 'a line of step output that is sixty-four bytes long, more or less' | head -c 104857600
+`})
+	ctx := context.Background()
+	repoID, err := store.UpsertRepository(ctx, h.db.Pool, store.Repository{FullName: "acme/loud", InstallationID: testInstallation, CloneURL: cloneURL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := peakRSS(b)
+	b.ResetTimer()
+	for i := range b.N {
+		var runID int64
+		err := h.db.InTx(ctx, func(tx pgx.Tx) error {
+			id, _, err := store.InsertRun(ctx, tx, store.NewRun{RepositoryID: repoID, SHA: sha, CloneURL: cloneURL, Trigger: "api", Attempt: i + 1})
+			runID = id
+			if err == nil {
+				_, err = h.client.InsertTx(ctx, tx, RunExecuteArgs{RunID: id}, nil)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run := h.waitRun(runID, 5*time.Minute)
+		steps := h.steps(runID)
+		if run.State != store.RunSucceeded || !steps[0].LogTruncated || steps[0].LogBytes < 32<<20 {
+			b.Fatalf("run %s %q, step %+v", run.State, run.Error, steps[0])
+		}
+	}
+	b.SetBytes(100 << 20)
+	b.ReportMetric(float64(before)/1024, "rss-before-MiB")
+	b.ReportMetric(float64(peakRSS(b))/1024, "peak-rss-MiB")
+}
+
+// peakRSS is the process's peak resident set size in KiB.
+func peakRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -31,11 +31,17 @@ func crashWorkerMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	rt, err := NewDocker()
+	docker, err := NewDocker()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	instance, err := InstanceID(ctx, db)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	rt := docker.WithInstance(instance)
 	client := newTestClient(fatalTB{}, db, testRunnerConfig(rt, os.Getenv(crashWorkerWorkDir)), true)
 	_ = client
 	select {} // until SIGKILL
@@ -74,7 +80,7 @@ steps:
 		t.Fatal(err)
 	}
 	child.Wait()
-	left, err := rt.Leftovers(context.Background())
+	left, err := h.rt.Leftovers(context.Background())
 	if err != nil || !contains(left, runID) {
 		t.Fatalf("expected the killed worker's container to remain (leftovers %v, %v)", left, err)
 	}

@@ -70,6 +70,7 @@ steps:
 func TestReap(t *testing.T) {
 	rt := testDocker(t)
 	h := newHarness(t, rt, false)
+	rt = h.rt.(*Docker)
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	over, _ := h.enqueue(cloneURL, sha)

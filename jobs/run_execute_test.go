@@ -53,6 +53,15 @@ func newHarness(t testing.TB, rt Runtime, start bool) *harness {
 	}
 	t.Cleanup(db.Close)
 	h.db = db
+	if d, ok := rt.(*Docker); ok {
+		// Test databases share the daemon and their run ids overlap.
+		id, err := InstanceID(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt = d.WithInstance(id)
+		h.rt = rt
+	}
 	srv := httptest.NewServer(tokenOnly(testToken, GitHTTPHandler(h.gitRoot)))
 	t.Cleanup(srv.Close)
 	h.gitURL = srv.URL

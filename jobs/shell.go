@@ -41,12 +41,6 @@ func (s *Shell) Prepare(ctx context.Context, run RunSpec) error {
 }
 
 func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) {
-	stepCtx, cancel := ctx, context.CancelFunc(func() {})
-	if step.Timeout > 0 {
-		stepCtx, cancel = context.WithTimeout(ctx, step.Timeout)
-	}
-	defer cancel()
-
 	command := step.Command
 	if step.Limits.Memory > 0 {
 		command = fmt.Sprintf("ulimit -v %d && %s", step.Limits.Memory/1024, command)
@@ -82,6 +76,12 @@ func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) 
 		return res, infra("start step process", err)
 	}
 	copied := copyOutput(outR, errR, step)
+	// The timeout counts from the start of the process.
+	stepCtx, cancel := ctx, context.CancelFunc(func() {})
+	if step.Timeout > 0 {
+		stepCtx, cancel = context.WithTimeout(ctx, step.Timeout)
+	}
+	defer cancel()
 	pgid := cmd.Process.Pid
 	s.track(step.RunID, pgid, true)
 	defer s.track(step.RunID, pgid, false)
