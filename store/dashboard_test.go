@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+func TestOverviewPassRatesAndRecovery(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	var repo int64
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO repositories (full_name) VALUES ('o/r') RETURNING id`).Scan(&repo); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	// main: green, red, red, green 3 h after the first red; a cancelled run
+	// that does not count; and a red → green 10 days ago (1 h to recover)
+	// that counts for recovery (30 days) but not for the 7-day pass rate.
+	runs := []struct {
+		branch, state string
+		ago           time.Duration
+	}{
+		{"main", "succeeded", 10 * time.Hour},
+		{"main", "failed", 8 * time.Hour},
+		{"main", "failed", 6 * time.Hour},
+		{"main", "cancelled", 5*time.Hour + 30*time.Minute},
+		{"main", "succeeded", 5 * time.Hour},
+		{"main", "failed", 240 * time.Hour},
+		{"main", "succeeded", 239 * time.Hour},
+		{"dev", "failed", 30 * time.Hour},
+	}
+	for i, r := range runs {
+		at := now.Add(-r.ago)
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
+			VALUES ($1, $2, $3, 'push', $4, $5, $5, $5)`, repo, string(rune('a'+i)), r.branch, r.state, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := db.Overview(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.PassRate{
+		{RepositoryID: repo, Repository: "o/r", Branch: "main", Runs24h: 4, Passed24h: 2, Runs7d: 4, Passed7d: 2, Recoveries: 2, MTTR: 2 * time.Hour},
+		{RepositoryID: repo, Repository: "o/r", Branch: "dev", Runs24h: 0, Passed24h: 0, Runs7d: 1, Passed7d: 0},
+	}
+	if diff := cmp.Diff(want, o.PassRates); diff != "" {
+		t.Errorf("pass rates (-want +got)\n%s", diff)
+	}
+	if o.Recoveries != 2 || o.MTTR != 2*time.Hour {
+		t.Errorf("overall recovery: %d, %s", o.Recoveries, o.MTTR)
+	}
+	if len(o.Durations) == 0 {
+		t.Error("no duration trend")
+	}
+}
+
+func TestTransitionIncident(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	var id int64
+	if err := db.Pool.QueryRow(ctx, `WITH r AS (INSERT INTO repositories (full_name) VALUES ('o/r') RETURNING id)
+		INSERT INTO incidents (repository_id, title) SELECT id, 'broken' FROM r RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		action, want string
+		err          error
+	}{
+		{store.IncidentReopen, "", store.ErrInvalidTransition},
+		{store.IncidentAcknowledge, "mitigating", nil},
+		{store.IncidentAcknowledge, "", store.ErrInvalidTransition},
+		{store.IncidentResolve, "resolved", nil},
+		{store.IncidentResolve, "", store.ErrInvalidTransition},
+		{store.IncidentReopen, "open", nil},
+	}
+	for _, s := range steps {
+		got, err := store.TransitionIncident(ctx, db.Pool, id, s.action, "tester", "", time.Now())
+		if got != s.want || !errors.Is(err, s.err) {
+			t.Errorf("%s: %q, %v; want %q, %v", s.action, got, err, s.want, s.err)
+		}
+	}
+	if _, err := store.TransitionIncident(ctx, db.Pool, 999, store.IncidentResolve, "tester", "", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing incident: %v", err)
+	}
+	events, err := db.IncidentTimeline(ctx, id)
+	if err != nil || len(events) != 3 {
+		t.Errorf("timeline: %d events, %v", len(events), err)
+	}
+}
