@@ -119,11 +119,15 @@ func writeClusters(b *strings.Builder, r CheckReport) {
 		if f.Flaky {
 			icon = "⚠️"
 		}
-		name := f.TestName
-		if name == "" {
-			name = f.Title
+		subject := "`" + codeMD(f.TestName) + "`"
+		switch {
+		case f.TestName != "":
+		case f.StepName != "":
+			subject = "step `" + codeMD(f.StepName) + "`"
+		default:
+			subject = oneLineMD(f.Title)
 		}
-		fmt.Fprintf(b, "#### %s `%s` — %s", icon, codeMD(name), f.Category)
+		fmt.Fprintf(b, "#### %s %s — %s", icon, subject, f.Category)
 		if f.Flaky {
 			b.WriteString(" (flaky)")
 		}
