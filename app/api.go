@@ -18,22 +18,22 @@ import (
 // open; writes need the admin token when one is set, and cannot be forged
 // by another site (Bearer token, JSON body or CSRF token).
 func (s *Server) routeAPI(r chi.Router) {
-	r.Route("/api", func(r chi.Router) {
-		r.Get("/runs", s.apiListRuns)
-		r.Get("/runs/{id}", s.apiGetRun)
-		r.Get("/clusters", s.apiListClusters)
-		r.Get("/incidents", s.apiListIncidents)
-		r.Get("/incidents/{id}", s.apiGetIncident)
-		r.Get("/repos", s.apiListRepos)
-		r.Group(func(r chi.Router) {
-			r.Use(s.requireAPIAction)
-			r.Post("/runs", s.apiCreateRun)
-			r.Post("/runs/{id}/approve", s.apiApproveRun)
-			r.Post("/runs/{id}/cancel", s.apiCancelRun)
-			r.Post("/runs/{id}/rerun", s.apiRerunRun)
-			r.Post("/incidents/{id}/{action}", s.apiIncidentAction)
-			r.Post("/repos", s.apiCreateRepo)
-		})
+	// Full paths rather than r.Route("/api"): other files add their own
+	// /api routes (results, flaky), and chi refuses a second mount of /api.
+	r.Get("/api/runs", s.apiListRuns)
+	r.Get("/api/runs/{id}", s.apiGetRun)
+	r.Get("/api/clusters", s.apiListClusters)
+	r.Get("/api/incidents", s.apiListIncidents)
+	r.Get("/api/incidents/{id}", s.apiGetIncident)
+	r.Get("/api/repos", s.apiListRepos)
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireAPIAction)
+		r.Post("/api/runs", s.apiCreateRun)
+		r.Post("/api/runs/{id}/approve", s.apiApproveRun)
+		r.Post("/api/runs/{id}/cancel", s.apiCancelRun)
+		r.Post("/api/runs/{id}/rerun", s.apiRerunRun)
+		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
+		r.Post("/api/repos", s.apiCreateRepo)
 	})
 }
 
