@@ -133,12 +133,13 @@ func (w *RunExecuteWorker) logger() *slog.Logger {
 
 // execution is one attempt at executing one run.
 type execution struct {
-	w       *RunExecuteWorker
-	run     store.Run
-	job     *river.Job[RunExecuteArgs]
-	log     *slog.Logger
-	ws      string
-	secrets []string
+	w         *RunExecuteWorker
+	run       store.Run
+	job       *river.Job[RunExecuteArgs]
+	log       *slog.Logger
+	ws        string
+	secrets   []string
+	lastImage string // image of the last step run, present on the daemon
 }
 
 // outcome is how the run ends.
@@ -163,10 +164,26 @@ func (ex *execution) execute(ctx context.Context) error {
 	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
 		ex.log.Warn("runtime cleanup failed", "err", err)
 	}
-	if err := os.RemoveAll(ex.ws); err != nil {
+	if err := ex.removeWorkspace(fresh); err != nil {
 		ex.log.Warn("workspace removal failed", "workspace", ex.ws, "err", err)
 	}
 	return ex.finish(ctx, o)
+}
+
+// removeWorkspace deletes the workspace; files a container left that this
+// process may not delete are removed through the runtime first.
+func (ex *execution) removeWorkspace(ctx context.Context) error {
+	err := os.RemoveAll(ex.ws)
+	if err == nil || ex.lastImage == "" {
+		return err
+	}
+	if r, ok := ex.w.Config.Runtime.(workspaceRemover); ok {
+		if err := r.RemoveWorkspace(ctx, ex.run.ID, ex.ws, ex.lastImage); err != nil {
+			return err
+		}
+		return os.RemoveAll(ex.ws)
+	}
+	return err
 }
 
 // steps checks out the commit, reads the pipeline and runs it.

@@ -104,6 +104,7 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt
 		spec.Stdout = io.MultiWriter(stream, f)
 	}
 	started := time.Now()
+	ex.lastImage = spec.Image
 	res, runErr := ex.w.Config.Runtime.RunStep(ctx, spec)
 	stats, logErr := stream.Close()
 	if logErr != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,4 +275,30 @@ func contains(ids []int64, id int64) bool {
 		}
 	}
 	return false
+}
+
+// TestDockerRemoveWorkspace empties a workspace from inside a container, the
+// way the runner deletes files a step left that its own user cannot.
+func TestDockerRemoveWorkspace(t *testing.T) {
+	d := testDocker(t)
+	ws := t.TempDir()
+	for _, name := range []string{"a.txt", ".hidden", "..odd", "dir/b.txt"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(ws, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runID := nextRunID.Add(1)
+	if err := d.RemoveWorkspace(context.Background(), runID, ws, TestImageBusybox); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(ws)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("workspace still holds %v (%v)", entries, err)
+	}
+	if left, _ := d.Leftovers(context.Background()); contains(left, runID) {
+		t.Errorf("container left behind")
+	}
 }
