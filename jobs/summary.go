@@ -37,7 +37,7 @@ type CheckReport struct {
 	Roots     []string // workspace directories stripped from absolute paths
 	// ModulePath is the Go module at the repository root, used to place the
 	// bare file names go test prints (relative to the package directory);
-	// empty means the GitHub convention github.com/OWNER/REPO.
+	// empty: guessed from the repository's name (see PathResolver).
 	ModulePath string
 }
 
@@ -51,11 +51,8 @@ type CheckOutput struct {
 	Actions     []*github.CheckRunAction
 }
 
-func (r CheckReport) modulePath() string {
-	if r.ModulePath != "" {
-		return r.ModulePath
-	}
-	return "github.com/" + strings.ToLower(r.Run.Repository)
+func (r CheckReport) paths() PathResolver {
+	return PathResolver{Roots: r.Roots, ModulePath: r.ModulePath, Repository: r.Run.Repository}
 }
 
 // RunURL is the dashboard page of a run.
@@ -104,7 +101,7 @@ func RenderCheck(r CheckReport) CheckOutput {
 	if text := renderEvidence(r); text != "" {
 		out.Text = truncateMarkdown(text, maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
 	}
-	out.Annotations = Annotations(r.Failures, r.Roots, r.modulePath())
+	out.Annotations = Annotations(r.Failures, r.paths())
 	if a := configAnnotation(r.Run); a != nil {
 		out.Annotations = append([]*github.CheckRunAnnotation{a}, out.Annotations...)
 	}

@@ -14,15 +14,14 @@ import (
 
 // Annotations makes one annotation per failure that has a file and a line
 // inside the repository: level failure, or warning for a flaky test; title
-// and message from triage, within GitHub's limits. modulePath places bare
-// go test file names (see FailurePath).
-func Annotations(fs []store.ReportFailure, roots []string, modulePath string) []*github.CheckRunAnnotation {
+// and message from triage, within GitHub's limits; paths come from paths.
+func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRunAnnotation {
 	var out []*github.CheckRunAnnotation
 	for _, f := range fs {
 		if f.Line < 1 {
 			continue
 		}
-		p, ok := FailurePath(f, roots, modulePath)
+		p, ok := paths.Resolve(f)
 		if !ok {
 			continue
 		}
@@ -59,22 +58,76 @@ func Annotations(fs []store.ReportFailure, roots []string, modulePath string) []
 	return out
 }
 
-// FailurePath is the repository path of a failure's file. go test prints
-// test files by base name, relative to the package directory: when the
-// failure's test package lies inside modulePath (the module at the
-// repository root), the package's directory is put in front.
-func FailurePath(f store.ReportFailure, roots []string, modulePath string) (string, bool) {
-	p, ok := RepoPath(f.File, roots)
-	if !ok || strings.Contains(p, "/") || modulePath == "" {
+// PathResolver turns the file names tools report into repository paths.
+type PathResolver struct {
+	Roots []string // workspace directories stripped from absolute paths
+	// ModulePath is the Go module at the repository root when known; else
+	// it is guessed from Repository (owner/name).
+	ModulePath string
+	Repository string
+}
+
+// Resolve is the repository path of a failure's file. go test prints test
+// files by base name, relative to the package directory; the directory is
+// taken from the test's import path below the module: ModulePath when set,
+// else github.com/OWNER/REPO, else the path segment named like the repository
+// (modules are conventionally named after their repository).
+func (r PathResolver) Resolve(f store.ReportFailure) (string, bool) {
+	p, ok := RepoPath(f.File, r.Roots)
+	if !ok || strings.Contains(p, "/") || f.TestPackage == "" {
 		return p, ok
 	}
-	pkg := strings.ToLower(f.TestPackage)
-	mod := strings.ToLower(strings.TrimSuffix(modulePath, "/"))
-	if dir, inside := strings.CutPrefix(pkg, mod+"/"); inside && dir != "" {
-		// Keep the directory's own case from the import path.
-		return RepoPath(f.TestPackage[len(f.TestPackage)-len(dir):]+"/"+p, nil)
+	if dir := r.packageDir(f.TestPackage); dir != "" {
+		return RepoPath(dir+"/"+p, nil)
 	}
 	return p, ok
+}
+
+// packageDir is the repository directory of a Go package, "" for the root
+// or when it cannot be told.
+func (r PathResolver) packageDir(pkg string) string {
+	lower := strings.ToLower(pkg)
+	mods := []string{r.ModulePath}
+	if r.ModulePath == "" && r.Repository != "" {
+		mods = append(mods, "github.com/"+r.Repository)
+	}
+	for _, m := range mods {
+		m = strings.ToLower(strings.TrimSuffix(m, "/"))
+		if m == "" {
+			continue
+		}
+		if lower == m {
+			return ""
+		}
+		if strings.HasPrefix(lower, m+"/") {
+			return pkg[len(m)+1:]
+		}
+	}
+	if r.ModulePath != "" {
+		return ""
+	}
+	_, name, _ := strings.Cut(r.Repository, "/")
+	segs := strings.Split(pkg, "/")
+	for i := 1; i < len(segs); i++ { // segs[0] is the host
+		if !strings.EqualFold(segs[i], name) {
+			continue
+		}
+		rest := segs[i+1:]
+		if len(rest) > 0 && isMajorVersion(rest[0]) {
+			rest = rest[1:]
+		}
+		return strings.Join(rest, "/")
+	}
+	return ""
+}
+
+// isMajorVersion reports whether seg is a module major-version suffix (v2, v3…).
+func isMajorVersion(seg string) bool {
+	if len(seg) < 2 || seg[0] != 'v' {
+		return false
+	}
+	n, err := strconv.Atoi(seg[1:])
+	return err == nil && n >= 2
 }
 
 // RepoPath turns a file name reported by a tool into a path relative to the

@@ -139,7 +139,7 @@ func writeClusters(b *strings.Builder, r CheckReport) {
 		if f.StepName != "" {
 			details = append(details, "step `"+codeMD(f.StepName)+"`")
 		}
-		if p, ok := FailurePath(f, r.Roots, r.modulePath()); ok && f.Line > 0 {
+		if p, ok := r.paths().Resolve(f); ok && f.Line > 0 {
 			details = append(details, fmt.Sprintf("`%s:%d`", codeMD(p), f.Line))
 		}
 		fmt.Fprintf(b, "**%s** · %s\n\n", oneLineMD(f.Title), strings.Join(details, " · "))

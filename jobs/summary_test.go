@@ -228,23 +228,29 @@ func TestRepoPath(t *testing.T) {
 	}
 }
 
-func TestFailurePath(t *testing.T) {
+func TestPathResolver(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		file, pkg, module, want string
+		file, pkg, module, repo, want string
 	}{
-		{"pricing_test.go", "example.com/samples/testfail/pricing", "example.com/samples/testfail", "pricing/pricing_test.go"},
-		{"calc_test.go", "github.com/octo/calc", "github.com/octo/calc", "calc_test.go"},
-		{"x_test.go", "github.com/Octo/Calc/Sub/Dir", "github.com/octo/calc", "Sub/Dir/x_test.go"},
-		{"x_test.go", "other.org/lib/pkg", "github.com/octo/calc", "x_test.go"},
-		{"pkg/x_test.go", "github.com/octo/calc/pkg", "github.com/octo/calc", "pkg/x_test.go"},
-		{"/workspace/pkg/x_test.go", "github.com/octo/calc/pkg", "github.com/octo/calc", "pkg/x_test.go"},
-		{"x_test.go", "", "github.com/octo/calc", "x_test.go"},
+		{"pricing_test.go", "example.com/samples/testfail/pricing", "example.com/samples/testfail", "", "pricing/pricing_test.go"},
+		{"pricing_test.go", "example.com/sentinel-samples/testfail/pricing", "", "demo/testfail", "pricing/pricing_test.go"},
+		{"calc_test.go", "github.com/octo/calc", "", "octo/calc", "calc_test.go"},
+		{"x_test.go", "github.com/Octo/Calc/Sub/Dir", "", "octo/calc", "Sub/Dir/x_test.go"},
+		{"x_test.go", "example.com/calc/v2/sub", "", "octo/calc", "sub/x_test.go"},
+		{"x_test.go", "example.com/calc/calc", "", "octo/calc", "calc/x_test.go"},
+		{"x_test.go", "other.org/lib/pkg", "", "octo/calc", "x_test.go"},
+		{"x_test.go", "other.org/lib/pkg", "other.org/lib", "octo/calc", "pkg/x_test.go"},
+		{"x_test.go", "other.org/calc/pkg", "other.org/lib", "octo/calc", "x_test.go"},
+		{"pkg/x_test.go", "github.com/octo/calc/pkg", "", "octo/calc", "pkg/x_test.go"},
+		{"/workspace/pkg/x_test.go", "github.com/octo/calc/pkg", "", "octo/calc", "pkg/x_test.go"},
+		{"x_test.go", "", "", "octo/calc", "x_test.go"},
 	}
 	for _, tt := range tests {
-		got, ok := FailurePath(store.ReportFailure{File: tt.file, TestPackage: tt.pkg}, []string{WorkspaceMount}, tt.module)
+		r := PathResolver{Roots: []string{WorkspaceMount}, ModulePath: tt.module, Repository: tt.repo}
+		got, ok := r.Resolve(store.ReportFailure{File: tt.file, TestPackage: tt.pkg})
 		if !ok || got != tt.want {
-			t.Errorf("FailurePath(%q in %q, module %q) = %q, %v; want %q", tt.file, tt.pkg, tt.module, got, ok, tt.want)
+			t.Errorf("Resolve(%q in %q, module %q, repo %q) = %q, %v; want %q", tt.file, tt.pkg, tt.module, tt.repo, got, ok, tt.want)
 		}
 	}
 }
@@ -270,7 +276,7 @@ func TestAnnotationBatches(t *testing.T) {
 	for i := range fs {
 		fs[i] = store.ReportFailure{ID: int64(i), Category: "lint", Title: strings.Repeat("long title ", 40), File: "a.go", Line: i + 1, Message: strings.Repeat("é", 70000)}
 	}
-	anns := Annotations(fs, nil, "")
+	anns := Annotations(fs, PathResolver{})
 	var sizes []int
 	for _, b := range AnnotationBatches(anns) {
 		sizes = append(sizes, len(b))
