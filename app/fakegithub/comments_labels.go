@@ -68,13 +68,20 @@ func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The OpenAPI subset does not describe labels: their rules (a name, a
+	// six-digit hex colour without '#') are checked here and recorded as
+	// violations like the described bodies.
+	bad := func(field, code string) {
+		s.addViolation(Violation{Method: r.Method, Path: r.URL.Path, Operation: "issues/create-label", Problem: fmt.Sprintf("%s: %s", field, code)})
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: field, Code: code})
+	}
 	var b github.Label
 	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.GetName() == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: "name", Code: "missing_field"})
+		bad("name", "missing_field")
 		return
 	}
 	if c := b.GetColor(); c != "" && (len(c) != 6 || strings.Trim(strings.ToLower(c), "0123456789abcdef") != "") {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "Label", Field: "color", Code: "invalid"})
+		bad("color", "invalid")
 		return
 	}
 	s.mu.Lock()
