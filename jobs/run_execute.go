@@ -210,12 +210,32 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		}
 		return ex.failure(ctx, infra("read pipeline", err))
 	}
+	if err := ex.savePolicy(ctx, pipeline); err != nil {
+		return ex.failure(ctx, err)
+	}
 	if err := cfg.Runtime.Prepare(ctx, RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
 		return ex.failure(ctx, err)
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
 	defer cancel()
 	return ex.pipeline(runCtx, pipeline)
+}
+
+// savePolicy stores what the pipeline file says about quarantine and
+// incidents for triage, which has no checkout. Only the default branch
+// speaks for the repository: a pull request must not quarantine tests.
+func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
+	if ex.run.PRNumber != 0 {
+		return nil
+	}
+	pol, err := store.GetRepositoryPolicy(ctx, ex.w.DB.Pool, ex.run.RepositoryID)
+	if err != nil {
+		return err
+	}
+	if ex.run.Branch != pol.DefaultBranch {
+		return nil
+	}
+	return store.SetRepositoryPolicy(ctx, ex.w.DB.Pool, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
 }
 
 // failure turns an error that ended the run early into its outcome.

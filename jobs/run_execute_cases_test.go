@@ -48,6 +48,8 @@ func TestRunExecute(t *testing.T) {
 		{
 			name: "passing and failing steps",
 			files: map[string]string{".sentinel.yml": `image: busybox
+quarantine: [example.com/m.TestFlaky]
+incidents: { after: 5, within: 2h }
 steps:
   - name: hello
     run: echo "hello from $SENTINEL_SHA" && cat data.txt
@@ -150,6 +152,14 @@ steps:
 			}
 			h.assertClean(runID)
 		})
+	}
+	// The first case's file spoke for its repository's default branch.
+	pol, err := store.GetRepositoryPolicy(context.Background(), h.db.Pool, h.firstRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"example.com/m.TestFlaky"}, pol.Quarantine); diff != "" || pol.IncidentsAfter != 5 || pol.IncidentsWithin != 2*time.Hour {
+		t.Errorf("policy %+v (-want +got quarantine)\n%s", pol, diff)
 	}
 }
 

@@ -31,16 +31,17 @@ const testInstallation = 42
 // harness is a real runner: Postgres, a River client working the runs queue,
 // a git smart-HTTP server that wants the installation token, and a runtime.
 type harness struct {
-	t       testing.TB
-	db      *store.DB
-	dbURL   string
-	client  *river.Client[pgx.Tx]
-	rt      Runtime
-	cfg     RunnerConfig
-	gitRoot string
-	gitURL  string
-	repoID  int64
-	repos   atomic.Int64
+	t         testing.TB
+	db        *store.DB
+	dbURL     string
+	client    *river.Client[pgx.Tx]
+	rt        Runtime
+	cfg       RunnerConfig
+	gitRoot   string
+	gitURL    string
+	repoID    int64 // repository of the last enqueued run
+	firstRepo int64 // repository of the first
+	repos     atomic.Int64
 }
 
 func newHarness(t testing.TB, rt Runtime, start bool) *harness {
@@ -143,6 +144,9 @@ func (h *harness) enqueueOpts(cloneURL, sha string, opts *river.InsertOpts) (run
 			return err
 		}
 		h.repoID = repoID
+		if h.firstRepo == 0 {
+			h.firstRepo = repoID
+		}
 		runID, _, err = store.InsertRun(ctx, tx, store.NewRun{RepositoryID: repoID, SHA: sha, Branch: "main",
 			CloneURL: cloneURL, Trigger: "push"})
 		if err != nil {
