@@ -43,8 +43,10 @@ func FuzzParseGoTestJSON(f *testing.F) {
 				t.Fatalf("output of %s is %d bytes", tc.Name, len(tc.Output))
 			}
 		}
-		if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res, Log: bytes.NewReader(data)}}, Options{}); err != nil {
-			t.Fatal(err)
+		if len(data) < 4096 { // the whole engine on small inputs, to keep the fuzzer fast
+			if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res, Log: bytes.NewReader(data)}}, Options{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
@@ -63,8 +65,10 @@ func FuzzParseJUnit(f *testing.F) {
 			}
 		}
 		_ = res.Totals()
-		if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res}}, Options{}); err != nil {
-			t.Fatal(err)
+		if len(data) < 4096 {
+			if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Results: res}}, Options{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

@@ -336,7 +336,7 @@ func (p *goParser) finish() {
 			}
 		}
 		if !found && len(out) > 1 {
-			pr := Problem{Kind: ProblemBuildFailed, Package: strings.Fields(ip)[0], Output: out, Message: "build failed"}
+			pr := Problem{Kind: ProblemBuildFailed, Package: firstField(ip), Output: out, Message: "build failed"}
 			for _, l := range out {
 				if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
 					pr.File, pr.Line, pr.Message = m[1], atoi(m[2]), m[3]
@@ -346,6 +346,14 @@ func (p *goParser) finish() {
 			p.res.Problems = append(p.res.Problems, pr)
 		}
 	}
+}
+
+// firstField is the import path without a " [pkg.test]" suffix.
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return s
 }
 
 func lastN(l []string, n int) []string {

@@ -1,7 +1,9 @@
 package triage
 
 import (
+	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -32,20 +34,21 @@ func decodeEvent(line []byte, ev *goEvent) bool {
 		}
 		d.space()
 		var dst *string
-		switch string(key) {
-		case "Action":
+		// encoding/json matches field names case-insensitively; so must we.
+		switch k := string(key); {
+		case strings.EqualFold(k, "Action"):
 			dst = &ev.Action
-		case "Package":
+		case strings.EqualFold(k, "Package"):
 			dst = &ev.Package
-		case "Test":
+		case strings.EqualFold(k, "Test"):
 			dst = &ev.Test
-		case "Output":
+		case strings.EqualFold(k, "Output"):
 			dst = &ev.Output
-		case "ImportPath":
+		case strings.EqualFold(k, "ImportPath"):
 			dst = &ev.ImportPath
-		case "FailedBuild":
+		case strings.EqualFold(k, "FailedBuild"):
 			dst = &ev.FailedBuild
-		case "Elapsed":
+		case strings.EqualFold(k, "Elapsed"):
 			start := d.i
 			if !d.skip() || !isJSONNumber(string(line[start:d.i])) {
 				return false
@@ -174,14 +177,25 @@ func (d *jsonScan) strSlow(start int) ([]byte, bool) {
 				return nil, false
 			}
 			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
+				// Pair with a following low surrogate, as encoding/json
+				// does; otherwise a lone surrogate is U+FFFD and the next
+				// escape stands on its own.
+				paired := false
 				if d.i+1 < len(d.b) && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
+					save := d.i
 					d.i += 2
-					if r2, ok = d.hex4(); !ok {
-						return nil, false
+					if r2, ok := d.hex4(); ok {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							r, paired = dec, true
+						}
+					}
+					if !paired {
+						d.i = save
 					}
 				}
-				r = utf16.DecodeRune(r, r2)
+				if !paired {
+					r = utf8.RuneError
+				}
 			}
 			d.buf = utf8.AppendRune(d.buf, r)
 		default:
@@ -213,26 +227,12 @@ func (d *jsonScan) skip() bool {
 		_, ok := d.str(false)
 		return ok
 	case c == '{' || c == '[':
-		depth := 0
-		for d.i < len(d.b) {
-			switch d.b[d.i] {
-			case '"':
-				if _, ok := d.str(false); !ok {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					d.i++
-					return true
-				}
-			}
-			d.i++
+		// Rare in test2json: find the end, then let encoding/json judge it.
+		start := d.i
+		if !d.skipNested() {
+			return false
 		}
-		return false
+		return json.Valid(d.b[start:d.i])
 	default:
 		start := d.i
 		for d.i < len(d.b) {
@@ -245,6 +245,30 @@ func (d *jsonScan) skip() bool {
 		tok := string(d.b[start:d.i])
 		return tok == "true" || tok == "false" || tok == "null" || isJSONNumber(tok)
 	}
+}
+
+// skipNested passes over a bracketed value, strings included.
+func (d *jsonScan) skipNested() bool {
+	depth := 0
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '"':
+			if _, ok := d.str(false); !ok {
+				return false
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				d.i++
+				return true
+			}
+		}
+		d.i++
+	}
+	return false
 }
 
 // isJSONNumber checks JSON's number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
