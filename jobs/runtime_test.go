@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -300,5 +301,21 @@ func TestDockerRemoveWorkspace(t *testing.T) {
 	}
 	if left, _ := d.Leftovers(context.Background()); contains(left, runID) {
 		t.Errorf("container left behind")
+	}
+}
+
+// TestShellMemoryLimitLetsGoStart: the shell's memory limit must bound what
+// a step uses, not the address space Go reserves at start-up.
+func TestShellMemoryLimitLetsGoStart(t *testing.T) {
+	t.Parallel()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go on PATH")
+	}
+	var out strings.Builder
+	res, err := NewShell().RunStep(context.Background(), StepSpec{RunID: nextRunID.Add(1), Workspace: t.TempDir(),
+		Command: goBin + " version", Limits: Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
+	if err != nil || res.Failed() || !strings.HasPrefix(out.String(), "go version") {
+		t.Fatalf("res %+v err %v output %q", res, err, out.String())
 	}
 }

@@ -16,8 +16,8 @@ import (
 // Shell runs steps as host processes, each in its own process group so that
 // a timeout or a cancellation kills everything the step started. It is for
 // machines without Docker and for the demo: the step's image is ignored,
-// memory is limited with an address-space rlimit (a breach is a failed
-// allocation, not an OOM kill), and network "none" needs a network namespace
+// memory is limited with a data-segment rlimit per process (a breach is a
+// failed allocation, not an OOM kill), and network "none" needs a network namespace
 // (root, or unprivileged user namespaces).
 type Shell struct {
 	mu     sync.Mutex
@@ -43,7 +43,9 @@ func (s *Shell) Prepare(ctx context.Context, run RunSpec) error {
 func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) {
 	command := step.Command
 	if step.Limits.Memory > 0 {
-		command = fmt.Sprintf("ulimit -v %d && %s", step.Limits.Memory/1024, command)
+		// RLIMIT_DATA, not RLIMIT_AS: Go and JVM runtimes reserve far more
+		// address space than they use and would not even start under -v.
+		command = fmt.Sprintf("ulimit -d %d && %s", step.Limits.Memory/1024, command)
 	}
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = step.Workspace
