@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 )
 
@@ -112,4 +113,34 @@ func infra(op string, err error) error {
 		return nil
 	}
 	return &InfraError{Op: op, Err: err}
+}
+
+// NewRuntime returns the runtime SENTINEL_EXECUTOR names: "docker", "shell",
+// or "" for Docker when a daemon answers and the shell (with a warning)
+// otherwise. instance is InstanceID's value, labelling Docker containers.
+func NewRuntime(ctx context.Context, executor, instance string, log *slog.Logger) (Runtime, error) {
+	switch executor {
+	case "shell":
+		return NewShell(), nil
+	case "docker", "":
+		d, err := NewDocker()
+		if err == nil {
+			pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = d.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				d.Close()
+			}
+		}
+		if err == nil {
+			d.Instance = instance
+			return d, nil
+		}
+		if executor == "docker" {
+			return nil, fmt.Errorf("docker executor: %w", err)
+		}
+		log.Warn("no Docker daemon answers; steps will run as host processes without isolation", "err", err)
+		return NewShell(), nil
+	}
+	return nil, fmt.Errorf("executor %q: want docker or shell", executor)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -317,5 +318,20 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 		Command: goBin + " version", Limits: Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
 	if err != nil || res.Failed() || !strings.HasPrefix(out.String(), "go version") {
 		t.Fatalf("res %+v err %v output %q", res, err, out.String())
+	}
+}
+
+func TestNewRuntime(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	if rt, err := NewRuntime(context.Background(), "shell", "", log); err != nil || rt.Name() != "shell" {
+		t.Errorf("shell: %v %v", rt, err)
+	}
+	if _, err := NewRuntime(context.Background(), "podman", "", log); err == nil {
+		t.Error("unknown executor accepted")
+	}
+	testDocker(t)
+	rt, err := NewRuntime(context.Background(), "", "inst", log)
+	if err != nil || rt.Name() != "docker" || rt.(*Docker).Instance != "inst" {
+		t.Errorf("default with a daemon: %v %v", rt, err)
 	}
 }
