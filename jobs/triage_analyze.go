@@ -116,6 +116,9 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	if !store.IsFinalRunState(run.State) {
 		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
 	}
+	if err := store.LockRepositoryAnalysis(ctx, tx, run.RepositoryID); err != nil {
+		return res, err
+	}
 	policy, err := store.GetRepositoryPolicy(ctx, tx, run.RepositoryID)
 	if err != nil {
 		return res, err
@@ -124,27 +127,26 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	if err != nil {
 		return res, err
 	}
-	outcomes, err := store.RunTestOutcomes(ctx, tx, run.ID)
+	tests, err := store.LoadRunTests(ctx, tx, run.ID)
 	if err != nil {
 		return res, err
 	}
-	mass, reason := massFailure(run, outcomes)
+	mass, reason := massFailure(run, tests)
 	failedTests := 0
-	for _, o := range outcomes {
-		if o.Failed {
+	for _, t := range tests {
+		if t.Failed {
 			failedTests++
 		}
 	}
-	res.Tests, res.MassFailure, res.Failures = len(outcomes), mass, len(found)
+	res.Tests, res.MassFailure, res.Failures = len(tests), mass, len(found)
 	res.First, err = store.RecordRunAnalysis(ctx, tx, store.RunAnalysis{RunID: run.ID, MassFailure: mass, Reason: reason,
-		Tests: len(outcomes), FailedTests: failedTests, Failures: len(found)})
+		Tests: len(tests), FailedTests: failedTests, Failures: len(found)})
 	if err != nil {
 		return res, err
 	}
 	now := w.now()
-	fl := flakyUpdate{w: w, tx: tx, run: run, policy: policy, outcomes: outcomes, mass: mass, count: res.First, now: now}
-	tests, err := fl.apply(ctx)
-	if err != nil {
+	fl := flakyUpdate{w: w, tx: tx, run: run, policy: policy, tests: tests, mass: mass, count: res.First, now: now}
+	if err := fl.apply(ctx); err != nil {
 		return res, err
 	}
 	res.Transitions = fl.events
@@ -158,18 +160,18 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 
 // massFailure is the guard that keeps infrastructure events out of flaky
 // scores: an errored run, or most tests failing at once.
-func massFailure(run store.Run, outcomes []store.RunTestOutcome) (bool, string) {
+func massFailure(run store.Run, tests []*store.RunTest) (bool, string) {
 	if run.State == store.RunErrored || run.Category == CategoryInfrastructure {
 		return true, "run errored for infrastructure"
 	}
 	failed := 0
-	for _, o := range outcomes {
-		if o.Failed {
+	for _, t := range tests {
+		if t.Failed {
 			failed++
 		}
 	}
-	if triage.MassFailure(len(outcomes), failed) {
-		return true, fmt.Sprintf("%d of %d tests failed at once", failed, len(outcomes))
+	if triage.MassFailure(len(tests), failed) {
+		return true, fmt.Sprintf("%d of %d tests failed at once", failed, len(tests))
 	}
 	return false, ""
 }
@@ -188,7 +190,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 	if err != nil {
 		return nil, err
 	}
-	results, err := store.ListTestResults(ctx, tx, run.ID)
+	results, err := store.FailingTestResults(ctx, tx, run.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	if err := appendLog(ctx, tx, runID, stepID, log); err != nil {
 		return 0, false, err
 	}
-	if err := store.InsertTestResults(ctx, tx, in.RepositoryID, runID, stepID, 1, in.Results.Tests); err != nil {
+	if err := store.RecordTestResults(ctx, tx, in.RepositoryID, runID, stepID, 1, in.Results.Tests); err != nil {
 		return 0, false, err
 	}
 	c := in.Results.Totals()

@@ -23,10 +23,10 @@ type clusterSeen struct {
 // storeFailures upserts the clusters of the run's failures and rewrites its
 // failures with their cluster, test and flaky/quarantined flags.
 func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run store.Run, found []stepFailure,
-	tests map[int64]*store.Test, flipped map[int64]bool, count bool, now time.Time) ([]clusterSeen, error) {
+	tests []*store.RunTest, flipped map[int64]bool, count bool, now time.Time) ([]clusterSeen, error) {
 	byIdentity := make(map[string]*store.Test, len(tests))
 	for _, t := range tests {
-		byIdentity[triage.TestID(t.Package, t.Name)] = t
+		byIdentity[triage.TestID(t.Package, t.Name)] = &t.Test
 	}
 	var hits []store.ClusterHit
 	index := map[string]int{}

@@ -18,7 +18,7 @@ type flakyUpdate struct {
 	tx       pgx.Tx
 	run      store.Run
 	policy   store.RepositoryPolicy
-	outcomes []store.RunTestOutcome
+	tests    []*store.RunTest
 	mass     bool
 	count    bool // first analysis of the run: windows move
 	now      time.Time
@@ -27,23 +27,23 @@ type flakyUpdate struct {
 	flipped map[int64]bool // passed and failed on this commit
 }
 
-// apply returns the run's tests, after the update, by id.
-func (u *flakyUpdate) apply(ctx context.Context) (map[int64]*store.Test, error) {
+// apply updates the run's tests in place.
+func (u *flakyUpdate) apply(ctx context.Context) error {
 	u.flipped = map[int64]bool{}
-	if len(u.outcomes) == 0 {
-		return map[int64]*store.Test{}, nil
+	if len(u.tests) == 0 {
+		return nil
 	}
-	ids := make([]int64, len(u.outcomes))
-	for i, o := range u.outcomes {
-		ids[i] = o.TestID
+	ids := make([]int64, len(u.tests))
+	for i, t := range u.tests {
+		ids[i] = t.ID
 	}
-	tests, err := store.LockTests(ctx, u.tx, ids)
+	prevSHA, err := store.PreviousCountedSHA(ctx, u.tx, u.run.RepositoryID, u.run.Branch, u.run.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	other, err := store.SameCommitOutcomes(ctx, u.tx, u.run.RepositoryID, u.run.SHA, u.run.ID, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	quarantine := map[string]bool{}
 	for _, q := range u.policy.Quarantine {
@@ -52,18 +52,16 @@ func (u *flakyUpdate) apply(ctx context.Context) (map[int64]*store.Test, error) 
 	offWindow := u.run.Branch != u.policy.DefaultBranch
 	changed := map[int64]bool{}
 	var dirty []*store.Test
-	for _, o := range u.outcomes {
-		t := tests[o.TestID]
-		if t == nil {
-			continue
-		}
-		oc := other[o.TestID]
+	for _, rt := range u.tests {
+		t, o := &rt.Test, rt
+		oc := other[t.ID]
 		passed, failed := o.Passed || oc.Passed, o.Failed || oc.Failed
 		flip := passed && failed && !u.mass
-		u.flipped[o.TestID] = flip
+		u.flipped[t.ID] = flip
 		if !u.count {
 			continue
 		}
+		before := *t
 		from := t.Flaky.State
 		if from == "" {
 			from = triage.TestHealthy
@@ -77,7 +75,7 @@ func (u *flakyUpdate) apply(ctx context.Context) (map[int64]*store.Test, error) 
 				reasons = append(reasons, "listed under quarantine: in .sentinel.yml")
 			}
 		}
-		obs := triage.Observation{SHA: u.run.SHA, Failed: o.Failed, SameCommitFlip: flip, Excluded: u.mass, OffWindow: offWindow}
+		obs := triage.Observation{SHA: u.run.SHA, PrevSHA: prevSHA, Failed: o.Failed, SameCommitFlip: flip, Excluded: u.mass, OffWindow: offWindow}
 		next, score, tr := t.Flaky.Observe(obs, u.w.Flaky, u.now)
 		if tr != nil {
 			reasons = append(reasons, tr.Reason)
@@ -90,7 +88,6 @@ func (u *flakyUpdate) apply(ctx context.Context) (map[int64]*store.Test, error) 
 		if o.Failed && !u.mass {
 			t.EvidenceRuns = store.PushEvidenceRun(t.EvidenceRuns, u.run.ID)
 		}
-		t.LastRunID = u.run.ID
 		if next.State != from {
 			changed[t.ID] = true
 			reason := ""
@@ -103,13 +100,31 @@ func (u *flakyUpdate) apply(ctx context.Context) (map[int64]*store.Test, error) 
 			u.events = append(u.events, store.TestEvent{TestID: t.ID, RunID: u.run.ID, From: string(from),
 				To: string(next.State), Reason: reason})
 		}
-		dirty = append(dirty, t)
+		if !sameFlakyRow(before, *t) {
+			dirty = append(dirty, t)
+		}
 	}
 	if err := store.SaveTests(ctx, u.tx, dirty, changed); err != nil {
-		return nil, err
+		return err
 	}
-	if err := store.InsertTestEvents(ctx, u.tx, u.events); err != nil {
-		return nil, err
+	return store.InsertTestEvents(ctx, u.tx, u.events)
+}
+
+// sameFlakyRow reports whether an update left a test's stored state as it
+// was: then its row is not written. Once a passing test's window is full,
+// a passing run changes nothing, which keeps the write cost proportional to
+// the tests whose state moved.
+func sameFlakyRow(a, b store.Test) bool {
+	if a.Flaky != b.Flaky || a.Score != b.Score || a.FailureRate != b.FailureRate || a.FlipRate != b.FlipRate ||
+		a.Runs != b.Runs || a.Episodes != b.Episodes || a.QuarantineOwner != b.QuarantineOwner ||
+		a.QuarantineSource != b.QuarantineSource || a.QuarantineReason != b.QuarantineReason ||
+		len(a.EvidenceRuns) != len(b.EvidenceRuns) {
+		return false
 	}
-	return tests, nil
+	for i := range a.EvidenceRuns {
+		if a.EvidenceRuns[i] != b.EvidenceRuns[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -3,17 +3,13 @@
 ALTER TABLE tests
     ADD COLUMN window_bits          bigint  NOT NULL DEFAULT 0,   -- bit 0 = latest counted run, 1 = failed
     ADD COLUMN window_n             integer NOT NULL DEFAULT 0,
-    ADD COLUMN pass_streak          integer NOT NULL DEFAULT 0,
-    ADD COLUMN fail_streak          integer NOT NULL DEFAULT 0,
-    ADD COLUMN last_pass_sha        text    NOT NULL DEFAULT '',
     ADD COLUMN streak_sha           text    NOT NULL DEFAULT '',
     ADD COLUMN streak_prev_pass_sha text    NOT NULL DEFAULT '',
     ADD COLUMN runs                 integer NOT NULL DEFAULT 0,   -- counted runs in the window
     ADD COLUMN episodes             integer NOT NULL DEFAULT 0,   -- intermittent failures in the window
     ADD COLUMN evidence_runs        bigint[] NOT NULL DEFAULT '{}', -- latest runs where it failed, newest first
     ADD COLUMN quarantine_source    text    NOT NULL DEFAULT '',  -- dashboard, button, config, api
-    ADD COLUMN quarantine_reason    text    NOT NULL DEFAULT '',
-    ADD COLUMN last_run_id          bigint;
+    ADD COLUMN quarantine_reason    text    NOT NULL DEFAULT '';
 
 -- Every state change of a test, with its reason.
 CREATE TABLE test_events (

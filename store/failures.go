@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -154,4 +155,45 @@ func LastSucceededStep(ctx context.Context, q Querier, repositoryID int64, name 
 		return 0, fmt.Errorf("last good step %q: %w", name, notFound(err))
 	}
 	return id, nil
+}
+
+// PreviousCountedSHA is the commit of the latest run on branch before runID
+// whose outcomes counted toward flakiness (analysed, no mass failure).
+func PreviousCountedSHA(ctx context.Context, q Querier, repositoryID int64, branch string, runID int64) (string, error) {
+	var sha string
+	err := q.QueryRow(ctx, `SELECT r.sha FROM runs r JOIN run_analyses a ON a.run_id = r.id
+		WHERE r.repository_id = $1 AND r.branch = $2 AND r.id < $3 AND NOT a.mass_failure
+		ORDER BY r.id DESC LIMIT 1`, repositoryID, branch, runID).Scan(&sha)
+	if err = notFound(err); err != nil && err != ErrNotFound {
+		return "", fmt.Errorf("previous run of %s: %w", branch, err)
+	}
+	return sha, nil
+}
+
+// FailingTestResults returns the results (every attempt) of the tests that
+// failed or errored at least once in a run: all that failure analysis needs,
+// without reading the passing majority of a large run.
+func FailingTestResults(ctx context.Context, q Querier, runID int64) ([]TestResult, error) {
+	rows, err := q.Query(ctx, `SELECT r.id, r.run_id, COALESCE(r.step_id, 0), r.test_id, t.package, t.name,
+			r.attempt, r.outcome, r.duration_ms, r.file, r.line, r.message
+		FROM test_results r JOIN tests t ON t.id = r.test_id
+		WHERE r.run_id = $1 AND r.test_id IN (SELECT test_id FROM test_results
+			WHERE run_id = $1 AND outcome IN ('fail', 'error'))
+		ORDER BY t.package, t.name, r.attempt, r.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("failing test results of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []TestResult
+	for rows.Next() {
+		var r TestResult
+		var ms int32
+		if err := rows.Scan(&r.ID, &r.RunID, &r.StepID, &r.TestID, &r.Package, &r.Name, &r.Attempt, &r.Outcome,
+			&ms, &r.File, &r.Line, &r.Message); err != nil {
+			return nil, fmt.Errorf("failing test results of run %d: %w", runID, err)
+		}
+		r.Duration = time.Duration(ms) * time.Millisecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -29,7 +29,10 @@ type Test struct {
 	QuarantineSource string
 	QuarantineReason string
 	StateChangedAt   time.Time
-	LastRunID        int64
+	// loaded is the state as read, so that a write-back does not undo a
+	// change someone else made meanwhile (a quarantine from the dashboard).
+	loaded triage.TestState
+	scan   *testScan
 }
 
 // State is the test's state as a string.
@@ -44,33 +47,48 @@ func (t Test) Identity() string {
 }
 
 const testColumns = `t.id, t.repository_id, r.full_name, t.package, t.name, t.state, t.window_bits, t.window_n,
-	t.pass_streak, t.fail_streak, t.last_pass_sha, t.streak_sha, t.streak_prev_pass_sha, t.first_bad_sha,
+	t.streak_sha, t.streak_prev_pass_sha, t.first_bad_sha,
 	t.last_good_sha, t.quarantine_until, t.score, t.failure_rate, t.flip_rate, t.runs, t.episodes,
-	t.evidence_runs, t.quarantine_owner, t.quarantine_source, t.quarantine_reason, t.state_changed_at,
-	COALESCE(t.last_run_id, 0)`
+	t.evidence_runs, t.quarantine_owner, t.quarantine_source, t.quarantine_reason, t.state_changed_at`
+
+// testScan holds what scanning a test needs beyond the Test itself.
+type testScan struct {
+	state string
+	bits  int64
+	until *time.Time
+}
+
+func testScanTargets(t *Test) []any {
+	t.scan = &testScan{}
+	return []any{&t.ID, &t.RepositoryID, &t.Repository, &t.Package, &t.Name, &t.scan.state, &t.scan.bits, &t.Flaky.Window.N,
+		&t.Flaky.StreakSHA, &t.Flaky.StreakPrevPassSHA,
+		&t.Flaky.FirstBadSHA, &t.Flaky.LastGoodSHA, &t.scan.until, &t.Score, &t.FailureRate, &t.FlipRate, &t.Runs, &t.Episodes,
+		&t.EvidenceRuns, &t.QuarantineOwner, &t.QuarantineSource, &t.QuarantineReason, &t.StateChangedAt}
+}
+
+func (t *Test) finish() {
+	t.Flaky.State = triage.TestState(t.scan.state)
+	t.Flaky.Window.Bits = uint64(t.scan.bits)
+	if t.scan.until != nil {
+		t.Flaky.QuarantineUntil = *t.scan.until
+	}
+	t.loaded = t.Flaky.State
+	t.scan = nil
+}
 
 func scanTest(row interface{ Scan(...any) error }) (Test, error) {
 	var t Test
-	var state string
-	var bits int64
-	var until *time.Time
-	err := row.Scan(&t.ID, &t.RepositoryID, &t.Repository, &t.Package, &t.Name, &state, &bits, &t.Flaky.Window.N,
-		&t.Flaky.PassStreak, &t.Flaky.FailStreak, &t.Flaky.LastPassSHA, &t.Flaky.StreakSHA, &t.Flaky.StreakPrevPassSHA,
-		&t.Flaky.FirstBadSHA, &t.Flaky.LastGoodSHA, &until, &t.Score, &t.FailureRate, &t.FlipRate, &t.Runs, &t.Episodes,
-		&t.EvidenceRuns, &t.QuarantineOwner, &t.QuarantineSource, &t.QuarantineReason, &t.StateChangedAt, &t.LastRunID)
-	t.Flaky.State = triage.TestState(state)
-	t.Flaky.Window.Bits = uint64(bits)
-	if until != nil {
-		t.Flaky.QuarantineUntil = *until
-	}
+	err := row.Scan(testScanTargets(&t)...)
+	t.finish()
 	return t, err
 }
 
-// LockTests loads the given tests for update, locking them in id order so
-// that concurrent analyses of runs sharing tests cannot deadlock.
-func LockTests(ctx context.Context, q Querier, ids []int64) (map[int64]*Test, error) {
+// LoadTests loads the given tests without locking them: the caller
+// serialises analyses per repository (LockRepositoryAnalysis), and SaveTests
+// leaves alone any row whose state someone else changed meanwhile.
+func LoadTests(ctx context.Context, q Querier, ids []int64) (map[int64]*Test, error) {
 	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
-		WHERE t.id = ANY($1) ORDER BY t.id FOR UPDATE OF t`, ids)
+		WHERE t.id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("lock %d tests: %w", len(ids), err)
 	}
@@ -86,7 +104,20 @@ func LockTests(ctx context.Context, q Querier, ids []int64) (map[int64]*Test, er
 	return out, rows.Err()
 }
 
-// SaveTests writes back the flaky state of tests in one statement.
+// LockRepositoryAnalysis serialises, until the end of q's transaction, the
+// analyses of one repository's runs: they read and write the same tests,
+// clusters and incidents.
+func LockRepositoryAnalysis(ctx context.Context, q Querier, repositoryID int64) error {
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analysis:' || $1::bigint, 0))`, repositoryID)
+	if err != nil {
+		return fmt.Errorf("lock analyses of repository %d: %w", repositoryID, err)
+	}
+	return nil
+}
+
+// SaveTests writes back the flaky state of tests in one statement. Only
+// the tests passed are written (callers pass the ones that changed), and a
+// row whose state changed since LoadTests read it is left as it is.
 // stateChanged lists the tests whose state changed (their
 // state_changed_at becomes now).
 func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[int64]bool) error {
@@ -95,47 +126,45 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 		return nil
 	}
 	ids, bits := make([]int64, n), make([]int64, n)
-	winN, pass, fail, runs, eps := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-	states, lastPass, streak, streakPrev, firstBad, lastGood := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	winN, runs, eps := make([]int32, n), make([]int32, n), make([]int32, n)
+	states, loaded, streak, streakPrev, firstBad, lastGood := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	score, frate, flip := make([]float64, n), make([]float64, n), make([]float64, n)
 	until := make([]*time.Time, n)
 	changed := make([]bool, n)
-	lastRun := make([]int64, n)
 	evidence := make([]string, n) // as Postgres array literals: unnest cannot take a 2-D ragged array
 	qOwner, qSource, qReason := make([]string, n), make([]string, n), make([]string, n)
 	for i, t := range tests {
 		f := t.Flaky
-		ids[i], bits[i], winN[i], pass[i], fail[i] = t.ID, int64(f.Window.Bits), int32(f.Window.N), int32(f.PassStreak), int32(f.FailStreak)
-		states[i], lastPass[i], streak[i], streakPrev[i], firstBad[i], lastGood[i] = string(f.State), f.LastPassSHA, f.StreakSHA, f.StreakPrevPassSHA, f.FirstBadSHA, f.LastGoodSHA
+		ids[i], bits[i], winN[i] = t.ID, int64(f.Window.Bits), int32(f.Window.N)
+		states[i], loaded[i], streak[i], streakPrev[i], firstBad[i], lastGood[i] = string(f.State), string(t.loaded), f.StreakSHA, f.StreakPrevPassSHA, f.FirstBadSHA, f.LastGoodSHA
 		score[i], frate[i], flip[i], runs[i], eps[i] = t.Score, t.FailureRate, t.FlipRate, int32(t.Runs), int32(t.Episodes)
 		if !f.QuarantineUntil.IsZero() {
 			u := f.QuarantineUntil
 			until[i] = &u
 		}
 		changed[i] = stateChanged[t.ID]
-		lastRun[i] = t.LastRunID
 		evidence[i] = int64ArrayLiteral(t.EvidenceRuns)
 		if f.State == triage.TestQuarantined {
 			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason
 		}
 	}
 	_, err := q.Exec(ctx, `
-		UPDATE tests t SET state = u.state, window_bits = u.bits, window_n = u.n, pass_streak = u.pass,
-			fail_streak = u.fail, last_pass_sha = u.last_pass, streak_sha = u.streak, streak_prev_pass_sha = u.streak_prev,
+		UPDATE tests t SET state = u.state, window_bits = u.bits, window_n = u.n,
+			streak_sha = u.streak, streak_prev_pass_sha = u.streak_prev,
 			first_bad_sha = u.first_bad, last_good_sha = u.last_good, quarantine_until = u.until, score = u.score,
 			failure_rate = u.frate, flip_rate = u.flip, runs = u.runs, episodes = u.eps,
-			evidence_runs = u.evidence::bigint[], last_run_id = NULLIF(u.last_run, 0),
+			evidence_runs = u.evidence::bigint[],
 			quarantine_owner = u.q_owner, quarantine_source = u.q_source, quarantine_reason = u.q_reason,
 			state_changed_at = CASE WHEN u.changed THEN now() ELSE t.state_changed_at END,
 			updated_at = now()
-		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[],
-			$9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::float8[], $14::float8[], $15::float8[],
-			$16::int[], $17::int[], $18::text[], $19::bigint[], $20::bool[], $21::text[], $22::text[], $23::text[])
-			AS u(id, state, bits, n, pass, fail, last_pass, streak, streak_prev, first_bad, last_good, until, score,
-				frate, flip, runs, eps, evidence, last_run, changed, q_owner, q_source, q_reason)
-		WHERE t.id = u.id`,
-		ids, states, bits, winN, pass, fail, lastPass, streak, streakPrev, firstBad, lastGood, until, score,
-		frate, flip, runs, eps, evidence, lastRun, changed, qOwner, qSource, qReason)
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::float8[], $12::float8[], $13::float8[],
+			$14::int[], $15::int[], $16::text[], $17::bool[], $18::text[], $19::text[], $20::text[])
+			AS u(id, state, bits, n, loaded, streak, streak_prev, first_bad, last_good, until, score,
+				frate, flip, runs, eps, evidence, changed, q_owner, q_source, q_reason)
+		WHERE t.id = u.id AND t.state = u.loaded`,
+		ids, states, bits, winN, loaded, streak, streakPrev, firstBad, lastGood, until, score,
+		frate, flip, runs, eps, evidence, changed, qOwner, qSource, qReason)
 	if err != nil {
 		return fmt.Errorf("save %d tests: %w", n, err)
 	}
@@ -354,4 +383,93 @@ func ExpireQuarantines(ctx context.Context, q Querier, now time.Time) ([]int64, 
 		evs[i] = TestEvent{TestID: id, From: "quarantined", To: "flaky", Reason: "quarantine expired"}
 	}
 	return ids, InsertTestEvents(ctx, q, evs)
+}
+
+// RecordTestResults stores the results of one step attempt like
+// InsertTestResults, for large runs: tests that do not exist yet are
+// created (existing rows are not touched), and the results are sent with
+// COPY. attempt is the step attempt; a case's own Attempt is added on top.
+func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, stepID int64, attempt int, cases []triage.TestCase) error {
+	if len(cases) == 0 {
+		return nil
+	}
+	n := len(cases)
+	pkgs, names := make([]string, n), make([]string, n)
+	for i, c := range cases {
+		pkgs[i], names[i] = c.Package, c.Name
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO tests (repository_id, package, name)
+		SELECT DISTINCT $1::bigint, p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)
+		ON CONFLICT (repository_id, package, name) DO NOTHING`, repositoryID, pkgs, names); err != nil {
+		return fmt.Errorf("create tests of step %d: %w", stepID, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT t.id, t.package, t.name FROM tests t
+		JOIN (SELECT DISTINCT p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)) u ON t.package = u.p AND t.name = u.n
+		WHERE t.repository_id = $1`, repositoryID, pkgs, names)
+	if err != nil {
+		return fmt.Errorf("tests of step %d: %w", stepID, err)
+	}
+	ids := make(map[[2]string]int64, n)
+	for rows.Next() {
+		var id int64
+		var p, nm string
+		if err := rows.Scan(&id, &p, &nm); err != nil {
+			rows.Close()
+			return fmt.Errorf("tests of step %d: %w", stepID, err)
+		}
+		ids[[2]string{p, nm}] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("tests of step %d: %w", stepID, err)
+	}
+	var step any
+	if stepID != 0 {
+		step = stepID
+	}
+	src := make([][]any, 0, n)
+	for _, c := range cases {
+		src = append(src, []any{runID, step, ids[[2]string{c.Package, c.Name}], int32(attempt + max(c.Attempt, 1) - 1),
+			string(c.Outcome), int32(min(c.Duration.Milliseconds(), 1<<31-1)), c.File, int32(c.Line),
+			truncateUTF8(c.Message, maxResultMessage)})
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"test_results"},
+		[]string{"run_id", "step_id", "test_id", "attempt", "outcome", "duration_ms", "file", "line", "message"},
+		pgx.CopyFromRows(src))
+	if err != nil {
+		return fmt.Errorf("copy %d test results of step %d: %w", n, stepID, err)
+	}
+	return nil
+}
+
+// RunTest is a test of a run with its verdict in that run.
+type RunTest struct {
+	Test
+	Failed bool // some attempt failed or errored
+	Passed bool // some attempt passed
+}
+
+// LoadRunTests returns every test that passed or failed in a run, with its
+// flaky state, in one query (skipped and incomplete tests say nothing
+// about flakiness). Like LoadTests it takes no row locks.
+func LoadRunTests(ctx context.Context, q Querier, runID int64) ([]*RunTest, error) {
+	rows, err := q.Query(ctx, `SELECT `+testColumns+`, o.failed, o.passed
+		FROM (SELECT test_id, bool_or(outcome IN ('fail', 'error')) AS failed, bool_or(outcome = 'pass') AS passed
+			FROM test_results WHERE run_id = $1 AND outcome IN ('pass', 'fail', 'error') GROUP BY test_id) o
+		JOIN tests t ON t.id = o.test_id JOIN repositories r ON r.id = t.repository_id
+		ORDER BY t.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("tests of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []*RunTest
+	for rows.Next() {
+		rt := &RunTest{}
+		if err := rows.Scan(append(testScanTargets(&rt.Test), &rt.Failed, &rt.Passed)...); err != nil {
+			return nil, fmt.Errorf("tests of run %d: %w", runID, err)
+		}
+		rt.finish()
+		out = append(out, rt)
+	}
+	return out, rows.Err()
 }
