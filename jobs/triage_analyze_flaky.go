@@ -14,14 +14,14 @@ import (
 // Its cost follows the tests of the run: their rows are loaded by id,
 // updated in memory in O(1) each, and written back in one statement.
 type flakyUpdate struct {
-	w        *TriageAnalyzeWorker
-	tx       pgx.Tx
-	run      store.Run
-	policy   store.RepositoryPolicy
-	tests    []*store.RunTest
-	mass     bool
-	count    bool // first analysis of the run: windows move
-	now      time.Time
+	w      *TriageAnalyzeWorker
+	tx     pgx.Tx
+	run    store.Run
+	policy store.RepositoryPolicy
+	tests  []*store.RunTest
+	mass   bool
+	count  bool // first analysis of the run: windows move
+	now    time.Time
 
 	events  []store.TestEvent
 	flipped map[int64]bool // passed and failed on this commit
