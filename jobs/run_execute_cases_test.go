@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -205,6 +206,68 @@ steps:
 	}
 	if run.State != store.RunCancelled {
 		t.Errorf("run %s (%s), want cancelled", run.State, run.Error)
+	}
+	if diff := cmp.Diff([]stepRow{{"long", "cancelled", 1, -1, false}}, stepRows(h.steps(runID))); diff != "" {
+		t.Errorf("steps (-want +got)\n%s", diff)
+	}
+	h.assertClean(runID)
+}
+
+// TestRunExecuteSuperseded: a newer push marks the running run cancelled and
+// cancels its job in one transaction (as the intake does); the runner kills
+// the step within seconds and leaves nothing behind.
+func TestRunExecuteSuperseded(t *testing.T) {
+	rt := testDocker(t)
+	h := newHarness(t, rt, true)
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
+steps:
+  - name: long
+    run: echo started; sleep 120
+`})
+	runID, jobID := h.enqueue(cloneURL, sha)
+	h.waitLog(runID, "started", time.Minute)
+	ctx := context.Background()
+	start := time.Now()
+	err := h.db.InTx(ctx, func(tx pgx.Tx) error {
+		newer, _, err := store.InsertRun(ctx, tx, store.NewRun{RepositoryID: h.repoID, SHA: strings.Repeat("b", 40), Branch: "main", Trigger: "push"})
+		if err != nil {
+			return err
+		}
+		old, err := store.SupersedeRuns(ctx, tx, h.repoID, "main", 0, newer)
+		if err != nil {
+			return err
+		}
+		for _, o := range old {
+			if _, err := h.client.JobCancelTx(ctx, tx, o.JobID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run is already cancelled; the worker is done when its job is.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var state string
+		if err := h.db.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state != "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("job still running 30s after the run was superseded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	run := h.waitRun(runID, time.Second)
+	if run.State != store.RunCancelled || run.SupersededBy == 0 {
+		t.Errorf("run %s superseded by %d", run.State, run.SupersededBy)
 	}
 	if diff := cmp.Diff([]stepRow{{"long", "cancelled", 1, -1, false}}, stepRows(h.steps(runID))); diff != "" {
 		t.Errorf("steps (-want +got)\n%s", diff)
