@@ -119,7 +119,7 @@ func normalizeOnce(s string) string {
 			s = reHexRun.ReplaceAllStringFunc(s, hexOrKeep)
 		}
 		if strings.IndexByte(s, '[') >= 0 {
-			s = reIPv6.ReplaceAllString(s, phIP)
+			s = replaceIPv6(s)
 		}
 		if strings.IndexByte(s, '.') >= 0 {
 			s = reIPv4.ReplaceAllString(s, phIP)
@@ -153,6 +153,27 @@ func cutWord(s string, n int) string {
 
 func isWordByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// replaceIPv6 replaces bracketed IPv6 addresses, but not a printed Go map
+// that happens to look like one ("map[a:1:]").
+func replaceIPv6(s string) string {
+	locs := reIPv6.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		if strings.HasSuffix(s[:l[0]], "map") {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(phIP)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // hasHexRun reports whether s has n hex digits in a row.
