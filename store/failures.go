@@ -197,3 +197,56 @@ func FailingTestResults(ctx context.Context, q Querier, runID int64) ([]TestResu
 	}
 	return out, rows.Err()
 }
+
+// RunFailureTest is a test that failed in a run.
+type RunFailureTest struct {
+	TestID      int64
+	ClusterID   int64
+	Flaky       bool
+	Quarantined bool
+}
+
+// RunFailureTests returns the failures of a run that are tests, in order.
+func RunFailureTests(ctx context.Context, q Querier, runID int64) ([]RunFailureTest, error) {
+	rows, err := q.Query(ctx, `SELECT f.test_id, COALESCE(f.cluster_id, 0),
+			f.flaky OR t.state IN ('flaky', 'quarantined'), f.quarantined OR t.state = 'quarantined'
+		FROM failures f JOIN tests t ON t.id = f.test_id WHERE f.run_id = $1 ORDER BY f.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("failing tests of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []RunFailureTest
+	for rows.Next() {
+		var f RunFailureTest
+		if err := rows.Scan(&f.TestID, &f.ClusterID, &f.Flaky, &f.Quarantined); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// RunMainFailure is the failure of a run an incident opened by hand is
+// about: the first that is not a flaky test.
+type RunMainFailure struct {
+	ClusterID   int64
+	Fingerprint string
+	Category    string
+	Title       string
+	Hint        string
+	Confidence  float64
+}
+
+// MainFailure returns a run's first failure that is not a flaky test.
+func MainFailure(ctx context.Context, q Querier, runID int64) (RunMainFailure, error) {
+	var f RunMainFailure
+	var conf float32
+	err := q.QueryRow(ctx, `SELECT COALESCE(cluster_id, 0), fingerprint, category, title, hint, confidence
+		FROM failures WHERE run_id = $1 ORDER BY flaky, quarantined, id LIMIT 1`, runID).Scan(
+		&f.ClusterID, &f.Fingerprint, &f.Category, &f.Title, &f.Hint, &conf)
+	f.Confidence = float64(conf)
+	if err != nil {
+		return f, fmt.Errorf("main failure of run %d: %w", runID, notFound(err))
+	}
+	return f, nil
+}

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// apiFlakyTest is one tracked test in GET /api/flaky.
+type apiFlakyTest struct {
+	ID             int64          `json:"id"`
+	Repository     string         `json:"repository"`
+	Package        string         `json:"package"`
+	Name           string         `json:"name"`
+	State          string         `json:"state"`
+	Score          float64        `json:"score"` // posterior probability that the test is flaky
+	FailureRate    float64        `json:"failure_rate"`
+	FlipRate       float64        `json:"flip_rate"`
+	Runs           int            `json:"runs"`     // runs in the scoring window
+	Episodes       int            `json:"episodes"` // intermittent failures in the window
+	Window         string         `json:"window"`   // recent outcomes, oldest first: P pass, F fail
+	EvidenceRuns   []apiEvidenceRun    `json:"evidence_runs"`
+	FirstBadSHA    string         `json:"first_bad_sha,omitempty"`
+	LastGoodSHA    string         `json:"last_good_sha,omitempty"`
+	Quarantine     *apiQuarantine `json:"quarantine,omitempty"`
+	StateChangedAt time.Time      `json:"state_changed_at"`
+}
+
+type apiEvidenceRun struct {
+	ID  int64  `json:"id"`
+	URL string `json:"url"`
+}
+
+type apiQuarantine struct {
+	Owner  string     `json:"owner"`
+	Source string     `json:"source,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
+}
+
+// apiListFlaky answers GET /api/flaky[?repository=owner/name][&state=flaky,quarantined][&limit=N]:
+// every tracked test (most suspicious first) with state, score, failure
+// rate, flip rate and the runs that are its evidence.
+func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := queryLimit(r, 1000, 100000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := store.TestFilter{Limit: limit}
+	if name := q.Get("repository"); name != "" {
+		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		f.RepositoryID = repo.ID
+	}
+	if st := q.Get("state"); st != "" {
+		for _, x := range strings.Split(st, ",") {
+			x = strings.TrimSpace(x)
+			switch triage.TestState(x) {
+			case triage.TestHealthy, triage.TestFlaky, triage.TestQuarantined, triage.TestBroken, triage.TestRecovered:
+				f.States = append(f.States, x)
+			default:
+				s.writeError(w, r, clientError(http.StatusBadRequest, "state must be healthy, flaky, quarantined, broken or recovered"))
+				return
+			}
+		}
+	}
+	tests, err := store.ListTests(r.Context(), s.DB.Pool, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]apiFlakyTest, 0, len(tests))
+	for _, t := range tests {
+		out = append(out, s.apiFlaky(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tests": out})
+}
+
+func (s *Server) apiFlaky(t store.Test) apiFlakyTest {
+	a := apiFlakyTest{ID: t.ID, Repository: t.Repository, Package: t.Package, Name: t.Name, State: t.State(),
+		Score: round3(t.Score), FailureRate: round3(t.FailureRate), FlipRate: round3(t.FlipRate), Runs: t.Runs,
+		Episodes: t.Episodes, FirstBadSHA: t.Flaky.FirstBadSHA, LastGoodSHA: t.Flaky.LastGoodSHA,
+		StateChangedAt: t.StateChangedAt, EvidenceRuns: []apiEvidenceRun{}}
+	var b strings.Builder
+	for _, failed := range t.Flaky.Window.Outcomes() {
+		if failed {
+			b.WriteByte('F')
+		} else {
+			b.WriteByte('P')
+		}
+	}
+	a.Window = b.String()
+	for _, id := range t.EvidenceRuns {
+		a.EvidenceRuns = append(a.EvidenceRuns, apiEvidenceRun{ID: id, URL: jobs.RunURL(s.Opts.PublicURL, id)})
+	}
+	if t.Flaky.State == triage.TestQuarantined {
+		a.Quarantine = &apiQuarantine{Owner: t.QuarantineOwner, Source: t.QuarantineSource, Reason: t.QuarantineReason}
+		if !t.Flaky.QuarantineUntil.IsZero() {
+			u := t.Flaky.QuarantineUntil.UTC()
+			a.Quarantine.Until = &u
+		}
+	}
+	return a
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// quarantineRequest is the body of POST /api/flaky/{id}/quarantine. Until
+// (RFC 3339) or For (a Go duration such as "336h") sets the expiry; the
+// default is ButtonQuarantineFor. Owner is required.
+type quarantineRequest struct {
+	Owner  string `json:"owner"`
+	Until  string `json:"until,omitempty"`
+	For    string `json:"for,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.writeError(w, r, clientError(http.StatusBadRequest, "test id must be a positive number"))
+		return
+	}
+	var req quarantineRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	until := time.Now().Add(ButtonQuarantineFor)
+	switch {
+	case strings.TrimSpace(req.Owner) == "":
+		s.writeError(w, r, clientError(http.StatusBadRequest, "owner is required: a quarantine has an owner"))
+		return
+	case req.Until != "" && req.For != "":
+		s.writeError(w, r, clientError(http.StatusBadRequest, "give until or for, not both"))
+		return
+	case req.Until != "":
+		if until, err = time.Parse(time.RFC3339, req.Until); err != nil || !until.After(time.Now()) {
+			s.writeError(w, r, clientError(http.StatusBadRequest, "until must be a future RFC 3339 time, e.g. 2026-12-31T00:00:00Z"))
+			return
+		}
+	case req.For != "":
+		d, err := time.ParseDuration(req.For)
+		if err != nil || d <= 0 {
+			s.writeError(w, r, clientError(http.StatusBadRequest, "for must be a positive duration, e.g. 336h"))
+			return
+		}
+		until = time.Now().Add(d)
+	}
+	until = until.UTC().Truncate(time.Second)
+	actor := s.apiActor(r)
+	err = s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
+		return store.SetQuarantine(r.Context(), tx, id, store.Quarantine{Owner: req.Owner, Source: "api",
+			Reason: req.Reason, Until: &until, Actor: actor})
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeTest(w, r, id)
+}
+
+func (s *Server) apiReleaseTest(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.writeError(w, r, clientError(http.StatusBadRequest, "test id must be a positive number"))
+		return
+	}
+	actor := s.apiActor(r)
+	err = s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
+		if _, err := store.GetTest(r.Context(), tx, id); err != nil {
+			return err
+		}
+		return store.ReleaseQuarantine(r.Context(), tx, id, actor)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeTest(w, r, id)
+}
+
+func (s *Server) writeTest(w http.ResponseWriter, r *http.Request, id int64) {
+	t, err := store.GetTest(r.Context(), s.DB.Pool, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.apiFlaky(t))
+}
