@@ -64,9 +64,12 @@ func (d *Docker) runFilter(runID int64) client.Filters {
 }
 
 // NewDocker connects to the daemon named by the environment (DOCKER_HOST or
-// the default socket).
-func NewDocker() (*Docker, error) {
-	cli, err := client.New(client.FromEnv)
+// the default socket), or as opts say.
+func NewDocker(opts ...client.Opt) (*Docker, error) {
+	if len(opts) == 0 {
+		opts = []client.Opt{client.FromEnv}
+	}
+	cli, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}

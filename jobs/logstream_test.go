@@ -163,3 +163,26 @@ func BenchmarkLogStream100MB(b *testing.B) {
 	b.SetBytes(total)
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
+
+// FuzzLogStreamMask: however output is split into writes and chunks, the
+// stored log is the masked output, and no secret survives.
+func FuzzLogStreamMask(f *testing.F) {
+	f.Add("token ghs_abcd1234 and ghs_abcd1234", uint8(3), uint8(5))
+	f.Add("ghs_ghs_abcd1234", uint8(1), uint8(1))
+	f.Fuzz(func(t *testing.T, out string, split, chunk uint8) {
+		secrets := []string{"ghs_abcd1234", "hunter2!"}
+		sink := &memSink{keep: true}
+		s := NewLogStream(context.Background(), sink.store, 1, LogOptions{ChunkSize: int(chunk) + 1, Secrets: secrets})
+		step := int(split) + 1
+		for i := 0; i < len(out); i += step {
+			s.Write([]byte(out[i:min(i+step, len(out))]))
+		}
+		if _, err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := sink.String()
+		if want := string(mask([]byte(out), secrets)); got != want {
+			t.Errorf("stored %q, want %q", got, want)
+		}
+	})
+}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 )
 
 var (
@@ -333,5 +335,24 @@ func TestNewRuntime(t *testing.T) {
 	rt, err := NewRuntime(context.Background(), "", "inst", log)
 	if err != nil || rt.Name() != "docker" || rt.(*Docker).Instance != "inst" {
 		t.Errorf("default with a daemon: %v %v", rt, err)
+	}
+}
+
+// TestDockerUnreachableIsInfra: a daemon that does not answer is the
+// machinery's failure, so the run errors (and is retried), never fails.
+func TestDockerUnreachableIsInfra(t *testing.T) {
+	t.Parallel()
+	d, err := NewDocker(client.WithHost("unix://" + filepath.Join(t.TempDir(), "no-daemon.sock")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	err = d.Prepare(context.Background(), RunSpec{RunID: 1, Workspace: t.TempDir()})
+	if !IsInfra(err) {
+		t.Errorf("Prepare: %v, want an *InfraError", err)
+	}
+	_, err = d.RunStep(context.Background(), StepSpec{RunID: 1, Workspace: t.TempDir(), Image: TestImageBusybox, Command: "true"})
+	if !IsInfra(err) {
+		t.Errorf("RunStep: %v, want an *InfraError", err)
 	}
 }
