@@ -26,7 +26,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 	if err := sniffXML(br); err != nil {
 		return nil, err
 	}
-	dec := xml.NewDecoder(&xmlSanitizer{r: br})
+	dec := xml.NewDecoder(&xmlSanitizer{r: br, entity: -1})
 	dec.Strict = true
 	dec.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 	p := &junitParser{res: &Results{Format: "junit"}, attempts: map[string]int{}}

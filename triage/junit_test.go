@@ -121,3 +121,21 @@ func TestParseGoTestJSONSubtestsAndRace(t *testing.T) {
 		t.Fatalf("failures = %+v", fs)
 	}
 }
+
+func TestParseJUnitCutsHugeTextNodes(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("log line with &amp; entity and ünïcode\n", 120000) // ~4.8 MB
+	doc := `<testsuite name="s"><testcase classname="c" name="t"><failure message="boom">` + big +
+		`</failure><system-out><![CDATA[` + strings.Repeat("x<y ", 10) + strings.Repeat("z", 3<<20) + `]]></system-out></testcase>` +
+		`<testcase classname="c" name="u" time="1"/></testsuite>`
+	res, err := ParseJUnit(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tests) != 2 || res.Tests[0].Outcome != OutcomeFail || res.Tests[0].Message != "boom" || res.Tests[1].Duration != time.Second {
+		t.Fatalf("tests = %+v", res.Tests)
+	}
+	if len(res.Tests[0].Output) > 2*MaxTestOutput {
+		t.Errorf("output is %d bytes", len(res.Tests[0].Output))
+	}
+}

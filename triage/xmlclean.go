@@ -8,12 +8,22 @@ import (
 // xmlSanitizer passes XML through, replacing invalid UTF-8 and characters
 // XML 1.0 forbids (terminal escapes in captured output, mostly) with
 // U+FFFD, so one bad byte in a test's output does not lose the whole file.
+//
+// It also bounds memory: encoding/xml holds a whole text node or attribute
+// in memory, so a run of more than maxXMLRun bytes without '<' or '>' is
+// cut (keeping its last two ASCII bytes, which may close a CDATA section,
+// comment or attribute), whatever the size of the file.
 type xmlSanitizer struct {
-	r    io.Reader
-	in   []byte // bytes read but not yet converted (a partial rune at most)
-	out  []byte // converted bytes not yet returned
-	err  error
-	rbuf [32 * 1024]byte
+	r        io.Reader
+	run      int     // bytes since the last '<' or '>'
+	dropping bool    // inside the cut part of a long run
+	entity   int     // bytes since an '&' that has not ended yet, or -1
+	tail     [2]byte // last ASCII bytes dropped
+	tailN    int
+	in       []byte // bytes read but not yet converted (a partial rune at most)
+	out      []byte // converted bytes not yet returned
+	err      error
+	rbuf     [32 * 1024]byte
 }
 
 func (s *xmlSanitizer) Read(p []byte) (int, error) {
@@ -31,6 +41,54 @@ func (s *xmlSanitizer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// maxXMLRun is the longest text or attribute kept whole, in bytes.
+const maxXMLRun = 1 << 20
+
+// emit appends one converted byte, applying the run limit.
+func (s *xmlSanitizer) emit(out []byte, c byte) []byte {
+	if c == '<' || c == '>' {
+		if s.dropping {
+			out = append(out, s.tail[:s.tailN]...)
+			s.dropping = false
+		}
+		s.run, s.entity = 0, -1
+		return append(out, c)
+	}
+	s.run++
+	switch {
+	case c == '&':
+		s.entity = 0
+	case s.entity >= 0:
+		if s.entity++; c == ';' || s.entity > 12 {
+			s.entity = -1
+		}
+	}
+	if !s.dropping && s.run > maxXMLRun && s.entity < 0 && utf8.RuneStart(c) {
+		s.dropping, s.tailN = true, 0
+	}
+	if !s.dropping {
+		return append(out, c)
+	}
+	if c < utf8.RuneSelf {
+		if s.tailN == 2 {
+			s.tail[0] = s.tail[1]
+			s.tailN = 1
+		}
+		s.tail[s.tailN] = c
+		s.tailN++
+	} else {
+		s.tailN = 0
+	}
+	return out
+}
+
+func (s *xmlSanitizer) emitAll(out []byte, b string) []byte {
+	for i := 0; i < len(b); i++ {
+		out = s.emit(out, b[i])
+	}
+	return out
+}
+
 func (s *xmlSanitizer) convert(final bool) {
 	out := s.out[:0]
 	in := s.in
@@ -38,9 +96,9 @@ func (s *xmlSanitizer) convert(final bool) {
 		c := in[0]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				out = append(out, "\uFFFD"...)
+				out = s.emitAll(out, "\uFFFD")
 			} else {
-				out = append(out, c)
+				out = s.emit(out, c)
 			}
 			in = in[1:]
 			continue
@@ -50,9 +108,9 @@ func (s *xmlSanitizer) convert(final bool) {
 		}
 		r, size := utf8.DecodeRune(in)
 		if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF {
-			out = append(out, "\uFFFD"...)
+			out = s.emitAll(out, "\uFFFD")
 		} else {
-			out = append(out, in[:size]...)
+			out = s.emitAll(out, string(in[:size]))
 		}
 		in = in[size:]
 	}
