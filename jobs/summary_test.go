@@ -293,3 +293,34 @@ func TestAnnotationBatches(t *testing.T) {
 		t.Error("no annotations should give no batches")
 	}
 }
+
+// FuzzRenderCheck feeds arbitrary triage output (titles, files, evidence,
+// run errors) through the renderer: it must never panic, and what it makes
+// must stay within GitHub's limits.
+func FuzzRenderCheck(f *testing.F) {
+	f.Add("expected 2, got 3", "/workspace/a_test.go", `[{"line":1,"text":"x"}]`, ".sentinel.yml line 3: bad", 12)
+	f.Add("```", "../x", `["a","b"]`, "", 0)
+	f.Add(strings.Repeat("é", 300), "a\\b.go", `{`, "go.mod line 0: x", -1)
+	f.Fuzz(func(t *testing.T, title, file, evidence, runErr string, line int) {
+		fail := store.ReportFailure{ID: 1, ClusterID: 2, Category: "test_failure", Title: title, File: file, Line: line,
+			TestName: title, TestPackage: file, Evidence: json.RawMessage(evidence), Hint: title}
+		r := report(store.RunFailed, fail, fail)
+		r.Run.Error = runErr
+		out := RenderCheck(r)
+		for name, s := range map[string]string{"summary": out.Summary, "text": out.Text} {
+			if utf8.RuneCountInString(s) > 65535 {
+				t.Errorf("%s has %d characters", name, utf8.RuneCountInString(s))
+			}
+		}
+		for _, a := range out.Annotations {
+			p := a.GetPath()
+			if p == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "../") || a.GetStartLine() < 1 ||
+				utf8.RuneCountInString(a.GetTitle()) > 255 || len(a.GetMessage()) > 64*1024 {
+				t.Errorf("annotation breaks GitHub's rules: %+v", a)
+			}
+		}
+		if len(out.Actions) > 3 {
+			t.Errorf("%d actions", len(out.Actions))
+		}
+	})
+}
