@@ -64,8 +64,8 @@ type mount struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithSpec validates against the OpenAPI description at path instead of the
-// shared fixture found from the working directory.
+// WithSpec validates against spec (see LoadSpec) instead of the shared
+// fixture found from the working directory.
 func WithSpec(spec *Spec) Option { return func(s *Server) { s.spec = spec } }
 
 // New starts a fake GitHub for the test. It loads the OpenAPI subset from

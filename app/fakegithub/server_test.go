@@ -321,3 +321,10 @@ func TestSlowAnswers(t *testing.T) {
 		t.Errorf("after the slow answer: %v", err)
 	}
 }
+
+func TestSharedSpecIsValidOpenAPI(t *testing.T) {
+	t.Parallel()
+	if err := fakegithub.SharedSpec(t).Validate(); err != nil {
+		t.Errorf("the OpenAPI subset does not validate: %v", err)
+	}
+}
