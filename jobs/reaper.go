@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/store"
@@ -100,6 +101,63 @@ func (w *OrphanReapWorker) Work(ctx context.Context, job *river.Job[OrphanReapAr
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	_, err := Reap(ctx, w.DB, w.Runtime, w.WorkDir, log)
-	return err
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	_, errFinish := FinishAbandonedRuns(ctx, w.DB, client, log)
+	_, errReap := Reap(ctx, w.DB, w.Runtime, w.WorkDir, log)
+	return errors.Join(errFinish, errReap)
+}
+
+// FinishAbandonedRuns ends runs left running by a job that River will not
+// run again (its last attempt's worker was lost and the rescuer discarded
+// it, or it was cancelled before it could record the end): the run becomes
+// errored and its triage job is inserted in the same transaction.
+func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client[pgx.Tx], log *slog.Logger) ([]int64, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT r.id, j.state FROM runs r JOIN river_job j ON j.id = r.job_id
+		WHERE r.state = 'running' AND j.state IN ('discarded', 'cancelled', 'completed')`)
+	if err != nil {
+		return nil, fmt.Errorf("abandoned runs: %w", err)
+	}
+	type abandoned struct {
+		id       int64
+		jobState string
+	}
+	var found []abandoned
+	for rows.Next() {
+		var a abandoned
+		if err := rows.Scan(&a.id, &a.jobState); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("abandoned runs: %w", err)
+		}
+		found = append(found, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("abandoned runs: %w", err)
+	}
+	var done []int64
+	var errs []error
+	for _, a := range found {
+		msg := fmt.Sprintf("worker lost; its job is %s and will not run again", a.jobState)
+		err := db.InTx(ctx, func(tx pgx.Tx) error {
+			if _, err := store.AbandonSteps(ctx, tx, a.id, store.StepErrored, msg); err != nil {
+				return err
+			}
+			ok, err := store.TransitionRun(ctx, tx, a.id, []string{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
+			if err != nil || !ok {
+				return err
+			}
+			_, err = client.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: a.id}, nil)
+			return err
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		log.Warn("ended a run its worker abandoned", "run_id", a.id, "job_state", a.jobState)
+		done = append(done, a.id)
+	}
+	return done, errors.Join(errs...)
 }

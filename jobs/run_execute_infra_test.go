@@ -110,3 +110,42 @@ func TestReap(t *testing.T) {
 	defer done()
 	rt.Cleanup(fresh, live2)
 }
+
+// TestFinishAbandonedRuns: a run whose job River discarded while the run was
+// running (its last attempt's worker was lost) ends errored, with triage.
+func TestFinishAbandonedRuns(t *testing.T) {
+	h := newHarness(t, NewShell(), false)
+	ctx := context.Background()
+	cloneURL, sha := h.repo(map[string]string{"README": "x"})
+	runID, jobID := h.enqueue(cloneURL, sha)
+	if _, err := store.TransitionRun(ctx, h.db.Pool, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetRunJob(ctx, h.db.Pool, runID, jobID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.InsertStep(ctx, h.db.Pool, store.NewStep{RunID: runID, Name: "lost", State: store.StepRunning}); err != nil {
+		t.Fatal(err)
+	}
+	// Still running job: not abandoned.
+	if done, err := FinishAbandonedRuns(ctx, h.db, h.client, slog.New(slog.DiscardHandler)); err != nil || len(done) != 0 {
+		t.Fatalf("finished %v (%v) while its job is alive", done, err)
+	}
+	if _, err := h.db.Pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, jobID); err != nil {
+		t.Fatal(err)
+	}
+	done, err := FinishAbandonedRuns(ctx, h.db, h.client, slog.New(slog.DiscardHandler))
+	if err != nil || len(done) != 1 || done[0] != runID {
+		t.Fatalf("finished %v, %v", done, err)
+	}
+	run, err := store.GetRun(ctx, h.db.Pool, runID)
+	if err != nil || run.State != store.RunErrored || run.Category != CategoryInfrastructure {
+		t.Errorf("run %+v %v", run, err)
+	}
+	if diff := cmp.Diff([]stepRow{{"lost", "errored", 1, -1, false}}, stepRows(h.steps(runID))); diff != "" {
+		t.Errorf("steps (-want +got)\n%s", diff)
+	}
+	if n := h.jobCount("triage.analyze", runID); n != 1 {
+		t.Errorf("%d triage jobs", n)
+	}
+}
