@@ -13,8 +13,8 @@ import (
 
 var updateTriageGolden = flag.Bool("update-triage", false, "rewrite the triage command golden files")
 
-// golden compares got with testdata/triage/NAME, rewriting it with -update-triage.
-func golden(t *testing.T, name string, got []byte) {
+// triageGolden compares got with testdata/triage/NAME, rewriting it with -update-triage.
+func triageGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "triage", name)
 	if *updateTriageGolden {
@@ -50,7 +50,7 @@ func TestTriageCommandGolden(t *testing.T) {
 			if code := runTriage(tc.args, &out, &errOut); code != 0 {
 				t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 			}
-			golden(t, tc.name, out.Bytes())
+			triageGolden(t, tc.name, out.Bytes())
 		})
 	}
 }
@@ -84,7 +84,7 @@ func TestFingerprintCommand(t *testing.T) {
 	if code := runFingerprint(nil, in, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	golden(t, "fingerprint.golden", out.Bytes())
+	triageGolden(t, "fingerprint.golden", out.Bytes())
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("got %d output lines for 4 input lines", len(lines))
