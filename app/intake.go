@@ -305,7 +305,7 @@ func (a *intakeTx) button(ctx context.Context) error {
 		a.outcome, a.reason = OutcomeIgnored, "button pressed on a check run Sentinel does not know"
 		return nil
 	}
-	if b.Identifier == ActionRerunFailed {
+	if b.Identifier == jobs.ActionRerunFailed {
 		id, err := RerunTx(ctx, a.s.River, a.tx, *prev, a.actor)
 		a.runIDs = append(a.runIDs, id)
 		return err
@@ -320,9 +320,6 @@ func (a *intakeTx) button(ctx context.Context) error {
 	}
 	return store.Audit(ctx, a.tx, a.actor, "button."+b.Identifier, "run", prev.ID, map[string]any{"sender": a.ev.Sender})
 }
-
-// ActionRerunFailed is the identifier of the check run's "Re-run failed" button.
-const ActionRerunFailed = "rerun_failed"
 
 // RerunTx creates the next attempt of prev's commit and enqueues it.
 func RerunTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, prev store.Run, actor string) (int64, error) {

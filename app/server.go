@@ -31,7 +31,7 @@ type Server struct {
 	Metrics *Metrics
 
 	// Buttons handle check run requested_action presses by identifier
-	// (besides ActionRerunFailed, which the intake handles itself).
+	// (besides jobs.ActionRerunFailed, which the intake handles itself).
 	Buttons map[string]ButtonHandler
 
 	// WorkersRunning reports whether this process's River client is working
