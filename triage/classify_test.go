@@ -43,6 +43,7 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"oom_killed.log", CategoryOOM, 8},
 		{"oom_java.log", CategoryOOM, 4},
 		{"oom_shell_killed.log", CategoryOOM, 4},
+		{"oom_exit137.log", CategoryOOM, 6},
 		{"oom_cc_signal.log", CategoryOOM, 5},
 		{"timeout_go.log", CategoryTimeout, 2},
 		{"timeout_job.log", CategoryTimeout, 6},

@@ -48,7 +48,7 @@ var timeoutRules = []Rule{
 	rule("timeout.surefire", CategoryTimeout, 0.85, `There was a timeout in the fork|Timeout elapsed|timed out after \d+ (seconds|ms|milliseconds)`, "Test run timed out", "A test or fork exceeded its time limit.", remTimeout),
 	rule("timeout.cargo", CategoryTimeout, 0.6, `has been running for over 60 seconds`, "Rust test running for over 60 seconds", "A test is very slow or hung.", remTimeout),
 	rule("timeout.deadline", CategoryTimeout, 0.6, `context deadline exceeded|DeadlineExceeded|deadline exceeded`, "Deadline exceeded", "An operation did not finish before its deadline.", remTimeout),
-	rule("timeout.operation-canceled", CategoryTimeout, 0.5, `##\[error\]The operation was canceled`, "Operation canceled (job timeout or cancellation)", "GitHub Actions cancels a job at its timeout-minutes.", remTimeout),
+	rule("timeout.operation-canceled", CategoryTimeout, 0.5, `The operation was canceled`, "Operation canceled (job timeout or cancellation)", "GitHub Actions cancels a job at its timeout-minutes.", remTimeout),
 	rule("timeout.generic", CategoryTimeout, 0.45, `(?i)\btimed out\b|\bTimeoutError\b|\btimeout exceeded\b`, "Operation timed out", "Something did not finish in time.", remTimeout),
 }
 

@@ -65,10 +65,14 @@ var genericRules = []Rule{
 	rule("generic.traceback", CategoryUnknown, 0.3, `Traceback \(most recent call last\)|^Caused by: `, "Unhandled exception", "A program stopped on an exception.", "Read the exception and the first frames in your code."),
 }
 
+// exitNotKill matches exit statuses other than 137 (SIGKILL, usually the
+// OOM killer), which is a cause worth keeping, not noise.
+const exitNotKill = `(?:\d{1,2}|1[0-24-9]\d|13[0-689]|[2-9]\d\d)`
+
 // noiseRules match lines that follow a failure without saying anything
 // about its cause; they are never evidence.
 var noiseRules = []Rule{
-	{ID: "noise.exit-code", Noise: true, Pattern: `(?i)Process completed with exit code \d+|^Error: Process completed|returned non-zero exit status|Command failed with exit code|error Command failed with exit code|exited with code \d+\.?$|ELIFECYCLE|^make(?:\[\d+\])?: \*\*\* .*Error \d+|ninja: build stopped: subcommand failed`},
+	{ID: "noise.exit-code", Noise: true, Pattern: `(?i)(?:Process completed with exit code|returned non-zero exit status|Command failed with exit code|exited with code|exit status) ` + exitNotKill + `\b|ELIFECYCLE|^make(?:\[\d+\])?: \*\*\* .*Error \d+|ninja: build stopped: subcommand failed`},
 	{ID: "noise.warning", Noise: true, Pattern: `^npm WARN |^npm warn |^warning (?:package|workspace|Resolution field|\S+ > )|^\[WARNING\] |^##\[warning\]|^Warning: (?:Path Validation Error|Failed to (?:save|restore)|No files were found|Unexpected input)|^\s*= note: .#\[warn\(`},
 	{ID: "noise.see-log", Noise: true, Pattern: `A complete log of this run can be found in|failed to solve: process .* did not complete successfully|^#\d+ ERROR: process .* did not complete successfully|npm (?:ERR!|error) (?:command failed|command sh -c|path |code [0-9]+$)|For more information about (?:an|this) error, try|Some errors have detailed explanations|\[ERROR\] -> \[Help \d+\]|\[ERROR\] Re-run Maven using|\[ERROR\] To see the full stack trace|\[ERROR\] For more information about the errors|\[Help \d+\] http|^\[ERROR\] *$|Run with --(?:stacktrace|info|debug|scan) option|Get more help at https|See https://docs\.gradle\.org|info Visit https://yarnpkg\.com|Learn more about`},
 }
