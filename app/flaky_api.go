@@ -16,22 +16,22 @@ import (
 
 // apiFlakyTest is one tracked test in GET /api/flaky.
 type apiFlakyTest struct {
-	ID             int64          `json:"id"`
-	Repository     string         `json:"repository"`
-	Package        string         `json:"package"`
-	Name           string         `json:"name"`
-	State          string         `json:"state"`
-	Score          float64        `json:"score"` // posterior probability that the test is flaky
-	FailureRate    float64        `json:"failure_rate"`
-	FlipRate       float64        `json:"flip_rate"`
-	Runs           int            `json:"runs"`     // runs in the scoring window
-	Episodes       int            `json:"episodes"` // intermittent failures in the window
-	Window         string         `json:"window"`   // recent outcomes, oldest first: P pass, F fail
-	EvidenceRuns   []apiEvidenceRun    `json:"evidence_runs"`
-	FirstBadSHA    string         `json:"first_bad_sha,omitempty"`
-	LastGoodSHA    string         `json:"last_good_sha,omitempty"`
-	Quarantine     *apiQuarantine `json:"quarantine,omitempty"`
-	StateChangedAt time.Time      `json:"state_changed_at"`
+	ID             int64            `json:"id"`
+	Repository     string           `json:"repository"`
+	Package        string           `json:"package"`
+	Name           string           `json:"name"`
+	State          string           `json:"state"`
+	Score          float64          `json:"score"` // posterior probability that the test is flaky
+	FailureRate    float64          `json:"failure_rate"`
+	FlipRate       float64          `json:"flip_rate"`
+	Runs           int              `json:"runs"`     // runs in the scoring window
+	Episodes       int              `json:"episodes"` // intermittent failures in the window
+	Window         string           `json:"window"`   // recent outcomes, oldest first: P pass, F fail
+	EvidenceRuns   []apiEvidenceRun `json:"evidence_runs"`
+	FirstBadSHA    string           `json:"first_bad_sha,omitempty"`
+	LastGoodSHA    string           `json:"last_good_sha,omitempty"`
+	Quarantine     *apiQuarantine   `json:"quarantine,omitempty"`
+	StateChangedAt time.Time        `json:"state_changed_at"`
 }
 
 type apiEvidenceRun struct {
