@@ -215,7 +215,13 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 	f.Evidence = a.evidence(m.Category, &m)
 	f.NormalizedMessage = messageOf(m.Text)
 	f.File, f.Line = locationOf(m.Text)
-	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, strings.Join(m.Frames, "\n"))
+	identity := strings.Join(m.Frames, "\n")
+	if f.Category == CategoryTimeout {
+		// A timeout dumps every goroutine in no fixed order: its frames
+		// would split one cause into many clusters.
+		identity = ""
+	}
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
 	return f
 }
 

@@ -85,7 +85,7 @@ func parseFrame(line, prev string) (string, bool) {
 	case strings.HasPrefix(line, "\t") && reGoFrameFile.MatchString(line):
 		fn := reArgs.ReplaceAllString(strings.TrimSpace(prev), "")
 		if fn == "" || strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "testing.") ||
-			strings.HasPrefix(fn, "panic") || strings.HasPrefix(fn, "created by") {
+			strings.HasPrefix(fn, "panic") || strings.HasPrefix(fn, "created by") || fn == "main.main" {
 			return "", false
 		}
 		return Normalize(fn), true
