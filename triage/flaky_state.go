@@ -185,3 +185,34 @@ func EverFlaky(ts []Transition) bool {
 	}
 	return false
 }
+
+// FlakyVerdict is the flaky verdict over one test's recorded history,
+// oldest first, as Sentinel would have reached it run by run: observations
+// on a commit that already had the opposite outcome are marked
+// SameCommitFlip (re-runs and retries), then the history is replayed
+// through Observe, and the test is flaky if it ever entered the flaky state.
+// Observations without a SHA are taken as distinct commits. It is the
+// function to measure precision and recall against labelled re-run data.
+func FlakyVerdict(obs []Observation, c FlakyConfig) bool {
+	type seen struct{ pass, fail bool }
+	bySHA := map[string]*seen{}
+	marked := make([]Observation, len(obs))
+	for i, o := range obs {
+		if o.SHA != "" && !o.Excluded {
+			s := bySHA[o.SHA]
+			if s == nil {
+				s = &seen{}
+				bySHA[o.SHA] = s
+			}
+			if o.Failed {
+				s.fail = true
+			} else {
+				s.pass = true
+			}
+			o.SameCommitFlip = o.SameCommitFlip || s.pass && s.fail
+		}
+		marked[i] = o
+	}
+	_, _, ts := ClassifyHistory(marked, c, time.Time{})
+	return EverFlaky(ts)
+}

@@ -271,3 +271,30 @@ func TestMassFailure(t *testing.T) {
 		}
 	}
 }
+
+func TestFlakyVerdict(t *testing.T) {
+	t.Parallel()
+	same := func(outcomes string) []Observation {
+		var obs []Observation
+		for _, f := range seq(outcomes) {
+			obs = append(obs, Observation{SHA: "abc", Failed: f})
+		}
+		return obs
+	}
+	tests := []struct {
+		name string
+		obs  []Observation
+		want bool
+	}{
+		{"reruns all pass", same("PPPPPPPPPP"), false},
+		{"reruns all fail", same("FFFFFFFFFF"), false},
+		{"one failure in 100 reruns", same("PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPF"), true},
+		{"broken at a commit", history(seq("PPPPPPPPPPFFFFFFFFFF")), false},
+		{"intermittent across commits", history(seq("PPFPPPPPFPPPPPPFPPPPPPPP")), true},
+	}
+	for _, tt := range tests {
+		if got := FlakyVerdict(tt.obs, FlakyConfig{}); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
