@@ -213,7 +213,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 		Remediation: r.Remediation, Rule: m.RuleID, Source: "log", Frames: m.Frames,
 	}
 	f.Evidence = a.evidence(m.Category, &m)
-	f.NormalizedMessage = messageOf(m.Text)
+	f.NormalizedMessage = causeMessage(m.Category, messageOf(m.Text))
 	f.File, f.Line = locationOf(m.Text)
 	identity := strings.Join(m.Frames, "\n")
 	if f.Category == CategoryTimeout {
@@ -322,6 +322,26 @@ func messageOf(text string) string {
 		n = n[len(m):]
 	}
 	return n
+}
+
+var (
+	reURLPath = regexp.MustCompile(`\b(https?://[^/\s"'<>]+)/[^\s"'<>)]*`)
+	reAnyPath = regexp.MustCompile(`(?:^|[\s'"(=])(?:/|<tmp>|~/)[^\s:'"()]*`)
+)
+
+// causeMessage drops what does not tell causes apart for categories where
+// the cause is the environment: the resource fetched when a host is
+// unreachable, the file being written when the disk is full.
+func causeMessage(c Category, msg string) string {
+	switch c {
+	case CategoryNetwork, CategoryInfrastructure:
+		return reURLPath.ReplaceAllString(msg, "$1/<path>")
+	case CategoryDisk:
+		return reAnyPath.ReplaceAllStringFunc(msg, func(m string) string {
+			return m[:len(m)-len(strings.TrimLeft(m, " \t'\"(="))] + "<path>"
+		})
+	}
+	return msg
 }
 
 var reGoLoc = regexp.MustCompile(`(?:^|\s|\()(?:\./)?([\w./-]+\.go):(\d+)`)

@@ -140,3 +140,32 @@ func TestSucceededStepHasNoFailure(t *testing.T) {
 		t.Fatalf("Analyze = %+v, %v; want no failures", fs, err)
 	}
 }
+
+func TestEnvironmentCausesGroupAcrossResources(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{"npm ERR! network request to https://registry.npmjs.org/react failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org",
+			"npm ERR! network request to https://registry.npmjs.org/lodash failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org"},
+		{"write /root/.cache/go-build/3f/abc-d: no space left on device",
+			"write /tmp/x/y.o: no space left on device"},
+	}
+	for _, p := range pairs {
+		var fps []string
+		for _, line := range p {
+			fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader(line + "\n")}}, Options{})
+			if err != nil || len(fs) != 1 {
+				t.Fatalf("Analyze(%q) = %+v, %v", line, fs, err)
+			}
+			fps = append(fps, fs[0].Fingerprint)
+		}
+		if fps[0] != fps[1] {
+			t.Errorf("same environment cause, different fingerprints:\n%s\n%s", p[0], p[1])
+		}
+	}
+	// A missing package is the package's fault: names must stay apart.
+	a, _ := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader("npm ERR! 404 Not Found - GET https://registry.npmjs.org/left-pad\n")}}, Options{})
+	b, _ := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader("npm ERR! 404 Not Found - GET https://registry.npmjs.org/right-pad\n")}}, Options{})
+	if a[0].Fingerprint == b[0].Fingerprint {
+		t.Error("different missing packages share a fingerprint")
+	}
+}
