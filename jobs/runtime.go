@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Runtime executes the steps of a run in isolation: Docker containers in
@@ -83,12 +85,13 @@ type StepResult struct {
 // Failed reports whether the step did not succeed.
 func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
 
-// Category names used for runner-level failures; triage uses the same words.
+// Categories the runner records on a run (runs.category) when it knows the
+// cause itself; they are triage's words, so triage and the dashboard agree.
 const (
-	CategoryInfrastructure = "infrastructure"
-	CategoryConfiguration  = "configuration"
-	CategoryTimeout        = "timeout"
-	CategoryOutOfMemory    = "out_of_memory"
+	CategoryInfrastructure = string(triage.CategoryInfrastructure)
+	CategoryConfiguration  = string(triage.CategoryConfiguration)
+	CategoryTimeout        = string(triage.CategoryTimeout)
+	CategoryOutOfMemory    = string(triage.CategoryOOM)
 )
 
 // InfraError is a failure of the machinery rather than of the code under
