@@ -94,9 +94,8 @@ func BenchmarkAnalyzeLog(b *testing.B) {
 	b.ReportMetric(baseline.Seconds()/perOp, "ratio-vs-bufio")
 }
 
-// BenchmarkParseGoTestJSON reports go test -json parsing throughput
-// against decoding the same lines with encoding/json alone... and against
-// line scanning.
+// BenchmarkParseGoTestJSON reports go test -json parsing throughput, per
+// CPU and as a ratio to line scanning of the same bytes.
 func BenchmarkParseGoTestJSON(b *testing.B) {
 	raw, err := os.ReadFile(fixtureRoot + "go-test-json/gotestsum/testjson__testdata__input__go-test-json.out")
 	if err != nil {
@@ -113,12 +112,15 @@ func BenchmarkParseGoTestJSON(b *testing.B) {
 	})
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := ParseGoTestJSON(bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	cpuPerOp := (cpuTime() - cpu0).Seconds() / float64(b.N)
+	b.ReportMetric(float64(len(data))/cpuPerOp/1e6, "MB/s-per-cpu")
 	perOp := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(baseline.Seconds()/perOp, "ratio-vs-bufio")
 }
