@@ -169,3 +169,29 @@ func TestEnvironmentCausesGroupAcrossResources(t *testing.T) {
 		t.Error("different missing packages share a fingerprint")
 	}
 }
+
+func TestMoreEcosystemsOneLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		log  string
+		want Category
+	}{
+		{"  Failed Shop.Tests.CartTests.TotalWithDiscount [12 ms]\n  Error Message:\n   Assert.Equal() Failure\n", CategoryTest},
+		{"FAILURES!\nTests: 12, Assertions: 30, Failures: 1.\n", CategoryTest},
+		{"Test Case '-[ShopTests.CartTests testTotal]' failed (0.012 seconds).\n", CategoryTest},
+		{"Cart.cs(12,5): error CS0103: The name 'discount' does not exist in the current context\n", CategoryCompile},
+		{"main.c:12:5: error: 'discount' undeclared (first use in this function)\n", CategoryCompile},
+		{"ld: /tmp/cc1.o: undefined reference to `discount'\ncollect2: error: ld returned 1 exit status\n", CategoryCompile},
+		{"E: Unable to locate package libfoo-dev\n", CategoryDependency},
+		{"Bundler::GemNotFound: Could not find rake-13.0.6 in any of the sources\n", CategoryDependency},
+		{"curl: (6) Could not resolve host: example.com\n", CategoryNetwork},
+		{"fatal: unable to access 'https://github.com/acme/x/': Could not resolve host: github.com\n", CategoryNetwork},
+		{"toomanyrequests: You have reached your pull rate limit.\n", CategoryInfrastructure},
+		{"OSError: [Errno 28] No space left on device: '/tmp/x'\n", CategoryDisk},
+	} {
+		fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader(tc.log)}}, Options{})
+		if err != nil || len(fs) == 0 || fs[0].Category != tc.want {
+			t.Errorf("%q: got %+v (%v), want %s", tc.log, fs, err, tc.want)
+		}
+	}
+}

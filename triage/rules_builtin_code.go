@@ -53,6 +53,9 @@ var testRules = []Rule{
 	rule("test.maven", CategoryTest, 0.78, `Tests run: \d+, Failures: [1-9]|Tests run: \d+, Failures: \d+, Errors: [1-9]|There are test failures|\[ERROR\] Failed tests:|\[ERROR\] Tests in error:|<<< (?:FAILURE|ERROR)!|Tests? FAILED|[1-9]\d* tests completed, [1-9]\d* failed|There were failing tests|org\.opentest4j\.AssertionFailedError|junit\.framework\.AssertionFailedError|java\.lang\.AssertionError|expected:<.*> but was:<`, "JVM test failed", "A JUnit/TestNG test failed.", remTest),
 	rule("test.cargo", CategoryTest, 0.8, `test result: FAILED|^test (\S+) \.\.\. FAILED$|^---- (\S+) stdout ----$|thread '.*' panicked at|assertion `+"`"+`left == right`+"`"+` failed|error: test failed, to rerun pass`, "Rust test failed", "A cargo test failed.", remTest),
 	rule("test.rspec", CategoryTest, 0.75, `\d+ examples?, [1-9]\d* failures?|^rspec \./\S+:\d+|Failure/Error:`, "RSpec test failed", "An RSpec example failed.", remTest),
+	rule("test.dotnet", CategoryTest, 0.8, `^\s*Failed (\S+) \[[\d.]+ ?(?:ms|s|m)\]|Failed!\s+- Failed:\s+[1-9]`, "Test failed: $1", "A .NET test failed.", remTest),
+	rule("test.phpunit", CategoryTest, 0.78, `^FAILURES!$|^ERRORS!$|Tests: \d+, Assertions: \d+, (?:Failures|Errors): [1-9]`, "PHPUnit tests failed", "A PHPUnit test failed.", remTest),
+	rule("test.xctest", CategoryTest, 0.8, `Test Case '(.+)' failed|\*\* TEST FAILED \*\*`, "Test failed: $1", "An XCTest case failed.", remTest),
 	rule("test.generic", CategoryTest, 0.5, `(?i)\b[1-9]\d* (tests? )?failed\b|\btests? failed\b|\bfailing tests?\b`, "Tests failed", "Some tests failed.", remTest),
 }
 
