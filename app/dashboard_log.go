@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -26,8 +27,27 @@ type logLine struct {
 // renderedLog is a step's log as the run page shows it.
 type renderedLog struct {
 	Lines    []logLine
-	Skipped  int // lines before the first shown one
-	NextLine int // number of the first line not shown yet (for the live tail)
+	HTML     template.HTML // Lines as markup, built once: a log has thousands of lines
+	Skipped  int           // lines before the first shown one
+	NextLine int           // number of the first line not shown yet (for the live tail)
+}
+
+// writeLogLine writes the markup of one line; the live tail sends the same.
+func writeLogLine(b *strings.Builder, stepID int64, n int, line template.HTML, evidence bool) {
+	a := lineAnchor(stepID, n)
+	b.WriteString(`<div class="l`)
+	if evidence {
+		b.WriteString(` ev`)
+	}
+	b.WriteString(`" id="`)
+	b.WriteString(a)
+	b.WriteString(`"><a class="n" href="#`)
+	b.WriteString(a)
+	b.WriteString(`">`)
+	b.WriteString(strconv.Itoa(n))
+	b.WriteString(`</a><code>`)
+	b.WriteString(string(line))
+	b.WriteString("</code></div>")
 }
 
 func lineAnchor(stepID int64, n int) string {
@@ -50,11 +70,15 @@ func renderLog(data []byte, stepID int64, firstLine int, evidence map[int]bool, 
 		out.Skipped = len(lines) - max
 	}
 	var st ansiState
+	var b strings.Builder
 	out.Lines = make([]logLine, 0, len(lines)-out.Skipped)
 	for i := out.Skipped; i < len(lines); i++ {
 		n := firstLine + i
-		out.Lines = append(out.Lines, logLine{N: n, Anchor: lineAnchor(stepID, n), HTML: ansiLineHTML(lines[i], &st), Evidence: evidence[n]})
+		l := logLine{N: n, Anchor: lineAnchor(stepID, n), HTML: ansiLineHTML(lines[i], &st), Evidence: evidence[n]}
+		writeLogLine(&b, stepID, n, l.HTML, l.Evidence)
+		out.Lines = append(out.Lines, l)
 	}
+	out.HTML = template.HTML(b.String())
 	return out
 }
 

@@ -23,7 +23,12 @@ type dashServer struct {
 
 func newDashServer(t testing.TB, opts Options) *dashServer {
 	t.Helper()
-	db := storetest.NewDB(t)
+	return newDashServerOn(t, storetest.NewDB(t), opts)
+}
+
+// newDashServerOn serves the dashboard over an open database.
+func newDashServerOn(t testing.TB, db *store.DB, opts Options) *dashServer {
+	t.Helper()
 	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

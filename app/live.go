@@ -168,8 +168,7 @@ func (t *tailer) render(b *strings.Builder, line []byte) {
 		ansiLineHTML(line, &t.ansi) // keep the colour state right
 		return
 	}
-	a := lineAnchor(t.stepID, n)
-	fmt.Fprintf(b, `<div class="l" id="%s"><a class="n" href="#%s">%d</a><code>%s</code></div>`, a, a, n, ansiLineHTML(line, &t.ansi))
+	writeLogLine(b, t.stepID, n, ansiLineHTML(line, &t.ansi), false)
 }
 
 func (t *tailer) send(w http.ResponseWriter, html string) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // PassRate is how often the runs of one branch of a repository succeeded,
@@ -61,20 +63,33 @@ type Overview struct {
 // the history is.
 func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	var o Overview
-	err := db.Pool.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM repositories WHERE active),
-			(SELECT COALESCE(max(id), 0) FROM runs),
-			(SELECT count(*) FILTER (WHERE state = 'running') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
-			(SELECT count(*) FILTER (WHERE state = 'queued') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
-			(SELECT count(*) FILTER (WHERE state = 'awaiting_approval') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
-			(SELECT count(*) FROM incidents WHERE status <> 'resolved'),
-			(SELECT count(*) FROM tests WHERE state = 'flaky'),
-			(SELECT count(*) FROM tests WHERE state = 'quarantined')`).
-		Scan(&o.Repositories, &o.TotalRuns, &o.Running, &o.Queued, &o.AwaitingApproval, &o.OpenIncidents, &o.FlakyTests, &o.QuarantinedTests)
-	if err != nil {
-		return o, fmt.Errorf("overview counts: %w", err)
-	}
-	if o.PassRates, err = db.passRates(ctx, now); err != nil {
+	// The parts are independent: run them at once on separate connections,
+	// so the page waits for the slowest query rather than for their sum.
+	var g errgroup.Group
+	g.Go(func() error {
+		err := db.Pool.QueryRow(ctx, `SELECT
+				(SELECT count(*) FROM repositories WHERE active),
+				(SELECT COALESCE(max(id), 0) FROM runs),
+				(SELECT count(*) FILTER (WHERE state = 'running') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
+				(SELECT count(*) FILTER (WHERE state = 'queued') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
+				(SELECT count(*) FILTER (WHERE state = 'awaiting_approval') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
+				(SELECT count(*) FROM incidents WHERE status <> 'resolved'),
+				(SELECT count(*) FROM tests WHERE state = 'flaky'),
+				(SELECT count(*) FROM tests WHERE state = 'quarantined')`).
+			Scan(&o.Repositories, &o.TotalRuns, &o.Running, &o.Queued, &o.AwaitingApproval, &o.OpenIncidents, &o.FlakyTests, &o.QuarantinedTests)
+		if err != nil {
+			return fmt.Errorf("overview counts: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) { o.PassRates, err = db.passRates(ctx, now); return err })
+	g.Go(func() (err error) { o.Queues, err = db.queueDepths(ctx); return err })
+	g.Go(func() (err error) {
+		o.TopClusters, err = db.ListClusters(ctx, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
+		return err
+	})
+	g.Go(func() (err error) { o.Durations, err = db.durationTrend(ctx, now, 14); return err })
+	if err := g.Wait(); err != nil {
 		return o, err
 	}
 	var total time.Duration
@@ -85,46 +100,50 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	if o.Recoveries > 0 {
 		o.MTTR = total / time.Duration(o.Recoveries)
 	}
-	if o.Queues, err = db.queueDepths(ctx); err != nil {
-		return o, err
-	}
-	if o.TopClusters, err = db.ListClusters(ctx, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now}); err != nil {
-		return o, err
-	}
-	if o.Durations, err = db.durationTrend(ctx, now, 14); err != nil {
-		return o, err
-	}
 	return o, nil
 }
 
 // passRates computes pass rates per repository and branch over 7 days and
-// the mean time to recovery over 30 days (the time from the first failing
-// run after a green one to the next green run of the same branch).
+// the mean time to recovery over 30 days: from a failing run that follows a
+// green one (a break) to the next green run of the branch (the recovery).
+// Only failing runs are looked at for recovery, each with two probes of
+// runs_branch_idx (the run before it, the next green one), so the cost
+// follows the number of failures rather than the number of runs.
 func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) {
 	rows, err := db.Pool.Query(ctx, `
-		WITH fin AS (
-			SELECT r.repository_id, r.branch, r.id, r.state, r.created_at, COALESCE(r.finished_at, r.created_at) AS t
-			FROM runs r
-			WHERE r.created_at >= $1::timestamptz - interval '30 days' AND r.branch <> ''
-				AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-		), seq AS (
-			SELECT *, lag(state) OVER (PARTITION BY repository_id, branch ORDER BY t, id) AS prev,
-				min(CASE WHEN state = 'succeeded' THEN t END)
-					OVER (PARTITION BY repository_id, branch ORDER BY t DESC, id DESC ROWS UNBOUNDED PRECEDING) AS next_green
-			FROM fin
+		WITH recent AS (
+			SELECT id, repository_id, branch, state, created_at, COALESCE(finished_at, created_at) AS t
+			FROM runs
+			WHERE created_at >= $1::timestamptz - interval '30 days' AND branch <> ''
+				AND state IN ('succeeded', 'failed', 'timed_out', 'errored')
+		), rates AS (
+			SELECT repository_id, branch,
+				count(*) FILTER (WHERE created_at >= $1::timestamptz - interval '24 hours') AS runs24,
+				count(*) FILTER (WHERE created_at >= $1::timestamptz - interval '24 hours' AND state = 'succeeded') AS passed24,
+				count(*) AS runs7,
+				count(*) FILTER (WHERE state = 'succeeded') AS passed7
+			FROM recent WHERE created_at >= $1::timestamptz - interval '7 days'
+			GROUP BY repository_id, branch
+		), breaks AS MATERIALIZED (
+			SELECT f.repository_id, f.branch, f.t,
+				(SELECT COALESCE(g.finished_at, g.created_at) FROM runs g
+					WHERE g.repository_id = f.repository_id AND g.branch = f.branch AND g.id > f.id AND g.state = 'succeeded'
+					ORDER BY g.id LIMIT 1) AS green
+			FROM recent f
+			WHERE f.state <> 'succeeded' AND COALESCE((SELECT p.state = 'succeeded' FROM runs p
+					WHERE p.repository_id = f.repository_id AND p.branch = f.branch AND p.id < f.id
+						AND p.state IN ('succeeded', 'failed', 'timed_out', 'errored')
+					ORDER BY p.id DESC LIMIT 1), true)
+		), mttr AS (
+			SELECT repository_id, branch, count(green) AS recoveries,
+				COALESCE(avg(EXTRACT(epoch FROM green - t)) FILTER (WHERE green IS NOT NULL), 0) AS secs
+			FROM breaks GROUP BY repository_id, branch
 		)
-		SELECT s.repository_id, p.full_name, s.branch,
-			count(*) FILTER (WHERE s.created_at >= $1::timestamptz - interval '24 hours'),
-			count(*) FILTER (WHERE s.created_at >= $1::timestamptz - interval '24 hours' AND s.state = 'succeeded'),
-			count(*) FILTER (WHERE s.created_at >= $1::timestamptz - interval '7 days'),
-			count(*) FILTER (WHERE s.created_at >= $1::timestamptz - interval '7 days' AND s.state = 'succeeded'),
-			count(*) FILTER (WHERE s.state <> 'succeeded' AND (s.prev IS NULL OR s.prev = 'succeeded') AND s.next_green IS NOT NULL),
-			COALESCE(avg(EXTRACT(epoch FROM s.next_green - s.t))
-				FILTER (WHERE s.state <> 'succeeded' AND (s.prev IS NULL OR s.prev = 'succeeded') AND s.next_green IS NOT NULL), 0)
-		FROM seq s JOIN repositories p ON p.id = s.repository_id
-		GROUP BY s.repository_id, p.full_name, s.branch
-		HAVING count(*) FILTER (WHERE s.created_at >= $1::timestamptz - interval '7 days') > 0
-		ORDER BY p.full_name, (s.branch = max(p.default_branch)) DESC, 6 DESC, s.branch
+		SELECT r.repository_id, p.full_name, r.branch, r.runs24, r.passed24, r.runs7, r.passed7,
+			COALESCE(m.recoveries, 0), COALESCE(m.secs, 0)
+		FROM rates r JOIN repositories p ON p.id = r.repository_id
+		LEFT JOIN mttr m ON m.repository_id = r.repository_id AND m.branch = r.branch
+		ORDER BY p.full_name, (r.branch = p.default_branch) DESC, r.runs7 DESC, r.branch
 		LIMIT 40`, now)
 	if err != nil {
 		return nil, fmt.Errorf("pass rates: %w", err)

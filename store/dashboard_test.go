@@ -27,15 +27,16 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 	runs := []struct {
 		branch, state string
 		ago           time.Duration
-	}{
+	}{ // in the order they were created, as ids are
+		{"main", "failed", 240 * time.Hour},
+		{"main", "succeeded", 239 * time.Hour},
+		{"dev", "failed", 30 * time.Hour},
 		{"main", "succeeded", 10 * time.Hour},
 		{"main", "failed", 8 * time.Hour},
 		{"main", "failed", 6 * time.Hour},
 		{"main", "cancelled", 5*time.Hour + 30*time.Minute},
 		{"main", "succeeded", 5 * time.Hour},
-		{"main", "failed", 240 * time.Hour},
-		{"main", "succeeded", 239 * time.Hour},
-		{"dev", "failed", 30 * time.Hour},
+		{"main", "failed", 1 * time.Hour}, // red now: a break without recovery
 	}
 	for i, r := range runs {
 		at := now.Add(-r.ago)
@@ -49,7 +50,7 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []store.PassRate{
-		{RepositoryID: repo, Repository: "o/r", Branch: "main", Runs24h: 4, Passed24h: 2, Runs7d: 4, Passed7d: 2, Recoveries: 2, MTTR: 2 * time.Hour},
+		{RepositoryID: repo, Repository: "o/r", Branch: "main", Runs24h: 5, Passed24h: 2, Runs7d: 5, Passed7d: 2, Recoveries: 2, MTTR: 2 * time.Hour},
 		{RepositoryID: repo, Repository: "o/r", Branch: "dev", Runs24h: 0, Passed24h: 0, Runs7d: 1, Passed7d: 0},
 	}
 	if diff := cmp.Diff(want, o.PassRates); diff != "" {

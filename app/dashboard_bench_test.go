@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// seedHistory fills a database with a long history: 100,000 runs over a
+// year across 4 repositories and 21 branches, 2 steps each, 2,000 tests,
+// 5,000,000 test results, 200 clusters, 20,000 failures and 50 incidents.
+// It returns the newest failed run, whose page the benchmark renders (with
+// a 2,000-line coloured log).
+func seedHistory(b *testing.B, db *store.DB) int64 {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	stmts := []string{
+		`INSERT INTO repositories (full_name, clone_url) SELECT 'bench/repo' || g, '' FROM generate_series(1, 4) g`,
+		`INSERT INTO runs (repository_id, sha, ref, branch, trigger, attempt, state, conclusion, commit_message, author, created_at, started_at, finished_at)
+			SELECT (SELECT min(id) FROM repositories) + g % 4, md5(g::text) || 'abcdefgh', 'refs/heads/b', CASE WHEN g % 5 = 0 THEN 'feature-' || (g % 20) ELSE 'main' END,
+				'push', 1, CASE WHEN g % 7 = 0 THEN 'failed' ELSE 'succeeded' END, CASE WHEN g % 7 = 0 THEN 'failure' ELSE 'success' END,
+				'commit ' || g, 'dev' || (g % 30), ts, ts + interval '5 seconds', ts + make_interval(secs => 60 + (g * 7919) % 600)
+			FROM generate_series(1, 100000) g, LATERAL (SELECT now() - make_interval(secs => (100000 - g) * 315) AS ts) t`,
+		`INSERT INTO steps (run_id, position, name, state, exit_code, command, started_at, finished_at)
+			SELECT r.id, p, CASE p WHEN 0 THEN 'build' ELSE 'test' END,
+				CASE WHEN p = 1 AND r.state = 'failed' THEN 'failed' ELSE 'succeeded' END,
+				CASE WHEN p = 1 AND r.state = 'failed' THEN 1 ELSE 0 END, 'make', r.started_at, r.finished_at
+			FROM runs r, generate_series(0, 1) p`,
+		`INSERT INTO tests (repository_id, package, name, state, score, failure_rate, flip_rate)
+			SELECT p.id, 'example.com/pkg' || (g % 25), 'Test' || g,
+				CASE WHEN g % 20 = 0 THEN 'flaky' WHEN g % 97 = 0 THEN 'quarantined' WHEN g % 89 = 0 THEN 'broken' ELSE 'healthy' END,
+				CASE WHEN g % 20 = 0 THEN (g % 100) / 100.0 ELSE 0 END, (g % 10) / 10.0, (g % 7) / 10.0
+			FROM repositories p, generate_series(1, 500) g`,
+		`INSERT INTO test_results (run_id, step_id, test_id, attempt, outcome, duration_ms)
+			SELECT r.id, NULL, t0.first + (r.id * 50 + k) % 500, 1,
+				CASE WHEN r.state = 'failed' AND k = 0 THEN 'fail' WHEN k = 1 AND r.id % 3 = 0 THEN 'fail' ELSE 'pass' END, (r.id + k) % 900
+			FROM runs r JOIN (SELECT repository_id, min(id) AS first FROM tests GROUP BY 1) t0 ON t0.repository_id = r.repository_id,
+				generate_series(0, 49) k`,
+		`INSERT INTO clusters (repository_id, fingerprint, category, title, occurrences, run_count, first_seen_at, last_seen_at)
+			SELECT (SELECT min(id) FROM repositories) + g % 4, md5('c' || g), 'test', 'TestX' || g || ': want N, got N', 100, 100,
+				now() - interval '300 days', now() - make_interval(hours => g)
+			FROM generate_series(1, 200) g`,
+		`INSERT INTO failures (run_id, step_id, cluster_id, category, title, message, fingerprint, confidence, evidence, created_at)
+			SELECT r.id, NULL, c.id, 'test', 'TestX failed', 'want N, got N', c.fingerprint, 0.8, '[{"line": 3, "text": "want 3, got 2"}]', r.created_at
+			FROM (SELECT id, repository_id, created_at, row_number() OVER (ORDER BY id) AS n FROM runs WHERE state = 'failed') r
+			CROSS JOIN LATERAL (SELECT id, fingerprint FROM clusters WHERE repository_id = r.repository_id ORDER BY id OFFSET (r.n % 50) LIMIT 1) c
+			CROSS JOIN generate_series(1, 2) k
+			WHERE r.n <= 10000`,
+		`INSERT INTO incidents (repository_id, cluster_id, title, severity, status, opened_at)
+			SELECT repository_id, id, title || ' keeps failing', (ARRAY['critical', 'high', 'medium', 'low'])[1 + id % 4],
+				CASE WHEN id % 3 = 0 THEN 'resolved' ELSE 'open' END, last_seen_at - interval '1 day'
+			FROM clusters ORDER BY id LIMIT 50`,
+	}
+	for _, sql := range stmts {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			b.Fatalf("seed: %v\n%s", err, sql)
+		}
+	}
+	// A steady state, as autovacuum would leave it: statistics, and the
+	// visibility map that index-only scans need.
+	if _, err := db.Pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	var runID, stepID int64
+	if err := db.Pool.QueryRow(ctx, `SELECT r.id, s.id FROM runs r JOIN steps s ON s.run_id = r.id AND s.position = 1
+		WHERE r.state = 'failed' ORDER BY r.id DESC LIMIT 1`).Scan(&runID, &stepID); err != nil {
+		b.Fatal(err)
+	}
+	var log strings.Builder
+	for i := 1; i <= 2000; i++ {
+		fmt.Fprintf(&log, "\x1b[32m=== RUN\x1b[0m TestCase%d\n--- PASS: TestCase%d (0.%02ds)\n", i, i, i%100)
+	}
+	if err := store.AppendLogChunk(ctx, db.Pool, runID, store.LogChunk{StepID: stepID, Seq: 1, FirstLine: 1, Data: []byte(log.String())}); err != nil {
+		b.Fatal(err)
+	}
+	var results int64
+	db.Pool.QueryRow(ctx, `SELECT count(*) FROM test_results`).Scan(&results)
+	b.Logf("seeded 100k runs, %d test results in %s", results, time.Since(start).Round(time.Second))
+	return runID
+}
+
+// BenchmarkDashboard renders the heavy pages against a seeded history and
+// reports p95 latency per page next to a trivial page (/login: layout only,
+// no query) measured in the same run. Seeding takes minutes, so it happens
+// once per run of this benchmark (use the default -count=1), never under
+// plain `go test`:
+//
+//	go test ./app/ -run '^$' -bench BenchmarkDashboard -benchtime 200x
+//
+// With SENTINEL_BENCH_DATABASE_URL set, the benchmark uses that (migrated)
+// database instead and seeds it only when it holds fewer than 100,000 runs,
+// so repeated runs skip the seeding.
+func BenchmarkDashboard(b *testing.B) {
+	var ds *dashServer
+	var runID int64
+	if u := os.Getenv("SENTINEL_BENCH_DATABASE_URL"); u != "" {
+		db, err := store.Open(context.Background(), u, 10, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(db.Close)
+		ds = newDashServerOn(b, db, Options{})
+		var n int
+		db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
+		if n < 100000 {
+			runID = seedHistory(b, db)
+		} else if err := db.Pool.QueryRow(context.Background(), `SELECT r.id FROM runs r JOIN steps s ON s.run_id = r.id
+			JOIN log_chunks l ON l.step_id = s.id WHERE r.state = 'failed' ORDER BY r.id DESC LIMIT 1`).Scan(&runID); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		ds = newDashServer(b, Options{})
+		runID = seedHistory(b, ds.DB)
+	}
+	pages := []struct{ name, path string }{
+		{"baseline_login", "/login"},
+		{"overview", "/"},
+		{"runs", "/runs"},
+		{"runs_filtered", "/runs?repo=bench/repo2&state=failed"},
+		{"flaky", "/flaky"},
+		{"run_detail", fmt.Sprintf("/runs/%d", runID)},
+		{"clusters", "/clusters"},
+		{"incidents", "/incidents"},
+		{"api_runs", "/api/runs"},
+	}
+	client := &http.Client{}
+	fetch := func(b *testing.B, u string) {
+		resp, err := client.Get(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("GET %s: %d", u, resp.StatusCode)
+		}
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			fetch(b, ds.url+p.path) // warm the connection and the plan cache
+			var times []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				fetch(b, ds.url+p.path)
+				times = append(times, time.Since(t0))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)*95/100].Microseconds())/1000, "p95-ms")
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
+		})
+	}
+}
