@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -55,9 +56,11 @@ func BenchmarkRecordAndScoreRun(b *testing.B) {
 
 func benchRuns(b *testing.B, s *scenario, runs *int) {
 	const tests = 5000
+	var record, analyze time.Duration
 	for i := 0; i < b.N; i++ {
 		*runs++
 		i := *runs
+		start := time.Now()
 		cases := suiteN(tests, i%tests) // one failing test per run
 		var id int64
 		err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
@@ -69,11 +72,16 @@ func benchRuns(b *testing.B, s *scenario, runs *int) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		mid := time.Now()
 		res, err := s.w.Analyze(s.ctx, s.rc, id)
 		if err != nil || res.Tests != tests {
 			b.Fatalf("analyze: %d tests, %v", res.Tests, err)
 		}
+		record += mid.Sub(start)
+		analyze += time.Since(mid)
 	}
+	b.ReportMetric(float64(record.Milliseconds())/float64(b.N), "record-ms/op")
+	b.ReportMetric(float64(analyze.Milliseconds())/float64(b.N), "analyze-ms/op")
 }
 
 func suiteN(n, failing int) []triage.TestCase {

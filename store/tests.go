@@ -395,33 +395,25 @@ func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, step
 	}
 	n := len(cases)
 	pkgs, names := make([]string, n), make([]string, n)
+	distinct := make(map[[2]string]bool, n)
 	for i, c := range cases {
 		pkgs[i], names[i] = c.Package, c.Name
+		distinct[[2]string{c.Package, c.Name}] = true
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO tests (repository_id, package, name)
-		SELECT DISTINCT $1::bigint, p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)
-		ON CONFLICT (repository_id, package, name) DO NOTHING`, repositoryID, pkgs, names); err != nil {
-		return fmt.Errorf("create tests of step %d: %w", stepID, err)
-	}
-	rows, err := tx.Query(ctx, `SELECT t.id, t.package, t.name FROM tests t
-		JOIN (SELECT DISTINCT p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)) u ON t.package = u.p AND t.name = u.n
-		WHERE t.repository_id = $1`, repositoryID, pkgs, names)
+	ids, err := testIDs(ctx, tx, repositoryID, pkgs, names)
 	if err != nil {
 		return fmt.Errorf("tests of step %d: %w", stepID, err)
 	}
-	ids := make(map[[2]string]int64, n)
-	for rows.Next() {
-		var id int64
-		var p, nm string
-		if err := rows.Scan(&id, &p, &nm); err != nil {
-			rows.Close()
+	if len(ids) < len(distinct) {
+		// Some tests are new (usually none are): create them, then look again.
+		if _, err := tx.Exec(ctx, `INSERT INTO tests (repository_id, package, name)
+			SELECT DISTINCT $1::bigint, p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)
+			ON CONFLICT (repository_id, package, name) DO NOTHING`, repositoryID, pkgs, names); err != nil {
+			return fmt.Errorf("create tests of step %d: %w", stepID, err)
+		}
+		if ids, err = testIDs(ctx, tx, repositoryID, pkgs, names); err != nil {
 			return fmt.Errorf("tests of step %d: %w", stepID, err)
 		}
-		ids[[2]string{p, nm}] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("tests of step %d: %w", stepID, err)
 	}
 	var step any
 	if stepID != 0 {
@@ -472,4 +464,25 @@ func LoadRunTests(ctx context.Context, q Querier, runID int64) ([]*RunTest, erro
 		out = append(out, rt)
 	}
 	return out, rows.Err()
+}
+
+// testIDs maps (package, name) to the ids of the repository's tests that exist.
+func testIDs(ctx context.Context, q Querier, repositoryID int64, pkgs, names []string) (map[[2]string]int64, error) {
+	rows, err := q.Query(ctx, `SELECT t.id, t.package, t.name FROM tests t
+		JOIN (SELECT DISTINCT p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)) u ON t.package = u.p AND t.name = u.n
+		WHERE t.repository_id = $1`, repositoryID, pkgs, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make(map[[2]string]int64, len(pkgs))
+	for rows.Next() {
+		var id int64
+		var p, nm string
+		if err := rows.Scan(&id, &p, &nm); err != nil {
+			return nil, err
+		}
+		ids[[2]string{p, nm}] = id
+	}
+	return ids, rows.Err()
 }
