@@ -20,6 +20,11 @@ import (
 // failed allocation, not an OOM kill), and network "none" needs a network namespace
 // (root, or unprivileged user namespaces).
 type Shell struct {
+	// Home is the steps' HOME, where toolchains keep their caches (Go's
+	// build cache, npm's, pip's) between runs; "" uses the workspace, which
+	// is removed after each run.
+	Home string
+
 	mu     sync.Mutex
 	groups map[int64]map[int]bool // run id → process group ids alive
 }
@@ -49,7 +54,7 @@ func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) 
 	}
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = step.Workspace
-	cmd.Env = shellEnv(step)
+	cmd.Env = shellEnv(step, s.Home)
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return StepResult{}, infra("step output pipe", err)
@@ -132,10 +137,13 @@ func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) 
 
 // shellEnv gives the step the host's PATH and nothing else of the host's
 // environment: Sentinel's own secrets live there.
-func shellEnv(step StepSpec) []string {
+func shellEnv(step StepSpec, home string) []string {
+	if home == "" {
+		home = step.Workspace
+	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + step.Workspace,
+		"HOME=" + home,
 		"TMPDIR=" + os.TempDir(),
 		"CI=true",
 	}
