@@ -7,10 +7,12 @@ import (
 	"net/http"
 )
 
-// CSRF protection is a double-submit token: a random value in a
-// SameSite=Strict, HttpOnly cookie, repeated in every form (field "csrf")
-// or in the X-CSRF-Token header. A page on another site can make a browser
-// post a form here but can neither read the cookie nor guess the value.
+// CSRF protection is a double-submit token: a random value in an HttpOnly
+// cookie, repeated in every form (field "csrf") or in the X-CSRF-Token
+// header. A page on another site can make a browser post a form here but
+// can neither read the cookie nor guess the value. SameSite=Lax keeps the
+// cookie on links followed from GitHub (check run details) and off other
+// sites' POSTs.
 
 const csrfCookie = "sentinel_csrf"
 
@@ -23,7 +25,7 @@ func csrfToken(w http.ResponseWriter, r *http.Request) string {
 	rand.Read(b)
 	tok := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	// Later reads in this request (a page rendered after a redirect-less
 	// form error) see the same token.
 	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
