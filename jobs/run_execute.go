@@ -199,6 +199,18 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	}
 	ex.secrets = append(append([]string(nil), cfg.Log.Secrets...), token)
 	cloneURL := ex.run.CloneURL
+	if cloneURL == "" {
+		// Runs started from the dashboard or API may leave it to the repository.
+		repo, err := ex.w.DB.GetRepository(ctx, ex.run.RepositoryID)
+		if err != nil {
+			return ex.failure(ctx, err)
+		}
+		cloneURL = repo.CloneURL
+	}
+	if cloneURL == "" {
+		return outcome{state: store.RunFailed, category: CategoryConfiguration,
+			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
+	}
 	if err := (Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}

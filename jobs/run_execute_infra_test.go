@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/store"
@@ -147,5 +148,35 @@ func TestFinishAbandonedRuns(t *testing.T) {
 	}
 	if n := h.jobCount("triage.analyze", runID); n != 1 {
 		t.Errorf("%d triage jobs", n)
+	}
+}
+
+// TestRunExecuteCloneURLFromRepository: a run without its own clone URL
+// (dashboard, API) is cloned from its repository's.
+func TestRunExecuteCloneURLFromRepository(t *testing.T) {
+	h := newHarness(t, NewShell(), true)
+	ctx := context.Background()
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: x\nsteps: [{name: a, run: cat marker}]\n", "marker": "from the repository URL\n"})
+	var runID int64
+	err := h.db.InTx(ctx, func(tx pgx.Tx) error {
+		repoID, err := store.UpsertRepository(ctx, tx, store.Repository{FullName: "acme/by-repo", InstallationID: testInstallation, CloneURL: cloneURL})
+		if err != nil {
+			return err
+		}
+		runID, _, err = store.InsertRun(ctx, tx, store.NewRun{RepositoryID: repoID, SHA: sha, Trigger: "api"})
+		if err != nil {
+			return err
+		}
+		_, err = h.client.InsertTx(ctx, tx, RunExecuteArgs{RunID: runID}, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := h.waitRun(runID, time.Minute); run.State != store.RunSucceeded {
+		t.Fatalf("run %s: %s", run.State, run.Error)
+	}
+	if log := h.stepLog(h.steps(runID)[0].ID); log != "from the repository URL\n" {
+		t.Errorf("log %q", log)
 	}
 }
