@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -137,5 +139,42 @@ func TestCheckoutValidation(t *testing.T) {
 				t.Fatalf("err %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestCheckoutWithoutFetchBySHA: a server that refuses to serve a commit by
+// its id (not every git host allows it) still yields the exact commit, from
+// a fetch of its branches.
+func TestCheckoutWithoutFetchBySHA(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	shas := makeRepo(t, root, "strict",
+		map[string]string{"README": "first\n"},
+		map[string]string{"README": "second\n"})
+	strict := &cgi.Handler{Path: gitHTTPBackend(), Root: "/", Env: []string{
+		"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=uploadpack.allowAnySHA1InWant", "GIT_CONFIG_VALUE_0=false",
+	}}
+	var discoveries atomic.Int32
+	// Protocol v2 serves any commit by id; without the header git falls back to v0, which does not.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/info/refs") {
+			discoveries.Add(1)
+		}
+		r.Header.Del("Git-Protocol")
+		strict.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ws := filepath.Join(t.TempDir(), "ws")
+	// The first commit is not a branch tip: only the fallback can find it.
+	if err := (Checkout{CloneURL: srv.URL + "/strict.git", SHA: shas[0], Dir: ws}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ws, "README")); string(b) != "first\n" {
+		t.Errorf("README = %q", b)
+	}
+	// One ref discovery for the refused fetch by id, one for the branches.
+	if n := discoveries.Load(); n != 2 {
+		t.Errorf("%d ref discoveries, want 2: the fallback fetch did not happen", n)
 	}
 }
