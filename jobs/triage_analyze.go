@@ -64,20 +64,29 @@ type AnalyzeResult struct {
 	MassFailure bool
 	Transitions []store.TestEvent
 	Incidents   []int64 // incidents opened or changed
+
+	installationID int64
+	trigger, state string
 }
 
 // Analyze does the worker's job for one run in one transaction, inserting
 // the follow-up jobs through rc inside it.
 func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.Tx], runID int64) (AnalyzeResult, error) {
 	var res AnalyzeResult
+	report := true
 	err := w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		res, err = w.analyzeTx(ctx, tx, runID)
 		if err != nil {
 			return err
 		}
-		if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: PhaseCompleted}, nil); err != nil {
-			return err
+		// Results posted for a repository without the App installed have no
+		// check run to complete: the conclusion is recorded below instead.
+		report = res.installationID != 0 || res.trigger != "external"
+		if report {
+			if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: PhaseCompleted}, nil); err != nil {
+				return err
+			}
 		}
 		for _, id := range res.Incidents {
 			if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: id}, nil); err != nil {
@@ -86,7 +95,20 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 		}
 		return nil
 	})
-	return res, err
+	if err != nil || report {
+		return res, err
+	}
+	return res, w.recordConclusion(ctx, res.state, runID)
+}
+
+// recordConclusion stores what the check run would have concluded, for a
+// run that has no check run.
+func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state string, runID int64) error {
+	_, failures, err := w.DB.CheckRunReport(ctx, runID)
+	if err != nil {
+		return err
+	}
+	return store.SetRunConclusion(ctx, w.DB.Pool, runID, Conclusion(state, failures))
 }
 
 func (w *TriageAnalyzeWorker) now() time.Time {
@@ -116,6 +138,7 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	if !store.IsFinalRunState(run.State) {
 		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
 	}
+	res.installationID, res.trigger, res.state = run.InstallationID, run.Trigger, run.State
 	if err := store.LockRepositoryAnalysis(ctx, tx, run.RepositoryID); err != nil {
 		return res, err
 	}

@@ -226,6 +226,15 @@ func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 	if len(fs) != 1 || !fs[0].Quarantined || Conclusion(store.RunFailed, fs) != "neutral" {
 		t.Fatalf("quarantined failure: %+v", fs)
 	}
+	// External results without an installation get no check run, only the conclusion.
+	run, err := store.GetRun(s.ctx, s.db.Pool, id)
+	if err != nil || run.Conclusion != "neutral" {
+		t.Fatalf("conclusion of the external run: %q %v", run.Conclusion, err)
+	}
+	var reports int
+	if err := s.db.Pool.QueryRow(s.ctx, `SELECT count(*) FROM river_job WHERE kind = 'report.check' AND (args->>'run_id')::bigint = $1`, id).Scan(&reports); err != nil || reports != 0 {
+		t.Fatalf("report.check jobs for a run without installation: %d %v", reports, err)
+	}
 	// Missing results still fail: a run whose step failed with no test to blame.
 	if c := Conclusion(store.RunFailed, []store.ReportFailure{{Category: "unknown"}}); c != "failure" {
 		t.Fatalf("conclusion without results: %s", c)
