@@ -74,7 +74,7 @@ func (w *IncidentSweepWorker) Sweep(ctx context.Context, rc *river.Client[pgx.Tx
 			}
 			res.Resolved = append(res.Resolved, in.ID)
 		}
-		lagging, err := store.ListUnsyncedIncidents(ctx, tx, maxSweepSyncs)
+		lagging, err := store.ListUnsyncedIncidents(ctx, tx, now.Add(-p.CommentEvery), maxSweepSyncs)
 		if err != nil {
 			return err
 		}

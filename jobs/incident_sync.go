@@ -36,12 +36,9 @@ type IncidentSyncWorker struct {
 func (w *IncidentSyncWorker) Work(ctx context.Context, job *river.Job[IncidentSyncArgs]) error {
 	log := w.logger().With("job_id", job.ID, "incident_id", job.Args.IncidentID)
 	err := w.Sync(ctx, job.Args.IncidentID)
-	var snooze *river.JobSnoozeError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &snooze):
-		return err
 	case errors.Is(err, store.ErrNotFound):
 		log.Warn("incident is gone; nothing to sync")
 		return river.JobCancel(err)
@@ -76,8 +73,7 @@ func issueMarker(in store.Incident) string {
 	return fmt.Sprintf("incident-%d", in.ID)
 }
 
-// Sync does one job's work. A throttled occurrence comment returns a
-// river.JobSnooze error for when it may be posted.
+// Sync does one job's work.
 func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	pool := w.DB.Pool
 	in, err := store.LoadIncident(ctx, pool, id)
@@ -134,10 +130,11 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	if in.Status == triage.IncidentResolved || in.Occurrences <= in.CommentedOccurrences {
 		return nil
 	}
-	if in.LastCommentedAt != nil {
-		if wait := in.LastCommentedAt.Add(p.CommentEvery).Sub(now); wait > 0 {
-			return river.JobSnooze(wait)
-		}
+	if in.LastCommentedAt != nil && now.Before(in.LastCommentedAt.Add(p.CommentEvery)) {
+		// Throttled. The job ends rather than snoozing, so that a status
+		// change meanwhile is synced at once; incident.sweep queues the
+		// comment once the throttle has passed.
+		return nil
 	}
 	body := fmt.Sprintf("Seen again: %d default-branch runs so far (latest: run %d). %s\n\n[Incident in Sentinel](%s)",
 		in.Occurrences, in.LastRunID, impactLine(in.Impact), IncidentURL(w.PublicURL, in.ID))

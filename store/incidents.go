@@ -152,14 +152,16 @@ func LockRepositoryIncidents(ctx context.Context, q Querier, repositoryID int64,
 }
 
 // ListUnsyncedIncidents returns incidents whose GitHub issue may lag behind
-// (no issue yet, or its state differs from the incident's), for the sweep.
-func ListUnsyncedIncidents(ctx context.Context, q Querier, limit int) ([]Incident, error) {
+// (no issue yet, its state differs from the incident's, or occurrences not
+// told yet whose last comment is older than commentedBefore), for the sweep.
+func ListUnsyncedIncidents(ctx context.Context, q Querier, commentedBefore time.Time, limit int) ([]Incident, error) {
 	return queryIncidents(ctx, q, `WHERE r.installation_id IS NOT NULL AND (
 			(i.github_issue_number IS NULL AND i.status <> 'resolved')
 			OR (i.status = 'resolved' AND i.github_state = 'open')
 			OR (i.status <> 'resolved' AND i.github_state = 'closed')
-			OR (i.status <> 'resolved' AND i.occurrences > i.commented_occurrences))
-		ORDER BY i.id LIMIT $1`, max(limit, 1))
+			OR (i.status <> 'resolved' AND i.occurrences > i.commented_occurrences
+				AND (i.last_commented_at IS NULL OR i.last_commented_at <= $2)))
+		ORDER BY i.id LIMIT $1`, max(limit, 1), commentedBefore)
 }
 
 // ListStaleIncidents returns unresolved incidents not seen since before.

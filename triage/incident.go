@@ -2,6 +2,7 @@ package triage
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -192,6 +193,15 @@ func RootCause(f Failure, p IncidentPolicy) string {
 	s := fmt.Sprintf("Classified as %s (confidence %.2f): %s", f.Category, f.Confidence, cause)
 	if f.Rule != "" {
 		s += fmt.Sprintf(" [rule %s]", f.Rule)
+	}
+	for _, e := range f.Evidence {
+		if t := strings.TrimSpace(e.Text); t != "" {
+			if r := []rune(t); len(r) > 200 {
+				t = string(r[:200]) + "…"
+			}
+			s += fmt.Sprintf(". Evidence: %q", t)
+			break
+		}
 	}
 	if NeedsHuman(f.Category, f.Confidence, p) {
 		s = "Root cause not established: triage's confidence is low, so this needs a human to investigate. Best guess — " + s
