@@ -11,33 +11,9 @@ import (
 
 // RunTestOutcome is one test's verdict in one run, over all attempts.
 type RunTestOutcome struct {
-	TestID        int64
-	Package, Name string
-	Failed        bool // some attempt failed or errored
-	Passed        bool // some attempt passed
-}
-
-// RunTestOutcomes returns the verdict of every test of a run that passed or
-// failed (skipped and incomplete tests say nothing about flakiness).
-func RunTestOutcomes(ctx context.Context, q Querier, runID int64) ([]RunTestOutcome, error) {
-	rows, err := q.Query(ctx, `SELECT r.test_id, t.package, t.name,
-			bool_or(r.outcome IN ('fail', 'error')), bool_or(r.outcome = 'pass')
-		FROM test_results r JOIN tests t ON t.id = r.test_id
-		WHERE r.run_id = $1 AND r.outcome IN ('pass', 'fail', 'error')
-		GROUP BY r.test_id, t.package, t.name ORDER BY r.test_id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("test outcomes of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []RunTestOutcome
-	for rows.Next() {
-		var o RunTestOutcome
-		if err := rows.Scan(&o.TestID, &o.Package, &o.Name, &o.Failed, &o.Passed); err != nil {
-			return nil, fmt.Errorf("test outcomes of run %d: %w", runID, err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	TestID int64
+	Failed bool // some attempt failed or errored
+	Passed bool // some attempt passed
 }
 
 // SameCommitOutcomes returns, for each of testIDs, whether it passed and
