@@ -61,6 +61,12 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errors.New("response writer cannot stream"))
 		return
 	}
+	// Each tail holds a connection while it lasts: keep half of the pool for
+	// everything else.
+	if st := s.DB.Pool.Stat(); st.AcquiredConns() >= max(st.MaxConns()/2, 1) {
+		s.writeError(w, r, clientError(http.StatusServiceUnavailable, "too many live tails at once; reload later"))
+		return
+	}
 	conn, err := s.DB.Pool.Acquire(ctx)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -13,6 +13,10 @@
       log.insertAdjacentHTML("beforeend", e.data);
       if (stick) log.scrollTop = log.scrollHeight;
     });
+    es.onerror = function () {
+      // EventSource reconnects by itself unless the server refused the stream.
+      if (es.readyState === EventSource.CLOSED && status) status.textContent = "Live tail unavailable: reload the page to see new output.";
+    };
     es.addEventListener("end", function (e) {
       es.close();
       if (status) status.textContent = "Step finished: " + e.data.replace("_", " ") + ". Reload for the results.";
