@@ -10,7 +10,8 @@ import (
 )
 
 // LogSink stores one chunk of a step's log (store.AppendLogChunk in
-// production). Chunks arrive in order, seq starting at 1.
+// production). Chunks arrive in order, seq starting at 1. data is only
+// valid during the call.
 type LogSink func(ctx context.Context, stepID int64, seq, firstLine int, data []byte) error
 
 // LogOptions tune a LogStream; zero values take the defaults.
@@ -43,8 +44,9 @@ type LogStream struct {
 	mu       sync.Mutex // guards everything below
 	flushMu  sync.Mutex // one flush at a time, in order
 	pending  []byte
-	stored   int64 // bytes stored (after masking)
-	dropped  int64 // bytes not stored because of the cap
+	out      []byte // the chunk being stored, reused (guarded by flushMu)
+	stored   int64  // bytes stored (after masking)
+	dropped  int64  // bytes not stored because of the cap
 	seq      int
 	lines    int // newlines stored so far
 	err      error
@@ -125,7 +127,9 @@ func (s *LogStream) flush(final bool) {
 	if !final {
 		cut = safeCut(s.pending, s.opts.Secrets, s.maxSec)
 	}
-	data := mask(s.pending[:cut], s.opts.Secrets)
+	// The chunk buffer is reused: a sink must not keep data after it returns.
+	s.out = appendMasked(s.out[:0], s.pending[:cut], s.opts.Secrets)
+	data := s.out
 	s.pending = append(s.pending[:0], s.pending[cut:]...)
 	room := s.opts.MaxBytes - s.stored
 	if int64(len(data)) > room {
@@ -232,10 +236,23 @@ func prefixOfAny(tail []byte, secrets []string) bool {
 	return false
 }
 
-func mask(b []byte, secrets []string) []byte {
-	out := append([]byte(nil), b...)
+func mask(b []byte, secrets []string) []byte { return appendMasked(nil, b, secrets) }
+
+// appendMasked appends b to dst with every secret replaced; without a
+// secret in b (the usual case) that is a plain copy.
+func appendMasked(dst, b []byte, secrets []string) []byte {
+	var masked []byte
 	for _, sec := range secrets {
-		out = bytes.ReplaceAll(out, []byte(sec), []byte(secretMask))
+		if masked == nil && !bytes.Contains(b, []byte(sec)) {
+			continue
+		}
+		if masked == nil {
+			masked = b
+		}
+		masked = bytes.ReplaceAll(masked, []byte(sec), []byte(secretMask))
 	}
-	return out
+	if masked == nil {
+		return append(dst, b...)
+	}
+	return append(dst, masked...)
 }
