@@ -34,12 +34,14 @@ var templateFuncs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 	"sortkeys": sortedKeys,
 	"str":      func(v any) string { return fmt.Sprint(v) },
-	"stateicon": func(state string) string {
-		return map[string]string{"succeeded": "✔", "failed": "✖", "timed_out": "⏱", "errored": "⚠", "cancelled": "⊘",
-			"running": "●", "queued": "○", "awaiting_approval": "⏸", "pending": "○", "skipped": "–"}[state]
-	},
+	"stateicon": func(state string) string { return stateIcons[state] },
 	"human": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }
+
+// stateIcons mark run and step states, besides their name (glyphs that
+// common fonts have).
+var stateIcons = map[string]string{"succeeded": "✔", "failed": "✖", "timed_out": "◷", "errored": "⚠", "cancelled": "⊘",
+	"running": "●", "queued": "○", "awaiting_approval": "◇", "pending": "○", "skipped": "–"}
 
 // assetVersions maps each static file to a hash of its content, so that a
 // new binary's assets get new URLs and old ones can be cached forever.
