@@ -67,13 +67,18 @@ func (u *flakyUpdate) apply(ctx context.Context) error {
 			from = triage.TestHealthy
 		}
 		var reasons []string
-		if quarantine[t.Identity()] || quarantine[triage.TestID(t.Package, t.Name)] || quarantine[t.Name] {
-			if t.Flaky.State != triage.TestQuarantined {
-				t.Flaky, _ = t.Flaky.Quarantine(time.Time{})
-				t.QuarantineOwner, t.QuarantineSource = ".sentinel.yml", "config"
-				t.QuarantineReason = "listed under quarantine: in .sentinel.yml"
-				reasons = append(reasons, "listed under quarantine: in .sentinel.yml")
-			}
+		listed := quarantine[t.Identity()] || quarantine[triage.TestID(t.Package, t.Name)] || quarantine[t.Name]
+		switch {
+		case listed && t.Flaky.State != triage.TestQuarantined:
+			t.Flaky, _ = t.Flaky.Quarantine(time.Time{})
+			t.QuarantineOwner, t.QuarantineSource = ".sentinel.yml", "config"
+			t.QuarantineReason = "listed under quarantine: in .sentinel.yml"
+			reasons = append(reasons, "listed under quarantine: in .sentinel.yml")
+		case !listed && t.Flaky.State == triage.TestQuarantined && t.QuarantineSource == "config":
+			// Taken off the list: the quarantine the file set ends with it.
+			t.Flaky.State, t.Flaky.QuarantineUntil = triage.TestFlaky, time.Time{}
+			t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason = "", "", ""
+			reasons = append(reasons, "no longer listed under quarantine: in .sentinel.yml")
 		}
 		obs := triage.Observation{SHA: u.run.SHA, PrevSHA: prevSHA, Failed: o.Failed, SameCommitFlip: flip, Excluded: u.mass, OffWindow: offWindow}
 		next, score, tr := t.Flaky.Observe(obs, u.w.Flaky, u.now)

@@ -235,6 +235,14 @@ func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 	if err := s.db.Pool.QueryRow(s.ctx, `SELECT count(*) FROM river_job WHERE kind = 'report.check' AND (args->>'run_id')::bigint = $1`, id).Scan(&reports); err != nil || reports != 0 {
 		t.Fatalf("report.check jobs for a run without installation: %d %v", reports, err)
 	}
+	// Taken off the list, the quarantine ends.
+	if err := store.SetRepositoryPolicy(s.ctx, s.db.Pool, s.repoID, nil, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.run("q1", "main", 1, suite(3, nil))
+	if st := s.test("T01"); st.State() == "quarantined" {
+		t.Fatalf("T01 still quarantined after leaving the list")
+	}
 	// Missing results still fail: a run whose step failed with no test to blame.
 	if c := Conclusion(store.RunFailed, []store.ReportFailure{{Category: "unknown"}}); c != "failure" {
 		t.Fatalf("conclusion without results: %s", c)
