@@ -201,3 +201,37 @@ func (s *Server) writeTest(w http.ResponseWriter, r *http.Request, id int64) {
 	}
 	writeJSON(w, http.StatusOK, s.apiFlaky(t))
 }
+
+type apiTestEvent struct {
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	Actor  string    `json:"actor"`
+	RunID  int64     `json:"run_id,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// apiGetFlaky answers GET /api/flaky/{id}: the test and its latest state
+// changes, newest first, each with its reason.
+func (s *Server) apiGetFlaky(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.writeError(w, r, clientError(http.StatusBadRequest, "test id must be a positive number"))
+		return
+	}
+	t, err := store.GetTest(r.Context(), s.DB.Pool, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	evs, err := store.TestEvents(r.Context(), s.DB.Pool, id, 100)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	history := make([]apiTestEvent, 0, len(evs))
+	for _, e := range evs {
+		history = append(history, apiTestEvent{From: e.From, To: e.To, Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"test": s.apiFlaky(t), "history": history})
+}

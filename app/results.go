@@ -23,10 +23,12 @@ import (
 //
 //	POST /api/results                 JUnit XML or go test -json from another CI system
 //	GET  /api/flaky                   every tracked test with state, score and evidence
+//	GET  /api/flaky/{id}              one test with its state changes and their reasons
 //	POST /api/flaky/{id}/quarantine   {"owner", "until" | "for", "reason"}
 //	POST /api/flaky/{id}/release
 func (s *Server) routeFlaky(r chi.Router) {
 	r.Get("/api/flaky", s.apiListFlaky)
+	r.Get("/api/flaky/{id}", s.apiGetFlaky)
 	r.Post("/api/results", s.apiPostResults)
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireAPIAction)

@@ -159,6 +159,14 @@ func TestResultsFeedFlakyDetectionAndAPI(t *testing.T) {
 		}
 	}
 	id := int64(ft["id"].(float64))
+	code, out = a.do("GET", fmt.Sprintf("/api/flaky/%d", id), "", "", "")
+	hist, _ := out["history"].([]any)
+	if code != http.StatusOK || len(hist) != 1 || !strings.Contains(hist[0].(map[string]any)["reason"].(string), "same commit") {
+		t.Fatalf("GET /api/flaky/{id}: %d %v", code, out)
+	}
+	if code, _ := a.do("GET", "/api/flaky/999999", "", "", ""); code != http.StatusNotFound {
+		t.Fatalf("missing test: %d", code)
+	}
 	if code, out := a.do("POST", fmt.Sprintf("/api/flaky/%d/quarantine", id), "application/json", "", `{"owner":"alice"}`); code != http.StatusUnauthorized {
 		t.Fatalf("quarantine without token: %d %v", code, out)
 	}
