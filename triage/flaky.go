@@ -1,6 +1,9 @@
 package triage
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // FlakyConfig tunes flaky scoring. The zero value means the defaults
 // documented on each field.
@@ -260,4 +263,30 @@ const (
 // mass failure.
 func MassFailure(total, failed int) bool {
 	return total >= MassFailureMinTests && float64(failed) >= MassFailureFraction*float64(total)
+}
+
+// IsFlaky is the flaky verdict over one test's outcome sequence, oldest
+// first (true = the run failed):
+//
+//   - sameCommit: the outcomes are re-runs of one commit (retries, re-runs,
+//     or a re-run study). Then the definitive rule decides: the test is
+//     flaky when it both passed and failed, whatever the counts.
+//   - otherwise each outcome is a run at its own commit on the default
+//     branch, and the run-by-run detector decides (FlakyVerdict): flaky
+//     when the intermittent-failure evidence is strong enough (ScoreOutcomes,
+//     with hysteresis), never for a test that breaks at some commit and
+//     stays broken, or that always passes or always fails.
+func IsFlaky(failed []bool, sameCommit bool, c FlakyConfig) bool {
+	if sameCommit {
+		pass, fail := false, false
+		for _, f := range failed {
+			pass, fail = pass || !f, fail || f
+		}
+		return pass && fail
+	}
+	obs := make([]Observation, len(failed))
+	for i, f := range failed {
+		obs[i] = Observation{SHA: "run-" + strconv.Itoa(i), Failed: f}
+	}
+	return FlakyVerdict(obs, c)
 }

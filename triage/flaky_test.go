@@ -298,3 +298,24 @@ func TestFlakyVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestIsFlaky(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		outcomes   string
+		sameCommit bool
+		want       bool
+	}{
+		{"PPPPPPPPPPPPPPPPPPPF", true, true},
+		{"PPPPPPPPPPPPPPPPPPPP", true, false},
+		{"FFFFFFFFFF", true, false},
+		{"PPPPPPPPPPPPPPPPPPPF", false, false}, // one failure at the newest commit: no pattern yet
+		{"PPPPPPPPPPFFFFFFFFFF", false, false},
+		{"PPFPPPPFPPPPPFPPPPPP", false, true},
+	}
+	for _, tt := range tests {
+		if got := IsFlaky(seq(tt.outcomes), tt.sameCommit, FlakyConfig{}); got != tt.want {
+			t.Errorf("IsFlaky(%s, sameCommit=%v) = %v", tt.outcomes, tt.sameCommit, got)
+		}
+	}
+}
