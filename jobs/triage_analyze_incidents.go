@@ -29,10 +29,27 @@ func (w *TriageAnalyzeWorker) incidentPolicy(rp store.RepositoryPolicy) triage.I
 // within the daily budget. It returns the incidents to sync to GitHub.
 func (w *TriageAnalyzeWorker) applyIncidents(ctx context.Context, tx pgx.Tx, run store.Run, rp store.RepositoryPolicy,
 	clusters []clusterSeen, first, mass bool, now time.Time) ([]int64, error) {
-	if !first || run.Branch == "" || run.Branch != rp.DefaultBranch || run.State == store.RunCancelled {
+	if !first || run.State == store.RunCancelled {
 		return nil, nil
 	}
 	p := w.incidentPolicy(rp)
+	if run.Branch == "" || run.Branch != rp.DefaultBranch {
+		// Other branches open no cluster incident, but an infrastructure
+		// failure counts toward the installation's rate wherever it happens.
+		if run.State != store.RunErrored && run.Category != CategoryInfrastructure {
+			return nil, nil
+		}
+		incidents, err := store.LockRepositoryIncidents(ctx, tx, run.RepositoryID, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range incidents {
+			if in.Kind == "infrastructure" && in.Status != triage.IncidentResolved {
+				return nil, nil
+			}
+		}
+		return w.openIncidents(ctx, tx, run, p, nil, nil, map[string]bool{"red_branch": true}, false, true, now)
+	}
 	seen := map[int64]clusterSeen{}
 	var seenIDs []int64
 	for _, c := range clusters {

@@ -248,3 +248,47 @@ func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 		t.Fatalf("conclusion without results: %s", c)
 	}
 }
+
+// erroredRun records a run the runner ended as errored for infrastructure.
+func (s *scenario) erroredRun(sha, branch string) AnalyzeResult {
+	s.t.Helper()
+	id, _, err := store.InsertRun(s.ctx, s.db.Pool, store.NewRun{RepositoryID: s.repoID, SHA: sha, Branch: branch, Trigger: "push"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, to := range []string{store.RunRunning, store.RunErrored} {
+		if _, err := store.TransitionRun(s.ctx, s.db.Pool, id, []string{store.RunQueued, store.RunRunning}, to,
+			CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	res, err := s.w.Analyze(s.ctx, s.rc, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res
+}
+
+func TestAnalyzeInfrastructureIncident(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	for i := 0; i < 7; i++ {
+		s.run(fmt.Sprintf("ok%d", i), "main", 1, suite(3, nil))
+	}
+	var opened []int64
+	for i := 0; i < 4; i++ {
+		res := s.erroredRun(fmt.Sprintf("bad%d", i), "feature")
+		if !res.MassFailure {
+			t.Fatalf("errored run not guarded: %+v", res)
+		}
+		opened = append(opened, res.Incidents...)
+	}
+	// 3 errored of 10 runs reach the 30% rate; the fourth adds nothing.
+	if len(opened) != 1 {
+		t.Fatalf("infrastructure incidents: %v", opened)
+	}
+	var kind string
+	if err := s.db.Pool.QueryRow(s.ctx, `SELECT kind FROM incidents WHERE id = $1`, opened[0]).Scan(&kind); err != nil || kind != "infrastructure" {
+		t.Fatalf("incident kind %q %v", kind, err)
+	}
+}
