@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -103,63 +105,133 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	return o, nil
 }
 
-// passRates computes pass rates per repository and branch over 7 days and
-// the mean time to recovery over 30 days: from a failing run that follows a
-// green one (a break) to the next green run of the branch (the recovery).
-// Only failing runs are looked at for recovery, each with two probes of
-// runs_branch_idx (the run before it, the next green one), so the cost
-// follows the number of failures rather than the number of runs.
+// passRates computes pass rates per repository and branch over 24 hours
+// and 7 days, and the mean time to recovery over 30 days: from a failing
+// run that follows a green one (a break) to the next green run of the
+// branch (the recovery). One index-only scan (runs_created_cover_idx)
+// reads the window; the ordering and counting happen here, which is
+// cheaper than sorting and windowing in SQL for a few thousand rows.
 func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) {
-	rows, err := db.Pool.Query(ctx, `
-		WITH recent AS (
-			SELECT id, repository_id, branch, state, created_at, COALESCE(finished_at, created_at) AS t
-			FROM runs
-			WHERE created_at >= $1::timestamptz - interval '30 days' AND branch <> ''
-				AND state IN ('succeeded', 'failed', 'timed_out', 'errored')
-		), rates AS (
-			SELECT repository_id, branch,
-				count(*) FILTER (WHERE created_at >= $1::timestamptz - interval '24 hours') AS runs24,
-				count(*) FILTER (WHERE created_at >= $1::timestamptz - interval '24 hours' AND state = 'succeeded') AS passed24,
-				count(*) AS runs7,
-				count(*) FILTER (WHERE state = 'succeeded') AS passed7
-			FROM recent WHERE created_at >= $1::timestamptz - interval '7 days'
-			GROUP BY repository_id, branch
-		), breaks AS MATERIALIZED (
-			SELECT f.repository_id, f.branch, f.t,
-				(SELECT COALESCE(g.finished_at, g.created_at) FROM runs g
-					WHERE g.repository_id = f.repository_id AND g.branch = f.branch AND g.id > f.id AND g.state = 'succeeded'
-					ORDER BY g.id LIMIT 1) AS green
-			FROM recent f
-			WHERE f.state <> 'succeeded' AND COALESCE((SELECT p.state = 'succeeded' FROM runs p
-					WHERE p.repository_id = f.repository_id AND p.branch = f.branch AND p.id < f.id
-						AND p.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-					ORDER BY p.id DESC LIMIT 1), true)
-		), mttr AS (
-			SELECT repository_id, branch, count(green) AS recoveries,
-				COALESCE(avg(EXTRACT(epoch FROM green - t)) FILTER (WHERE green IS NOT NULL), 0) AS secs
-			FROM breaks GROUP BY repository_id, branch
-		)
-		SELECT r.repository_id, p.full_name, r.branch, r.runs24, r.passed24, r.runs7, r.passed7,
-			COALESCE(m.recoveries, 0), COALESCE(m.secs, 0)
-		FROM rates r JOIN repositories p ON p.id = r.repository_id
-		LEFT JOIN mttr m ON m.repository_id = r.repository_id AND m.branch = r.branch
-		ORDER BY p.full_name, (r.branch = p.default_branch) DESC, r.runs7 DESC, r.branch
-		LIMIT 40`, now)
+	rows, err := db.Pool.Query(ctx, `SELECT repository_id, branch, id, state = 'succeeded', created_at, COALESCE(finished_at, created_at)
+		FROM runs
+		WHERE created_at >= $1::timestamptz - interval '30 days' AND branch <> ''
+			AND state IN ('succeeded', 'failed', 'timed_out', 'errored')`, now)
 	if err != nil {
 		return nil, fmt.Errorf("pass rates: %w", err)
 	}
-	defer rows.Close()
-	var out []PassRate
+	type run struct {
+		id       int64
+		green    bool
+		created  time.Time
+		finished time.Time
+	}
+	type key struct {
+		repo   int64
+		branch string
+	}
+	byBranch := map[key][]run{}
 	for rows.Next() {
-		var p PassRate
-		var mttr float64
-		if err := rows.Scan(&p.RepositoryID, &p.Repository, &p.Branch, &p.Runs24h, &p.Passed24h, &p.Runs7d, &p.Passed7d, &p.Recoveries, &mttr); err != nil {
+		var k key
+		var r run
+		if err := rows.Scan(&k.repo, &k.branch, &r.id, &r.green, &r.created, &r.finished); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("pass rates: %w", err)
 		}
-		p.MTTR = time.Duration(mttr * float64(time.Second))
-		out = append(out, p)
+		byBranch[k] = append(byBranch[k], r)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pass rates: %w", err)
+	}
+	day, week := now.Add(-24*time.Hour), now.Add(-7*24*time.Hour)
+	var out []PassRate
+	var repoIDs []int64
+	seenRepo := map[int64]bool{}
+	for k, runs := range byBranch {
+		slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.id, b.id) })
+		p := PassRate{RepositoryID: k.repo, Branch: k.branch}
+		var total time.Duration
+		var brokeAt *time.Time // finish of the first failing run of the current red streak
+		for i, r := range runs {
+			if !r.created.Before(week) {
+				p.Runs7d++
+				if r.green {
+					p.Passed7d++
+				}
+				if !r.created.Before(day) {
+					p.Runs24h++
+					if r.green {
+						p.Passed24h++
+					}
+				}
+			}
+			switch {
+			case !r.green && brokeAt == nil && (i == 0 || runs[i-1].green):
+				at := r.finished
+				brokeAt = &at
+			case r.green && brokeAt != nil:
+				p.Recoveries++
+				total += r.finished.Sub(*brokeAt)
+				brokeAt = nil
+			}
+		}
+		if p.Runs7d == 0 {
+			continue
+		}
+		if p.Recoveries > 0 {
+			p.MTTR = total / time.Duration(p.Recoveries)
+		}
+		out = append(out, p)
+		if !seenRepo[k.repo] {
+			seenRepo[k.repo] = true
+			repoIDs = append(repoIDs, k.repo)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	names := map[int64][2]string{}
+	rrows, err := db.Pool.Query(ctx, `SELECT id, full_name, default_branch FROM repositories WHERE id = ANY($1)`, repoIDs)
+	if err != nil {
+		return nil, fmt.Errorf("pass rates: %w", err)
+	}
+	for rrows.Next() {
+		var id int64
+		var name, def string
+		if err := rrows.Scan(&id, &name, &def); err != nil {
+			rrows.Close()
+			return nil, fmt.Errorf("pass rates: %w", err)
+		}
+		names[id] = [2]string{name, def}
+	}
+	rrows.Close()
+	if err := rrows.Err(); err != nil {
+		return nil, fmt.Errorf("pass rates: %w", err)
+	}
+	for i := range out {
+		out[i].Repository = names[out[i].RepositoryID][0]
+	}
+	// By repository; its default branch first, then the busiest branches.
+	slices.SortFunc(out, func(a, b PassRate) int {
+		if c := cmp.Compare(a.Repository, b.Repository); c != 0 {
+			return c
+		}
+		ad, bd := a.Branch == names[a.RepositoryID][1], b.Branch == names[b.RepositoryID][1]
+		if ad != bd {
+			if ad {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.Runs7d, a.Runs7d); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Branch, b.Branch)
+	})
+	if len(out) > 40 {
+		out = out[:40]
+	}
+	return out, nil
 }
 
 // queueDepths counts River's unfinished and discarded jobs per queue.
