@@ -139,14 +139,16 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
 	}
 	res.installationID, res.trigger, res.state = run.InstallationID, run.Trigger, run.State
+	found, err := w.findFailures(ctx, tx, run)
+	if err != nil {
+		return res, err
+	}
+	// From here on the analysis reads and writes state shared by the
+	// repository's runs; reading logs above needed no lock.
 	if err := store.LockRepositoryAnalysis(ctx, tx, run.RepositoryID); err != nil {
 		return res, err
 	}
 	policy, err := store.GetRepositoryPolicy(ctx, tx, run.RepositoryID)
-	if err != nil {
-		return res, err
-	}
-	found, err := w.findFailures(ctx, tx, run)
 	if err != nil {
 		return res, err
 	}
