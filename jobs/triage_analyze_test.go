@@ -292,3 +292,45 @@ func TestAnalyzeInfrastructureIncident(t *testing.T) {
 		t.Fatalf("incident kind %q %v", kind, err)
 	}
 }
+
+// Two analyses of the same run at once (a rescued job beside the first)
+// count it once.
+func TestAnalyzeConcurrentlyCountsOnce(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	var id int64
+	err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
+		var err error
+		id, _, err = RecordExternalRun(s.ctx, tx, s.rc, ExternalResults{RepositoryID: s.repoID, SHA: "cc1", Branch: "main",
+			ExternalID: "x", Results: &triage.Results{Format: "junit", Tests: suite(6, func(j int) bool { return j == 2 })}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	firsts := make(chan bool, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			res, err := s.w.Analyze(s.ctx, s.rc, id)
+			errs <- err
+			firsts <- res.First
+		}()
+	}
+	n := 0
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if <-firsts {
+			n++
+		}
+	}
+	var occ, runs, failures int
+	if err := s.db.Pool.QueryRow(s.ctx, `SELECT sum(occurrences), sum(run_count), (SELECT count(*) FROM failures) FROM clusters`).Scan(&occ, &runs, &failures); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || occ != 1 || runs != 1 || failures != 1 {
+		t.Fatalf("first analyses %d, occurrences %d, run count %d, failures %d", n, occ, runs, failures)
+	}
+}
