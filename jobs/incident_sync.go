@@ -158,7 +158,13 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 		return err
 	}
 	comment := fmt.Sprintf("Resolved: %s\n\n%s\n\n[Incident in Sentinel](%s)", in.Resolution, pm, IncidentURL(w.PublicURL, in.ID))
-	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseCompleted, fmt.Sprintf("resolved-%d", in.ReopenCount), comment); err != nil {
+	// The key names this resolution: an incident reopened and resolved
+	// again (by the policy or by hand) gets a closing comment each time.
+	key := fmt.Sprintf("resolved-%d", in.ReopenCount)
+	if in.ResolvedAt != nil {
+		key = fmt.Sprintf("resolved-%d", in.ResolvedAt.Unix())
+	}
+	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseCompleted, key, comment); err != nil {
 		return err
 	}
 	if err := store.SetIncidentGitHubState(ctx, pool, in.ID, "closed"); err != nil {
@@ -170,7 +176,7 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in store.Incident) error {
 	comment := fmt.Sprintf("Reopened: the failure is back (run %d). It had been resolved before; this is a regression.\n\n[Incident in Sentinel](%s)",
 		in.LastRunID, IncidentURL(w.PublicURL, in.ID))
-	if err := ReopenIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("reopened-%d", in.ReopenCount), comment); err != nil {
+	if err := ReopenIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("reopened-%d-%d", in.ReopenCount, in.Occurrences), comment); err != nil {
 		return err
 	}
 	if err := store.SetIncidentGitHubState(ctx, w.DB.Pool, in.ID, "open"); err != nil {
