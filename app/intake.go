@@ -248,6 +248,11 @@ func (a *intakeTx) createRun(ctx context.Context) error {
 		if err := store.Audit(ctx, a.tx, a.actor, "run.superseded", "run", old.RunID, map[string]any{"by": id}); err != nil {
 			return err
 		}
+		// The runner never finishes a run it did not start (or finds
+		// already cancelled), so the intake completes its check run.
+		if _, err := a.s.River.InsertTx(ctx, a.tx, jobs.ReportCheckArgs{RunID: old.RunID, Phase: jobs.PhaseCompleted}, nil); err != nil {
+			return fmt.Errorf("report superseded run %d: %w", old.RunID, err)
+		}
 	}
 	if err := store.Audit(ctx, a.tx, a.actor, "run.created", "run", id, map[string]any{"sha": r.SHA, "trigger": r.Trigger, "state": state}); err != nil {
 		return err

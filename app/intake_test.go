@@ -51,6 +51,9 @@ func TestPullRequestSupersedesEarlierRun(t *testing.T) {
 	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE id = $1 AND state = 'cancelled'", old.JobID); n != 1 {
 		t.Errorf("the superseded run's River job was not cancelled")
 	}
+	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'report.check' AND args->>'phase' = 'completed' AND (args->>'run_id')::bigint = $1", firstID); n != 1 {
+		t.Errorf("the superseded run's check run is not completed (%d report jobs)", n)
+	}
 	if r, _ := ts.db.GetRun(context.Background(), secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
 		t.Errorf("second run: %+v", r)
 	}

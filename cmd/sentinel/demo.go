@@ -135,6 +135,10 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	defer logFile.Close()
 	m := NewMain(cfg, newLogger(logFile, cfg.LogLevel))
 	fmt.Fprintf(stdout, "Sentinel demo — logs in %s\n", logFile.Name())
+	defer func() { m.Close() }()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
 	if err := prepareDemoRuntime(ctx, m, stdout); err != nil {
 		return err
 	}
@@ -150,7 +154,6 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- m.Run(runCtx, "serve") }()
-	defer func() { m.Close() }()
 	select {
 	case <-m.Listening:
 	case err := <-done:

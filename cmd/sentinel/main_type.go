@@ -70,8 +70,10 @@ func (m *Main) Open(ctx context.Context) error {
 
 // Run executes one command (serve, worker, migrate) until ctx ends.
 func (m *Main) Run(ctx context.Context, cmd string) error {
-	if err := m.Open(ctx); err != nil {
-		return err
+	if m.DB == nil { // the demo opens first, to prepare the runtime
+		if err := m.Open(ctx); err != nil {
+			return err
+		}
 	}
 	if cmd == "migrate" {
 		m.Log.Info("migrations applied")

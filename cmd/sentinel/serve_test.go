@@ -106,12 +106,19 @@ func TestServeManagedPostgresSubprocess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts a cluster")
 	}
-	bin := filepath.Join(t.TempDir(), "sentinel")
+	// Not t.TempDir: its parent is private to root, and the binary must be
+	// executable by the unprivileged user too.
+	binDir, err := os.MkdirTemp("", "sentinel-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(binDir) })
+	os.Chmod(binDir, 0o755)
+	bin := filepath.Join(binDir, "sentinel")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	os.Chmod(filepath.Dir(bin), 0o755)
 	users := []string{""}
 	if os.Geteuid() == 0 {
 		users = append(users, "postgres") // an ordinary user, via runuser
@@ -133,7 +140,7 @@ func serveManaged(t *testing.T, bin, as string) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	port := freeTCPPort(t)
-	args := []string{bin, "serve"}
+	cmd := exec.Command(bin, "serve")
 	if as != "" {
 		u, err := user.Lookup(as)
 		if err != nil {
@@ -142,9 +149,10 @@ func serveManaged(t *testing.T, bin, as string) {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		os.Chown(dir, uid, gid)
-		args = append([]string{"runuser", "-u", as, "--"}, args...)
+		// Run the binary itself as that user (not through runuser, which
+		// would receive our SIGTERM instead of sentinel).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	}
-	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "SENTINEL_DATA_DIR="+dir+"/data", fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port))
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -75,28 +75,30 @@ func (m *Main) gitHub() (jobs.GitHub, error) {
 }
 
 // runtime picks Docker when asked or when a daemon answers, else the shell.
+// Containers are labelled with this database's identity, so Sentinels
+// sharing a daemon never reap each other's containers.
 func (m *Main) runtime() (jobs.Runtime, error) {
 	if m.Runtime != nil {
 		return m.Runtime, nil
 	}
-	if m.Config.Executor == "shell" {
-		m.Runtime = jobs.NewShell()
-		return m.Runtime, nil
-	}
-	d, err := jobs.NewDocker()
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = d.Ping(ctx)
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	instance, err := jobs.InstanceID(ctx, m.DB)
 	if err != nil {
-		if m.Config.Executor == "docker" {
-			return nil, fmt.Errorf("SENTINEL_EXECUTOR=docker but the Docker daemon does not answer: %w", err)
-		}
-		m.Log.Warn("Docker daemon not reachable: steps run as host processes (shell executor), without container isolation or limits", "err", err)
-		m.Runtime = jobs.NewShell()
-		return m.Runtime, nil
+		return nil, err
 	}
-	m.Runtime = d
-	return d, nil
+	rt, err := jobs.NewRuntime(ctx, m.Config.Executor, instance, m.Log)
+	if err != nil {
+		return nil, fmt.Errorf("SENTINEL_EXECUTOR: %w", err)
+	}
+	if sh, ok := rt.(*jobs.Shell); ok {
+		// Toolchain caches (Go's build cache, modules) survive between runs.
+		home, err := filepath.Abs(filepath.Join(m.Config.DataDir, "shell-home"))
+		if err != nil {
+			return nil, err
+		}
+		sh.Home = home
+	}
+	m.Runtime = rt
+	return rt, nil
 }
