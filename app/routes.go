@@ -20,6 +20,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.routeWebhooks(r)
 	s.routeAPI(r)
+	s.routeFlaky(r)
 	s.routeDashboard(r)
 	return r
 }

@@ -111,11 +111,7 @@ func (m *Main) serve(ctx context.Context) error {
 		WebhookSecret: m.Config.WebhookSecret,
 	})
 	m.Server.WorkersRunning = m.workersRunning
-	buttons := jobs.Buttons{River: m.River}
-	m.Server.Buttons = map[string]app.ButtonHandler{
-		jobs.ActionQuarantineFlaky: buttons.QuarantineFlaky,
-		jobs.ActionOpenIncident:    buttons.OpenIncident,
-	}
+	m.Server.Buttons = m.Server.DefaultButtons()
 	if m.Config.WebhookSecret == "" {
 		m.Log.Warn("GITHUB_WEBHOOK_SECRET is unset: every webhook delivery will be rejected with 401")
 	}
