@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/app"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -212,4 +215,51 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// A signed push posted to a running serve produces one run and its River
+// jobs, visible through GET /api/runs; the same delivery again is a duplicate.
+func TestServeAcceptsSignedPush(t *testing.T) {
+	m, base := startServe(t, func(c *Config) { c.WebhookSecret = "s3cret"; c.Executor = "shell" })
+	body := []byte(`{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567","deleted":false,
+		"head_commit":{"id":"0123456789abcdef0123456789abcdef01234567","message":"change","author":{"name":"Mona","username":"octocat"}},
+		"repository":{"id":42,"full_name":"octo/app","clone_url":"http://127.0.0.1:1/octo/app.git","default_branch":"main"},
+		"installation":{"id":7}}`)
+	post := func() int {
+		req, _ := http.NewRequest("POST", base+"/webhooks/github", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-GitHub-Delivery", "delivery-1")
+		req.Header.Set("X-Hub-Signature-256", app.Sign("s3cret", body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(); code != http.StatusAccepted {
+		t.Fatalf("push: %d, want 202", code)
+	}
+	if code := post(); code != http.StatusOK {
+		t.Errorf("same delivery again: %d, want 200 duplicate", code)
+	}
+	code, list := get(t, base+"/api/runs")
+	var runs struct {
+		Runs []struct {
+			ID         int64  `json:"id"`
+			Repository string `json:"repository"`
+			SHA        string `json:"sha"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(list), &runs); code != 200 || err != nil {
+		t.Fatalf("GET /api/runs: %d %v\n%s", code, err, list)
+	}
+	if len(runs.Runs) != 1 || runs.Runs[0].Repository != "octo/app" || runs.Runs[0].SHA != "0123456789abcdef0123456789abcdef01234567" {
+		t.Fatalf("runs = %+v, want the one run of the push", runs.Runs)
+	}
+	var jobs int
+	m.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE (args->>'run_id')::bigint = $1 AND kind IN ('run.execute', 'report.check')`, runs.Runs[0].ID).Scan(&jobs)
+	if jobs < 2 {
+		t.Errorf("%d jobs for the run, want run.execute and report.check", jobs)
+	}
 }
