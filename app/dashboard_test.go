@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -177,5 +178,28 @@ func TestRunsPagination(t *testing.T) {
 	ds.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
 	if len(seen) != n {
 		t.Errorf("pages showed %d runs, want %d", len(seen), n)
+	}
+}
+
+// TestHandlerServesDashboardAndAPI checks the routes as wired in Handler:
+// the dashboard and API sit beside the other routes without collisions.
+func TestHandlerServesDashboardAndAPI(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	seedDashboard(t, ds.DB)
+	hs := httptest.NewServer(ds.Handler())
+	t.Cleanup(hs.Close)
+	c := browserlessClient(t)
+	for path, want := range map[string]string{
+		"/":                   "Pass rate by branch",
+		"/runs":               "Make the cache concurrent",
+		"/api/runs?limit=1":   `"next_cursor"`,
+		"/api/repos":          "octo/app",
+		assetURL("style.css"): "prefers-color-scheme",
+	} {
+		status, body := get(t, c, hs.URL+path)
+		if status != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d, want 200 with %q", path, status, want)
+		}
 	}
 }
