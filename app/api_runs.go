@@ -152,7 +152,7 @@ func (s *Server) apiGetRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := runView{page: page{Now: time.Now()}}
-	if err := s.loadRun(r.Context(), &v, id); err != nil {
+	if err := s.loadRun(r.Context(), &v, id, false); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

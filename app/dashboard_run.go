@@ -38,8 +38,9 @@ type runView struct {
 	Duration  string
 }
 
-// loadRun gathers a run's page: steps with logs, failures, tests, GitHub calls.
-func (s *Server) loadRun(ctx context.Context, v *runView, id int64) error {
+// loadRun gathers a run's page: steps (with rendered logs when withLogs),
+// failures, tests, GitHub calls.
+func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs bool) error {
 	run, err := s.DB.GetRun(ctx, id)
 	if err != nil {
 		return err
@@ -67,11 +68,13 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64) error {
 	for _, st := range steps {
 		sv := stepView{Step: st, Live: st.State == store.StepRunning}
 		sv.Open = sv.Live || (st.State != store.StepSucceeded && st.State != store.StepSkipped && st.State != store.StepPending)
-		data, err := store.StepLog(ctx, s.DB.Pool, st.ID)
-		if err != nil {
-			return err
+		if withLogs {
+			data, err := store.StepLog(ctx, s.DB.Pool, st.ID)
+			if err != nil {
+				return err
+			}
+			sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
 		}
-		sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
 		v.Steps = append(v.Steps, sv)
 	}
 	results, err := store.ListTestResults(ctx, s.DB.Pool, id)
@@ -142,7 +145,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := runView{page: s.newPage(w, r, "", "runs")}
-	if err := s.loadRun(r.Context(), &v, id); err != nil {
+	if err := s.loadRun(r.Context(), &v, id, true); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
