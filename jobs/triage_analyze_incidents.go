@@ -133,21 +133,6 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 		return nil
 	}
 	budgetLeft := func() bool { return openedToday < p.DailyBudget }
-	if runFailed && !openKinds["red_branch"] && budgetLeft() {
-		streak, _, err := store.FailingStreak(ctx, tx, run.RepositoryID, run.Branch, p.RedStreak)
-		if err != nil {
-			return nil, err
-		}
-		if streak >= p.RedStreak {
-			if err := open(store.NewIncident{Kind: "red_branch", Severity: triage.Severity("red_branch", ""),
-				Title:       fmt.Sprintf("%s has failed %d runs in a row", run.Branch, streak),
-				Fingerprint: fmt.Sprintf("red_branch:%d:%s", run.RepositoryID, run.Branch), NeedsHuman: true,
-				RootCause: "Several different failures may be involved; see the runs in the timeline.",
-				Category:  "", Confidence: 0}); err != nil {
-				return nil, err
-			}
-		}
-	}
 	if infra && !openKinds["infrastructure"] && budgetLeft() {
 		total, bad, err := store.InfraFailures(ctx, tx, run.InstallationID, run.RepositoryID, now.Add(-p.Within))
 		if err != nil {
@@ -163,6 +148,31 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 			}
 		}
 	}
+	// A failing streak already explained by a cluster incident (open, or
+	// opened below) is the same problem: a second issue would be noise.
+	redBranch := func() error {
+		if !runFailed || openKinds["red_branch"] || !budgetLeft() {
+			return nil
+		}
+		streak, _, err := store.FailingStreak(ctx, tx, run.RepositoryID, run.Branch, p.RedStreak)
+		if err != nil {
+			return err
+		}
+		if streak >= p.RedStreak {
+			if err := open(store.NewIncident{Kind: "red_branch", Severity: triage.Severity("red_branch", ""),
+				Title:       fmt.Sprintf("%s has failed %d runs in a row", run.Branch, streak),
+				Fingerprint: fmt.Sprintf("red_branch:%d:%s", run.RepositoryID, run.Branch), NeedsHuman: true,
+				RootCause: "Several different failures may be involved; see the runs in the timeline.",
+				Category:  "", Confidence: 0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	covered := false
+	for id := range seen {
+		covered = covered || tracked[id]
+	}
 	var cands []triage.ClusterCandidate
 	var ids []int64
 	for id := range seen {
@@ -171,7 +181,10 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 		}
 	}
 	if len(ids) == 0 {
-		return opened, nil
+		if covered {
+			return opened, nil
+		}
+		return opened, redBranch()
 	}
 	counts, err := store.ClusterRunsSince(ctx, tx, run.RepositoryID, run.Branch, now.Add(-p.Within), ids)
 	if err != nil {
@@ -219,8 +232,12 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 			Category: string(f.Category), Confidence: c.Confidence}); err != nil {
 			return nil, err
 		}
+		covered = true
 	}
-	return opened, nil
+	if covered {
+		return opened, nil
+	}
+	return opened, redBranch()
 }
 
 func shortSHA(s string) string {
