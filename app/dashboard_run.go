@@ -32,6 +32,8 @@ type runView struct {
 	Steps     []stepView
 	Failures  []store.FailureView
 	Tests     []testView
+	Problems  []testView // failed or flaky: shown first
+	Rest      []testView // passed or skipped: collapsed
 	TestStats struct{ Total, Failed, Flaky, Skipped int }
 	Outbound  []store.OutboundCall
 	Active    bool // not finished: can be cancelled
@@ -87,10 +89,15 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 		switch {
 		case t.Flaky:
 			v.TestStats.Flaky++
+			v.Problems = append(v.Problems, t)
 		case t.Outcome == "fail" || t.Outcome == "error" || t.Outcome == "incomplete":
 			v.TestStats.Failed++
+			v.Problems = append(v.Problems, t)
 		case t.Outcome == "skip":
 			v.TestStats.Skipped++
+			v.Rest = append(v.Rest, t)
+		default:
+			v.Rest = append(v.Rest, t)
 		}
 	}
 	v.Outbound, err = s.DB.ListOutboundCalls(ctx, store.OutboundFilter{RunID: id, Limit: 100})
