@@ -71,6 +71,7 @@ func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeRes
 			}
 		}
 		var rowID int64
+		var known store.Known
 		if replay {
 			stored, err := s.DB.GetDelivery(ctx, d.ID)
 			if err != nil {
@@ -81,10 +82,16 @@ func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeRes
 				return err
 			}
 		} else {
-			id, dup, err := store.InsertDelivery(ctx, tx, rec)
+			var repoID int64
+			var repoName string
+			if ev != nil && ev.Repo != nil {
+				repoID, repoName = ev.Repo.GitHubID, ev.Repo.FullName
+			}
+			id, dup, k, err := store.InsertDeliveryReading(ctx, tx, rec, repoID, repoName)
 			if err != nil {
 				return err
 			}
+			known = k
 			if dup {
 				res.Outcome = OutcomeDuplicate
 				return nil
@@ -96,7 +103,7 @@ func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeRes
 			res.Outcome, res.Reason = OutcomeMalformed, parseErr.Error()
 			return store.SetDeliveryOutcome(ctx, tx, rowID, 0, "malformed: "+parseErr.Error(), nil)
 		}
-		a := &intakeTx{s: s, tx: tx, ev: ev, actor: "webhook:" + d.ID, delivery: d.ID}
+		a := &intakeTx{s: s, tx: tx, ev: ev, actor: "webhook:" + d.ID, delivery: d.ID, known: known, late: &store.Deferred{}}
 		if err := a.apply(ctx); err != nil {
 			return err
 		}
@@ -105,7 +112,8 @@ func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeRes
 		if a.reason != "" {
 			outcome += ": " + a.reason
 		}
-		return store.SetDeliveryOutcome(ctx, tx, rowID, a.repoID, outcome, a.runIDs)
+		a.late.DeliveryOutcome(rowID, a.repoID, outcome, a.runIDs)
+		return a.late.Flush(ctx, tx)
 	})
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("delivery %s: %w", d.ID, err)
@@ -120,6 +128,8 @@ type intakeTx struct {
 	ev       *Event
 	actor    string
 	delivery string
+	known    store.Known     // rows read with the delivery insert
+	late     *store.Deferred // writes sent together before commit
 
 	repoID  int64
 	runIDs  []int64
@@ -166,7 +176,7 @@ func (a *intakeTx) recordInstallation(ctx context.Context) error {
 	if in.AccountLogin == "" && ev.Repo != nil {
 		in.AccountLogin = ev.Repo.FullName[:max(strings.IndexByte(ev.Repo.FullName, '/'), 0)]
 	}
-	if err := store.UpsertInstallation(ctx, a.tx, in); err != nil {
+	if err := store.UpsertInstallationKnown(ctx, a.tx, in, a.known.Installation); err != nil {
 		return err
 	}
 	state := map[string]string{"deleted": "deleted", "suspend": "suspended", "unsuspend": "active", "created": "active"}[ev.Action]
@@ -175,11 +185,11 @@ func (a *intakeTx) recordInstallation(ctx context.Context) error {
 		if err := store.SetInstallationState(ctx, a.tx, in.ID, state); err != nil {
 			return err
 		}
-		if err := store.Audit(ctx, a.tx, a.actor, "installation."+ev.Action, "installation", in.ID, map[string]any{"account": in.AccountLogin}); err != nil {
+		if err := a.late.Audit(a.actor, "installation."+ev.Action, "installation", in.ID, map[string]any{"account": in.AccountLogin}); err != nil {
 			return err
 		}
 	case "installation_repositories":
-		if err := store.Audit(ctx, a.tx, a.actor, "installation_repositories."+ev.Action, "installation", in.ID,
+		if err := a.late.Audit(a.actor, "installation_repositories."+ev.Action, "installation", in.ID,
 			map[string]any{"added": len(ev.Repos), "removed": len(ev.Removed)}); err != nil {
 			return err
 		}
@@ -205,7 +215,13 @@ func (a *intakeTx) recordRepo(ctx context.Context, r EventRepo) error {
 	if a.ev.Installation != nil {
 		repo.InstallationID = a.ev.Installation.ID
 	}
-	id, err := store.UpsertRepository(ctx, a.tx, repo)
+	var id int64
+	var err error
+	if k := a.known.Repository; k != nil && ((r.GitHubID != 0 && k.GitHubID == r.GitHubID) || (r.GitHubID == 0 && k.FullName == r.FullName)) {
+		id, err = store.UpsertRepositoryKnown(ctx, a.tx, repo, k)
+	} else {
+		id, err = store.UpsertRepository(ctx, a.tx, repo)
+	}
 	if a.repoID == 0 {
 		a.repoID = id
 	}
@@ -245,7 +261,7 @@ func (a *intakeTx) createRun(ctx context.Context) error {
 				return fmt.Errorf("cancel job %d of superseded run %d: %w", old.JobID, old.RunID, err)
 			}
 		}
-		if err := store.Audit(ctx, a.tx, a.actor, "run.superseded", "run", old.RunID, map[string]any{"by": id}); err != nil {
+		if err := a.late.Audit(a.actor, "run.superseded", "run", old.RunID, map[string]any{"by": id}); err != nil {
 			return err
 		}
 		// The runner never finishes a run it did not start (or finds
@@ -254,10 +270,15 @@ func (a *intakeTx) createRun(ctx context.Context) error {
 			return fmt.Errorf("report superseded run %d: %w", old.RunID, err)
 		}
 	}
-	if err := store.Audit(ctx, a.tx, a.actor, "run.created", "run", id, map[string]any{"sha": r.SHA, "trigger": r.Trigger, "state": state}); err != nil {
+	if err := a.late.Audit(a.actor, "run.created", "run", id, map[string]any{"sha": r.SHA, "trigger": r.Trigger, "state": state}); err != nil {
 		return err
 	}
-	return EnqueueRun(ctx, a.s.River, a.tx, id, state == store.RunQueued)
+	jobID, err := enqueueJobs(ctx, a.s.River, a.tx, id, state == store.RunQueued)
+	if err != nil || jobID == 0 {
+		return err
+	}
+	a.late.SetRunJob(id, jobID)
+	return nil
 }
 
 // rerun creates a new attempt of a commit that ran before.
@@ -323,7 +344,7 @@ func (a *intakeTx) button(ctx context.Context) error {
 	if err := h(ctx, a.tx, *prev, a.ev.Sender); err != nil {
 		return err
 	}
-	return store.Audit(ctx, a.tx, a.actor, "button."+b.Identifier, "run", prev.ID, map[string]any{"sender": a.ev.Sender})
+	return a.late.Audit(a.actor, "button."+b.Identifier, "run", prev.ID, map[string]any{"sender": a.ev.Sender})
 }
 
 // RerunTx creates the next attempt of prev's commit and enqueues it.
@@ -350,18 +371,28 @@ func RerunTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, prev stor
 // run is created (queued) right away, and the run executes unless it awaits
 // approval.
 func EnqueueRun(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) error {
+	jobID, err := enqueueJobs(ctx, rc, tx, runID, execute)
+	if err != nil || jobID == 0 {
+		return err
+	}
+	return store.SetRunJob(ctx, tx, runID, jobID)
+}
+
+// enqueueJobs inserts a run's jobs and returns the run.execute job's id (0
+// when the run does not execute yet).
+func enqueueJobs(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) (int64, error) {
 	params := []river.InsertManyParams{{Args: jobs.ReportCheckArgs{RunID: runID, Phase: jobs.PhaseQueued}}}
 	if execute {
 		params = append(params, river.InsertManyParams{Args: jobs.RunExecuteArgs{RunID: runID}})
 	}
 	res, err := rc.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return fmt.Errorf("enqueue run %d: %w", runID, err)
+		return 0, fmt.Errorf("enqueue run %d: %w", runID, err)
 	}
-	if execute {
-		return store.SetRunJob(ctx, tx, runID, res[len(res)-1].Job.ID)
+	if !execute {
+		return 0, nil
 	}
-	return nil
+	return res[len(res)-1].Job.ID, nil
 }
 
 func isRiverNotFound(err error) bool { return err == river.ErrNotFound }

@@ -21,19 +21,25 @@ type AuditEntry struct {
 // Audit appends an entry to the audit log, inside the caller's transaction
 // when q is one, so the record and the change commit together.
 func Audit(ctx context.Context, q Querier, actor, action, subjectType string, subjectID int64, details map[string]any) error {
-	if details == nil {
-		details = map[string]any{}
-	}
-	b, err := json.Marshal(details)
+	b, err := auditDetails(details)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	_, err = q.Exec(ctx, `INSERT INTO audit_log (actor, action, subject_type, subject_id, details)
-		VALUES ($1, $2, $3, NULLIF($4, 0), $5)`, actor, action, subjectType, subjectID, b)
+	_, err = q.Exec(ctx, insertAuditSQL, actor, action, subjectType, subjectID, b)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
+}
+
+const insertAuditSQL = `INSERT INTO audit_log (actor, action, subject_type, subject_id, details)
+	VALUES ($1, $2, $3, NULLIF($4, 0), $5)`
+
+func auditDetails(details map[string]any) ([]byte, error) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	return json.Marshal(details)
 }
 
 // ListAudit returns the newest audit entries, optionally for one subject.

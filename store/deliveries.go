@@ -29,11 +29,7 @@ func InsertDelivery(ctx context.Context, q Querier, d Delivery) (id int64, dupli
 	if err != nil {
 		return 0, false, err
 	}
-	err = q.QueryRow(ctx, `
-		INSERT INTO deliveries (delivery_id, event, action, installation_id, headers, payload)
-		VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6)
-		ON CONFLICT (delivery_id) DO NOTHING
-		RETURNING id`, d.DeliveryID, d.Event, d.Action, d.InstallationID, headers, d.Payload).Scan(&id)
+	err = q.QueryRow(ctx, insertDeliverySQL, d.DeliveryID, d.Event, d.Action, d.InstallationID, headers, d.Payload).Scan(&id)
 	if notFound(err) == ErrNotFound {
 		return 0, true, nil
 	}
@@ -43,13 +39,20 @@ func InsertDelivery(ctx context.Context, q Querier, d Delivery) (id int64, dupli
 	return id, false, nil
 }
 
+const insertDeliverySQL = `
+	INSERT INTO deliveries (delivery_id, event, action, installation_id, headers, payload)
+	VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6)
+	ON CONFLICT (delivery_id) DO NOTHING
+	RETURNING id`
+
+const setDeliveryOutcomeSQL = `UPDATE deliveries SET outcome = $2, run_ids = $3, repository_id = NULLIF($4, 0) WHERE id = $1`
+
 // SetDeliveryOutcome records what the intake did with a delivery.
 func SetDeliveryOutcome(ctx context.Context, q Querier, id, repositoryID int64, outcome string, runIDs []int64) error {
 	if runIDs == nil {
 		runIDs = []int64{}
 	}
-	_, err := q.Exec(ctx, `UPDATE deliveries SET outcome = $2, run_ids = $3, repository_id = NULLIF($4, 0) WHERE id = $1`,
-		id, outcome, runIDs, repositoryID)
+	_, err := q.Exec(ctx, setDeliveryOutcomeSQL, id, outcome, runIDs, repositoryID)
 	if err != nil {
 		return fmt.Errorf("delivery %d outcome: %w", id, err)
 	}

@@ -16,20 +16,33 @@ type Installation struct {
 
 // UpsertInstallation records an installation, keeping its state current.
 func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
+	// Most deliveries repeat what we know: read first, so that concurrent
+	// deliveries of one installation do not queue on its row lock.
+	cur, err := scanInstallation(q.QueryRow(ctx, `SELECT `+installationColumns+` FROM installations WHERE id = $1`, in.ID))
+	if err != nil && notFound(err) != ErrNotFound {
+		return fmt.Errorf("installation %d: %w", in.ID, err)
+	}
+	known := &cur
+	if err != nil {
+		known = nil
+	}
+	return UpsertInstallationKnown(ctx, q, in, known)
+}
+
+// UpsertInstallationKnown is UpsertInstallation when the caller has read
+// the current row already (cur, nil when there is none): it writes only
+// when something changed.
+func UpsertInstallationKnown(ctx context.Context, q Querier, in Installation, cur *Installation) error {
 	if in.State == "" {
 		in.State = "active"
 	}
 	if in.AccountType == "" {
 		in.AccountType = "User"
 	}
-	// Most deliveries repeat what we know: read first, so that concurrent
-	// deliveries of one installation do not queue on its row lock.
-	var login, typ string
-	err := q.QueryRow(ctx, `SELECT account_login, account_type FROM installations WHERE id = $1`, in.ID).Scan(&login, &typ)
-	if err == nil && login == in.AccountLogin && typ == in.AccountType {
+	if cur != nil && cur.AccountLogin == in.AccountLogin && cur.AccountType == in.AccountType {
 		return nil
 	}
-	_, err = q.Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO installations (id, account_login, account_type, state)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login,
@@ -39,6 +52,14 @@ func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
 		return fmt.Errorf("upsert installation %d: %w", in.ID, err)
 	}
 	return nil
+}
+
+const installationColumns = `id, account_login, account_type, state`
+
+func scanInstallation(row interface{ Scan(...any) error }) (Installation, error) {
+	var in Installation
+	err := row.Scan(&in.ID, &in.AccountLogin, &in.AccountType, &in.State)
+	return in, err
 }
 
 // Repository is a repository Sentinel runs CI for.
@@ -71,14 +92,31 @@ func splitFullName(full string) (string, string) {
 // repositories added by hand, its full name) and returns its id. A rename on
 // GitHub updates the full name of the same row.
 func UpsertRepository(ctx context.Context, q Querier, r Repository) (int64, error) {
-	if r.DefaultBranch == "" {
-		r.DefaultBranch = "main"
-	}
 	// Read first: every delivery of a repository names it, and an upsert
 	// would lock its row until the delivery's transaction commits,
 	// serialising all concurrent deliveries of that repository.
-	if id, same := unchangedRepository(ctx, q, r); same {
-		return id, nil
+	cur, err := scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories
+		WHERE ($1 <> 0 AND github_id = $1) OR ($1 = 0 AND full_name = $2)`, r.GitHubID, r.FullName))
+	if err != nil && notFound(err) != ErrNotFound {
+		return 0, fmt.Errorf("repository %s: %w", r.FullName, err)
+	}
+	known := &cur
+	if err != nil {
+		known = nil
+	}
+	return UpsertRepositoryKnown(ctx, q, r, known)
+}
+
+// UpsertRepositoryKnown is UpsertRepository when the caller has read the
+// current row already (cur, nil when there is none): it writes only when
+// something changed.
+func UpsertRepositoryKnown(ctx context.Context, q Querier, r Repository, cur *Repository) (int64, error) {
+	if r.DefaultBranch == "" {
+		r.DefaultBranch = "main"
+	}
+	if cur != nil && cur.Active && cur.FullName == r.FullName && cur.DefaultBranch == r.DefaultBranch && cur.Private == r.Private &&
+		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) && (r.InstallationID == 0 || cur.InstallationID == r.InstallationID) {
+		return cur.ID, nil
 	}
 	var id int64
 	var err error
@@ -108,23 +146,6 @@ func UpsertRepository(ctx context.Context, q Querier, r Repository) (int64, erro
 		return 0, fmt.Errorf("upsert repository %s: %w", r.FullName, err)
 	}
 	return id, nil
-}
-
-func unchangedRepository(ctx context.Context, q Querier, r Repository) (int64, bool) {
-	var cur Repository
-	var err error
-	if r.GitHubID != 0 {
-		cur, err = scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE github_id = $1`, r.GitHubID))
-	} else {
-		cur, err = scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, r.FullName))
-	}
-	if err != nil {
-		return 0, false
-	}
-	same := cur.Active && cur.FullName == r.FullName && cur.DefaultBranch == r.DefaultBranch && cur.Private == r.Private &&
-		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) &&
-		(r.InstallationID == 0 || cur.InstallationID == r.InstallationID)
-	return cur.ID, same
 }
 
 // SetInstallationState marks an installation (and, when deleted, its

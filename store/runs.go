@@ -136,12 +136,14 @@ func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigge
 
 // SetRunJob records the River job that executes the run, for cancellation.
 func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
-	_, err := q.Exec(ctx, `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`, runID, jobID)
+	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)
 	if err != nil {
 		return fmt.Errorf("run %d job: %w", runID, err)
 	}
 	return nil
 }
+
+const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`
 
 // Superseded is an earlier run that a newer push replaced.
 type Superseded struct {
