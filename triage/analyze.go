@@ -198,12 +198,54 @@ func (a *stepAnalysis) fromFacts() (Failure, bool) {
 	fl := Failure{Category: c, Title: title, Confidence: conf, Hint: hint, Remediation: rem, Source: "runner"}
 	fl.Evidence = a.evidence(c, nil)
 	msg := Normalize(title)
-	if len(fl.Evidence) > 0 {
+	switch {
+	case c == CategoryTimeout:
+		// The runner's fact is the cause; the log's first matched line is
+		// often just the last test that started. A test that started and
+		// never ended is the one that hung: name it, and cluster by it.
+		if tc, ok := a.hungTest(); ok {
+			fl.Title = fmt.Sprintf("Step exceeded its time limit while %s was running", tc.Name)
+			fl.TestID, fl.File, fl.Line = TestID(tc.Package, tc.Name), tc.File, tc.Line
+			msg = Normalize(fl.Title)
+		}
+	case len(fl.Evidence) > 0:
 		msg = messageOf(fl.Evidence[0].Text)
 	}
 	fl.NormalizedMessage = msg
 	fl.Fingerprint = Fingerprint(c, msg, "")
 	return fl, true
+}
+
+// hungTest is the test that started and never ended, if the step produced
+// go test -json results: the innermost one (a hung subtest leaves its
+// parents unfinished too), the first by package and name if several.
+func (a *stepAnalysis) hungTest() (TestCase, bool) {
+	if a.st.Results == nil {
+		return TestCase{}, false
+	}
+	var incomplete []TestCase
+	for _, tc := range a.st.Results.Tests {
+		if tc.Outcome == OutcomeIncomplete {
+			incomplete = append(incomplete, tc)
+		}
+	}
+	var hung *TestCase
+	for i, tc := range incomplete {
+		leaf := true
+		for _, o := range incomplete {
+			if o.Package == tc.Package && strings.HasPrefix(o.Name, tc.Name+"/") {
+				leaf = false
+				break
+			}
+		}
+		if leaf && (hung == nil || tc.Package+"\x00"+tc.Name < hung.Package+"\x00"+hung.Name) {
+			hung = &incomplete[i]
+		}
+	}
+	if hung == nil {
+		return TestCase{}, false
+	}
+	return *hung, true
 }
 
 func (a *stepAnalysis) fromLog(m Match) Failure {
