@@ -45,6 +45,7 @@ func TestAnalyzeLogCategories(t *testing.T) {
 		{"oom_shell_killed.log", CategoryOOM, 4},
 		{"oom_exit137.log", CategoryOOM, 6},
 		{"oom_cc_signal.log", CategoryOOM, 5},
+		{"oom_memory_exhausted.log", CategoryOOM, 4},
 		{"timeout_go.log", CategoryTimeout, 2},
 		{"timeout_job.log", CategoryTimeout, 6},
 		{"lint_golangci.log", CategoryLint, 2},

@@ -35,7 +35,7 @@ var oomRules = []Rule{
 	rule("oom.java", CategoryOOM, 0.95, `java\.lang\.OutOfMemoryError|OutOfMemoryError: (Java heap space|GC overhead limit exceeded|Metaspace)`, "Java out of memory: $0", "The JVM ran out of heap or metaspace.", "Raise -Xmx (MAVEN_OPTS, org.gradle.jvmargs, surefire argLine) within the container limit, or fix the leak in the failing test."),
 	rule("oom.python", CategoryOOM, 0.85, `^\s*MemoryError\b|\bMemoryError: `, "Python MemoryError", "Python could not allocate memory.", remOOM),
 	rule("oom.rust-alloc", CategoryOOM, 0.9, `memory allocation of \d+ bytes failed`, "Allocation failed: out of memory", "The process could not allocate memory.", remOOM),
-	rule("oom.cannot-allocate", CategoryOOM, 0.85, `Cannot allocate memory|ENOMEM|std::bad_alloc|virtual memory exhausted|out of memory allocating`, "Out of memory: cannot allocate memory", "The system refused a memory allocation.", remOOM),
+	rule("oom.cannot-allocate", CategoryOOM, 0.85, `Cannot allocate memory|ENOMEM|std::bad_alloc|(?:virtual )?memory exhausted|out of memory allocating`, "Out of memory: cannot allocate memory", "The system refused a memory allocation.", remOOM),
 	rule("oom.generic", CategoryOOM, 0.7, `(?i)\bout of memory\b`, "Out of memory", "Something ran out of memory.", remOOM),
 }
 
