@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -150,28 +149,12 @@ func PreviousCountedSHA(ctx context.Context, q Querier, repositoryID int64, bran
 // failed or errored at least once in a run: all that failure analysis needs,
 // without reading the passing majority of a large run.
 func FailingTestResults(ctx context.Context, q Querier, runID int64) ([]TestResult, error) {
-	rows, err := q.Query(ctx, `SELECT r.id, r.run_id, COALESCE(r.step_id, 0), r.test_id, t.package, t.name,
-			r.attempt, r.outcome, r.duration_ms, r.file, r.line, r.message
-		FROM test_results r JOIN tests t ON t.id = r.test_id
-		WHERE r.run_id = $1 AND r.test_id IN (SELECT test_id FROM test_results
-			WHERE run_id = $1 AND outcome IN ('fail', 'error'))
-		ORDER BY t.package, t.name, r.attempt, r.id`, runID)
+	rs, err := queryTestResults(ctx, q, `r.run_id = $1 AND r.test_id IN (SELECT test_id FROM test_results
+		WHERE run_id = $1 AND outcome IN ('fail', 'error'))`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("failing test results of run %d: %w", runID, err)
 	}
-	defer rows.Close()
-	var out []TestResult
-	for rows.Next() {
-		var r TestResult
-		var ms int32
-		if err := rows.Scan(&r.ID, &r.RunID, &r.StepID, &r.TestID, &r.Package, &r.Name, &r.Attempt, &r.Outcome,
-			&ms, &r.File, &r.Line, &r.Message); err != nil {
-			return nil, fmt.Errorf("failing test results of run %d: %w", runID, err)
-		}
-		r.Duration = time.Duration(ms) * time.Millisecond
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return rs, nil
 }
 
 // RunFailureTest is a test that failed in a run.
