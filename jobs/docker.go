@@ -182,11 +182,20 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 			res.ExitCode = st.ExitCode
 			res.OOMKilled = st.OOMKilled
 		}
-		if res.OOMKilled || res.ExitCode != 137 || wait == 10 {
-			return res, nil
+		if res.OOMKilled || res.ExitCode != 137 || wait == 20 {
+			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// On cgroup v2 the daemon can miss the OOM kill of a process that is
+	// not the container's PID 1 (ours is tini), and never set the flag.
+	// Timeouts and cancellations returned above, so this SIGKILL is not
+	// ours; in a memory-limited container, with no capability to signal
+	// anything outside, it comes from the OOM killer.
+	if res.ExitCode == 137 && !res.OOMKilled && step.Limits.Memory > 0 {
+		res.OOMKilled = true
+	}
+	return res, nil
 }
 
 // stepError turns a failed Docker call into the error RunStep returns: the
