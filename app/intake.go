@@ -45,8 +45,18 @@ type ButtonHandler func(ctx context.Context, tx pgx.Tx, run store.Run, sender st
 // the delivery row (deduplicated on its id), installation and repository
 // rows, runs, River jobs and audit entries. Nothing is acted on twice: a
 // repeated delivery id is a no-op, and runs are unique by identity.
+// Deliveries that arrive together share their transaction (see batcher).
 func (s *Server) Intake(ctx context.Context, d Delivery) (IntakeResult, error) {
-	return s.intake(ctx, d, false)
+	p := &pendingDelivery{d: d, done: make(chan struct{})}
+	p.ev, p.parseErr = ParseEvent(d.Event, d.Payload) // pure, so parsed here, in parallel
+	p.lane = laneOf(p.ev)
+	s.batcher.add(s, p)
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		return IntakeResult{}, fmt.Errorf("delivery %s: %w", d.ID, ctx.Err())
+	}
 }
 
 // Replay processes a stored delivery again (`sentinel replay`). The delivery
@@ -56,69 +66,98 @@ func (s *Server) Replay(ctx context.Context, deliveryID string) (IntakeResult, e
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	return s.intake(ctx, Delivery{ID: stored.DeliveryID, Event: stored.Event, Payload: stored.Payload, Headers: stored.Headers}, true)
-}
-
-func (s *Server) intake(ctx context.Context, d Delivery, replay bool) (IntakeResult, error) {
-	res := IntakeResult{DeliveryID: d.ID}
-	ev, parseErr := ParseEvent(d.Event, d.Payload)
-	err := s.DB.InTx(ctx, func(tx pgx.Tx) error {
-		rec := store.Delivery{DeliveryID: d.ID, Event: d.Event, Headers: d.Headers, Payload: d.Payload}
-		if ev != nil {
-			rec.Action = ev.Action
-			if ev.Installation != nil {
-				rec.InstallationID = ev.Installation.ID
-			}
-		}
-		var rowID int64
-		var known store.Known
-		if replay {
-			stored, err := s.DB.GetDelivery(ctx, d.ID)
-			if err != nil {
-				return err
-			}
-			rowID = stored.ID
-			if err := store.MarkDeliveryReplayed(ctx, tx, rowID); err != nil {
-				return err
-			}
-		} else {
-			var repoID int64
-			var repoName string
-			if ev != nil && ev.Repo != nil {
-				repoID, repoName = ev.Repo.GitHubID, ev.Repo.FullName
-			}
-			id, dup, k, err := store.InsertDeliveryReading(ctx, tx, rec, repoID, repoName)
-			if err != nil {
-				return err
-			}
-			known = k
-			if dup {
-				res.Outcome = OutcomeDuplicate
-				return nil
-			}
-			rowID = id
-		}
-		// A malformed payload is kept (nothing is lost) and answered 400.
-		if parseErr != nil {
-			res.Outcome, res.Reason = OutcomeMalformed, parseErr.Error()
-			return store.SetDeliveryOutcome(ctx, tx, rowID, 0, "malformed: "+parseErr.Error(), nil)
-		}
-		a := &intakeTx{s: s, tx: tx, ev: ev, actor: "webhook:" + d.ID, delivery: d.ID, known: known, late: &store.Deferred{}}
-		if err := a.apply(ctx); err != nil {
+	ev, parseErr := ParseEvent(stored.Event, stored.Payload)
+	var res IntakeResult
+	err = s.DB.InTx(ctx, func(tx pgx.Tx) error {
+		if err := store.MarkDeliveryReplayed(ctx, tx, stored.ID); err != nil {
 			return err
 		}
-		res.Outcome, res.Reason, res.Zen, res.RunIDs = a.outcome, a.reason, ev.Zen, a.runIDs
+		late := &store.Deferred{}
+		p := &pendingDelivery{d: Delivery{ID: stored.DeliveryID, Event: stored.Event}, ev: ev, parseErr: parseErr}
+		results, err := s.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []int64{stored.ID}, store.Known{}, late)
+		if err != nil {
+			return err
+		}
+		res = results[0]
+		return late.Flush(ctx, tx)
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
+	}
+	return res, nil
+}
+
+// intakeBatch records a batch of deliveries in tx: their rows in one
+// statement, then each parsed event, then all their runs together.
+func (s *Server) intakeBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery) ([]IntakeResult, error) {
+	recs := make([]store.Delivery, len(batch))
+	var refs []store.RepoRef
+	for i, p := range batch {
+		recs[i] = store.Delivery{DeliveryID: p.d.ID, Event: p.d.Event, Headers: p.d.Headers, Payload: p.d.Payload}
+		if p.ev == nil {
+			continue
+		}
+		recs[i].Action = p.ev.Action
+		if p.ev.Installation != nil {
+			recs[i].InstallationID = p.ev.Installation.ID
+		}
+		if p.ev.Repo != nil {
+			refs = append(refs, store.RepoRef{GitHubID: p.ev.Repo.GitHubID, FullName: p.ev.Repo.FullName})
+		}
+	}
+	rowIDs, known, err := store.InsertDeliveries(ctx, tx, recs, refs)
+	if err != nil {
+		return nil, err
+	}
+	late := &store.Deferred{}
+	results, err := s.applyDeliveries(ctx, tx, batch, rowIDs, known, late)
+	if err != nil {
+		return nil, err
+	}
+	return results, late.Flush(ctx, tx)
+}
+
+// applyDeliveries acts on recorded deliveries (rowIDs[i] == 0: a duplicate)
+// and queues their outcomes in late.
+func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, rowIDs []int64, known store.Known, late *store.Deferred) ([]IntakeResult, error) {
+	results := make([]IntakeResult, len(batch))
+	applied := make([]*intakeTx, len(batch))
+	var wantRuns []*intakeTx
+	for i, p := range batch {
+		results[i].DeliveryID = p.d.ID
+		switch {
+		case rowIDs[i] == 0:
+			results[i].Outcome = OutcomeDuplicate
+		case p.parseErr != nil:
+			// A malformed payload is kept (nothing is lost) and answered 400.
+			results[i].Outcome, results[i].Reason = OutcomeMalformed, p.parseErr.Error()
+			late.DeliveryOutcome(rowIDs[i], 0, "malformed: "+p.parseErr.Error(), nil)
+		default:
+			a := &intakeTx{s: s, tx: tx, ev: p.ev, actor: "webhook:" + p.d.ID, delivery: p.d.ID, known: known, late: late}
+			if err := a.apply(ctx); err != nil {
+				return nil, fmt.Errorf("delivery %s: %w", p.d.ID, err)
+			}
+			applied[i] = a
+			if a.wantsRun {
+				wantRuns = append(wantRuns, a)
+			}
+		}
+	}
+	if err := createRuns(ctx, s.River, tx, late, wantRuns); err != nil {
+		return nil, err
+	}
+	for i, a := range applied {
+		if a == nil {
+			continue
+		}
+		results[i].Outcome, results[i].Reason, results[i].Zen, results[i].RunIDs = a.outcome, a.reason, a.ev.Zen, a.runIDs
 		outcome := a.outcome
 		if a.reason != "" {
 			outcome += ": " + a.reason
 		}
-		a.late.DeliveryOutcome(rowID, a.repoID, outcome, a.runIDs)
-		return a.late.Flush(ctx, tx)
-	})
-	if err != nil {
-		return IntakeResult{}, fmt.Errorf("delivery %s: %w", d.ID, err)
+		late.DeliveryOutcome(rowIDs[i], a.repoID, outcome, a.runIDs)
 	}
-	return res, nil
+	return results, nil
 }
 
 // intakeTx applies one parsed event inside the intake transaction.
@@ -131,10 +170,11 @@ type intakeTx struct {
 	known    store.Known     // rows read with the delivery insert
 	late     *store.Deferred // writes sent together before commit
 
-	repoID  int64
-	runIDs  []int64
-	outcome string
-	reason  string
+	repoID   int64
+	wantsRun bool // a push or pull request run, created with the batch's others
+	runIDs   []int64
+	outcome  string
+	reason   string
 }
 
 func (a *intakeTx) apply(ctx context.Context) error {
@@ -158,7 +198,8 @@ func (a *intakeTx) apply(ctx context.Context) error {
 	}
 	switch {
 	case ev.Run != nil:
-		return a.createRun(ctx)
+		a.wantsRun = true
+		return nil
 	case ev.Rerun != nil:
 		return a.rerun(ctx)
 	case ev.Button != nil:
@@ -176,7 +217,7 @@ func (a *intakeTx) recordInstallation(ctx context.Context) error {
 	if in.AccountLogin == "" && ev.Repo != nil {
 		in.AccountLogin = ev.Repo.FullName[:max(strings.IndexByte(ev.Repo.FullName, '/'), 0)]
 	}
-	if err := store.UpsertInstallationKnown(ctx, a.tx, in, a.known.Installation); err != nil {
+	if err := store.UpsertInstallationKnown(ctx, a.tx, in, a.known.Installation(in.ID)); err != nil {
 		return err
 	}
 	state := map[string]string{"deleted": "deleted", "suspend": "suspended", "unsuspend": "active", "created": "active"}[ev.Action]
@@ -217,7 +258,7 @@ func (a *intakeTx) recordRepo(ctx context.Context, r EventRepo) error {
 	}
 	var id int64
 	var err error
-	if k := a.known.Repository; k != nil && ((r.GitHubID != 0 && k.GitHubID == r.GitHubID) || (r.GitHubID == 0 && k.FullName == r.FullName)) {
+	if k := a.known.Repository(store.RepoRef{GitHubID: r.GitHubID, FullName: r.FullName}); k != nil {
 		id, err = store.UpsertRepositoryKnown(ctx, a.tx, repo, k)
 	} else {
 		id, err = store.UpsertRepository(ctx, a.tx, repo)
@@ -226,59 +267,6 @@ func (a *intakeTx) recordRepo(ctx context.Context, r EventRepo) error {
 		a.repoID = id
 	}
 	return err
-}
-
-// createRun creates the run of a push or pull request, supersedes the
-// earlier unfinished runs of the same branch or PR, and enqueues its jobs.
-func (a *intakeTx) createRun(ctx context.Context) error {
-	r := a.ev.Run
-	state := store.RunQueued
-	if r.Fork {
-		// Code from a fork runs only after a collaborator approves it
-		// (dashboard button or POST /api/runs/{id}/approve).
-		state = store.RunAwaitingApproval
-	}
-	id, created, err := store.InsertRun(ctx, a.tx, store.NewRun{
-		RepositoryID: a.repoID, SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, PRNumber: r.PRNumber,
-		HeadRepo: r.HeadRepo, CloneURL: r.CloneURL, CommitMessage: r.CommitMessage, Author: r.Author,
-		Trigger: r.Trigger, State: state, DeliveryID: a.delivery,
-	})
-	if err != nil {
-		return err
-	}
-	a.runIDs = append(a.runIDs, id)
-	if !created {
-		a.reason = fmt.Sprintf("run %d already exists for this commit", id)
-		return nil
-	}
-	superseded, err := store.SupersedeRuns(ctx, a.tx, a.repoID, r.Branch, r.PRNumber, id)
-	if err != nil {
-		return err
-	}
-	for _, old := range superseded {
-		if old.JobID != 0 {
-			if _, err := a.s.River.JobCancelTx(ctx, a.tx, old.JobID); err != nil && !isRiverNotFound(err) {
-				return fmt.Errorf("cancel job %d of superseded run %d: %w", old.JobID, old.RunID, err)
-			}
-		}
-		if err := a.late.Audit(a.actor, "run.superseded", "run", old.RunID, map[string]any{"by": id}); err != nil {
-			return err
-		}
-		// The runner never finishes a run it did not start (or finds
-		// already cancelled), so the intake completes its check run.
-		if _, err := a.s.River.InsertTx(ctx, a.tx, jobs.ReportCheckArgs{RunID: old.RunID, Phase: jobs.PhaseCompleted}, nil); err != nil {
-			return fmt.Errorf("report superseded run %d: %w", old.RunID, err)
-		}
-	}
-	if err := a.late.Audit(a.actor, "run.created", "run", id, map[string]any{"sha": r.SHA, "trigger": r.Trigger, "state": state}); err != nil {
-		return err
-	}
-	jobID, err := enqueueJobs(ctx, a.s.River, a.tx, id, state == store.RunQueued)
-	if err != nil || jobID == 0 {
-		return err
-	}
-	a.late.SetRunJob(id, jobID)
-	return nil
 }
 
 // rerun creates a new attempt of a commit that ran before.

@@ -38,6 +38,8 @@ type Server struct {
 	// jobs; /readyz fails when it stopped. Nil means the process runs no
 	// workers and only inserts.
 	WorkersRunning func() bool
+
+	batcher batcher // groups concurrent webhook deliveries into shared transactions
 }
 
 // NewServer wires a server; Handler returns its routes.

@@ -33,13 +33,8 @@ func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
 // the current row already (cur, nil when there is none): it writes only
 // when something changed.
 func UpsertInstallationKnown(ctx context.Context, q Querier, in Installation, cur *Installation) error {
-	if in.State == "" {
-		in.State = "active"
-	}
-	if in.AccountType == "" {
-		in.AccountType = "User"
-	}
-	if cur != nil && cur.AccountLogin == in.AccountLogin && cur.AccountType == in.AccountType {
+	in = in.withDefaults()
+	if InstallationUpToDate(in, cur) {
 		return nil
 	}
 	_, err := q.Exec(ctx, `
@@ -52,6 +47,23 @@ func UpsertInstallationKnown(ctx context.Context, q Querier, in Installation, cu
 		return fmt.Errorf("upsert installation %d: %w", in.ID, err)
 	}
 	return nil
+}
+
+// InstallationUpToDate reports whether cur (nil when unknown) already holds
+// what in says, so that recording in would write nothing.
+func InstallationUpToDate(in Installation, cur *Installation) bool {
+	in = in.withDefaults()
+	return cur != nil && cur.AccountLogin == in.AccountLogin && cur.AccountType == in.AccountType
+}
+
+func (in Installation) withDefaults() Installation {
+	if in.State == "" {
+		in.State = "active"
+	}
+	if in.AccountType == "" {
+		in.AccountType = "User"
+	}
+	return in
 }
 
 const installationColumns = `id, account_login, account_type, state`
@@ -114,8 +126,7 @@ func UpsertRepositoryKnown(ctx context.Context, q Querier, r Repository, cur *Re
 	if r.DefaultBranch == "" {
 		r.DefaultBranch = "main"
 	}
-	if cur != nil && cur.Active && cur.FullName == r.FullName && cur.DefaultBranch == r.DefaultBranch && cur.Private == r.Private &&
-		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) && (r.InstallationID == 0 || cur.InstallationID == r.InstallationID) {
+	if RepositoryUpToDate(r, cur) {
 		return cur.ID, nil
 	}
 	var id int64
@@ -169,6 +180,16 @@ func DeactivateRepository(ctx context.Context, q Querier, githubID int64) error 
 		return fmt.Errorf("deactivate repository %d: %w", githubID, err)
 	}
 	return nil
+}
+
+// RepositoryUpToDate reports whether cur (nil when unknown) already holds
+// what r says, so that recording r would write nothing.
+func RepositoryUpToDate(r Repository, cur *Repository) bool {
+	if r.DefaultBranch == "" {
+		r.DefaultBranch = "main"
+	}
+	return cur != nil && cur.Active && cur.FullName == r.FullName && cur.DefaultBranch == r.DefaultBranch && cur.Private == r.Private &&
+		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) && (r.InstallationID == 0 || cur.InstallationID == r.InstallationID)
 }
 
 const repositoryColumns = `id, COALESCE(github_id, 0), COALESCE(installation_id, 0), full_name, clone_url, default_branch, private, active, created_at`

@@ -92,34 +92,11 @@ type NewRun struct {
 // with created == false. The unique index decides, so concurrent duplicate
 // deliveries cannot both create it.
 func InsertRun(ctx context.Context, q Querier, n NewRun) (id int64, created bool, err error) {
-	if n.Attempt == 0 {
-		n.Attempt = 1
-	}
-	if n.State == "" {
-		n.State = RunQueued
-	}
-	err = q.QueryRow(ctx, `
-		INSERT INTO runs (repository_id, sha, ref, branch, pr_number, head_repo, clone_url,
-			commit_message, author, trigger, attempt, external_id, state, delivery_id)
-		VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT DO NOTHING
-		RETURNING id`,
-		n.RepositoryID, n.SHA, n.Ref, n.Branch, n.PRNumber, n.HeadRepo, n.CloneURL,
-		n.CommitMessage, n.Author, n.Trigger, n.Attempt, n.ExternalID, n.State, n.DeliveryID).Scan(&id)
-	if err == nil {
-		return id, true, nil
-	}
-	if notFound(err) != ErrNotFound {
-		return 0, false, fmt.Errorf("insert run: %w", err)
-	}
-	err = q.QueryRow(ctx, `
-		SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND attempt = $4
-			AND COALESCE(pr_number, 0) = $5 AND external_id = $6`,
-		n.RepositoryID, n.SHA, n.Trigger, n.Attempt, n.PRNumber, n.ExternalID).Scan(&id)
+	ids, createdAll, err := InsertRuns(ctx, q, []NewRun{n})
 	if err != nil {
-		return 0, false, fmt.Errorf("find existing run: %w", err)
+		return 0, false, err
 	}
-	return id, false, nil
+	return ids[0], createdAll[0], nil
 }
 
 // NextAttempt is the attempt number a re-run of this commit and trigger gets.
@@ -149,36 +126,14 @@ const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id =
 type Superseded struct {
 	RunID int64
 	JobID int64 // 0 when the run had no job yet
+	By    int64 // the run that replaced it
 }
 
 // SupersedeRuns cancels the earlier unfinished runs of the same pull request
 // (prNumber != 0) or branch, marking them superseded by newRunID, and returns
 // them so the caller can cancel their River jobs in the same transaction.
 func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
-	cond := `branch = $2 AND pr_number IS NULL AND $3 = 0`
-	if prNumber != 0 {
-		cond = `pr_number = $3 AND $2 = $2`
-	}
-	rows, err := q.Query(ctx, `
-		UPDATE runs SET state = 'cancelled', superseded_by = $4, finished_at = now(), updated_at = now(),
-			error = 'superseded by run ' || $4::bigint
-		WHERE repository_id = $1 AND `+cond+` AND id < $4
-			AND trigger IN ('push', 'pull_request')
-			AND state IN ('awaiting_approval', 'queued', 'running')
-		RETURNING id, COALESCE(job_id, 0)`, repositoryID, branch, prNumber, newRunID)
-	if err != nil {
-		return nil, fmt.Errorf("supersede runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Superseded
-	for rows.Next() {
-		var s Superseded
-		if err := rows.Scan(&s.RunID, &s.JobID); err != nil {
-			return nil, fmt.Errorf("supersede runs: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return SupersedeRunsBatch(ctx, q, []Supersession{{RepositoryID: repositoryID, Branch: branch, PRNumber: prNumber, NewRunID: newRunID}}, nil)
 }
 
 // TransitionRun moves a run from one of the states in from to state to and

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// createRuns creates the runs of pushes and pull requests applied in one
+// transaction, supersedes the earlier unfinished runs of the same branches
+// and pull requests, and enqueues the jobs, all set-based: the round trips
+// are the same for one delivery as for a hundred. Within the batch, the
+// later delivery of a branch or pull request is the newer run.
+func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) error {
+	if len(items) == 0 {
+		return nil
+	}
+	news := make([]store.NewRun, len(items))
+	for i, a := range items {
+		r := a.ev.Run
+		state := store.RunQueued
+		if r.Fork {
+			// Code from a fork runs only after a collaborator approves it
+			// (dashboard button or POST /api/runs/{id}/approve).
+			state = store.RunAwaitingApproval
+		}
+		news[i] = store.NewRun{
+			RepositoryID: a.repoID, SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, PRNumber: r.PRNumber,
+			HeadRepo: r.HeadRepo, CloneURL: r.CloneURL, CommitMessage: r.CommitMessage, Author: r.Author,
+			Trigger: r.Trigger, State: state, DeliveryID: a.delivery,
+		}
+	}
+	ids, created, err := store.InsertRuns(ctx, tx, news)
+	if err != nil {
+		return err
+	}
+
+	// The newest created run of each branch or pull request supersedes the
+	// older ones, those of earlier batches and those created with it.
+	type lane struct {
+		repo   int64
+		branch string
+		pr     int
+	}
+	newest := map[lane]int{}
+	var order []lane
+	var createdIDs []int64
+	actorOf := map[int64]string{}
+	for i, a := range items {
+		a.runIDs = append(a.runIDs, ids[i])
+		if !created[i] {
+			a.reason = fmt.Sprintf("run %d already exists for this commit", ids[i])
+			continue
+		}
+		n := news[i]
+		l := lane{n.RepositoryID, n.Branch, n.PRNumber}
+		if n.PRNumber != 0 {
+			l.branch = ""
+		}
+		if _, ok := newest[l]; !ok {
+			order = append(order, l)
+		}
+		newest[l] = i
+		createdIDs = append(createdIDs, ids[i])
+		actorOf[ids[i]] = a.actor
+		if err := late.Audit(a.actor, "run.created", "run", ids[i], map[string]any{"sha": n.SHA, "trigger": n.Trigger, "state": n.State}); err != nil {
+			return err
+		}
+	}
+	if len(createdIDs) == 0 {
+		return nil
+	}
+	ss := make([]store.Supersession, 0, len(order))
+	for _, l := range order {
+		i := newest[l]
+		ss = append(ss, store.Supersession{RepositoryID: l.repo, Branch: news[i].Branch, PRNumber: l.pr, NewRunID: ids[i]})
+	}
+	superseded, err := store.SupersedeRunsBatch(ctx, tx, ss, createdIDs)
+	if err != nil {
+		return err
+	}
+
+	var params []river.InsertManyParams
+	var oldJobs []int64
+	replaced := map[int64]bool{}
+	for _, old := range superseded {
+		replaced[old.RunID] = true
+		if old.JobID != 0 {
+			oldJobs = append(oldJobs, old.JobID)
+		}
+		if err := late.Audit(actorOf[old.By], "run.superseded", "run", old.RunID, map[string]any{"by": old.By}); err != nil {
+			return err
+		}
+		// The runner never finishes a run it did not start (or finds
+		// already cancelled), so the intake completes its check run.
+		params = append(params, river.InsertManyParams{Args: jobs.ReportCheckArgs{RunID: old.RunID, Phase: jobs.PhaseCompleted}})
+	}
+	executes := map[int]int64{} // index in params → run
+	for i, id := range ids {
+		if !created[i] || replaced[id] {
+			continue // a run replaced within its own batch gets only its completed report
+		}
+		params = append(params, river.InsertManyParams{Args: jobs.ReportCheckArgs{RunID: id, Phase: jobs.PhaseQueued}})
+		if news[i].State == store.RunQueued {
+			executes[len(params)] = id
+			params = append(params, river.InsertManyParams{Args: jobs.RunExecuteArgs{RunID: id}})
+		}
+	}
+	res, err := rc.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return fmt.Errorf("enqueue runs: %w", err)
+	}
+	for at, runID := range executes {
+		late.SetRunJob(runID, res[at].Job.ID)
+	}
+	running, err := jobs.CancelWaiting(ctx, tx, oldJobs)
+	if err != nil {
+		return err
+	}
+	for _, jobID := range running {
+		if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !isRiverNotFound(err) {
+			return fmt.Errorf("cancel running job %d of a superseded run: %w", jobID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package jobs_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+func TestCancelWaiting(t *testing.T) {
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rc.InsertMany(ctx, []river.InsertManyParams{
+		{Args: jobs.RunExecuteArgs{RunID: 1}}, {Args: jobs.RunExecuteArgs{RunID: 2}}, {Args: jobs.RunExecuteArgs{RunID: 3}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, running, done := res[0].Job.ID, res[1].Job.ID, res[2].Job.ID
+	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		got, err = jobs.CancelWaiting(ctx, tx, []int64{waiting, running, done})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != running {
+		t.Errorf("running jobs %v, want [%d]", got, running)
+	}
+	for id, want := range map[int64]string{waiting: "cancelled", running: "running", done: "completed"} {
+		j, err := rc.JobGet(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(j.State) != want || (want == "cancelled" && j.FinalizedAt == nil) {
+			t.Errorf("job %d: %s (finalized %v), want %s", id, j.State, j.FinalizedAt, want)
+		}
+	}
+}
