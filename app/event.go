@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -77,11 +78,13 @@ var skipCI = regexp.MustCompile(`(?i)\[(skip ci|ci skip)\]`)
 // ParseEvent decodes a delivery body of the given event type. It is pure: no
 // I/O, no clock; an error means the body is malformed for that event.
 func ParseEvent(eventType string, body []byte) (*Event, error) {
-	if !json.Valid(body) {
-		return nil, fmt.Errorf("payload is not valid JSON")
-	}
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
+		// Unmarshal checks the syntax of the whole body before decoding.
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, fmt.Errorf("payload is not valid JSON")
+		}
 		return nil, fmt.Errorf("payload does not match a %s event: %w", eventType, err)
 	}
 	ev := &Event{Kind: eventType, Action: p.Action, Sender: p.Sender.Login}
