@@ -74,12 +74,12 @@ func (s *Server) Replay(ctx context.Context, deliveryID string) (IntakeResult, e
 		}
 		late := &store.Deferred{}
 		p := &pendingDelivery{d: Delivery{ID: stored.DeliveryID, Event: stored.Event}, ev: ev, parseErr: parseErr}
-		results, err := s.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []int64{stored.ID}, store.Known{}, late)
+		results, oldJobs, err := s.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []int64{stored.ID}, store.Known{}, late)
 		if err != nil {
 			return err
 		}
 		res = results[0]
-		return late.Flush(ctx, tx)
+		return finishBatch(ctx, s.River, tx, late, oldJobs)
 	})
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
@@ -110,16 +110,17 @@ func (s *Server) intakeBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDel
 		return nil, err
 	}
 	late := &store.Deferred{}
-	results, err := s.applyDeliveries(ctx, tx, batch, rowIDs, known, late)
+	results, oldJobs, err := s.applyDeliveries(ctx, tx, batch, rowIDs, known, late)
 	if err != nil {
 		return nil, err
 	}
-	return results, late.Flush(ctx, tx)
+	return results, finishBatch(ctx, s.River, tx, late, oldJobs)
 }
 
-// applyDeliveries acts on recorded deliveries (rowIDs[i] == 0: a duplicate)
-// and queues their outcomes in late.
-func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, rowIDs []int64, known store.Known, late *store.Deferred) ([]IntakeResult, error) {
+// applyDeliveries acts on recorded deliveries (rowIDs[i] == 0: a duplicate),
+// queues their outcomes in late and returns the River jobs of the runs they
+// superseded.
+func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, rowIDs []int64, known store.Known, late *store.Deferred) ([]IntakeResult, []int64, error) {
 	results := make([]IntakeResult, len(batch))
 	applied := make([]*intakeTx, len(batch))
 	var wantRuns []*intakeTx
@@ -135,7 +136,7 @@ func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendin
 		default:
 			a := &intakeTx{s: s, tx: tx, ev: p.ev, actor: "webhook:" + p.d.ID, delivery: p.d.ID, known: known, late: late}
 			if err := a.apply(ctx); err != nil {
-				return nil, fmt.Errorf("delivery %s: %w", p.d.ID, err)
+				return nil, nil, fmt.Errorf("delivery %s: %w", p.d.ID, err)
 			}
 			applied[i] = a
 			if a.wantsRun {
@@ -143,8 +144,9 @@ func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendin
 			}
 		}
 	}
-	if err := createRuns(ctx, s.River, tx, late, wantRuns); err != nil {
-		return nil, err
+	oldJobs, err := createRuns(ctx, s.River, tx, late, wantRuns)
+	if err != nil {
+		return nil, nil, err
 	}
 	for i, a := range applied {
 		if a == nil {
@@ -157,7 +159,7 @@ func (s *Server) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendin
 		}
 		late.DeliveryOutcome(rowIDs[i], a.repoID, outcome, a.runIDs)
 	}
-	return results, nil
+	return results, oldJobs, nil
 }
 
 // intakeTx applies one parsed event inside the intake transaction.

@@ -15,10 +15,11 @@ import (
 // transaction, supersedes the earlier unfinished runs of the same branches
 // and pull requests, and enqueues the jobs, all set-based: the round trips
 // are the same for one delivery as for a hundred. Within the batch, the
-// later delivery of a branch or pull request is the newer run.
-func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) error {
+// later delivery of a branch or pull request is the newer run. It returns
+// the River jobs of the superseded runs, for finishBatch to cancel.
+func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) (oldJobs []int64, err error) {
 	if len(items) == 0 {
-		return nil
+		return nil, nil
 	}
 	news := make([]store.NewRun, len(items))
 	for i, a := range items {
@@ -37,7 +38,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 	}
 	ids, created, err := store.InsertRuns(ctx, tx, news)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// The newest created run of each branch or pull request supersedes the
@@ -69,11 +70,11 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		createdIDs = append(createdIDs, ids[i])
 		actorOf[ids[i]] = a.actor
 		if err := late.Audit(a.actor, "run.created", "run", ids[i], map[string]any{"sha": n.SHA, "trigger": n.Trigger, "state": n.State}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(createdIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	ss := make([]store.Supersession, 0, len(order))
 	for _, l := range order {
@@ -82,11 +83,10 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 	}
 	superseded, err := store.SupersedeRunsBatch(ctx, tx, ss, createdIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	var params []river.InsertManyParams
-	var oldJobs []int64
 	replaced := map[int64]bool{}
 	for _, old := range superseded {
 		replaced[old.RunID] = true
@@ -94,7 +94,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 			oldJobs = append(oldJobs, old.JobID)
 		}
 		if err := late.Audit(actorOf[old.By], "run.superseded", "run", old.RunID, map[string]any{"by": old.By}); err != nil {
-			return err
+			return nil, err
 		}
 		// The runner never finishes a run it did not start (or finds
 		// already cancelled), so the intake completes its check run.
@@ -113,14 +113,25 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 	}
 	res, err := rc.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return fmt.Errorf("enqueue runs: %w", err)
+		return nil, fmt.Errorf("enqueue runs: %w", err)
 	}
 	for at, runID := range executes {
 		late.SetRunJob(runID, res[at].Job.ID)
 	}
-	running, err := jobs.CancelWaiting(ctx, tx, oldJobs)
-	if err != nil {
-		return err
+	return oldJobs, nil
+}
+
+// finishBatch sends the batch's deferred writes and cancels the waiting jobs
+// of superseded runs in one round trip, then signals the running ones.
+func finishBatch(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, oldJobs []int64) error {
+	b := &pgx.Batch{}
+	late.Queue(b)
+	var running []int64
+	jobs.QueueCancelWaiting(b, oldJobs, &running)
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("finish intake batch: %w", err)
+		}
 	}
 	for _, jobID := range running {
 		if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !isRiverNotFound(err) {

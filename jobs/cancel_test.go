@@ -33,10 +33,9 @@ func TestCancelWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []int64
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		got, err = jobs.CancelWaiting(ctx, tx, []int64{waiting, running, done})
-		return err
-	})
+	b := &pgx.Batch{}
+	jobs.QueueCancelWaiting(b, []int64{waiting, running, done}, &got)
+	err = db.Pool.SendBatch(ctx, b).Close()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,43 +22,6 @@ type Delivery struct {
 	ReceivedAt     time.Time
 }
 
-// InsertDelivery records a delivery unless its X-GitHub-Delivery id was seen
-// before; duplicate reports that case (and nothing is written).
-func InsertDelivery(ctx context.Context, q Querier, d Delivery) (id int64, duplicate bool, err error) {
-	headers, err := json.Marshal(d.Headers)
-	if err != nil {
-		return 0, false, err
-	}
-	err = q.QueryRow(ctx, insertDeliverySQL, d.DeliveryID, d.Event, d.Action, d.InstallationID, headers, d.Payload).Scan(&id)
-	if notFound(err) == ErrNotFound {
-		return 0, true, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("insert delivery %s: %w", d.DeliveryID, err)
-	}
-	return id, false, nil
-}
-
-const insertDeliverySQL = `
-	INSERT INTO deliveries (delivery_id, event, action, installation_id, headers, payload)
-	VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6)
-	ON CONFLICT (delivery_id) DO NOTHING
-	RETURNING id`
-
-const setDeliveryOutcomeSQL = `UPDATE deliveries SET outcome = $2, run_ids = $3, repository_id = NULLIF($4, 0) WHERE id = $1`
-
-// SetDeliveryOutcome records what the intake did with a delivery.
-func SetDeliveryOutcome(ctx context.Context, q Querier, id, repositoryID int64, outcome string, runIDs []int64) error {
-	if runIDs == nil {
-		runIDs = []int64{}
-	}
-	_, err := q.Exec(ctx, setDeliveryOutcomeSQL, id, outcome, runIDs, repositoryID)
-	if err != nil {
-		return fmt.Errorf("delivery %d outcome: %w", id, err)
-	}
-	return nil
-}
-
 // MarkDeliveryReplayed stamps a delivery that `sentinel replay` processed again.
 func MarkDeliveryReplayed(ctx context.Context, q Querier, id int64) error {
 	_, err := q.Exec(ctx, `UPDATE deliveries SET replayed_at = now() WHERE id = $1`, id)

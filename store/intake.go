@@ -126,8 +126,8 @@ func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery, repos []Rep
 }
 
 // Deferred collects writes whose results nobody waits for (audit rows, runs'
-// job ids, deliveries' outcomes) and sends them at the end of a transaction
-// as at most three set-based statements in one round trip, however many
+// job ids, deliveries' outcomes) and queues them, at the end of a
+// transaction, as at most three set-based statements, however many
 // deliveries the transaction holds.
 type Deferred struct {
 	audit struct {
@@ -158,15 +158,14 @@ func (d *Deferred) SetRunJob(runID, jobID int64) {
 	d.jobRuns, d.jobIDs = append(d.jobRuns, runID), append(d.jobIDs, jobID)
 }
 
-// DeliveryOutcome queues a delivery's outcome (see SetDeliveryOutcome).
+// DeliveryOutcome queues what the intake did with a delivery.
 func (d *Deferred) DeliveryOutcome(id, repositoryID int64, outcome string, runIDs []int64) {
 	o := &d.outcome
 	o.ids, o.repoIDs, o.outcomes, o.runIDs = append(o.ids, id), append(o.repoIDs, repositoryID), append(o.outcomes, outcome), append(o.runIDs, bigintArray(runIDs))
 }
 
-// Flush sends what was queued, in tx, and reports the first failure.
-func (d *Deferred) Flush(ctx context.Context, tx pgx.Tx) error {
-	b := &pgx.Batch{}
+// Queue moves what was queued onto b, for a caller that sends more with it.
+func (d *Deferred) Queue(b *pgx.Batch) {
 	if a := d.audit; len(a.actors) > 0 {
 		b.Queue(`
 			INSERT INTO audit_log (actor, action, subject_type, subject_id, details)
@@ -188,13 +187,6 @@ func (d *Deferred) Flush(ctx context.Context, tx pgx.Tx) error {
 			WHERE deliveries.id = u.id`, o.ids, o.outcomes, o.runIDs, o.repoIDs)
 	}
 	*d = Deferred{}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("deferred writes: %w", err)
-	}
-	return nil
 }
 
 // bigintArray is ids in PostgreSQL's array literal form, so that a list of
