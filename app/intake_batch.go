@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Group commit: deliveries that arrive while transactions are in flight
@@ -121,8 +123,10 @@ func (b *batcher) take() []*pendingDelivery {
 }
 
 // commitBatch records batch in one transaction and answers each delivery.
-// If the transaction fails, each delivery is tried again alone, so that one
-// delivery the database rejects costs the others nothing.
+// If PostgreSQL rejects a statement, each delivery is tried again alone, so
+// that one delivery the database refuses costs the others nothing. Other
+// failures (the database unreachable, the timeout) fail the whole batch at
+// once: trying each alone would only multiply the wait.
 func (s *Server) commitBatch(batch []*pendingDelivery) {
 	// Not the request's context: the batch is shared, and a delivery whose
 	// sender gave up is still recorded (a redelivery is then a duplicate).
@@ -134,7 +138,8 @@ func (s *Server) commitBatch(batch []*pendingDelivery) {
 		results, err = s.intakeBatch(ctx, tx, batch)
 		return err
 	})
-	if err != nil && len(batch) > 1 {
+	var rejected *pgconn.PgError
+	if errors.As(err, &rejected) && len(batch) > 1 {
 		s.Log.Warn("webhook batch failed; recording its deliveries one by one", "deliveries", len(batch), "err", err)
 		for _, p := range batch {
 			s.commitBatch([]*pendingDelivery{p})

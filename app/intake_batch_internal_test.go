@@ -144,3 +144,26 @@ func TestBatcherTake(t *testing.T) {
 		t.Errorf("took %q, want c (an oversized delivery still goes, alone)", got)
 	}
 }
+
+// Without a database every delivery of a batch is answered with an error,
+// none left waiting.
+func TestBatchFailsEveryDeliveryWithoutDatabase(t *testing.T) {
+	db := storetest.NewDB(t)
+	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+	db.Pool.Close()
+	batch := []*pendingDelivery{
+		pending("one", "push", testPush("main", fmt.Sprintf("%040x", 1))),
+		pending("two", "push", testPush("dev", fmt.Sprintf("%040x", 2))),
+	}
+	s.commitBatch(batch)
+	for _, p := range batch {
+		<-p.done
+		if p.err == nil {
+			t.Errorf("%s: no error without a database", p.d.ID)
+		}
+	}
+}
