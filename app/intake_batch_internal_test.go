@@ -24,15 +24,21 @@ func pending(id, event string, payload []byte) *pendingDelivery {
 	return p
 }
 
-// One delivery the database rejects fails alone: the transaction of its
-// batch rolls back, and the others are recorded one by one.
-func TestBatchFailureCostsOthersNothing(t *testing.T) {
+func newBatchServer(t *testing.T) *Server {
+	t.Helper()
 	db := storetest.NewDB(t)
 	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+	return NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+}
+
+// One delivery the database rejects fails alone: the transaction of its
+// batch rolls back, and the others are recorded one by one.
+func TestBatchFailureCostsOthersNothing(t *testing.T) {
+	s := newBatchServer(t)
+	db := s.DB
 	batch := []*pendingDelivery{
 		pending("good-1", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("bad-\xff", "push", testPush("dev", fmt.Sprintf("%040x", 2))), // not UTF-8: PostgreSQL refuses the text
@@ -65,12 +71,8 @@ func TestBatchFailureCostsOthersNothing(t *testing.T) {
 // Within one batch the later push of a branch is the newer run: the earlier
 // one is superseded and never gets an execute job.
 func TestBatchSupersedesWithinItself(t *testing.T) {
-	db := storetest.NewDB(t)
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+	s := newBatchServer(t)
+	db := s.DB
 	batch := []*pendingDelivery{
 		pending("a", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("b", "push", testPush("dev", fmt.Sprintf("%040x", 2))),
@@ -148,12 +150,8 @@ func TestBatcherTake(t *testing.T) {
 // Without a database every delivery of a batch is answered with an error,
 // none left waiting.
 func TestBatchFailsEveryDeliveryWithoutDatabase(t *testing.T) {
-	db := storetest.NewDB(t)
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+	s := newBatchServer(t)
+	db := s.DB
 	db.Pool.Close()
 	batch := []*pendingDelivery{
 		pending("one", "push", testPush("main", fmt.Sprintf("%040x", 1))),
