@@ -120,6 +120,7 @@ func TestBatcherTake(t *testing.T) {
 	b := &batcher{}
 	b.queue = []*pendingDelivery{mk("1", "x", 1), mk("2", "y", 1), mk("3", "x", 1), mk("4", "", 1)}
 	b.inFlight = map[string]bool{"y": true}
+	b.pending = 4 // the batch holding lane y
 	if got := ids(b.take()); got != "134" {
 		t.Errorf("took %q, want 134 (lane y is in flight)", got)
 	}
@@ -130,6 +131,7 @@ func TestBatcherTake(t *testing.T) {
 		t.Errorf("took %q while its lane is in flight", got)
 	}
 	delete(b.inFlight, "y")
+	b.pending = 0
 	if got := ids(b.take()); got != "2" {
 		t.Errorf("took %q, want 2 once its lane is free", got)
 	}
@@ -144,6 +146,27 @@ func TestBatcherTake(t *testing.T) {
 	}
 	if got := ids(b.take()); got != "c" {
 		t.Errorf("took %q, want c (an oversized delivery still goes, alone)", got)
+	}
+
+	// A batch takes its flusher's share of what waits and what is being
+	// committed, so that batches stay even.
+	b = &batcher{}
+	for i := range 10 {
+		b.queue = append(b.queue, mk(fmt.Sprint(i), "", 1))
+	}
+	if got := ids(b.take()); got != "01234" {
+		t.Errorf("took %q, want half of the ten waiting", got)
+	}
+	b.queue = append(b.queue, mk("a", "", 1), mk("b", "", 1), mk("c", "", 1), mk("d", "", 1))
+	if got := ids(b.take()); got != "56789ab" {
+		t.Errorf("took %q, want seven of the nine waiting beside five in flight", got)
+	}
+	if b.pending != 12 {
+		t.Errorf("%d deliveries counted in flight, want 12", b.pending)
+	}
+	b = &batcher{queue: []*pendingDelivery{mk("z", "", 1)}}
+	if got := ids(b.take()); got != "z" {
+		t.Errorf("took %q, want a lone delivery at once", got)
 	}
 }
 
