@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -41,7 +42,20 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 // BuildTestImages builds TestImageBusybox from a static busybox (Debian's
 // busybox-static) and, when goroot is not empty, TestImageGo with the Go
 // toolchain at goroot copied to /usr/local/go. Images already present are kept.
+//
+// `go test ./...` runs the packages' test binaries in parallel, and more than
+// one of them builds these images; a lock across processes makes the others
+// wait for the first build and then find the images present, rather than
+// build the same tags side by side.
 func BuildTestImages(ctx context.Context, cli *client.Client, goroot string) error {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "sentinel-test-images.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return fmt.Errorf("test images lock: %w", err)
+	}
+	defer lock.Close() // closing releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("test images lock: %w", err)
+	}
 	if err := buildIfMissing(ctx, cli, TestImageBusybox, func(tw *tar.Writer) error {
 		if err := addFile(tw, "Dockerfile", []byte(busyboxDockerfile), 0o644); err != nil {
 			return err
