@@ -134,6 +134,32 @@ func annotationRequests(fake *fakegithub.Server) (sizes []int) {
 	return sizes
 }
 
+// go test names a failing test's file relative to its package; in a
+// monorepo only the modules the runner recorded place it in the repository.
+func TestReportCheckMonorepoAnnotations(t *testing.T) {
+	t.Parallel()
+	fake := fakegithub.New(t)
+	db := storetest.NewDB(t)
+	run := seedRun(t, db)
+	w := newWorker(t, db, newTestClient(t, fake.URL))
+	if err := store.SetRunGoModules(context.Background(), db.Pool, run.runID, map[string]string{"example.com/calc": "services/calc"}); err != nil {
+		t.Fatal(err)
+	}
+	work(t, w, run.runID, jobs.PhaseQueued)
+	run.start(t)
+	run.finish(t, store.RunFailed, 1, false)
+	run.exec(t, `UPDATE failures SET file = 'add_test.go' WHERE run_id = $1`, run.runID)
+	work(t, w, run.runID, jobs.PhaseCompleted)
+
+	crs := fake.CheckRuns()
+	if len(crs) != 1 || len(crs[0].Annotations) != 1 {
+		t.Fatalf("check runs %+v, want one with one annotation", crs)
+	}
+	if got := crs[0].Annotations[0].GetPath(); got != "services/calc/add_test.go" {
+		t.Errorf("annotation path %q, want services/calc/add_test.go (module example.com/calc lives in services/calc)", got)
+	}
+}
+
 func TestReportCheckLifecycle(t *testing.T) {
 	t.Parallel()
 	fake := fakegithub.New(t)

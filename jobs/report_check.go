@@ -151,7 +151,11 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 	if len(roots) == 0 {
 		roots = []string{WorkspaceMount}
 	}
-	out := RenderCheck(CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: w.PublicURL, Roots: roots})
+	modules, err := store.RunGoModules(ctx, w.DB.Pool, run.ID)
+	if err != nil {
+		return err
+	}
+	out := RenderCheck(CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: w.PublicURL, Roots: roots, GoModules: modules})
 
 	current, err := w.GitHub.GetCheckRun(ctx, repo, id)
 	if err != nil {

@@ -225,6 +225,9 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
 	}
+	if err := ex.saveGoModules(ctx); err != nil {
+		return ex.failure(ctx, err)
+	}
 	if err := cfg.Runtime.Prepare(ctx, RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
 		return ex.failure(ctx, err)
 	}
@@ -248,6 +251,18 @@ func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
 		return nil
 	}
 	return store.SetRepositoryPolicy(ctx, ex.w.DB.Pool, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
+}
+
+// saveGoModules records the checkout's Go modules, which place go test's
+// file names in the check run's annotations (see PathResolver). A checkout
+// that cannot be searched costs only that: the run goes on, and annotation
+// paths fall back to a guess from the repository's name.
+func (ex *execution) saveGoModules(ctx context.Context) error {
+	mods, err := FindGoModules(os.DirFS(ex.ws))
+	if err != nil {
+		ex.log.Warn("searching the checkout for go.mod files", "err", err)
+	}
+	return store.SetRunGoModules(ctx, ex.w.DB.Pool, ex.run.ID, mods)
 }
 
 // failure turns an error that ended the run early into its outcome.

@@ -19,6 +19,7 @@ func TestRunExecuteGoDetected(t *testing.T) {
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{
 		"go.mod":       goMod,
+		"tools/go.mod": "module example.com/demo/tools\n\ngo 1.26\n", // a nested module, outside ./...
 		"calc/calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n",
 		"calc/calc_test.go": `package calc
 
@@ -49,6 +50,13 @@ func TestAdd(t *testing.T) {
 	got := results(t, h, runID)
 	if diff := cmp.Diff([]resultRow{{"example.com/demo/calc", "TestAdd", 1, "pass"}}, got); diff != "" {
 		t.Errorf("results (-want +got)\n%s", diff)
+	}
+	modules, err := store.RunGoModules(context.Background(), h.db.Pool, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"example.com/demo": "", "example.com/demo/tools": "tools"}, modules); diff != "" {
+		t.Errorf("go modules recorded (-want +got)\n%s", diff)
 	}
 }
 

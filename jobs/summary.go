@@ -35,10 +35,10 @@ type CheckReport struct {
 	Failures  []store.ReportFailure
 	PublicURL string   // base of dashboard links, e.g. http://localhost:8080
 	Roots     []string // workspace directories stripped from absolute paths
-	// ModulePath is the Go module at the repository root, used to place the
-	// bare file names go test prints (relative to the package directory);
-	// empty: guessed from the repository's name (see PathResolver).
-	ModulePath string
+	// GoModules maps the checkout's Go modules to their directories, used
+	// to place the bare file names go test prints (relative to the package
+	// directory); nil: guessed from the repository's name (see PathResolver).
+	GoModules map[string]string
 }
 
 // CheckOutput is the rendered completion of a check run.
@@ -52,7 +52,7 @@ type CheckOutput struct {
 }
 
 func (r CheckReport) paths() PathResolver {
-	return PathResolver{Roots: r.Roots, ModulePath: r.ModulePath, Repository: r.Run.Repository}
+	return PathResolver{Roots: r.Roots, GoModules: r.GoModules, Repository: r.Run.Repository}
 }
 
 // RunURL is the dashboard page of a run.

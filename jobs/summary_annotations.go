@@ -61,16 +61,18 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 // PathResolver turns the file names tools report into repository paths.
 type PathResolver struct {
 	Roots []string // workspace directories stripped from absolute paths
-	// ModulePath is the Go module at the repository root when known; else
-	// it is guessed from Repository (owner/name).
-	ModulePath string
+	// GoModules maps the checkout's Go modules to their directories ("" for
+	// the root), as FindGoModules found them. Without it the module is
+	// guessed from Repository (owner/name).
+	GoModules  map[string]string
 	Repository string
 }
 
 // Resolve is the repository path of a failure's file. go test prints test
 // files by base name, relative to the package directory; the directory is
-// taken from the test's import path below the module: ModulePath when set,
-// else github.com/OWNER/REPO, else the path segment named like the repository
+// the test's import path below the module that holds it (the longest
+// matching one of GoModules), else, for runs recorded without modules, below
+// github.com/OWNER/REPO or the path segment named like the repository
 // (modules are conventionally named after their repository).
 func (r PathResolver) Resolve(f store.ReportFailure) (string, bool) {
 	p, ok := RepoPath(f.File, r.Roots)
@@ -86,25 +88,26 @@ func (r PathResolver) Resolve(f store.ReportFailure) (string, bool) {
 // packageDir is the repository directory of a Go package, "" for the root
 // or when it cannot be told.
 func (r PathResolver) packageDir(pkg string) string {
-	lower := strings.ToLower(pkg)
-	mods := []string{r.ModulePath}
-	if r.ModulePath == "" && r.Repository != "" {
-		mods = append(mods, "github.com/"+r.Repository)
-	}
-	for _, m := range mods {
-		m = strings.ToLower(strings.TrimSuffix(m, "/"))
-		if m == "" {
-			continue
+	if len(r.GoModules) > 0 {
+		best, dir, found := "", "", false
+		for mod, modDir := range r.GoModules {
+			if (pkg == mod || strings.HasPrefix(pkg, mod+"/")) && len(mod) >= len(best) {
+				best, dir, found = mod, modDir, true
+			}
 		}
-		if lower == m {
+		if !found {
 			return ""
 		}
-		if strings.HasPrefix(lower, m+"/") {
-			return pkg[len(m)+1:]
-		}
+		return strings.Trim(dir+"/"+strings.TrimPrefix(pkg[len(best):], "/"), "/")
 	}
-	if r.ModulePath != "" {
+	if r.Repository == "" {
 		return ""
+	}
+	lower := strings.ToLower(pkg)
+	if m := strings.ToLower("github.com/" + r.Repository); lower == m {
+		return ""
+	} else if strings.HasPrefix(lower, m+"/") {
+		return pkg[len(m)+1:]
 	}
 	_, name, _ := strings.Cut(r.Repository, "/")
 	segs := strings.Split(pkg, "/")

@@ -230,27 +230,38 @@ func TestRepoPath(t *testing.T) {
 
 func TestPathResolver(t *testing.T) {
 	t.Parallel()
+	monorepo := map[string]string{"example.com/mono": "", "example.com/mono/tools": "tools", "example.com/api": "services/api"}
 	tests := []struct {
-		file, pkg, module, repo, want string
+		file, pkg string
+		modules   map[string]string
+		repo      string
+		want      string
 	}{
-		{"pricing_test.go", "example.com/samples/testfail/pricing", "example.com/samples/testfail", "", "pricing/pricing_test.go"},
-		{"pricing_test.go", "example.com/sentinel-samples/testfail/pricing", "", "demo/testfail", "pricing/pricing_test.go"},
-		{"calc_test.go", "github.com/octo/calc", "", "octo/calc", "calc_test.go"},
-		{"x_test.go", "github.com/Octo/Calc/Sub/Dir", "", "octo/calc", "Sub/Dir/x_test.go"},
-		{"x_test.go", "example.com/calc/v2/sub", "", "octo/calc", "sub/x_test.go"},
-		{"x_test.go", "example.com/calc/calc", "", "octo/calc", "calc/x_test.go"},
-		{"x_test.go", "other.org/lib/pkg", "", "octo/calc", "x_test.go"},
-		{"x_test.go", "other.org/lib/pkg", "other.org/lib", "octo/calc", "pkg/x_test.go"},
-		{"x_test.go", "other.org/calc/pkg", "other.org/lib", "octo/calc", "x_test.go"},
-		{"pkg/x_test.go", "github.com/octo/calc/pkg", "", "octo/calc", "pkg/x_test.go"},
-		{"/workspace/pkg/x_test.go", "github.com/octo/calc/pkg", "", "octo/calc", "pkg/x_test.go"},
-		{"x_test.go", "", "", "octo/calc", "x_test.go"},
+		{"pricing_test.go", "example.com/samples/testfail/pricing", map[string]string{"example.com/samples/testfail": ""}, "", "pricing/pricing_test.go"},
+		{"pricing_test.go", "example.com/sentinel-samples/testfail/pricing", nil, "demo/testfail", "pricing/pricing_test.go"},
+		{"calc_test.go", "github.com/octo/calc", nil, "octo/calc", "calc_test.go"},
+		{"x_test.go", "github.com/Octo/Calc/Sub/Dir", nil, "octo/calc", "Sub/Dir/x_test.go"},
+		{"x_test.go", "example.com/calc/v2/sub", nil, "octo/calc", "sub/x_test.go"},
+		{"x_test.go", "example.com/calc/calc", nil, "octo/calc", "calc/x_test.go"},
+		{"x_test.go", "other.org/lib/pkg", nil, "octo/calc", "x_test.go"},
+		{"x_test.go", "other.org/lib/pkg", map[string]string{"other.org/lib": ""}, "octo/calc", "pkg/x_test.go"},
+		{"x_test.go", "other.org/calc/pkg", map[string]string{"other.org/lib": ""}, "octo/calc", "x_test.go"},
+		{"pkg/x_test.go", "github.com/octo/calc/pkg", nil, "octo/calc", "pkg/x_test.go"},
+		{"/workspace/pkg/x_test.go", "github.com/octo/calc/pkg", nil, "octo/calc", "pkg/x_test.go"},
+		{"x_test.go", "", nil, "octo/calc", "x_test.go"},
+		// Monorepos: the longest module holding the package decides.
+		{"x_test.go", "example.com/mono/pkg", monorepo, "octo/mono", "pkg/x_test.go"},
+		{"x_test.go", "example.com/mono/tools/gen", monorepo, "octo/mono", "tools/gen/x_test.go"},
+		{"x_test.go", "example.com/mono/toolsx", monorepo, "octo/mono", "toolsx/x_test.go"},
+		{"x_test.go", "example.com/api", monorepo, "octo/mono", "services/api/x_test.go"},
+		{"x_test.go", "example.com/api/handlers/v1", monorepo, "octo/mono", "services/api/handlers/v1/x_test.go"},
+		{"x_test.go", "example.com/other", monorepo, "octo/mono", "x_test.go"},
 	}
 	for _, tt := range tests {
-		r := PathResolver{Roots: []string{WorkspaceMount}, ModulePath: tt.module, Repository: tt.repo}
+		r := PathResolver{Roots: []string{WorkspaceMount}, GoModules: tt.modules, Repository: tt.repo}
 		got, ok := r.Resolve(store.ReportFailure{File: tt.file, TestPackage: tt.pkg})
 		if !ok || got != tt.want {
-			t.Errorf("Resolve(%q in %q, module %q, repo %q) = %q, %v; want %q", tt.file, tt.pkg, tt.module, tt.repo, got, ok, tt.want)
+			t.Errorf("Resolve(%q in %q, modules %v, repo %q) = %q, %v; want %q", tt.file, tt.pkg, tt.modules, tt.repo, got, ok, tt.want)
 		}
 	}
 }
