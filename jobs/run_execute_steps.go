@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -119,7 +121,11 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt
 			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
 		}
 		if results != nil {
-			if err := store.InsertTestResults(ctx, pool, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests); err != nil {
+			// COPY, in a transaction of its own: a step can report
+			// thousands of results, and a step's results land whole or not at all.
+			if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				return store.RecordTestResults(ctx, tx, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests)
+			}); err != nil {
 				runErr = err
 			}
 		}

@@ -140,7 +140,7 @@ func fmtIDs(run, step int64, seq int) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func TestInsertTestResults(t *testing.T) {
+func TestRecordTestResults(t *testing.T) {
 	t.Parallel()
 	db := storetest.NewDB(t)
 	repoID, runID := newRunForSteps(t, db)
@@ -153,13 +153,17 @@ func TestInsertTestResults(t *testing.T) {
 		{Package: "m/p", Name: "TestA", Outcome: triage.OutcomePass, Duration: 1500 * time.Millisecond},
 		{Package: "m/p", Name: "TestFlaky", Outcome: "fail", File: "p_test.go", Line: 12, Message: "boom"},
 	}
-	if err := store.InsertTestResults(ctx, db.Pool, repoID, runID, stepID, 1, first); err != nil {
-		t.Fatal(err)
+	record := func(attempt int, cases []triage.TestCase) {
+		t.Helper()
+		if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+			return store.RecordTestResults(ctx, tx, repoID, runID, stepID, attempt, cases)
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	record(1, first)
 	retry := []triage.TestCase{{Package: "m/p", Name: "TestFlaky", Outcome: triage.OutcomePass}}
-	if err := store.InsertTestResults(ctx, db.Pool, repoID, runID, stepID, 2, retry); err != nil {
-		t.Fatal(err)
-	}
+	record(2, retry)
 	got, err := store.ListTestResults(ctx, db.Pool, runID)
 	if err != nil {
 		t.Fatal(err)

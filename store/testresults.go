@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // maxResultMessage bounds the message kept per result; the log has the rest.
@@ -25,42 +23,6 @@ type TestResult struct {
 	File     string
 	Line     int
 	Message  string
-}
-
-// InsertTestResults stores the results of one step attempt, creating the
-// tests' identities (repository, package, name) as needed. attempt is the
-// step attempt; a case's own Attempt (go test -count) is added on top of it.
-func InsertTestResults(ctx context.Context, q Querier, repositoryID, runID, stepID int64, attempt int, cases []triage.TestCase) error {
-	if len(cases) == 0 {
-		return nil
-	}
-	n := len(cases)
-	pkgs, names, outcomes, files, messages := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	attempts, durations, lines := make([]int32, n), make([]int32, n), make([]int32, n)
-	for i, c := range cases {
-		pkgs[i], names[i], outcomes[i], files[i] = c.Package, c.Name, string(c.Outcome), c.File
-		messages[i] = truncateUTF8(c.Message, maxResultMessage)
-		attempts[i] = int32(attempt + max(c.Attempt, 1) - 1)
-		durations[i] = int32(min(c.Duration.Milliseconds(), 1<<31-1))
-		lines[i] = int32(c.Line)
-	}
-	_, err := q.Exec(ctx, `
-		WITH input AS (
-			SELECT * FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::int[], $9::text[], $10::int[], $11::text[])
-				AS t(package, name, attempt, outcome, duration_ms, file, line, message)),
-		ids AS (
-			INSERT INTO tests (repository_id, package, name)
-			SELECT DISTINCT $1::bigint, package, name FROM input
-			ON CONFLICT (repository_id, package, name) DO UPDATE SET updated_at = tests.updated_at
-			RETURNING id, package, name)
-		INSERT INTO test_results (run_id, step_id, test_id, attempt, outcome, duration_ms, file, line, message)
-		SELECT $2, $3, ids.id, i.attempt, i.outcome, i.duration_ms, i.file, i.line, i.message
-		FROM input i JOIN ids ON ids.package = i.package AND ids.name = i.name`,
-		repositoryID, runID, stepID, pkgs, names, attempts, outcomes, durations, files, lines, messages)
-	if err != nil {
-		return fmt.Errorf("insert %d test results of step %d: %w", n, stepID, err)
-	}
-	return nil
 }
 
 // ListTestResults returns a run's results by test and attempt.
