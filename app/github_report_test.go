@@ -99,6 +99,14 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// newReportTest is a fake GitHub, a database holding one queued run, and a
+// report.check worker between them.
+func newReportTest(t *testing.T) (*fakegithub.Server, *store.DB, seededRun, *jobs.ReportCheckWorker) {
+	fake := fakegithub.New(t)
+	db := storetest.NewDB(t)
+	return fake, db, seedRun(t, db), newWorker(t, db, newTestClient(t, fake.URL))
+}
+
 func newWorker(t *testing.T, db *store.DB, gh jobs.GitHub) *jobs.ReportCheckWorker {
 	return &jobs.ReportCheckWorker{DB: db, GitHub: gh, PublicURL: "http://sentinel.test", Log: testLog(t)}
 }
@@ -138,10 +146,7 @@ func annotationRequests(fake *fakegithub.Server) (sizes []int) {
 // monorepo only the modules the runner recorded place it in the repository.
 func TestReportCheckMonorepoAnnotations(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, db, run, w := newReportTest(t)
 	if err := store.SetRunGoModules(context.Background(), db.Pool, run.runID, map[string]string{"example.com/calc": "services/calc"}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,10 +167,7 @@ func TestReportCheckMonorepoAnnotations(t *testing.T) {
 
 func TestReportCheckLifecycle(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, db, run, w := newReportTest(t)
 
 	work(t, w, run.runID, jobs.PhaseQueued)
 	run.start(t)
@@ -205,10 +207,7 @@ func TestReportCheckLifecycle(t *testing.T) {
 
 func TestReportCheckSendsAnnotationsInBatches(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, _, run, w := newReportTest(t)
 	run.start(t)
 	run.finish(t, store.RunFailed, 120, false)
 	work(t, w, run.runID, jobs.PhaseCompleted)
@@ -229,10 +228,7 @@ func TestReportCheckSendsAnnotationsInBatches(t *testing.T) {
 
 func TestReportCheckNeutralWhenOnlyFlaky(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, _, run, w := newReportTest(t)
 	run.start(t)
 	run.finish(t, store.RunFailed, 1, true)
 	work(t, w, run.runID, jobs.PhaseCompleted)
@@ -253,10 +249,7 @@ func TestReportCheckNeutralWhenOnlyFlaky(t *testing.T) {
 // answer was lost; the retry finds it by external_id instead of creating another.
 func TestReportCheckLostCreateAnswer(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, db, run, w := newReportTest(t)
 	fake.FailNext(fakegithub.Fault{Kind: fakegithub.LostAnswer, Method: "POST", PathPrefix: "/repos/"})
 	if n := work(t, w, run.runID, jobs.PhaseQueued); n != 2 {
 		t.Errorf("took %d attempts, want 2", n)
@@ -303,10 +296,7 @@ func TestReportCheckUnderFailures(t *testing.T) {
 	var requests, failed int
 	for seed := uint64(1); seed <= 8; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			fake := fakegithub.New(t)
-			db := storetest.NewDB(t)
-			run := seedRun(t, db)
-			w := newWorker(t, db, newTestClient(t, fake.URL))
+			fake, _, run, w := newReportTest(t)
 			fake.SetChaos(fakegithub.Chaos{Rate: 0.3, Seed: seed})
 
 			attempts := work(t, w, run.runID, jobs.PhaseQueued)
@@ -389,10 +379,7 @@ func TestReportCheckGoneRepositoryCancels(t *testing.T) {
 
 func TestReportCheckSnoozesOnRateLimit(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
-	db := storetest.NewDB(t)
-	run := seedRun(t, db)
-	w := newWorker(t, db, newTestClient(t, fake.URL))
+	fake, _, run, w := newReportTest(t)
 	fake.FailNext(fakegithub.Fault{Kind: fakegithub.PrimaryRateLimit, RetryAfter: 30 * time.Second, PathPrefix: "/repos/"})
 	job := &river.Job[jobs.ReportCheckArgs]{JobRow: &rivertype.JobRow{ID: 1}, Args: jobs.ReportCheckArgs{RunID: run.runID, Phase: jobs.PhaseQueued}}
 	err := w.Work(context.Background(), job)
