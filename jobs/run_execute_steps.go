@@ -123,7 +123,7 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
 			// thousands of results, and a step's results land whole or not at all.
-			if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := ex.w.DB.InTx(ctx, func(tx pgx.Tx) error {
 				return store.RecordTestResults(ctx, tx, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests)
 			}); err != nil {
 				runErr = err

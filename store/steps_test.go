@@ -155,7 +155,7 @@ func TestRecordTestResults(t *testing.T) {
 	}
 	record := func(attempt int, cases []triage.TestCase) {
 		t.Helper()
-		if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := db.InTx(ctx, func(tx pgx.Tx) error {
 			return store.RecordTestResults(ctx, tx, repoID, runID, stepID, attempt, cases)
 		}); err != nil {
 			t.Fatal(err)
