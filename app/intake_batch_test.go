@@ -15,13 +15,18 @@ func TestConcurrentPushesLeaveOneLiveRunPerBranch(t *testing.T) {
 	ts := newTestServer(t)
 	const branches, perBranch = 4, 15
 	statuses := make([]int, branches*perBranch)
+	// Payloads are built here: a missing fixture must fail the test from
+	// its own goroutine, not from a sender's.
+	bodies := make([][]byte, len(statuses))
+	for i := range bodies {
+		bodies[i] = pushPayload(t, fmt.Sprintf("b%d", i%branches), fmt.Sprintf("%040x", i+1), "change")
+	}
 	var wg sync.WaitGroup
 	for i := range statuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := pushPayload(t, fmt.Sprintf("b%d", i%branches), fmt.Sprintf("%040x", i+1), "change")
-			statuses[i] = ts.deliver(t, "push", "", body).Status
+			statuses[i] = ts.deliver(t, "push", "", bodies[i]).Status
 		}()
 	}
 	wg.Wait()

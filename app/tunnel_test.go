@@ -26,16 +26,13 @@ import (
 
 const tunnelTestSecret = "It's a Secret to Everybody"
 
-// tunnelFixture reads a file from the shared fixtures, skipping when they are absent (failing
-// under CI, where they must be present).
+// tunnelFixture reads a copied GitHub fixture from testdata; a missing one
+// fails the test.
 func tunnelFixture(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", rel))
+	b, err := os.ReadFile(filepath.Join("testdata", rel))
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("fixture %s: %v", rel, err)
-		}
-		t.Skipf("fixture %s not available (../shared/fixtures): %v", rel, err)
+		t.Fatalf("fixture %s: %v", rel, err)
 	}
 	return b
 }

@@ -99,7 +99,7 @@ func BenchmarkAnalyzeLog(b *testing.B) {
 func BenchmarkParseGoTestJSON(b *testing.B) {
 	raw, err := os.ReadFile(fixtureRoot + "go-test-json/gotestsum/testjson__testdata__input__go-test-json.out")
 	if err != nil {
-		b.Skip("fixture missing:", err)
+		b.Fatal("fixture missing:", err)
 	}
 	var data []byte
 	for len(data) < 8<<20 {

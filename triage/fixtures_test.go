@@ -10,16 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fixtureDir returns the shared fixtures folder, skipping the test when it
-// is absent (and failing when CI is set: there it must be present).
+// fixtureDir returns a folder of the copied test-runner fixtures
+// (testdata/fixtures/SOURCES.md names their origin and licence). A missing
+// folder fails the test.
 func fixtureDir(t testing.TB, sub string) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", sub)
+	dir := filepath.Join("testdata", "fixtures", sub)
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("fixtures missing under CI: %v", err)
-		}
-		t.Skipf("shared fixtures not found at %s: %v", dir, err)
+		t.Fatalf("fixtures missing: %v", err)
 	}
 	return dir
 }

@@ -9,12 +9,14 @@ import (
 	"unicode/utf8"
 )
 
-// addSeeds adds every file matching the globs (relative to the shared
-// fixtures or this package) to the fuzz corpus; missing fixtures only
-// shrink the corpus.
+// addSeeds adds every file matching the globs (relative to this package) to
+// the fuzz corpus. Globs that together match nothing fail: the seeds are part
+// of the test.
 func addSeeds(f *testing.F, globs ...string) {
+	matched := 0
 	for _, g := range globs {
 		files, _ := filepath.Glob(g)
+		matched += len(files)
 		for _, file := range files {
 			b, err := os.ReadFile(file)
 			if err == nil && len(b) <= 64<<10 { // large seeds slow the mutator down
@@ -22,9 +24,12 @@ func addSeeds(f *testing.F, globs ...string) {
 			}
 		}
 	}
+	if matched == 0 {
+		f.Fatalf("no fuzz seeds match %v", globs)
+	}
 }
 
-const fixtureRoot = "../../shared/fixtures/test-output/"
+const fixtureRoot = "testdata/fixtures/test-output/"
 
 func FuzzParseGoTestJSON(f *testing.F) {
 	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*")

@@ -48,10 +48,8 @@ func corpusLines(t *testing.T) []string {
 	t.Helper()
 	var lines []string
 	files, _ := filepath.Glob(filepath.Join("testdata", "logs", "*.log"))
-	if dir := filepath.Join("..", "..", "shared", "fixtures", "test-output"); dirExists(dir) {
-		more, _ := filepath.Glob(filepath.Join(dir, "go-test-json", "gotestsum", "*"))
-		files = append(files, more...)
-	}
+	more, _ := filepath.Glob(filepath.Join(fixtureDir(t, "test-output"), "go-test-json", "gotestsum", "*"))
+	files = append(files, more...)
 	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {
@@ -65,11 +63,6 @@ func corpusLines(t *testing.T) []string {
 		fh.Close()
 	}
 	return lines
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 func TestNormalizeIsIdempotent(t *testing.T) {

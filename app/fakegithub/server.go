@@ -64,13 +64,12 @@ type mount struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithSpec validates against spec (see LoadSpec) instead of the shared
-// fixture found from the working directory.
+// WithSpec validates against spec (see ParseSpec) instead of the embedded
+// GitHub description.
 func WithSpec(spec *Spec) Option { return func(s *Server) { s.spec = spec } }
 
-// New starts a fake GitHub for the test. It loads the OpenAPI subset from
-// ../shared/fixtures (skipping the test when it is absent, failing when CI is
-// set), closes the server at the end of the test and fails the test for
+// New starts a fake GitHub for the test. It validates against the embedded
+// OpenAPI subset, closes the server at the end of the test and fails the test for
 // every request body that broke the OpenAPI description.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -88,7 +87,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	if s.spec == nil {
-		s.spec = SharedSpec(t)
+		s.spec = GitHubSpec(t)
 	}
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -322,9 +322,9 @@ func TestSlowAnswers(t *testing.T) {
 	}
 }
 
-func TestSharedSpecIsValidOpenAPI(t *testing.T) {
+func TestGitHubSpecIsValidOpenAPI(t *testing.T) {
 	t.Parallel()
-	if err := fakegithub.SharedSpec(t).Validate(); err != nil {
+	if err := fakegithub.GitHubSpec(t).Validate(); err != nil {
 		t.Errorf("the OpenAPI subset does not validate: %v", err)
 	}
 }

@@ -2,12 +2,11 @@ package fakegithub
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -45,12 +44,12 @@ type specOp struct {
 	pathRaw string
 }
 
-// LoadSpec reads and checks an OpenAPI 3.0 document with kin-openapi.
-func LoadSpec(path string) (*Spec, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile(path)
+// ParseSpec reads and checks an OpenAPI 3.0 document with kin-openapi; name
+// is only for messages.
+func ParseSpec(data []byte, name string) (*Spec, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
-		return nil, fmt.Errorf("loading OpenAPI description %s: %w", path, err)
+		return nil, fmt.Errorf("loading OpenAPI description %s: %w", name, err)
 	}
 	s := &Spec{doc: doc}
 	paths := doc.Paths.InMatchingOrder()
@@ -63,7 +62,7 @@ func LoadSpec(path string) (*Spec, error) {
 		}
 	}
 	if len(s.ops) == 0 {
-		return nil, fmt.Errorf("OpenAPI description %s has no operations", path)
+		return nil, fmt.Errorf("OpenAPI description %s has no operations", name)
 	}
 	return s, nil
 }
@@ -81,55 +80,28 @@ func templateRegexp(p string) (*regexp.Regexp, []string) {
 	return regexp.MustCompile("^" + expr + "$"), names
 }
 
+// openAPISubset is GitHub's OpenAPI description of the calls Sentinel makes,
+// copied from @octokit/openapi (testdata/SOURCES.md). Embedded, so the fake
+// works from any working directory and a clone needs nothing beside it.
+//
+//go:embed testdata/openapi-subset.json
+var openAPISubset []byte
+
 var (
-	sharedSpecOnce sync.Once
-	sharedSpec     *Spec
-	sharedSpecErr  error
-	sharedSpecPath string
+	githubSpecOnce sync.Once
+	githubSpec     *Spec
+	githubSpecErr  error
 )
 
-// SharedSpec loads ../shared/fixtures/github-api/openapi-subset.json relative
-// to the repository root (found by walking up to go.mod), once per process.
-// It skips the test when the fixture is absent and fails it when CI is set.
-func SharedSpec(t testing.TB) *Spec {
+// GitHubSpec is the embedded OpenAPI subset, loaded once per process. A
+// description that does not load fails the test.
+func GitHubSpec(t testing.TB) *Spec {
 	t.Helper()
-	sharedSpecOnce.Do(func() {
-		sharedSpecPath, sharedSpecErr = findFixture(filepath.Join("github-api", "openapi-subset.json"))
-		if sharedSpecErr == nil {
-			sharedSpec, sharedSpecErr = LoadSpec(sharedSpecPath)
-		}
-	})
-	if errors.Is(sharedSpecErr, os.ErrNotExist) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("fakegithub: %v (CI is set, so the fixture must exist)", sharedSpecErr)
-		}
-		t.Skipf("fakegithub: %v", sharedSpecErr)
+	githubSpecOnce.Do(func() { githubSpec, githubSpecErr = ParseSpec(openAPISubset, "openapi-subset.json") })
+	if githubSpecErr != nil {
+		t.Fatalf("fakegithub: %v", githubSpecErr)
 	}
-	if sharedSpecErr != nil {
-		t.Fatalf("fakegithub: %v", sharedSpecErr)
-	}
-	return sharedSpec
-}
-
-func findFixture(rel string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "fixtures", rel)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("shared fixture %s: %w", p, os.ErrNotExist)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory to find ../shared/fixtures: %w", os.ErrNotExist)
-		}
-		dir = parent
-	}
+	return githubSpec
 }
 
 // Check validates one request. Requests for operations the description does
