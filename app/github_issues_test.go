@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
@@ -59,7 +59,7 @@ func incidentLifecycle(t *testing.T, gh jobs.GitHub) {
 	})
 }
 
-func checkIncidentIssue(t *testing.T, fake *fakegithub.Server) {
+func checkIncidentIssue(t *testing.T, fake *githubtest.Server) {
 	t.Helper()
 	issues := fake.Issues("octo/calc")
 	if len(issues) != 1 {
@@ -91,7 +91,7 @@ func checkIncidentIssue(t *testing.T, fake *fakegithub.Server) {
 
 func TestIssueOperations(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	incidentLifecycle(t, newTestClient(t, fake.URL))
 	checkIncidentIssue(t, fake)
 }
@@ -103,10 +103,10 @@ func TestIssueOperationsUnderFailures(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
-			fake := fakegithub.New(t)
-			fake.SetChaos(fakegithub.Chaos{Rate: 0.3, Seed: seed})
+			fake := githubtest.New(t)
+			fake.SetChaos(githubtest.Chaos{Rate: 0.3, Seed: seed})
 			incidentLifecycle(t, newTestClient(t, fake.URL))
-			fake.SetChaos(fakegithub.Chaos{})
+			fake.SetChaos(githubtest.Chaos{})
 			checkIncidentIssue(t, fake)
 		})
 	}
@@ -114,7 +114,7 @@ func TestIssueOperationsUnderFailures(t *testing.T) {
 
 func TestOpenIssueKnownNumberIsTrusted(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	n, created, err := jobs.OpenIssue(context.Background(), newTestClient(t, fake.URL), testRepo, 17, jobs.IssueSpec{Fingerprint: "fp", Title: "t"})
 	if n != 17 || created || err != nil || len(fake.Requests()) != 0 {
 		t.Errorf("got %d %v %v after %d requests; want 17 without asking GitHub", n, created, err, len(fake.Requests()))

@@ -14,7 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
@@ -101,8 +101,8 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 // newReportTest is a fake GitHub, a database holding one queued run, and a
 // report.check worker between them.
-func newReportTest(t *testing.T) (*fakegithub.Server, *store.DB, seededRun, *jobs.ReportCheckWorker) {
-	fake := fakegithub.New(t)
+func newReportTest(t *testing.T) (*githubtest.Server, *store.DB, seededRun, *jobs.ReportCheckWorker) {
+	fake := githubtest.New(t)
 	db := storetest.NewDB(t)
 	return fake, db, seedRun(t, db), newWorker(t, db, newTestClient(t, fake.URL))
 }
@@ -133,7 +133,7 @@ func work(t *testing.T, w *jobs.ReportCheckWorker, runID int64, phase string) (a
 	}
 }
 
-func annotationRequests(fake *fakegithub.Server) (sizes []int) {
+func annotationRequests(fake *githubtest.Server) (sizes []int) {
 	for _, r := range fake.Requests() {
 		if r.Method == "PATCH" && r.Status == 200 && strings.Contains(string(r.Body), `"annotations"`) {
 			sizes = append(sizes, strings.Count(string(r.Body), `"annotation_level"`))
@@ -250,7 +250,7 @@ func TestReportCheckNeutralWhenOnlyFlaky(t *testing.T) {
 func TestReportCheckLostCreateAnswer(t *testing.T) {
 	t.Parallel()
 	fake, db, run, w := newReportTest(t)
-	fake.FailNext(fakegithub.Fault{Kind: fakegithub.LostAnswer, Method: "POST", PathPrefix: "/repos/"})
+	fake.FailNext(githubtest.Fault{Kind: githubtest.LostAnswer, Method: "POST", PathPrefix: "/repos/"})
 	if n := work(t, w, run.runID, jobs.PhaseQueued); n != 2 {
 		t.Errorf("took %d attempts, want 2", n)
 	}
@@ -265,7 +265,7 @@ func TestReportCheckLostCreateAnswer(t *testing.T) {
 // racing do not create two check runs.
 func TestReportCheckConcurrentJobs(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	fake.SetDelay(20 * time.Millisecond) // widen the window
 	db := storetest.NewDB(t)
 	run := seedRun(t, db)
@@ -297,14 +297,14 @@ func TestReportCheckUnderFailures(t *testing.T) {
 	for seed := uint64(1); seed <= 8; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			fake, _, run, w := newReportTest(t)
-			fake.SetChaos(fakegithub.Chaos{Rate: 0.3, Seed: seed})
+			fake.SetChaos(githubtest.Chaos{Rate: 0.3, Seed: seed})
 
 			attempts := work(t, w, run.runID, jobs.PhaseQueued)
 			run.start(t)
 			attempts += work(t, w, run.runID, jobs.PhaseInProgress)
 			run.finish(t, store.RunFailed, 120, false)
 			attempts += work(t, w, run.runID, jobs.PhaseCompleted)
-			fake.SetChaos(fakegithub.Chaos{})
+			fake.SetChaos(githubtest.Chaos{})
 
 			faults := 0
 			for _, r := range fake.Requests() {
@@ -345,15 +345,15 @@ func TestReportCheckGoneRepositoryCancels(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		breakIt func(*fakegithub.Server)
+		breakIt func(*githubtest.Server)
 	}{
-		{"deleted repository", func(f *fakegithub.Server) { f.DeleteRepo("octo/calc") }},
-		{"uninstalled App", func(f *fakegithub.Server) { f.Uninstall(7) }},
-		{"validation error", func(f *fakegithub.Server) {}},
+		{"deleted repository", func(f *githubtest.Server) { f.DeleteRepo("octo/calc") }},
+		{"uninstalled App", func(f *githubtest.Server) { f.Uninstall(7) }},
+		{"validation error", func(f *githubtest.Server) {}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fake := fakegithub.New(t)
+			fake := githubtest.New(t)
 			db := storetest.NewDB(t)
 			run := seedRun(t, db)
 			tc.breakIt(fake)
@@ -380,7 +380,7 @@ func TestReportCheckGoneRepositoryCancels(t *testing.T) {
 func TestReportCheckSnoozesOnRateLimit(t *testing.T) {
 	t.Parallel()
 	fake, _, run, w := newReportTest(t)
-	fake.FailNext(fakegithub.Fault{Kind: fakegithub.PrimaryRateLimit, RetryAfter: 30 * time.Second, PathPrefix: "/repos/"})
+	fake.FailNext(githubtest.Fault{Kind: githubtest.PrimaryRateLimit, RetryAfter: 30 * time.Second, PathPrefix: "/repos/"})
 	job := &river.Job[jobs.ReportCheckArgs]{JobRow: &rivertype.JobRow{ID: 1}, Args: jobs.ReportCheckArgs{RunID: run.runID, Phase: jobs.PhaseQueued}}
 	err := w.Work(context.Background(), job)
 	var snooze *river.JobSnoozeError

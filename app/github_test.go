@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
@@ -50,7 +50,7 @@ func TestNewGitHubClientChecksConfig(t *testing.T) {
 // Enterprise Server does): the token request and the API call both go there.
 func TestAPIURLMovesEveryCall(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	var mu sync.Mutex
 	var paths []string
 	ghes := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +80,7 @@ func TestAPIURLMovesEveryCall(t *testing.T) {
 
 func TestInstallationTransportIsCached(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	c := newTestClient(t, fake.URL)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
@@ -103,21 +103,21 @@ func TestGitHubErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
-		fault       fakegithub.Fault
+		fault       githubtest.Fault
 		status      int
 		rateLimited bool
 		retryAfter  time.Duration
 	}{
-		{"server error", fakegithub.Fault{Kind: fakegithub.ServerError}, 500, false, 0},
-		{"lost answer", fakegithub.Fault{Kind: fakegithub.LostAnswer}, 502, false, 0},
-		{"primary rate limit", fakegithub.Fault{Kind: fakegithub.PrimaryRateLimit, RetryAfter: 90 * time.Second}, 403, true, 90 * time.Second},
-		{"secondary rate limit", fakegithub.Fault{Kind: fakegithub.SecondaryRateLimit, RetryAfter: 60 * time.Second}, 403, true, 60 * time.Second},
-		{"too many requests", fakegithub.Fault{Kind: fakegithub.TooManyRequests, RetryAfter: 5 * time.Second}, 429, true, 5 * time.Second},
+		{"server error", githubtest.Fault{Kind: githubtest.ServerError}, 500, false, 0},
+		{"lost answer", githubtest.Fault{Kind: githubtest.LostAnswer}, 502, false, 0},
+		{"primary rate limit", githubtest.Fault{Kind: githubtest.PrimaryRateLimit, RetryAfter: 90 * time.Second}, 403, true, 90 * time.Second},
+		{"secondary rate limit", githubtest.Fault{Kind: githubtest.SecondaryRateLimit, RetryAfter: 60 * time.Second}, 403, true, 60 * time.Second},
+		{"too many requests", githubtest.Fault{Kind: githubtest.TooManyRequests, RetryAfter: 5 * time.Second}, 429, true, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := fakegithub.New(t)
+			fake := githubtest.New(t)
 			c := newTestClient(t, fake.URL)
 			tt.fault.PathPrefix = "/repos/"
 			fake.FailNext(tt.fault)
@@ -138,7 +138,7 @@ func TestGitHubErrors(t *testing.T) {
 
 func TestGoneAndRejected(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	c := newTestClient(t, fake.URL)
 	ctx := context.Background()
 
@@ -169,7 +169,7 @@ func TestGoneAndRejected(t *testing.T) {
 
 func TestEnsureLabelAndPagination(t *testing.T) {
 	t.Parallel()
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	c := newTestClient(t, fake.URL)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -15,7 +15,7 @@ import (
 func TestIncidentSyncRecoversFromLostAnswers(t *testing.T) {
 	t.Parallel()
 	w := newIncidentWorld(t, triage.IncidentPolicy{RedStreak: 50})
-	w.fake.FailNext(fakegithub.Fault{Kind: fakegithub.LostAnswer, Method: "POST", PathPrefix: "/repos/octo/calc/issues"})
+	w.fake.FailNext(githubtest.Fault{Kind: githubtest.LostAnswer, Method: "POST", PathPrefix: "/repos/octo/calc/issues"})
 	w.run("Test05")
 	w.run("Test05")
 	var id int64
@@ -45,7 +45,7 @@ func TestIncidentSyncRecoversFromLostAnswers(t *testing.T) {
 	// A lost occurrence comment.
 	w.run("Test05")
 	w.now = w.now.Add(2 * time.Hour)
-	w.fake.FailNext(fakegithub.Fault{Kind: fakegithub.LostAnswer, Method: "POST", PathPrefix: "/repos/octo/calc/issues/"})
+	w.fake.FailNext(githubtest.Fault{Kind: githubtest.LostAnswer, Method: "POST", PathPrefix: "/repos/octo/calc/issues/"})
 	if err := w.sync.Sync(w.ctx, id); err == nil {
 		t.Fatal("sync with a lost comment answer reported success")
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
@@ -26,7 +26,7 @@ type incidentWorld struct {
 	ctx    context.Context
 	db     *store.DB
 	rc     *river.Client[pgx.Tx]
-	fake   *fakegithub.Server
+	fake   *githubtest.Server
 	repoID int64
 	an     *jobs.TriageAnalyzeWorker
 	sync   *jobs.IncidentSyncWorker
@@ -38,7 +38,7 @@ func newIncidentWorld(t *testing.T, policy triage.IncidentPolicy) *incidentWorld
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.NewDB(t)
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	gh, err := NewGitHubClient(GitHubConfig{AppID: 1, PrivateKey: testAppKey(t), APIURL: fake.URL + "/"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/app"
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -27,7 +27,7 @@ func TestEndToEndPushToCheckRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a sample through the whole pipeline")
 	}
-	fake := fakegithub.New(t)
+	fake := githubtest.New(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestEndToEndPushToCheckRun(t *testing.T) {
 		t.Errorf("run %d: state %s conclusion %s, want failed/failure", run.ID, run.State, run.Conclusion)
 	}
 
-	var checks []fakegithub.CheckRun
+	var checks []githubtest.CheckRun
 	for _, c := range fake.CheckRuns() {
 		if c.HeadSHA == sha {
 			checks = append(checks, c)

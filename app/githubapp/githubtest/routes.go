@@ -1,4 +1,4 @@
-package fakegithub
+package githubtest
 
 import (
 	"crypto/rand"
@@ -28,7 +28,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /repos/{owner}/{repo}/labels", s.authed(s.createLabel))
 	m.HandleFunc("GET /search/issues", s.authed(s.searchIssues))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "Not Found (fakegithub does not implement "+r.Method+" "+r.URL.Path+")")
+		writeError(w, http.StatusNotFound, "Not Found (githubtest does not implement "+r.Method+" "+r.URL.Path+")")
 	})
 }
 

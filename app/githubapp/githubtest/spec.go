@@ -1,4 +1,4 @@
-package fakegithub
+package githubtest
 
 import (
 	"context"
@@ -99,7 +99,7 @@ func GitHubSpec(t testing.TB) *Spec {
 	t.Helper()
 	githubSpecOnce.Do(func() { githubSpec, githubSpecErr = ParseSpec(openAPISubset, "openapi-subset.json") })
 	if githubSpecErr != nil {
-		t.Fatalf("fakegithub: %v", githubSpecErr)
+		t.Fatalf("githubtest: %v", githubSpecErr)
 	}
 	return githubSpec
 }

@@ -1,4 +1,4 @@
-// Package fakegithub is an in-process GitHub for tests: an httptest server
+// Package githubtest is an in-process GitHub for tests: an httptest server
 // that answers the REST calls Sentinel makes (installation tokens, check runs,
 // issues, comments, labels, search) the way GitHub does — status codes, ids,
 // pagination headers — keeps their state, records every request, validates
@@ -6,8 +6,9 @@
 // failures (5xx, primary and secondary rate limits, lost answers, slow answers).
 //
 // A test creates one with New(t); at the end of the test every OpenAPI
-// violation fails it, so a test cannot forget to look.
-package fakegithub
+// violation fails it, so a test cannot forget to look. Only tests import
+// this package.
+package githubtest
 
 import (
 	"bytes"
@@ -95,7 +96,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	t.Cleanup(func() {
 		s.Server.Close()
 		for _, v := range s.Violations() {
-			t.Errorf("fakegithub: request violates GitHub's OpenAPI description: %s", v)
+			t.Errorf("githubtest: request violates GitHub's OpenAPI description: %s", v)
 		}
 	})
 	return s

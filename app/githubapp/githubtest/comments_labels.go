@@ -1,4 +1,4 @@
-package fakegithub
+package githubtest
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package fakegithub_test
+package githubtest_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v62/github"
 
-	"github.com/sentinel-ci/sentinel/app/fakegithub"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 )
 
 var testKey = func() []byte {
@@ -30,7 +30,7 @@ var testKey = func() []byte {
 }()
 
 // client talks to the fake as installation 7 of App 1, through ghinstallation.
-func client(t *testing.T, s *fakegithub.Server) *github.Client {
+func client(t *testing.T, s *githubtest.Server) *github.Client {
 	t.Helper()
 	atr, err := ghinstallation.NewAppsTransport(http.DefaultTransport, 1, testKey)
 	if err != nil {
@@ -52,7 +52,7 @@ const sha = "0123456789abcdef0123456789abcdef01234567"
 
 func TestCheckRunLifecycle(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	c := client(t, s)
 	ctx := context.Background()
 	cr, resp, err := c.Checks.CreateCheckRun(ctx, "o", "r", github.CreateCheckRunOptions{
@@ -94,7 +94,7 @@ func TestCheckRunLifecycle(t *testing.T) {
 
 func TestViolationsAreRecorded(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	c := client(t, s)
 	ctx := context.Background()
 	var anns []*github.CheckRunAnnotation
@@ -139,7 +139,7 @@ func TestViolationsAreRecorded(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	c := client(t, s)
 	ctx := context.Background()
 	// Get a token first so the faults hit the API calls.
@@ -147,11 +147,11 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.FailNext(
-		fakegithub.Fault{Kind: fakegithub.PrimaryRateLimit, PathPrefix: "/repos/"},
-		fakegithub.Fault{Kind: fakegithub.SecondaryRateLimit, RetryAfter: 0, PathPrefix: "/repos/"},
-		fakegithub.Fault{Kind: fakegithub.TooManyRequests, RetryAfter: 3 * time.Second, PathPrefix: "/repos/"},
-		fakegithub.Fault{Kind: fakegithub.ServerError, PathPrefix: "/repos/"},
-		fakegithub.Fault{Kind: fakegithub.LostAnswer, PathPrefix: "/repos/"},
+		githubtest.Fault{Kind: githubtest.PrimaryRateLimit, PathPrefix: "/repos/"},
+		githubtest.Fault{Kind: githubtest.SecondaryRateLimit, RetryAfter: 0, PathPrefix: "/repos/"},
+		githubtest.Fault{Kind: githubtest.TooManyRequests, RetryAfter: 3 * time.Second, PathPrefix: "/repos/"},
+		githubtest.Fault{Kind: githubtest.ServerError, PathPrefix: "/repos/"},
+		githubtest.Fault{Kind: githubtest.LostAnswer, PathPrefix: "/repos/"},
 	)
 	req := &github.IssueRequest{Title: github.String("t")}
 	_, _, err := c.Issues.Create(ctx, "o", "r", req)
@@ -184,7 +184,7 @@ func TestFaults(t *testing.T) {
 
 func TestIssuesLabelsCommentsSearchPagination(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	c := client(t, s)
 	ctx := context.Background()
 	if _, _, err := c.Issues.CreateLabel(ctx, "o", "r", &github.Label{Name: github.String("sentinel"), Color: github.String("b60205")}); err != nil {
@@ -235,7 +235,7 @@ func TestIssuesLabelsCommentsSearchPagination(t *testing.T) {
 
 func TestUninstalledAndDeleted(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	s.DeleteRepo("o/gone")
 	c := client(t, s)
 	ctx := context.Background()
@@ -254,7 +254,7 @@ func TestUninstalledAndDeleted(t *testing.T) {
 
 func TestMountAndRequests(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	s.Mount("/git/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "git:"+r.URL.Path)
 	}))
@@ -275,12 +275,12 @@ func TestMountAndRequests(t *testing.T) {
 func TestChaosIsReproducible(t *testing.T) {
 	t.Parallel()
 	statuses := func() []int {
-		s := fakegithub.New(t)
+		s := githubtest.New(t)
 		c := client(t, s)
 		if _, _, err := c.Issues.Create(context.Background(), "o", "r", &github.IssueRequest{Title: github.String("w")}); err != nil {
 			t.Fatal(err)
 		}
-		s.SetChaos(fakegithub.Chaos{Rate: 0.5, Seed: 3, Kinds: []fakegithub.FaultKind{fakegithub.ServerError}})
+		s.SetChaos(githubtest.Chaos{Rate: 0.5, Seed: 3, Kinds: []githubtest.FaultKind{githubtest.ServerError}})
 		var out []int
 		for i := 0; i < 20; i++ {
 			_, resp, _ := c.Issues.Get(context.Background(), "o", "r", 1)
@@ -305,12 +305,12 @@ func TestChaosIsReproducible(t *testing.T) {
 
 func TestSlowAnswers(t *testing.T) {
 	t.Parallel()
-	s := fakegithub.New(t)
+	s := githubtest.New(t)
 	c := client(t, s)
 	if _, _, err := c.Issues.Create(context.Background(), "o", "r", &github.IssueRequest{Title: github.String("w")}); err != nil {
 		t.Fatal(err)
 	}
-	s.FailNext(fakegithub.Fault{Kind: fakegithub.Slow, Delay: 2 * time.Second})
+	s.FailNext(githubtest.Fault{Kind: githubtest.Slow, Delay: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, _, err := c.Issues.Get(ctx, "o", "r", 1)
@@ -324,7 +324,7 @@ func TestSlowAnswers(t *testing.T) {
 
 func TestGitHubSpecIsValidOpenAPI(t *testing.T) {
 	t.Parallel()
-	if err := fakegithub.GitHubSpec(t).Validate(); err != nil {
+	if err := githubtest.GitHubSpec(t).Validate(); err != nil {
 		t.Errorf("the OpenAPI subset does not validate: %v", err)
 	}
 }
