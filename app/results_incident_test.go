@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -39,7 +40,7 @@ func newIncidentWorld(t *testing.T, policy triage.IncidentPolicy) *incidentWorld
 	ctx := context.Background()
 	db := storetest.NewDB(t)
 	fake := githubtest.New(t)
-	gh, err := NewGitHubClient(GitHubConfig{AppID: 1, PrivateKey: testAppKey(t), APIURL: fake.URL + "/"})
+	gh, err := githubapp.NewClient(githubapp.Config{AppID: 1, PrivateKey: githubtest.AppKey(t), APIURL: fake.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}

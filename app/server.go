@@ -1,5 +1,6 @@
 // Package app is Sentinel's HTTP surface: the chi routes, the webhook
-// receiver, the dashboard and JSON API, and the GitHub API client.
+// receiver, the dashboard and JSON API. The GitHub API client lives in
+// app/githubapp.
 package app
 
 import (

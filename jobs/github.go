@@ -24,7 +24,7 @@ type GitHubRepo struct {
 
 func (r GitHubRepo) String() string { return r.Owner + "/" + r.Name }
 
-// GitHub is what the reporting jobs need from GitHub. The app package
+// GitHub is what the reporting jobs need from GitHub. Package app/githubapp
 // implements it twice: a client that really calls GitHub (one installation
 // transport each), and a recorder that stores every call in outbound_calls
 // when Sentinel has no App credentials.

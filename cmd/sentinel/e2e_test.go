@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
@@ -33,7 +33,7 @@ func TestEndToEndPushToCheckRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	gh, err := app.NewGitHubClient(app.GitHubConfig{AppID: 1, PrivateKey: keyPEM, APIURL: fake.URL + "/"})
+	gh, err := githubapp.NewClient(githubapp.Config{AppID: 1, PrivateKey: keyPEM, APIURL: fake.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}

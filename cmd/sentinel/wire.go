@@ -8,7 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
@@ -30,7 +30,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log,
 	}
-	if client, ok := gh.(*app.GitHubClient); ok {
+	if client, ok := gh.(*githubapp.Client); ok {
 		runner.Token = client.InstallationToken
 	}
 	for _, worker := range []func() error{
@@ -69,7 +69,7 @@ func (m *Main) gitHub() (jobs.GitHub, error) {
 	if m.GitHub != nil {
 		return m.GitHub, nil
 	}
-	gh, err := app.NewGitHub(app.GitHubConfig{AppID: m.Config.GitHubAppID, PrivateKey: []byte(m.Config.GitHubKeyPEM), APIURL: m.Config.GitHubAPIURL}, m.DB, m.Log)
+	gh, err := githubapp.New(githubapp.Config{AppID: m.Config.GitHubAppID, PrivateKey: []byte(m.Config.GitHubKeyPEM), APIURL: m.Config.GitHubAPIURL}, m.DB, m.Log)
 	m.GitHub = gh
 	return gh, err
 }

@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
-func (r *GitHubRecorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
+func (r *Recorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
 	resp, err := r.record(ctx, repo, http.MethodPost, repoPath(repo, "/issues"), req, http.StatusCreated, func(id int64, seq int) any {
 		return &github.Issue{
 			ID: github.Int64(id), Number: github.Int(seq), Title: req.Title, Body: req.Body,
@@ -26,7 +26,7 @@ func (r *GitHubRecorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, 
 }
 
 // getIssue answers with the issue's state after its last recorded write.
-func (r *GitHubRecorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, number int) (*github.Issue, error) {
+func (r *Recorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, number int) (*github.Issue, error) {
 	edits, err := r.db.OutboundCallsAt(ctx, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (r *GitHubRecorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, num
 	return decode[github.Issue](creates[number-1].Response)
 }
 
-func (r *GitHubRecorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
+func (r *Recorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
 	cur, err := r.getIssue(ctx, repo, number)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (r *GitHubRecorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, nu
 	return decode[github.Issue](resp)
 }
 
-func (r *GitHubRecorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
+func (r *Recorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
 	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/issues"))
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (r *GitHubRecorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, l
 	return out, nil
 }
 
-func (r *GitHubRecorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
+func (r *Recorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
 	if _, err := r.getIssue(ctx, repo, number); err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (r *GitHubRecorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo
 	return decode[github.IssueComment](resp)
 }
 
-func (r *GitHubRecorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
+func (r *Recorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
 	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)))
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (r *GitHubRecorder) ListComments(ctx context.Context, repo jobs.GitHubRepo,
 	return out, nil
 }
 
-func (r *GitHubRecorder) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
+func (r *Recorder) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
 	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/labels"))
 	if err != nil {
 		return err

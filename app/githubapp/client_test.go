@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs"
 )
 
-func newTestClient(t *testing.T, apiURL string) *GitHubClient {
+func newTestClient(t *testing.T, apiURL string) *Client {
 	t.Helper()
-	c, err := NewGitHubClient(GitHubConfig{AppID: 1, PrivateKey: testAppKey(t), APIURL: apiURL})
+	c, err := NewClient(Config{AppID: 1, PrivateKey: githubtest.AppKey(t), APIURL: apiURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,19 +27,19 @@ func newTestClient(t *testing.T, apiURL string) *GitHubClient {
 
 var testRepo = jobs.GitHubRepo{InstallationID: 7, Owner: "octo", Name: "calc"}
 
-func TestNewGitHubClientChecksConfig(t *testing.T) {
+func TestNewClientChecksConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		cfg  GitHubConfig
+		cfg  Config
 		want string
 	}{
-		{"no key", GitHubConfig{AppID: 1}, "both required"},
-		{"bad key", GitHubConfig{AppID: 1, PrivateKey: []byte("not a key")}, "GITHUB_APP_PRIVATE_KEY"},
-		{"bad url", GitHubConfig{AppID: 1, PrivateKey: testAppKey(t), APIURL: "api.github.com"}, "GITHUB_API_URL"},
+		{"no key", Config{AppID: 1}, "both required"},
+		{"bad key", Config{AppID: 1, PrivateKey: []byte("not a key")}, "GITHUB_APP_PRIVATE_KEY"},
+		{"bad url", Config{AppID: 1, PrivateKey: githubtest.AppKey(t), APIURL: "api.github.com"}, "GITHUB_API_URL"},
 	}
 	for _, tt := range tests {
-		_, err := NewGitHubClient(tt.cfg)
+		_, err := NewClient(tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.want)
 		}

@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -14,24 +14,24 @@ import (
 	"github.com/sentinel-ci/sentinel/store"
 )
 
-// GitHubRecorder stands in for GitHub when Sentinel has no App credentials:
+// Recorder stands in for GitHub when Sentinel has no App credentials:
 // every write is stored in outbound_calls with the body that would have been
 // sent and an answer made up like GitHub's (check run ids from the table's
 // sequence, issue numbers counted per repository), and reads are answered
 // from what was recorded, so reporting and incidents behave as with GitHub
 // and the dashboard can show what would have been posted. Reads themselves
 // are not recorded: they change nothing.
-type GitHubRecorder struct {
+type Recorder struct {
 	db  *store.DB
 	now func() time.Time
 }
 
-// NewGitHubRecorder records into db.
-func NewGitHubRecorder(db *store.DB) *GitHubRecorder {
-	return &GitHubRecorder{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}
+// NewRecorder records into db.
+func NewRecorder(db *store.DB) *Recorder {
+	return &Recorder{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}
 }
 
-var _ jobs.GitHub = (*GitHubRecorder)(nil)
+var _ jobs.GitHub = (*Recorder)(nil)
 
 func repoPath(repo jobs.GitHubRepo, rest string) string {
 	return "/repos/" + repo.Owner + "/" + repo.Name + rest
@@ -39,7 +39,7 @@ func repoPath(repo jobs.GitHubRepo, rest string) string {
 
 // record stores one write; answer builds the made-up answer from the row id
 // and the number of earlier calls to the same method and path.
-func (r *GitHubRecorder) record(ctx context.Context, repo jobs.GitHubRepo, method, path string, body any, status int, answer func(id int64, seq int) any) (json.RawMessage, error) {
+func (r *Recorder) record(ctx context.Context, repo jobs.GitHubRepo, method, path string, body any, status int, answer func(id int64, seq int) any) (json.RawMessage, error) {
 	req, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("record %s %s: %w", method, path, err)
@@ -59,7 +59,7 @@ func notFound(op string) error {
 	return &jobs.GitHubError{Op: op, StatusCode: http.StatusNotFound, Message: "Not Found (no such recorded object)"}
 }
 
-func (r *GitHubRecorder) CreateCheckRun(ctx context.Context, repo jobs.GitHubRepo, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
+func (r *Recorder) CreateCheckRun(ctx context.Context, repo jobs.GitHubRepo, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
 	resp, err := r.record(ctx, repo, http.MethodPost, repoPath(repo, "/check-runs"), opts, http.StatusCreated, func(id int64, _ int) any {
 		cr := &github.CheckRun{
 			ID: github.Int64(id), Name: github.String(opts.Name), HeadSHA: github.String(opts.HeadSHA),
@@ -78,7 +78,7 @@ func (r *GitHubRecorder) CreateCheckRun(ctx context.Context, repo jobs.GitHubRep
 	return decode[github.CheckRun](resp)
 }
 
-func (r *GitHubRecorder) UpdateCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
+func (r *Recorder) UpdateCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
 	if opts.Name == "" {
 		return nil, fmt.Errorf("github: update check run %d: Name is required (go-github would send an empty name)", id)
 	}
@@ -127,7 +127,7 @@ func applyCheckRunChange(cr *github.CheckRun, conclusion *string, completedAt *g
 }
 
 // GetCheckRun answers with the state after the last recorded write.
-func (r *GitHubRecorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
+func (r *Recorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
 	updates, err := r.db.OutboundCallsAt(ctx, http.MethodPatch, repoPath(repo, fmt.Sprintf("/check-runs/%d", id)))
 	if err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func (r *GitHubRecorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, 
 	return nil, notFound(fmt.Sprintf("get check run %d on %s", id, repo))
 }
 
-func (r *GitHubRecorder) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
+func (r *Recorder) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
 	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/check-runs"))
 	if err != nil {
 		return nil, err

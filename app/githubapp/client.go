@@ -1,4 +1,10 @@
-package app
+// Package githubapp talks to GitHub as Sentinel's App: the client (ghinstallation
+// for the App's JWT and installation tokens, go-github for the calls), the
+// recorder that stands in for it without credentials, the translation of
+// GitHub's answers into *jobs.GitHubError, and the App-manifest setup that
+// registers the App and saves its credentials. Both the client and the
+// recorder implement jobs.GitHub, the interface the workers need.
+package githubapp
 
 import (
 	"fmt"
@@ -16,8 +22,8 @@ import (
 	"github.com/sentinel-ci/sentinel/store"
 )
 
-// GitHubConfig is what talking to GitHub needs from the configuration.
-type GitHubConfig struct {
+// Config is what talking to GitHub needs from the configuration.
+type Config struct {
 	AppID      int64
 	PrivateKey []byte // PEM
 	// APIURL is the REST base (GITHUB_API_URL): every call, the installation
@@ -28,23 +34,23 @@ type GitHubConfig struct {
 }
 
 // HasApp reports whether App credentials are configured.
-func (c GitHubConfig) HasApp() bool { return c.AppID != 0 && len(c.PrivateKey) > 0 }
+func (c Config) HasApp() bool { return c.AppID != 0 && len(c.PrivateKey) > 0 }
 
-// NewGitHub returns what the jobs use to talk to GitHub: the real client when
+// New returns what the jobs use to talk to GitHub: the real client when
 // App credentials are configured, otherwise a recorder that stores every call
 // in outbound_calls (with made-up ids, so the flow continues) and sends nothing.
-func NewGitHub(cfg GitHubConfig, db *store.DB, log *slog.Logger) (jobs.GitHub, error) {
+func New(cfg Config, db *store.DB, log *slog.Logger) (jobs.GitHub, error) {
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App credentials: GitHub calls are recorded in the database, not sent")
-		return NewGitHubRecorder(db), nil
+		return NewRecorder(db), nil
 	}
-	return NewGitHubClient(cfg)
+	return NewClient(cfg)
 }
 
-// GitHubClient calls GitHub as the App: an App transport (JWT) for app-level
+// Client calls GitHub as the App: an App transport (JWT) for app-level
 // calls and one cached installation transport per installation, whose token
 // ghinstallation refreshes a minute before it expires.
-type GitHubClient struct {
+type Client struct {
 	apps    *ghinstallation.AppsTransport
 	baseURL *url.URL
 	app     *github.Client
@@ -53,8 +59,8 @@ type GitHubClient struct {
 	installations map[int64]*github.Client
 }
 
-// NewGitHubClient checks the key and the URL and builds the App client.
-func NewGitHubClient(cfg GitHubConfig) (*GitHubClient, error) {
+// NewClient checks the key and the URL and builds the App client.
+func NewClient(cfg Config) (*Client, error) {
 	if !cfg.HasApp() {
 		return nil, fmt.Errorf("github: GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY are both required")
 	}
@@ -71,7 +77,7 @@ func NewGitHubClient(cfg GitHubConfig) (*GitHubClient, error) {
 		return nil, fmt.Errorf("github: GITHUB_APP_PRIVATE_KEY: %w", err)
 	}
 	apps.BaseURL = strings.TrimSuffix(base.String(), "/")
-	c := &GitHubClient{apps: apps, baseURL: base, installations: map[int64]*github.Client{}}
+	c := &Client{apps: apps, baseURL: base, installations: map[int64]*github.Client{}}
 	c.app = c.newClient(apps)
 	return c, nil
 }
@@ -90,7 +96,7 @@ func apiBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func (c *GitHubClient) newClient(tr http.RoundTripper) *github.Client {
+func (c *Client) newClient(tr http.RoundTripper) *github.Client {
 	gc := github.NewClient(&http.Client{Transport: tr, Timeout: 60 * time.Second})
 	b := *c.baseURL
 	gc.BaseURL = &b
@@ -100,10 +106,10 @@ func (c *GitHubClient) newClient(tr http.RoundTripper) *github.Client {
 }
 
 // App returns the client for app-level calls (authenticated with the App's JWT).
-func (c *GitHubClient) App() *github.Client { return c.app }
+func (c *Client) App() *github.Client { return c.app }
 
 // Installation returns the cached client of one installation.
-func (c *GitHubClient) Installation(id int64) (*github.Client, error) {
+func (c *Client) Installation(id int64) (*github.Client, error) {
 	if id == 0 {
 		return nil, &jobs.GitHubError{Op: "authenticate", StatusCode: http.StatusNotFound, Message: "the repository has no GitHub App installation"}
 	}

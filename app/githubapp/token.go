@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // InstallationToken returns a current installation token, for cloning over
 // HTTPS as x-access-token. It comes from the same cached transport as the API
 // calls, so it is refreshed a minute before it expires.
-func (c *GitHubClient) InstallationToken(ctx context.Context, installationID int64) (string, error) {
+func (c *Client) InstallationToken(ctx context.Context, installationID int64) (string, error) {
 	gc, err := c.Installation(installationID)
 	if err != nil {
 		return "", err

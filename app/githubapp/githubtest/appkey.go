@@ -1,28 +1,22 @@
-package app
+package githubtest
 
 import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"os"
 	"sync"
 	"testing"
-
-	"github.com/sentinel-ci/sentinel/store/storetest"
 )
-
-// TestMain stops the Postgres cluster storetest may start for this package's
-// tests (the only TestMain of package app; other app tests share it).
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 var (
 	appKeyOnce sync.Once
 	appKeyPEM  []byte
 )
 
-// testAppKey is an RSA key for a test App, generated once per test binary.
-func testAppKey(t testing.TB) []byte {
+// AppKey is an RSA key (PEM) for a test App, generated once per test binary.
+// The fake accepts any App JWT, so every test may share it.
+func AppKey(t testing.TB) []byte {
 	t.Helper()
 	appKeyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 )
 
 // The methods below implement jobs.GitHub with real calls.
-var _ jobs.GitHub = (*GitHubClient)(nil)
+var _ jobs.GitHub = (*Client)(nil)
 
-func (c *GitHubClient) CreateCheckRun(ctx context.Context, repo jobs.GitHubRepo, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
+func (c *Client) CreateCheckRun(ctx context.Context, repo jobs.GitHubRepo, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -21,7 +21,7 @@ func (c *GitHubClient) CreateCheckRun(ctx context.Context, repo jobs.GitHubRepo,
 	return cr, gitHubError("create check run on "+repo.String(), err)
 }
 
-func (c *GitHubClient) UpdateCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
+func (c *Client) UpdateCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
 	if opts.Name == "" {
 		return nil, fmt.Errorf("github: update check run %d: Name is required (go-github would send an empty name)", id)
 	}
@@ -33,7 +33,7 @@ func (c *GitHubClient) UpdateCheckRun(ctx context.Context, repo jobs.GitHubRepo,
 	return cr, gitHubError(fmt.Sprintf("update check run %d on %s", id, repo), err)
 }
 
-func (c *GitHubClient) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
+func (c *Client) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func (c *GitHubClient) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id
 	return cr, gitHubError(fmt.Sprintf("get check run %d on %s", id, repo), err)
 }
 
-func (c *GitHubClient) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
+func (c *Client) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func (c *GitHubClient) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHub
 	}
 }
 
-func (c *GitHubClient) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
+func (c *Client) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (c *GitHubClient) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, re
 	return is, gitHubError("create issue on "+repo.String(), err)
 }
 
-func (c *GitHubClient) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
+func (c *Client) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (c *GitHubClient) EditIssue(ctx context.Context, repo jobs.GitHubRepo, numb
 	return is, gitHubError(fmt.Sprintf("edit issue #%d on %s", number, repo), err)
 }
 
-func (c *GitHubClient) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
+func (c *Client) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (c *GitHubClient) ListIssues(ctx context.Context, repo jobs.GitHubRepo, lab
 	}
 }
 
-func (c *GitHubClient) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
+func (c *Client) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (c *GitHubClient) CreateComment(ctx context.Context, repo jobs.GitHubRepo, 
 	return cm, gitHubError(fmt.Sprintf("comment on issue #%d on %s", number, repo), err)
 }
 
-func (c *GitHubClient) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
+func (c *Client) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func (c *GitHubClient) ListComments(ctx context.Context, repo jobs.GitHubRepo, n
 	}
 }
 
-func (c *GitHubClient) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
+func (c *Client) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {
 		return err

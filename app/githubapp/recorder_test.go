@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -19,12 +19,12 @@ import (
 func TestRecorderReportsARun(t *testing.T) {
 	t.Parallel()
 	db := storetest.NewDB(t)
-	gh, err := NewGitHub(GitHubConfig{}, db, slog.New(slog.DiscardHandler))
+	gh, err := New(Config{}, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := gh.(*GitHubRecorder); !ok {
-		t.Fatalf("without credentials NewGitHub returned %T, want a recorder", gh)
+	if _, ok := gh.(*Recorder); !ok {
+		t.Fatalf("without credentials New returned %T, want a recorder", gh)
 	}
 	run := seedRun(t, db)
 	w := newWorker(t, db, gh)
@@ -77,7 +77,7 @@ func TestRecorderReportsARun(t *testing.T) {
 func TestRecorderIssueLifecycle(t *testing.T) {
 	t.Parallel()
 	db := storetest.NewDB(t)
-	rec := NewGitHubRecorder(db)
+	rec := NewRecorder(db)
 	incidentLifecycle(t, rec)
 	incidentLifecycle(t, rec) // a second incident of the same fingerprint finds the open issue
 

@@ -1,0 +1,12 @@
+package app
+
+import (
+	"os"
+	"testing"
+
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+// TestMain stops the Postgres cluster storetest may start for this package's
+// tests (the only TestMain of package app; other app tests share it).
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
