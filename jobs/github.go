@@ -49,6 +49,11 @@ type GitHub interface {
 	ListComments(ctx context.Context, repo GitHubRepo, number int) ([]*github.IssueComment, error)
 	// EnsureLabel creates the label unless the repository has it.
 	EnsureLabel(ctx context.Context, repo GitHubRepo, name, color, description string) error
+
+	// InstallationToken returns a current token of the installation, for the
+	// runner to clone over HTTPS as x-access-token. Without App credentials it
+	// is "" and no error: the checkout then goes unauthenticated.
+	InstallationToken(ctx context.Context, installationID int64) (string, error)
 }
 
 // GitHubError is an answer GitHub gave that was not a success.

@@ -197,3 +197,36 @@ func TestEnsureLabelAndPagination(t *testing.T) {
 		t.Errorf("listed %d issues over pages, want 130 (%v)", len(all), err)
 	}
 }
+
+// TestInstallationToken: the runner's clone token comes from the same cached
+// installation transport as the API calls (one token request), and a
+// repository without an installation gets GitHub's 404 rather than a token.
+func TestInstallationToken(t *testing.T) {
+	t.Parallel()
+	fake := githubtest.New(t)
+	c := newTestClient(t, fake.URL)
+	ctx := context.Background()
+	first, err := c.InstallationToken(ctx, 7)
+	if err != nil || !strings.HasPrefix(first, "ghs_") {
+		t.Fatalf("InstallationToken = %q, %v; want a ghs_ token", first, err)
+	}
+	if _, err := c.CreateIssue(ctx, testRepo, github.IssueRequest{Title: github.String("t")}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := c.InstallationToken(ctx, 7); again != first || err != nil {
+		t.Errorf("second InstallationToken = %q, %v; want the cached %q", again, err, first)
+	}
+	tokens := 0
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/access_tokens") {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("%d token requests, want 1", tokens)
+	}
+	var ge *jobs.GitHubError
+	if _, err := c.InstallationToken(ctx, 0); !errors.As(err, &ge) || ge.StatusCode != 404 {
+		t.Errorf("installation 0: %v; want a 404 *jobs.GitHubError", err)
+	}
+}

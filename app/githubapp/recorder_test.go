@@ -98,3 +98,13 @@ func TestRecorderIssueLifecycle(t *testing.T) {
 		t.Error("a comment on an issue never created was accepted")
 	}
 }
+
+// TestRecorderHasNoInstallationToken: without credentials the runner gets ""
+// and clones unauthenticated, as it did before the token was part of jobs.GitHub.
+func TestRecorderHasNoInstallationToken(t *testing.T) {
+	t.Parallel()
+	tok, err := NewRecorder(nil).InstallationToken(context.Background(), 7)
+	if tok != "" || err != nil {
+		t.Errorf("InstallationToken = %q, %v; want \"\" and no error", tok, err)
+	}
+}

@@ -21,3 +21,7 @@ func (c *Client) InstallationToken(ctx context.Context, installationID int64) (s
 	}
 	return tr.Token(ctx)
 }
+
+// InstallationToken is "" for the recorder: without App credentials there is
+// no token, and the runner clones without one.
+func (r *Recorder) InstallationToken(context.Context, int64) (string, error) { return "", nil }

@@ -29,9 +29,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	runner := jobs.RunnerConfig{
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log,
-	}
-	if client, ok := gh.(*githubapp.Client); ok {
-		runner.Token = client.InstallationToken
+		Token: gh.InstallationToken, // "" from the recorder: clones go unauthenticated
 	}
 	for _, worker := range []func() error{
 		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runner}) },
