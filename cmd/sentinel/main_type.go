@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/tunnel"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -118,9 +119,9 @@ func (m *Main) serve(ctx context.Context) error {
 	if m.Config.SmeeURL != "" {
 		// Development: pull deliveries from a smee.io channel into our own
 		// webhook endpoint, so no second terminal is needed.
-		tunnel := app.Tunnel{Source: m.Config.SmeeURL, Target: "http://" + m.Addr + "/webhooks/github",
+		tun := tunnel.Tunnel{Source: m.Config.SmeeURL, Target: "http://" + m.Addr + "/webhooks/github",
 			Secret: []byte(m.Config.WebhookSecret), Logger: m.Log.With("component", "tunnel")}
-		go tunnel.Run(ctx) //nolint:errcheck // returns at ctx end; URLs were validated
+		go tun.Run(ctx) //nolint:errcheck // returns at ctx end; URLs were validated
 	}
 	return app.Serve(ctx, l, m.Server.Handler(), m.Log)
 }

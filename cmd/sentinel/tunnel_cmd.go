@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/tunnel"
 )
 
 const tunnelUsage = `Usage: sentinel tunnel --from https://smee.io/CHANNEL [--to URL]
@@ -67,7 +67,7 @@ func runTunnel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if u, err := url.Parse(*from); err == nil && strings.EqualFold(u.Hostname(), "smee.io") {
 		log.Warn("a smee.io channel is public: anyone who knows its URL can read every delivery sent through it")
 	}
-	t := &app.Tunnel{Source: *from, Target: *to, Secret: secret, Logger: log}
+	t := &tunnel.Tunnel{Source: *from, Target: *to, Secret: secret, Logger: log}
 	if err := t.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "sentinel tunnel: %v\n", err)
 		return 2

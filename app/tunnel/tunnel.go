@@ -1,4 +1,6 @@
-package app
+// Package tunnel is `sentinel tunnel`: it forwards GitHub webhook deliveries from a smee
+// relay's event stream to Sentinel's webhook endpoint, so GitHub can reach a laptop.
+package tunnel
 
 import (
 	"bytes"
