@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/githubapp"
 )
 
 const setupUsage = `Usage: sentinel setup --webhook-url https://smee.io/CHANNEL [flags]
@@ -76,11 +77,11 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fail("%v", err)
 	}
 	base := "http://" + ln.Addr().String()
-	setup, err := app.NewAppSetup(app.AppSetupConfig{
+	setup, err := githubapp.NewSetup(githubapp.SetupConfig{
 		GitHubURL: *githubURL,
 		APIURL:    *apiURL,
 		Org:       *org,
-		Manifest:  app.NewSentinelAppManifest(*name, *publicURL, *webhookURL, base+"/callback"),
+		Manifest:  githubapp.NewSentinelManifest(*name, *publicURL, *webhookURL, base+"/callback"),
 		DataDir:   *dataDir,
 		Force:     *force,
 		Logger:    slog.New(slog.NewTextHandler(stderr, nil)),
@@ -89,7 +90,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		ln.Close()
 		return fail("%v", err)
 	}
-	srv := &http.Server{Handler: setup, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: app.SetupHandler(setup), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed at Shutdown
 	defer func() {
 		// Shutdown waits for the result page to be written before the process exits.

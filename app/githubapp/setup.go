@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"crypto/rand"
@@ -14,14 +14,15 @@ import (
 	"sync"
 )
 
-// AppSetup serves the pages of `sentinel setup`, which registers Sentinel's GitHub App from a
-// manifest: GET / shows what will be registered and posts the manifest to GitHub; GitHub sends
-// the browser back to GET /callback?code=...&state=...; the code is converted into credentials
-// on the API and saved under the data dir. It is meant to listen on loopback only.
-type AppSetup struct {
+// Setup serves the pages of `sentinel setup`, which registers Sentinel's GitHub App from a
+// manifest: GET / (Start) shows what will be registered and posts the manifest to GitHub; GitHub
+// sends the browser back to GET /callback?code=...&state=... (Callback); the code is converted
+// into credentials on the API and saved under the data dir. app.SetupHandler registers the two
+// routes. It is meant to listen on loopback only.
+type Setup struct {
 	newAppURL string // GitHub page the manifest is posted to
 	apiURL    string
-	manifest  GitHubAppManifest
+	manifest  Manifest
 	dataDir   string
 	force     bool
 	client    *http.Client
@@ -33,21 +34,21 @@ type AppSetup struct {
 	done  chan SavedApp
 }
 
-// AppSetupConfig is what NewAppSetup needs.
-type AppSetupConfig struct {
+// SetupConfig is what NewSetup needs.
+type SetupConfig struct {
 	GitHubURL  string // web base: https://github.com, or a GitHub Enterprise Server host
 	APIURL     string // REST base: https://api.github.com/ (GHES: https://HOST/api/v3/)
 	Org        string // register under this organisation; empty for the user's own account
-	Manifest   GitHubAppManifest
+	Manifest   Manifest
 	DataDir    string
 	Force      bool         // replace credentials saved by an earlier setup
 	HTTPClient *http.Client // nil means http.DefaultClient
 	Logger     *slog.Logger
 }
 
-// NewAppSetup checks the configuration and draws the state value that ties GitHub's redirect
+// NewSetup checks the configuration and draws the state value that ties GitHub's redirect
 // to this setup session (a forged redirect cannot make it save someone else's App).
-func NewAppSetup(cfg AppSetupConfig) (*AppSetup, error) {
+func NewSetup(cfg SetupConfig) (*Setup, error) {
 	newAppURL, err := NewAppURL(cfg.GitHubURL, cfg.Org)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func NewAppSetup(cfg AppSetupConfig) (*AppSetup, error) {
 	if _, err := rand.Read(state); err != nil {
 		return nil, err
 	}
-	s := &AppSetup{
+	s := &Setup{
 		newAppURL: newAppURL, apiURL: cfg.APIURL, manifest: m, dataDir: cfg.DataDir, force: cfg.Force,
 		client: cfg.HTTPClient, log: cfg.Logger, state: hex.EncodeToString(state), done: make(chan SavedApp, 1),
 	}
@@ -81,20 +82,11 @@ func NewAppSetup(cfg AppSetupConfig) (*AppSetup, error) {
 }
 
 // Done delivers the saved App once the credentials are on disk.
-func (s *AppSetup) Done() <-chan SavedApp { return s.done }
+func (s *Setup) Done() <-chan SavedApp { return s.done }
 
-func (s *AppSetup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		s.start(w)
-	case r.URL.Path == "/callback" && r.Method == http.MethodGet:
-		s.callback(w, r)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (s *AppSetup) start(w http.ResponseWriter) {
+// Start serves the start page, GET / (and HEAD): what will be registered, and the form that
+// posts the manifest to GitHub.
+func (s *Setup) Start(w http.ResponseWriter, _ *http.Request) {
 	manifest, err := json.Marshal(s.manifest)
 	if err != nil {
 		s.page(w, http.StatusInternalServerError, setupPage{Error: err.Error()})
@@ -110,7 +102,8 @@ func (s *AppSetup) start(w http.ResponseWriter) {
 	})
 }
 
-func (s *AppSetup) callback(w http.ResponseWriter, r *http.Request) {
+// Callback serves GET /callback, where GitHub sends the browser back with the one-time code.
+func (s *Setup) Callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(s.state)) != 1 {
 		s.page(w, http.StatusBadRequest, setupPage{Error: "This answer does not belong to this setup session (state mismatch). Start again from the setup page."})
@@ -137,7 +130,7 @@ func (s *AppSetup) callback(w http.ResponseWriter, r *http.Request) {
 		s.page(w, status, setupPage{Error: err.Error()})
 		return
 	}
-	saved, err := SaveAppCredentials(s.dataDir, creds, s.apiURL, s.force)
+	saved, err := SaveCredentials(s.dataDir, creds, s.apiURL, s.force)
 	if err != nil {
 		// The App now exists on GitHub but its key is not stored: say exactly that.
 		s.log.Error("setup: saving credentials failed", "err", err, "app_id", creds.ID)

@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"encoding/json"
@@ -11,23 +11,23 @@ import (
 	"strings"
 )
 
-// SavedApp names the files SaveAppCredentials wrote.
+// SavedApp names the files SaveCredentials wrote.
 type SavedApp struct {
 	Dir            string // <data dir>/github-app, mode 0700
 	EnvFile        string // source it: . github-app.env
 	PrivateKeyFile string
 	SecretFile     string
-	Credentials    AppCredentials
+	Credentials    Credentials
 }
 
-// ErrAppCredentialsExist stops a second setup from silently replacing a working App's key.
-var ErrAppCredentialsExist = errors.New("GitHub App credentials already exist")
+// ErrCredentialsExist stops a second setup from silently replacing a working App's key.
+var ErrCredentialsExist = errors.New("GitHub App credentials already exist")
 
-// SaveAppCredentials writes the App's credentials under dataDir/github-app, every file 0600 in
+// SaveCredentials writes the App's credentials under dataDir/github-app, every file 0600 in
 // a 0700 directory, plus github-app.env that exports GITHUB_APP_ID, the *_FILE paths of the key
 // and the webhook secret, and GITHUB_API_URL, so no one copies keys by hand. Existing credentials
 // are replaced only with force.
-func SaveAppCredentials(dataDir string, c AppCredentials, apiURL string, force bool) (SavedApp, error) {
+func SaveCredentials(dataDir string, c Credentials, apiURL string, force bool) (SavedApp, error) {
 	if err := c.validate(); err != nil {
 		return SavedApp{}, err
 	}
@@ -43,7 +43,7 @@ func SaveAppCredentials(dataDir string, c AppCredentials, apiURL string, force b
 		Credentials:    c,
 	}
 	if _, err := os.Stat(s.PrivateKeyFile); err == nil && !force {
-		return SavedApp{}, fmt.Errorf("%w in %s: pass --force to replace them (the App they belong to keeps working until you delete it on GitHub)", ErrAppCredentialsExist, dir)
+		return SavedApp{}, fmt.Errorf("%w in %s: pass --force to replace them (the App they belong to keeps working until you delete it on GitHub)", ErrCredentialsExist, dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return SavedApp{}, err
 	}

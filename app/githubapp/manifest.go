@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"context"
@@ -13,28 +13,28 @@ import (
 	"github.com/google/go-github/v62/github"
 )
 
-// GitHubAppManifest is the document GitHub's manifest flow registers an App from
+// Manifest is the document GitHub's manifest flow registers an App from
 // (https://docs.github.com/apps/sharing-github-apps/registering-a-github-app-from-a-manifest).
-type GitHubAppManifest struct {
+type Manifest struct {
 	Name               string            `json:"name,omitempty"`
 	URL                string            `json:"url"`
 	Description        string            `json:"description,omitempty"`
-	HookAttributes     AppHookAttributes `json:"hook_attributes"`
+	HookAttributes     HookAttributes    `json:"hook_attributes"`
 	RedirectURL        string            `json:"redirect_url"`
 	Public             bool              `json:"public"`
 	DefaultPermissions map[string]string `json:"default_permissions"`
 	DefaultEvents      []string          `json:"default_events"`
 }
 
-// AppHookAttributes is where GitHub sends the App's webhooks.
-type AppHookAttributes struct {
+// HookAttributes is where GitHub sends the App's webhooks.
+type HookAttributes struct {
 	URL    string `json:"url"`
 	Active bool   `json:"active"`
 }
 
-// SentinelAppPermissions are the permissions Sentinel's App asks for: it writes check runs and
+// SentinelPermissions are the permissions Sentinel's App asks for: it writes check runs and
 // issues, reads code to clone it, and reads pull requests to annotate them.
-func SentinelAppPermissions() map[string]string {
+func SentinelPermissions() map[string]string {
 	return map[string]string{
 		"checks":        "write",
 		"issues":        "write",
@@ -44,25 +44,25 @@ func SentinelAppPermissions() map[string]string {
 	}
 }
 
-// SentinelAppEvents are the webhook events Sentinel's App subscribes to. installation and
+// SentinelEvents are the webhook events Sentinel's App subscribes to. installation and
 // installation_repositories are deliberately absent: GitHub delivers them to every App anyway
 // and rejects a manifest that lists them ("Default events unsupported: installation").
-func SentinelAppEvents() []string {
+func SentinelEvents() []string {
 	return []string{"push", "pull_request", "check_suite", "check_run"}
 }
 
-// NewSentinelAppManifest describes Sentinel's App: name (editable on GitHub's form), homepage,
+// NewSentinelManifest describes Sentinel's App: name (editable on GitHub's form), homepage,
 // the public URL GitHub posts webhooks to (a smee channel when running on a laptop) and where
 // GitHub sends the browser back with the one-time code.
-func NewSentinelAppManifest(name, homepageURL, webhookURL, redirectURL string) GitHubAppManifest {
-	return GitHubAppManifest{
+func NewSentinelManifest(name, homepageURL, webhookURL, redirectURL string) Manifest {
+	return Manifest{
 		Name:               name,
 		URL:                homepageURL,
 		Description:        "Sentinel: self-hosted CI that explains its failures.",
-		HookAttributes:     AppHookAttributes{URL: webhookURL, Active: true},
+		HookAttributes:     HookAttributes{URL: webhookURL, Active: true},
 		RedirectURL:        redirectURL,
-		DefaultPermissions: SentinelAppPermissions(),
-		DefaultEvents:      SentinelAppEvents(),
+		DefaultPermissions: SentinelPermissions(),
+		DefaultEvents:      SentinelEvents(),
 	}
 }
 
@@ -86,8 +86,8 @@ var (
 	manifestCodePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
 )
 
-// AppCredentials is what GitHub hands over once, when the manifest code is converted.
-type AppCredentials struct {
+// Credentials is what GitHub hands over once, when the manifest code is converted.
+type Credentials struct {
 	ID            int64
 	Slug          string
 	Name          string
@@ -105,24 +105,24 @@ var ErrManifestCodeRejected = errors.New("GitHub rejected the manifest code: it 
 
 // ConvertManifestCode calls POST /app-manifests/{code}/conversions on apiURL and checks that the
 // answer holds everything Sentinel needs to run as the App.
-func ConvertManifestCode(ctx context.Context, hc *http.Client, apiURL, code string) (AppCredentials, error) {
+func ConvertManifestCode(ctx context.Context, hc *http.Client, apiURL, code string) (Credentials, error) {
 	if !manifestCodePattern.MatchString(code) {
-		return AppCredentials{}, fmt.Errorf("manifest code %q: want letters, digits, '-' or '_'", code)
+		return Credentials{}, fmt.Errorf("manifest code %q: want letters, digits, '-' or '_'", code)
 	}
 	client := github.NewClient(hc)
 	base, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return AppCredentials{}, fmt.Errorf("GitHub API URL %q: want http(s)://HOST/...", apiURL)
+		return Credentials{}, fmt.Errorf("GitHub API URL %q: want http(s)://HOST/...", apiURL)
 	}
 	client.BaseURL = base
 	cfg, resp, err := client.Apps.CompleteAppManifest(ctx, code)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusUnprocessableEntity) {
-			return AppCredentials{}, fmt.Errorf("%w (%s)", ErrManifestCodeRejected, resp.Status)
+			return Credentials{}, fmt.Errorf("%w (%s)", ErrManifestCodeRejected, resp.Status)
 		}
-		return AppCredentials{}, fmt.Errorf("converting the manifest code: %w", err)
+		return Credentials{}, fmt.Errorf("converting the manifest code: %w", err)
 	}
-	c := AppCredentials{
+	c := Credentials{
 		ID:            cfg.GetID(),
 		Slug:          cfg.GetSlug(),
 		Name:          cfg.GetName(),
@@ -136,7 +136,7 @@ func ConvertManifestCode(ctx context.Context, hc *http.Client, apiURL, code stri
 	return c, c.validate()
 }
 
-func (c AppCredentials) validate() error {
+func (c Credentials) validate() error {
 	var problems []string
 	if c.ID <= 0 {
 		problems = append(problems, "no App id")

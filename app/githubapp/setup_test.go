@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"encoding/json"
@@ -61,7 +61,7 @@ type fakeGitHub struct {
 	srv *httptest.Server
 
 	mu          sync.Mutex
-	manifests   []GitHubAppManifest
+	manifests   []Manifest
 	newAppPaths []string
 	conversions int
 	codes       map[string]bool // unused codes
@@ -89,7 +89,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/settings/apps/new") {
-		var m GitHubAppManifest
+		var m Manifest
 		if err := json.Unmarshal([]byte(r.PostFormValue("manifest")), &m); err != nil {
 			http.Error(w, "invalid manifest: "+err.Error(), http.StatusUnprocessableEntity)
 			return
@@ -119,21 +119,30 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-// startSetup serves an AppSetup on a loopback listener whose address is the manifest's
+// setupRoutes mounts the handlers on the routes app.SetupHandler gives them (app imports this
+// package, so these tests cannot call it; cmd/sentinel's setup test goes through it).
+func setupRoutes(s *Setup) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.Start) // GET patterns match HEAD too
+	mux.HandleFunc("GET /callback", s.Callback)
+	return mux
+}
+
+// startSetup serves a Setup on a loopback listener whose address is the manifest's
 // redirect target, as `sentinel setup` does.
-func startSetup(t *testing.T, gh *fakeGitHub, dataDir, org string, force bool) (*AppSetup, *httptest.Server) {
+func startSetup(t *testing.T, gh *fakeGitHub, dataDir, org string, force bool) (*Setup, *httptest.Server) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	manifest := NewSentinelAppManifest("sentinel-test", "http://localhost:8080",
+	manifest := NewSentinelManifest("sentinel-test", "http://localhost:8080",
 		"https://smee.io/AbCdEf123456", "http://"+srv.Listener.Addr().String()+"/callback")
-	setup, err := NewAppSetup(AppSetupConfig{
+	setup, err := NewSetup(SetupConfig{
 		GitHubURL: gh.srv.URL, APIURL: gh.srv.URL + "/api/v3/", Org: org, Manifest: manifest,
 		DataDir: dataDir, Force: force, HTTPClient: gh.srv.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = setup
+	srv.Config.Handler = setupRoutes(setup)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return setup, srv
@@ -380,15 +389,15 @@ func TestNewAppURL(t *testing.T) {
 	}
 }
 
-func TestSaveAppCredentialsTightensDirectory(t *testing.T) {
+func TestSaveCredentialsTightensDirectory(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
 	dir := filepath.Join(dataDir, "github-app")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := AppCredentials{ID: 7, Name: "it's quoted", WebhookSecret: "s", PEM: fakeAppPEM, HTMLURL: "https://github.com/apps/x"}
-	saved, err := SaveAppCredentials(dataDir, c, "https://api.github.com/", false)
+	c := Credentials{ID: 7, Name: "it's quoted", WebhookSecret: "s", PEM: fakeAppPEM, HTMLURL: "https://github.com/apps/x"}
+	saved, err := SaveCredentials(dataDir, c, "https://api.github.com/", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package githubapp
 
 import (
 	"bytes"
@@ -59,7 +59,7 @@ credentials are saved in <code>{{.Saved.Dir}}</code>, readable only by you.</p>
 </html>
 `))
 
-func (s *AppSetup) page(w http.ResponseWriter, status int, p setupPage) {
+func (s *Setup) page(w http.ResponseWriter, status int, p setupPage) {
 	if p.WebhookURL == "" {
 		p.WebhookURL = s.manifest.HookAttributes.URL
 	}
