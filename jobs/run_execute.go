@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -26,13 +27,13 @@ type RunnerConfig struct {
 	// DefaultRunTimeout applies when the pipeline sets none (default 1h);
 	// MaxRunDuration caps every run (default 2h).
 	DefaultRunTimeout, MaxRunDuration time.Duration
-	DefaultLimits                     Limits            // applied to limits the pipeline leaves unset
+	DefaultLimits                     runner.Limits     // applied to limits the pipeline leaves unset
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
-	Log                               LogOptions        // Secrets here are masked in every step's log
+	Log                               runner.LogOptions // Secrets here are masked in every step's log
 	Logger                            *slog.Logger
 }
 
-func (c RunnerConfig) runTimeout(p *Pipeline) time.Duration {
+func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
 	d := c.DefaultRunTimeout
 	if d <= 0 {
 		d = time.Hour
@@ -214,10 +215,10 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := (Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	pipeline, err := LoadPipeline(os.DirFS(ex.ws))
+	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
 	if err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) || errors.Is(err, ErrNoPipeline) {
+		var ce *runner.ConfigError
+		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
 			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
 		}
 		return ex.failure(ctx, infra("read pipeline", err))
@@ -239,7 +240,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 // savePolicy stores what the pipeline file says about quarantine and
 // incidents for triage, which has no checkout. Only the default branch
 // speaks for the repository: a pull request must not quarantine tests.
-func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
+func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 	if ex.run.PRNumber != 0 {
 		return nil
 	}
@@ -258,7 +259,7 @@ func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
 // that cannot be searched costs only that: the run goes on, and annotation
 // paths fall back to a guess from the repository's name.
 func (ex *execution) saveGoModules(ctx context.Context) error {
-	mods, err := FindGoModules(os.DirFS(ex.ws))
+	mods, err := runner.FindGoModules(os.DirFS(ex.ws))
 	if err != nil {
 		ex.log.Warn("searching the checkout for go.mod files", "err", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
@@ -86,9 +87,9 @@ func testRunnerConfig(rt Runtime, workDir string) RunnerConfig {
 			}
 			return testToken, nil
 		},
-		DefaultLimits: Limits{Memory: 512 << 20, Pids: 512},
+		DefaultLimits: runner.Limits{Memory: 512 << 20, Pids: 512},
 		ImageRewrite:  map[string]string{"golang:1.26": TestImageGo(), "busybox": TestImageBusybox},
-		Log:           LogOptions{FlushInterval: 100 * time.Millisecond},
+		Log:           runner.LogOptions{FlushInterval: 100 * time.Millisecond},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -65,7 +66,7 @@ type StepSpec struct {
 	Image     string
 	Command   string // run with /bin/sh -c
 	Env       map[string]string
-	Limits    Limits
+	Limits    runner.Limits
 	Timeout   time.Duration // 0: none beyond ctx
 	Network   string        // "" or "bridge": default network; "none": no network
 	TmpfsSize int64         // >0: /tmp is a tmpfs of this many bytes (Docker only)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
 var (
@@ -104,7 +106,7 @@ func init() { nextRunID.Store(time.Now().UnixNano() % 1e9 * 100) }
 type contractCase struct {
 	name       string
 	command    string
-	limits     Limits
+	limits     runner.Limits
 	timeout    time.Duration
 	network    string
 	tmpfs      int64
@@ -154,7 +156,7 @@ var contractCases = []contractCase{
 	{
 		name:    "memory limit",
 		command: "busybox dd if=/dev/zero of=/dev/null bs=256M count=1",
-		limits:  Limits{Memory: 32 << 20},
+		limits:  runner.Limits{Memory: 32 << 20},
 		check: func(t *testing.T, rt Runtime, res StepResult, _, _ string, err error) {
 			if err != nil || !res.Failed() {
 				t.Fatalf("res %+v err %v", res, err)
@@ -329,7 +331,7 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 	}
 	var out strings.Builder
 	res, err := NewShell().RunStep(context.Background(), StepSpec{RunID: nextRunID.Add(1), Workspace: t.TempDir(),
-		Command: goBin + " version", Limits: Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
+		Command: goBin + " version", Limits: runner.Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
 	if err != nil || res.Failed() || !strings.HasPrefix(out.String(), "go version") {
 		t.Fatalf("res %+v err %v output %q", res, err, out.String())
 	}
