@@ -19,7 +19,7 @@ import (
 
 // RunnerConfig is what the runner needs from the binary.
 type RunnerConfig struct {
-	Runtime Runtime
+	Runtime runner.Runtime
 	WorkDir string // per-run workspaces are created under it and removed afterwards
 	// Token returns an installation token for cloning; nil, or installation
 	// id 0, clones without one.
@@ -155,12 +155,12 @@ func (ex *execution) execute(ctx context.Context) error {
 	ex.ws = filepath.Join(cfg.WorkDir, "run-"+strconv.FormatInt(ex.run.ID, 10))
 	// A crashed attempt may have left its workspace behind.
 	if err := os.RemoveAll(ex.ws); err != nil {
-		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: infra("remove old workspace", err)})
+		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
 	}
 	o := ex.steps(ctx)
 	// Containers and workspace go before the final state is recorded, so
 	// that whoever sees the run finished sees nothing of it left.
-	fresh, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	fresh, cancel := context.WithTimeout(context.Background(), runner.CleanupTimeout)
 	defer cancel()
 	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
 		ex.log.Warn("runtime cleanup failed", "err", err)
@@ -178,7 +178,7 @@ func (ex *execution) removeWorkspace(ctx context.Context) error {
 	if err == nil || ex.lastImage == "" {
 		return err
 	}
-	if r, ok := ex.w.Config.Runtime.(workspaceRemover); ok {
+	if r, ok := ex.w.Config.Runtime.(runner.WorkspaceRemover); ok {
 		if err := r.RemoveWorkspace(ctx, ex.run.ID, ex.ws, ex.lastImage); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if cfg.Token != nil && ex.run.InstallationID != 0 {
 		t, err := cfg.Token(ctx, ex.run.InstallationID)
 		if err != nil {
-			return ex.failure(ctx, infra("installation token", err))
+			return ex.failure(ctx, &runner.InfraError{Op: "installation token", Err: err})
 		}
 		token = t
 	}
@@ -212,7 +212,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
-	if err := (Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
+	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
 	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
@@ -221,7 +221,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
 			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
 		}
-		return ex.failure(ctx, infra("read pipeline", err))
+		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
 	}
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
@@ -229,7 +229,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := ex.saveGoModules(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	if err := cfg.Runtime.Prepare(ctx, RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
+	if err := cfg.Runtime.Prepare(ctx, runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
 		return ex.failure(ctx, err)
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
@@ -274,7 +274,7 @@ func (ex *execution) failure(ctx context.Context, err error) outcome {
 		return outcome{state: store.RunTimedOut, category: CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
-	case IsInfra(err):
+	case runner.IsInfra(err):
 		return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
 	}
 	return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}

@@ -43,7 +43,7 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 // step runs one step and, with retry_failed, re-runs its failing tests.
 // done reports that the run ends here, with outcome o.
 func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int) (o outcome, done bool) {
-	spec := StepSpec{
+	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
 	}
@@ -82,7 +82,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 
 // attempt runs the step once into its own step row (spec.StepID), streams
 // its log, stores its test results and records how it ended.
-func (ex *execution) attempt(ctx context.Context, spec StepSpec, s runner.Step, attempt int) (StepResult, *triage.Results, error) {
+func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int) (runner.StepResult, *triage.Results, error) {
 	pool := ex.w.DB.Pool
 	runID := ex.run.ID
 	opts := ex.w.Config.Log
@@ -99,7 +99,7 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s runner.Step, 
 		f, err := os.CreateTemp(ex.w.Config.WorkDir, "results-*.json")
 		if err != nil {
 			stream.Close()
-			return StepResult{}, nil, infra("results file", err)
+			return runner.StepResult{}, nil, &runner.InfraError{Op: "results file", Err: err}
 		}
 		defer os.Remove(f.Name())
 		defer f.Close()
@@ -142,7 +142,7 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s runner.Step, 
 }
 
 // stepEnd maps what the runtime said to the step row's end.
-func stepEnd(res StepResult, err error, ctx context.Context, spec StepSpec) store.StepEnd {
+func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.StepSpec) store.StepEnd {
 	var e store.StepEnd
 	cause := context.Cause(ctx)
 	switch {

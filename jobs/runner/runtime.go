@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"context"
@@ -7,9 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"time"
-
-	"github.com/sentinel-ci/sentinel/jobs/runner"
-	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Runtime executes the steps of a run in isolation: Docker containers in
@@ -66,7 +63,7 @@ type StepSpec struct {
 	Image     string
 	Command   string // run with /bin/sh -c
 	Env       map[string]string
-	Limits    runner.Limits
+	Limits    Limits
 	Timeout   time.Duration // 0: none beyond ctx
 	Network   string        // "" or "bridge": default network; "none": no network
 	TmpfsSize int64         // >0: /tmp is a tmpfs of this many bytes (Docker only)
@@ -85,15 +82,6 @@ type StepResult struct {
 
 // Failed reports whether the step did not succeed.
 func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
-
-// Categories the runner records on a run (runs.category) when it knows the
-// cause itself; they are triage's words, so triage and the dashboard agree.
-const (
-	CategoryInfrastructure = string(triage.CategoryInfrastructure)
-	CategoryConfiguration  = string(triage.CategoryConfiguration)
-	CategoryTimeout        = string(triage.CategoryTimeout)
-	CategoryOutOfMemory    = string(triage.CategoryOOM)
-)
 
 // InfraError is a failure of the machinery rather than of the code under
 // test: daemon unreachable, image pull failed, workspace disk full. A run
