@@ -1,6 +1,7 @@
-// Package jobs holds Sentinel's River jobs and the runner: job arguments,
-// workers, the pipeline file, workspace checkout and the Runtime interface
-// with its Docker and shell implementations.
+// Package jobs holds Sentinel's River jobs: job arguments, workers, check-run
+// and issue rendering, and the GitHub interface the workers need. A run's
+// steps are executed by package runner (jobs/runner); RunExecuteWorker
+// drives it and records the outcome.
 package jobs
 
 import (

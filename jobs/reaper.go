@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -23,7 +22,7 @@ import (
 // under workDir. A run still running keeps its resources, whichever worker
 // runs it. Run it at start-up and periodically; it returns the run ids it
 // cleaned up.
-func Reap(ctx context.Context, db *store.DB, rt Runtime, workDir string, log *slog.Logger) ([]int64, error) {
+func Reap(ctx context.Context, db *store.DB, rt runner.Runtime, workDir string, log *slog.Logger) ([]int64, error) {
 	candidates := map[int64]bool{}
 	left, err := rt.Leftovers(ctx)
 	if err != nil {
@@ -72,26 +71,11 @@ func Reap(ctx context.Context, db *store.DB, rt Runtime, workDir string, log *sl
 	return reaped, errors.Join(errs...)
 }
 
-// InstanceID names this Sentinel for Docker.Instance: a short hash of the
-// database it works on (server address, port, database name), so that two
-// Sentinels, or two test databases, sharing one Docker daemon never touch
-// each other's containers.
-func InstanceID(ctx context.Context, db *store.DB) (string, error) {
-	var ident string
-	err := db.Pool.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
-		|| ':' || COALESCE(inet_server_port(), 0)`).Scan(&ident)
-	if err != nil {
-		return "", fmt.Errorf("instance id: %w", err)
-	}
-	sum := sha256.Sum256([]byte(ident))
-	return hex.EncodeToString(sum[:6]), nil
-}
-
 // OrphanReapWorker runs Reap as the periodic orphan.reap job.
 type OrphanReapWorker struct {
 	river.WorkerDefaults[OrphanReapArgs]
 	DB      *store.DB
-	Runtime Runtime
+	Runtime runner.Runtime
 	WorkDir string
 	Logger  *slog.Logger
 }

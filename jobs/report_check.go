@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -149,7 +150,7 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 	}
 	roots := w.WorkspaceRoots
 	if len(roots) == 0 {
-		roots = []string{WorkspaceMount}
+		roots = []string{runner.WorkspaceMount}
 	}
 	modules, err := store.RunGoModules(ctx, w.DB.Pool, run.ID)
 	if err != nil {

@@ -13,12 +13,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
 // RunnerConfig is what the runner needs from the binary.
 type RunnerConfig struct {
-	Runtime Runtime
+	Runtime runner.Runtime
 	WorkDir string // per-run workspaces are created under it and removed afterwards
 	// Token returns an installation token for cloning; nil, or installation
 	// id 0, clones without one.
@@ -26,13 +27,13 @@ type RunnerConfig struct {
 	// DefaultRunTimeout applies when the pipeline sets none (default 1h);
 	// MaxRunDuration caps every run (default 2h).
 	DefaultRunTimeout, MaxRunDuration time.Duration
-	DefaultLimits                     Limits            // applied to limits the pipeline leaves unset
+	DefaultLimits                     runner.Limits     // applied to limits the pipeline leaves unset
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
-	Log                               LogOptions        // Secrets here are masked in every step's log
+	Log                               runner.LogOptions // Secrets here are masked in every step's log
 	Logger                            *slog.Logger
 }
 
-func (c RunnerConfig) runTimeout(p *Pipeline) time.Duration {
+func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
 	d := c.DefaultRunTimeout
 	if d <= 0 {
 		d = time.Hour
@@ -154,12 +155,12 @@ func (ex *execution) execute(ctx context.Context) error {
 	ex.ws = filepath.Join(cfg.WorkDir, "run-"+strconv.FormatInt(ex.run.ID, 10))
 	// A crashed attempt may have left its workspace behind.
 	if err := os.RemoveAll(ex.ws); err != nil {
-		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: infra("remove old workspace", err)})
+		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
 	}
 	o := ex.steps(ctx)
 	// Containers and workspace go before the final state is recorded, so
 	// that whoever sees the run finished sees nothing of it left.
-	fresh, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	fresh, cancel := context.WithTimeout(context.Background(), runner.CleanupTimeout)
 	defer cancel()
 	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
 		ex.log.Warn("runtime cleanup failed", "err", err)
@@ -177,7 +178,7 @@ func (ex *execution) removeWorkspace(ctx context.Context) error {
 	if err == nil || ex.lastImage == "" {
 		return err
 	}
-	if r, ok := ex.w.Config.Runtime.(workspaceRemover); ok {
+	if r, ok := ex.w.Config.Runtime.(runner.WorkspaceRemover); ok {
 		if err := r.RemoveWorkspace(ctx, ex.run.ID, ex.ws, ex.lastImage); err != nil {
 			return err
 		}
@@ -193,7 +194,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if cfg.Token != nil && ex.run.InstallationID != 0 {
 		t, err := cfg.Token(ctx, ex.run.InstallationID)
 		if err != nil {
-			return ex.failure(ctx, infra("installation token", err))
+			return ex.failure(ctx, &runner.InfraError{Op: "installation token", Err: err})
 		}
 		token = t
 	}
@@ -211,16 +212,16 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
-	if err := (Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
+	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	pipeline, err := LoadPipeline(os.DirFS(ex.ws))
+	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
 	if err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) || errors.Is(err, ErrNoPipeline) {
+		var ce *runner.ConfigError
+		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
 			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
 		}
-		return ex.failure(ctx, infra("read pipeline", err))
+		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
 	}
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
@@ -228,7 +229,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := ex.saveGoModules(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	if err := cfg.Runtime.Prepare(ctx, RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
+	if err := cfg.Runtime.Prepare(ctx, runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
 		return ex.failure(ctx, err)
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
@@ -239,7 +240,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 // savePolicy stores what the pipeline file says about quarantine and
 // incidents for triage, which has no checkout. Only the default branch
 // speaks for the repository: a pull request must not quarantine tests.
-func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
+func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 	if ex.run.PRNumber != 0 {
 		return nil
 	}
@@ -258,7 +259,7 @@ func (ex *execution) savePolicy(ctx context.Context, p *Pipeline) error {
 // that cannot be searched costs only that: the run goes on, and annotation
 // paths fall back to a guess from the repository's name.
 func (ex *execution) saveGoModules(ctx context.Context) error {
-	mods, err := FindGoModules(os.DirFS(ex.ws))
+	mods, err := runner.FindGoModules(os.DirFS(ex.ws))
 	if err != nil {
 		ex.log.Warn("searching the checkout for go.mod files", "err", err)
 	}
@@ -273,7 +274,7 @@ func (ex *execution) failure(ctx context.Context, err error) outcome {
 		return outcome{state: store.RunTimedOut, category: CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
-	case IsInfra(err):
+	case runner.IsInfra(err):
 		return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
 	}
 	return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -19,7 +21,7 @@ import (
 // with the triage job, until the run is recorded finished) and, in the same loop, `docker run --rm IMAGE true`.
 // It reports both and their ratio: what Sentinel adds to the bare container.
 func BenchmarkRunOverhead(b *testing.B) {
-	rt := testDocker(b)
+	rt := runnertest.Docker(b)
 	h := newHarness(b, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: busybox\nsteps:\n  - name: noop\n    run: \"true\"\n"})
 	ctx := context.Background()
@@ -32,7 +34,7 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
-		cmd := exec.Command("docker", "run", "--rm", TestImageBusybox, "true")
+		cmd := exec.Command("docker", "run", "--rm", runner.LocalImageBusybox, "true")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("docker run: %v\n%s", err, out)
 		}
@@ -81,7 +83,7 @@ func BenchmarkRunOverhead(b *testing.B) {
 // process's peak RSS (VmHWM) before and after: streaming must not hold the
 // output in memory.
 func BenchmarkStepLog100MB(b *testing.B) {
-	rt := testDocker(b)
+	rt := runnertest.Docker(b)
 	h := newHarness(b, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
 steps:

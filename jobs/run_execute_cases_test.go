@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -35,7 +36,7 @@ func stepRows(steps []store.Step) []stepRow {
 // pipeline in Docker, logs and states in Postgres, the triage job enqueued
 // with the final state.
 func TestRunExecute(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	tests := []struct {
 		name     string
@@ -167,7 +168,7 @@ steps:
 // TestRunExecuteTokenStaysOut checks that the installation token reaches
 // neither a step's environment nor its workspace.
 func TestRunExecuteTokenStaysOut(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
 steps:
@@ -179,7 +180,7 @@ steps:
 		t.Fatalf("run %s: %s", run.State, run.Error)
 	}
 	log := h.stepLog(h.steps(runID)[0].ID)
-	if strings.Contains(log, testToken) || strings.Contains(log, "FOUND") || !strings.Contains(log, "clean") {
+	if strings.Contains(log, runnertest.Token) || strings.Contains(log, "FOUND") || !strings.Contains(log, "clean") {
 		t.Errorf("token visible to the step:\n%s", log)
 	}
 }
@@ -187,7 +188,7 @@ steps:
 // TestRunExecuteCancel cancels a running run through River, as the
 // dashboard and a superseding push do.
 func TestRunExecuteCancel(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
 steps:
@@ -217,7 +218,7 @@ steps:
 // cancels its job in one transaction (as the intake does); the runner kills
 // the step within seconds and leaves nothing behind.
 func TestRunExecuteSuperseded(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
 steps:

@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -31,12 +34,12 @@ func crashWorkerMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	docker, err := NewDocker()
+	docker, err := runner.NewDocker()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	instance, err := InstanceID(ctx, db)
+	instance, err := runner.InstanceID(ctx, db)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -60,7 +63,7 @@ func (fatalTB) Fatalf(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...)
 // be completed once, by the second attempt, with the lost step marked
 // errored and no container of the first attempt left behind.
 func TestRunExecuteWorkerCrash(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, false) // the parent works nothing until the child is dead
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
 steps:
@@ -81,7 +84,7 @@ steps:
 	}
 	child.Wait()
 	left, err := h.rt.Leftovers(context.Background())
-	if err != nil || !contains(left, runID) {
+	if err != nil || !slices.Contains(left, runID) {
 		t.Fatalf("expected the killed worker's container to remain (leftovers %v, %v)", left, err)
 	}
 

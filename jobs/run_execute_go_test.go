@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -15,7 +17,7 @@ const goMod = "module example.com/demo\n\ngo 1.26\n"
 // TestRunExecuteGoDetected runs a Go module without a pipeline file: the
 // image comes from go.mod, tests run with -json and their results are stored.
 func TestRunExecuteGoDetected(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{
 		"go.mod":       goMod,
@@ -44,8 +46,8 @@ func TestAdd(t *testing.T) {
 	if diff := cmp.Diff([]stepRow{{"build", "succeeded", 1, 0, false}, {"test", "succeeded", 1, 0, false}}, stepRows(steps)); diff != "" {
 		t.Errorf("steps (-want +got)\n%s", diff)
 	}
-	if steps[0].Image != TestImageGo() {
-		t.Errorf("image %q, want golang:1.26 rewritten to %q", steps[0].Image, TestImageGo())
+	if steps[0].Image != runner.LocalImageGo() {
+		t.Errorf("image %q, want golang:1.26 rewritten to %q", steps[0].Image, runner.LocalImageGo())
 	}
 	got := results(t, h, runID)
 	if diff := cmp.Diff([]resultRow{{"example.com/demo/calc", "TestAdd", 1, "pass"}}, got); diff != "" {
@@ -64,7 +66,7 @@ func TestAdd(t *testing.T) {
 // on its second attempt (pass-after-fail on the same commit, for triage), a
 // broken one fails every attempt and fails the run.
 func TestRunExecuteRetryFailed(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{
 		"go.mod": goMod,

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -19,7 +22,7 @@ import (
 // (not failed), is retried by River while attempts remain, and ends errored
 // with category infrastructure.
 func TestRunExecuteInfraError(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: sentinel-test/no-such-image:1
 steps:
@@ -43,7 +46,7 @@ steps:
 
 // TestRunExecuteShell runs a pipeline through the shell runtime end to end.
 func TestRunExecuteShell(t *testing.T) {
-	h := newHarness(t, NewShell(), true)
+	h := newHarness(t, runner.NewShell(), true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: ignored
 steps:
   - name: ok
@@ -69,9 +72,9 @@ steps:
 // TestReap removes containers of runs that are over and keeps those of a
 // run that is still running.
 func TestReap(t *testing.T) {
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, false)
-	rt = h.rt.(*Docker)
+	rt = h.rt.(*runner.Docker)
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	over, _ := h.enqueue(cloneURL, sha)
@@ -90,10 +93,10 @@ func TestReap(t *testing.T) {
 	stepCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, id := range []int64{over, live, live2} {
-		w := newLineWatch("started")
-		go rt.RunStep(stepCtx, StepSpec{RunID: id, Name: "sleep", Workspace: t.TempDir(), Image: TestImageBusybox,
+		w := runnertest.NewLineWatch("started")
+		go rt.RunStep(stepCtx, runner.StepSpec{RunID: id, Name: "sleep", Workspace: t.TempDir(), Image: runner.LocalImageBusybox,
 			Command: "echo started; sleep 60", Stdout: w})
-		<-w.seen
+		<-w.Seen()
 	}
 	reaped, err := Reap(ctx, h.db, rt, h.cfg.WorkDir, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -103,7 +106,7 @@ func TestReap(t *testing.T) {
 		t.Errorf("reaped (-want +got)\n%s", diff)
 	}
 	left, _ := rt.Leftovers(ctx)
-	if !contains(left, live2) || contains(left, over) || contains(left, live) {
+	if !slices.Contains(left, live2) || slices.Contains(left, over) || slices.Contains(left, live) {
 		t.Errorf("leftovers %v: want only the running run %d", left, live2)
 	}
 	cancel()
@@ -115,7 +118,7 @@ func TestReap(t *testing.T) {
 // TestFinishAbandonedRuns: a run whose job River discarded while the run was
 // running (its last attempt's worker was lost) ends errored, with triage.
 func TestFinishAbandonedRuns(t *testing.T) {
-	h := newHarness(t, NewShell(), false)
+	h := newHarness(t, runner.NewShell(), false)
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	runID, jobID := h.enqueue(cloneURL, sha)
@@ -154,7 +157,7 @@ func TestFinishAbandonedRuns(t *testing.T) {
 // TestRunExecuteCloneURLFromRepository: a run without its own clone URL
 // (dashboard, API) is cloned from its repository's.
 func TestRunExecuteCloneURLFromRepository(t *testing.T) {
-	h := newHarness(t, NewShell(), true)
+	h := newHarness(t, runner.NewShell(), true)
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: x\nsteps: [{name: a, run: cat marker}]\n", "marker": "from the repository URL\n"})
 	var runID int64

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -14,7 +15,7 @@ import (
 // tests; for JUnit steps, the step itself. ok is false when a retry cannot
 // tell anything: no failing tests, or the failure is outside any test (a
 // build failure would still be there).
-func retryCommand(s Step, r *triage.Results) (command string, ok bool) {
+func retryCommand(s runner.Step, r *triage.Results) (command string, ok bool) {
 	if r == nil {
 		return "", false
 	}
@@ -25,7 +26,7 @@ func retryCommand(s Step, r *triage.Results) (command string, ok bool) {
 	if _, junit := s.JUnitGlob(); junit {
 		return s.Run, true
 	}
-	if s.Results != ResultsGoTestJSON {
+	if s.Results != runner.ResultsGoTestJSON {
 		return "", false
 	}
 	for _, p := range r.Problems {

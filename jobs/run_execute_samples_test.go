@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -40,9 +42,9 @@ func TestRunExecuteSamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs eight pipelines")
 	}
-	rt := testDocker(t)
+	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
-	h.cfg.ImageRewrite["busybox:stable"] = TestImageBusybox
+	h.cfg.ImageRewrite["busybox:stable"] = runner.LocalImageBusybox
 	tests := []struct {
 		sample, state, category, failedStep, logHas string
 	}{

@@ -12,13 +12,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // pipeline runs the steps in order; the first step that does not succeed
 // ends the run and the steps after it are skipped.
-func (ex *execution) pipeline(ctx context.Context, p *Pipeline) outcome {
+func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 	pool := ex.w.DB.Pool
 	ids := make([]int64, len(p.Steps))
 	attempts := make([]int, len(p.Steps))
@@ -41,8 +42,8 @@ func (ex *execution) pipeline(ctx context.Context, p *Pipeline) outcome {
 
 // step runs one step and, with retry_failed, re-runs its failing tests.
 // done reports that the run ends here, with outcome o.
-func (ex *execution) step(ctx context.Context, p *Pipeline, pos int, s Step, stepID int64, attempt int) (o outcome, done bool) {
-	spec := StepSpec{
+func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int) (o outcome, done bool) {
+	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
 	}
@@ -81,12 +82,12 @@ func (ex *execution) step(ctx context.Context, p *Pipeline, pos int, s Step, ste
 
 // attempt runs the step once into its own step row (spec.StepID), streams
 // its log, stores its test results and records how it ended.
-func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt int) (StepResult, *triage.Results, error) {
+func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int) (runner.StepResult, *triage.Results, error) {
 	pool := ex.w.DB.Pool
 	runID := ex.run.ID
 	opts := ex.w.Config.Log
 	opts.Secrets = ex.secrets
-	stream := NewLogStream(ctx, func(ctx context.Context, stepID int64, seq, firstLine int, data []byte) error {
+	stream := runner.NewLogStream(ctx, func(ctx context.Context, stepID int64, seq, firstLine int, data []byte) error {
 		return store.AppendLogChunk(ctx, pool, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
 	}, spec.StepID, opts)
 	spec.Stdout, spec.Stderr = stream, stream
@@ -94,11 +95,11 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt
 	// go test -json output is kept whole in a file beside the workspace (not
 	// in memory, not in the capped log) for the parser.
 	var jsonOut *os.File
-	if s.Results == ResultsGoTestJSON {
+	if s.Results == runner.ResultsGoTestJSON {
 		f, err := os.CreateTemp(ex.w.Config.WorkDir, "results-*.json")
 		if err != nil {
 			stream.Close()
-			return StepResult{}, nil, infra("results file", err)
+			return runner.StepResult{}, nil, &runner.InfraError{Op: "results file", Err: err}
 		}
 		defer os.Remove(f.Name())
 		defer f.Close()
@@ -141,7 +142,7 @@ func (ex *execution) attempt(ctx context.Context, spec StepSpec, s Step, attempt
 }
 
 // stepEnd maps what the runtime said to the step row's end.
-func stepEnd(res StepResult, err error, ctx context.Context, spec StepSpec) store.StepEnd {
+func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.StepSpec) store.StepEnd {
 	var e store.StepEnd
 	cause := context.Cause(ctx)
 	switch {
@@ -173,7 +174,7 @@ func stepEnd(res StepResult, err error, ctx context.Context, spec StepSpec) stor
 // results parses what the step produced: the captured stdout for
 // go-test-json, files matching the glob written since the attempt started
 // for junit.
-func (ex *execution) results(s Step, jsonOut *os.File, started time.Time) (*triage.Results, error) {
+func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (*triage.Results, error) {
 	if jsonOut != nil {
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -185,7 +186,7 @@ func (ex *execution) results(s Step, jsonOut *os.File, started time.Time) (*tria
 		return nil, nil
 	}
 	fsys := os.DirFS(ex.ws)
-	files, err := GlobFiles(fsys, glob)
+	files, err := runner.GlobFiles(fsys, glob)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (ex *execution) results(s Step, jsonOut *os.File, started time.Time) (*tria
 	return all, errors.Join(errs...)
 }
 
-func (ex *execution) image(p *Pipeline, s Step) string {
+func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
 	img := s.Image
 	if img == "" {
 		img = p.Image
@@ -224,7 +225,7 @@ func (ex *execution) image(p *Pipeline, s Step) string {
 	return img
 }
 
-func (ex *execution) limits(p *Pipeline) Limits {
+func (ex *execution) limits(p *runner.Pipeline) runner.Limits {
 	l, d := p.Limits, ex.w.Config.DefaultLimits
 	if l.Memory == 0 {
 		l.Memory = d.Memory
@@ -240,7 +241,7 @@ func (ex *execution) limits(p *Pipeline) Limits {
 
 // env is what every step sees: CI markers, the run's identity, the
 // pipeline's env, then the step's. Never a token.
-func (ex *execution) env(p *Pipeline, s Step) map[string]string {
+func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	env := map[string]string{
 		"CI": "true", "SENTINEL": "true",
 		"SENTINEL_RUN_ID": strconv.FormatInt(ex.run.ID, 10), "SENTINEL_SHA": ex.run.SHA,

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
@@ -35,7 +37,7 @@ type harness struct {
 	db        *store.DB
 	dbURL     string
 	client    *river.Client[pgx.Tx]
-	rt        Runtime
+	rt        runner.Runtime
 	cfg       RunnerConfig
 	gitRoot   string
 	gitURL    string
@@ -44,7 +46,7 @@ type harness struct {
 	repos     atomic.Int64
 }
 
-func newHarness(t testing.TB, rt Runtime, start bool) *harness {
+func newHarness(t testing.TB, rt runner.Runtime, start bool) *harness {
 	t.Helper()
 	h := &harness{t: t, rt: rt, gitRoot: t.TempDir()}
 	h.dbURL = storetest.URL(t)
@@ -54,17 +56,16 @@ func newHarness(t testing.TB, rt Runtime, start bool) *harness {
 	}
 	t.Cleanup(db.Close)
 	h.db = db
-	if d, ok := rt.(*Docker); ok {
+	if d, ok := rt.(*runner.Docker); ok {
 		// Test databases share the daemon and their run ids overlap.
-		id, err := InstanceID(context.Background(), db)
+		id, err := runner.InstanceID(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rt = d.WithInstance(id)
 		h.rt = rt
 	}
-	srv := httptest.NewServer(tokenOnly(testToken, GitHTTPHandler(h.gitRoot)))
-	t.Cleanup(srv.Close)
+	srv := runnertest.GitServer(t, h.gitRoot, runnertest.Token)
 	h.gitURL = srv.URL
 	h.cfg = testRunnerConfig(rt, t.TempDir())
 	ctx := context.Background()
@@ -76,7 +77,7 @@ func newHarness(t testing.TB, rt Runtime, start bool) *harness {
 }
 
 // testRunnerConfig is shared with the crash-test subprocess.
-func testRunnerConfig(rt Runtime, workDir string) RunnerConfig {
+func testRunnerConfig(rt runner.Runtime, workDir string) RunnerConfig {
 	return RunnerConfig{
 		Runtime: rt,
 		WorkDir: workDir,
@@ -84,11 +85,11 @@ func testRunnerConfig(rt Runtime, workDir string) RunnerConfig {
 			if installationID != testInstallation {
 				return "", fmt.Errorf("no token for installation %d", installationID)
 			}
-			return testToken, nil
+			return runnertest.Token, nil
 		},
-		DefaultLimits: Limits{Memory: 512 << 20, Pids: 512},
-		ImageRewrite:  map[string]string{"golang:1.26": TestImageGo(), "busybox": TestImageBusybox},
-		Log:           LogOptions{FlushInterval: 100 * time.Millisecond},
+		DefaultLimits: runner.Limits{Memory: 512 << 20, Pids: 512},
+		ImageRewrite:  map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox": runner.LocalImageBusybox},
+		Log:           runner.LogOptions{FlushInterval: 100 * time.Millisecond},
 	}
 }
 
@@ -123,7 +124,7 @@ func newTestClient(t testing.TB, db *store.DB, cfg RunnerConfig, start bool) *ri
 func (h *harness) repo(files map[string]string) (cloneURL, sha string) {
 	h.t.Helper()
 	name := "acme/r" + strconv.FormatInt(h.repos.Add(1), 10)
-	shas := makeRepo(h.t, h.gitRoot, name, files)
+	shas := runnertest.MakeRepo(h.t, h.gitRoot, name, files)
 	return h.gitURL + "/" + name + ".git", shas[0]
 }
 
@@ -241,7 +242,7 @@ func (h *harness) assertClean(runID int64) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if contains(left, runID) {
+	if slices.Contains(left, runID) {
 		h.t.Errorf("run %d left containers behind", runID)
 	}
 	if _, err := os.Stat(filepath.Join(h.cfg.WorkDir, "run-"+strconv.FormatInt(runID, 10))); !os.IsNotExist(err) {

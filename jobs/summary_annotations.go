@@ -62,7 +62,7 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 type PathResolver struct {
 	Roots []string // workspace directories stripped from absolute paths
 	// GoModules maps the checkout's Go modules to their directories ("" for
-	// the root), as FindGoModules found them. Without it the module is
+	// the root), as runner.FindGoModules found them. Without it the module is
 	// guessed from Repository (owner/name).
 	GoModules  map[string]string
 	Repository string
@@ -188,7 +188,7 @@ func clipBytes(s string, n int) string {
 	return cut + "…"
 }
 
-// configErrorRe matches a ConfigError's message: "FILE line N: problem".
+// configErrorRe matches a runner.ConfigError's message: "FILE line N: problem".
 var configErrorRe = regexp.MustCompile(`^(\S+) line (\d+): (.+)`)
 
 // configAnnotation points at the line of the pipeline file (or go.mod) that

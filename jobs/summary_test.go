@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -54,7 +55,7 @@ func report(state string, fs ...store.ReportFailure) CheckReport {
 		Steps:     steps,
 		Failures:  fs,
 		PublicURL: "http://sentinel.example:8080/",
-		Roots:     []string{WorkspaceMount},
+		Roots:     []string{runner.WorkspaceMount},
 	}
 }
 
@@ -258,7 +259,7 @@ func TestPathResolver(t *testing.T) {
 		{"x_test.go", "example.com/other", monorepo, "octo/mono", "x_test.go"},
 	}
 	for _, tt := range tests {
-		r := PathResolver{Roots: []string{WorkspaceMount}, GoModules: tt.modules, Repository: tt.repo}
+		r := PathResolver{Roots: []string{runner.WorkspaceMount}, GoModules: tt.modules, Repository: tt.repo}
 		got, ok := r.Resolve(store.ReportFailure{File: tt.file, TestPackage: tt.pkg})
 		if !ok || got != tt.want {
 			t.Errorf("Resolve(%q in %q, modules %v, repo %q) = %q, %v; want %q", tt.file, tt.pkg, tt.modules, tt.repo, got, ok, tt.want)
@@ -271,7 +272,7 @@ func FuzzRepoPath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, ok := RepoPath(s, []string{WorkspaceMount})
+		p, ok := RepoPath(s, []string{runner.WorkspaceMount})
 		if !ok {
 			return
 		}

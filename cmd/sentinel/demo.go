@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
 // scenario is one sample repository and what the demo does with it.
@@ -203,7 +203,7 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, ok := rt.(*jobs.Docker)
+	d, ok := rt.(*runner.Docker)
 	if !ok {
 		fmt.Fprintln(stdout, "Docker is not reachable: steps run as host processes (shell executor), without container limits.")
 		return nil
@@ -218,7 +218,7 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "No registry reachable (%v):\nbuilding local images from this machine's static busybox and Go toolchain instead.\n", shortErr(pullErr))
 	}
-	if err := jobs.BuildTestImages(ctx, d.Client(), goRoot()); err != nil {
+	if err := runner.BuildLocalImages(ctx, d.Client(), goRoot()); err != nil {
 		// Without a registry and without the local ingredients (Debian's
 		// busybox-static) there is nothing to run containers from: the
 		// demo still works, with host processes.
@@ -228,7 +228,7 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 		_, err := m.runtime()
 		return err
 	}
-	m.ImageRewrite = map[string]string{"golang:1.26": jobs.TestImageGo(), "busybox:stable": jobs.TestImageBusybox}
+	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox:stable": runner.LocalImageBusybox}
 	return nil
 }
 
@@ -240,7 +240,7 @@ func serveGit(root string) (url string, stop func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: jobs.GitHTTPHandler(root), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: runner.GitHTTPHandler(root), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Close
 	return "http://" + l.Addr().String(), func() { srv.Close() }, nil
 }

@@ -10,10 +10,10 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
-	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
-func missingImages(ctx context.Context, d *jobs.Docker, images []string) ([]string, error) {
+func missingImages(ctx context.Context, d *runner.Docker, images []string) ([]string, error) {
 	var missing []string
 	for _, img := range images {
 		if _, err := d.Client().ImageInspect(ctx, img); err != nil {
@@ -26,7 +26,7 @@ func missingImages(ctx context.Context, d *jobs.Docker, images []string) ([]stri
 	return missing, nil
 }
 
-func pullImages(ctx context.Context, d *jobs.Docker, images []string) error {
+func pullImages(ctx context.Context, d *runner.Docker, images []string) error {
 	for _, img := range images {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		pull, err := d.Client().ImagePull(pctx, img, client.ImagePullOptions{})

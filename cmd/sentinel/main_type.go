@@ -16,6 +16,7 @@ import (
 	"github.com/sentinel-ci/sentinel/app"
 	"github.com/sentinel-ci/sentinel/app/tunnel"
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -29,8 +30,8 @@ type Main struct {
 	Postgres *store.ManagedPostgres // nil when DATABASE_URL is set
 	River    *river.Client[pgx.Tx]
 	Server   *app.Server
-	GitHub   jobs.GitHub  // set before Run to override (tests: the fake GitHub)
-	Runtime  jobs.Runtime // set before Run to override; else chosen by SENTINEL_EXECUTOR
+	GitHub   jobs.GitHub    // set before Run to override (tests: the fake GitHub)
+	Runtime  runner.Runtime // set before Run to override; else chosen by SENTINEL_EXECUTOR
 	// ImageRewrite maps pipeline images to local ones (the demo on a machine
 	// without a registry).
 	ImageRewrite map[string]string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
 // addWorkers registers every River worker and returns the periodic jobs.
@@ -75,21 +76,21 @@ func (m *Main) gitHub() (jobs.GitHub, error) {
 // runtime picks Docker when asked or when a daemon answers, else the shell.
 // Containers are labelled with this database's identity, so Sentinels
 // sharing a daemon never reap each other's containers.
-func (m *Main) runtime() (jobs.Runtime, error) {
+func (m *Main) runtime() (runner.Runtime, error) {
 	if m.Runtime != nil {
 		return m.Runtime, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	instance, err := jobs.InstanceID(ctx, m.DB)
+	instance, err := runner.InstanceID(ctx, m.DB)
 	if err != nil {
 		return nil, err
 	}
-	rt, err := jobs.NewRuntime(ctx, m.Config.Executor, instance, m.Log)
+	rt, err := runner.NewRuntime(ctx, m.Config.Executor, instance, m.Log)
 	if err != nil {
 		return nil, fmt.Errorf("SENTINEL_EXECUTOR: %w", err)
 	}
-	if sh, ok := rt.(*jobs.Shell); ok {
+	if sh, ok := rt.(*runner.Shell); ok {
 		// Toolchain caches (Go's build cache, modules) survive between runs.
 		home, err := filepath.Abs(filepath.Join(m.Config.DataDir, "shell-home"))
 		if err != nil {

@@ -1,100 +1,34 @@
-package jobs
+package runner_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
-)
 
-var (
-	dockerOnce sync.Once
-	dockerRT   *Docker
-	dockerErr  error
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 )
-
-// testDocker returns a Docker runtime with the test images built, skipping
-// the test when no daemon answers (failing instead when CI is set).
-func testDocker(t testing.TB) *Docker {
-	t.Helper()
-	dockerOnce.Do(func() {
-		d, err := NewDocker()
-		if err != nil {
-			dockerErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		if err := d.Ping(ctx); err != nil {
-			dockerErr = err
-			return
-		}
-		dockerErr = BuildTestImages(ctx, d.Client(), goRoot())
-		dockerRT = d
-	})
-	if dockerErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("docker: %v", dockerErr)
-		}
-		t.Skipf("docker not available: %v", dockerErr)
-	}
-	return dockerRT
-}
 
 // testShell is the shell runtime; its contract cases call busybox on the
 // host (CI installs busybox-static).
-func testShell(t *testing.T) Runtime {
+func testShell(t *testing.T) runner.Runtime {
 	if _, err := exec.LookPath("busybox"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("busybox not on PATH (required in CI): apt-get install -y busybox-static")
 		}
 		t.Skip("busybox not on PATH: apt-get install -y busybox-static")
 	}
-	return NewShell()
-}
-
-func goRoot() string {
-	if r := os.Getenv("GOROOT"); r != "" {
-		return r
-	}
-	return "/usr/local/go"
-}
-
-// lineWatch is a writer that signals when a given text has been written.
-type lineWatch struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	text string
-	seen chan struct{}
-	once sync.Once
-}
-
-func newLineWatch(text string) *lineWatch { return &lineWatch{text: text, seen: make(chan struct{})} }
-
-func (w *lineWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if w.text != "" && strings.Contains(w.buf.String(), w.text) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return len(p), nil
-}
-
-func (w *lineWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
+	return runner.NewShell()
 }
 
 var nextRunID atomic.Int64
@@ -104,14 +38,14 @@ func init() { nextRunID.Store(time.Now().UnixNano() % 1e9 * 100) }
 type contractCase struct {
 	name       string
 	command    string
-	limits     Limits
+	limits     runner.Limits
 	timeout    time.Duration
 	network    string
 	tmpfs      int64
 	dockerOnly string // reason the shell runtime cannot offer this, or ""
 	// during runs concurrently with the step once it printed "started".
-	during func(ctx context.Context, cancel context.CancelCauseFunc, rt Runtime, runID int64)
-	check  func(t *testing.T, rt Runtime, res StepResult, stdout, stderr string, err error)
+	during func(ctx context.Context, cancel context.CancelCauseFunc, rt runner.Runtime, runID int64)
+	check  func(t *testing.T, rt runner.Runtime, res runner.StepResult, stdout, stderr string, err error)
 }
 
 var errTestCancel = errors.New("cancelled by test")
@@ -120,7 +54,7 @@ var contractCases = []contractCase{
 	{
 		name:    "pass with output on both streams",
 		command: `echo hello; echo oops >&2; cat marker.txt; echo "$FOO"`,
-		check: func(t *testing.T, _ Runtime, res StepResult, stdout, stderr string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, stdout, stderr string, err error) {
 			if err != nil || res.Failed() {
 				t.Fatalf("res %+v err %v", res, err)
 			}
@@ -132,7 +66,7 @@ var contractCases = []contractCase{
 	{
 		name:    "failing step reports its exit code",
 		command: "echo before; exit 3",
-		check: func(t *testing.T, _ Runtime, res StepResult, stdout, _ string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, stdout, _ string, err error) {
 			if err != nil || res.ExitCode != 3 || res.TimedOut || res.OOMKilled || stdout != "before\n" {
 				t.Fatalf("res %+v stdout %q err %v", res, stdout, err)
 			}
@@ -142,7 +76,7 @@ var contractCases = []contractCase{
 		name:    "timeout kills the step and its children",
 		command: "sleep 60 & echo started; sleep 60",
 		timeout: time.Second,
-		check: func(t *testing.T, _ Runtime, res StepResult, _, _ string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, _, _ string, err error) {
 			if err != nil || !res.TimedOut || !res.Failed() {
 				t.Fatalf("res %+v err %v", res, err)
 			}
@@ -154,8 +88,8 @@ var contractCases = []contractCase{
 	{
 		name:    "memory limit",
 		command: "busybox dd if=/dev/zero of=/dev/null bs=256M count=1",
-		limits:  Limits{Memory: 32 << 20},
-		check: func(t *testing.T, rt Runtime, res StepResult, _, _ string, err error) {
+		limits:  runner.Limits{Memory: 32 << 20},
+		check: func(t *testing.T, rt runner.Runtime, res runner.StepResult, _, _ string, err error) {
 			if err != nil || !res.Failed() {
 				t.Fatalf("res %+v err %v", res, err)
 			}
@@ -169,7 +103,7 @@ var contractCases = []contractCase{
 		command:    "busybox dd if=/dev/zero of=/tmp/fill bs=64k count=64",
 		tmpfs:      1 << 20,
 		dockerOnly: "mounting a tmpfs needs a container",
-		check: func(t *testing.T, _ Runtime, res StepResult, _, stderr string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, _, stderr string, err error) {
 			if err != nil || res.ExitCode == 0 || !strings.Contains(stderr, "No space left on device") {
 				t.Fatalf("res %+v stderr %q err %v", res, stderr, err)
 			}
@@ -179,7 +113,7 @@ var contractCases = []contractCase{
 		name:    "network none leaves only loopback and no DNS",
 		command: `busybox awk 'NR>2 {print $1}' /proc/net/dev; busybox nslookup example.com >/dev/null 2>&1 && echo resolved || echo dns-failed`,
 		network: "none",
-		check: func(t *testing.T, _ Runtime, res StepResult, stdout, _ string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, stdout, _ string, err error) {
 			if err != nil || res.Failed() || stdout != "lo:\ndns-failed\n" {
 				t.Fatalf("res %+v stdout %q err %v", res, stdout, err)
 			}
@@ -188,10 +122,10 @@ var contractCases = []contractCase{
 	{
 		name:    "cancellation stops the step",
 		command: "echo started; sleep 60",
-		during: func(_ context.Context, cancel context.CancelCauseFunc, _ Runtime, _ int64) {
+		during: func(_ context.Context, cancel context.CancelCauseFunc, _ runner.Runtime, _ int64) {
 			cancel(errTestCancel)
 		},
-		check: func(t *testing.T, rt Runtime, res StepResult, _, _ string, err error) {
+		check: func(t *testing.T, rt runner.Runtime, res runner.StepResult, _, _ string, err error) {
 			if !errors.Is(err, errTestCancel) {
 				t.Fatalf("err %v, want it to wrap the cancel cause", err)
 			}
@@ -203,12 +137,12 @@ var contractCases = []contractCase{
 	{
 		name:    "kill from another goroutine",
 		command: "echo started; sleep 60",
-		during: func(ctx context.Context, _ context.CancelCauseFunc, rt Runtime, runID int64) {
+		during: func(ctx context.Context, _ context.CancelCauseFunc, rt runner.Runtime, runID int64) {
 			if err := rt.Kill(ctx, runID); err != nil {
 				panic(err)
 			}
 		},
-		check: func(t *testing.T, _ Runtime, res StepResult, _, _ string, err error) {
+		check: func(t *testing.T, _ runner.Runtime, res runner.StepResult, _, _ string, err error) {
 			if err != nil || res.ExitCode != 137 {
 				t.Fatalf("res %+v err %v, want exit 137", res, err)
 			}
@@ -220,10 +154,10 @@ var contractCases = []contractCase{
 func TestRuntimeContract(t *testing.T) {
 	runtimes := []struct {
 		name string
-		make func(t *testing.T) Runtime
+		make func(t *testing.T) runner.Runtime
 	}{
-		{"docker", func(t *testing.T) Runtime { return testDocker(t) }},
-		{"shell", func(t *testing.T) Runtime { return testShell(t) }},
+		{"docker", func(t *testing.T) runner.Runtime { return runnertest.Docker(t) }},
+		{"shell", func(t *testing.T) runner.Runtime { return testShell(t) }},
 	}
 	for _, r := range runtimes {
 		t.Run(r.name, func(t *testing.T) {
@@ -241,7 +175,7 @@ func TestRuntimeContract(t *testing.T) {
 	}
 }
 
-func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
+func runContractCase(t *testing.T, rt runner.Runtime, tc contractCase) {
 	ws := t.TempDir()
 	if err := os.WriteFile(ws+"/marker.txt", []byte("marker\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -249,7 +183,7 @@ func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
 	runID := nextRunID.Add(1)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	if err := rt.Prepare(ctx, RunSpec{RunID: runID, Workspace: ws}); err != nil {
+	if err := rt.Prepare(ctx, runner.RunSpec{RunID: runID, Workspace: ws}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -258,13 +192,13 @@ func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
 		if err := rt.Cleanup(fresh, runID); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
-		if left, err := rt.Leftovers(fresh); err != nil || contains(left, runID) {
+		if left, err := rt.Leftovers(fresh); err != nil || slices.Contains(left, runID) {
 			t.Errorf("run %d left resources behind (%v, %v)", runID, left, err)
 		}
 	})
-	stdout, stderr := newLineWatch("started"), newLineWatch("")
-	step := StepSpec{
-		RunID: runID, StepID: 1, Name: tc.name, Workspace: ws, Image: TestImageBusybox,
+	stdout, stderr := runnertest.NewLineWatch("started"), runnertest.NewLineWatch("")
+	step := runner.StepSpec{
+		RunID: runID, StepID: 1, Name: tc.name, Workspace: ws, Image: runner.LocalImageBusybox,
 		Command: tc.command, Env: map[string]string{"FOO": "bar"}, Limits: tc.limits,
 		Timeout: tc.timeout, Network: tc.network, TmpfsSize: tc.tmpfs, Stdout: stdout, Stderr: stderr,
 	}
@@ -274,7 +208,7 @@ func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
 	if tc.during != nil {
 		go func() {
 			select {
-			case <-stdout.seen:
+			case <-stdout.Seen():
 				tc.during(ctx, cancel, rt, runID)
 			case <-ctx.Done():
 			}
@@ -284,19 +218,10 @@ func runContractCase(t *testing.T, rt Runtime, tc contractCase) {
 	tc.check(t, rt, res, stdout.String(), stderr.String(), err)
 }
 
-func contains(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // TestDockerRemoveWorkspace empties a workspace from inside a container, the
 // way the runner deletes files a step left that its own user cannot.
 func TestDockerRemoveWorkspace(t *testing.T) {
-	d := testDocker(t)
+	d := runnertest.Docker(t)
 	ws := t.TempDir()
 	for _, name := range []string{"a.txt", ".hidden", "..odd", "dir/b.txt"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(ws, name)), 0o755); err != nil {
@@ -307,14 +232,14 @@ func TestDockerRemoveWorkspace(t *testing.T) {
 		}
 	}
 	runID := nextRunID.Add(1)
-	if err := d.RemoveWorkspace(context.Background(), runID, ws, TestImageBusybox); err != nil {
+	if err := d.RemoveWorkspace(context.Background(), runID, ws, runner.LocalImageBusybox); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(ws)
 	if err != nil || len(entries) != 0 {
 		t.Errorf("workspace still holds %v (%v)", entries, err)
 	}
-	if left, _ := d.Leftovers(context.Background()); contains(left, runID) {
+	if left, _ := d.Leftovers(context.Background()); slices.Contains(left, runID) {
 		t.Errorf("container left behind")
 	}
 }
@@ -328,8 +253,8 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 		t.Skip("no go on PATH")
 	}
 	var out strings.Builder
-	res, err := NewShell().RunStep(context.Background(), StepSpec{RunID: nextRunID.Add(1), Workspace: t.TempDir(),
-		Command: goBin + " version", Limits: Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
+	res, err := runner.NewShell().RunStep(context.Background(), runner.StepSpec{RunID: nextRunID.Add(1), Workspace: t.TempDir(),
+		Command: goBin + " version", Limits: runner.Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
 	if err != nil || res.Failed() || !strings.HasPrefix(out.String(), "go version") {
 		t.Fatalf("res %+v err %v output %q", res, err, out.String())
 	}
@@ -337,15 +262,15 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 
 func TestNewRuntime(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	if rt, err := NewRuntime(context.Background(), "shell", "", log); err != nil || rt.Name() != "shell" {
+	if rt, err := runner.NewRuntime(context.Background(), "shell", "", log); err != nil || rt.Name() != "shell" {
 		t.Errorf("shell: %v %v", rt, err)
 	}
-	if _, err := NewRuntime(context.Background(), "podman", "", log); err == nil {
+	if _, err := runner.NewRuntime(context.Background(), "podman", "", log); err == nil {
 		t.Error("unknown executor accepted")
 	}
-	testDocker(t)
-	rt, err := NewRuntime(context.Background(), "", "inst", log)
-	if err != nil || rt.Name() != "docker" || rt.(*Docker).Instance != "inst" {
+	runnertest.Docker(t)
+	rt, err := runner.NewRuntime(context.Background(), "", "inst", log)
+	if err != nil || rt.Name() != "docker" || rt.(*runner.Docker).Instance != "inst" {
 		t.Errorf("default with a daemon: %v %v", rt, err)
 	}
 }
@@ -354,17 +279,17 @@ func TestNewRuntime(t *testing.T) {
 // machinery's failure, so the run errors (and is retried), never fails.
 func TestDockerUnreachableIsInfra(t *testing.T) {
 	t.Parallel()
-	d, err := NewDocker(client.WithHost("unix://" + filepath.Join(t.TempDir(), "no-daemon.sock")))
+	d, err := runner.NewDocker(client.WithHost("unix://" + filepath.Join(t.TempDir(), "no-daemon.sock")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	err = d.Prepare(context.Background(), RunSpec{RunID: 1, Workspace: t.TempDir()})
-	if !IsInfra(err) {
+	err = d.Prepare(context.Background(), runner.RunSpec{RunID: 1, Workspace: t.TempDir()})
+	if !runner.IsInfra(err) {
 		t.Errorf("Prepare: %v, want an *InfraError", err)
 	}
-	_, err = d.RunStep(context.Background(), StepSpec{RunID: 1, Workspace: t.TempDir(), Image: TestImageBusybox, Command: "true"})
-	if !IsInfra(err) {
+	_, err = d.RunStep(context.Background(), runner.StepSpec{RunID: 1, Workspace: t.TempDir(), Image: runner.LocalImageBusybox, Command: "true"})
+	if !runner.IsInfra(err) {
 		t.Errorf("RunStep: %v, want an *InfraError", err)
 	}
 }

@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// workspaceRemover is implemented by runtimes whose steps can leave files
+// WorkspaceRemover is implemented by runtimes whose steps can leave files
 // in the workspace that the runner's own user cannot delete (root-owned
 // files written by a container when Sentinel is not root).
-type workspaceRemover interface {
+type WorkspaceRemover interface {
 	RemoveWorkspace(ctx context.Context, runID int64, dir, image string) error
 }
 

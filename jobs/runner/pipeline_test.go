@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"errors"
@@ -61,6 +61,8 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"unknown step key", "image: x\nsteps:\n  - run: a\n    comand: b\n", `.sentinel.yml line 4: unknown key "comand"`},
 		{"wrong type", "image: x\nsteps:\n  - run: [a, b]\n", ".sentinel.yml line 3: wrong type: got a list, want a string"},
 		{"steps not a list", "image: x\nsteps: build\n", ".sentinel.yml line 2: wrong type: got a string, want a list"},
+		// yaml.v3 names the Go type with its package ("runner.rawLimits").
+		{"limits not a mapping", "image: x\nlimits: 5\nsteps: [{run: a}]\n", ".sentinel.yml line 2: wrong type: got a number, want a mapping"},
 		{"empty steps", "image: x\nsteps: []\n", ".sentinel.yml line 2: steps: at least one step is required"},
 		{"no steps key", "image: x\n", ".sentinel.yml line 1: steps: at least one step is required"},
 		{"empty file", "", ".sentinel.yml line 1: file is empty; it needs at least a steps list"},

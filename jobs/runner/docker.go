@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"context"
@@ -24,8 +24,9 @@ const (
 	LabelInstance = "sentinel.instance"
 )
 
-// cleanupTimeout bounds kill/remove calls made after the job context died.
-const cleanupTimeout = 15 * time.Second
+// CleanupTimeout bounds kill/remove calls made after the job context died,
+// such as Runtime.Cleanup with its fresh context.
+const CleanupTimeout = 15 * time.Second
 
 // keptCapabilities are added back after dropping all: enough for package
 // managers and builds running as root inside the container to own and write
@@ -76,7 +77,7 @@ func NewDocker(opts ...client.Opt) (*Docker, error) {
 	return &Docker{cli: cli}, nil
 }
 
-// Client exposes the moby client, for test image builds.
+// Client exposes the moby client, for image builds and pulls (BuildLocalImages, the demo).
 func (d *Docker) Client() *client.Client { return d.cli }
 
 // Close releases the client's connections.
@@ -169,7 +170,7 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 		res.ExitCode = -1
 		return res, nil
 	}
-	fresh, done := context.WithTimeout(context.Background(), cleanupTimeout)
+	fresh, done := context.WithTimeout(context.Background(), CleanupTimeout)
 	defer done()
 	// The daemon records an OOM kill from an event that can land after the
 	// exit: a SIGKILL exit without the flag is asked about again, briefly.
@@ -335,13 +336,13 @@ func (d *Docker) containers(ctx context.Context, filters client.Filters) (map[st
 }
 
 func (d *Docker) kill(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
 	defer cancel()
 	_, _ = d.cli.ContainerKill(ctx, id, client.ContainerKillOptions{})
 }
 
 func (d *Docker) remove(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
 	defer cancel()
 	_, _ = d.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 }

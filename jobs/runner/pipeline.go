@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"bytes"
@@ -317,7 +317,7 @@ func goKind(t string) string {
 	switch {
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "jobs.raw"):
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "runner.raw"):
 		return "a mapping"
 	case t == "string":
 		return "a string"

@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"time"
-
-	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Runtime executes the steps of a run in isolation: Docker containers in
@@ -84,15 +82,6 @@ type StepResult struct {
 
 // Failed reports whether the step did not succeed.
 func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
-
-// Categories the runner records on a run (runs.category) when it knows the
-// cause itself; they are triage's words, so triage and the dashboard agree.
-const (
-	CategoryInfrastructure = string(triage.CategoryInfrastructure)
-	CategoryConfiguration  = string(triage.CategoryConfiguration)
-	CategoryTimeout        = string(triage.CategoryTimeout)
-	CategoryOutOfMemory    = string(triage.CategoryOOM)
-)
 
 // InfraError is a failure of the machinery rather than of the code under
 // test: daemon unreachable, image pull failed, workspace disk full. A run

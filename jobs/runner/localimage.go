@@ -1,4 +1,4 @@
-package jobs
+package runner
 
 import (
 	"archive/tar"
@@ -18,14 +18,15 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Images built locally for the runner's tests, the demo and the end-to-end
-// tests: this machine has no registry, so they are made from a tar context.
+// Images built locally, without a registry, from a tar context: for the
+// runner's tests, the end-to-end tests, and the demo on a machine that cannot
+// pull (it rewrites the samples' busybox and golang images to these).
 const (
-	TestImageBusybox = "sentinel-test/busybox:1"
+	LocalImageBusybox = "sentinel-test/busybox:1"
 )
 
-// TestImageGo is the busybox image plus this machine's Go toolchain.
-func TestImageGo() string {
+// LocalImageGo is the busybox image plus this machine's Go toolchain.
+func LocalImageGo() string {
 	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-warm"
 }
 
@@ -39,15 +40,15 @@ RUN mkdir -p /tmp /workspace /etc && chmod 1777 /tmp && echo 'root:x:0:0:root:/r
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 `
 
-// BuildTestImages builds TestImageBusybox from a static busybox (Debian's
-// busybox-static) and, when goroot is not empty, TestImageGo with the Go
+// BuildLocalImages builds LocalImageBusybox from a static busybox (Debian's
+// busybox-static) and, when goroot is not empty, LocalImageGo with the Go
 // toolchain at goroot copied to /usr/local/go. Images already present are kept.
 //
 // `go test ./...` runs the packages' test binaries in parallel, and more than
 // one of them builds these images; a lock across processes makes the others
 // wait for the first build and then find the images present, rather than
 // build the same tags side by side.
-func BuildTestImages(ctx context.Context, cli *client.Client, goroot string) error {
+func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) error {
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "sentinel-test-images.lock"), os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return fmt.Errorf("test images lock: %w", err)
@@ -56,7 +57,7 @@ func BuildTestImages(ctx context.Context, cli *client.Client, goroot string) err
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("test images lock: %w", err)
 	}
-	if err := buildIfMissing(ctx, cli, TestImageBusybox, func(tw *tar.Writer) error {
+	if err := buildIfMissing(ctx, cli, LocalImageBusybox, func(tw *tar.Writer) error {
 		if err := addFile(tw, "Dockerfile", []byte(busyboxDockerfile), 0o644); err != nil {
 			return err
 		}
@@ -68,8 +69,8 @@ func BuildTestImages(ctx context.Context, cli *client.Client, goroot string) err
 	}); err != nil || goroot == "" {
 		return err
 	}
-	return buildIfMissing(ctx, cli, TestImageGo(), func(tw *tar.Writer) error {
-		dockerfile := "FROM " + TestImageBusybox + `
+	return buildIfMissing(ctx, cli, LocalImageGo(), func(tw *tar.Writer) error {
+		dockerfile := "FROM " + LocalImageBusybox + `
 COPY go /usr/local/go
 ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=/tmp/gocache GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
 # A warm build cache: every step is a fresh container, and compiling the

@@ -1,0 +1,4 @@
+package runner
+
+// GitHTTPBackend lets the checkout tests build a stricter git server.
+var GitHTTPBackend = gitHTTPBackend

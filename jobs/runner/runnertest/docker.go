@@ -1,0 +1,59 @@
+// Package runnertest is test support for code that runs steps: a Docker
+// runtime with the local images built, git repositories served over smart
+// HTTP the way GitHub serves clone URLs, and a writer to wait on a step's
+// output. Only tests import it.
+package runnertest
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+)
+
+var (
+	dockerOnce sync.Once
+	dockerRT   *runner.Docker
+	dockerErr  error
+)
+
+// Docker returns a Docker runtime with the local images built
+// (runner.LocalImageBusybox, runner.LocalImageGo), skipping the test when no
+// daemon answers (failing instead when CI is set). Its Instance is the
+// default one; tests that share the daemon with a database take
+// WithInstance(runner.InstanceID(...)).
+func Docker(t testing.TB) *runner.Docker {
+	t.Helper()
+	dockerOnce.Do(func() {
+		d, err := runner.NewDocker()
+		if err != nil {
+			dockerErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := d.Ping(ctx); err != nil {
+			dockerErr = err
+			return
+		}
+		dockerErr = runner.BuildLocalImages(ctx, d.Client(), goRoot())
+		dockerRT = d
+	})
+	if dockerErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("docker: %v", dockerErr)
+		}
+		t.Skipf("docker not available: %v", dockerErr)
+	}
+	return dockerRT
+}
+
+func goRoot() string {
+	if r := os.Getenv("GOROOT"); r != "" {
+		return r
+	}
+	return "/usr/local/go"
+}
