@@ -27,13 +27,13 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner := jobs.RunnerConfig{
+	runConfig := jobs.RunnerConfig{
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log,
 		Token: gh.InstallationToken, // "" from the recorder: clones go unauthenticated
 	}
 	for _, worker := range []func() error{
-		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runner}) },
+		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runConfig}) },
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.ReportCheckWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,
 				WorkspaceRoots: []string{workDir}, Log: m.Log})
