@@ -64,7 +64,7 @@ func (w *TriageAnalyzeWorker) applyIncidents(ctx context.Context, tx pgx.Tx, run
 	if err != nil {
 		return nil, err
 	}
-	ref := fmt.Sprintf("run %d (%s)", run.ID, shortSHA(run.SHA))
+	ref := fmt.Sprintf("run %d (%s)", run.ID, triage.ShortSHA(run.SHA))
 	var changed []int64
 	tracked := map[int64]bool{}
 	openKinds := map[string]bool{}
@@ -142,7 +142,7 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 			if err := open(store.NewIncident{Kind: "infrastructure", Severity: triage.Severity("infrastructure", ""),
 				Title:       fmt.Sprintf("Infrastructure failures: %d of %d runs in %s", bad, total, p.Within),
 				Fingerprint: fmt.Sprintf("infrastructure:%d", run.RepositoryID), Category: string(triage.CategoryInfrastructure),
-				RootCause:  fmt.Sprintf("The runner errored in %d of the last %d runs: %s", bad, total, oneLineErr(run.Error)),
+				RootCause:  fmt.Sprintf("The runner errored in %d of the last %d runs: %s", bad, total, triage.Clip(triage.FirstLine(run.Error), 200)),
 				Confidence: 0.8}); err != nil {
 				return nil, err
 			}
@@ -226,7 +226,7 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 		}
 		f := c.Failure
 		if err := open(store.NewIncident{ClusterID: id, Kind: "cluster", Severity: triage.Severity("cluster", f.Category),
-			Title:      clip(fmt.Sprintf("%s on %s: %s", f.Category, run.Branch, f.Title), 200),
+			Title:      triage.Clip(fmt.Sprintf("%s on %s: %s", f.Category, run.Branch, f.Title), 200),
 			NeedsHuman: triage.NeedsHuman(f.Category, c.Confidence, p), Impact: impact,
 			RootCause: triage.RootCause(f, p), FirstBadSHA: bad, LastGoodSHA: good, Fingerprint: f.Fingerprint,
 			Category: string(f.Category), Confidence: c.Confidence}); err != nil {
@@ -238,21 +238,4 @@ func (w *TriageAnalyzeWorker) openIncidents(ctx context.Context, tx pgx.Tx, run 
 		return opened, nil
 	}
 	return opened, redBranch()
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
-func oneLineErr(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			s = s[:i]
-			break
-		}
-	}
-	return clip(s, 200)
 }

@@ -196,10 +196,7 @@ func RootCause(f Failure, p IncidentPolicy) string {
 	}
 	for _, e := range f.Evidence {
 		if t := strings.TrimSpace(e.Text); t != "" {
-			if r := []rune(t); len(r) > 200 {
-				t = string(r[:200]) + "…"
-			}
-			s += fmt.Sprintf(". Evidence: %q", t)
+			s += fmt.Sprintf(". Evidence: %q", Clip(t, 200))
 			break
 		}
 	}
