@@ -62,6 +62,19 @@ func (p IncidentPolicy) WithDefaults() IncidentPolicy {
 	return p
 }
 
+// WithRepository is the policy with a repository's own overrides (its
+// .sentinel.yml `incidents: {after, within}`; zero keeps the policy's) and
+// the defaults filled in.
+func (p IncidentPolicy) WithRepository(after int, within time.Duration) IncidentPolicy {
+	if after > 0 {
+		p.After = after
+	}
+	if within > 0 {
+		p.Within = within
+	}
+	return p.WithDefaults()
+}
+
 // Incident statuses.
 const (
 	IncidentOpen       = "open"
