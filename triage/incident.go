@@ -175,9 +175,9 @@ func DecideOpen(cands []ClusterCandidate, openedToday, extra int, p IncidentPoli
 // Severity grades an incident by its kind and failure category.
 func Severity(kind string, c Category) string {
 	switch kind {
-	case "widespread", "infrastructure":
+	case IncidentKindWidespread, IncidentKindInfrastructure:
 		return "critical"
-	case "red_branch":
+	case IncidentKindRedBranch:
 		return "high"
 	}
 	switch c {
