@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -47,7 +48,7 @@ func lsRemote(ctx context.Context, cloneURL, ref string) (resolvedRef, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return resolvedRef{}, clientError(http.StatusBadRequest, fmt.Sprintf("cannot list the refs of %s: %s", cloneURL, firstLine(msg)))
+		return resolvedRef{}, clientError(http.StatusBadRequest, fmt.Sprintf("cannot list the refs of %s: %s", cloneURL, triage.FirstLine(msg)))
 	}
 	refs := map[string]string{}
 	for _, line := range strings.Split(stdout.String(), "\n") {

@@ -72,7 +72,7 @@ func (s *Server) buttonOpenIncident(ctx context.Context, tx pgx.Tx, run store.Ru
 	needsHuman := triage.NeedsHuman(cat, f.Confidence, p)
 	cause := triage.RootCause(triage.Failure{Category: cat, Title: f.Title, Hint: f.Hint, Confidence: f.Confidence}, p)
 	n := store.NewIncident{RepositoryID: run.RepositoryID, ClusterID: f.ClusterID, Kind: "cluster",
-		Title:    clipString(fmt.Sprintf("%s on %s: %s", f.Category, run.Branch, f.Title), 200),
+		Title:    triage.Clip(fmt.Sprintf("%s on %s: %s", f.Category, run.Branch, f.Title), 200),
 		Severity: triage.Severity("cluster", cat), NeedsHuman: needsHuman, RootCause: cause,
 		Fingerprint: f.Fingerprint, Category: f.Category, Confidence: f.Confidence, RunID: run.ID, At: time.Now()}
 	if f.ClusterID != 0 {
@@ -102,12 +102,4 @@ func (s *Server) buttonOpenIncident(ctx context.Context, tx pgx.Tx, run store.Ru
 		return fmt.Errorf("queue sync of incident %d: %w", id, err)
 	}
 	return nil
-}
-
-func clipString(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/templates"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // templateFuncs are pure: they depend on their arguments only (the page's
@@ -20,9 +22,9 @@ import (
 var templateFuncs = template.FuncMap{
 	"asset":     assetURL,
 	"ago":       ago,
-	"dur":       formatDuration,
+	"dur":       jobs.FormatDuration,
 	"durp":      durationPtr,
-	"short":     shortSHA,
+	"short":     triage.ShortSHA,
 	"pct":       percent,
 	"rate":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"score":     func(f float64) string { return fmt.Sprintf("%.2f", f) },
@@ -30,7 +32,7 @@ var templateFuncs = template.FuncMap{
 	"when":      formatTime,
 	"whenp":     func(t *time.Time) string { return formatTimePtr(t) },
 	"prettyjs":  prettyJSON,
-	"firstln":   firstLine,
+	"firstln":   triage.FirstLine,
 	"add":       func(a, b int) int { return a + b },
 	"sortkeys":  sortedKeys,
 	"str":       func(v any) string { return fmt.Sprint(v) },
@@ -88,35 +90,12 @@ func ago(now, t time.Time) string {
 	}
 }
 
-// formatDuration prints a duration the way people read them: 850ms, 42s, 3m05s, 2h10m.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "–"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.0fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
-
 // durationPtr is the time between two optional instants; "–" while either is unknown.
 func durationPtr(start, end *time.Time) string {
 	if start == nil || end == nil {
 		return "–"
 	}
-	return formatDuration(end.Sub(*start))
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
+	return jobs.FormatDuration(end.Sub(*start))
 }
 
 func percent(part, whole int) string {
@@ -151,13 +130,6 @@ func prettyJSON(raw []byte) string {
 		return string(raw)
 	}
 	return string(b)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func sortedKeys(m map[string]any) []string {

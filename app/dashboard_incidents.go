@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -82,7 +83,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 	if v.I.ResolvedAt != nil {
 		end = *v.I.ResolvedAt
 	}
-	v.Duration = formatDuration(end.Sub(v.I.OpenedAt))
+	v.Duration = jobs.FormatDuration(end.Sub(v.I.OpenedAt))
 	if v.Events, err = s.DB.IncidentTimeline(ctx, id); err != nil {
 		s.pageError(w, r, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 		return err
 	}
 	v.Run, v.Active = run, !store.IsFinalRunState(run.State)
-	v.Duration = formatDuration(run.Duration(v.Now))
+	v.Duration = jobs.FormatDuration(run.Duration(v.Now))
 	if v.Failures, err = s.DB.RunFailures(ctx, id); err != nil {
 		return err
 	}

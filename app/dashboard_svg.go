@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -38,7 +39,7 @@ func durationChart(points []store.DurationPoint) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="dur-title"><title id="dur-title">Run duration per day, p50 and p95</title>`, chartW, chartH)
 	fmt.Fprintf(&b, `<line class="axis" x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, chartPad, y(0), chartW-chartPad, y(0))
-	fmt.Fprintf(&b, `<text class="lbl" x="2" y="%.1f">%s</text>`, y(maxV)+4, html.EscapeString(formatDuration(time.Duration(maxV*float64(time.Second)))))
+	fmt.Fprintf(&b, `<text class="lbl" x="2" y="%.1f">%s</text>`, y(maxV)+4, html.EscapeString(jobs.FormatDuration(time.Duration(maxV*float64(time.Second)))))
 	for _, series := range []struct {
 		class string
 		v     func(store.DurationPoint) float64
@@ -51,7 +52,7 @@ func durationChart(points []store.DurationPoint) template.HTML {
 		for i, p := range points {
 			fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%.1f" r="3"><title>%s %s: %s (%d runs)</title></circle>`,
 				series.class, x(i), y(series.v(p)), p.Day.Format("Jan 2"), series.class,
-				formatDuration(time.Duration(series.v(p)*float64(time.Second))), p.Runs)
+				jobs.FormatDuration(time.Duration(series.v(p)*float64(time.Second))), p.Runs)
 		}
 	}
 	fmt.Fprintf(&b, `<text class="lbl" x="%.0f" y="%.0f">%s</text>`, chartPad, chartH-4, points[0].Day.Format("Jan 2"))

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // The issue operations incidents use. Every one is addressed by the issue
@@ -76,7 +78,7 @@ func OpenIssue(ctx context.Context, gh GitHub, repo GitHubRepo, known int, spec 
 	}
 	body := clipIssueBody(spec.Body, marker)
 	is, err := gh.CreateIssue(ctx, repo, github.IssueRequest{
-		Title:  github.String(clip(spec.Title, maxIssueTitle)),
+		Title:  github.String(triage.Clip(spec.Title, maxIssueTitle)),
 		Body:   &body,
 		Labels: &labels,
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // CheckName is the name of Sentinel's check run on every commit.
@@ -126,7 +127,7 @@ func checkTitle(conclusion string, r CheckReport) string {
 	}
 	if n == 0 {
 		if r.Run.Error != "" {
-			return clip("Run failed: "+firstLine(r.Run.Error), 120)
+			return triage.Clip("Run failed: "+triage.FirstLine(r.Run.Error), 120)
 		}
 		return "Run failed"
 	}
@@ -142,7 +143,7 @@ func checkTitle(conclusion string, r CheckReport) string {
 		name = first.Title
 	}
 	title := fmt.Sprintf("%s: %s (%s)", plural(n, "failure"), name, first.Category)
-	return clip(title, 120)
+	return triage.Clip(title, 120)
 }
 
 func checkActions(conclusion string, fs []store.ReportFailure) []*github.CheckRunAction {
@@ -174,29 +175,20 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
-}
-
-// clip shortens s to at most n characters (runes), marking the cut.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func formatDuration(d time.Duration) string {
+// FormatDuration prints a duration the way people read them: 850ms, 42s,
+// 3m05s, 2h10m; "–" when there is none. The check-run report and the
+// dashboard both show durations with it.
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "–"
 	case d < time.Second:
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
+		return fmt.Sprintf("%.0fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	default:
-		return d.Round(time.Second).String()
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 }

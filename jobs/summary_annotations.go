@@ -5,11 +5,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/go-github/v62/github"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Annotations makes one annotation per failure that has a file and a line
@@ -51,8 +51,8 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 			StartLine:       github.Int(f.Line),
 			EndLine:         github.Int(f.Line),
 			AnnotationLevel: github.String(level),
-			Title:           github.String(clip(title, maxAnnotationTitle)),
-			Message:         github.String(clipBytes(msg, maxAnnotationMessage)),
+			Title:           github.String(triage.Clip(title, maxAnnotationTitle)),
+			Message:         github.String(triage.ClipBytes(msg, maxAnnotationMessage)),
 		})
 	}
 	return out
@@ -176,25 +176,13 @@ func AnnotationBatches(anns []*github.CheckRunAnnotation) [][]*github.CheckRunAn
 	return out
 }
 
-// clipBytes shortens s to at most n bytes without splitting a character.
-func clipBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := s[:n-len("…")]
-	for !utf8.ValidString(cut) {
-		cut = cut[:len(cut)-1] // drop the bytes of a character the cut split
-	}
-	return cut + "…"
-}
-
 // configErrorRe matches a runner.ConfigError's message: "FILE line N: problem".
 var configErrorRe = regexp.MustCompile(`^(\S+) line (\d+): (.+)`)
 
 // configAnnotation points at the line of the pipeline file (or go.mod) that
 // failed a run before any step ran, so the pull request shows it in place.
 func configAnnotation(run store.Run) *github.CheckRunAnnotation {
-	m := configErrorRe.FindStringSubmatch(firstLine(run.Error))
+	m := configErrorRe.FindStringSubmatch(triage.FirstLine(run.Error))
 	if m == nil {
 		return nil
 	}
@@ -206,7 +194,7 @@ func configAnnotation(run store.Run) *github.CheckRunAnnotation {
 	return &github.CheckRunAnnotation{
 		Path: github.String(p), StartLine: github.Int(line), EndLine: github.Int(line),
 		AnnotationLevel: github.String("failure"),
-		Title:           github.String(clip("Pipeline configuration error", maxAnnotationTitle)),
-		Message:         github.String(clipBytes(m[3], maxAnnotationMessage)),
+		Title:           github.String(triage.Clip("Pipeline configuration error", maxAnnotationTitle)),
+		Message:         github.String(triage.ClipBytes(m[3], maxAnnotationMessage)),
 	}
 }

@@ -75,9 +75,9 @@ func writeSteps(b *strings.Builder, steps []store.ReportStep) {
 		}
 		var d string
 		if s.StartedAt != nil && s.FinishedAt != nil {
-			d = formatDuration(s.FinishedAt.Sub(*s.StartedAt))
+			d = FormatDuration(s.FinishedAt.Sub(*s.StartedAt))
 		} else {
-			d = formatDuration(0)
+			d = FormatDuration(0)
 		}
 		fmt.Fprintf(b, "| %s | %s | %s |\n", cellMD(name), cellMD(result), d)
 	}

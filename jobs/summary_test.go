@@ -149,7 +149,7 @@ func TestRenderCheckContents(t *testing.T) {
 		"example.com/calc.TestAdd", "test_failure", "confidence 95%", "Seen 3 times before",
 		"http://sentinel.example:8080/clusters/7", "http://sentinel.example:8080/runs/42",
 		"**Hint:**", "**Remediation:** Fix Add or the expectation.", "`example.com/net.TestDial` is flaky",
-		"| test (attempt 2) | ❌ failed (exit 1) | 5.0s |", "| build | ✅ succeeded | 3.0s |",
+		"| test (attempt 2) | ❌ failed (exit 1) | 5s |", "| build | ✅ succeeded | 3s |",
 	} {
 		if !strings.Contains(out.Summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.Summary)

@@ -156,21 +156,22 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	if err != nil {
 		return res, err
 	}
-	mass, reason := massFailure(run, tests)
 	failedTests := 0
 	for _, t := range tests {
 		if t.Failed {
 			failedTests++
 		}
 	}
-	res.Tests, res.MassFailure, res.Failures = len(tests), mass, len(found)
-	res.First, err = store.RecordRunAnalysis(ctx, tx, store.RunAnalysis{RunID: run.ID, MassFailure: mass, Reason: reason,
+	facts := runFacts(run, policy.DefaultBranch)
+	mass := triage.DecideMassFailure(facts, len(tests), failedTests)
+	res.Tests, res.MassFailure, res.Failures = len(tests), mass.Mass, len(found)
+	res.First, err = store.RecordRunAnalysis(ctx, tx, store.RunAnalysis{RunID: run.ID, MassFailure: mass.Mass, Reason: mass.Reason,
 		Tests: len(tests), FailedTests: failedTests, Failures: len(found)})
 	if err != nil {
 		return res, err
 	}
 	now := w.now()
-	fl := flakyUpdate{w: w, tx: tx, run: run, policy: policy, tests: tests, mass: mass, count: res.First, now: now}
+	fl := flakyUpdate{w: w, tx: tx, run: run, policy: policy, tests: tests, mass: mass.Mass, count: res.First, now: now}
 	if err := fl.apply(ctx); err != nil {
 		return res, err
 	}
@@ -179,26 +180,11 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	if err != nil {
 		return res, err
 	}
-	res.Incidents, err = w.applyIncidents(ctx, tx, run, policy, clusters, res.First, mass, now)
+	if res.First { // a second analysis must not count the run's occurrences again
+		p := w.Incidents.WithRepository(policy.IncidentsAfter, policy.IncidentsWithin)
+		res.Incidents, err = w.applyIncidents(ctx, tx, run, facts, p, clusters, now)
+	}
 	return res, err
-}
-
-// massFailure is the guard that keeps infrastructure events out of flaky
-// scores: an errored run, or most tests failing at once.
-func massFailure(run store.Run, tests []*store.RunTest) (bool, string) {
-	if run.State == store.RunErrored || run.Category == CategoryInfrastructure {
-		return true, "run errored for infrastructure"
-	}
-	failed := 0
-	for _, t := range tests {
-		if t.Failed {
-			failed++
-		}
-	}
-	if triage.MassFailure(len(tests), failed) {
-		return true, fmt.Sprintf("%d of %d tests failed at once", failed, len(tests))
-	}
-	return false, ""
 }
 
 // stepFailure is a triage failure with the step row it came from.

@@ -75,10 +75,8 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	if err := store.RecordTestResults(ctx, tx, in.RepositoryID, runID, stepID, 1, in.Results.Tests); err != nil {
 		return 0, false, err
 	}
-	c := in.Results.Totals()
-	failed := c.Failed+c.Errored > 0 || hasBlockingProblem(in.Results)
 	code, stepState, runState := 0, store.StepSucceeded, store.RunSucceeded
-	if failed {
+	if in.Results.Failing() {
 		code, stepState, runState = 1, store.StepFailed, store.RunFailed
 	}
 	if err := store.FinishStep(ctx, tx, stepID, store.StepEnd{State: stepState, ExitCode: &code,
@@ -92,15 +90,6 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		return 0, false, fmt.Errorf("queue analysis of run %d: %w", runID, err)
 	}
 	return runID, true, nil
-}
-
-func hasBlockingProblem(r *triage.Results) bool {
-	for _, p := range r.Problems {
-		if p.Kind == triage.ProblemBuildFailed || p.Kind == triage.ProblemPanic || p.Kind == triage.ProblemTimeout {
-			return true
-		}
-	}
-	return false
 }
 
 // appendLog stores data as a step log in chunks cut at line ends.

@@ -10,20 +10,10 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
-// clusterSeen is a cluster a run's failures fell into, with what the
-// incident policy needs to know about them.
-type clusterSeen struct {
-	ID         int64
-	Failure    triage.Failure // the first failure of the run in it
-	Flaky      bool           // every failure in it is a flaky or quarantined test
-	TestIDs    []int64
-	Confidence float64
-}
-
 // storeFailures upserts the clusters of the run's failures and rewrites its
 // failures with their cluster, test and flaky/quarantined flags.
 func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run store.Run, found []stepFailure,
-	tests []*store.RunTest, flipped map[int64]bool, count bool, now time.Time) ([]clusterSeen, error) {
+	tests []*store.RunTest, flipped map[int64]bool, count bool, now time.Time) ([]triage.SeenCluster, error) {
 	byIdentity := make(map[string]*store.Test, len(tests))
 	for _, t := range tests {
 		byIdentity[triage.TestID(t.Package, t.Name)] = &t.Test
@@ -45,7 +35,7 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 		return nil, err
 	}
 	news := make([]store.NewFailure, 0, len(found))
-	seen := map[int64]*clusterSeen{}
+	seen := map[int64]*triage.SeenCluster{}
 	var order []int64
 	for _, sf := range found {
 		nf := store.NewFailure{StepID: sf.stepID, ClusterID: ids[sf.f.Fingerprint], Failure: sf.f}
@@ -58,15 +48,12 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 		news = append(news, nf)
 		c := seen[nf.ClusterID]
 		if c == nil {
-			c = &clusterSeen{ID: nf.ClusterID, Failure: sf.f, Flaky: true, Confidence: sf.f.Confidence}
+			c = &triage.SeenCluster{ID: nf.ClusterID, Failure: sf.f, Flaky: true, Confidence: sf.f.Confidence}
 			seen[nf.ClusterID] = c
 			order = append(order, nf.ClusterID)
 		}
 		c.Flaky = c.Flaky && nf.Flaky
 		c.Confidence = max(c.Confidence, sf.f.Confidence)
-		if nf.TestID != 0 {
-			c.TestIDs = append(c.TestIDs, nf.TestID)
-		}
 	}
 	if _, err := store.ReplaceRunFailures(ctx, tx, run.ID, news); err != nil {
 		return nil, err
@@ -74,7 +61,7 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 	if err := store.SetClusterRepresentatives(ctx, tx, run.ID); err != nil {
 		return nil, err
 	}
-	out := make([]clusterSeen, 0, len(order))
+	out := make([]triage.SeenCluster, 0, len(order))
 	for _, id := range order {
 		out = append(out, *seen[id])
 	}

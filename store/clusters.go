@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // ClusterHit is one fingerprint seen in one run.
@@ -27,7 +29,7 @@ func UpsertClusters(ctx context.Context, q Querier, repositoryID int64, hits []C
 	fps, cats, titles := make([]string, n), make([]string, n), make([]string, n)
 	occ := make([]int32, n)
 	for i, h := range hits {
-		fps[i], cats[i], titles[i], occ[i] = h.Fingerprint, h.Category, truncateUTF8(h.Title, 1000), int32(h.Occurrences)
+		fps[i], cats[i], titles[i], occ[i] = h.Fingerprint, h.Category, triage.ClipBytes(h.Title, 1000), int32(h.Occurrences)
 	}
 	inc := int32(0)
 	if count {

@@ -75,8 +75,8 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined)
 			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING id`,
-			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), truncateUTF8(f.Title, 1000),
-			truncateUTF8(f.NormalizedMessage, 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
+			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), triage.ClipBytes(f.Title, 1000),
+			triage.ClipBytes(f.NormalizedMessage, 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
 			nf.Flaky, nf.Quarantined).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("insert failure of run %d: %w", runID, err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // RepositoryPolicy is what triage needs to know about a repository: its
@@ -200,7 +202,7 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 			last_occurrence_at, opened_at)
 		VALUES ($1, NULLIF($2, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, NULLIF($14, 0), $15, $15)
 		ON CONFLICT DO NOTHING RETURNING id`,
-		n.RepositoryID, n.ClusterID, n.Kind, truncateUTF8(n.Title, 250), n.Severity, n.NeedsHuman, n.Impact, n.RootCause,
+		n.RepositoryID, n.ClusterID, n.Kind, triage.ClipBytes(n.Title, 250), n.Severity, n.NeedsHuman, n.Impact, n.RootCause,
 		n.FirstBadSHA, n.LastGoodSHA, n.Fingerprint, n.Category, min(max(n.Confidence, 0), 1), n.RunID, n.At).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil

@@ -58,14 +58,3 @@ func queryTestResults(ctx context.Context, q Querier, where string, runID int64)
 	}
 	return out, rows.Err()
 }
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
-}

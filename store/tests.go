@@ -425,7 +425,7 @@ func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, step
 	for _, c := range cases {
 		src = append(src, []any{runID, step, ids[[2]string{c.Package, c.Name}], int32(attempt + max(c.Attempt, 1) - 1),
 			string(c.Outcome), int32(min(c.Duration.Milliseconds(), 1<<31-1)), c.File, int32(c.Line),
-			truncateUTF8(c.Message, maxResultMessage)})
+			triage.ClipBytes(c.Message, maxResultMessage)})
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"test_results"},
 		[]string{"run_id", "step_id", "test_id", "attempt", "outcome", "duration_ms", "file", "line", "message"},

@@ -80,15 +80,9 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 		move(TestFlaky, "quarantine expired")
 		s.QuarantineUntil = time.Time{}
 	}
-	short := func(sha string) string {
-		if len(sha) > 12 {
-			return sha[:12]
-		}
-		return sha
-	}
 	if o.Excluded || o.OffWindow {
 		if !o.Excluded && o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined {
-			move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", short(o.SHA)))
+			move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", ShortSHA(o.SHA)))
 			s.FirstBadSHA, s.LastGoodSHA = "", ""
 		}
 		return s, ScoreOutcomes(s.Window.Outcomes(), c), transition(from, s.State, reasons)
@@ -101,17 +95,17 @@ func (s FlakyState) Observe(o Observation, c FlakyConfig, now time.Time) (FlakyS
 	score := ScoreOutcomes(s.Window.Outcomes(), c)
 	switch {
 	case o.SameCommitFlip && s.State != TestFlaky && s.State != TestQuarantined:
-		move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", short(o.SHA)))
+		move(TestFlaky, fmt.Sprintf("passed and failed on the same commit %s", ShortSHA(o.SHA)))
 		s.FirstBadSHA, s.LastGoodSHA = "", ""
 	case s.State == TestBroken && !o.Failed:
-		move(TestHealthy, fmt.Sprintf("passes again at %s after failing since %s", short(o.SHA), short(s.FirstBadSHA)))
+		move(TestHealthy, fmt.Sprintf("passes again at %s after failing since %s", ShortSHA(o.SHA), ShortSHA(s.FirstBadSHA)))
 		s.FirstBadSHA, s.LastGoodSHA = "", ""
 	case failStreak >= c.BrokenStreak && (s.State == TestHealthy || s.State == TestRecovered) ||
 		failStreak >= 2*c.BrokenStreak && s.State == TestFlaky:
 		s.FirstBadSHA, s.LastGoodSHA = s.StreakSHA, s.StreakPrevPassSHA
-		reason := fmt.Sprintf("failed %d runs in a row since %s", failStreak, short(s.StreakSHA))
+		reason := fmt.Sprintf("failed %d runs in a row since %s", failStreak, ShortSHA(s.StreakSHA))
 		if s.LastGoodSHA != "" {
-			reason += fmt.Sprintf("; last passed at %s", short(s.LastGoodSHA))
+			reason += fmt.Sprintf("; last passed at %s", ShortSHA(s.LastGoodSHA))
 		}
 		move(TestBroken, reason)
 	case (s.State == TestHealthy || s.State == TestRecovered) && score.Flaky(c):

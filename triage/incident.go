@@ -62,6 +62,19 @@ func (p IncidentPolicy) WithDefaults() IncidentPolicy {
 	return p
 }
 
+// WithRepository is the policy with a repository's own overrides (its
+// .sentinel.yml `incidents: {after, within}`; zero keeps the policy's) and
+// the defaults filled in.
+func (p IncidentPolicy) WithRepository(after int, within time.Duration) IncidentPolicy {
+	if after > 0 {
+		p.After = after
+	}
+	if within > 0 {
+		p.Within = within
+	}
+	return p.WithDefaults()
+}
+
 // Incident statuses.
 const (
 	IncidentOpen       = "open"
@@ -162,9 +175,9 @@ func DecideOpen(cands []ClusterCandidate, openedToday, extra int, p IncidentPoli
 // Severity grades an incident by its kind and failure category.
 func Severity(kind string, c Category) string {
 	switch kind {
-	case "widespread", "infrastructure":
+	case IncidentKindWidespread, IncidentKindInfrastructure:
 		return "critical"
-	case "red_branch":
+	case IncidentKindRedBranch:
 		return "high"
 	}
 	switch c {
@@ -196,10 +209,7 @@ func RootCause(f Failure, p IncidentPolicy) string {
 	}
 	for _, e := range f.Evidence {
 		if t := strings.TrimSpace(e.Text); t != "" {
-			if r := []rune(t); len(r) > 200 {
-				t = string(r[:200]) + "…"
-			}
-			s += fmt.Sprintf(". Evidence: %q", t)
+			s += fmt.Sprintf(". Evidence: %q", Clip(t, 200))
 			break
 		}
 	}

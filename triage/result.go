@@ -153,6 +153,22 @@ func (r *Results) Totals() Counts {
 	return c
 }
 
+// Failing reports whether the results fail the step that produced them:
+// a test failed or errored in its final attempt, or the build, a panic or
+// a timeout stopped the tests. It is how results another CI system posts
+// become a failed or a succeeded run.
+func (r *Results) Failing() bool {
+	if c := r.Totals(); c.Failed+c.Errored > 0 {
+		return true
+	}
+	for _, p := range r.Problems {
+		if p.Kind == ProblemBuildFailed || p.Kind == ProblemPanic || p.Kind == ProblemTimeout {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Counts) add(o Outcome) {
 	switch o {
 	case OutcomePass:
