@@ -36,7 +36,7 @@ func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	cs, err := s.DB.ListClusters(r.Context(), f)
+	cs, err := store.ListClusters(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -91,7 +91,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
-		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {
 			s.writeError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", name)))
 			return
@@ -111,7 +111,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.DB.ListIncidents(r.Context(), f)
+	list, err := store.ListIncidents(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -149,22 +149,22 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	inc, err := s.DB.GetIncident(ctx, id)
+	inc, err := store.GetIncident(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	events, err := s.DB.IncidentTimeline(ctx, id)
+	events, err := store.IncidentTimeline(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	runs, err := s.DB.IncidentRuns(ctx, id)
+	runs, err := store.IncidentRuns(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	calls, err := s.DB.ListOutboundCalls(ctx, store.OutboundFilter{IncidentID: id, Limit: 50})
+	calls, err := store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{IncidentID: id, Limit: 50})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -212,7 +212,7 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	inc, err := s.DB.GetIncident(r.Context(), id)
+	inc, err := store.GetIncident(r.Context(), s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -23,7 +23,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	} else {
 		var n int
-		if err := s.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM river_queue").Scan(&n); err != nil {
+		if err := s.DB.QueryRow(ctx, "SELECT count(*) FROM river_queue").Scan(&n); err != nil {
 			checks["queue"] = "river tables unreachable: " + err.Error()
 			status = http.StatusServiceUnavailable
 		}

@@ -62,7 +62,7 @@ func (s *Server) Intake(ctx context.Context, d Delivery) (IntakeResult, error) {
 // Replay processes a stored delivery again (`sentinel replay`). The delivery
 // row exists already; run identity still prevents duplicate runs.
 func (s *Server) Replay(ctx context.Context, deliveryID string) (IntakeResult, error) {
-	stored, err := s.DB.GetDelivery(ctx, deliveryID)
+	stored, err := store.GetDelivery(ctx, s.DB, deliveryID)
 	if err != nil {
 		return IntakeResult{}, err
 	}

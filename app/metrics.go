@@ -64,7 +64,7 @@ func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthD
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := c.db.Pool.Query(ctx, `SELECT queue, state::text, count(*) FROM river_job GROUP BY queue, state`)
+	rows, err := c.db.Query(ctx, `SELECT queue, state::text, count(*) FROM river_job GROUP BY queue, state`)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)
 		return

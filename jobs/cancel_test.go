@@ -15,7 +15,7 @@ import (
 func TestCancelWaiting(t *testing.T) {
 	db := storetest.NewDB(t)
 	ctx := context.Background()
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,16 +26,16 @@ func TestCancelWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiting, running, done := res[0].Job.ID, res[1].Job.ID, res[2].Job.ID
-	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
 		t.Fatal(err)
 	}
 	var got []int64
 	b := &pgx.Batch{}
 	jobs.QueueCancelWaiting(b, []int64{waiting, running, done}, &got)
-	err = db.Pool.SendBatch(ctx, b).Close()
+	err = db.InTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
 		t.Fatal(err)
 	}

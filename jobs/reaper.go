@@ -48,7 +48,7 @@ func Reap(ctx context.Context, db *store.DB, rt Runtime, workDir string, log *sl
 	var reaped []int64
 	var errs []error
 	for id := range candidates {
-		run, err := store.GetRun(ctx, db.Pool, id)
+		run, err := store.GetRun(ctx, db, id)
 		if err == nil && !store.IsFinalRunState(run.State) {
 			continue // queued runs may be retried by this or another worker; running ones are live
 		}
@@ -78,7 +78,7 @@ func Reap(ctx context.Context, db *store.DB, rt Runtime, workDir string, log *sl
 // each other's containers.
 func InstanceID(ctx context.Context, db *store.DB) (string, error) {
 	var ident string
-	err := db.Pool.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
+	err := db.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
 		|| ':' || COALESCE(inet_server_port(), 0)`).Scan(&ident)
 	if err != nil {
 		return "", fmt.Errorf("instance id: %w", err)
@@ -115,7 +115,7 @@ func (w *OrphanReapWorker) Work(ctx context.Context, job *river.Job[OrphanReapAr
 // it, or it was cancelled before it could record the end): the run becomes
 // errored and its triage job is inserted in the same transaction.
 func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client[pgx.Tx], log *slog.Logger) ([]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT r.id, j.state FROM runs r JOIN river_job j ON j.id = r.job_id
+	rows, err := db.Query(ctx, `SELECT r.id, j.state FROM runs r JOIN river_job j ON j.id = r.job_id
 		WHERE r.state = 'running' AND j.state IN ('discarded', 'cancelled', 'completed')`)
 	if err != nil {
 		return nil, fmt.Errorf("abandoned runs: %w", err)

@@ -56,7 +56,7 @@ func (w *RetentionWorker) deleteInBatches(ctx context.Context, sql string, age t
 	}
 	var total int64
 	for {
-		tag, err := w.DB.Pool.Exec(ctx, sql, fmt.Sprintf("%d seconds", int64(age.Seconds())), batch)
+		tag, err := w.DB.Exec(ctx, sql, fmt.Sprintf("%d seconds", int64(age.Seconds())), batch)
 		if err != nil {
 			return total, err
 		}

@@ -104,11 +104,11 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 // recordConclusion stores what the check run would have concluded, for a
 // run that has no check run.
 func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state string, runID int64) error {
-	_, failures, err := w.DB.CheckRunReport(ctx, runID)
+	_, failures, err := store.CheckRunReport(ctx, w.DB, runID)
 	if err != nil {
 		return err
 	}
-	return store.SetRunConclusion(ctx, w.DB.Pool, runID, Conclusion(state, failures))
+	return store.SetRunConclusion(ctx, w.DB, runID, Conclusion(state, failures))
 }
 
 func (w *TriageAnalyzeWorker) now() time.Time {

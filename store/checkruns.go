@@ -49,11 +49,6 @@ type ReportFailure struct {
 
 // CheckRunReport returns a run's steps (by position and attempt) and
 // failures (by id) for its check run.
-func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []ReportFailure, error) {
-	return CheckRunReport(ctx, db.Pool, runID)
-}
-
-// CheckRunReport is the method's query, inside the caller's transaction.
 func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, []ReportFailure, error) {
 	rows, err := q.Query(ctx, `
 		SELECT position, attempt, name, state, exit_code, oom_killed, error, started_at, finished_at
@@ -115,7 +110,7 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, 
 // report jobs for the same run never both create a check run or send the same
 // annotations. The returned function releases the lock.
 func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
 	}

@@ -60,16 +60,17 @@ type Overview struct {
 	Durations        []DurationPoint // oldest first, one per day with finished runs
 }
 
-// Overview gathers the front page's aggregates as of now. Each query reads
-// a bounded window through an index, so the page stays fast however long
-// the history is.
-func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
+// GetOverview gathers the front page's aggregates as of now. Each query
+// reads a bounded window through an index, so the page stays fast however
+// long the history is. It takes the pool, not a Querier: its parts run at
+// once on separate connections, which a transaction cannot offer.
+func GetOverview(ctx context.Context, db *DB, now time.Time) (Overview, error) {
 	var o Overview
 	// The parts are independent: run them at once on separate connections,
 	// so the page waits for the slowest query rather than for their sum.
 	var g errgroup.Group
 	g.Go(func() error {
-		err := db.Pool.QueryRow(ctx, `SELECT
+		err := db.QueryRow(ctx, `SELECT
 				(SELECT count(*) FROM repositories WHERE active),
 				(SELECT COALESCE(max(id), 0) FROM runs),
 				(SELECT count(*) FILTER (WHERE state = 'running') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
@@ -84,13 +85,13 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 		}
 		return nil
 	})
-	g.Go(func() (err error) { o.PassRates, err = db.passRates(ctx, now); return err })
-	g.Go(func() (err error) { o.Queues, err = db.queueDepths(ctx); return err })
+	g.Go(func() (err error) { o.PassRates, err = passRates(ctx, db, now); return err })
+	g.Go(func() (err error) { o.Queues, err = queueDepths(ctx, db); return err })
 	g.Go(func() (err error) {
-		o.TopClusters, err = db.ListClusters(ctx, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
+		o.TopClusters, err = ListClusters(ctx, db, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
 		return err
 	})
-	g.Go(func() (err error) { o.Durations, err = db.durationTrend(ctx, now, 14); return err })
+	g.Go(func() (err error) { o.Durations, err = durationTrend(ctx, db, now, 14); return err })
 	if err := g.Wait(); err != nil {
 		return o, err
 	}
@@ -111,8 +112,8 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 // branch (the recovery). One index-only scan (runs_created_cover_idx)
 // reads the window; the ordering and counting happen here, which is
 // cheaper than sorting and windowing in SQL for a few thousand rows.
-func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT repository_id, branch, id, state = 'succeeded', created_at, COALESCE(finished_at, created_at)
+func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error) {
+	rows, err := q.Query(ctx, `SELECT repository_id, branch, id, state = 'succeeded', created_at, COALESCE(finished_at, created_at)
 		FROM runs
 		WHERE created_at >= $1::timestamptz - interval '30 days' AND branch <> ''
 			AND state IN ('succeeded', 'failed', 'timed_out', 'errored')`, now)
@@ -191,7 +192,7 @@ func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) 
 		return nil, nil
 	}
 	names := map[int64][2]string{}
-	rrows, err := db.Pool.Query(ctx, `SELECT id, full_name, default_branch FROM repositories WHERE id = ANY($1)`, repoIDs)
+	rrows, err := q.Query(ctx, `SELECT id, full_name, default_branch FROM repositories WHERE id = ANY($1)`, repoIDs)
 	if err != nil {
 		return nil, fmt.Errorf("pass rates: %w", err)
 	}
@@ -235,8 +236,8 @@ func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) 
 }
 
 // queueDepths counts River's unfinished and discarded jobs per queue.
-func (db *DB) queueDepths(ctx context.Context) ([]QueueDepth, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT queue,
+func queueDepths(ctx context.Context, q Querier) ([]QueueDepth, error) {
+	rows, err := q.Query(ctx, `SELECT queue,
 			count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'scheduled'),
 			count(*) FILTER (WHERE state = 'retryable'), count(*) FILTER (WHERE state = 'running'),
 			count(*) FILTER (WHERE state = 'discarded')
@@ -258,8 +259,8 @@ func (db *DB) queueDepths(ctx context.Context) ([]QueueDepth, error) {
 }
 
 // durationTrend returns p50/p95 durations of finished runs per day.
-func (db *DB) durationTrend(ctx context.Context, now time.Time, days int) ([]DurationPoint, error) {
-	rows, err := db.Pool.Query(ctx, `
+func durationTrend(ctx context.Context, q Querier, now time.Time, days int) ([]DurationPoint, error) {
+	rows, err := q.Query(ctx, `
 		SELECT date_trunc('day', created_at) AS day, count(*),
 			percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM finished_at - started_at)),
 			percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM finished_at - started_at))

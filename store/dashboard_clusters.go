@@ -41,7 +41,7 @@ type ClusterFilter struct {
 
 // ListClusters returns clusters with their recent occurrence counts and
 // linked incident.
-func (db *DB) ListClusters(ctx context.Context, f ClusterFilter) ([]ClusterSummary, error) {
+func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]ClusterSummary, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -68,7 +68,7 @@ func (db *DB) ListClusters(ctx context.Context, f ClusterFilter) ([]ClusterSumma
 			WHERE s.recent > 0 ORDER BY s.recent DESC, s.last_seen_at DESC LIMIT $4`
 		args = []any{f.RepositoryID, f.Category, f.Since, f.Limit}
 	}
-	rows, err := db.Pool.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
@@ -120,10 +120,10 @@ type ClusterDetail struct {
 
 // GetClusterDetail returns one cluster with its occurrences over the last
 // 30 days before now, affected tests and branches, an example and recent runs.
-func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (ClusterDetail, error) {
+func GetClusterDetail(ctx context.Context, q Querier, id int64, now time.Time) (ClusterDetail, error) {
 	var d ClusterDetail
 	var rep int64
-	err := db.Pool.QueryRow(ctx, `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences,
+	err := q.QueryRow(ctx, `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences,
 			c.run_count, (SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= $2::timestamptz - interval '7 days'),
 			c.first_seen_at, c.last_seen_at, COALESCE(i.id, 0), COALESCE(i.status, ''), COALESCE(c.representative_id, 0)
 		FROM clusters c JOIN repositories p ON p.id = c.repository_id
@@ -133,7 +133,7 @@ func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (Cl
 	if err != nil {
 		return d, fmt.Errorf("cluster %d: %w", id, notFound(err))
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT date_trunc('day', created_at), count(*) FROM failures
+	rows, err := q.Query(ctx, `SELECT date_trunc('day', created_at), count(*) FROM failures
 		WHERE cluster_id = $1 AND created_at >= $2::timestamptz - interval '30 days' GROUP BY 1 ORDER BY 1`, id, now)
 	if err != nil {
 		return d, fmt.Errorf("cluster %d daily: %w", id, err)
@@ -147,16 +147,16 @@ func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (Cl
 		d.Daily = append(d.Daily, c)
 	}
 	rows.Close()
-	if d.Tests, err = db.nameCounts(ctx, `SELECT t.id, t.package || '.' || t.name, count(*) FROM failures f JOIN tests t ON t.id = f.test_id
+	if d.Tests, err = nameCounts(ctx, q, `SELECT t.id, t.package || '.' || t.name, count(*) FROM failures f JOIN tests t ON t.id = f.test_id
 		WHERE f.cluster_id = $1 GROUP BY t.id ORDER BY 3 DESC, 2 LIMIT 20`, id); err != nil {
 		return d, err
 	}
-	if d.Branches, err = db.nameCounts(ctx, `SELECT 0, CASE WHEN r.pr_number IS NOT NULL THEN 'PR #' || r.pr_number ELSE r.branch END, count(*)
+	if d.Branches, err = nameCounts(ctx, q, `SELECT 0, CASE WHEN r.pr_number IS NOT NULL THEN 'PR #' || r.pr_number ELSE r.branch END, count(*)
 		FROM failures f JOIN runs r ON r.id = f.run_id
 		WHERE f.cluster_id = $1 GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT 20`, id); err != nil {
 		return d, err
 	}
-	rows, err = db.Pool.Query(ctx, `SELECT DISTINCT ON (r.id) r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at
+	rows, err = q.Query(ctx, `SELECT DISTINCT ON (r.id) r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at
 		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1 ORDER BY r.id DESC LIMIT 20`, id)
 	if err != nil {
 		return d, fmt.Errorf("cluster %d runs: %w", id, err)
@@ -170,7 +170,7 @@ func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (Cl
 		d.Runs = append(d.Runs, r)
 	}
 	rows.Close()
-	fs, err := db.failures(ctx, `WHERE f.cluster_id = $1 ORDER BY (f.id = $2) DESC, f.id DESC LIMIT 1`, id, rep)
+	fs, err := failures(ctx, q, `WHERE f.cluster_id = $1 ORDER BY (f.id = $2) DESC, f.id DESC LIMIT 1`, id, rep)
 	if err != nil {
 		return d, err
 	}
@@ -180,8 +180,8 @@ func (db *DB) GetClusterDetail(ctx context.Context, id int64, now time.Time) (Cl
 	return d, nil
 }
 
-func (db *DB) nameCounts(ctx context.Context, sql string, args ...any) ([]NameCount, error) {
-	rows, err := db.Pool.Query(ctx, sql, args...)
+func nameCounts(ctx context.Context, q Querier, sql string, args ...any) ([]NameCount, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("counts: %w", err)
 	}
@@ -251,12 +251,12 @@ func ParseEvidence(raw []byte) []EvidenceLine {
 }
 
 // RunFailures returns a run's failures in order.
-func (db *DB) RunFailures(ctx context.Context, runID int64) ([]FailureView, error) {
-	return db.failures(ctx, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
+func RunFailures(ctx context.Context, q Querier, runID int64) ([]FailureView, error) {
+	return failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
 }
 
-func (db *DB) failures(ctx context.Context, where string, a, b int64) ([]FailureView, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
+func failures(ctx context.Context, q Querier, where string, a, b int64) ([]FailureView, error) {
+	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
 			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), f.category, f.title, f.message, f.fingerprint,
 			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
 		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)

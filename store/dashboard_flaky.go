@@ -45,14 +45,14 @@ type FlakyFilter struct {
 
 // ListFlakyTests returns tests by score, highest first, each with its
 // recent per-run outcomes.
-func (db *DB) ListFlakyTests(ctx context.Context, f FlakyFilter) ([]FlakyTest, error) {
+func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]FlakyTest, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
 	if f.Recent <= 0 {
 		f.Recent = 20
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT t.id, t.repository_id, p.full_name, t.package, t.name, t.state, t.score, t.failure_rate,
+	rows, err := q.Query(ctx, `SELECT t.id, t.repository_id, p.full_name, t.package, t.name, t.state, t.score, t.failure_rate,
 			t.flip_rate, t.quarantine_owner, t.quarantine_until,
 			concat_ws(' · ', NULLIF(t.quarantine_reason, ''), NULLIF(t.quarantine_source, '')), t.first_bad_sha, t.state_changed_at
 		FROM tests t JOIN repositories p ON p.id = t.repository_id
@@ -82,7 +82,7 @@ func (db *DB) ListFlakyTests(ctx context.Context, f FlakyFilter) ([]FlakyTest, e
 	}
 	// The newest results of each test through test_results_test_idx; a few
 	// results per run (retries) collapse into one outcome per run.
-	rows, err = db.Pool.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
+	rows, err = q.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
 		FROM unnest($1::bigint[]) AS x(test_id)
 		CROSS JOIN LATERAL (SELECT run_id, outcome FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
 		GROUP BY x.test_id, r.run_id ORDER BY x.test_id, r.run_id DESC`, ids, f.Recent*2)

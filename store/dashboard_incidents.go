@@ -81,11 +81,11 @@ func scanIncident(row interface{ Scan(...any) error }) (IncidentView, error) {
 }
 
 // ListIncidents returns incidents newest first.
-func (db *DB) ListIncidents(ctx context.Context, f IncidentFilter) ([]IncidentView, error) {
+func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]IncidentView, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+incidentColumns+incidentFrom+`
+	rows, err := q.Query(ctx, `SELECT `+incidentColumns+incidentFrom+`
 		WHERE ($1 = 0 OR i.repository_id = $1)
 			AND CASE WHEN $2 = 'active' THEN i.status <> 'resolved' ELSE ($2 = '' OR i.status = $2) END
 			AND ($3 = '' OR i.severity = $3) AND ($4 = 0 OR i.id < $4)
@@ -106,8 +106,8 @@ func (db *DB) ListIncidents(ctx context.Context, f IncidentFilter) ([]IncidentVi
 }
 
 // GetIncident returns one incident.
-func (db *DB) GetIncident(ctx context.Context, id int64) (IncidentView, error) {
-	i, err := scanIncident(db.Pool.QueryRow(ctx, `SELECT `+incidentColumns+incidentFrom+` WHERE i.id = $1`, id))
+func GetIncident(ctx context.Context, q Querier, id int64) (IncidentView, error) {
+	i, err := scanIncident(q.QueryRow(ctx, `SELECT `+incidentColumns+incidentFrom+` WHERE i.id = $1`, id))
 	if err != nil {
 		return IncidentView{}, fmt.Errorf("incident %d: %w", id, notFound(err))
 	}
@@ -115,8 +115,8 @@ func (db *DB) GetIncident(ctx context.Context, id int64) (IncidentView, error) {
 }
 
 // IncidentTimeline returns an incident's events, oldest first.
-func (db *DB) IncidentTimeline(ctx context.Context, id int64) ([]IncidentEvent, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, message, COALESCE(run_id, 0), data, created_at
+func IncidentTimeline(ctx context.Context, q Querier, id int64) ([]IncidentEvent, error) {
+	rows, err := q.Query(ctx, `SELECT id, kind, message, COALESCE(run_id, 0), data, created_at
 		FROM incident_events WHERE incident_id = $1 ORDER BY id LIMIT 1000`, id)
 	if err != nil {
 		return nil, fmt.Errorf("incident %d timeline: %w", id, err)
@@ -137,8 +137,8 @@ func (db *DB) IncidentTimeline(ctx context.Context, id int64) ([]IncidentEvent, 
 
 // IncidentRuns returns the runs linked to an incident: those named in its
 // timeline and the newest runs with a failure of its cluster.
-func (db *DB) IncidentRuns(ctx context.Context, id int64) ([]ClusterRun, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at FROM runs r
+func IncidentRuns(ctx context.Context, q Querier, id int64) ([]ClusterRun, error) {
+	rows, err := q.Query(ctx, `SELECT r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at FROM runs r
 		WHERE r.id IN (
 			SELECT run_id FROM incident_events WHERE incident_id = $1 AND run_id IS NOT NULL
 			UNION

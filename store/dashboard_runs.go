@@ -14,12 +14,12 @@ type RunHeadline struct {
 
 // RunHeadlines returns the first failure and failure count of each of the
 // given runs that has failures.
-func (db *DB) RunHeadlines(ctx context.Context, runIDs []int64) (map[int64]RunHeadline, error) {
+func RunHeadlines(ctx context.Context, q Querier, runIDs []int64) (map[int64]RunHeadline, error) {
 	out := map[int64]RunHeadline{}
 	if len(runIDs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT x.id, f.category, f.title, f.n
+	rows, err := q.Query(ctx, `SELECT x.id, f.category, f.title, f.n
 		FROM unnest($1::bigint[]) AS x(id)
 		CROSS JOIN LATERAL (SELECT category, title, count(*) OVER () AS n FROM failures WHERE run_id = x.id ORDER BY id LIMIT 1) f`, runIDs)
 	if err != nil {

@@ -15,14 +15,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
 // ErrNotFound is returned when a row the caller asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
-// DB is the connection pool every store method runs on.
+// DB is the connection pool. It is a Querier, so a store function runs on
+// it directly or, through InTx, in a transaction; the pool itself stays
+// here, so that nothing outside store writes SQL or holds a connection.
 type DB struct {
-	Pool *pgxpool.Pool
+	pool *pgxpool.Pool
 }
 
 // Open connects to databaseURL, retrying briefly so that a database that is
@@ -45,7 +48,7 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, log *slog.Log
 		err = pool.Ping(pingCtx)
 		cancel()
 		if err == nil {
-			return &DB{Pool: pool}, nil
+			return &DB{pool: pool}, nil
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			pool.Close()
@@ -60,16 +63,35 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, log *slog.Log
 }
 
 // Close releases every connection.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() { db.pool.Close() }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 
 // InTx runs fn in a transaction that is committed when fn returns nil and
 // rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, fn)
+	return pgx.BeginFunc(ctx, db.pool, fn)
 }
+
+// Exec runs sql on a connection of the pool (Querier).
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.pool.Exec(ctx, sql, args...)
+}
+
+// Query runs sql on a connection of the pool (Querier).
+func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return db.pool.Query(ctx, sql, args...)
+}
+
+// QueryRow runs sql on a connection of the pool (Querier).
+func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return db.pool.QueryRow(ctx, sql, args...)
+}
+
+// RiverDriver is River's driver over the same pool, for the River client
+// and its migrations: River's jobs and Sentinel's rows share transactions.
+func (db *DB) RiverDriver() *riverpgxv5.Driver { return riverpgxv5.New(db.pool) }
 
 // notFound turns pgx's "no rows" into ErrNotFound, in one place.
 func notFound(err error) error {

@@ -32,10 +32,10 @@ func MarkDeliveryReplayed(ctx context.Context, q Querier, id int64) error {
 }
 
 // GetDelivery returns a stored delivery by its X-GitHub-Delivery id.
-func (db *DB) GetDelivery(ctx context.Context, deliveryID string) (Delivery, error) {
+func GetDelivery(ctx context.Context, q Querier, deliveryID string) (Delivery, error) {
 	var d Delivery
 	var headers []byte
-	err := db.Pool.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		SELECT id, delivery_id, event, action, COALESCE(installation_id, 0), COALESCE(repository_id, 0),
 			headers, payload, outcome, run_ids, received_at
 		FROM deliveries WHERE delivery_id = $1`, deliveryID).Scan(

@@ -3,9 +3,14 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // LogChannel is the Postgres NOTIFY channel announcing new log chunks, for
@@ -72,4 +77,67 @@ func StepLog(ctx context.Context, q Querier, stepID int64) ([]byte, error) {
 		buf.Write(c.Data)
 	}
 	return buf.Bytes(), nil
+}
+
+// ErrTooManyListeners means that live tails already hold half of the pool's
+// connections; the rest is kept for everything else.
+var ErrTooManyListeners = errors.New("too many live tails at once")
+
+// LogListener is a connection of its own that LISTENs on LogChannel, for a
+// live tail: notifications arrive only on the connection that asked for
+// them, so it stays out of the pool while the tail lasts. It is a Querier
+// too, so the tail reads the chunks it is told about on the same connection.
+type LogListener struct {
+	conn *pgxpool.Conn
+}
+
+// ListenLogs takes a connection from the pool and LISTENs on LogChannel.
+// Close gives the connection back.
+func (db *DB) ListenLogs(ctx context.Context) (*LogListener, error) {
+	// Each tail holds a connection while it lasts: keep half of the pool for
+	// everything else.
+	if st := db.pool.Stat(); st.AcquiredConns() >= max(st.MaxConns()/2, 1) {
+		return nil, ErrTooManyListeners
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &LogListener{conn: conn}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{LogChannel}.Sanitize()); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Exec runs sql on the listener's connection (Querier).
+func (l *LogListener) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return l.conn.Exec(ctx, sql, args...)
+}
+
+// Query runs sql on the listener's connection (Querier).
+func (l *LogListener) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return l.conn.Query(ctx, sql, args...)
+}
+
+// QueryRow runs sql on the listener's connection (Querier).
+func (l *LogListener) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return l.conn.QueryRow(ctx, sql, args...)
+}
+
+// WaitForNotification blocks until a notification arrives or ctx ends. The
+// payload is "run_id step_id seq".
+func (l *LogListener) WaitForNotification(ctx context.Context) (*pgconn.Notification, error) {
+	return l.conn.Conn().WaitForNotification(ctx)
+}
+
+// Close stops listening and gives the connection back to the pool.
+func (l *LogListener) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, "UNLISTEN *"); err != nil {
+		l.conn.Conn().Close(ctx) // the pool drops a closed connection
+	}
+	l.conn.Release()
 }

@@ -201,8 +201,8 @@ func scanRepository(row interface{ Scan(...any) error }) (Repository, error) {
 }
 
 // GetRepository returns one repository by id.
-func (db *DB) GetRepository(ctx context.Context, id int64) (Repository, error) {
-	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE id = $1`, id))
+func GetRepository(ctx context.Context, q Querier, id int64) (Repository, error) {
+	r, err := scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE id = $1`, id))
 	if err != nil {
 		return Repository{}, fmt.Errorf("repository %d: %w", id, notFound(err))
 	}
@@ -210,8 +210,8 @@ func (db *DB) GetRepository(ctx context.Context, id int64) (Repository, error) {
 }
 
 // RepositoryByName returns one repository by its owner/name.
-func (db *DB) RepositoryByName(ctx context.Context, fullName string) (Repository, error) {
-	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, fullName))
+func RepositoryByName(ctx context.Context, q Querier, fullName string) (Repository, error) {
+	r, err := scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, fullName))
 	if err != nil {
 		return Repository{}, fmt.Errorf("repository %s: %w", fullName, notFound(err))
 	}
@@ -219,8 +219,8 @@ func (db *DB) RepositoryByName(ctx context.Context, fullName string) (Repository
 }
 
 // ListRepositories returns every repository, active first, by name.
-func (db *DB) ListRepositories(ctx context.Context) ([]Repository, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories ORDER BY active DESC, full_name`)
+func ListRepositories(ctx context.Context, q Querier) ([]Repository, error) {
+	rows, err := q.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories ORDER BY active DESC, full_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}

@@ -196,9 +196,6 @@ func GetRun(ctx context.Context, q Querier, id int64) (Run, error) {
 	return r, nil
 }
 
-// GetRun returns one run.
-func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) { return GetRun(ctx, db.Pool, id) }
-
 // RunFilter selects runs for lists; zero fields do not filter. Before is a
 // keyset cursor: only runs with a smaller id are returned.
 type RunFilter struct {
@@ -213,11 +210,11 @@ type RunFilter struct {
 }
 
 // ListRuns returns runs newest first.
-func (db *DB) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+func ListRuns(ctx context.Context, q Querier, f RunFilter) ([]Run, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
+	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
 		WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
 			AND ($3 = '' OR r.branch = $3) AND ($4 = 0 OR r.pr_number = $4)
 			AND ($5 = '' OR r.state = $5) AND ($6 = '' OR r.trigger = $6)

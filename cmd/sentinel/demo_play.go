@@ -197,9 +197,9 @@ func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
 		var id int64
-		err := d.m.DB.Pool.QueryRow(ctx, `SELECT id FROM runs WHERE sha = $1 AND conclusion <> '' ORDER BY id DESC LIMIT 1`, sha).Scan(&id)
+		err := d.m.DB.QueryRow(ctx, `SELECT id FROM runs WHERE sha = $1 AND conclusion <> '' ORDER BY id DESC LIMIT 1`, sha).Scan(&id)
 		if err == nil {
-			return d.m.DB.GetRun(ctx, id)
+			return store.GetRun(ctx, d.m.DB, id)
 		}
 		select {
 		case <-ctx.Done():
@@ -211,7 +211,7 @@ func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 }
 
 func (d *demo) categories(ctx context.Context, runID int64) string {
-	rows, err := d.m.DB.Pool.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
+	rows, err := d.m.DB.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
 	if err != nil {
 		return ""
 	}
@@ -230,7 +230,7 @@ func (d *demo) categories(ctx context.Context, runID int64) string {
 
 func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
 	var n int
-	d.m.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state IN ('flaky', 'quarantined')`, repoID).Scan(&n)
+	d.m.DB.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state IN ('flaky', 'quarantined')`, repoID).Scan(&n)
 	return n > 0
 }
 
@@ -239,7 +239,7 @@ func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
 func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
 	q := func(sql string) int {
 		var n int
-		d.m.DB.Pool.QueryRow(ctx, sql).Scan(&n)
+		d.m.DB.QueryRow(ctx, sql).Scan(&n)
 		return n
 	}
 	d.say("\nSummary")
