@@ -128,8 +128,8 @@ func (w *TriageAnalyzeWorker) logger() *slog.Logger {
 func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	// Serialise analyses of one run (a rescued job running beside the first).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::bigint, 0))`, runID); err != nil {
-		return res, fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	if err := store.LockRunAnalysis(ctx, tx, runID); err != nil {
+		return res, err
 	}
 	run, err := store.GetRun(ctx, tx, runID)
 	if err != nil {

@@ -24,16 +24,6 @@ type PassRate struct {
 	MTTR         time.Duration // mean time from the first red run to the next green one
 }
 
-// QueueDepth counts the River jobs of one queue by state.
-type QueueDepth struct {
-	Queue     string
-	Available int
-	Scheduled int
-	Retryable int
-	Running   int
-	Discarded int
-}
-
 // DurationPoint is the p50/p95 run duration of one day.
 type DurationPoint struct {
 	Day  time.Time
@@ -86,7 +76,7 @@ func GetOverview(ctx context.Context, db *DB, now time.Time) (Overview, error) {
 		return nil
 	})
 	g.Go(func() (err error) { o.PassRates, err = passRates(ctx, db, now); return err })
-	g.Go(func() (err error) { o.Queues, err = queueDepths(ctx, db); return err })
+	g.Go(func() (err error) { o.Queues, err = QueueDepths(ctx, db); return err })
 	g.Go(func() (err error) {
 		o.TopClusters, err = ListClusters(ctx, db, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
 		return err
@@ -235,29 +225,6 @@ func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error
 	return out, nil
 }
 
-// queueDepths counts River's unfinished and discarded jobs per queue.
-func queueDepths(ctx context.Context, q Querier) ([]QueueDepth, error) {
-	rows, err := q.Query(ctx, `SELECT queue,
-			count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'scheduled'),
-			count(*) FILTER (WHERE state = 'retryable'), count(*) FILTER (WHERE state = 'running'),
-			count(*) FILTER (WHERE state = 'discarded')
-		FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded')
-		GROUP BY queue ORDER BY queue`)
-	if err != nil {
-		return nil, fmt.Errorf("queue depths: %w", err)
-	}
-	defer rows.Close()
-	var out []QueueDepth
-	for rows.Next() {
-		var q QueueDepth
-		if err := rows.Scan(&q.Queue, &q.Available, &q.Scheduled, &q.Retryable, &q.Running, &q.Discarded); err != nil {
-			return nil, fmt.Errorf("queue depths: %w", err)
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
-}
-
 // durationTrend returns p50/p95 durations of finished runs per day.
 func durationTrend(ctx context.Context, q Querier, now time.Time, days int) ([]DurationPoint, error) {
 	rows, err := q.Query(ctx, `
@@ -284,4 +251,33 @@ func durationTrend(ctx context.Context, q Querier, now time.Time, days int) ([]D
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// Totals counts what Sentinel holds, for the demo's closing summary.
+type Totals struct {
+	Runs             int
+	Clusters         int
+	FlakyTests       int // flaky or quarantined
+	OpenIncidents    int
+	OutboundCalls    int
+	CheckRunsCreated int
+	IssuesCreated    int
+}
+
+// CountTotals counts every run, cluster, flaky test, open incident and
+// recorded GitHub call.
+func CountTotals(ctx context.Context, q Querier) (Totals, error) {
+	var t Totals
+	err := q.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM runs), (SELECT count(*) FROM clusters),
+			(SELECT count(*) FROM tests WHERE state IN ('flaky', 'quarantined')),
+			(SELECT count(*) FROM incidents WHERE status <> 'resolved'),
+			(SELECT count(*) FROM outbound_calls),
+			(SELECT count(*) FROM outbound_calls WHERE path LIKE '%/check-runs%' AND method = 'POST'),
+			(SELECT count(*) FROM outbound_calls WHERE path ~ '/issues$' AND method = 'POST')`).Scan(
+		&t.Runs, &t.Clusters, &t.FlakyTests, &t.OpenIncidents, &t.OutboundCalls, &t.CheckRunsCreated, &t.IssuesCreated)
+	if err != nil {
+		return Totals{}, fmt.Errorf("count totals: %w", err)
+	}
+	return t, nil
 }

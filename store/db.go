@@ -93,6 +93,18 @@ func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // and its migrations: River's jobs and Sentinel's rows share transactions.
 func (db *DB) RiverDriver() *riverpgxv5.Driver { return riverpgxv5.New(db.pool) }
 
+// DatabaseIdentity names the database the pool works on: its name, server
+// address and port ("sentinel@10.0.0.5:5432").
+func DatabaseIdentity(ctx context.Context, q Querier) (string, error) {
+	var ident string
+	err := q.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
+		|| ':' || COALESCE(inet_server_port(), 0)`).Scan(&ident)
+	if err != nil {
+		return "", fmt.Errorf("database identity: %w", err)
+	}
+	return ident, nil
+}
+
 // notFound turns pgx's "no rows" into ErrNotFound, in one place.
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -124,4 +136,9 @@ func hostOf(c *pgx.ConnConfig) string {
 		return fmt.Sprintf("unix socket %s/.s.PGSQL.%d", c.Host, c.Port)
 	}
 	return fmt.Sprintf("%s:%d", c.Host, c.Port)
+}
+
+// intervalSeconds is d as a PostgreSQL interval literal, whole seconds.
+func intervalSeconds(d time.Duration) string {
+	return fmt.Sprintf("%d seconds", int64(d.Seconds()))
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -208,4 +210,17 @@ func MainFailure(ctx context.Context, q Querier, runID int64) (RunMainFailure, e
 		return f, fmt.Errorf("main failure of run %d: %w", runID, notFound(err))
 	}
 	return f, nil
+}
+
+// RunFailureCategories returns the distinct categories of a run's failures.
+func RunFailureCategories(ctx context.Context, q Querier, runID int64) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("failure categories of run %d: %w", runID, err)
+	}
+	cats, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("failure categories of run %d: %w", runID, err)
+	}
+	return cats, nil
 }

@@ -455,3 +455,14 @@ func IncidentEvents(ctx context.Context, q Querier, id int64) ([]IncidentTimelin
 	}
 	return out, rows.Err()
 }
+
+// OpenIncidentOfCluster returns the id of the cluster's incident that is
+// not resolved (there is at most one).
+func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM incidents WHERE cluster_id = $1 AND status <> 'resolved'`, clusterID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("open incident of cluster %d: %w", clusterID, notFound(err))
+	}
+	return id, nil
+}

@@ -79,6 +79,18 @@ func StepLog(ctx context.Context, q Querier, stepID int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// DeleteOldLogChunks deletes at most limit chunks stored longer than age
+// ago and returns how many it deleted: a caller pruning a large backlog
+// calls it until it deletes fewer, so that no transaction is long.
+func DeleteOldLogChunks(ctx context.Context, q Querier, age time.Duration, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM log_chunks WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM log_chunks WHERE created_at < now() - $1::interval LIMIT $2))`, intervalSeconds(age), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete old log chunks: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // ErrTooManyListeners means that live tails already hold half of the pool's
 // connections; the rest is kept for everything else.
 var ErrTooManyListeners = errors.New("too many live tails at once")

@@ -124,3 +124,14 @@ func ListOutboundCalls(ctx context.Context, q Querier, f OutboundFilter) ([]Outb
 	}
 	return out, nil
 }
+
+// DeleteOldOutboundCalls deletes at most limit calls recorded longer than
+// age ago and returns how many it deleted (see DeleteOldLogChunks).
+func DeleteOldOutboundCalls(ctx context.Context, q Querier, age time.Duration, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM outbound_calls WHERE id = ANY (ARRAY(
+		SELECT id FROM outbound_calls WHERE created_at < now() - $1::interval LIMIT $2))`, intervalSeconds(age), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete old outbound calls: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

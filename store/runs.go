@@ -235,3 +235,27 @@ func ListRuns(ctx context.Context, q Querier, f RunFilter) ([]Run, error) {
 	}
 	return out, rows.Err()
 }
+
+// LatestRunOfCommit returns the id of the newest push or pull request run
+// of a commit (ErrNotFound when there is none), the run a re-run button or
+// a re-request from GitHub is about.
+func LatestRunOfCommit(ctx context.Context, q Querier, repositoryID int64, sha string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger IN ('push', 'pull_request')
+		ORDER BY id DESC LIMIT 1`, repositoryID, sha).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("previous run of %s: %w", sha, notFound(err))
+	}
+	return id, nil
+}
+
+// LatestConcludedRun returns the newest run of a commit, in any repository,
+// whose conclusion is recorded (after triage and reporting).
+func LatestConcludedRun(ctx context.Context, q Querier, sha string) (Run, error) {
+	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
+		WHERE r.sha = $1 AND r.conclusion <> '' ORDER BY r.id DESC LIMIT 1`, sha))
+	if err != nil {
+		return Run{}, fmt.Errorf("concluded run of %s: %w", sha, notFound(err))
+	}
+	return r, nil
+}

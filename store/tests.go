@@ -115,6 +115,16 @@ func LockRepositoryAnalysis(ctx context.Context, q Querier, repositoryID int64) 
 	return nil
 }
 
+// LockRunAnalysis serialises, until the end of q's transaction, the
+// analyses of one run (a rescued job running beside the first).
+func LockRunAnalysis(ctx context.Context, q Querier, runID int64) error {
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::bigint, 0))`, runID)
+	if err != nil {
+		return fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	}
+	return nil
+}
+
 // SaveTests writes back the flaky state of tests in one statement. Only
 // the tests passed are written (callers pass the ones that changed), and a
 // row whose state changed since LoadTests read it is left as it is.
@@ -487,4 +497,14 @@ func testIDs(ctx context.Context, q Querier, repositoryID int64, pkgs, names []s
 		ids[[2]string{p, nm}] = id
 	}
 	return ids, rows.Err()
+}
+
+// CountTests counts a repository's tests in any of states.
+func CountTests(ctx context.Context, q Querier, repositoryID int64, states []string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state = ANY($2)`, repositoryID, states).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count tests: %w", err)
+	}
+	return n, nil
 }
