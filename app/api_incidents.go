@@ -72,10 +72,10 @@ type apiIncident struct {
 	URL               string         `json:"url"`
 }
 
-func (s *Server) toAPIIncident(i store.IncidentView) apiIncident {
+func (s *Server) toAPIIncident(i store.Incident) apiIncident {
 	return apiIncident{ID: i.ID, Repository: i.Repository, ClusterID: i.ClusterID, Kind: i.Kind, Title: i.Title, Severity: i.Severity,
 		Status: i.Status, NeedsHuman: i.NeedsHuman, Impact: i.Impact, RootCause: i.RootCause, FirstBadSHA: i.FirstBadSHA,
-		LastGoodSHA: i.LastGoodSHA, GitHubIssueNumber: i.GitHubIssueNumber, OpenedAt: i.OpenedAt, MitigatedAt: i.MitigatedAt,
+		LastGoodSHA: i.LastGoodSHA, GitHubIssueNumber: i.IssueNumber, OpenedAt: i.OpenedAt, MitigatedAt: i.MitigatedAt,
 		ResolvedAt: i.ResolvedAt, URL: strings.TrimRight(s.Opts.PublicURL, "/") + "/incidents/" + strconv.FormatInt(i.ID, 10)}
 }
 
@@ -154,7 +154,7 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	events, err := store.IncidentTimeline(ctx, s.DB, id)
+	events, err := store.IncidentEvents(ctx, s.DB, id, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -179,7 +179,7 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		out.Timeline = append(out.Timeline, apiEvent{Kind: e.Kind, Message: e.Message, RunID: e.RunID, Data: e.Data, CreatedAt: e.CreatedAt})
 	}
 	for _, r := range runs {
-		out.Runs = append(out.Runs, apiRunRef{ID: r.RunID, SHA: r.SHA, Branch: r.Branch, PRNumber: r.PRNumber, State: r.State, Created: r.CreatedAt})
+		out.Runs = append(out.Runs, apiRunRef{ID: r.ID, SHA: r.SHA, Branch: r.Branch, PRNumber: r.PRNumber, State: r.State, Created: r.CreatedAt})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

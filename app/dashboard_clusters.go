@@ -14,7 +14,7 @@ import (
 
 type clustersView struct {
 	page
-	Clusters []store.ClusterSummary
+	Clusters []store.Cluster
 	Repos    []store.Repository
 	Filter   store.ClusterFilter
 	Repo     string
@@ -51,7 +51,7 @@ func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.Cl
 	return f, nil
 }
 
-func clusterCursor(c store.ClusterSummary) string {
+func clusterCursor(c store.Cluster) string {
 	return strconv.FormatInt(c.LastSeenAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)
 }
 

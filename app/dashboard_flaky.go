@@ -12,7 +12,7 @@ var testStates = []string{"flaky", "quarantined", "broken", "recovered", "health
 
 type flakyView struct {
 	page
-	Tests  []store.FlakyTest
+	Tests  []store.Test
 	Repos  []store.Repository
 	Repo   string
 	State  string

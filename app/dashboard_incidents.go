@@ -25,8 +25,8 @@ func severityRank(s string) int {
 
 type incidentsView struct {
 	page
-	Active   []store.IncidentView // open and mitigating, most severe first
-	Resolved []store.IncidentView // newest first
+	Active   []store.Incident // open and mitigating, most severe first
+	Resolved []store.Incident // newest first
 	Severity string
 }
 
@@ -57,11 +57,11 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 
 type incidentView struct {
 	page
-	I        store.IncidentView
+	I        store.Incident
 	Events   []store.IncidentEvent
-	Runs     []store.ClusterRun
+	Runs     []store.Run
 	Outbound []store.OutboundCall
-	Cluster  *store.ClusterSummary
+	Cluster  *store.Cluster
 	Duration string // open → resolved (or now)
 }
 
@@ -83,7 +83,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		end = *v.I.ResolvedAt
 	}
 	v.Duration = formatDuration(end.Sub(v.I.OpenedAt))
-	if v.Events, err = store.IncidentTimeline(ctx, s.DB, id); err != nil {
+	if v.Events, err = store.IncidentEvents(ctx, s.DB, id, 1000); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -98,7 +98,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 	if v.I.ClusterID != 0 {
 		c, err := store.GetClusterDetail(ctx, s.DB, v.I.ClusterID, v.Now)
 		if err == nil {
-			v.Cluster = &c.ClusterSummary
+			v.Cluster = &c.Cluster
 		}
 	}
 	s.render(w, r, http.StatusOK, "incident", v)

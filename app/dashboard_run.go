@@ -30,7 +30,7 @@ type runView struct {
 	page
 	Run       store.Run
 	Steps     []stepView
-	Failures  []store.FailureView
+	Failures  []store.Failure
 	Tests     []testView
 	Problems  []testView // failed or flaky: shown first
 	Rest      []testView // passed or skipped: collapsed

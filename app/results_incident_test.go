@@ -119,7 +119,7 @@ func (w *incidentWorld) syncOnce(id int64) {
 
 func (w *incidentWorld) incident(id int64) store.Incident {
 	w.t.Helper()
-	in, err := store.LoadIncident(w.ctx, w.db, id)
+	in, err := store.GetIncident(w.ctx, w.db, id)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestIncidentLifecycleWithGitHub(t *testing.T) {
 	if in.Status != "open" || in.ReopenCount != 1 || is.State != "open" || len(w.fake.Issues("octo/calc")) != 1 {
 		t.Fatalf("after regression: incident %s (reopened %d), issue %s, %d issues", in.Status, in.ReopenCount, is.State, len(w.fake.Issues("octo/calc")))
 	}
-	events, err := store.IncidentEvents(w.ctx, w.db, id)
+	events, err := store.IncidentEvents(w.ctx, w.db, id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

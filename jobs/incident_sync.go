@@ -76,7 +76,7 @@ func issueMarker(in store.Incident) string {
 // Sync does one job's work.
 func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	db := w.DB
-	in, err := store.LoadIncident(ctx, db, id)
+	in, err := store.GetIncident(ctx, db, id)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if in.Status == triage.IncidentResolved {
 			return nil // resolved before it was ever filed: nothing to tell
 		}
-		events, err := store.IncidentEvents(ctx, db, in.ID)
+		events, err := store.IncidentEvents(ctx, db, in.ID, 0)
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 
 func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in store.Incident) error {
 	db := w.DB
-	events, err := store.IncidentEvents(ctx, db, in.ID)
+	events, err := store.IncidentEvents(ctx, db, in.ID, 0)
 	if err != nil {
 		return err
 	}

@@ -7,19 +7,6 @@ import (
 	"time"
 )
 
-// ReportStep is a step as the check run report shows it.
-type ReportStep struct {
-	Position   int
-	Attempt    int
-	Name       string
-	State      string
-	ExitCode   *int
-	OOMKilled  bool
-	Error      string
-	StartedAt  *time.Time
-	FinishedAt *time.Time
-}
-
 // ReportFailure is a failure of a run with what the check run report needs
 // from its cluster and test.
 type ReportFailure struct {
@@ -49,28 +36,12 @@ type ReportFailure struct {
 
 // CheckRunReport returns a run's steps (by position and attempt) and
 // failures (by id) for its check run.
-func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, []ReportFailure, error) {
-	rows, err := q.Query(ctx, `
-		SELECT position, attempt, name, state, exit_code, oom_killed, error, started_at, finished_at
-		FROM steps WHERE run_id = $1 ORDER BY position, attempt`, runID)
+func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []ReportFailure, error) {
+	steps, err := ListSteps(ctx, q, runID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
+		return nil, nil, fmt.Errorf("report: %w", err)
 	}
-	var steps []ReportStep
-	for rows.Next() {
-		var s ReportStep
-		if err := rows.Scan(&s.Position, &s.Attempt, &s.Name, &s.State, &s.ExitCode, &s.OOMKilled, &s.Error, &s.StartedAt, &s.FinishedAt); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
-		}
-		steps = append(steps, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
-	}
-
-	rows, err = q.Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(f.test_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
 			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
 			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),

@@ -70,30 +70,3 @@ func SetClusterRepresentatives(ctx context.Context, q Querier, runID int64) erro
 	}
 	return nil
 }
-
-// Cluster is a failure cluster.
-type Cluster struct {
-	ID               int64
-	RepositoryID     int64
-	Fingerprint      string
-	Category         string
-	Title            string
-	Occurrences      int
-	RunCount         int
-	FirstSeen        time.Time
-	LastSeen         time.Time
-	RepresentativeID int64
-}
-
-// GetCluster returns one cluster.
-func GetCluster(ctx context.Context, q Querier, id int64) (Cluster, error) {
-	var c Cluster
-	err := q.QueryRow(ctx, `SELECT id, repository_id, fingerprint, category, title, occurrences, run_count,
-			first_seen_at, last_seen_at, COALESCE(representative_id, 0)
-		FROM clusters WHERE id = $1`, id).Scan(&c.ID, &c.RepositoryID, &c.Fingerprint, &c.Category, &c.Title,
-		&c.Occurrences, &c.RunCount, &c.FirstSeen, &c.LastSeen, &c.RepresentativeID)
-	if err != nil {
-		return c, fmt.Errorf("cluster %d: %w", id, notFound(err))
-	}
-	return c, nil
-}

@@ -46,7 +46,7 @@ type Overview struct {
 	OpenIncidents    int
 	FlakyTests       int
 	QuarantinedTests int
-	TopClusters      []ClusterSummary
+	TopClusters      []Cluster
 	Durations        []DurationPoint // oldest first, one per day with finished runs
 }
 

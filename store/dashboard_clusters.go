@@ -7,21 +7,42 @@ import (
 	"time"
 )
 
-// ClusterSummary is a failure cluster as lists show it.
-type ClusterSummary struct {
-	ID             int64
-	RepositoryID   int64
-	Repository     string
-	Fingerprint    string
-	Category       string
-	Title          string
-	Occurrences    int
-	RunCount       int
-	Recent         int // occurrences since the filter's Since (7 days by default)
-	FirstSeenAt    time.Time
-	LastSeenAt     time.Time
-	IncidentID     int64 // newest incident of the cluster, 0 when none
-	IncidentStatus string
+// Cluster is a row of clusters: the failures of one repository that share
+// a fingerprint, with its repository's name, its occurrences in a recent
+// window and its newest incident.
+type Cluster struct {
+	ID               int64
+	RepositoryID     int64
+	Repository       string
+	Fingerprint      string
+	Category         string
+	Title            string
+	Occurrences      int
+	RunCount         int
+	Recent           int // occurrences in the reader's window (7 days by default)
+	FirstSeenAt      time.Time
+	LastSeenAt       time.Time
+	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
+	IncidentID       int64 // newest incident of the cluster, 0 when none
+	IncidentStatus   string
+}
+
+// clusterSelect reads clusters (alias c) with their repository (p) and
+// newest incident (i); recentSince is the SQL of the start of the window
+// Recent counts.
+func clusterSelect(recentSince string) string {
+	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences, c.run_count,
+			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= ` + recentSince + `) AS recent,
+			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, '')
+		FROM clusters c JOIN repositories p ON p.id = c.repository_id
+		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
+}
+
+func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
+	var c Cluster
+	err := row.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
+		&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.RepresentativeID, &c.IncidentID, &c.IncidentStatus)
+	return c, err
 }
 
 // ClusterFilter selects clusters; zero fields do not filter. Lists are
@@ -41,7 +62,7 @@ type ClusterFilter struct {
 
 // ListClusters returns clusters with their recent occurrence counts and
 // linked incident.
-func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]ClusterSummary, error) {
+func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]Cluster, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -51,11 +72,7 @@ func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]ClusterSum
 	if f.Since.IsZero() {
 		f.Since = f.Now.Add(-7 * 24 * time.Hour)
 	}
-	base := `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences, c.run_count,
-			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= $3) AS recent,
-			c.first_seen_at, c.last_seen_at, COALESCE(i.id, 0), COALESCE(i.status, '')
-		FROM clusters c JOIN repositories p ON p.id = c.repository_id
-		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
+	base := clusterSelect("$3")
 	sql := base + `
 		WHERE ($1 = 0 OR c.repository_id = $1) AND ($2 = '' OR c.category = $2)
 			AND ($5 = 0 OR (c.last_seen_at, c.id) < ($4, $5))
@@ -73,11 +90,10 @@ func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]ClusterSum
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
 	defer rows.Close()
-	var out []ClusterSummary
+	var out []Cluster
 	for rows.Next() {
-		var c ClusterSummary
-		if err := rows.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
-			&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.IncidentID, &c.IncidentStatus); err != nil {
+		c, err := scanCluster(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list clusters: %w", err)
 		}
 		out = append(out, c)
@@ -98,38 +114,22 @@ type NameCount struct {
 	Count int
 }
 
-// ClusterRun is a run in which a cluster's failure occurred.
-type ClusterRun struct {
-	RunID     int64
-	SHA       string
-	Branch    string
-	PRNumber  int
-	State     string
-	CreatedAt time.Time
-}
-
 // ClusterDetail is everything the cluster page shows.
 type ClusterDetail struct {
-	ClusterSummary
+	Cluster
 	Daily          []DayCount // last 30 days, only days with occurrences
 	Tests          []NameCount
 	Branches       []NameCount
-	Representative *FailureView // the representative failure (or the newest)
-	Runs           []ClusterRun
+	Representative *Failure // the representative failure (or the newest)
+	Runs           []Run    // the newest with a failure in the cluster
 }
 
 // GetClusterDetail returns one cluster with its occurrences over the last
 // 30 days before now, affected tests and branches, an example and recent runs.
 func GetClusterDetail(ctx context.Context, q Querier, id int64, now time.Time) (ClusterDetail, error) {
 	var d ClusterDetail
-	var rep int64
-	err := q.QueryRow(ctx, `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences,
-			c.run_count, (SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= $2::timestamptz - interval '7 days'),
-			c.first_seen_at, c.last_seen_at, COALESCE(i.id, 0), COALESCE(i.status, ''), COALESCE(c.representative_id, 0)
-		FROM clusters c JOIN repositories p ON p.id = c.repository_id
-		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true
-		WHERE c.id = $1`, id, now).Scan(&d.ID, &d.RepositoryID, &d.Repository, &d.Fingerprint, &d.Category, &d.Title,
-		&d.Occurrences, &d.RunCount, &d.Recent, &d.FirstSeenAt, &d.LastSeenAt, &d.IncidentID, &d.IncidentStatus, &rep)
+	var err error
+	d.Cluster, err = scanCluster(q.QueryRow(ctx, clusterSelect(`$2::timestamptz - interval '7 days'`)+` WHERE c.id = $1`, id, now))
 	if err != nil {
 		return d, fmt.Errorf("cluster %d: %w", id, notFound(err))
 	}
@@ -156,21 +156,11 @@ func GetClusterDetail(ctx context.Context, q Querier, id int64, now time.Time) (
 		WHERE f.cluster_id = $1 GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT 20`, id); err != nil {
 		return d, err
 	}
-	rows, err = q.Query(ctx, `SELECT DISTINCT ON (r.id) r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.state, r.created_at
-		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1 ORDER BY r.id DESC LIMIT 20`, id)
-	if err != nil {
-		return d, fmt.Errorf("cluster %d runs: %w", id, err)
+	if d.Runs, err = queryRuns(ctx, q, `WHERE r.id IN (SELECT run_id FROM failures WHERE cluster_id = $1)
+		ORDER BY r.id DESC LIMIT 20`, id); err != nil {
+		return d, fmt.Errorf("cluster %d %w", id, err)
 	}
-	for rows.Next() {
-		var r ClusterRun
-		if err := rows.Scan(&r.RunID, &r.SHA, &r.Branch, &r.PRNumber, &r.State, &r.CreatedAt); err != nil {
-			rows.Close()
-			return d, fmt.Errorf("cluster %d runs: %w", id, err)
-		}
-		d.Runs = append(d.Runs, r)
-	}
-	rows.Close()
-	fs, err := failures(ctx, q, `WHERE f.cluster_id = $1 ORDER BY (f.id = $2) DESC, f.id DESC LIMIT 1`, id, rep)
+	fs, err := failures(ctx, q, `WHERE f.cluster_id = $1 ORDER BY (f.id = $2) DESC, f.id DESC LIMIT 1`, id, d.RepresentativeID)
 	if err != nil {
 		return d, err
 	}
@@ -197,8 +187,8 @@ func nameCounts(ctx context.Context, q Querier, sql string, args ...any) ([]Name
 	return out, rows.Err()
 }
 
-// FailureView is a failure as the dashboard shows it.
-type FailureView struct {
+// Failure is a row of failures, with the names of its step and test.
+type Failure struct {
 	ID          int64
 	RunID       int64
 	StepID      int64
@@ -251,11 +241,11 @@ func ParseEvidence(raw []byte) []EvidenceLine {
 }
 
 // RunFailures returns a run's failures in order.
-func RunFailures(ctx context.Context, q Querier, runID int64) ([]FailureView, error) {
+func RunFailures(ctx context.Context, q Querier, runID int64) ([]Failure, error) {
 	return failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
 }
 
-func failures(ctx context.Context, q Querier, where string, a, b int64) ([]FailureView, error) {
+func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failure, error) {
 	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
 			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), f.category, f.title, f.message, f.fingerprint,
 			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
@@ -264,9 +254,9 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 		return nil, fmt.Errorf("failures: %w", err)
 	}
 	defer rows.Close()
-	var out []FailureView
+	var out []Failure
 	for rows.Next() {
-		var f FailureView
+		var f Failure
 		var conf float32
 		var ev []byte
 		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.Category, &f.Title,

@@ -3,28 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 )
-
-// FlakyTest is a test with a non-healthy state or a non-zero flaky score,
-// as the flaky tests page lists it.
-type FlakyTest struct {
-	ID              int64
-	RepositoryID    int64
-	Repository      string
-	Package         string
-	Name            string
-	State           string
-	Score           float64
-	FailureRate     float64
-	FlipRate        float64
-	QuarantineOwner string
-	QuarantineUntil *time.Time
-	QuarantineWhy   string // reason, and where it was set (dashboard, config, ...)
-	FirstBadSHA     string
-	StateChangedAt  time.Time
-	Recent          []RunOutcome // newest first
-}
 
 // RunOutcome sums up a test's results in one run: Passed and Failed are
 // both true when a retry changed the outcome (flaky in that run).
@@ -43,32 +22,29 @@ type FlakyFilter struct {
 	Recent       int // outcomes per test, default 20
 }
 
-// ListFlakyTests returns tests by score, highest first, each with its
-// recent per-run outcomes.
-func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]FlakyTest, error) {
+// ListFlakyTests returns the tests that are not healthy or have a score
+// (or those in f.State), by score, highest first, each with its recent
+// per-run outcomes.
+func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
 	if f.Recent <= 0 {
 		f.Recent = 20
 	}
-	rows, err := q.Query(ctx, `SELECT t.id, t.repository_id, p.full_name, t.package, t.name, t.state, t.score, t.failure_rate,
-			t.flip_rate, t.quarantine_owner, t.quarantine_until,
-			concat_ws(' · ', NULLIF(t.quarantine_reason, ''), NULLIF(t.quarantine_source, '')), t.first_bad_sha, t.state_changed_at
-		FROM tests t JOIN repositories p ON p.id = t.repository_id
+	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
 		WHERE ($1 = 0 OR t.repository_id = $1)
 			AND CASE WHEN $2 = '' THEN (t.state <> 'healthy' OR t.score > 0) ELSE t.state = $2 END
 		ORDER BY t.score DESC, t.id DESC LIMIT $3`, f.RepositoryID, f.State, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list flaky tests: %w", err)
 	}
-	var out []FlakyTest
+	var out []Test
 	index := map[int64]int{}
 	var ids []int64
 	for rows.Next() {
-		var t FlakyTest
-		if err := rows.Scan(&t.ID, &t.RepositoryID, &t.Repository, &t.Package, &t.Name, &t.State, &t.Score, &t.FailureRate,
-			&t.FlipRate, &t.QuarantineOwner, &t.QuarantineUntil, &t.QuarantineWhy, &t.FirstBadSHA, &t.StateChangedAt); err != nil {
+		t, err := scanTest(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list flaky tests: %w", err)
 		}

@@ -93,7 +93,7 @@ func TestTransitionIncident(t *testing.T) {
 	if _, err := store.TransitionIncident(ctx, db, 999, store.IncidentResolve, "tester", "", time.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing incident: %v", err)
 	}
-	events, err := store.IncidentTimeline(ctx, db, id)
+	events, err := store.IncidentEvents(ctx, db, id, 1000)
 	if err != nil || len(events) != 3 {
 		t.Errorf("timeline: %d events, %v", len(events), err)
 	}

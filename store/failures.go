@@ -187,29 +187,17 @@ func RunFailureTests(ctx context.Context, q Querier, runID int64) ([]RunFailureT
 	return out, rows.Err()
 }
 
-// RunMainFailure is the failure of a run an incident opened by hand is
-// about: the first that is not a flaky test.
-type RunMainFailure struct {
-	ClusterID   int64
-	Fingerprint string
-	Category    string
-	Title       string
-	Hint        string
-	Confidence  float64
-}
-
-// MainFailure returns a run's first failure that is not a flaky test.
-func MainFailure(ctx context.Context, q Querier, runID int64) (RunMainFailure, error) {
-	var f RunMainFailure
-	var conf float32
-	err := q.QueryRow(ctx, `SELECT COALESCE(cluster_id, 0), fingerprint, category, title, hint, confidence
-		FROM failures WHERE run_id = $1 ORDER BY flaky, quarantined, id LIMIT 1`, runID).Scan(
-		&f.ClusterID, &f.Fingerprint, &f.Category, &f.Title, &f.Hint, &conf)
-	f.Confidence = float64(conf)
-	if err != nil {
-		return f, fmt.Errorf("main failure of run %d: %w", runID, notFound(err))
+// MainFailure returns a run's first failure that is not a flaky test: what
+// an incident opened by hand is about.
+func MainFailure(ctx context.Context, q Querier, runID int64) (Failure, error) {
+	fs, err := failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.flaky, f.quarantined, f.id LIMIT 1`, runID, 0)
+	if err == nil && len(fs) == 0 {
+		err = ErrNotFound
 	}
-	return f, nil
+	if err != nil {
+		return Failure{}, fmt.Errorf("main failure of run %d: %w", runID, err)
+	}
+	return fs[0], nil
 }
 
 // RunFailureCategories returns the distinct categories of a run's failures.

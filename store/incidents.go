@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -61,13 +62,15 @@ func SetRepositoryPolicy(ctx context.Context, q Querier, repositoryID int64, qua
 	return nil
 }
 
-// Incident is an incident with what triage and the GitHub sync need.
+// Incident is a row of incidents, with its repository's name and
+// installation and its cluster's title.
 type Incident struct {
 	ID                   int64
 	RepositoryID         int64
 	Repository           string
 	InstallationID       int64
 	ClusterID            int64
+	ClusterTitle         string
 	Kind                 string
 	Title                string
 	Severity             string
@@ -77,11 +80,12 @@ type Incident struct {
 	RootCause            string
 	FirstBadSHA          string
 	LastGoodSHA          string
-	IssueNumber          int
+	IssueNumber          int // GitHub issue, 0 before it is filed
 	LastCommentedAt      *time.Time
 	OpenedAt             time.Time
 	MitigatedAt          *time.Time
 	ResolvedAt           *time.Time
+	UpdatedAt            time.Time
 	Fingerprint          string
 	Category             string
 	Confidence           float64
@@ -96,33 +100,45 @@ type Incident struct {
 	Postmortem           string
 }
 
-const incidentCols = `i.id, i.repository_id, r.full_name, COALESCE(r.installation_id, 0), COALESCE(i.cluster_id, 0), i.kind,
-	i.title, i.severity, i.status, i.needs_human, i.impact, i.root_cause, i.first_bad_sha, i.last_good_sha,
-	COALESCE(i.github_issue_number, 0), i.last_commented_at, i.opened_at, i.mitigated_at, i.resolved_at,
-	i.fingerprint, i.category, i.confidence, i.occurrences, i.clean_runs, COALESCE(i.last_run_id, 0),
-	i.last_occurrence_at, i.commented_occurrences, i.github_state, i.reopen_count, i.resolution, i.postmortem`
+const incidentColumns = `i.id, i.repository_id, r.full_name, COALESCE(r.installation_id, 0), COALESCE(i.cluster_id, 0),
+	COALESCE(c.title, ''), i.kind, i.title, i.severity, i.status, i.needs_human, i.impact, i.root_cause,
+	i.first_bad_sha, i.last_good_sha, COALESCE(i.github_issue_number, 0), i.last_commented_at, i.opened_at,
+	i.mitigated_at, i.resolved_at, i.updated_at, i.fingerprint, i.category, i.confidence, i.occurrences,
+	i.clean_runs, COALESCE(i.last_run_id, 0), i.last_occurrence_at, i.commented_occurrences, i.github_state,
+	i.reopen_count, i.resolution, i.postmortem`
 
-func scanIncidentRow(row interface{ Scan(...any) error }) (Incident, error) {
+const incidentFrom = ` FROM incidents i JOIN repositories r ON r.id = i.repository_id LEFT JOIN clusters c ON c.id = i.cluster_id `
+
+func scanIncident(row interface{ Scan(...any) error }) (Incident, error) {
 	var in Incident
+	var impact []byte
 	var conf float32
-	err := row.Scan(&in.ID, &in.RepositoryID, &in.Repository, &in.InstallationID, &in.ClusterID, &in.Kind,
-		&in.Title, &in.Severity, &in.Status, &in.NeedsHuman, &in.Impact, &in.RootCause, &in.FirstBadSHA, &in.LastGoodSHA,
-		&in.IssueNumber, &in.LastCommentedAt, &in.OpenedAt, &in.MitigatedAt, &in.ResolvedAt,
-		&in.Fingerprint, &in.Category, &conf, &in.Occurrences, &in.CleanRuns, &in.LastRunID,
-		&in.LastOccurrenceAt, &in.CommentedOccurrences, &in.GitHubState, &in.ReopenCount, &in.Resolution, &in.Postmortem)
+	err := row.Scan(&in.ID, &in.RepositoryID, &in.Repository, &in.InstallationID, &in.ClusterID,
+		&in.ClusterTitle, &in.Kind, &in.Title, &in.Severity, &in.Status, &in.NeedsHuman, &impact, &in.RootCause,
+		&in.FirstBadSHA, &in.LastGoodSHA, &in.IssueNumber, &in.LastCommentedAt, &in.OpenedAt,
+		&in.MitigatedAt, &in.ResolvedAt, &in.UpdatedAt, &in.Fingerprint, &in.Category, &conf, &in.Occurrences,
+		&in.CleanRuns, &in.LastRunID, &in.LastOccurrenceAt, &in.CommentedOccurrences, &in.GitHubState,
+		&in.ReopenCount, &in.Resolution, &in.Postmortem)
 	in.Confidence = float64(conf)
+	if err == nil && len(impact) > 0 {
+		// An impact that is not an object is shown as nothing rather than
+		// failing the page or the job.
+		_ = json.Unmarshal(impact, &in.Impact)
+	}
 	return in, err
 }
 
-func queryIncidents(ctx context.Context, q Querier, where string, args ...any) ([]Incident, error) {
-	rows, err := q.Query(ctx, `SELECT `+incidentCols+` FROM incidents i JOIN repositories r ON r.id = i.repository_id `+where, args...)
+// queryIncidents reads incidents; tail follows the FROM clause (WHERE,
+// ORDER BY, locking) and uses the aliases i (incidents) and r (repositories).
+func queryIncidents(ctx context.Context, q Querier, tail string, args ...any) ([]Incident, error) {
+	rows, err := q.Query(ctx, `SELECT `+incidentColumns+incidentFrom+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
 	defer rows.Close()
 	var out []Incident
 	for rows.Next() {
-		in, err := scanIncidentRow(rows)
+		in, err := scanIncident(rows)
 		if err != nil {
 			return nil, fmt.Errorf("incidents: %w", err)
 		}
@@ -131,14 +147,38 @@ func queryIncidents(ctx context.Context, q Querier, where string, args ...any) (
 	return out, rows.Err()
 }
 
-// LoadIncident returns one incident.
-func LoadIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
-	in, err := scanIncidentRow(q.QueryRow(ctx, `SELECT `+incidentCols+` FROM incidents i JOIN repositories r ON r.id = i.repository_id
-		WHERE i.id = $1`, id))
+// GetIncident returns one incident.
+func GetIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
+	in, err := scanIncident(q.QueryRow(ctx, `SELECT `+incidentColumns+incidentFrom+`WHERE i.id = $1`, id))
 	if err != nil {
-		return in, fmt.Errorf("incident %d: %w", id, notFound(err))
+		return Incident{}, fmt.Errorf("incident %d: %w", id, notFound(err))
 	}
 	return in, nil
+}
+
+// IncidentFilter selects incidents; zero fields do not filter. Status
+// "active" means open or mitigating. Before is a keyset cursor on id.
+type IncidentFilter struct {
+	RepositoryID int64
+	Status       string
+	Severity     string
+	Before       int64
+	Limit        int // default 50, at most 200
+}
+
+// ListIncidents returns incidents newest first.
+func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]Incident, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	out, err := queryIncidents(ctx, q, `WHERE ($1 = 0 OR i.repository_id = $1)
+			AND CASE WHEN $2 = 'active' THEN i.status <> 'resolved' ELSE ($2 = '' OR i.status = $2) END
+			AND ($3 = '' OR i.severity = $3) AND ($4 = 0 OR i.id < $4)
+		ORDER BY i.id DESC LIMIT $5`, f.RepositoryID, f.Status, f.Severity, f.Before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %w", err)
+	}
+	return out, nil
 }
 
 // LockRepositoryIncidents returns the repository's incidents that are not
@@ -427,33 +467,6 @@ func SetIncidentPostmortem(ctx context.Context, q Querier, id int64, text string
 		return fmt.Errorf("incident %d postmortem: %w", id, err)
 	}
 	return nil
-}
-
-// IncidentTimelineEvent is one event of an incident's timeline.
-type IncidentTimelineEvent struct {
-	Kind      string
-	Message   string
-	RunID     int64
-	CreatedAt time.Time
-}
-
-// IncidentEvents returns an incident's timeline, oldest first.
-func IncidentEvents(ctx context.Context, q Querier, id int64) ([]IncidentTimelineEvent, error) {
-	rows, err := q.Query(ctx, `SELECT kind, message, COALESCE(run_id, 0), created_at FROM incident_events
-		WHERE incident_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("timeline of incident %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []IncidentTimelineEvent
-	for rows.Next() {
-		var e IncidentTimelineEvent
-		if err := rows.Scan(&e.Kind, &e.Message, &e.RunID, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // OpenIncidentOfCluster returns the id of the cluster's incident that is

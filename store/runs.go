@@ -214,22 +214,31 @@ func ListRuns(ctx context.Context, q Querier, f RunFilter) ([]Run, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
-		WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
+	out, err := queryRuns(ctx, q, `WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
 			AND ($3 = '' OR r.branch = $3) AND ($4 = 0 OR r.pr_number = $4)
 			AND ($5 = '' OR r.state = $5) AND ($6 = '' OR r.trigger = $6)
 			AND ($7 = 0 OR r.id < $7)
 		ORDER BY r.id DESC LIMIT $8`,
 		f.RepositoryID, f.Repository, f.Branch, f.PRNumber, f.State, f.Trigger, f.Before, f.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return nil, fmt.Errorf("list %w", err)
+	}
+	return out, nil
+}
+
+// queryRuns reads runs; tail follows the FROM clause and uses the aliases
+// r (runs) and p (repositories).
+func queryRuns(ctx context.Context, q Querier, tail string, args ...any) ([]Run, error) {
+	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
 	}
 	defer rows.Close()
 	var out []Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
+			return nil, fmt.Errorf("runs: %w", err)
 		}
 		out = append(out, r)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,7 @@ type Test struct {
 	QuarantineSource string
 	QuarantineReason string
 	StateChangedAt   time.Time
+	Recent           []RunOutcome // newest first; read by ListFlakyTests only
 	// loaded is the state as read, so that a write-back does not undo a
 	// change someone else made meanwhile (a quarantine from the dashboard).
 	loaded triage.TestState
@@ -44,6 +46,27 @@ func (t Test) Identity() string {
 		return t.Name
 	}
 	return t.Package + "." + t.Name
+}
+
+// QuarantineUntil is when the quarantine ends, nil when it has no end.
+func (t Test) QuarantineUntil() *time.Time {
+	if t.Flaky.QuarantineUntil.IsZero() {
+		return nil
+	}
+	u := t.Flaky.QuarantineUntil
+	return &u
+}
+
+// QuarantineWhy is the quarantine's reason and where it was set
+// (dashboard, config, ...), as the flaky tests page shows it.
+func (t Test) QuarantineWhy() string {
+	var parts []string
+	for _, p := range []string{t.QuarantineReason, t.QuarantineSource} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 const testColumns = `t.id, t.repository_id, r.full_name, t.package, t.name, t.state, t.window_bits, t.window_n,
