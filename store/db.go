@@ -1,6 +1,10 @@
-// Package store is Sentinel's Postgres access: hand-written SQL over pgx, one
-// file per table or aggregate. Exported methods own their transactions; a
-// missing row is always ErrNotFound.
+// Package store is Sentinel's PostgreSQL access and holds all of its SQL:
+// hand-written queries over pgx, one file per table or aggregate, one Go
+// type per table. Functions take a Querier, which *DB, a transaction and
+// the live tail's connection all satisfy, so a caller composes one
+// transaction with db.InTx (River's InsertTx included) or runs a function
+// on the pool directly. Only what needs the pool itself is a method of
+// *DB. A missing row is always ErrNotFound.
 package store
 
 import (
@@ -141,4 +145,30 @@ func hostOf(c *pgx.ConnConfig) string {
 // intervalSeconds is d as a PostgreSQL interval literal, whole seconds.
 func intervalSeconds(d time.Duration) string {
 	return fmt.Sprintf("%d seconds", int64(d.Seconds()))
+}
+
+// int64ArrayLiteral is xs in PostgreSQL's array literal form ("{1,2}"), so
+// that a list of variable-length arrays can travel as one text[] parameter:
+// unnest cannot take a ragged two-dimensional array.
+func int64ArrayLiteral(xs []int64) string {
+	b := make([]byte, 0, 2+len(xs)*8)
+	b = append(b, '{')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%d", x)
+	}
+	return string(append(b, '}'))
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }

@@ -10,58 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// RepositoryPolicy is what triage needs to know about a repository: its
-// default branch and what its .sentinel.yml says about quarantine and
-// incidents (zero values: the defaults).
-type RepositoryPolicy struct {
-	RepositoryID    int64
-	FullName        string
-	InstallationID  int64
-	DefaultBranch   string
-	Quarantine      []string
-	IncidentsAfter  int
-	IncidentsWithin time.Duration
-}
-
-// GetRepositoryPolicy returns a repository's triage policy.
-func GetRepositoryPolicy(ctx context.Context, q Querier, repositoryID int64) (RepositoryPolicy, error) {
-	p := RepositoryPolicy{RepositoryID: repositoryID}
-	var within *time.Duration
-	err := q.QueryRow(ctx, `SELECT r.full_name, COALESCE(r.installation_id, 0), r.default_branch,
-			COALESCE(p.quarantine, '{}'), COALESCE(p.incidents_after, 0), p.incidents_within
-		FROM repositories r LEFT JOIN repository_policies p ON p.repository_id = r.id
-		WHERE r.id = $1`, repositoryID).Scan(&p.FullName, &p.InstallationID, &p.DefaultBranch, &p.Quarantine,
-		&p.IncidentsAfter, &within)
-	if err != nil {
-		return p, fmt.Errorf("policy of repository %d: %w", repositoryID, notFound(err))
-	}
-	if within != nil {
-		p.IncidentsWithin = *within
-	}
-	return p, nil
-}
-
-// SetRepositoryPolicy stores what a repository's .sentinel.yml says about
-// quarantine and incidents. The runner calls it when it reads the file.
-func SetRepositoryPolicy(ctx context.Context, q Querier, repositoryID int64, quarantine []string, incidentsAfter int, incidentsWithin time.Duration) error {
-	if quarantine == nil {
-		quarantine = []string{}
-	}
-	var within *time.Duration
-	if incidentsWithin > 0 {
-		within = &incidentsWithin
-	}
-	_, err := q.Exec(ctx, `INSERT INTO repository_policies (repository_id, quarantine, incidents_after, incidents_within)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (repository_id) DO UPDATE SET quarantine = EXCLUDED.quarantine,
-			incidents_after = EXCLUDED.incidents_after, incidents_within = EXCLUDED.incidents_within, updated_at = now()`,
-		repositoryID, quarantine, max(incidentsAfter, 0), within)
-	if err != nil {
-		return fmt.Errorf("policy of repository %d: %w", repositoryID, err)
-	}
-	return nil
-}
-
 // Incident is a row of incidents, with its repository's name and
 // installation and its cluster's title.
 type Incident struct {
@@ -181,6 +129,17 @@ func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]Incident
 	return out, nil
 }
 
+// OpenIncidentOfCluster returns the id of the cluster's incident that is
+// not resolved (there is at most one).
+func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM incidents WHERE cluster_id = $1 AND status <> 'resolved'`, clusterID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("open incident of cluster %d: %w", clusterID, notFound(err))
+	}
+	return id, nil
+}
+
 // LockRepositoryIncidents returns the repository's incidents that are not
 // resolved, plus the latest resolved one of each of clusterIDs (candidates
 // for reopening), locked for update.
@@ -208,6 +167,16 @@ func ListUnsyncedIncidents(ctx context.Context, q Querier, commentedBefore time.
 func ListStaleIncidents(ctx context.Context, q Querier, before time.Time) ([]Incident, error) {
 	return queryIncidents(ctx, q, `WHERE i.status <> 'resolved' AND COALESCE(i.last_occurrence_at, i.opened_at) < $1
 		ORDER BY i.id FOR UPDATE OF i`, before)
+}
+
+// IncidentsOpenedSince counts a repository's incidents opened since a time.
+func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, since time.Time) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1 AND opened_at >= $2`, repositoryID, since).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("incidents opened: %w", err)
+	}
+	return n, nil
 }
 
 // NewIncident is what opening an incident needs.
@@ -258,19 +227,6 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	return id, true, Audit(ctx, q, "worker", "incident.open", "incident", id, map[string]any{"title": n.Title, "run_id": n.RunID})
 }
 
-// AddIncidentEvent appends to an incident's timeline.
-func AddIncidentEvent(ctx context.Context, q Querier, incidentID int64, kind, message string, runID int64, data map[string]any) error {
-	if data == nil {
-		data = map[string]any{}
-	}
-	_, err := q.Exec(ctx, `INSERT INTO incident_events (incident_id, kind, message, run_id, data)
-		VALUES ($1, $2, $3, NULLIF($4, 0), $5)`, incidentID, kind, message, runID, data)
-	if err != nil {
-		return fmt.Errorf("incident %d event: %w", incidentID, err)
-	}
-	return nil
-}
-
 // RecordIncidentOccurrence counts a run showing the incident's failure.
 func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, at time.Time, impact map[string]any) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET occurrences = occurrences + 1, clean_runs = 0, last_run_id = $2,
@@ -281,35 +237,6 @@ func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, a
 	return AddIncidentEvent(ctx, q, id, "occurrence", fmt.Sprintf("seen again in run %d", runID), runID, nil)
 }
 
-// SetIncidentStatus moves an incident, with the timeline event and audit
-// entry the change needs. cleanRuns is stored as given.
-func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to string, cleanRuns int, reason, actor string, runID int64, at time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE incidents SET status = $2, clean_runs = $3,
-			mitigated_at = CASE WHEN $2 = 'mitigating' THEN $4 ELSE mitigated_at END,
-			resolved_at = CASE WHEN $2 = 'resolved' THEN $4 WHEN $2 = 'open' THEN NULL ELSE resolved_at END,
-			resolution = CASE WHEN $2 = 'resolved' THEN $5 ELSE resolution END,
-			reopen_count = reopen_count + CASE WHEN $6 = 'resolved' AND $2 <> 'resolved' THEN 1 ELSE 0 END,
-			updated_at = now()
-		WHERE id = $1`, id, to, cleanRuns, at, reason, from)
-	if err != nil {
-		return fmt.Errorf("incident %d %s → %s: %w", id, from, to, err)
-	}
-	if from == to {
-		return nil
-	}
-	kind := "status"
-	switch {
-	case to == "resolved":
-		kind = "resolved"
-	case from == "resolved":
-		kind = "reopened"
-	}
-	if err := AddIncidentEvent(ctx, q, id, kind, reason, runID, map[string]any{"from": from, "to": to, "actor": actor}); err != nil {
-		return err
-	}
-	return Audit(ctx, q, actor, "incident."+kind, "incident", id, map[string]any{"from": from, "to": to, "reason": reason})
-}
-
 // SetIncidentCleanRuns stores the clean-run count without a status change.
 func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns int) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET clean_runs = $2, updated_at = now() WHERE id = $1`, id, cleanRuns)
@@ -317,119 +244,6 @@ func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns in
 		return fmt.Errorf("incident %d: %w", id, err)
 	}
 	return nil
-}
-
-// ClusterRunsSince counts, per cluster, the distinct runs on branch since a
-// time that had a failure in it (flaky failures left out).
-func ClusterRunsSince(ctx context.Context, q Querier, repositoryID int64, branch string, since time.Time, clusterIDs []int64) (map[int64]int, error) {
-	rows, err := q.Query(ctx, `SELECT f.cluster_id, count(DISTINCT f.run_id) FROM failures f JOIN runs r ON r.id = f.run_id
-		WHERE f.cluster_id = ANY($1) AND r.repository_id = $2 AND r.branch = $3 AND f.created_at >= $4 AND NOT f.flaky
-		GROUP BY f.cluster_id`, clusterIDs, repositoryID, branch, since)
-	if err != nil {
-		return nil, fmt.Errorf("cluster runs: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
-}
-
-// IncidentsOpenedSince counts a repository's incidents opened since a time.
-func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, since time.Time) (int, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1 AND opened_at >= $2`, repositoryID, since).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("incidents opened: %w", err)
-	}
-	return n, nil
-}
-
-// FailingStreak counts the consecutive failing finished runs on branch,
-// newest first, up to limit: a run fails when it errored, timed out, or has
-// a failure that is not a flaky test.
-func FailingStreak(ctx context.Context, q Querier, repositoryID int64, branch string, limit int) (int, []int64, error) {
-	rows, err := q.Query(ctx, `SELECT r.id, r.state IN ('errored', 'timed_out') OR (r.state = 'failed' AND (
-			EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id AND NOT f.flaky)
-			OR NOT EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id)))
-		FROM runs r WHERE r.repository_id = $1 AND r.branch = $2
-			AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-		ORDER BY r.id DESC LIMIT $3`, repositoryID, branch, max(limit, 1))
-	if err != nil {
-		return 0, nil, fmt.Errorf("failing streak: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	var ids []int64
-	broken := false
-	for rows.Next() {
-		var id int64
-		var failed bool
-		if err := rows.Scan(&id, &failed); err != nil {
-			return 0, nil, err
-		}
-		if broken || !failed {
-			broken = true
-			continue
-		}
-		n++
-		ids = append(ids, id)
-	}
-	return n, ids, rows.Err()
-}
-
-// InfraFailures counts the runs of an installation's repositories (or of
-// one repository when installationID is 0) finished since a time, and those
-// that errored for infrastructure.
-func InfraFailures(ctx context.Context, q Querier, installationID, repositoryID int64, since time.Time) (total, infra int, err error) {
-	err = q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.state = 'errored' OR r.category = 'infrastructure')
-		FROM runs r JOIN repositories p ON p.id = r.repository_id
-		WHERE r.finished_at >= $3 AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-			AND (($1 <> 0 AND p.installation_id = $1) OR ($1 = 0 AND r.repository_id = $2))`,
-		installationID, repositoryID, since).Scan(&total, &infra)
-	if err != nil {
-		return 0, 0, fmt.Errorf("infrastructure failures: %w", err)
-	}
-	return total, infra, nil
-}
-
-// ClusterImpact is what a cluster's failures have touched so far.
-func ClusterImpact(ctx context.Context, q Querier, clusterID int64, now time.Time) (map[string]any, error) {
-	var runs, branches, prs, tests int
-	var first, last time.Time
-	err := q.QueryRow(ctx, `SELECT count(DISTINCT f.run_id), count(DISTINCT r.branch), count(DISTINCT r.pr_number),
-			count(DISTINCT f.test_id), COALESCE(min(f.created_at), $2), COALESCE(max(f.created_at), $2)
-		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1`, clusterID, now).Scan(
-		&runs, &branches, &prs, &tests, &first, &last)
-	if err != nil {
-		return nil, fmt.Errorf("impact of cluster %d: %w", clusterID, err)
-	}
-	return map[string]any{"runs": runs, "branches": branches, "pull_requests": prs, "tests": tests,
-		"first_seen": first.UTC(), "last_seen": last.UTC(), "duration_seconds": int64(now.Sub(first).Seconds())}, nil
-}
-
-// ClusterCommits returns the first commit on branch where the cluster
-// appeared (since its last absence) and the last commit before it whose run
-// did not show it.
-func ClusterCommits(ctx context.Context, q Querier, repositoryID, clusterID int64, branch string) (firstBad, lastGood string, err error) {
-	err = q.QueryRow(ctx, `WITH hist AS (
-			SELECT r.id, r.sha, EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id AND f.cluster_id = $2) AS bad
-			FROM runs r WHERE r.repository_id = $1 AND r.branch = $3
-				AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-			ORDER BY r.id DESC LIMIT 200),
-		good AS (SELECT max(id) AS id FROM hist WHERE NOT bad)
-		SELECT COALESCE((SELECT sha FROM hist WHERE bad AND id > COALESCE((SELECT id FROM good), 0) ORDER BY id LIMIT 1), ''),
-			COALESCE((SELECT h.sha FROM hist h, good g WHERE h.id = g.id), '')`, repositoryID, clusterID, branch).Scan(&firstBad, &lastGood)
-	if err != nil {
-		return "", "", fmt.Errorf("commits of cluster %d: %w", clusterID, err)
-	}
-	return firstBad, lastGood, nil
 }
 
 // SetIncidentIssue stores the GitHub issue number of an incident.
@@ -467,15 +281,4 @@ func SetIncidentPostmortem(ctx context.Context, q Querier, id int64, text string
 		return fmt.Errorf("incident %d postmortem: %w", id, err)
 	}
 	return nil
-}
-
-// OpenIncidentOfCluster returns the id of the cluster's incident that is
-// not resolved (there is at most one).
-func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int64, error) {
-	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM incidents WHERE cluster_id = $1 AND status <> 'resolved'`, clusterID).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("open incident of cluster %d: %w", clusterID, notFound(err))
-	}
-	return id, nil
 }

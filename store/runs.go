@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -70,109 +71,6 @@ func (r Run) Duration(now time.Time) time.Duration {
 	return end.Sub(*r.StartedAt)
 }
 
-// NewRun is what creating a run needs.
-type NewRun struct {
-	RepositoryID  int64
-	SHA, Ref      string
-	Branch        string
-	PRNumber      int
-	HeadRepo      string
-	CloneURL      string
-	CommitMessage string
-	Author        string
-	Trigger       string
-	Attempt       int
-	ExternalID    string
-	State         string // queued (default) or awaiting_approval
-	DeliveryID    string
-}
-
-// InsertRun creates a run unless one with the same identity (repository,
-// SHA, trigger, attempt, PR, external id) exists; then it returns that one
-// with created == false. The unique index decides, so concurrent duplicate
-// deliveries cannot both create it.
-func InsertRun(ctx context.Context, q Querier, n NewRun) (id int64, created bool, err error) {
-	ids, createdAll, err := InsertRuns(ctx, q, []NewRun{n})
-	if err != nil {
-		return 0, false, err
-	}
-	return ids[0], createdAll[0], nil
-}
-
-// NextAttempt is the attempt number a re-run of this commit and trigger gets.
-func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigger string, prNumber int) (int, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM runs
-		WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND COALESCE(pr_number, 0) = $4`,
-		repositoryID, sha, trigger, prNumber).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("next attempt: %w", err)
-	}
-	return n, nil
-}
-
-// SetRunJob records the River job that executes the run, for cancellation.
-func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
-	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)
-	if err != nil {
-		return fmt.Errorf("run %d job: %w", runID, err)
-	}
-	return nil
-}
-
-const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`
-
-// Superseded is an earlier run that a newer push replaced.
-type Superseded struct {
-	RunID int64
-	JobID int64 // 0 when the run had no job yet
-	By    int64 // the run that replaced it
-}
-
-// SupersedeRuns cancels the earlier unfinished runs of the same pull request
-// (prNumber != 0) or branch, marking them superseded by newRunID, and returns
-// them so the caller can cancel their River jobs in the same transaction.
-func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
-	return SupersedeRunsBatch(ctx, q, []Supersession{{RepositoryID: repositoryID, Branch: branch, PRNumber: prNumber, NewRunID: newRunID}}, nil)
-}
-
-// TransitionRun moves a run from one of the states in from to state to and
-// reports whether it did (false: the run was not in any of from). Entering
-// running stamps started_at; entering a final state stamps finished_at.
-func TransitionRun(ctx context.Context, q Querier, runID int64, from []string, to string, category, errMsg string) (bool, error) {
-	tag, err := q.Exec(ctx, `
-		UPDATE runs SET state = $3,
-			category = CASE WHEN $4 <> '' THEN $4 ELSE category END,
-			error = CASE WHEN $5 <> '' THEN $5 ELSE error END,
-			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END,
-			finished_at = CASE WHEN $6 THEN now() ELSE finished_at END,
-			updated_at = now()
-		WHERE id = $1 AND state = ANY($2)`,
-		runID, from, to, category, errMsg, IsFinalRunState(to))
-	if err != nil {
-		return false, fmt.Errorf("run %d %s -> %s: %w", runID, strings.Join(from, "|"), to, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// SetRunConclusion records what the check run concluded after triage.
-func SetRunConclusion(ctx context.Context, q Querier, runID int64, conclusion string) error {
-	_, err := q.Exec(ctx, `UPDATE runs SET conclusion = $2, updated_at = now() WHERE id = $1`, runID, conclusion)
-	if err != nil {
-		return fmt.Errorf("run %d conclusion: %w", runID, err)
-	}
-	return nil
-}
-
-// SetCheckRunID stores the GitHub check run of a run.
-func SetCheckRunID(ctx context.Context, q Querier, runID, checkRunID int64) error {
-	_, err := q.Exec(ctx, `UPDATE runs SET check_run_id = $2, updated_at = now() WHERE id = $1`, runID, checkRunID)
-	if err != nil {
-		return fmt.Errorf("run %d check run: %w", runID, err)
-	}
-	return nil
-}
-
 const runColumns = `r.id, r.repository_id, p.full_name, COALESCE(p.installation_id, 0), r.sha, r.ref, r.branch,
 	COALESCE(r.pr_number, 0), r.head_repo, r.clone_url, r.commit_message, r.author, r.trigger, r.attempt,
 	r.external_id, r.state, r.conclusion, r.category, r.error, COALESCE(r.superseded_by, 0),
@@ -185,6 +83,25 @@ func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 		&r.ExternalID, &r.State, &r.Conclusion, &r.Category, &r.Error, &r.SupersededBy,
 		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.CreatedAt, &r.StartedAt, &r.FinishedAt)
 	return r, err
+}
+
+// queryRuns reads runs; tail follows the FROM clause and uses the aliases
+// r (runs) and p (repositories).
+func queryRuns(ctx context.Context, q Querier, tail string, args ...any) ([]Run, error) {
+	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // GetRun returns one run.
@@ -226,25 +143,6 @@ func ListRuns(ctx context.Context, q Querier, f RunFilter) ([]Run, error) {
 	return out, nil
 }
 
-// queryRuns reads runs; tail follows the FROM clause and uses the aliases
-// r (runs) and p (repositories).
-func queryRuns(ctx context.Context, q Querier, tail string, args ...any) ([]Run, error) {
-	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id `+tail, args...)
-	if err != nil {
-		return nil, fmt.Errorf("runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 // LatestRunOfCommit returns the id of the newest push or pull request run
 // of a commit (ErrNotFound when there is none), the run a re-run button or
 // a re-request from GitHub is about.
@@ -267,4 +165,89 @@ func LatestConcludedRun(ctx context.Context, q Querier, sha string) (Run, error)
 		return Run{}, fmt.Errorf("concluded run of %s: %w", sha, notFound(err))
 	}
 	return r, nil
+}
+
+// NextAttempt is the attempt number a re-run of this commit and trigger gets.
+func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigger string, prNumber int) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM runs
+		WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND COALESCE(pr_number, 0) = $4`,
+		repositoryID, sha, trigger, prNumber).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next attempt: %w", err)
+	}
+	return n, nil
+}
+
+// TransitionRun moves a run from one of the states in from to state to and
+// reports whether it did (false: the run was not in any of from). Entering
+// running stamps started_at; entering a final state stamps finished_at.
+func TransitionRun(ctx context.Context, q Querier, runID int64, from []string, to string, category, errMsg string) (bool, error) {
+	tag, err := q.Exec(ctx, `
+		UPDATE runs SET state = $3,
+			category = CASE WHEN $4 <> '' THEN $4 ELSE category END,
+			error = CASE WHEN $5 <> '' THEN $5 ELSE error END,
+			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END,
+			finished_at = CASE WHEN $6 THEN now() ELSE finished_at END,
+			updated_at = now()
+		WHERE id = $1 AND state = ANY($2)`,
+		runID, from, to, category, errMsg, IsFinalRunState(to))
+	if err != nil {
+		return false, fmt.Errorf("run %d %s -> %s: %w", runID, strings.Join(from, "|"), to, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SetRunConclusion records what the check run concluded after triage.
+func SetRunConclusion(ctx context.Context, q Querier, runID int64, conclusion string) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET conclusion = $2, updated_at = now() WHERE id = $1`, runID, conclusion)
+	if err != nil {
+		return fmt.Errorf("run %d conclusion: %w", runID, err)
+	}
+	return nil
+}
+
+// SetCheckRunID stores the GitHub check run of a run.
+func SetCheckRunID(ctx context.Context, q Querier, runID, checkRunID int64) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET check_run_id = $2, updated_at = now() WHERE id = $1`, runID, checkRunID)
+	if err != nil {
+		return fmt.Errorf("run %d check run: %w", runID, err)
+	}
+	return nil
+}
+
+// SetRunJob records the River job that executes the run, for cancellation.
+func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
+	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)
+	if err != nil {
+		return fmt.Errorf("run %d job: %w", runID, err)
+	}
+	return nil
+}
+
+const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`
+
+// SetRunGoModules records the Go modules the runner found in a run's
+// checkout (module path → directory); nothing is recorded for none.
+func SetRunGoModules(ctx context.Context, q Querier, runID int64, modules map[string]string) error {
+	if len(modules) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(modules)
+	if err != nil {
+		return fmt.Errorf("run %d go modules: %w", runID, err)
+	}
+	if _, err := q.Exec(ctx, `UPDATE runs SET go_modules = $2 WHERE id = $1`, runID, string(b)); err != nil {
+		return fmt.Errorf("run %d go modules: %w", runID, err)
+	}
+	return nil
+}
+
+// RunGoModules is what SetRunGoModules recorded for a run, nil if nothing.
+func RunGoModules(ctx context.Context, q Querier, runID int64) (map[string]string, error) {
+	var modules map[string]string
+	if err := q.QueryRow(ctx, `SELECT go_modules FROM runs WHERE id = $1`, runID).Scan(&modules); err != nil {
+		return nil, fmt.Errorf("run %d go modules: %w", runID, err)
+	}
+	return modules, nil
 }

@@ -10,28 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// PassRate is how often the runs of one branch of a repository succeeded,
-// over the last 24 hours and the last 7 days. Cancelled runs do not count.
-type PassRate struct {
-	RepositoryID int64
-	Repository   string
-	Branch       string
-	Runs24h      int
-	Passed24h    int
-	Runs7d       int
-	Passed7d     int
-	Recoveries   int           // red → green transitions in the last 30 days
-	MTTR         time.Duration // mean time from the first red run to the next green one
-}
-
-// DurationPoint is the p50/p95 run duration of one day.
-type DurationPoint struct {
-	Day  time.Time
-	Runs int
-	P50  time.Duration
-	P95  time.Duration
-}
-
 // Overview is what the dashboard's front page shows.
 type Overview struct {
 	TotalRuns        int64 // an estimate is enough: it only decides the empty state
@@ -94,6 +72,20 @@ func GetOverview(ctx context.Context, db *DB, now time.Time) (Overview, error) {
 		o.MTTR = total / time.Duration(o.Recoveries)
 	}
 	return o, nil
+}
+
+// PassRate is how often the runs of one branch of a repository succeeded,
+// over the last 24 hours and the last 7 days. Cancelled runs do not count.
+type PassRate struct {
+	RepositoryID int64
+	Repository   string
+	Branch       string
+	Runs24h      int
+	Passed24h    int
+	Runs7d       int
+	Passed7d     int
+	Recoveries   int           // red → green transitions in the last 30 days
+	MTTR         time.Duration // mean time from the first red run to the next green one
 }
 
 // passRates computes pass rates per repository and branch over 24 hours
@@ -223,6 +215,14 @@ func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error
 		out = out[:40]
 	}
 	return out, nil
+}
+
+// DurationPoint is the p50/p95 run duration of one day.
+type DurationPoint struct {
+	Day  time.Time
+	Runs int
+	P50  time.Duration
+	P95  time.Duration
 }
 
 // durationTrend returns p50/p95 durations of finished runs per day.

@@ -18,6 +18,19 @@ type IncidentEvent struct {
 	CreatedAt time.Time
 }
 
+// AddIncidentEvent appends to an incident's timeline.
+func AddIncidentEvent(ctx context.Context, q Querier, incidentID int64, kind, message string, runID int64, data map[string]any) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	_, err := q.Exec(ctx, `INSERT INTO incident_events (incident_id, kind, message, run_id, data)
+		VALUES ($1, $2, $3, NULLIF($4, 0), $5)`, incidentID, kind, message, runID, data)
+	if err != nil {
+		return fmt.Errorf("incident %d event: %w", incidentID, err)
+	}
+	return nil
+}
+
 // IncidentEvents returns an incident's timeline, oldest first: all of it,
 // or its first limit events when limit > 0.
 func IncidentEvents(ctx context.Context, q Querier, id int64, limit int) ([]IncidentEvent, error) {

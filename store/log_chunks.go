@@ -79,6 +79,22 @@ func StepLog(ctx context.Context, q Querier, stepID int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// LogTailStart finds where a live tail that needs line fromLine onwards
+// starts reading: the chunks after the returned seq, whose first byte
+// belongs to line firstLine. Starting at a chunk that begins before
+// fromLine means a chunk that starts mid-line never yields a fragment.
+func LogTailStart(ctx context.Context, q Querier, stepID int64, fromLine int) (afterSeq, firstLine int, err error) {
+	err = q.QueryRow(ctx, `SELECT seq - 1, first_line FROM log_chunks WHERE step_id = $1 AND first_line < $2
+		ORDER BY seq DESC LIMIT 1`, stepID, fromLine).Scan(&afterSeq, &firstLine)
+	if notFound(err) == ErrNotFound {
+		return 0, 1, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("log tail of step %d: %w", stepID, err)
+	}
+	return afterSeq, firstLine, nil
+}
+
 // DeleteOldLogChunks deletes at most limit chunks stored longer than age
 // ago and returns how many it deleted: a caller pruning a large backlog
 // calls it until it deletes fewer, so that no transaction is long.

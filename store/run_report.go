@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // ReportFailure is a failure of a run with what the check run report needs
@@ -74,29 +73,4 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []Repo
 		return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
 	}
 	return steps, failures, nil
-}
-
-// LockRunReport serialises the GitHub reporting of one run across workers and
-// processes (a session advisory lock on its own connection), so that two
-// report jobs for the same run never both create a check run or send the same
-// annotations. The returned function releases the lock.
-func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
-	}
-	const key = `hashtextextended('sentinel.report:' || $1::bigint, 0)`
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
-	}
-	return func() {
-		// The job's context may be over; the lock must still go.
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, runID); err != nil {
-			_ = conn.Conn().Close(uctx) // closing the session releases its locks
-		}
-		conn.Release()
-	}, nil
 }
