@@ -7,7 +7,9 @@ import (
 )
 
 // ReportFailure is a failure of a run with what the check run report needs
-// from its cluster and test.
+// from its cluster and test. It is an aggregate, not a second Failure: its
+// Flaky and Quarantined also count the test's current state, SeenBefore
+// counts the cluster's history, and the evidence stays as stored.
 type ReportFailure struct {
 	ID          int64
 	ClusterID   int64 // 0: not clustered
