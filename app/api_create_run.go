@@ -83,7 +83,7 @@ func (s *Server) apiCreateRun(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, `"repo" is required (owner/name of a repository; add one with POST /api/repos)`))
 		return
 	}
-	repo, err := s.DB.RepositoryByName(ctx, req.Repo)
+	repo, err := store.RepositoryByName(ctx, s.DB, req.Repo)
 	if err != nil {
 		s.writeError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q; add it with POST /api/repos", req.Repo)))
 		return
@@ -141,7 +141,7 @@ func (s *Server) apiCreateRun(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	run, err := s.DB.GetRun(ctx, id)
+	run, err := store.GetRun(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -36,7 +36,7 @@ func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	cs, err := s.DB.ListClusters(r.Context(), f)
+	cs, err := store.ListClusters(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -72,10 +72,10 @@ type apiIncident struct {
 	URL               string         `json:"url"`
 }
 
-func (s *Server) toAPIIncident(i store.IncidentView) apiIncident {
+func (s *Server) toAPIIncident(i store.Incident) apiIncident {
 	return apiIncident{ID: i.ID, Repository: i.Repository, ClusterID: i.ClusterID, Kind: i.Kind, Title: i.Title, Severity: i.Severity,
 		Status: i.Status, NeedsHuman: i.NeedsHuman, Impact: i.Impact, RootCause: i.RootCause, FirstBadSHA: i.FirstBadSHA,
-		LastGoodSHA: i.LastGoodSHA, GitHubIssueNumber: i.GitHubIssueNumber, OpenedAt: i.OpenedAt, MitigatedAt: i.MitigatedAt,
+		LastGoodSHA: i.LastGoodSHA, GitHubIssueNumber: i.IssueNumber, OpenedAt: i.OpenedAt, MitigatedAt: i.MitigatedAt,
 		ResolvedAt: i.ResolvedAt, URL: strings.TrimRight(s.Opts.PublicURL, "/") + "/incidents/" + strconv.FormatInt(i.ID, 10)}
 }
 
@@ -91,7 +91,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
-		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {
 			s.writeError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", name)))
 			return
@@ -111,7 +111,7 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.DB.ListIncidents(r.Context(), f)
+	list, err := store.ListIncidents(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -149,22 +149,22 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	inc, err := s.DB.GetIncident(ctx, id)
+	inc, err := store.GetIncident(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	events, err := s.DB.IncidentTimeline(ctx, id)
+	events, err := store.IncidentEvents(ctx, s.DB, id, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	runs, err := s.DB.IncidentRuns(ctx, id)
+	runs, err := store.IncidentRuns(ctx, s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	calls, err := s.DB.ListOutboundCalls(ctx, store.OutboundFilter{IncidentID: id, Limit: 50})
+	calls, err := store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{IncidentID: id, Limit: 50})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -179,7 +179,7 @@ func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
 		out.Timeline = append(out.Timeline, apiEvent{Kind: e.Kind, Message: e.Message, RunID: e.RunID, Data: e.Data, CreatedAt: e.CreatedAt})
 	}
 	for _, r := range runs {
-		out.Runs = append(out.Runs, apiRunRef{ID: r.RunID, SHA: r.SHA, Branch: r.Branch, PRNumber: r.PRNumber, State: r.State, Created: r.CreatedAt})
+		out.Runs = append(out.Runs, apiRunRef{ID: r.ID, SHA: r.SHA, Branch: r.Branch, PRNumber: r.PRNumber, State: r.State, Created: r.CreatedAt})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -212,7 +212,7 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	inc, err := s.DB.GetIncident(r.Context(), id)
+	inc, err := store.GetIncident(r.Context(), s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -30,7 +30,7 @@ func toAPIRepo(r store.Repository) apiRepo {
 }
 
 func (s *Server) apiListRepos(w http.ResponseWriter, r *http.Request) {
-	repos, err := s.DB.ListRepositories(r.Context())
+	repos, err := store.ListRepositories(r.Context(), s.DB)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) apiCreateRepo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	repo, err := s.DB.GetRepository(r.Context(), id)
+	repo, err := store.GetRepository(r.Context(), s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

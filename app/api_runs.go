@@ -130,7 +130,7 @@ func (s *Server) apiListRuns(w http.ResponseWriter, r *http.Request) {
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	runs, err := s.DB.ListRuns(r.Context(), f)
+	runs, err := store.ListRuns(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -191,7 +191,7 @@ func (s *Server) apiRunAction(w http.ResponseWriter, r *http.Request, status int
 		s.apiError(w, r, err)
 		return
 	}
-	run, err := s.DB.GetRun(r.Context(), resultID)
+	run, err := store.GetRun(r.Context(), s.DB, resultID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

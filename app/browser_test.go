@@ -201,7 +201,7 @@ func TestBrowser(t *testing.T) {
 	step("retry", chromedp.Navigate(ds.url+"/dead"), chromedp.WaitVisible("main h1"),
 		chromedp.Click(`//button[text()="Retry"]`), chromedp.WaitVisible(".flash"))
 	var states string
-	ds.DB.Pool.QueryRow(ctx, `SELECT (SELECT state FROM runs WHERE id = $1) || ' ' || (SELECT status FROM incidents WHERE id = $2) || ' ' ||
+	ds.DB.QueryRow(ctx, `SELECT (SELECT state FROM runs WHERE id = $1) || ' ' || (SELECT status FROM incidents WHERE id = $2) || ' ' ||
 		(SELECT state::text FROM river_job WHERE id = $3)`, s.ForkRun, s.Incident, s.DeadJob).Scan(&states)
 	if states != "queued mitigating available" {
 		t.Errorf("after the actions: %q", states)
@@ -210,7 +210,7 @@ func TestBrowser(t *testing.T) {
 	// Live tail: lines written while the page is open appear, and the end is announced.
 	step("live page", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", ds.url, s.RunningRun)), chromedp.WaitVisible("main h1"))
 	poll("live tail starts", fmt.Sprintf(`document.getElementById("live-%d").textContent.includes("live")`, s.RunningStep))
-	if err := store.AppendLogChunk(ctx, ds.DB.Pool, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 2, FirstLine: 2, Data: []byte(" and done\nPASS\n")}); err != nil {
+	if err := store.AppendLogChunk(ctx, ds.DB, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 2, FirstLine: 2, Data: []byte(" and done\nPASS\n")}); err != nil {
 		t.Fatal(err)
 	}
 	step("live lines", chromedp.WaitVisible(fmt.Sprintf("#s%d-L3", s.RunningStep)))
@@ -218,7 +218,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("live line 2: %q", got)
 	}
 	code := 0
-	if err := store.FinishStep(ctx, ds.DB.Pool, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
+	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
 		t.Fatal(err)
 	}
 	poll("live end", fmt.Sprintf(`document.getElementById("live-%d").textContent.includes("Step finished")`, s.RunningStep))

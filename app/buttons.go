@@ -90,8 +90,8 @@ func (s *Server) buttonOpenIncident(ctx context.Context, tx pgx.Tx, run store.Ru
 		return err
 	}
 	if !created {
-		if err := tx.QueryRow(ctx, `SELECT id FROM incidents WHERE cluster_id = $1 AND status <> 'resolved'`, f.ClusterID).Scan(&id); err != nil {
-			return fmt.Errorf("open incident of cluster %d: %w", f.ClusterID, err)
+		if id, err = store.OpenIncidentOfCluster(ctx, tx, f.ClusterID); err != nil {
+			return err
 		}
 		return store.AddIncidentEvent(ctx, tx, id, "status", fmt.Sprintf("%s asked for an incident from run %d; this one is open already", sender, run.ID), run.ID, nil)
 	}

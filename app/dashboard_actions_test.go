@@ -16,7 +16,7 @@ import (
 func (ds *dashServer) count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := ds.DB.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := ds.DB.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -25,7 +25,7 @@ func (ds *dashServer) count(t testing.TB, sql string, args ...any) int {
 func (ds *dashServer) str(t testing.TB, sql string, args ...any) string {
 	t.Helper()
 	var s string
-	if err := ds.DB.Pool.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
+	if err := ds.DB.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return s
@@ -202,7 +202,7 @@ func TestLiveTailStreamsNewLines(t *testing.T) {
 		}
 		close(events)
 	}()
-	if err := store.AppendLogChunk(ctx, ds.DB.Pool, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 2, FirstLine: 2, Data: []byte(" and \x1b[31mdone\x1b[0m\nlast")}); err != nil {
+	if err := store.AppendLogChunk(ctx, ds.DB, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 2, FirstLine: 2, Data: []byte(" and \x1b[31mdone\x1b[0m\nlast")}); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf(`<div class="l" id="s%d-L2">`, s.RunningStep)
@@ -229,7 +229,7 @@ func TestLiveTailStreamsNewLines(t *testing.T) {
 		t.Errorf("line 1 was sent again:\n%s", ev)
 	}
 	code := 0
-	if err := store.FinishStep(ctx, ds.DB.Pool, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
+	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
 		t.Fatal(err)
 	}
 	ev = next()

@@ -62,17 +62,17 @@ func seedHistory(b *testing.B, db *store.DB) int64 {
 			FROM clusters ORDER BY id LIMIT 50`,
 	}
 	for _, sql := range stmts {
-		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+		if _, err := db.Exec(ctx, sql); err != nil {
 			b.Fatalf("seed: %v\n%s", err, sql)
 		}
 	}
 	// A steady state, as autovacuum would leave it: statistics, and the
 	// visibility map that index-only scans need.
-	if _, err := db.Pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
+	if _, err := db.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	var runID, stepID int64
-	if err := db.Pool.QueryRow(ctx, `SELECT r.id, s.id FROM runs r JOIN steps s ON s.run_id = r.id AND s.position = 1
+	if err := db.QueryRow(ctx, `SELECT r.id, s.id FROM runs r JOIN steps s ON s.run_id = r.id AND s.position = 1
 		WHERE r.state = 'failed' ORDER BY r.id DESC LIMIT 1`).Scan(&runID, &stepID); err != nil {
 		b.Fatal(err)
 	}
@@ -80,11 +80,11 @@ func seedHistory(b *testing.B, db *store.DB) int64 {
 	for i := 1; i <= 2000; i++ {
 		fmt.Fprintf(&log, "\x1b[32m=== RUN\x1b[0m TestCase%d\n--- PASS: TestCase%d (0.%02ds)\n", i, i, i%100)
 	}
-	if err := store.AppendLogChunk(ctx, db.Pool, runID, store.LogChunk{StepID: stepID, Seq: 1, FirstLine: 1, Data: []byte(log.String())}); err != nil {
+	if err := store.AppendLogChunk(ctx, db, runID, store.LogChunk{StepID: stepID, Seq: 1, FirstLine: 1, Data: []byte(log.String())}); err != nil {
 		b.Fatal(err)
 	}
 	var results int64
-	db.Pool.QueryRow(ctx, `SELECT count(*) FROM test_results`).Scan(&results)
+	db.QueryRow(ctx, `SELECT count(*) FROM test_results`).Scan(&results)
 	b.Logf("seeded 100k runs, %d test results in %s", results, time.Since(start).Round(time.Second))
 	return runID
 }
@@ -111,10 +111,10 @@ func BenchmarkDashboard(b *testing.B) {
 		b.Cleanup(db.Close)
 		ds = newDashServerOn(b, db, Options{})
 		var n int
-		db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
+		db.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
 		if n < 100000 {
 			runID = seedHistory(b, db)
-		} else if err := db.Pool.QueryRow(context.Background(), `SELECT r.id FROM runs r JOIN steps s ON s.run_id = r.id
+		} else if err := db.QueryRow(context.Background(), `SELECT r.id FROM runs r JOIN steps s ON s.run_id = r.id
 			JOIN log_chunks l ON l.step_id = s.id WHERE r.state = 'failed' ORDER BY r.id DESC LIMIT 1`).Scan(&runID); err != nil {
 			b.Fatal(err)
 		}

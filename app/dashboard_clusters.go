@@ -14,7 +14,7 @@ import (
 
 type clustersView struct {
 	page
-	Clusters []store.ClusterSummary
+	Clusters []store.Cluster
 	Repos    []store.Repository
 	Filter   store.ClusterFilter
 	Repo     string
@@ -26,7 +26,7 @@ type clustersView struct {
 func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.ClusterFilter, error) {
 	f := store.ClusterFilter{Category: q.Get("category")}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
-		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {
 			return f, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", name))
 		}
@@ -51,7 +51,7 @@ func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.Cl
 	return f, nil
 }
 
-func clusterCursor(c store.ClusterSummary) string {
+func clusterCursor(c store.Cluster) string {
 	return strconv.FormatInt(c.LastSeenAt.UnixNano(), 10) + "-" + strconv.FormatInt(c.ID, 10)
 }
 
@@ -67,11 +67,11 @@ func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Now = v.Now
 	v.Filter = f
-	if v.Repos, err = s.DB.ListRepositories(r.Context()); err != nil {
+	if v.Repos, err = store.ListRepositories(r.Context(), s.DB); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	if v.Clusters, err = s.DB.ListClusters(r.Context(), f); err != nil {
+	if v.Clusters, err = store.ListClusters(r.Context(), s.DB, f); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -97,7 +97,7 @@ func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := clusterView{page: s.newPage(w, r, "", "clusters")}
-	if v.C, err = s.DB.GetClusterDetail(r.Context(), id, v.Now); err != nil {
+	if v.C, err = store.GetClusterDetail(r.Context(), s.DB, id, v.Now); err != nil {
 		s.pageError(w, r, err)
 		return
 	}

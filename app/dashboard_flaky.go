@@ -12,7 +12,7 @@ var testStates = []string{"flaky", "quarantined", "broken", "recovered", "health
 
 type flakyView struct {
 	page
-	Tests  []store.FlakyTest
+	Tests  []store.Test
 	Repos  []store.Repository
 	Repo   string
 	State  string
@@ -28,19 +28,19 @@ func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 	}
 	f := store.FlakyFilter{State: v.State, Limit: 200}
 	var err error
-	if v.Repos, err = s.DB.ListRepositories(r.Context()); err != nil {
+	if v.Repos, err = store.ListRepositories(r.Context(), s.DB); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	if v.Repo != "" {
-		repo, err := s.DB.RepositoryByName(r.Context(), v.Repo)
+		repo, err := store.RepositoryByName(r.Context(), s.DB, v.Repo)
 		if err != nil {
 			s.pageError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", v.Repo)))
 			return
 		}
 		f.RepositoryID = repo.ID
 	}
-	if v.Tests, err = s.DB.ListFlakyTests(r.Context(), f); err != nil {
+	if v.Tests, err = store.ListFlakyTests(r.Context(), s.DB, f); err != nil {
 		s.pageError(w, r, err)
 		return
 	}

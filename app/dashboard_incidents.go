@@ -26,8 +26,8 @@ func severityRank(s string) int {
 
 type incidentsView struct {
 	page
-	Active   []store.IncidentView // open and mitigating, most severe first
-	Resolved []store.IncidentView // newest first
+	Active   []store.Incident // open and mitigating, most severe first
+	Resolved []store.Incident // newest first
 	Severity string
 }
 
@@ -38,7 +38,7 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	if v.Active, err = s.DB.ListIncidents(r.Context(), store.IncidentFilter{Status: "active", Severity: v.Severity, Limit: 200}); err != nil {
+	if v.Active, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: "active", Severity: v.Severity, Limit: 200}); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -49,7 +49,7 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		return severityRank(ia.Severity) < severityRank(ib.Severity)
 	})
-	if v.Resolved, err = s.DB.ListIncidents(r.Context(), store.IncidentFilter{Status: "resolved", Severity: v.Severity, Limit: 30}); err != nil {
+	if v.Resolved, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: "resolved", Severity: v.Severity, Limit: 30}); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -58,11 +58,11 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 
 type incidentView struct {
 	page
-	I        store.IncidentView
+	I        store.Incident
 	Events   []store.IncidentEvent
-	Runs     []store.ClusterRun
+	Runs     []store.Run
 	Outbound []store.OutboundCall
-	Cluster  *store.ClusterSummary
+	Cluster  *store.Cluster
 	Duration string // open → resolved (or now)
 }
 
@@ -74,7 +74,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	v := incidentView{page: s.newPage(w, r, "", "incidents")}
 	ctx := r.Context()
-	if v.I, err = s.DB.GetIncident(ctx, id); err != nil {
+	if v.I, err = store.GetIncident(ctx, s.DB, id); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -84,22 +84,22 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		end = *v.I.ResolvedAt
 	}
 	v.Duration = jobs.FormatDuration(end.Sub(v.I.OpenedAt))
-	if v.Events, err = s.DB.IncidentTimeline(ctx, id); err != nil {
+	if v.Events, err = store.IncidentEvents(ctx, s.DB, id, 1000); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	if v.Runs, err = s.DB.IncidentRuns(ctx, id); err != nil {
+	if v.Runs, err = store.IncidentRuns(ctx, s.DB, id); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	if v.Outbound, err = s.DB.ListOutboundCalls(ctx, store.OutboundFilter{IncidentID: id, Limit: 50}); err != nil {
+	if v.Outbound, err = store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{IncidentID: id, Limit: 50}); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	if v.I.ClusterID != 0 {
-		c, err := s.DB.GetClusterDetail(ctx, v.I.ClusterID, v.Now)
+		c, err := store.GetClusterDetail(ctx, s.DB, v.I.ClusterID, v.Now)
 		if err == nil {
-			v.Cluster = &c.ClusterSummary
+			v.Cluster = &c.Cluster
 		}
 	}
 	s.render(w, r, http.StatusOK, "incident", v)

@@ -90,7 +90,7 @@ func (s *Server) handleStepLog(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, clientError(http.StatusBadRequest, "run and step ids must be numbers"))
 		return
 	}
-	st, err := store.GetStep(r.Context(), s.DB.Pool, stepID)
+	st, err := store.GetStep(r.Context(), s.DB, stepID)
 	if err == nil && st.RunID != runID {
 		err = store.ErrNotFound
 	}
@@ -98,7 +98,7 @@ func (s *Server) handleStepLog(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	data, err := store.StepLog(r.Context(), s.DB.Pool, stepID)
+	data, err := store.StepLog(r.Context(), s.DB, stepID)
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -16,7 +16,7 @@ type overviewView struct {
 
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	v := overviewView{page: s.newPage(w, r, "Overview", "overview")}
-	o, err := s.DB.Overview(r.Context(), v.Now)
+	o, err := store.GetOverview(r.Context(), s.DB, v.Now)
 	if err != nil {
 		s.pageError(w, r, err)
 		return

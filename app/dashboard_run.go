@@ -31,7 +31,7 @@ type runView struct {
 	page
 	Run       store.Run
 	Steps     []stepView
-	Failures  []store.FailureView
+	Failures  []store.Failure
 	Tests     []testView
 	Problems  []testView // failed or flaky: shown first
 	Rest      []testView // passed or skipped: collapsed
@@ -44,13 +44,13 @@ type runView struct {
 // loadRun gathers a run's page: steps (with rendered logs when withLogs),
 // failures, tests, GitHub calls.
 func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs bool) error {
-	run, err := s.DB.GetRun(ctx, id)
+	run, err := store.GetRun(ctx, s.DB, id)
 	if err != nil {
 		return err
 	}
 	v.Run, v.Active = run, !store.IsFinalRunState(run.State)
 	v.Duration = jobs.FormatDuration(run.Duration(v.Now))
-	if v.Failures, err = s.DB.RunFailures(ctx, id); err != nil {
+	if v.Failures, err = store.RunFailures(ctx, s.DB, id); err != nil {
 		return err
 	}
 	evidence := map[int64]map[int]bool{}
@@ -64,7 +64,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			}
 		}
 	}
-	steps, err := store.ListSteps(ctx, s.DB.Pool, id)
+	steps, err := store.ListSteps(ctx, s.DB, id)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 		sv := stepView{Step: st, Live: st.State == store.StepRunning}
 		sv.Open = sv.Live || (st.State != store.StepSucceeded && st.State != store.StepSkipped && st.State != store.StepPending)
 		if withLogs {
-			data, err := store.StepLog(ctx, s.DB.Pool, st.ID)
+			data, err := store.StepLog(ctx, s.DB, st.ID)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 		}
 		v.Steps = append(v.Steps, sv)
 	}
-	results, err := store.ListTestResults(ctx, s.DB.Pool, id)
+	results, err := store.ListTestResults(ctx, s.DB, id)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			v.Rest = append(v.Rest, t)
 		}
 	}
-	v.Outbound, err = s.DB.ListOutboundCalls(ctx, store.OutboundFilter{RunID: id, Limit: 100})
+	v.Outbound, err = store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{RunID: id, Limit: 100})
 	return err
 }
 

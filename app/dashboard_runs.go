@@ -90,11 +90,11 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Filter, v.PR = f, r.URL.Query().Get("pr")
 	v.Filtered = f.Repository != "" || f.Branch != "" || f.PRNumber != 0 || f.State != "" || f.Trigger != ""
-	if v.Repos, err = s.DB.ListRepositories(r.Context()); err != nil {
+	if v.Repos, err = store.ListRepositories(r.Context(), s.DB); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	runs, err := s.DB.ListRuns(r.Context(), f)
+	runs, err := store.ListRuns(r.Context(), s.DB, f)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 	for i, run := range runs {
 		ids[i] = run.ID
 	}
-	heads, err := s.DB.RunHeadlines(r.Context(), ids)
+	heads, err := store.RunHeadlines(r.Context(), s.DB, ids)
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -29,7 +29,7 @@ func newDashServer(t testing.TB, opts Options) *dashServer {
 // newDashServerOn serves the dashboard over an open database.
 func newDashServerOn(t testing.TB, db *store.DB, opts Options) *dashServer {
 	t.Helper()
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +66,9 @@ func seedDashboard(t testing.TB, db *store.DB) seeded {
 		t.Helper()
 		var err error
 		if dst == nil {
-			_, err = db.Pool.Exec(ctx, sql, args...)
+			_, err = db.Exec(ctx, sql, args...)
 		} else {
-			err = db.Pool.QueryRow(ctx, sql, args...).Scan(dst)
+			err = db.QueryRow(ctx, sql, args...).Scan(dst)
 		}
 		if err != nil {
 			t.Fatalf("seed: %v\n%s", err, sql)
@@ -101,12 +101,12 @@ func seedDashboard(t testing.TB, db *store.DB) seeded {
 		if i == 1 {
 			first = 2 // the first part ends inside line 2
 		}
-		if err := store.AppendLogChunk(ctx, db.Pool, s.FailedRun, store.LogChunk{StepID: s.TestStep, Seq: i + 1, FirstLine: first, Data: []byte(part)}); err != nil {
+		if err := store.AppendLogChunk(ctx, db, s.FailedRun, store.LogChunk{StepID: s.TestStep, Seq: i + 1, FirstLine: first, Data: []byte(part)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	q(&s.RunningStep, `INSERT INTO steps (run_id, position, name, state, command, started_at) VALUES ($1, 0, 'test', 'running', 'make test', now()) RETURNING id`, s.RunningRun)
-	if err := store.AppendLogChunk(ctx, db.Pool, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 1, FirstLine: 1, Data: []byte("starting\nstill going")}); err != nil {
+	if err := store.AppendLogChunk(ctx, db, s.RunningRun, store.LogChunk{StepID: s.RunningStep, Seq: 1, FirstLine: 1, Data: []byte("starting\nstill going")}); err != nil {
 		t.Fatal(err)
 	}
 	// Tests and results, including a retry that passed (flaky) and a quarantined test.

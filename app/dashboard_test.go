@@ -175,7 +175,7 @@ func TestRunsPagination(t *testing.T) {
 		}
 	}
 	var n int
-	ds.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
+	ds.DB.QueryRow(context.Background(), `SELECT count(*) FROM runs`).Scan(&n)
 	if len(seen) != n {
 		t.Errorf("pages showed %d runs, want %d", len(seen), n)
 	}

@@ -58,7 +58,7 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 	}
 	f := store.TestFilter{Limit: limit}
 	if name := q.Get("repository"); name != "" {
-		repo, err := s.DB.RepositoryByName(r.Context(), name)
+		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -77,7 +77,7 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	tests, err := store.ListTests(r.Context(), s.DB.Pool, f)
+	tests, err := store.ListTests(r.Context(), s.DB, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -194,7 +194,7 @@ func (s *Server) apiReleaseTest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeTest(w http.ResponseWriter, r *http.Request, id int64) {
-	t, err := store.GetTest(r.Context(), s.DB.Pool, id)
+	t, err := store.GetTest(r.Context(), s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -219,12 +219,12 @@ func (s *Server) apiGetFlaky(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, "test id must be a positive number"))
 		return
 	}
-	t, err := store.GetTest(r.Context(), s.DB.Pool, id)
+	t, err := store.GetTest(r.Context(), s.DB, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	evs, err := store.TestEvents(r.Context(), s.DB.Pool, id, 100)
+	evs, err := store.TestEvents(r.Context(), s.DB, id, 100)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/store"
 )
 
 // handleHealthz answers as long as the process serves HTTP.
@@ -22,8 +24,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		checks["database"] = err.Error()
 		status = http.StatusServiceUnavailable
 	} else {
-		var n int
-		if err := s.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM river_queue").Scan(&n); err != nil {
+		if _, err := store.CountQueues(ctx, s.DB); err != nil {
 			checks["queue"] = "river tables unreachable: " + err.Error()
 			status = http.StatusServiceUnavailable
 		}

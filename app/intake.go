@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -62,7 +63,7 @@ func (s *Server) Intake(ctx context.Context, d Delivery) (IntakeResult, error) {
 // Replay processes a stored delivery again (`sentinel replay`). The delivery
 // row exists already; run identity still prevents duplicate runs.
 func (s *Server) Replay(ctx context.Context, deliveryID string) (IntakeResult, error) {
-	stored, err := s.DB.GetDelivery(ctx, deliveryID)
+	stored, err := store.GetDelivery(ctx, s.DB, deliveryID)
 	if err != nil {
 		return IntakeResult{}, err
 	}
@@ -297,14 +298,12 @@ func (a *intakeTx) previousRun(ctx context.Context, runID int64, sha string) (*s
 			return &r, nil
 		}
 	}
-	var id int64
-	err := a.tx.QueryRow(ctx, `SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger IN ('push', 'pull_request')
-		ORDER BY id DESC LIMIT 1`, a.repoID, sha).Scan(&id)
-	if err == pgx.ErrNoRows {
+	id, err := store.LatestRunOfCommit(ctx, a.tx, a.repoID, sha)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("previous run of %s: %w", sha, err)
+		return nil, err
 	}
 	r, err := store.GetRun(ctx, a.tx, id)
 	return &r, err

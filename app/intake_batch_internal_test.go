@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -27,7 +28,7 @@ func pending(id, event string, payload []byte) *pendingDelivery {
 func newBatchServer(t *testing.T) *Server {
 	t.Helper()
 	db := storetest.NewDB(t)
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +58,12 @@ func TestBatchFailureCostsOthersNothing(t *testing.T) {
 		}
 	}
 	var n int
-	db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM deliveries`).Scan(&n)
+	db.QueryRow(context.Background(), `SELECT count(*) FROM deliveries`).Scan(&n)
 	if n != 2 {
 		t.Errorf("%d deliveries stored, want the 2 good ones", n)
 	}
 	// Alone, in arrival order: the second push to main supersedes the first.
-	first, _ := db.GetRun(context.Background(), batch[0].res.RunIDs[0])
+	first, _ := store.GetRun(context.Background(), db, batch[0].res.RunIDs[0])
 	if first.SupersededBy != batch[2].res.RunIDs[0] {
 		t.Errorf("first run superseded by %d, want %d", first.SupersededBy, batch[2].res.RunIDs[0])
 	}
@@ -86,17 +87,17 @@ func TestBatchSupersedesWithinItself(t *testing.T) {
 		}
 	}
 	var txs int
-	db.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT xmin::text) FROM deliveries`).Scan(&txs)
+	db.QueryRow(context.Background(), `SELECT count(DISTINCT xmin::text) FROM deliveries`).Scan(&txs)
 	if txs != 1 {
 		t.Errorf("the batch took %d transactions", txs)
 	}
-	a, _ := db.GetRun(context.Background(), batch[0].res.RunIDs[0])
-	c, _ := db.GetRun(context.Background(), batch[2].res.RunIDs[0])
+	a, _ := store.GetRun(context.Background(), db, batch[0].res.RunIDs[0])
+	c, _ := store.GetRun(context.Background(), db, batch[2].res.RunIDs[0])
 	if a.State != "cancelled" || a.SupersededBy != c.ID || a.JobID != 0 || c.State != "queued" || c.JobID == 0 {
 		t.Errorf("a: %s by %d job %d; c: %s job %d", a.State, a.SupersededBy, a.JobID, c.State, c.JobID)
 	}
 	var executes int
-	db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'run.execute'`).Scan(&executes)
+	db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'run.execute'`).Scan(&executes)
 	if executes != 2 {
 		t.Errorf("%d execute jobs, want 2 (c and b)", executes)
 	}
@@ -175,7 +176,7 @@ func TestBatcherTake(t *testing.T) {
 func TestBatchFailsEveryDeliveryWithoutDatabase(t *testing.T) {
 	s := newBatchServer(t)
 	db := s.DB
-	db.Pool.Close()
+	db.Close()
 	batch := []*pendingDelivery{
 		pending("one", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("two", "push", testPush("dev", fmt.Sprintf("%040x", 2))),

@@ -38,7 +38,7 @@ func BenchmarkIntake(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func BenchmarkIntake(b *testing.B) {
 	// one makes the planner scan tables it believes tiny. So the measured
 	// deliveries follow as many earlier ones, then ANALYZE (autovacuum's).
 	runConcurrently(b.N, post)
-	if _, err := db.Pool.Exec(context.Background(), `ANALYZE`); err != nil {
+	if _, err := db.Exec(context.Background(), `ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 
@@ -90,12 +90,12 @@ func BenchmarkIntake(b *testing.B) {
 	// each delivery's due time so that queueing is included.
 	paced := runPaced(b.N, 1000, post)
 
-	if _, err := db.Pool.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, v text)`); err != nil {
+	if _, err := db.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, v text)`); err != nil {
 		b.Fatal(err)
 	}
 	baseStart := time.Now()
 	runConcurrently(b.N, func() error {
-		_, err := db.Pool.Exec(context.Background(), `INSERT INTO bench_baseline (v) VALUES ($1)`, "x")
+		_, err := db.Exec(context.Background(), `INSERT INTO bench_baseline (v) VALUES ($1)`, "x")
 		return err
 	})
 	baseRate := float64(b.N) / time.Since(baseStart).Seconds()

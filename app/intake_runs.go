@@ -127,7 +127,7 @@ func finishBatch(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late 
 	b := &pgx.Batch{}
 	late.Queue(b)
 	var running []int64
-	jobs.QueueCancelWaiting(b, oldJobs, &running)
+	store.QueueCancelWaiting(b, oldJobs, &running)
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("finish intake batch: %w", err)

@@ -44,7 +44,7 @@ func TestPullRequestSupersedesEarlierRun(t *testing.T) {
 	}
 	firstID := int64(first.Body["runs"].([]any)[0].(float64))
 	secondID := int64(second.Body["runs"].([]any)[0].(float64))
-	old, _ := ts.db.GetRun(context.Background(), firstID)
+	old, _ := store.GetRun(context.Background(), ts.db, firstID)
 	if old.State != store.RunCancelled || old.SupersededBy != secondID {
 		t.Errorf("first run: state %s superseded_by %d, want cancelled by %d", old.State, old.SupersededBy, secondID)
 	}
@@ -54,7 +54,7 @@ func TestPullRequestSupersedesEarlierRun(t *testing.T) {
 	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'report.check' AND args->>'phase' = 'completed' AND (args->>'run_id')::bigint = $1", firstID); n != 1 {
 		t.Errorf("the superseded run's check run is not completed (%d report jobs)", n)
 	}
-	if r, _ := ts.db.GetRun(context.Background(), secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
+	if r, _ := store.GetRun(context.Background(), ts.db, secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
 		t.Errorf("second run: %+v", r)
 	}
 }
@@ -66,7 +66,7 @@ func TestForkedPullRequestAwaitsApproval(t *testing.T) {
 		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
 	}
 	id := int64(r.Body["runs"].([]any)[0].(float64))
-	run, _ := ts.db.GetRun(context.Background(), id)
+	run, _ := store.GetRun(context.Background(), ts.db, id)
 	if run.State != store.RunAwaitingApproval || run.HeadRepo != "mallory/Hello-World" || run.CloneURL == "" {
 		t.Errorf("fork run: %+v", run)
 	}
@@ -137,7 +137,7 @@ func TestInstallationLifecycle(t *testing.T) {
 	}
 	step("installation_repositories", "installation_repositories/added.payload.json", "active")
 	// The removed fixture names octocat/Hello-World (id 1296269): have it first.
-	if _, err := store.UpsertRepository(context.Background(), ts.db.Pool, store.Repository{GitHubID: 1296269, FullName: "octocat/Hello-World"}); err != nil {
+	if _, err := store.UpsertRepository(context.Background(), ts.db, store.Repository{GitHubID: 1296269, FullName: "octocat/Hello-World"}); err != nil {
 		t.Fatal(err)
 	}
 	step("installation_repositories", "installation_repositories/removed.payload.json", "active")

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -48,7 +46,7 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	step, err := store.GetStep(ctx, s.DB.Pool, stepID)
+	step, err := store.GetStep(ctx, s.DB, stepID)
 	if err == nil && step.RunID != runID {
 		err = fmt.Errorf("step %d of run %d: %w", stepID, runID, store.ErrNotFound)
 	}
@@ -61,22 +59,16 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errors.New("response writer cannot stream"))
 		return
 	}
-	// Each tail holds a connection while it lasts: keep half of the pool for
-	// everything else.
-	if st := s.DB.Pool.Stat(); st.AcquiredConns() >= max(st.MaxConns()/2, 1) {
+	conn, err := s.DB.ListenLogs(ctx)
+	if errors.Is(err, store.ErrTooManyListeners) {
 		s.writeError(w, r, clientError(http.StatusServiceUnavailable, "too many live tails at once; reload later"))
 		return
 	}
-	conn, err := s.DB.Pool.Acquire(ctx)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	defer releaseListener(conn)
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{store.LogChannel}.Sanitize()); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	defer conn.Close()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -104,7 +96,7 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		}
 		flusher.Flush()
 		waitCtx, cancel := context.WithTimeout(ctx, liveStatePoll)
-		_, err = conn.Conn().WaitForNotification(waitCtx)
+		_, err = conn.WaitForNotification(waitCtx)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -117,16 +109,6 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, ": waiting\n\n")
 		}
 	}
-}
-
-// releaseListener stops listening before the connection goes back to the pool.
-func releaseListener(conn *pgxpool.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := conn.Exec(ctx, "UNLISTEN *"); err != nil {
-		conn.Conn().Close(ctx) // the pool drops a closed connection
-	}
-	conn.Release()
 }
 
 // tailer turns stored chunks into complete, rendered lines.

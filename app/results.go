@@ -74,9 +74,9 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	repo, err := s.DB.RepositoryByName(ctx, up.Repository)
+	repo, err := store.RepositoryByName(ctx, s.DB, up.Repository)
 	if errors.Is(err, store.ErrNotFound) {
-		repo.ID, err = store.UpsertRepository(ctx, s.DB.Pool, store.Repository{FullName: up.Repository, DefaultBranch: up.DefaultBranch})
+		repo.ID, err = store.UpsertRepository(ctx, s.DB, store.Repository{FullName: up.Repository, DefaultBranch: up.DefaultBranch})
 	}
 	if err != nil {
 		s.writeError(w, r, err)

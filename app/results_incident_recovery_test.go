@@ -19,7 +19,7 @@ func TestIncidentSyncRecoversFromLostAnswers(t *testing.T) {
 	w.run("Test05")
 	w.run("Test05")
 	var id int64
-	err := w.db.Pool.QueryRow(w.ctx, `SELECT id FROM incidents`).Scan(&id)
+	err := w.db.QueryRow(w.ctx, `SELECT id FROM incidents`).Scan(&id)
 	if err == nil {
 		t.Fatalf("incident before the threshold: %d", id)
 	}
@@ -61,12 +61,12 @@ func TestIncidentSweep(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		w.run("Test07")
 	}
-	test, err := store.FindTest(w.ctx, w.db.Pool, w.repoID, "octo/calc", "Test01")
+	test, err := store.FindTest(w.ctx, w.db, w.repoID, "octo/calc", "Test01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	past := time.Now().Add(-time.Minute)
-	if err := store.SetQuarantine(w.ctx, w.db.Pool, test.ID, store.Quarantine{Owner: "alice", Source: "api", Until: &past, Actor: "test"}); err != nil {
+	if err := store.SetQuarantine(w.ctx, w.db, test.ID, store.Quarantine{Owner: "alice", Source: "api", Until: &past, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	sweep := &jobs.IncidentSweepWorker{DB: w.db, Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }}
@@ -77,7 +77,7 @@ func TestIncidentSweep(t *testing.T) {
 	if len(res.Expired) != 1 || len(res.Resolved) != 1 || len(res.Synced) != 1 {
 		t.Fatalf("sweep: %+v", res)
 	}
-	if st, _ := store.GetTest(w.ctx, w.db.Pool, test.ID); st.State() != "flaky" {
+	if st, _ := store.GetTest(w.ctx, w.db, test.ID); st.State() != "flaky" {
 		t.Fatalf("expired quarantine: %s", st.State())
 	}
 	in := w.incident(res.Resolved[0])

@@ -44,14 +44,14 @@ func newIncidentWorld(t *testing.T, policy triage.IncidentPolicy) *incidentWorld
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.UpsertInstallation(ctx, db.Pool, store.Installation{ID: 7, AccountLogin: "octo"}); err != nil {
+	if err := store.UpsertInstallation(ctx, db, store.Installation{ID: 7, AccountLogin: "octo"}); err != nil {
 		t.Fatal(err)
 	}
-	repoID, err := store.UpsertRepository(ctx, db.Pool, store.Repository{GitHubID: 1001, InstallationID: 7, FullName: "octo/calc", DefaultBranch: "main"})
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{GitHubID: 1001, InstallationID: 7, FullName: "octo/calc", DefaultBranch: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func (w *incidentWorld) syncOnce(id int64) {
 
 func (w *incidentWorld) incident(id int64) store.Incident {
 	w.t.Helper()
-	in, err := store.LoadIncident(w.ctx, w.db.Pool, id)
+	in, err := store.GetIncident(w.ctx, w.db, id)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestIncidentLifecycleWithGitHub(t *testing.T) {
 	if in.Status != "open" || in.ReopenCount != 1 || is.State != "open" || len(w.fake.Issues("octo/calc")) != 1 {
 		t.Fatalf("after regression: incident %s (reopened %d), issue %s, %d issues", in.Status, in.ReopenCount, is.State, len(w.fake.Issues("octo/calc")))
 	}
-	events, err := store.IncidentEvents(w.ctx, w.db.Pool, id)
+	events, err := store.IncidentEvents(w.ctx, w.db, id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestIncidentLifecycleWithGitHub(t *testing.T) {
 		}
 	}
 	var audits int
-	if err := w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM audit_log WHERE subject_type = 'incident' AND subject_id = $1`, id).Scan(&audits); err != nil {
+	if err := w.db.QueryRow(w.ctx, `SELECT count(*) FROM audit_log WHERE subject_type = 'incident' AND subject_id = $1`, id).Scan(&audits); err != nil {
 		t.Fatal(err)
 	}
 	if audits < 4 {
@@ -221,7 +221,7 @@ func TestIncidentDailyBudgetAndWidespread(t *testing.T) {
 		t.Fatalf("budget of 2: opened %v, issues %d", opened, len(w.fake.Issues("octo/calc")))
 	}
 	var suppressed int
-	if err := w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM audit_log WHERE action = 'incident.suppressed'`).Scan(&suppressed); err != nil {
+	if err := w.db.QueryRow(w.ctx, `SELECT count(*) FROM audit_log WHERE action = 'incident.suppressed'`).Scan(&suppressed); err != nil {
 		t.Fatal(err)
 	}
 	if suppressed != 1 {

@@ -30,7 +30,7 @@ type resultsAPI struct {
 func newResultsAPI(t *testing.T, token string) *resultsAPI {
 	t.Helper()
 	db := storetest.NewDB(t)
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestPostResultsRecordsAnExternalRun(t *testing.T) {
 	if code != http.StatusAccepted || out["format"] != "go-test-json" || out["failed"].(float64) != 1 {
 		t.Fatalf("JSON envelope: %d %v", code, out)
 	}
-	run, err := store.GetRun(a.ctx, a.s.DB.Pool, int64(out["run_id"].(float64)))
+	run, err := store.GetRun(a.ctx, a.s.DB, int64(out["run_id"].(float64)))
 	if err != nil || run.Trigger != "external" || run.ExternalID != "78" || run.State != store.RunFailed {
 		t.Fatalf("recorded run: %+v %v", run, err)
 	}
@@ -180,7 +180,7 @@ func TestResultsFeedFlakyDetectionAndAPI(t *testing.T) {
 	}
 	// A quarantined test's failure does not fail the check run.
 	failing := a.upload("tok", "3333333333333333333333333333333333333333", "3", 1, junitXML(true))
-	_, fs, err := a.s.DB.CheckRunReport(a.ctx, failing)
+	_, fs, err := store.CheckRunReport(a.ctx, a.s.DB, failing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestButtonsQuarantineAndOpenIncident(t *testing.T) {
 	a.upload("", sha, "10", 2, junitXML(false))
 	failing := a.upload("", "5555555555555555555555555555555555555555", "11", 1, junitXML(true))
 	buttons := a.s.DefaultButtons()
-	run, err := store.GetRun(a.ctx, a.s.DB.Pool, failing)
+	run, err := store.GetRun(a.ctx, a.s.DB, failing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestButtonsQuarantineAndOpenIncident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, err := store.FindTest(a.ctx, a.s.DB.Pool, run.RepositoryID, "calc.AddTest", "adds")
+	test, err := store.FindTest(a.ctx, a.s.DB, run.RepositoryID, "calc.AddTest", "adds")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,10 +226,10 @@ func TestButtonsQuarantineAndOpenIncident(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n, syncs int
-	if err := a.s.DB.Pool.QueryRow(a.ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1`, run.RepositoryID).Scan(&n); err != nil {
+	if err := a.s.DB.QueryRow(a.ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1`, run.RepositoryID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.s.DB.Pool.QueryRow(a.ctx, `SELECT count(*) FROM river_job WHERE kind = 'incident.sync'`).Scan(&syncs); err != nil {
+	if err := a.s.DB.QueryRow(a.ctx, `SELECT count(*) FROM river_job WHERE kind = 'incident.sync'`).Scan(&syncs); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || syncs != 1 {
@@ -242,7 +242,7 @@ func TestButtonsQuarantineAndOpenIncident(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.s.DB.Pool.QueryRow(a.ctx, `SELECT count(*) FROM incidents`).Scan(&n); err != nil || n != 1 {
+	if err := a.s.DB.QueryRow(a.ctx, `SELECT count(*) FROM incidents`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("incidents after a second press: %d %v", n, err)
 	}
 }

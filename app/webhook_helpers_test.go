@@ -51,7 +51,7 @@ type testServer struct {
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	db := storetest.NewDB(t)
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func (ts *testServer) post(t testing.TB, event, deliveryID string, body []byte, 
 func (ts *testServer) count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := ts.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := ts.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n

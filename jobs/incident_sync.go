@@ -75,8 +75,8 @@ func issueMarker(in store.Incident) string {
 
 // Sync does one job's work.
 func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
-	pool := w.DB.Pool
-	in, err := store.LoadIncident(ctx, pool, id)
+	db := w.DB
+	in, err := store.GetIncident(ctx, db, id)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if in.Status == triage.IncidentResolved {
 			return nil // resolved before it was ever filed: nothing to tell
 		}
-		events, err := store.IncidentEvents(ctx, pool, in.ID)
+		events, err := store.IncidentEvents(ctx, db, in.ID, 0)
 		if err != nil {
 			return err
 		}
@@ -100,18 +100,18 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetIncidentIssue(ctx, pool, in.ID, number, "open"); err != nil {
+		if err := store.SetIncidentIssue(ctx, db, in.ID, number, "open"); err != nil {
 			return err
 		}
 		verb := "found the existing"
 		if created {
 			verb = "filed"
 		}
-		if err := store.AddIncidentEvent(ctx, pool, in.ID, "github", fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
+		if err := store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
 			return err
 		}
 		// The body tells every occurrence so far.
-		if err := store.SetIncidentCommented(ctx, pool, in.ID, in.Occurrences, now); err != nil {
+		if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 			return err
 		}
 		in.IssueNumber, in.GitHubState, in.CommentedOccurrences = number, "open", in.Occurrences
@@ -141,20 +141,20 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	if err := CommentIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("occurrence-%d", in.Occurrences), body); err != nil {
 		return err
 	}
-	if err := store.SetIncidentCommented(ctx, pool, in.ID, in.Occurrences, now); err != nil {
+	if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, pool, in.ID, "github", fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
 }
 
 func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in store.Incident) error {
-	pool := w.DB.Pool
-	events, err := store.IncidentEvents(ctx, pool, in.ID)
+	db := w.DB
+	events, err := store.IncidentEvents(ctx, db, in.ID, 0)
 	if err != nil {
 		return err
 	}
 	pm := Postmortem(in, events)
-	if err := store.SetIncidentPostmortem(ctx, pool, in.ID, pm); err != nil {
+	if err := store.SetIncidentPostmortem(ctx, db, in.ID, pm); err != nil {
 		return err
 	}
 	comment := fmt.Sprintf("Resolved: %s\n\n%s\n\n[Incident in Sentinel](%s)", in.Resolution, pm, IncidentURL(w.PublicURL, in.ID))
@@ -167,10 +167,10 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseCompleted, key, comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, pool, in.ID, "closed"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, db, in.ID, "closed"); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, pool, in.ID, "github", fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
 }
 
 func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in store.Incident) error {
@@ -179,10 +179,10 @@ func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in sto
 	if err := ReopenIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("reopened-%d-%d", in.ReopenCount, in.Occurrences), comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, w.DB.Pool, in.ID, "open"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, "open"); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, w.DB.Pool, in.ID, "github", fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, w.DB, in.ID, "github", fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
 }
 
 func incidentLabels(in store.Incident) []string {

@@ -9,7 +9,7 @@ import (
 )
 
 // IncidentBody is the markdown of an incident's GitHub issue.
-func IncidentBody(in store.Incident, events []store.IncidentTimelineEvent, publicURL string) string {
+func IncidentBody(in store.Incident, events []store.IncidentEvent, publicURL string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Severity:** %s · **Status:** %s · **Kind:** %s", in.Severity, in.Status, strings.ReplaceAll(in.Kind, "_", " "))
 	if in.Category != "" {
@@ -41,7 +41,7 @@ func IncidentBody(in store.Incident, events []store.IncidentTimelineEvent, publi
 
 // Postmortem is written into the closing comment and kept on the incident:
 // timeline, impact, root cause, and what fixed it.
-func Postmortem(in store.Incident, events []store.IncidentTimelineEvent) string {
+func Postmortem(in store.Incident, events []store.IncidentEvent) string {
 	var b strings.Builder
 	b.WriteString("## Postmortem\n\n")
 	fmt.Fprintf(&b, "**%s** (%s, %s)\n\n", oneLineMD(in.Title), in.Severity, strings.ReplaceAll(in.Kind, "_", " "))
@@ -72,7 +72,7 @@ func Postmortem(in store.Incident, events []store.IncidentTimelineEvent) string 
 // maxTimelineEvents bounds the timeline in issue bodies and comments.
 const maxTimelineEvents = 30
 
-func writeTimeline(b *strings.Builder, events []store.IncidentTimelineEvent) {
+func writeTimeline(b *strings.Builder, events []store.IncidentEvent) {
 	if len(events) == 0 {
 		return
 	}

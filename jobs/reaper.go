@@ -47,7 +47,7 @@ func Reap(ctx context.Context, db *store.DB, rt runner.Runtime, workDir string, 
 	var reaped []int64
 	var errs []error
 	for id := range candidates {
-		run, err := store.GetRun(ctx, db.Pool, id)
+		run, err := store.GetRun(ctx, db, id)
 		if err == nil && !store.IsFinalRunState(run.State) {
 			continue // queued runs may be retried by this or another worker; running ones are live
 		}
@@ -99,49 +99,31 @@ func (w *OrphanReapWorker) Work(ctx context.Context, job *river.Job[OrphanReapAr
 // it, or it was cancelled before it could record the end): the run becomes
 // errored and its triage job is inserted in the same transaction.
 func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client[pgx.Tx], log *slog.Logger) ([]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT r.id, j.state FROM runs r JOIN river_job j ON j.id = r.job_id
-		WHERE r.state = 'running' AND j.state IN ('discarded', 'cancelled', 'completed')`)
+	found, err := store.AbandonedRuns(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("abandoned runs: %w", err)
-	}
-	type abandoned struct {
-		id       int64
-		jobState string
-	}
-	var found []abandoned
-	for rows.Next() {
-		var a abandoned
-		if err := rows.Scan(&a.id, &a.jobState); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("abandoned runs: %w", err)
-		}
-		found = append(found, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("abandoned runs: %w", err)
+		return nil, err
 	}
 	var done []int64
 	var errs []error
 	for _, a := range found {
-		msg := fmt.Sprintf("worker lost; its job is %s and will not run again", a.jobState)
+		msg := fmt.Sprintf("worker lost; its job is %s and will not run again", a.JobState)
 		err := db.InTx(ctx, func(tx pgx.Tx) error {
-			if _, err := store.AbandonSteps(ctx, tx, a.id, store.StepErrored, msg); err != nil {
+			if _, err := store.AbandonSteps(ctx, tx, a.RunID, store.StepErrored, msg); err != nil {
 				return err
 			}
-			ok, err := store.TransitionRun(ctx, tx, a.id, []string{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
+			ok, err := store.TransitionRun(ctx, tx, a.RunID, []string{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
 			if err != nil || !ok {
 				return err
 			}
-			_, err = client.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: a.id}, nil)
+			_, err = client.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: a.RunID}, nil)
 			return err
 		})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		log.Warn("ended a run its worker abandoned", "run_id", a.id, "job_state", a.jobState)
-		done = append(done, a.id)
+		log.Warn("ended a run its worker abandoned", "run_id", a.RunID, "job_state", a.JobState)
+		done = append(done, a.RunID)
 	}
 	return done, errors.Join(errs...)
 }

@@ -51,7 +51,7 @@ func (w *ReportCheckWorker) Work(ctx context.Context, job *river.Job[ReportCheck
 		if errors.As(err, &cancel) {
 			// The clear record: the run's audit trail says why GitHub never
 			// heard about it, beside River's own error on the job.
-			if aerr := store.Audit(context.WithoutCancel(ctx), w.DB.Pool, "worker", "report.check.cancelled", "run", job.Args.RunID,
+			if aerr := store.Audit(context.WithoutCancel(ctx), w.DB, "worker", "report.check.cancelled", "run", job.Args.RunID,
 				map[string]any{"phase": job.Args.Phase, "error": err.Error()}); aerr != nil {
 				log.Error("recording the cancelled report", "err", aerr)
 			}
@@ -74,7 +74,7 @@ func (w *ReportCheckWorker) Report(ctx context.Context, args ReportCheckArgs) er
 	}
 	defer unlock()
 
-	run, err := w.DB.GetRun(ctx, args.RunID)
+	run, err := store.GetRun(ctx, w.DB, args.RunID)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo,
 		}
 		id = cr.GetID()
 	}
-	if err := store.SetCheckRunID(ctx, w.DB.Pool, run.ID, id); err != nil {
+	if err := store.SetCheckRunID(ctx, w.DB, run.ID, id); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -144,7 +144,7 @@ func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo,
 // complete sends the conclusion, summary, buttons and the annotations the
 // check run does not have yet, at most 50 per request.
 func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id int64, run store.Run) error {
-	steps, failures, err := w.DB.CheckRunReport(ctx, run.ID)
+	steps, failures, err := store.CheckRunReport(ctx, w.DB, run.ID)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 	if len(roots) == 0 {
 		roots = []string{runner.WorkspaceMount}
 	}
-	modules, err := store.RunGoModules(ctx, w.DB.Pool, run.ID)
+	modules, err := store.RunGoModules(ctx, w.DB, run.ID)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 			return err
 		}
 	}
-	return store.SetRunConclusion(ctx, w.DB.Pool, run.ID, out.Conclusion)
+	return store.SetRunConclusion(ctx, w.DB, run.ID, out.Conclusion)
 }
 
 func splitRepo(full string) (owner, name string, ok bool) {

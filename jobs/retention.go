@@ -33,13 +33,11 @@ type RetentionWorker struct {
 }
 
 func (w *RetentionWorker) Work(ctx context.Context, job *river.Job[RetentionPruneArgs]) error {
-	logs, err := w.deleteInBatches(ctx, `DELETE FROM log_chunks WHERE ctid = ANY (ARRAY(
-		SELECT ctid FROM log_chunks WHERE created_at < now() - $1::interval LIMIT $2))`, w.Logs)
+	logs, err := w.deleteInBatches(ctx, store.DeleteOldLogChunks, w.Logs)
 	if err != nil {
 		return fmt.Errorf("prune log chunks: %w", err)
 	}
-	calls, err := w.deleteInBatches(ctx, `DELETE FROM outbound_calls WHERE id = ANY (ARRAY(
-		SELECT id FROM outbound_calls WHERE created_at < now() - $1::interval LIMIT $2))`, w.Calls)
+	calls, err := w.deleteInBatches(ctx, store.DeleteOldOutboundCalls, w.Calls)
 	if err != nil {
 		return fmt.Errorf("prune outbound calls: %w", err)
 	}
@@ -49,19 +47,19 @@ func (w *RetentionWorker) Work(ctx context.Context, job *river.Job[RetentionPrun
 
 // deleteInBatches keeps each transaction short so pruning a large backlog
 // never holds locks that the intake or runners wait on.
-func (w *RetentionWorker) deleteInBatches(ctx context.Context, sql string, age time.Duration) (int64, error) {
+func (w *RetentionWorker) deleteInBatches(ctx context.Context, deleteOld func(context.Context, store.Querier, time.Duration, int) (int64, error), age time.Duration) (int64, error) {
 	batch := w.Batch
 	if batch <= 0 {
 		batch = 5000
 	}
 	var total int64
 	for {
-		tag, err := w.DB.Pool.Exec(ctx, sql, fmt.Sprintf("%d seconds", int64(age.Seconds())), batch)
+		n, err := deleteOld(ctx, w.DB, age, batch)
 		if err != nil {
 			return total, err
 		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < int64(batch) {
+		total += n
+		if n < int64(batch) {
 			return total, nil
 		}
 	}

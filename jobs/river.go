@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/sentinel-ci/sentinel/store"
 )
 
 // ClientConfig is what the binary decides about River.
@@ -25,7 +25,7 @@ type ClientConfig struct {
 // NewClient builds the River client. With workers == nil the client can only
 // insert (InsertTx inside the caller's transaction); that is what the webhook
 // intake of a `serve` process uses when it runs no workers, and what tests use.
-func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg ClientConfig, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+func NewClient(db *store.DB, workers *river.Workers, cfg ClientConfig, log *slog.Logger) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
 		Logger: log,
 		// Jobs other than runs talk to GitHub or crunch one run's data: a few
@@ -47,7 +47,7 @@ func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg ClientConfig, log
 			QueueTriage: {MaxWorkers: max(cfg.TriageWorkers, 1)},
 		}
 	}
-	return river.NewClient(riverpgxv5.New(pool), rc)
+	return river.NewClient(db.RiverDriver(), rc)
 }
 
 func (c ClientConfig) rescueAfter() time.Duration {

@@ -73,7 +73,7 @@ var errRunTimeout = errors.New("run timed out")
 
 func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteArgs]) error {
 	log := w.logger().With("run_id", job.Args.RunID, "job_attempt", job.Attempt)
-	run, err := store.GetRun(ctx, w.DB.Pool, job.Args.RunID)
+	run, err := store.GetRun(ctx, w.DB, job.Args.RunID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
@@ -202,7 +202,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	cloneURL := ex.run.CloneURL
 	if cloneURL == "" {
 		// Runs started from the dashboard or API may leave it to the repository.
-		repo, err := ex.w.DB.GetRepository(ctx, ex.run.RepositoryID)
+		repo, err := store.GetRepository(ctx, ex.w.DB, ex.run.RepositoryID)
 		if err != nil {
 			return ex.failure(ctx, err)
 		}
@@ -244,14 +244,14 @@ func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 	if ex.run.PRNumber != 0 {
 		return nil
 	}
-	pol, err := store.GetRepositoryPolicy(ctx, ex.w.DB.Pool, ex.run.RepositoryID)
+	pol, err := store.GetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID)
 	if err != nil {
 		return err
 	}
 	if ex.run.Branch != pol.DefaultBranch {
 		return nil
 	}
-	return store.SetRepositoryPolicy(ctx, ex.w.DB.Pool, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
+	return store.SetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
 }
 
 // saveGoModules records the checkout's Go modules, which place go test's
@@ -263,7 +263,7 @@ func (ex *execution) saveGoModules(ctx context.Context) error {
 	if err != nil {
 		ex.log.Warn("searching the checkout for go.mod files", "err", err)
 	}
-	return store.SetRunGoModules(ctx, ex.w.DB.Pool, ex.run.ID, mods)
+	return store.SetRunGoModules(ctx, ex.w.DB, ex.run.ID, mods)
 }
 
 // failure turns an error that ended the run early into its outcome.

@@ -25,7 +25,7 @@ func BenchmarkRunOverhead(b *testing.B) {
 	h := newHarness(b, rt, true)
 	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: busybox\nsteps:\n  - name: noop\n    run: \"true\"\n"})
 	ctx := context.Background()
-	repoID, err := store.UpsertRepository(ctx, h.db.Pool, store.Repository{FullName: "acme/bench", InstallationID: testInstallation, CloneURL: cloneURL})
+	repoID, err := store.UpsertRepository(ctx, h.db, store.Repository{FullName: "acme/bench", InstallationID: testInstallation, CloneURL: cloneURL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func BenchmarkRunOverhead(b *testing.B) {
 		// The end is when the run is recorded finished (what a user sees),
 		// found by a tight poll: 2 ms of resolution.
 		for {
-			run, err := store.GetRun(ctx, h.db.Pool, runID)
+			run, err := store.GetRun(ctx, h.db, runID)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -91,7 +91,7 @@ steps:
     run: yes 'a line of step output that is sixty-four bytes long, more or less' | head -c 104857600
 `})
 	ctx := context.Background()
-	repoID, err := store.UpsertRepository(ctx, h.db.Pool, store.Repository{FullName: "acme/loud", InstallationID: testInstallation, CloneURL: cloneURL})
+	repoID, err := store.UpsertRepository(ctx, h.db, store.Repository{FullName: "acme/loud", InstallationID: testInstallation, CloneURL: cloneURL})
 	if err != nil {
 		b.Fatal(err)
 	}

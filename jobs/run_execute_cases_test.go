@@ -156,7 +156,7 @@ steps:
 		})
 	}
 	// The first case's file spoke for its repository's default branch.
-	pol, err := store.GetRepositoryPolicy(context.Background(), h.db.Pool, h.firstRepo)
+	pol, err := store.GetRepositoryPolicy(context.Background(), h.db, h.firstRepo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ steps:
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var state string
-		if err := h.db.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state); err != nil {
+		if err := h.db.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state); err != nil {
 			t.Fatal(err)
 		}
 		if state != "running" {

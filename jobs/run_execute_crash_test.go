@@ -89,7 +89,7 @@ steps:
 	}
 
 	// What the rescuer does to a job stuck in running past RescueStuckJobsAfter.
-	if _, err := h.db.Pool.Exec(context.Background(),
+	if _, err := h.db.Exec(context.Background(),
 		`UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = $1`, jobID); err != nil {
 		t.Fatal(err)
 	}

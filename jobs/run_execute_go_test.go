@@ -53,7 +53,7 @@ func TestAdd(t *testing.T) {
 	if diff := cmp.Diff([]resultRow{{"example.com/demo/calc", "TestAdd", 1, "pass"}}, got); diff != "" {
 		t.Errorf("results (-want +got)\n%s", diff)
 	}
-	modules, err := store.RunGoModules(context.Background(), h.db.Pool, runID)
+	modules, err := store.RunGoModules(context.Background(), h.db, runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ type resultRow struct {
 
 func results(t *testing.T, h *harness, runID int64) []resultRow {
 	t.Helper()
-	rs, err := store.ListTestResults(context.Background(), h.db.Pool, runID)
+	rs, err := store.ListTestResults(context.Background(), h.db, runID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,16 +78,16 @@ func TestReap(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	over, _ := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db.Pool, over, []string{store.RunQueued}, store.RunFailed, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, over, []string{store.RunQueued}, store.RunFailed, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	live := over + 1000 // no such run: its containers are orphans too
 	// A second run of the same commit, by attempt, stays running.
-	live2, _, err := store.InsertRun(ctx, h.db.Pool, store.NewRun{RepositoryID: h.repoID, SHA: sha, Trigger: "push", Attempt: 2})
+	live2, _, err := store.InsertRun(ctx, h.db, store.NewRun{RepositoryID: h.repoID, SHA: sha, Trigger: "push", Attempt: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.TransitionRun(ctx, h.db.Pool, live2, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, live2, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	stepCtx, cancel := context.WithCancel(ctx)
@@ -122,27 +122,27 @@ func TestFinishAbandonedRuns(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	runID, jobID := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db.Pool, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SetRunJob(ctx, h.db.Pool, runID, jobID); err != nil {
+	if err := store.SetRunJob(ctx, h.db, runID, jobID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.InsertStep(ctx, h.db.Pool, store.NewStep{RunID: runID, Name: "lost", State: store.StepRunning}); err != nil {
+	if _, _, err := store.InsertStep(ctx, h.db, store.NewStep{RunID: runID, Name: "lost", State: store.StepRunning}); err != nil {
 		t.Fatal(err)
 	}
 	// Still running job: not abandoned.
 	if done, err := FinishAbandonedRuns(ctx, h.db, h.client, slog.New(slog.DiscardHandler)); err != nil || len(done) != 0 {
 		t.Fatalf("finished %v (%v) while its job is alive", done, err)
 	}
-	if _, err := h.db.Pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, jobID); err != nil {
+	if _, err := h.db.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, jobID); err != nil {
 		t.Fatal(err)
 	}
 	done, err := FinishAbandonedRuns(ctx, h.db, h.client, slog.New(slog.DiscardHandler))
 	if err != nil || len(done) != 1 || done[0] != runID {
 		t.Fatalf("finished %v, %v", done, err)
 	}
-	run, err := store.GetRun(ctx, h.db.Pool, runID)
+	run, err := store.GetRun(ctx, h.db, runID)
 	if err != nil || run.State != store.RunErrored || run.Category != CategoryInfrastructure {
 		t.Errorf("run %+v %v", run, err)
 	}

@@ -20,12 +20,12 @@ import (
 // pipeline runs the steps in order; the first step that does not succeed
 // ends the run and the steps after it are skipped.
 func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
-	pool := ex.w.DB.Pool
+	db := ex.w.DB
 	ids := make([]int64, len(p.Steps))
 	attempts := make([]int, len(p.Steps))
 	// All steps are recorded up front so that the dashboard shows the plan.
 	for i, s := range p.Steps {
-		id, att, err := store.InsertStep(ctx, pool, store.NewStep{RunID: ex.run.ID, Position: i, Name: s.Name,
+		id, att, err := store.InsertStep(ctx, db, store.NewStep{RunID: ex.run.ID, Position: i, Name: s.Name,
 			Image: ex.image(p, s), Command: s.Run})
 		if err != nil {
 			return ex.failure(ctx, err)
@@ -47,7 +47,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
 	}
-	if err := store.StartStep(ctx, ex.w.DB.Pool, stepID, "", ""); err != nil {
+	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
 		return ex.failure(ctx, err), true
 	}
 	res, results, err := ex.attempt(ctx, spec, s, attempt)
@@ -57,7 +57,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 			break
 		}
 		spec.Command = command
-		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB.Pool, store.NewStep{RunID: ex.run.ID, Position: pos,
+		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB, store.NewStep{RunID: ex.run.ID, Position: pos,
 			Name: s.Name, Image: spec.Image, Command: command, State: store.StepRunning})
 		if err != nil {
 			break
@@ -83,12 +83,12 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 // attempt runs the step once into its own step row (spec.StepID), streams
 // its log, stores its test results and records how it ended.
 func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int) (runner.StepResult, *triage.Results, error) {
-	pool := ex.w.DB.Pool
+	db := ex.w.DB
 	runID := ex.run.ID
 	opts := ex.w.Config.Log
 	opts.Secrets = ex.secrets
 	stream := runner.NewLogStream(ctx, func(ctx context.Context, stepID int64, seq, firstLine int, data []byte) error {
-		return store.AppendLogChunk(ctx, pool, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
+		return store.AppendLogChunk(ctx, db, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
 	}, spec.StepID, opts)
 	spec.Stdout, spec.Stderr = stream, stream
 
@@ -135,7 +135,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 	end.LogBytes, end.LogTruncated = stats.Bytes, stats.Truncated
 	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := store.FinishStep(fresh, pool, spec.StepID, end); err != nil && runErr == nil {
+	if err := store.FinishStep(fresh, db, spec.StepID, end); err != nil && runErr == nil {
 		runErr = err
 	}
 	return res, results, runErr

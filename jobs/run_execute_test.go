@@ -69,7 +69,7 @@ func newHarness(t testing.TB, rt runner.Runtime, start bool) *harness {
 	h.gitURL = srv.URL
 	h.cfg = testRunnerConfig(rt, t.TempDir())
 	ctx := context.Background()
-	if err := store.UpsertInstallation(ctx, db.Pool, store.Installation{ID: testInstallation, AccountLogin: "acme"}); err != nil {
+	if err := store.UpsertInstallation(ctx, db, store.Installation{ID: testInstallation, AccountLogin: "acme"}); err != nil {
 		t.Fatal(err)
 	}
 	h.client = newTestClient(t, db, h.cfg, start)
@@ -101,7 +101,7 @@ func newTestClient(t testing.TB, db *store.DB, cfg RunnerConfig, start bool) *ri
 	river.AddWorker(workers, &RunExecuteWorker{DB: db, Config: cfg})
 	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[TriageAnalyzeArgs]) error { return nil }))
 	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[ReportCheckArgs]) error { return nil }))
-	client, err := NewClient(db.Pool, workers, ClientConfig{RunWorkers: 2}, slog.New(slog.DiscardHandler))
+	client, err := NewClient(db, workers, ClientConfig{RunWorkers: 2}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func (h *harness) waitRun(runID int64, within time.Duration) store.Run {
 	h.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		run, err := store.GetRun(context.Background(), h.db.Pool, runID)
+		run, err := store.GetRun(context.Background(), h.db, runID)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func (h *harness) waitLog(runID int64, text string, within time.Duration) {
 	deadline := time.Now().Add(within)
 	for {
 		var n int
-		err := h.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM log_chunks c JOIN steps s ON s.id = c.step_id
+		err := h.db.QueryRow(context.Background(), `SELECT count(*) FROM log_chunks c JOIN steps s ON s.id = c.step_id
 			WHERE s.run_id = $1 AND position($2::bytea IN c.data) > 0`, runID, []byte(text)).Scan(&n)
 		if err != nil {
 			h.t.Fatal(err)
@@ -208,7 +208,7 @@ func (h *harness) waitLog(runID int64, text string, within time.Duration) {
 
 func (h *harness) steps(runID int64) []store.Step {
 	h.t.Helper()
-	steps, err := store.ListSteps(context.Background(), h.db.Pool, runID)
+	steps, err := store.ListSteps(context.Background(), h.db, runID)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func (h *harness) steps(runID int64) []store.Step {
 
 func (h *harness) stepLog(stepID int64) string {
 	h.t.Helper()
-	b, err := store.StepLog(context.Background(), h.db.Pool, stepID)
+	b, err := store.StepLog(context.Background(), h.db, stepID)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func (h *harness) stepLog(stepID int64) string {
 func (h *harness) jobCount(kind string, runID int64) int {
 	h.t.Helper()
 	var n int
-	if err := h.db.Pool.QueryRow(context.Background(),
+	if err := h.db.QueryRow(context.Background(),
 		`SELECT count(*) FROM river_job WHERE kind = $1 AND (args->>'run_id')::bigint = $2`, kind, runID).Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ const (
 // CheckReport is everything the completed check run says about a run.
 type CheckReport struct {
 	Run       store.Run
-	Steps     []store.ReportStep
+	Steps     []store.Step
 	Failures  []store.ReportFailure
 	PublicURL string   // base of dashboard links, e.g. http://localhost:8080
 	Roots     []string // workspace directories stripped from absolute paths

@@ -56,7 +56,7 @@ func categorySuffix(c string) string {
 	return " (" + c + ")"
 }
 
-func writeSteps(b *strings.Builder, steps []store.ReportStep) {
+func writeSteps(b *strings.Builder, steps []store.Step) {
 	if len(steps) == 0 {
 		return
 	}

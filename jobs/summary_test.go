@@ -42,7 +42,7 @@ var (
 		ID: 13, StepName: "build", Category: "compile_error", Title: "undefined: Sub",
 		Confidence: 1, File: "calc/sub.go", Line: 3, Remediation: "Define Sub or remove its use.",
 	}
-	steps = []store.ReportStep{
+	steps = []store.Step{
 		{Position: 1, Attempt: 1, Name: "build", State: "succeeded", ExitCode: exit(0), StartedAt: at(0), FinishedAt: at(3)},
 		{Position: 2, Attempt: 1, Name: "test", State: "failed", ExitCode: exit(1), StartedAt: at(3), FinishedAt: at(50)},
 		{Position: 2, Attempt: 2, Name: "test", State: "failed", ExitCode: exit(1), StartedAt: at(50), FinishedAt: at(55)},

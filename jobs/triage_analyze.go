@@ -104,11 +104,11 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 // recordConclusion stores what the check run would have concluded, for a
 // run that has no check run.
 func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state string, runID int64) error {
-	_, failures, err := w.DB.CheckRunReport(ctx, runID)
+	_, failures, err := store.CheckRunReport(ctx, w.DB, runID)
 	if err != nil {
 		return err
 	}
-	return store.SetRunConclusion(ctx, w.DB.Pool, runID, Conclusion(state, failures))
+	return store.SetRunConclusion(ctx, w.DB, runID, Conclusion(state, failures))
 }
 
 func (w *TriageAnalyzeWorker) now() time.Time {
@@ -128,8 +128,8 @@ func (w *TriageAnalyzeWorker) logger() *slog.Logger {
 func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	// Serialise analyses of one run (a rescued job running beside the first).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::bigint, 0))`, runID); err != nil {
-		return res, fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	if err := store.LockRunAnalysis(ctx, tx, runID); err != nil {
+		return res, err
 	}
 	run, err := store.GetRun(ctx, tx, runID)
 	if err != nil {

@@ -24,7 +24,7 @@ func BenchmarkRecordAndScoreRun(b *testing.B) {
 	// The tests exist once, from a first real run.
 	s.run("seed", "main", 1, suiteN(tests, -1))
 	// 200 earlier runs of 5,000 results each, in one statement.
-	_, err := s.db.Pool.Exec(s.ctx, `
+	_, err := s.db.Exec(s.ctx, `
 		WITH r AS (
 			INSERT INTO runs (repository_id, sha, branch, trigger, external_id, state, finished_at)
 			SELECT $1, 'hist' || g, 'main', 'external', 'hist' || g, 'succeeded', now()
@@ -35,20 +35,20 @@ func BenchmarkRecordAndScoreRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.db.Pool.Exec(s.ctx, `ANALYZE`); err != nil {
+	if _, err := s.db.Exec(s.ctx, `ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	var n int
-	if err := s.db.Pool.QueryRow(s.ctx, `SELECT count(*) FROM test_results`).Scan(&n); err != nil || n < history {
+	if err := s.db.QueryRow(s.ctx, `SELECT count(*) FROM test_results`).Scan(&n); err != nil || n < history {
 		b.Fatalf("seeded %d results: %v", n, err)
 	}
 	full := triage.ScoreOutcomes(make([]bool, 50), triage.FlakyConfig{})
-	if _, err := s.db.Pool.Exec(s.ctx, `UPDATE tests SET window_n = 50, runs = 50, score = $1`, full.Probability); err != nil {
+	if _, err := s.db.Exec(s.ctx, `UPDATE tests SET window_n = 50, runs = 50, score = $1`, full.Probability); err != nil {
 		b.Fatal(err)
 	}
 	runs := 0
 	b.Run("steady", func(b *testing.B) { benchRuns(b, s, &runs) })
-	if _, err := s.db.Pool.Exec(s.ctx, `UPDATE tests SET window_n = 0, window_bits = 0, runs = 0`); err != nil {
+	if _, err := s.db.Exec(s.ctx, `UPDATE tests SET window_n = 0, window_bits = 0, runs = 0`); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("all-written", func(b *testing.B) { benchRuns(b, s, &runs) })

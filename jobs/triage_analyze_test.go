@@ -30,11 +30,11 @@ func newScenario(t testing.TB) *scenario {
 	t.Helper()
 	db := storetest.NewDB(t)
 	ctx := context.Background()
-	rc, err := NewClient(db.Pool, nil, ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := NewClient(db, nil, ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	repoID, err := store.UpsertRepository(ctx, db.Pool, store.Repository{FullName: "acme/widgets", DefaultBranch: "main"})
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{FullName: "acme/widgets", DefaultBranch: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func (s *scenario) run(sha, branch string, attempt int, cases []triage.TestCase)
 
 func (s *scenario) test(name string) store.Test {
 	s.t.Helper()
-	t, err := store.FindTest(s.ctx, s.db.Pool, s.repoID, "example.com/pkg", name)
+	t, err := store.FindTest(s.ctx, s.db, s.repoID, "example.com/pkg", name)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func (s *scenario) test(name string) store.Test {
 func (s *scenario) everFlaky(testID int64) bool {
 	s.t.Helper()
 	var n int
-	if err := s.db.Pool.QueryRow(s.ctx, `SELECT count(*) FROM test_events WHERE test_id = $1 AND to_state = 'flaky'`, testID).Scan(&n); err != nil {
+	if err := s.db.QueryRow(s.ctx, `SELECT count(*) FROM test_events WHERE test_id = $1 AND to_state = 'flaky'`, testID).Scan(&n); err != nil {
 		s.t.Fatal(err)
 	}
 	return n > 0
@@ -116,7 +116,7 @@ func TestAnalyzeRandomFlakyTestIsFound(t *testing.T) {
 	}
 	// Its next failure is reported as flaky, so it does not fail the check run.
 	id, _ := s.run("next", "main", 1, suite(20, func(j int) bool { return j == 7 }))
-	_, fs, err := s.db.CheckRunReport(s.ctx, id)
+	_, fs, err := store.CheckRunReport(s.ctx, s.db, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestAnalyzeIsIdempotent(t *testing.T) {
 	id, _ := s.run("i1", "main", 1, suite(4, func(j int) bool { return j == 1 }))
 	snapshot := func() string {
 		var out string
-		err := s.db.Pool.QueryRow(s.ctx, `SELECT
+		err := s.db.QueryRow(s.ctx, `SELECT
 			(SELECT string_agg(occurrences || '/' || run_count, ',' ORDER BY id) FROM clusters) || ' ' ||
 			(SELECT count(*) FROM failures) || ' ' ||
 			(SELECT string_agg(runs || ':' || window_bits, ',' ORDER BY id) FROM tests)`).Scan(&out)
@@ -212,14 +212,14 @@ func TestAnalyzeIsIdempotent(t *testing.T) {
 func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	if err := store.SetRepositoryPolicy(s.ctx, s.db.Pool, s.repoID, []string{"example.com/pkg.T01"}, 0, 0); err != nil {
+	if err := store.SetRepositoryPolicy(s.ctx, s.db, s.repoID, []string{"example.com/pkg.T01"}, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.run("q0", "main", 1, suite(3, func(j int) bool { return j == 1 }))
 	if st := s.test("T01"); st.State() != "quarantined" || st.QuarantineSource != "config" {
 		t.Fatalf("T01: %s from %q", st.State(), st.QuarantineSource)
 	}
-	_, fs, err := s.db.CheckRunReport(s.ctx, id)
+	_, fs, err := store.CheckRunReport(s.ctx, s.db, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,16 +227,16 @@ func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 		t.Fatalf("quarantined failure: %+v", fs)
 	}
 	// External results without an installation get no check run, only the conclusion.
-	run, err := store.GetRun(s.ctx, s.db.Pool, id)
+	run, err := store.GetRun(s.ctx, s.db, id)
 	if err != nil || run.Conclusion != "neutral" {
 		t.Fatalf("conclusion of the external run: %q %v", run.Conclusion, err)
 	}
 	var reports int
-	if err := s.db.Pool.QueryRow(s.ctx, `SELECT count(*) FROM river_job WHERE kind = 'report.check' AND (args->>'run_id')::bigint = $1`, id).Scan(&reports); err != nil || reports != 0 {
+	if err := s.db.QueryRow(s.ctx, `SELECT count(*) FROM river_job WHERE kind = 'report.check' AND (args->>'run_id')::bigint = $1`, id).Scan(&reports); err != nil || reports != 0 {
 		t.Fatalf("report.check jobs for a run without installation: %d %v", reports, err)
 	}
 	// Taken off the list, the quarantine ends.
-	if err := store.SetRepositoryPolicy(s.ctx, s.db.Pool, s.repoID, nil, 0, 0); err != nil {
+	if err := store.SetRepositoryPolicy(s.ctx, s.db, s.repoID, nil, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	s.run("q1", "main", 1, suite(3, nil))
@@ -252,12 +252,12 @@ func TestAnalyzeQuarantineListFromConfig(t *testing.T) {
 // erroredRun records a run the runner ended as errored for infrastructure.
 func (s *scenario) erroredRun(sha, branch string) AnalyzeResult {
 	s.t.Helper()
-	id, _, err := store.InsertRun(s.ctx, s.db.Pool, store.NewRun{RepositoryID: s.repoID, SHA: sha, Branch: branch, Trigger: "push"})
+	id, _, err := store.InsertRun(s.ctx, s.db, store.NewRun{RepositoryID: s.repoID, SHA: sha, Branch: branch, Trigger: "push"})
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	for _, to := range []string{store.RunRunning, store.RunErrored} {
-		if _, err := store.TransitionRun(s.ctx, s.db.Pool, id, []string{store.RunQueued, store.RunRunning}, to,
+		if _, err := store.TransitionRun(s.ctx, s.db, id, []string{store.RunQueued, store.RunRunning}, to,
 			CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
 			s.t.Fatal(err)
 		}
@@ -288,7 +288,7 @@ func TestAnalyzeInfrastructureIncident(t *testing.T) {
 		t.Fatalf("infrastructure incidents: %v", opened)
 	}
 	var kind string
-	if err := s.db.Pool.QueryRow(s.ctx, `SELECT kind FROM incidents WHERE id = $1`, opened[0]).Scan(&kind); err != nil || kind != "infrastructure" {
+	if err := s.db.QueryRow(s.ctx, `SELECT kind FROM incidents WHERE id = $1`, opened[0]).Scan(&kind); err != nil || kind != "infrastructure" {
 		t.Fatalf("incident kind %q %v", kind, err)
 	}
 }
@@ -327,7 +327,7 @@ func TestAnalyzeConcurrentlyCountsOnce(t *testing.T) {
 		}
 	}
 	var occ, runs, failures int
-	if err := s.db.Pool.QueryRow(s.ctx, `SELECT sum(occurrences), sum(run_count), (SELECT count(*) FROM failures) FROM clusters`).Scan(&occ, &runs, &failures); err != nil {
+	if err := s.db.QueryRow(s.ctx, `SELECT sum(occurrences), sum(run_count), (SELECT count(*) FROM failures) FROM clusters`).Scan(&occ, &runs, &failures); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || occ != 1 || runs != 1 || failures != 1 {

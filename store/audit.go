@@ -43,11 +43,11 @@ func auditDetails(details map[string]any) ([]byte, error) {
 }
 
 // ListAudit returns the newest audit entries, optionally for one subject.
-func (db *DB) ListAudit(ctx context.Context, subjectType string, subjectID int64, limit int) ([]AuditEntry, error) {
+func ListAudit(ctx context.Context, q Querier, subjectType string, subjectID int64, limit int) ([]AuditEntry, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT id, actor, action, subject_type, COALESCE(subject_id, 0), details, created_at
+	rows, err := q.Query(ctx, `SELECT id, actor, action, subject_type, COALESCE(subject_id, 0), details, created_at
 		FROM audit_log WHERE ($1 = '' OR subject_type = $1) AND ($2 = 0 OR subject_id = $2)
 		ORDER BY id DESC LIMIT $3`, subjectType, subjectID, limit)
 	if err != nil {

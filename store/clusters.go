@@ -8,6 +8,100 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// Cluster is a row of clusters: the failures of one repository that share
+// a fingerprint, with its repository's name, its occurrences in a recent
+// window and its newest incident.
+type Cluster struct {
+	ID               int64
+	RepositoryID     int64
+	Repository       string
+	Fingerprint      string
+	Category         string
+	Title            string
+	Occurrences      int
+	RunCount         int
+	Recent           int // occurrences in the reader's window (7 days by default)
+	FirstSeenAt      time.Time
+	LastSeenAt       time.Time
+	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
+	IncidentID       int64 // newest incident of the cluster, 0 when none
+	IncidentStatus   string
+}
+
+// clusterSelect reads clusters (alias c) with their repository (p) and
+// newest incident (i); recentSince is the SQL of the start of the window
+// Recent counts.
+func clusterSelect(recentSince string) string {
+	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences, c.run_count,
+			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= ` + recentSince + `) AS recent,
+			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, '')
+		FROM clusters c JOIN repositories p ON p.id = c.repository_id
+		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
+}
+
+func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
+	var c Cluster
+	err := row.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
+		&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.RepresentativeID, &c.IncidentID, &c.IncidentStatus)
+	return c, err
+}
+
+// ClusterFilter selects clusters; zero fields do not filter. Lists are
+// ordered by last occurrence, newest first, with (BeforeSeen, BeforeID) as
+// the keyset cursor. ByWeek orders by occurrences since Since instead (the
+// overview's "top clusters this week"); it takes no cursor.
+type ClusterFilter struct {
+	RepositoryID int64
+	Category     string
+	Since        time.Time // window of Recent; zero: 7 days before Now
+	Now          time.Time // zero: the database's clock
+	BeforeSeen   time.Time
+	BeforeID     int64
+	ByWeek       bool
+	Limit        int // default 50, at most 200
+}
+
+// ListClusters returns clusters with their recent occurrence counts and
+// linked incident.
+func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]Cluster, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	if f.Now.IsZero() {
+		f.Now = time.Now()
+	}
+	if f.Since.IsZero() {
+		f.Since = f.Now.Add(-7 * 24 * time.Hour)
+	}
+	base := clusterSelect("$3")
+	sql := base + `
+		WHERE ($1 = 0 OR c.repository_id = $1) AND ($2 = '' OR c.category = $2)
+			AND ($5 = 0 OR (c.last_seen_at, c.id) < ($4, $5))
+		ORDER BY c.last_seen_at DESC, c.id DESC LIMIT $6`
+	args := []any{f.RepositoryID, f.Category, f.Since, f.BeforeSeen, f.BeforeID, f.Limit}
+	if f.ByWeek {
+		// Only clusters seen in the window can have occurrences in it.
+		sql = `SELECT * FROM (` + base + `
+			WHERE ($1 = 0 OR c.repository_id = $1) AND ($2 = '' OR c.category = $2) AND c.last_seen_at >= $3) s
+			WHERE s.recent > 0 ORDER BY s.recent DESC, s.last_seen_at DESC LIMIT $4`
+		args = []any{f.RepositoryID, f.Category, f.Since, f.Limit}
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []Cluster
+	for rows.Next() {
+		c, err := scanCluster(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list clusters: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // ClusterHit is one fingerprint seen in one run.
 type ClusterHit struct {
 	Fingerprint string
@@ -73,29 +167,57 @@ func SetClusterRepresentatives(ctx context.Context, q Querier, runID int64) erro
 	return nil
 }
 
-// Cluster is a failure cluster.
-type Cluster struct {
-	ID               int64
-	RepositoryID     int64
-	Fingerprint      string
-	Category         string
-	Title            string
-	Occurrences      int
-	RunCount         int
-	FirstSeen        time.Time
-	LastSeen         time.Time
-	RepresentativeID int64
+// ClusterRunsSince counts, per cluster, the distinct runs on branch since a
+// time that had a failure in it (flaky failures left out).
+func ClusterRunsSince(ctx context.Context, q Querier, repositoryID int64, branch string, since time.Time, clusterIDs []int64) (map[int64]int, error) {
+	rows, err := q.Query(ctx, `SELECT f.cluster_id, count(DISTINCT f.run_id) FROM failures f JOIN runs r ON r.id = f.run_id
+		WHERE f.cluster_id = ANY($1) AND r.repository_id = $2 AND r.branch = $3 AND f.created_at >= $4 AND NOT f.flaky
+		GROUP BY f.cluster_id`, clusterIDs, repositoryID, branch, since)
+	if err != nil {
+		return nil, fmt.Errorf("cluster runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }
 
-// GetCluster returns one cluster.
-func GetCluster(ctx context.Context, q Querier, id int64) (Cluster, error) {
-	var c Cluster
-	err := q.QueryRow(ctx, `SELECT id, repository_id, fingerprint, category, title, occurrences, run_count,
-			first_seen_at, last_seen_at, COALESCE(representative_id, 0)
-		FROM clusters WHERE id = $1`, id).Scan(&c.ID, &c.RepositoryID, &c.Fingerprint, &c.Category, &c.Title,
-		&c.Occurrences, &c.RunCount, &c.FirstSeen, &c.LastSeen, &c.RepresentativeID)
+// ClusterImpact is what a cluster's failures have touched so far.
+func ClusterImpact(ctx context.Context, q Querier, clusterID int64, now time.Time) (map[string]any, error) {
+	var runs, branches, prs, tests int
+	var first, last time.Time
+	err := q.QueryRow(ctx, `SELECT count(DISTINCT f.run_id), count(DISTINCT r.branch), count(DISTINCT r.pr_number),
+			count(DISTINCT f.test_id), COALESCE(min(f.created_at), $2), COALESCE(max(f.created_at), $2)
+		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1`, clusterID, now).Scan(
+		&runs, &branches, &prs, &tests, &first, &last)
 	if err != nil {
-		return c, fmt.Errorf("cluster %d: %w", id, notFound(err))
+		return nil, fmt.Errorf("impact of cluster %d: %w", clusterID, err)
 	}
-	return c, nil
+	return map[string]any{"runs": runs, "branches": branches, "pull_requests": prs, "tests": tests,
+		"first_seen": first.UTC(), "last_seen": last.UTC(), "duration_seconds": int64(now.Sub(first).Seconds())}, nil
+}
+
+// ClusterCommits returns the first commit on branch where the cluster
+// appeared (since its last absence) and the last commit before it whose run
+// did not show it.
+func ClusterCommits(ctx context.Context, q Querier, repositoryID, clusterID int64, branch string) (firstBad, lastGood string, err error) {
+	err = q.QueryRow(ctx, `WITH hist AS (
+			SELECT r.id, r.sha, EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id AND f.cluster_id = $2) AS bad
+			FROM runs r WHERE r.repository_id = $1 AND r.branch = $3
+				AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
+			ORDER BY r.id DESC LIMIT 200),
+		good AS (SELECT max(id) AS id FROM hist WHERE NOT bad)
+		SELECT COALESCE((SELECT sha FROM hist WHERE bad AND id > COALESCE((SELECT id FROM good), 0) ORDER BY id LIMIT 1), ''),
+			COALESCE((SELECT h.sha FROM hist h, good g WHERE h.id = g.id), '')`, repositoryID, clusterID, branch).Scan(&firstBad, &lastGood)
+	if err != nil {
+		return "", "", fmt.Errorf("commits of cluster %d: %w", clusterID, err)
+	}
+	return firstBad, lastGood, nil
 }

@@ -1,6 +1,10 @@
-// Package store is Sentinel's Postgres access: hand-written SQL over pgx, one
-// file per table or aggregate. Exported methods own their transactions; a
-// missing row is always ErrNotFound.
+// Package store is Sentinel's PostgreSQL access and holds all of its SQL:
+// hand-written queries over pgx, one file per table or aggregate, one Go
+// type per table. Functions take a Querier, which *DB, a transaction and
+// the live tail's connection all satisfy, so a caller composes one
+// transaction with db.InTx (River's InsertTx included) or runs a function
+// on the pool directly. Only what needs the pool itself is a method of
+// *DB. A missing row is always ErrNotFound.
 package store
 
 import (
@@ -15,14 +19,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
 // ErrNotFound is returned when a row the caller asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
-// DB is the connection pool every store method runs on.
+// DB is the connection pool. It is a Querier, so a store function runs on
+// it directly or, through InTx, in a transaction; the pool itself stays
+// here, so that nothing outside store writes SQL or holds a connection.
 type DB struct {
-	Pool *pgxpool.Pool
+	pool *pgxpool.Pool
 }
 
 // Open connects to databaseURL, retrying briefly so that a database that is
@@ -45,7 +52,7 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, log *slog.Log
 		err = pool.Ping(pingCtx)
 		cancel()
 		if err == nil {
-			return &DB{Pool: pool}, nil
+			return &DB{pool: pool}, nil
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			pool.Close()
@@ -60,15 +67,46 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, log *slog.Log
 }
 
 // Close releases every connection.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() { db.pool.Close() }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 
 // InTx runs fn in a transaction that is committed when fn returns nil and
 // rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, fn)
+	return pgx.BeginFunc(ctx, db.pool, fn)
+}
+
+// Exec runs sql on a connection of the pool (Querier).
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.pool.Exec(ctx, sql, args...)
+}
+
+// Query runs sql on a connection of the pool (Querier).
+func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return db.pool.Query(ctx, sql, args...)
+}
+
+// QueryRow runs sql on a connection of the pool (Querier).
+func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return db.pool.QueryRow(ctx, sql, args...)
+}
+
+// RiverDriver is River's driver over the same pool, for the River client
+// and its migrations: River's jobs and Sentinel's rows share transactions.
+func (db *DB) RiverDriver() *riverpgxv5.Driver { return riverpgxv5.New(db.pool) }
+
+// DatabaseIdentity names the database the pool works on: its name, server
+// address and port ("sentinel@10.0.0.5:5432").
+func DatabaseIdentity(ctx context.Context, q Querier) (string, error) {
+	var ident string
+	err := q.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
+		|| ':' || COALESCE(inet_server_port(), 0)`).Scan(&ident)
+	if err != nil {
+		return "", fmt.Errorf("database identity: %w", err)
+	}
+	return ident, nil
 }
 
 // notFound turns pgx's "no rows" into ErrNotFound, in one place.
@@ -102,4 +140,24 @@ func hostOf(c *pgx.ConnConfig) string {
 		return fmt.Sprintf("unix socket %s/.s.PGSQL.%d", c.Host, c.Port)
 	}
 	return fmt.Sprintf("%s:%d", c.Host, c.Port)
+}
+
+// intervalSeconds is d as a PostgreSQL interval literal, whole seconds.
+func intervalSeconds(d time.Duration) string {
+	return fmt.Sprintf("%d seconds", int64(d.Seconds()))
+}
+
+// int64ArrayLiteral is xs in PostgreSQL's array literal form ("{1,2}"), so
+// that a list of variable-length arrays can travel as one text[] parameter:
+// unnest cannot take a ragged two-dimensional array.
+func int64ArrayLiteral(xs []int64) string {
+	b := make([]byte, 0, 2+len(xs)*8)
+	b = append(b, '{')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%d", x)
+	}
+	return string(append(b, '}'))
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Delivery is one webhook delivery as GitHub sent it.
@@ -32,10 +34,10 @@ func MarkDeliveryReplayed(ctx context.Context, q Querier, id int64) error {
 }
 
 // GetDelivery returns a stored delivery by its X-GitHub-Delivery id.
-func (db *DB) GetDelivery(ctx context.Context, deliveryID string) (Delivery, error) {
+func GetDelivery(ctx context.Context, q Querier, deliveryID string) (Delivery, error) {
 	var d Delivery
 	var headers []byte
-	err := db.Pool.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		SELECT id, delivery_id, event, action, COALESCE(installation_id, 0), COALESCE(repository_id, 0),
 			headers, payload, outcome, run_ids, received_at
 		FROM deliveries WHERE delivery_id = $1`, deliveryID).Scan(
@@ -48,4 +50,119 @@ func (db *DB) GetDelivery(ctx context.Context, deliveryID string) (Delivery, err
 		return Delivery{}, fmt.Errorf("delivery %s headers: %w", deliveryID, err)
 	}
 	return d, nil
+}
+
+// RepoRef names the repository a delivery is about: by GitHub id, or by
+// full name when the id is 0.
+type RepoRef struct {
+	GitHubID int64
+	FullName string
+}
+
+// Known is what the store holds already about the installations and
+// repositories a batch of deliveries names.
+type Known struct {
+	installations map[int64]*Installation
+	byGitHubID    map[int64]*Repository
+	byName        map[string]*Repository
+}
+
+// Installation returns the stored installation id, nil when unknown.
+func (k Known) Installation(id int64) *Installation { return k.installations[id] }
+
+// Repository returns the stored repository ref names, nil when unknown.
+func (k Known) Repository(ref RepoRef) *Repository {
+	if ref.GitHubID != 0 {
+		return k.byGitHubID[ref.GitHubID]
+	}
+	return k.byName[ref.FullName]
+}
+
+// InsertDeliveries inserts a batch of deliveries, skipping those whose
+// X-GitHub-Delivery id was seen before (ids[i] == 0 marks a duplicate,
+// including a repeat within the batch), and in the same round trip reads
+// the installations and repositories they name, so that the intake writes
+// those only when they changed. Round trips, not rows, bound the intake's
+// rate, so the whole batch costs one.
+func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery, repos []RepoRef) (ids []int64, k Known, err error) {
+	n := len(ds)
+	deliveryIDs, events, actions := make([]string, n), make([]string, n), make([]string, n)
+	installs, headers, payloads := make([]int64, n), make([]string, n), make([][]byte, n)
+	for i, d := range ds {
+		h, err := json.Marshal(d.Headers)
+		if err != nil {
+			return nil, k, err
+		}
+		deliveryIDs[i], events[i], actions[i] = d.DeliveryID, d.Event, d.Action
+		installs[i], headers[i], payloads[i] = d.InstallationID, string(h), d.Payload
+	}
+	var repoIDs []int64
+	var repoNames []string
+	for _, r := range repos {
+		if r.GitHubID != 0 {
+			repoIDs = append(repoIDs, r.GitHubID)
+		} else if r.FullName != "" {
+			repoNames = append(repoNames, r.FullName)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`
+		INSERT INTO deliveries (delivery_id, event, action, installation_id, headers, payload)
+		SELECT d, e, a, NULLIF(i, 0), h::jsonb, p
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) WITH ORDINALITY AS u(d, e, a, i, h, p, ord)
+		ORDER BY ord
+		ON CONFLICT (delivery_id) DO NOTHING
+		RETURNING delivery_id, id`, deliveryIDs, events, actions, installs, headers, payloads)
+	b.Queue(`SELECT `+installationColumns+` FROM installations WHERE id = ANY($1)`, installs)
+	b.Queue(`SELECT `+repositoryColumns+` FROM repositories WHERE github_id = ANY($1) OR full_name = ANY($2)`,
+		repoIDs, repoNames)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+
+	inserted := map[string]int64{}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var did string
+		var id int64
+		if err := rows.Scan(&did, &id); err != nil {
+			return nil, k, fmt.Errorf("insert deliveries: %w", err)
+		}
+		inserted[did] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, k, fmt.Errorf("insert deliveries: %w", err)
+	}
+	ids = make([]int64, n)
+	for i, did := range deliveryIDs {
+		ids[i] = inserted[did]
+		delete(inserted, did) // a repeat within the batch is a duplicate
+	}
+
+	k = Known{installations: map[int64]*Installation{}, byGitHubID: map[int64]*Repository{}, byName: map[string]*Repository{}}
+	rows, _ = br.Query()
+	for rows.Next() {
+		in, err := scanInstallation(rows)
+		if err != nil {
+			return nil, k, fmt.Errorf("read installations: %w", err)
+		}
+		k.installations[in.ID] = &in
+	}
+	if err := rows.Err(); err != nil {
+		return nil, k, fmt.Errorf("read installations: %w", err)
+	}
+	rows, _ = br.Query()
+	for rows.Next() {
+		r, err := scanRepository(rows)
+		if err != nil {
+			return nil, k, fmt.Errorf("read repositories: %w", err)
+		}
+		if r.GitHubID != 0 {
+			k.byGitHubID[r.GitHubID] = &r
+		}
+		k.byName[r.FullName] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, k, fmt.Errorf("read repositories: %w", err)
+	}
+	return ids, k, br.Close()
 }

@@ -4,39 +4,178 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
-// RunTestOutcome is one test's verdict in one run, over all attempts.
-type RunTestOutcome struct {
-	TestID int64
-	Failed bool // some attempt failed or errored
-	Passed bool // some attempt passed
+// Failure is a row of failures, with the names of its step and test.
+type Failure struct {
+	ID          int64
+	RunID       int64
+	StepID      int64
+	StepName    string
+	ClusterID   int64
+	TestID      int64
+	TestName    string
+	Category    string
+	Title       string
+	Message     string
+	Fingerprint string
+	Confidence  float64
+	Evidence    []EvidenceLine
+	File        string
+	Line        int
+	Hint        string
+	Remediation string
+	Flaky       bool
+	Quarantined bool
+	CreatedAt   time.Time
 }
 
-// SameCommitOutcomes returns, for each of testIDs, whether it passed and
-// whether it failed in other runs of the same repository and commit
-// (re-runs), leaving out runs the mass-failure guard excluded. The cost
-// follows the runs of that one commit, not the test's history.
-func SameCommitOutcomes(ctx context.Context, q Querier, repositoryID int64, sha string, runID int64, testIDs []int64) (map[int64]RunTestOutcome, error) {
-	rows, err := q.Query(ctx, `SELECT r.test_id, bool_or(r.outcome IN ('fail', 'error')), bool_or(r.outcome = 'pass')
-		FROM runs x JOIN test_results r ON r.run_id = x.id
-		WHERE x.repository_id = $1 AND x.sha = $2 AND x.id <> $3 AND r.test_id = ANY($4)
-			AND NOT EXISTS (SELECT 1 FROM run_analyses a WHERE a.run_id = x.id AND a.mass_failure)
-			AND x.state <> 'errored'
-		GROUP BY r.test_id`, repositoryID, sha, runID, testIDs)
+// EvidenceLine is one evidence line of a failure: its 1-based line in the
+// step log (0 when it came from a result file) and text.
+type EvidenceLine struct {
+	Line int64  `json:"line"`
+	Text string `json:"text"`
+}
+
+// ParseEvidence reads failures.evidence as triage stores it (objects with a
+// line and text) and also the plain-string form older rows may hold.
+func ParseEvidence(raw []byte) []EvidenceLine {
+	var items []json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	out := make([]EvidenceLine, 0, len(items))
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) == nil {
+			out = append(out, EvidenceLine{Text: s})
+			continue
+		}
+		var e EvidenceLine
+		if json.Unmarshal(it, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failure, error) {
+	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
+			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), f.category, f.title, f.message, f.fingerprint,
+			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
+		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)
 	if err != nil {
-		return nil, fmt.Errorf("outcomes on commit %s: %w", sha, err)
+		return nil, fmt.Errorf("failures: %w", err)
 	}
 	defer rows.Close()
-	out := map[int64]RunTestOutcome{}
+	var out []Failure
 	for rows.Next() {
-		var o RunTestOutcome
-		if err := rows.Scan(&o.TestID, &o.Failed, &o.Passed); err != nil {
+		var f Failure
+		var conf float32
+		var ev []byte
+		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.Category, &f.Title,
+			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt); err != nil {
+			return nil, fmt.Errorf("failures: %w", err)
+		}
+		f.Confidence = float64(conf)
+		f.Evidence = ParseEvidence(ev)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// RunFailures returns a run's failures in order.
+func RunFailures(ctx context.Context, q Querier, runID int64) ([]Failure, error) {
+	return failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
+}
+
+// MainFailure returns a run's first failure that is not a flaky test: what
+// an incident opened by hand is about.
+func MainFailure(ctx context.Context, q Querier, runID int64) (Failure, error) {
+	fs, err := failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.flaky, f.quarantined, f.id LIMIT 1`, runID, 0)
+	if err == nil && len(fs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Failure{}, fmt.Errorf("main failure of run %d: %w", runID, err)
+	}
+	return fs[0], nil
+}
+
+// RunFailureCategories returns the distinct categories of a run's failures.
+func RunFailureCategories(ctx context.Context, q Querier, runID int64) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("failure categories of run %d: %w", runID, err)
+	}
+	cats, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("failure categories of run %d: %w", runID, err)
+	}
+	return cats, nil
+}
+
+// RunHeadline is the first failure of a run, for run lists.
+type RunHeadline struct {
+	Category string
+	Title    string
+	Failures int
+}
+
+// RunHeadlines returns the first failure and failure count of each of the
+// given runs that has failures.
+func RunHeadlines(ctx context.Context, q Querier, runIDs []int64) (map[int64]RunHeadline, error) {
+	out := map[int64]RunHeadline{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT x.id, f.category, f.title, f.n
+		FROM unnest($1::bigint[]) AS x(id)
+		CROSS JOIN LATERAL (SELECT category, title, count(*) OVER () AS n FROM failures WHERE run_id = x.id ORDER BY id LIMIT 1) f`, runIDs)
+	if err != nil {
+		return nil, fmt.Errorf("run headlines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var h RunHeadline
+		if err := rows.Scan(&id, &h.Category, &h.Title, &h.Failures); err != nil {
+			return nil, fmt.Errorf("run headlines: %w", err)
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
+
+// RunFailureTest is a test that failed in a run.
+type RunFailureTest struct {
+	TestID      int64
+	ClusterID   int64
+	Flaky       bool
+	Quarantined bool
+}
+
+// RunFailureTests returns the failures of a run that are tests, in order.
+func RunFailureTests(ctx context.Context, q Querier, runID int64) ([]RunFailureTest, error) {
+	rows, err := q.Query(ctx, `SELECT f.test_id, COALESCE(f.cluster_id, 0),
+			f.flaky OR t.state IN ('flaky', 'quarantined'), f.quarantined OR t.state = 'quarantined'
+		FROM failures f JOIN tests t ON t.id = f.test_id WHERE f.run_id = $1 ORDER BY f.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("failing tests of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []RunFailureTest
+	for rows.Next() {
+		var f RunFailureTest
+		if err := rows.Scan(&f.TestID, &f.ClusterID, &f.Flaky, &f.Quarantined); err != nil {
 			return nil, err
 		}
-		out[o.TestID] = o
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }
@@ -84,128 +223,4 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-// RunAnalysis is the record of a run having been analysed.
-type RunAnalysis struct {
-	RunID       int64
-	MassFailure bool
-	Reason      string
-	Tests       int
-	FailedTests int
-	Failures    int
-}
-
-// RecordRunAnalysis marks a run analysed. first is false when it already
-// was: counters (clusters, flaky windows) must then not be applied again.
-func RecordRunAnalysis(ctx context.Context, q Querier, a RunAnalysis) (first bool, err error) {
-	tag, err := q.Exec(ctx, `INSERT INTO run_analyses (run_id, mass_failure, reason, tests, failed_tests, failures)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (run_id) DO NOTHING`, a.RunID, a.MassFailure, a.Reason, a.Tests, a.FailedTests, a.Failures)
-	if err != nil {
-		return false, fmt.Errorf("record analysis of run %d: %w", a.RunID, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// GetRunAnalysis returns a run's analysis record.
-func GetRunAnalysis(ctx context.Context, q Querier, runID int64) (RunAnalysis, error) {
-	a := RunAnalysis{RunID: runID}
-	err := q.QueryRow(ctx, `SELECT mass_failure, reason, tests, failed_tests, failures FROM run_analyses WHERE run_id = $1`,
-		runID).Scan(&a.MassFailure, &a.Reason, &a.Tests, &a.FailedTests, &a.Failures)
-	if err != nil {
-		return a, fmt.Errorf("analysis of run %d: %w", runID, notFound(err))
-	}
-	return a, nil
-}
-
-// LastSucceededStep returns the latest succeeded step with this name in the
-// repository before runID, for a log baseline.
-func LastSucceededStep(ctx context.Context, q Querier, repositoryID int64, name string, beforeRunID int64) (int64, error) {
-	var id int64
-	err := q.QueryRow(ctx, `SELECT s.id FROM runs r JOIN steps s ON s.run_id = r.id
-		WHERE r.repository_id = $1 AND r.id < $3 AND s.name = $2 AND s.state = 'succeeded'
-		ORDER BY r.id DESC, s.attempt DESC LIMIT 1`, repositoryID, name, beforeRunID).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("last good step %q: %w", name, notFound(err))
-	}
-	return id, nil
-}
-
-// PreviousCountedSHA is the commit of the latest run on branch before runID
-// whose outcomes counted toward flakiness (analysed, no mass failure).
-func PreviousCountedSHA(ctx context.Context, q Querier, repositoryID int64, branch string, runID int64) (string, error) {
-	var sha string
-	err := q.QueryRow(ctx, `SELECT r.sha FROM runs r JOIN run_analyses a ON a.run_id = r.id
-		WHERE r.repository_id = $1 AND r.branch = $2 AND r.id < $3 AND NOT a.mass_failure
-		ORDER BY r.id DESC LIMIT 1`, repositoryID, branch, runID).Scan(&sha)
-	if err = notFound(err); err != nil && err != ErrNotFound {
-		return "", fmt.Errorf("previous run of %s: %w", branch, err)
-	}
-	return sha, nil
-}
-
-// FailingTestResults returns the results (every attempt) of the tests that
-// failed or errored at least once in a run: all that failure analysis needs,
-// without reading the passing majority of a large run.
-func FailingTestResults(ctx context.Context, q Querier, runID int64) ([]TestResult, error) {
-	rs, err := queryTestResults(ctx, q, `r.run_id = $1 AND r.test_id IN (SELECT test_id FROM test_results
-		WHERE run_id = $1 AND outcome IN ('fail', 'error'))`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("failing test results of run %d: %w", runID, err)
-	}
-	return rs, nil
-}
-
-// RunFailureTest is a test that failed in a run.
-type RunFailureTest struct {
-	TestID      int64
-	ClusterID   int64
-	Flaky       bool
-	Quarantined bool
-}
-
-// RunFailureTests returns the failures of a run that are tests, in order.
-func RunFailureTests(ctx context.Context, q Querier, runID int64) ([]RunFailureTest, error) {
-	rows, err := q.Query(ctx, `SELECT f.test_id, COALESCE(f.cluster_id, 0),
-			f.flaky OR t.state IN ('flaky', 'quarantined'), f.quarantined OR t.state = 'quarantined'
-		FROM failures f JOIN tests t ON t.id = f.test_id WHERE f.run_id = $1 ORDER BY f.id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("failing tests of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []RunFailureTest
-	for rows.Next() {
-		var f RunFailureTest
-		if err := rows.Scan(&f.TestID, &f.ClusterID, &f.Flaky, &f.Quarantined); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
-}
-
-// RunMainFailure is the failure of a run an incident opened by hand is
-// about: the first that is not a flaky test.
-type RunMainFailure struct {
-	ClusterID   int64
-	Fingerprint string
-	Category    string
-	Title       string
-	Hint        string
-	Confidence  float64
-}
-
-// MainFailure returns a run's first failure that is not a flaky test.
-func MainFailure(ctx context.Context, q Querier, runID int64) (RunMainFailure, error) {
-	var f RunMainFailure
-	var conf float32
-	err := q.QueryRow(ctx, `SELECT COALESCE(cluster_id, 0), fingerprint, category, title, hint, confidence
-		FROM failures WHERE run_id = $1 ORDER BY flaky, quarantined, id LIMIT 1`, runID).Scan(
-		&f.ClusterID, &f.Fingerprint, &f.Category, &f.Title, &f.Hint, &conf)
-	f.Confidence = float64(conf)
-	if err != nil {
-		return f, fmt.Errorf("main failure of run %d: %w", runID, notFound(err))
-	}
-	return f, nil
 }

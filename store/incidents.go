@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,65 +12,15 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
-// RepositoryPolicy is what triage needs to know about a repository: its
-// default branch and what its .sentinel.yml says about quarantine and
-// incidents (zero values: the defaults).
-type RepositoryPolicy struct {
-	RepositoryID    int64
-	FullName        string
-	InstallationID  int64
-	DefaultBranch   string
-	Quarantine      []string
-	IncidentsAfter  int
-	IncidentsWithin time.Duration
-}
-
-// GetRepositoryPolicy returns a repository's triage policy.
-func GetRepositoryPolicy(ctx context.Context, q Querier, repositoryID int64) (RepositoryPolicy, error) {
-	p := RepositoryPolicy{RepositoryID: repositoryID}
-	var within *time.Duration
-	err := q.QueryRow(ctx, `SELECT r.full_name, COALESCE(r.installation_id, 0), r.default_branch,
-			COALESCE(p.quarantine, '{}'), COALESCE(p.incidents_after, 0), p.incidents_within
-		FROM repositories r LEFT JOIN repository_policies p ON p.repository_id = r.id
-		WHERE r.id = $1`, repositoryID).Scan(&p.FullName, &p.InstallationID, &p.DefaultBranch, &p.Quarantine,
-		&p.IncidentsAfter, &within)
-	if err != nil {
-		return p, fmt.Errorf("policy of repository %d: %w", repositoryID, notFound(err))
-	}
-	if within != nil {
-		p.IncidentsWithin = *within
-	}
-	return p, nil
-}
-
-// SetRepositoryPolicy stores what a repository's .sentinel.yml says about
-// quarantine and incidents. The runner calls it when it reads the file.
-func SetRepositoryPolicy(ctx context.Context, q Querier, repositoryID int64, quarantine []string, incidentsAfter int, incidentsWithin time.Duration) error {
-	if quarantine == nil {
-		quarantine = []string{}
-	}
-	var within *time.Duration
-	if incidentsWithin > 0 {
-		within = &incidentsWithin
-	}
-	_, err := q.Exec(ctx, `INSERT INTO repository_policies (repository_id, quarantine, incidents_after, incidents_within)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (repository_id) DO UPDATE SET quarantine = EXCLUDED.quarantine,
-			incidents_after = EXCLUDED.incidents_after, incidents_within = EXCLUDED.incidents_within, updated_at = now()`,
-		repositoryID, quarantine, max(incidentsAfter, 0), within)
-	if err != nil {
-		return fmt.Errorf("policy of repository %d: %w", repositoryID, err)
-	}
-	return nil
-}
-
-// Incident is an incident with what triage and the GitHub sync need.
+// Incident is a row of incidents, with its repository's name and
+// installation and its cluster's title.
 type Incident struct {
 	ID                   int64
 	RepositoryID         int64
 	Repository           string
 	InstallationID       int64
 	ClusterID            int64
+	ClusterTitle         string
 	Kind                 string
 	Title                string
 	Severity             string
@@ -79,11 +30,12 @@ type Incident struct {
 	RootCause            string
 	FirstBadSHA          string
 	LastGoodSHA          string
-	IssueNumber          int
+	IssueNumber          int // GitHub issue, 0 before it is filed
 	LastCommentedAt      *time.Time
 	OpenedAt             time.Time
 	MitigatedAt          *time.Time
 	ResolvedAt           *time.Time
+	UpdatedAt            time.Time
 	Fingerprint          string
 	Category             string
 	Confidence           float64
@@ -98,33 +50,45 @@ type Incident struct {
 	Postmortem           string
 }
 
-const incidentCols = `i.id, i.repository_id, r.full_name, COALESCE(r.installation_id, 0), COALESCE(i.cluster_id, 0), i.kind,
-	i.title, i.severity, i.status, i.needs_human, i.impact, i.root_cause, i.first_bad_sha, i.last_good_sha,
-	COALESCE(i.github_issue_number, 0), i.last_commented_at, i.opened_at, i.mitigated_at, i.resolved_at,
-	i.fingerprint, i.category, i.confidence, i.occurrences, i.clean_runs, COALESCE(i.last_run_id, 0),
-	i.last_occurrence_at, i.commented_occurrences, i.github_state, i.reopen_count, i.resolution, i.postmortem`
+const incidentColumns = `i.id, i.repository_id, r.full_name, COALESCE(r.installation_id, 0), COALESCE(i.cluster_id, 0),
+	COALESCE(c.title, ''), i.kind, i.title, i.severity, i.status, i.needs_human, i.impact, i.root_cause,
+	i.first_bad_sha, i.last_good_sha, COALESCE(i.github_issue_number, 0), i.last_commented_at, i.opened_at,
+	i.mitigated_at, i.resolved_at, i.updated_at, i.fingerprint, i.category, i.confidence, i.occurrences,
+	i.clean_runs, COALESCE(i.last_run_id, 0), i.last_occurrence_at, i.commented_occurrences, i.github_state,
+	i.reopen_count, i.resolution, i.postmortem`
 
-func scanIncidentRow(row interface{ Scan(...any) error }) (Incident, error) {
+const incidentFrom = ` FROM incidents i JOIN repositories r ON r.id = i.repository_id LEFT JOIN clusters c ON c.id = i.cluster_id `
+
+func scanIncident(row interface{ Scan(...any) error }) (Incident, error) {
 	var in Incident
+	var impact []byte
 	var conf float32
-	err := row.Scan(&in.ID, &in.RepositoryID, &in.Repository, &in.InstallationID, &in.ClusterID, &in.Kind,
-		&in.Title, &in.Severity, &in.Status, &in.NeedsHuman, &in.Impact, &in.RootCause, &in.FirstBadSHA, &in.LastGoodSHA,
-		&in.IssueNumber, &in.LastCommentedAt, &in.OpenedAt, &in.MitigatedAt, &in.ResolvedAt,
-		&in.Fingerprint, &in.Category, &conf, &in.Occurrences, &in.CleanRuns, &in.LastRunID,
-		&in.LastOccurrenceAt, &in.CommentedOccurrences, &in.GitHubState, &in.ReopenCount, &in.Resolution, &in.Postmortem)
+	err := row.Scan(&in.ID, &in.RepositoryID, &in.Repository, &in.InstallationID, &in.ClusterID,
+		&in.ClusterTitle, &in.Kind, &in.Title, &in.Severity, &in.Status, &in.NeedsHuman, &impact, &in.RootCause,
+		&in.FirstBadSHA, &in.LastGoodSHA, &in.IssueNumber, &in.LastCommentedAt, &in.OpenedAt,
+		&in.MitigatedAt, &in.ResolvedAt, &in.UpdatedAt, &in.Fingerprint, &in.Category, &conf, &in.Occurrences,
+		&in.CleanRuns, &in.LastRunID, &in.LastOccurrenceAt, &in.CommentedOccurrences, &in.GitHubState,
+		&in.ReopenCount, &in.Resolution, &in.Postmortem)
 	in.Confidence = float64(conf)
+	if err == nil && len(impact) > 0 {
+		// An impact that is not an object is shown as nothing rather than
+		// failing the page or the job.
+		_ = json.Unmarshal(impact, &in.Impact)
+	}
 	return in, err
 }
 
-func queryIncidents(ctx context.Context, q Querier, where string, args ...any) ([]Incident, error) {
-	rows, err := q.Query(ctx, `SELECT `+incidentCols+` FROM incidents i JOIN repositories r ON r.id = i.repository_id `+where, args...)
+// queryIncidents reads incidents; tail follows the FROM clause (WHERE,
+// ORDER BY, locking) and uses the aliases i (incidents) and r (repositories).
+func queryIncidents(ctx context.Context, q Querier, tail string, args ...any) ([]Incident, error) {
+	rows, err := q.Query(ctx, `SELECT `+incidentColumns+incidentFrom+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
 	defer rows.Close()
 	var out []Incident
 	for rows.Next() {
-		in, err := scanIncidentRow(rows)
+		in, err := scanIncident(rows)
 		if err != nil {
 			return nil, fmt.Errorf("incidents: %w", err)
 		}
@@ -133,14 +97,49 @@ func queryIncidents(ctx context.Context, q Querier, where string, args ...any) (
 	return out, rows.Err()
 }
 
-// LoadIncident returns one incident.
-func LoadIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
-	in, err := scanIncidentRow(q.QueryRow(ctx, `SELECT `+incidentCols+` FROM incidents i JOIN repositories r ON r.id = i.repository_id
-		WHERE i.id = $1`, id))
+// GetIncident returns one incident.
+func GetIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
+	in, err := scanIncident(q.QueryRow(ctx, `SELECT `+incidentColumns+incidentFrom+`WHERE i.id = $1`, id))
 	if err != nil {
-		return in, fmt.Errorf("incident %d: %w", id, notFound(err))
+		return Incident{}, fmt.Errorf("incident %d: %w", id, notFound(err))
 	}
 	return in, nil
+}
+
+// IncidentFilter selects incidents; zero fields do not filter. Status
+// "active" means open or mitigating. Before is a keyset cursor on id.
+type IncidentFilter struct {
+	RepositoryID int64
+	Status       string
+	Severity     string
+	Before       int64
+	Limit        int // default 50, at most 200
+}
+
+// ListIncidents returns incidents newest first.
+func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]Incident, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	out, err := queryIncidents(ctx, q, `WHERE ($1 = 0 OR i.repository_id = $1)
+			AND CASE WHEN $2 = 'active' THEN i.status <> 'resolved' ELSE ($2 = '' OR i.status = $2) END
+			AND ($3 = '' OR i.severity = $3) AND ($4 = 0 OR i.id < $4)
+		ORDER BY i.id DESC LIMIT $5`, f.RepositoryID, f.Status, f.Severity, f.Before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %w", err)
+	}
+	return out, nil
+}
+
+// OpenIncidentOfCluster returns the id of the cluster's incident that is
+// not resolved (there is at most one).
+func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM incidents WHERE cluster_id = $1 AND status <> 'resolved'`, clusterID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("open incident of cluster %d: %w", clusterID, notFound(err))
+	}
+	return id, nil
 }
 
 // LockRepositoryIncidents returns the repository's incidents that are not
@@ -170,6 +169,16 @@ func ListUnsyncedIncidents(ctx context.Context, q Querier, commentedBefore time.
 func ListStaleIncidents(ctx context.Context, q Querier, before time.Time) ([]Incident, error) {
 	return queryIncidents(ctx, q, `WHERE i.status <> 'resolved' AND COALESCE(i.last_occurrence_at, i.opened_at) < $1
 		ORDER BY i.id FOR UPDATE OF i`, before)
+}
+
+// IncidentsOpenedSince counts a repository's incidents opened since a time.
+func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, since time.Time) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1 AND opened_at >= $2`, repositoryID, since).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("incidents opened: %w", err)
+	}
+	return n, nil
 }
 
 // NewIncident is what opening an incident needs.
@@ -220,19 +229,6 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	return id, true, Audit(ctx, q, "worker", "incident.open", "incident", id, map[string]any{"title": n.Title, "run_id": n.RunID})
 }
 
-// AddIncidentEvent appends to an incident's timeline.
-func AddIncidentEvent(ctx context.Context, q Querier, incidentID int64, kind, message string, runID int64, data map[string]any) error {
-	if data == nil {
-		data = map[string]any{}
-	}
-	_, err := q.Exec(ctx, `INSERT INTO incident_events (incident_id, kind, message, run_id, data)
-		VALUES ($1, $2, $3, NULLIF($4, 0), $5)`, incidentID, kind, message, runID, data)
-	if err != nil {
-		return fmt.Errorf("incident %d event: %w", incidentID, err)
-	}
-	return nil
-}
-
 // RecordIncidentOccurrence counts a run showing the incident's failure.
 func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, at time.Time, impact map[string]any) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET occurrences = occurrences + 1, clean_runs = 0, last_run_id = $2,
@@ -243,35 +239,6 @@ func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, a
 	return AddIncidentEvent(ctx, q, id, "occurrence", fmt.Sprintf("seen again in run %d", runID), runID, nil)
 }
 
-// SetIncidentStatus moves an incident, with the timeline event and audit
-// entry the change needs. cleanRuns is stored as given.
-func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to string, cleanRuns int, reason, actor string, runID int64, at time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE incidents SET status = $2, clean_runs = $3,
-			mitigated_at = CASE WHEN $2 = 'mitigating' THEN $4 ELSE mitigated_at END,
-			resolved_at = CASE WHEN $2 = 'resolved' THEN $4 WHEN $2 = 'open' THEN NULL ELSE resolved_at END,
-			resolution = CASE WHEN $2 = 'resolved' THEN $5 ELSE resolution END,
-			reopen_count = reopen_count + CASE WHEN $6 = 'resolved' AND $2 <> 'resolved' THEN 1 ELSE 0 END,
-			updated_at = now()
-		WHERE id = $1`, id, to, cleanRuns, at, reason, from)
-	if err != nil {
-		return fmt.Errorf("incident %d %s → %s: %w", id, from, to, err)
-	}
-	if from == to {
-		return nil
-	}
-	kind := "status"
-	switch {
-	case to == "resolved":
-		kind = "resolved"
-	case from == "resolved":
-		kind = "reopened"
-	}
-	if err := AddIncidentEvent(ctx, q, id, kind, reason, runID, map[string]any{"from": from, "to": to, "actor": actor}); err != nil {
-		return err
-	}
-	return Audit(ctx, q, actor, "incident."+kind, "incident", id, map[string]any{"from": from, "to": to, "reason": reason})
-}
-
 // SetIncidentCleanRuns stores the clean-run count without a status change.
 func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns int) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET clean_runs = $2, updated_at = now() WHERE id = $1`, id, cleanRuns)
@@ -279,119 +246,6 @@ func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns in
 		return fmt.Errorf("incident %d: %w", id, err)
 	}
 	return nil
-}
-
-// ClusterRunsSince counts, per cluster, the distinct runs on branch since a
-// time that had a failure in it (flaky failures left out).
-func ClusterRunsSince(ctx context.Context, q Querier, repositoryID int64, branch string, since time.Time, clusterIDs []int64) (map[int64]int, error) {
-	rows, err := q.Query(ctx, `SELECT f.cluster_id, count(DISTINCT f.run_id) FROM failures f JOIN runs r ON r.id = f.run_id
-		WHERE f.cluster_id = ANY($1) AND r.repository_id = $2 AND r.branch = $3 AND f.created_at >= $4 AND NOT f.flaky
-		GROUP BY f.cluster_id`, clusterIDs, repositoryID, branch, since)
-	if err != nil {
-		return nil, fmt.Errorf("cluster runs: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
-}
-
-// IncidentsOpenedSince counts a repository's incidents opened since a time.
-func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, since time.Time) (int, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE repository_id = $1 AND opened_at >= $2`, repositoryID, since).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("incidents opened: %w", err)
-	}
-	return n, nil
-}
-
-// FailingStreak counts the consecutive failing finished runs on branch,
-// newest first, up to limit: a run fails when it errored, timed out, or has
-// a failure that is not a flaky test.
-func FailingStreak(ctx context.Context, q Querier, repositoryID int64, branch string, limit int) (int, []int64, error) {
-	rows, err := q.Query(ctx, `SELECT r.id, r.state IN ('errored', 'timed_out') OR (r.state = 'failed' AND (
-			EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id AND NOT f.flaky)
-			OR NOT EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id)))
-		FROM runs r WHERE r.repository_id = $1 AND r.branch = $2
-			AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-		ORDER BY r.id DESC LIMIT $3`, repositoryID, branch, max(limit, 1))
-	if err != nil {
-		return 0, nil, fmt.Errorf("failing streak: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	var ids []int64
-	broken := false
-	for rows.Next() {
-		var id int64
-		var failed bool
-		if err := rows.Scan(&id, &failed); err != nil {
-			return 0, nil, err
-		}
-		if broken || !failed {
-			broken = true
-			continue
-		}
-		n++
-		ids = append(ids, id)
-	}
-	return n, ids, rows.Err()
-}
-
-// InfraFailures counts the runs of an installation's repositories (or of
-// one repository when installationID is 0) finished since a time, and those
-// that errored for infrastructure.
-func InfraFailures(ctx context.Context, q Querier, installationID, repositoryID int64, since time.Time) (total, infra int, err error) {
-	err = q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.state = 'errored' OR r.category = 'infrastructure')
-		FROM runs r JOIN repositories p ON p.id = r.repository_id
-		WHERE r.finished_at >= $3 AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-			AND (($1 <> 0 AND p.installation_id = $1) OR ($1 = 0 AND r.repository_id = $2))`,
-		installationID, repositoryID, since).Scan(&total, &infra)
-	if err != nil {
-		return 0, 0, fmt.Errorf("infrastructure failures: %w", err)
-	}
-	return total, infra, nil
-}
-
-// ClusterImpact is what a cluster's failures have touched so far.
-func ClusterImpact(ctx context.Context, q Querier, clusterID int64, now time.Time) (map[string]any, error) {
-	var runs, branches, prs, tests int
-	var first, last time.Time
-	err := q.QueryRow(ctx, `SELECT count(DISTINCT f.run_id), count(DISTINCT r.branch), count(DISTINCT r.pr_number),
-			count(DISTINCT f.test_id), COALESCE(min(f.created_at), $2), COALESCE(max(f.created_at), $2)
-		FROM failures f JOIN runs r ON r.id = f.run_id WHERE f.cluster_id = $1`, clusterID, now).Scan(
-		&runs, &branches, &prs, &tests, &first, &last)
-	if err != nil {
-		return nil, fmt.Errorf("impact of cluster %d: %w", clusterID, err)
-	}
-	return map[string]any{"runs": runs, "branches": branches, "pull_requests": prs, "tests": tests,
-		"first_seen": first.UTC(), "last_seen": last.UTC(), "duration_seconds": int64(now.Sub(first).Seconds())}, nil
-}
-
-// ClusterCommits returns the first commit on branch where the cluster
-// appeared (since its last absence) and the last commit before it whose run
-// did not show it.
-func ClusterCommits(ctx context.Context, q Querier, repositoryID, clusterID int64, branch string) (firstBad, lastGood string, err error) {
-	err = q.QueryRow(ctx, `WITH hist AS (
-			SELECT r.id, r.sha, EXISTS (SELECT 1 FROM failures f WHERE f.run_id = r.id AND f.cluster_id = $2) AS bad
-			FROM runs r WHERE r.repository_id = $1 AND r.branch = $3
-				AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-			ORDER BY r.id DESC LIMIT 200),
-		good AS (SELECT max(id) AS id FROM hist WHERE NOT bad)
-		SELECT COALESCE((SELECT sha FROM hist WHERE bad AND id > COALESCE((SELECT id FROM good), 0) ORDER BY id LIMIT 1), ''),
-			COALESCE((SELECT h.sha FROM hist h, good g WHERE h.id = g.id), '')`, repositoryID, clusterID, branch).Scan(&firstBad, &lastGood)
-	if err != nil {
-		return "", "", fmt.Errorf("commits of cluster %d: %w", clusterID, err)
-	}
-	return firstBad, lastGood, nil
 }
 
 // SetIncidentIssue stores the GitHub issue number of an incident.
@@ -429,31 +283,4 @@ func SetIncidentPostmortem(ctx context.Context, q Querier, id int64, text string
 		return fmt.Errorf("incident %d postmortem: %w", id, err)
 	}
 	return nil
-}
-
-// IncidentTimelineEvent is one event of an incident's timeline.
-type IncidentTimelineEvent struct {
-	Kind      string
-	Message   string
-	RunID     int64
-	CreatedAt time.Time
-}
-
-// IncidentEvents returns an incident's timeline, oldest first.
-func IncidentEvents(ctx context.Context, q Querier, id int64) ([]IncidentTimelineEvent, error) {
-	rows, err := q.Query(ctx, `SELECT kind, message, COALESCE(run_id, 0), created_at FROM incident_events
-		WHERE incident_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("timeline of incident %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []IncidentTimelineEvent
-	for rows.Next() {
-		var e IncidentTimelineEvent
-		if err := rows.Scan(&e.Kind, &e.Message, &e.RunID, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

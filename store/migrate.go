@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/sentinel-ci/sentinel/migrations"
@@ -24,7 +23,7 @@ const migrationLockKey int64 = 0x73656e74696e656c
 // session-level advisory lock. A second process waits for the first and then
 // finds nothing left to do.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: acquire connection: %w", err)
 	}
@@ -35,7 +34,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	// Unlock with a fresh context: ctx may be what got cancelled.
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLockKey) //nolint:errcheck
 
-	migrator, err := rivermigrate.New(riverpgxv5.New(db.Pool), &rivermigrate.Config{Logger: log})
+	migrator, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: log})
 	if err != nil {
 		return fmt.Errorf("migrate: river: %w", err)
 	}

@@ -16,10 +16,10 @@ import (
 func countMigrations(t *testing.T, db *store.DB) (own, river int) {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&own); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&own); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM river_migration").Scan(&river); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM river_migration").Scan(&river); err != nil {
 		t.Fatal(err)
 	}
 	return own, river

@@ -38,7 +38,7 @@ func TestManagedPostgresStartStopRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
+	if _, err := db.Exec(ctx, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -61,7 +61,7 @@ func TestManagedPostgresStartStopRestart(t *testing.T) {
 	}
 	defer db2.Close()
 	var x int
-	if err := db2.Pool.QueryRow(ctx, "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
+	if err := db2.QueryRow(ctx, "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
 		t.Errorf("data after restart: %d %v (the cluster must be initialised once, not again)", x, err)
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Querier is what both the pool and a transaction offer, so that functions
-// which must join a caller's transaction (the webhook intake inserts a
-// delivery, runs and River jobs atomically) also run standalone.
+// Querier is what every store function runs on: *DB (the pool), a pgx.Tx
+// (db.InTx, so that a caller such as the webhook intake inserts a delivery,
+// runs and River jobs atomically) and a LogListener's own connection.
 type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

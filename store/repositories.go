@@ -6,74 +6,6 @@ import (
 	"time"
 )
 
-// Installation is a GitHub App installation on an account.
-type Installation struct {
-	ID           int64
-	AccountLogin string
-	AccountType  string
-	State        string // active, suspended, deleted
-}
-
-// UpsertInstallation records an installation, keeping its state current.
-func UpsertInstallation(ctx context.Context, q Querier, in Installation) error {
-	// Most deliveries repeat what we know: read first, so that concurrent
-	// deliveries of one installation do not queue on its row lock.
-	cur, err := scanInstallation(q.QueryRow(ctx, `SELECT `+installationColumns+` FROM installations WHERE id = $1`, in.ID))
-	if err != nil && notFound(err) != ErrNotFound {
-		return fmt.Errorf("installation %d: %w", in.ID, err)
-	}
-	known := &cur
-	if err != nil {
-		known = nil
-	}
-	return UpsertInstallationKnown(ctx, q, in, known)
-}
-
-// UpsertInstallationKnown is UpsertInstallation when the caller has read
-// the current row already (cur, nil when there is none): it writes only
-// when something changed.
-func UpsertInstallationKnown(ctx context.Context, q Querier, in Installation, cur *Installation) error {
-	in = in.withDefaults()
-	if InstallationUpToDate(in, cur) {
-		return nil
-	}
-	_, err := q.Exec(ctx, `
-		INSERT INTO installations (id, account_login, account_type, state)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login,
-			account_type = EXCLUDED.account_type, state = EXCLUDED.state, updated_at = now()`,
-		in.ID, in.AccountLogin, in.AccountType, in.State)
-	if err != nil {
-		return fmt.Errorf("upsert installation %d: %w", in.ID, err)
-	}
-	return nil
-}
-
-// InstallationUpToDate reports whether cur (nil when unknown) already holds
-// what in says, so that recording in would write nothing.
-func InstallationUpToDate(in Installation, cur *Installation) bool {
-	in = in.withDefaults()
-	return cur != nil && cur.AccountLogin == in.AccountLogin && cur.AccountType == in.AccountType
-}
-
-func (in Installation) withDefaults() Installation {
-	if in.State == "" {
-		in.State = "active"
-	}
-	if in.AccountType == "" {
-		in.AccountType = "User"
-	}
-	return in
-}
-
-const installationColumns = `id, account_login, account_type, state`
-
-func scanInstallation(row interface{ Scan(...any) error }) (Installation, error) {
-	var in Installation
-	err := row.Scan(&in.ID, &in.AccountLogin, &in.AccountType, &in.State)
-	return in, err
-}
-
 // Repository is a repository Sentinel runs CI for.
 type Repository struct {
 	ID             int64
@@ -89,7 +21,8 @@ type Repository struct {
 
 // Owner and Name split FullName.
 func (r Repository) Owner() string { o, _ := splitFullName(r.FullName); return o }
-func (r Repository) Name() string  { _, n := splitFullName(r.FullName); return n }
+
+func (r Repository) Name() string { _, n := splitFullName(r.FullName); return n }
 
 func splitFullName(full string) (string, string) {
 	for i := 0; i < len(full); i++ {
@@ -98,6 +31,50 @@ func splitFullName(full string) (string, string) {
 		}
 	}
 	return full, ""
+}
+
+const repositoryColumns = `id, COALESCE(github_id, 0), COALESCE(installation_id, 0), full_name, clone_url, default_branch, private, active, created_at`
+
+func scanRepository(row interface{ Scan(...any) error }) (Repository, error) {
+	var r Repository
+	err := row.Scan(&r.ID, &r.GitHubID, &r.InstallationID, &r.FullName, &r.CloneURL, &r.DefaultBranch, &r.Private, &r.Active, &r.CreatedAt)
+	return r, err
+}
+
+// GetRepository returns one repository by id.
+func GetRepository(ctx context.Context, q Querier, id int64) (Repository, error) {
+	r, err := scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE id = $1`, id))
+	if err != nil {
+		return Repository{}, fmt.Errorf("repository %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// RepositoryByName returns one repository by its owner/name.
+func RepositoryByName(ctx context.Context, q Querier, fullName string) (Repository, error) {
+	r, err := scanRepository(q.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, fullName))
+	if err != nil {
+		return Repository{}, fmt.Errorf("repository %s: %w", fullName, notFound(err))
+	}
+	return r, nil
+}
+
+// ListRepositories returns every repository, active first, by name.
+func ListRepositories(ctx context.Context, q Querier) ([]Repository, error) {
+	rows, err := q.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories ORDER BY active DESC, full_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list repositories: %w", err)
+	}
+	defer rows.Close()
+	var out []Repository
+	for rows.Next() {
+		r, err := scanRepository(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list repositories: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // UpsertRepository records a repository by its GitHub id (or, for
@@ -159,29 +136,6 @@ func UpsertRepositoryKnown(ctx context.Context, q Querier, r Repository, cur *Re
 	return id, nil
 }
 
-// SetInstallationState marks an installation (and, when deleted, its
-// repositories) without deleting history.
-func SetInstallationState(ctx context.Context, q Querier, installationID int64, state string) error {
-	if _, err := q.Exec(ctx, `UPDATE installations SET state = $2, updated_at = now() WHERE id = $1`, installationID, state); err != nil {
-		return fmt.Errorf("installation %d state: %w", installationID, err)
-	}
-	if state == "deleted" {
-		if _, err := q.Exec(ctx, `UPDATE repositories SET active = false, updated_at = now() WHERE installation_id = $1`, installationID); err != nil {
-			return fmt.Errorf("installation %d repositories: %w", installationID, err)
-		}
-	}
-	return nil
-}
-
-// DeactivateRepository marks a repository removed from its installation.
-func DeactivateRepository(ctx context.Context, q Querier, githubID int64) error {
-	_, err := q.Exec(ctx, `UPDATE repositories SET active = false, updated_at = now() WHERE github_id = $1`, githubID)
-	if err != nil {
-		return fmt.Errorf("deactivate repository %d: %w", githubID, err)
-	}
-	return nil
-}
-
 // RepositoryUpToDate reports whether cur (nil when unknown) already holds
 // what r says, so that recording r would write nothing.
 func RepositoryUpToDate(r Repository, cur *Repository) bool {
@@ -192,46 +146,11 @@ func RepositoryUpToDate(r Repository, cur *Repository) bool {
 		(r.CloneURL == "" || cur.CloneURL == r.CloneURL) && (r.InstallationID == 0 || cur.InstallationID == r.InstallationID)
 }
 
-const repositoryColumns = `id, COALESCE(github_id, 0), COALESCE(installation_id, 0), full_name, clone_url, default_branch, private, active, created_at`
-
-func scanRepository(row interface{ Scan(...any) error }) (Repository, error) {
-	var r Repository
-	err := row.Scan(&r.ID, &r.GitHubID, &r.InstallationID, &r.FullName, &r.CloneURL, &r.DefaultBranch, &r.Private, &r.Active, &r.CreatedAt)
-	return r, err
-}
-
-// GetRepository returns one repository by id.
-func (db *DB) GetRepository(ctx context.Context, id int64) (Repository, error) {
-	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE id = $1`, id))
+// DeactivateRepository marks a repository removed from its installation.
+func DeactivateRepository(ctx context.Context, q Querier, githubID int64) error {
+	_, err := q.Exec(ctx, `UPDATE repositories SET active = false, updated_at = now() WHERE github_id = $1`, githubID)
 	if err != nil {
-		return Repository{}, fmt.Errorf("repository %d: %w", id, notFound(err))
+		return fmt.Errorf("deactivate repository %d: %w", githubID, err)
 	}
-	return r, nil
-}
-
-// RepositoryByName returns one repository by its owner/name.
-func (db *DB) RepositoryByName(ctx context.Context, fullName string) (Repository, error) {
-	r, err := scanRepository(db.Pool.QueryRow(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE full_name = $1`, fullName))
-	if err != nil {
-		return Repository{}, fmt.Errorf("repository %s: %w", fullName, notFound(err))
-	}
-	return r, nil
-}
-
-// ListRepositories returns every repository, active first, by name.
-func (db *DB) ListRepositories(ctx context.Context) ([]Repository, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories ORDER BY active DESC, full_name`)
-	if err != nil {
-		return nil, fmt.Errorf("list repositories: %w", err)
-	}
-	defer rows.Close()
-	var out []Repository
-	for rows.Next() {
-		r, err := scanRepository(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list repositories: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -70,33 +71,100 @@ func (r Run) Duration(now time.Time) time.Duration {
 	return end.Sub(*r.StartedAt)
 }
 
-// NewRun is what creating a run needs.
-type NewRun struct {
-	RepositoryID  int64
-	SHA, Ref      string
-	Branch        string
-	PRNumber      int
-	HeadRepo      string
-	CloneURL      string
-	CommitMessage string
-	Author        string
-	Trigger       string
-	Attempt       int
-	ExternalID    string
-	State         string // queued (default) or awaiting_approval
-	DeliveryID    string
+const runColumns = `r.id, r.repository_id, p.full_name, COALESCE(p.installation_id, 0), r.sha, r.ref, r.branch,
+	COALESCE(r.pr_number, 0), r.head_repo, r.clone_url, r.commit_message, r.author, r.trigger, r.attempt,
+	r.external_id, r.state, r.conclusion, r.category, r.error, COALESCE(r.superseded_by, 0),
+	COALESCE(r.check_run_id, 0), COALESCE(r.job_id, 0), r.delivery_id, r.created_at, r.started_at, r.finished_at`
+
+func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	err := row.Scan(&r.ID, &r.RepositoryID, &r.Repository, &r.InstallationID, &r.SHA, &r.Ref, &r.Branch,
+		&r.PRNumber, &r.HeadRepo, &r.CloneURL, &r.CommitMessage, &r.Author, &r.Trigger, &r.Attempt,
+		&r.ExternalID, &r.State, &r.Conclusion, &r.Category, &r.Error, &r.SupersededBy,
+		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.CreatedAt, &r.StartedAt, &r.FinishedAt)
+	return r, err
 }
 
-// InsertRun creates a run unless one with the same identity (repository,
-// SHA, trigger, attempt, PR, external id) exists; then it returns that one
-// with created == false. The unique index decides, so concurrent duplicate
-// deliveries cannot both create it.
-func InsertRun(ctx context.Context, q Querier, n NewRun) (id int64, created bool, err error) {
-	ids, createdAll, err := InsertRuns(ctx, q, []NewRun{n})
+// queryRuns reads runs; tail follows the FROM clause and uses the aliases
+// r (runs) and p (repositories).
+func queryRuns(ctx context.Context, q Querier, tail string, args ...any) ([]Run, error) {
+	rows, err := q.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id `+tail, args...)
 	if err != nil {
-		return 0, false, err
+		return nil, fmt.Errorf("runs: %w", err)
 	}
-	return ids[0], createdAll[0], nil
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// GetRun returns one run.
+func GetRun(ctx context.Context, q Querier, id int64) (Run, error) {
+	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id WHERE r.id = $1`, id))
+	if err != nil {
+		return Run{}, fmt.Errorf("run %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// RunFilter selects runs for lists; zero fields do not filter. Before is a
+// keyset cursor: only runs with a smaller id are returned.
+type RunFilter struct {
+	RepositoryID int64
+	Repository   string
+	Branch       string
+	PRNumber     int
+	State        string
+	Trigger      string
+	Before       int64
+	Limit        int
+}
+
+// ListRuns returns runs newest first.
+func ListRuns(ctx context.Context, q Querier, f RunFilter) ([]Run, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	out, err := queryRuns(ctx, q, `WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
+			AND ($3 = '' OR r.branch = $3) AND ($4 = 0 OR r.pr_number = $4)
+			AND ($5 = '' OR r.state = $5) AND ($6 = '' OR r.trigger = $6)
+			AND ($7 = 0 OR r.id < $7)
+		ORDER BY r.id DESC LIMIT $8`,
+		f.RepositoryID, f.Repository, f.Branch, f.PRNumber, f.State, f.Trigger, f.Before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %w", err)
+	}
+	return out, nil
+}
+
+// LatestRunOfCommit returns the id of the newest push or pull request run
+// of a commit (ErrNotFound when there is none), the run a re-run button or
+// a re-request from GitHub is about.
+func LatestRunOfCommit(ctx context.Context, q Querier, repositoryID int64, sha string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM runs WHERE repository_id = $1 AND sha = $2 AND trigger IN ('push', 'pull_request')
+		ORDER BY id DESC LIMIT 1`, repositoryID, sha).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("previous run of %s: %w", sha, notFound(err))
+	}
+	return id, nil
+}
+
+// LatestConcludedRun returns the newest run of a commit, in any repository,
+// whose conclusion is recorded (after triage and reporting).
+func LatestConcludedRun(ctx context.Context, q Querier, sha string) (Run, error) {
+	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
+		WHERE r.sha = $1 AND r.conclusion <> '' ORDER BY r.id DESC LIMIT 1`, sha))
+	if err != nil {
+		return Run{}, fmt.Errorf("concluded run of %s: %w", sha, notFound(err))
+	}
+	return r, nil
 }
 
 // NextAttempt is the attempt number a re-run of this commit and trigger gets.
@@ -109,31 +177,6 @@ func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigge
 		return 0, fmt.Errorf("next attempt: %w", err)
 	}
 	return n, nil
-}
-
-// SetRunJob records the River job that executes the run, for cancellation.
-func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
-	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)
-	if err != nil {
-		return fmt.Errorf("run %d job: %w", runID, err)
-	}
-	return nil
-}
-
-const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`
-
-// Superseded is an earlier run that a newer push replaced.
-type Superseded struct {
-	RunID int64
-	JobID int64 // 0 when the run had no job yet
-	By    int64 // the run that replaced it
-}
-
-// SupersedeRuns cancels the earlier unfinished runs of the same pull request
-// (prNumber != 0) or branch, marking them superseded by newRunID, and returns
-// them so the caller can cancel their River jobs in the same transaction.
-func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
-	return SupersedeRunsBatch(ctx, q, []Supersession{{RepositoryID: repositoryID, Branch: branch, PRNumber: prNumber, NewRunID: newRunID}}, nil)
 }
 
 // TransitionRun moves a run from one of the states in from to state to and
@@ -173,68 +216,38 @@ func SetCheckRunID(ctx context.Context, q Querier, runID, checkRunID int64) erro
 	return nil
 }
 
-const runColumns = `r.id, r.repository_id, p.full_name, COALESCE(p.installation_id, 0), r.sha, r.ref, r.branch,
-	COALESCE(r.pr_number, 0), r.head_repo, r.clone_url, r.commit_message, r.author, r.trigger, r.attempt,
-	r.external_id, r.state, r.conclusion, r.category, r.error, COALESCE(r.superseded_by, 0),
-	COALESCE(r.check_run_id, 0), COALESCE(r.job_id, 0), r.delivery_id, r.created_at, r.started_at, r.finished_at`
-
-func scanRun(row interface{ Scan(...any) error }) (Run, error) {
-	var r Run
-	err := row.Scan(&r.ID, &r.RepositoryID, &r.Repository, &r.InstallationID, &r.SHA, &r.Ref, &r.Branch,
-		&r.PRNumber, &r.HeadRepo, &r.CloneURL, &r.CommitMessage, &r.Author, &r.Trigger, &r.Attempt,
-		&r.ExternalID, &r.State, &r.Conclusion, &r.Category, &r.Error, &r.SupersededBy,
-		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.CreatedAt, &r.StartedAt, &r.FinishedAt)
-	return r, err
-}
-
-// GetRun returns one run.
-func GetRun(ctx context.Context, q Querier, id int64) (Run, error) {
-	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id WHERE r.id = $1`, id))
+// SetRunJob records the River job that executes the run, for cancellation.
+func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
+	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)
 	if err != nil {
-		return Run{}, fmt.Errorf("run %d: %w", id, notFound(err))
+		return fmt.Errorf("run %d job: %w", runID, err)
 	}
-	return r, nil
+	return nil
 }
 
-// GetRun returns one run.
-func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) { return GetRun(ctx, db.Pool, id) }
+const setRunJobSQL = `UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1`
 
-// RunFilter selects runs for lists; zero fields do not filter. Before is a
-// keyset cursor: only runs with a smaller id are returned.
-type RunFilter struct {
-	RepositoryID int64
-	Repository   string
-	Branch       string
-	PRNumber     int
-	State        string
-	Trigger      string
-	Before       int64
-	Limit        int
-}
-
-// ListRuns returns runs newest first.
-func (db *DB) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
+// SetRunGoModules records the Go modules the runner found in a run's
+// checkout (module path → directory); nothing is recorded for none.
+func SetRunGoModules(ctx context.Context, q Querier, runID int64, modules map[string]string) error {
+	if len(modules) == 0 {
+		return nil
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+runColumns+` FROM runs r JOIN repositories p ON p.id = r.repository_id
-		WHERE ($1 = 0 OR r.repository_id = $1) AND ($2 = '' OR p.full_name = $2)
-			AND ($3 = '' OR r.branch = $3) AND ($4 = 0 OR r.pr_number = $4)
-			AND ($5 = '' OR r.state = $5) AND ($6 = '' OR r.trigger = $6)
-			AND ($7 = 0 OR r.id < $7)
-		ORDER BY r.id DESC LIMIT $8`,
-		f.RepositoryID, f.Repository, f.Branch, f.PRNumber, f.State, f.Trigger, f.Before, f.Limit)
+	b, err := json.Marshal(modules)
 	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return fmt.Errorf("run %d go modules: %w", runID, err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		out = append(out, r)
+	if _, err := q.Exec(ctx, `UPDATE runs SET go_modules = $2 WHERE id = $1`, runID, string(b)); err != nil {
+		return fmt.Errorf("run %d go modules: %w", runID, err)
 	}
-	return out, rows.Err()
+	return nil
+}
+
+// RunGoModules is what SetRunGoModules recorded for a run, nil if nothing.
+func RunGoModules(ctx context.Context, q Querier, runID int64) (map[string]string, error) {
+	var modules map[string]string
+	if err := q.QueryRow(ctx, `SELECT go_modules FROM runs WHERE id = $1`, runID).Scan(&modules); err != nil {
+		return nil, fmt.Errorf("run %d go modules: %w", runID, err)
+	}
+	return modules, nil
 }

@@ -19,11 +19,11 @@ import (
 func newRunForSteps(t *testing.T, db *store.DB) (repoID, runID int64) {
 	t.Helper()
 	ctx := context.Background()
-	repoID, err := store.UpsertRepository(ctx, db.Pool, store.Repository{FullName: "octo/steps", CloneURL: "file:///x"})
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{FullName: "octo/steps", CloneURL: "file:///x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID, _, err = store.InsertRun(ctx, db.Pool, store.NewRun{RepositoryID: repoID, SHA: strings.Repeat("a", 40), Trigger: "api"})
+	runID, _, err = store.InsertRun(ctx, db, store.NewRun{RepositoryID: repoID, SHA: strings.Repeat("a", 40), Trigger: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,33 +36,33 @@ func TestStepLifecycle(t *testing.T) {
 	_, runID := newRunForSteps(t, db)
 	ctx := context.Background()
 
-	build, a1, err := store.InsertStep(ctx, db.Pool, store.NewStep{RunID: runID, Position: 0, Name: "build"})
+	build, a1, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Position: 0, Name: "build"})
 	if err != nil || a1 != 1 {
 		t.Fatalf("attempt %d err %v", a1, err)
 	}
-	test, _, err := store.InsertStep(ctx, db.Pool, store.NewStep{RunID: runID, Position: 1, Name: "test"})
+	test, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Position: 1, Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.StartStep(ctx, db.Pool, build, "img", "make"); err != nil {
+	if err := store.StartStep(ctx, db, build, "img", "make"); err != nil {
 		t.Fatal(err)
 	}
 	// A worker lost mid-step: the running step is errored, the pending one too.
-	n, err := store.AbandonSteps(ctx, db.Pool, runID, store.StepErrored, "worker lost")
+	n, err := store.AbandonSteps(ctx, db, runID, store.StepErrored, "worker lost")
 	if err != nil || n != 2 {
 		t.Fatalf("abandoned %d, %v", n, err)
 	}
 	// Finishing an abandoned step changes nothing.
 	zero := 0
-	if err := store.FinishStep(ctx, db.Pool, build, store.StepEnd{State: store.StepSucceeded, ExitCode: &zero}); err != nil {
+	if err := store.FinishStep(ctx, db, build, store.StepEnd{State: store.StepSucceeded, ExitCode: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	// The next execution gets the next attempt at the same position.
-	_, a2, err := store.InsertStep(ctx, db.Pool, store.NewStep{RunID: runID, Position: 0, Name: "build", State: store.StepRunning})
+	_, a2, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Position: 0, Name: "build", State: store.StepRunning})
 	if err != nil || a2 != 2 {
 		t.Fatalf("attempt %d err %v", a2, err)
 	}
-	steps, err := store.ListSteps(ctx, db.Pool, runID)
+	steps, err := store.ListSteps(ctx, db, runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestStepLifecycle(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
-	if s, err := store.GetStep(ctx, db.Pool, test); err != nil || s.FinishedAt == nil {
+	if s, err := store.GetStep(ctx, db, test); err != nil || s.FinishedAt == nil {
 		t.Errorf("step %+v err %v", s, err)
 	}
 }
@@ -88,33 +88,30 @@ func TestLogChunksAndNotify(t *testing.T) {
 	db := storetest.NewDB(t)
 	_, runID := newRunForSteps(t, db)
 	ctx := context.Background()
-	stepID, _, err := store.InsertStep(ctx, db.Pool, store.NewStep{RunID: runID, Name: "s", State: store.StepRunning})
+	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "s", State: store.StepRunning})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, db.Pool.Config().ConnConfig.ConnString())
+	conn, err := db.ListenLogs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "LISTEN "+store.LogChannel); err != nil {
-		t.Fatal(err)
-	}
+	defer conn.Close()
 	for seq, data := range []string{"one\ntwo\n", "three\n"} {
 		c := store.LogChunk{StepID: stepID, Seq: seq + 1, FirstLine: 1 + 2*seq, Data: []byte(data)}
-		if err := store.AppendLogChunk(ctx, db.Pool, runID, c); err != nil {
+		if err := store.AppendLogChunk(ctx, db, runID, c); err != nil {
 			t.Fatal(err)
 		}
 		// A retried flush of the same chunk is harmless.
-		if err := store.AppendLogChunk(ctx, db.Pool, runID, c); err != nil {
+		if err := store.AppendLogChunk(ctx, db, runID, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	log, err := store.StepLog(ctx, db.Pool, stepID)
+	log, err := store.StepLog(ctx, db, stepID)
 	if err != nil || string(log) != "one\ntwo\nthree\n" {
 		t.Fatalf("log %q err %v", log, err)
 	}
-	tail, err := store.LogChunks(ctx, db.Pool, stepID, 1, 10)
+	tail, err := store.LogChunks(ctx, db, stepID, 1, 10)
 	if err != nil || len(tail) != 1 || tail[0].FirstLine != 3 {
 		t.Fatalf("tail %+v err %v", tail, err)
 	}
@@ -145,7 +142,7 @@ func TestRecordTestResults(t *testing.T) {
 	db := storetest.NewDB(t)
 	repoID, runID := newRunForSteps(t, db)
 	ctx := context.Background()
-	stepID, _, err := store.InsertStep(ctx, db.Pool, store.NewStep{RunID: runID, Name: "test", State: store.StepRunning})
+	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: store.StepRunning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +161,7 @@ func TestRecordTestResults(t *testing.T) {
 	record(1, first)
 	retry := []triage.TestCase{{Package: "m/p", Name: "TestFlaky", Outcome: triage.OutcomePass}}
 	record(2, retry)
-	got, err := store.ListTestResults(ctx, db.Pool, runID)
+	got, err := store.ListTestResults(ctx, db, runID)
 	if err != nil {
 		t.Fatal(err)
 	}

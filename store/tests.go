@@ -3,9 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -29,6 +28,7 @@ type Test struct {
 	QuarantineSource string
 	QuarantineReason string
 	StateChangedAt   time.Time
+	Recent           []RunOutcome // newest first; read by ListFlakyTests only
 	// loaded is the state as read, so that a write-back does not undo a
 	// change someone else made meanwhile (a quarantine from the dashboard).
 	loaded triage.TestState
@@ -44,6 +44,27 @@ func (t Test) Identity() string {
 		return t.Name
 	}
 	return t.Package + "." + t.Name
+}
+
+// QuarantineUntil is when the quarantine ends, nil when it has no end.
+func (t Test) QuarantineUntil() *time.Time {
+	if t.Flaky.QuarantineUntil.IsZero() {
+		return nil
+	}
+	u := t.Flaky.QuarantineUntil
+	return &u
+}
+
+// QuarantineWhy is the quarantine's reason and where it was set
+// (dashboard, config, ...), as the flaky tests page shows it.
+func (t Test) QuarantineWhy() string {
+	var parts []string
+	for _, p := range []string{t.QuarantineReason, t.QuarantineSource} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 const testColumns = `t.id, t.repository_id, r.full_name, t.package, t.name, t.state, t.window_bits, t.window_n,
@@ -83,6 +104,142 @@ func scanTest(row interface{ Scan(...any) error }) (Test, error) {
 	return t, err
 }
 
+// GetTest returns one test.
+func GetTest(ctx context.Context, q Querier, id int64) (Test, error) {
+	t, err := scanTest(q.QueryRow(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
+		WHERE t.id = $1`, id))
+	if err != nil {
+		return Test{}, fmt.Errorf("test %d: %w", id, notFound(err))
+	}
+	return t, nil
+}
+
+// FindTest returns a repository's test by package and name.
+func FindTest(ctx context.Context, q Querier, repositoryID int64, pkg, name string) (Test, error) {
+	t, err := scanTest(q.QueryRow(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
+		WHERE t.repository_id = $1 AND t.package = $2 AND t.name = $3`, repositoryID, pkg, name))
+	if err != nil {
+		return Test{}, fmt.Errorf("test %s %s: %w", pkg, name, notFound(err))
+	}
+	return t, nil
+}
+
+// TestFilter selects tests for ListTests.
+type TestFilter struct {
+	RepositoryID int64    // 0: all repositories
+	States       []string // empty: every state
+	Limit        int      // default 1000
+}
+
+// ListTests returns tracked tests, most flaky first.
+func ListTests(ctx context.Context, q Querier, f TestFilter) ([]Test, error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
+		WHERE ($1 = 0 OR t.repository_id = $1) AND (cardinality($2::text[]) = 0 OR t.state = ANY($2))
+		ORDER BY (t.state IN ('flaky', 'quarantined', 'broken')) DESC, t.score DESC, t.id LIMIT $3`,
+		f.RepositoryID, f.States, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list tests: %w", err)
+	}
+	defer rows.Close()
+	var out []Test
+	for rows.Next() {
+		t, err := scanTest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tests: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CountTests counts a repository's tests in any of states.
+func CountTests(ctx context.Context, q Querier, repositoryID int64, states []string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state = ANY($2)`, repositoryID, states).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count tests: %w", err)
+	}
+	return n, nil
+}
+
+// RunOutcome sums up a test's results in one run: Passed and Failed are
+// both true when a retry changed the outcome (flaky in that run).
+type RunOutcome struct {
+	RunID  int64
+	Passed bool
+	Failed bool
+}
+
+// FlakyFilter selects tests; zero fields do not filter. State "" lists
+// every test that is not healthy or has a score.
+type FlakyFilter struct {
+	RepositoryID int64
+	State        string
+	Limit        int // default 100, at most 500
+	Recent       int // outcomes per test, default 20
+}
+
+// ListFlakyTests returns the tests that are not healthy or have a score
+// (or those in f.State), by score, highest first, each with its recent
+// per-run outcomes.
+func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	if f.Recent <= 0 {
+		f.Recent = 20
+	}
+	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
+		WHERE ($1 = 0 OR t.repository_id = $1)
+			AND CASE WHEN $2 = '' THEN (t.state <> 'healthy' OR t.score > 0) ELSE t.state = $2 END
+		ORDER BY t.score DESC, t.id DESC LIMIT $3`, f.RepositoryID, f.State, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list flaky tests: %w", err)
+	}
+	var out []Test
+	index := map[int64]int{}
+	var ids []int64
+	for rows.Next() {
+		t, err := scanTest(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list flaky tests: %w", err)
+		}
+		index[t.ID] = len(out)
+		ids = append(ids, t.ID)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return out, err
+	}
+	// The newest results of each test through test_results_test_idx; a few
+	// results per run (retries) collapse into one outcome per run.
+	rows, err = q.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
+		FROM unnest($1::bigint[]) AS x(test_id)
+		CROSS JOIN LATERAL (SELECT run_id, outcome FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
+		GROUP BY x.test_id, r.run_id ORDER BY x.test_id, r.run_id DESC`, ids, f.Recent*2)
+	if err != nil {
+		return nil, fmt.Errorf("flaky test outcomes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var o RunOutcome
+		if err := rows.Scan(&id, &o.RunID, &o.Passed, &o.Failed); err != nil {
+			return nil, fmt.Errorf("flaky test outcomes: %w", err)
+		}
+		t := &out[index[id]]
+		if len(t.Recent) < f.Recent {
+			t.Recent = append(t.Recent, o)
+		}
+	}
+	return out, rows.Err()
+}
+
 // LoadTests loads the given tests without locking them: the caller
 // serialises analyses per repository (LockRepositoryAnalysis), and SaveTests
 // leaves alone any row whose state someone else changed meanwhile.
@@ -102,17 +259,6 @@ func LoadTests(ctx context.Context, q Querier, ids []int64) (map[int64]*Test, er
 		out[t.ID] = &t
 	}
 	return out, rows.Err()
-}
-
-// LockRepositoryAnalysis serialises, until the end of q's transaction, the
-// analyses of one repository's runs: they read and write the same tests,
-// clusters and incidents.
-func LockRepositoryAnalysis(ctx context.Context, q Querier, repositoryID int64) error {
-	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analysis:' || $1::bigint, 0))`, repositoryID)
-	if err != nil {
-		return fmt.Errorf("lock analyses of repository %d: %w", repositoryID, err)
-	}
-	return nil
 }
 
 // SaveTests writes back the flaky state of tests in one statement. Only
@@ -171,18 +317,6 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 	return nil
 }
 
-func int64ArrayLiteral(xs []int64) string {
-	b := make([]byte, 0, 2+len(xs)*8)
-	b = append(b, '{')
-	for i, x := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = fmt.Appendf(b, "%d", x)
-	}
-	return string(append(b, '}'))
-}
-
 // PushEvidenceRun puts runID first in runs, keeping the newest few.
 func PushEvidenceRun(runs []int64, runID int64) []int64 {
 	out := make([]int64, 0, maxEvidenceRuns)
@@ -196,295 +330,4 @@ func PushEvidenceRun(runs []int64, runID int64) []int64 {
 		}
 	}
 	return out
-}
-
-// TestEvent is a recorded change of a test's state.
-type TestEvent struct {
-	TestID    int64
-	RunID     int64 // 0 when not caused by a run
-	From, To  string
-	Reason    string
-	Actor     string
-	CreatedAt time.Time
-}
-
-// InsertTestEvents records state changes.
-func InsertTestEvents(ctx context.Context, q Querier, evs []TestEvent) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	n := len(evs)
-	tests, runs := make([]int64, n), make([]int64, n)
-	from, to, reason, actor := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range evs {
-		tests[i], runs[i], from[i], to[i], reason[i], actor[i] = e.TestID, e.RunID, e.From, e.To, e.Reason, e.Actor
-		if actor[i] == "" {
-			actor[i] = "worker"
-		}
-	}
-	_, err := q.Exec(ctx, `INSERT INTO test_events (test_id, run_id, from_state, to_state, reason, actor)
-		SELECT t, NULLIF(r, 0), f, s, why, who
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, r, f, s, why, who)`,
-		tests, runs, from, to, reason, actor)
-	if err != nil {
-		return fmt.Errorf("insert %d test events: %w", n, err)
-	}
-	return nil
-}
-
-// TestEvents returns a test's state changes, newest first.
-func TestEvents(ctx context.Context, q Querier, testID int64, limit int) ([]TestEvent, error) {
-	rows, err := q.Query(ctx, `SELECT test_id, COALESCE(run_id, 0), from_state, to_state, reason, actor, created_at
-		FROM test_events WHERE test_id = $1 ORDER BY id DESC LIMIT $2`, testID, max(limit, 1))
-	if err != nil {
-		return nil, fmt.Errorf("events of test %d: %w", testID, err)
-	}
-	defer rows.Close()
-	var out []TestEvent
-	for rows.Next() {
-		var e TestEvent
-		if err := rows.Scan(&e.TestID, &e.RunID, &e.From, &e.To, &e.Reason, &e.Actor, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// TestFilter selects tests for ListTests.
-type TestFilter struct {
-	RepositoryID int64    // 0: all repositories
-	States       []string // empty: every state
-	Limit        int      // default 1000
-}
-
-// ListTests returns tracked tests, most flaky first.
-func ListTests(ctx context.Context, q Querier, f TestFilter) ([]Test, error) {
-	if f.Limit <= 0 {
-		f.Limit = 1000
-	}
-	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
-		WHERE ($1 = 0 OR t.repository_id = $1) AND (cardinality($2::text[]) = 0 OR t.state = ANY($2))
-		ORDER BY (t.state IN ('flaky', 'quarantined', 'broken')) DESC, t.score DESC, t.id LIMIT $3`,
-		f.RepositoryID, f.States, f.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list tests: %w", err)
-	}
-	defer rows.Close()
-	var out []Test
-	for rows.Next() {
-		t, err := scanTest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tests: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-// GetTest returns one test.
-func GetTest(ctx context.Context, q Querier, id int64) (Test, error) {
-	t, err := scanTest(q.QueryRow(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
-		WHERE t.id = $1`, id))
-	if err != nil {
-		return Test{}, fmt.Errorf("test %d: %w", id, notFound(err))
-	}
-	return t, nil
-}
-
-// Quarantine says who quarantines a test, until when and why.
-type Quarantine struct {
-	Owner  string
-	Source string     // dashboard, button, config, api
-	Reason string     // shown in the test's history
-	Until  *time.Time // nil: until it recovers or is released
-	Actor  string     // for the audit log and the event
-}
-
-// SetQuarantine puts a test in quarantine (or updates its quarantine),
-// recording the change and an audit entry.
-func SetQuarantine(ctx context.Context, q Querier, testID int64, qu Quarantine) error {
-	var from string
-	err := q.QueryRow(ctx, `SELECT state FROM tests WHERE id = $1 FOR UPDATE`, testID).Scan(&from)
-	if err != nil {
-		return fmt.Errorf("quarantine test %d: %w", testID, notFound(err))
-	}
-	_, err = q.Exec(ctx, `UPDATE tests SET state = 'quarantined', quarantine_owner = $2, quarantine_source = $3,
-			quarantine_reason = $4, quarantine_until = $5,
-			state_changed_at = CASE WHEN state <> 'quarantined' THEN now() ELSE state_changed_at END, updated_at = now()
-		WHERE id = $1`, testID, qu.Owner, qu.Source, qu.Reason, qu.Until)
-	if err != nil {
-		return fmt.Errorf("quarantine test %d: %w", testID, err)
-	}
-	reason := "quarantined by " + qu.Owner
-	if qu.Reason != "" {
-		reason += ": " + qu.Reason
-	}
-	if qu.Until != nil {
-		reason += " until " + qu.Until.UTC().Format(time.RFC3339)
-	}
-	if from != string(triage.TestQuarantined) {
-		if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: from, To: string(triage.TestQuarantined),
-			Reason: reason, Actor: qu.Actor}}); err != nil {
-			return err
-		}
-	}
-	details := map[string]any{"owner": qu.Owner, "source": qu.Source, "reason": qu.Reason}
-	if qu.Until != nil {
-		details["until"] = qu.Until.UTC()
-	}
-	return Audit(ctx, q, qu.Actor, "test.quarantine", "test", testID, details)
-}
-
-// ReleaseQuarantine ends a quarantine by hand: the test goes back to flaky (its
-// score decides from there).
-func ReleaseQuarantine(ctx context.Context, q Querier, testID int64, actor string) error {
-	tag, err := q.Exec(ctx, `UPDATE tests SET state = 'flaky', quarantine_owner = '', quarantine_source = '',
-			quarantine_reason = '', quarantine_until = NULL, state_changed_at = now(), updated_at = now()
-		WHERE id = $1 AND state = 'quarantined'`, testID)
-	if err != nil {
-		return fmt.Errorf("release test %d: %w", testID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil
-	}
-	if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: "quarantined", To: "flaky", Reason: "released by hand", Actor: actor}}); err != nil {
-		return err
-	}
-	return Audit(ctx, q, actor, "test.release", "test", testID, nil)
-}
-
-// FindTest returns a repository's test by package and name.
-func FindTest(ctx context.Context, q Querier, repositoryID int64, pkg, name string) (Test, error) {
-	t, err := scanTest(q.QueryRow(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
-		WHERE t.repository_id = $1 AND t.package = $2 AND t.name = $3`, repositoryID, pkg, name))
-	if err != nil {
-		return Test{}, fmt.Errorf("test %s %s: %w", pkg, name, notFound(err))
-	}
-	return t, nil
-}
-
-// ExpireQuarantines ends every quarantine whose expiry has passed: the test
-// goes back to flaky (its score decides from there), with an event.
-func ExpireQuarantines(ctx context.Context, q Querier, now time.Time) ([]int64, error) {
-	rows, err := q.Query(ctx, `UPDATE tests SET state = 'flaky', quarantine_owner = '', quarantine_source = '',
-			quarantine_reason = '', quarantine_until = NULL, state_changed_at = now(), updated_at = now()
-		WHERE state = 'quarantined' AND quarantine_until IS NOT NULL AND quarantine_until <= $1
-		RETURNING id`, now)
-	if err != nil {
-		return nil, fmt.Errorf("expire quarantines: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("expire quarantines: %w", err)
-	}
-	evs := make([]TestEvent, len(ids))
-	for i, id := range ids {
-		evs[i] = TestEvent{TestID: id, From: "quarantined", To: "flaky", Reason: "quarantine expired"}
-	}
-	return ids, InsertTestEvents(ctx, q, evs)
-}
-
-// RecordTestResults stores the results of one step attempt, creating the
-// tests' identities (repository, package, name) that do not exist yet
-// (existing rows are not touched), and sends the results with COPY, several
-// times faster than an INSERT for the thousands a large suite reports.
-// attempt is the step attempt; a case's own Attempt (go test -count) is
-// added on top of it.
-func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, stepID int64, attempt int, cases []triage.TestCase) error {
-	if len(cases) == 0 {
-		return nil
-	}
-	n := len(cases)
-	pkgs, names := make([]string, n), make([]string, n)
-	distinct := make(map[[2]string]bool, n)
-	for i, c := range cases {
-		pkgs[i], names[i] = c.Package, c.Name
-		distinct[[2]string{c.Package, c.Name}] = true
-	}
-	ids, err := testIDs(ctx, tx, repositoryID, pkgs, names)
-	if err != nil {
-		return fmt.Errorf("tests of step %d: %w", stepID, err)
-	}
-	if len(ids) < len(distinct) {
-		// Some tests are new (usually none are): create them, then look again.
-		if _, err := tx.Exec(ctx, `INSERT INTO tests (repository_id, package, name)
-			SELECT DISTINCT $1::bigint, p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)
-			ON CONFLICT (repository_id, package, name) DO NOTHING`, repositoryID, pkgs, names); err != nil {
-			return fmt.Errorf("create tests of step %d: %w", stepID, err)
-		}
-		if ids, err = testIDs(ctx, tx, repositoryID, pkgs, names); err != nil {
-			return fmt.Errorf("tests of step %d: %w", stepID, err)
-		}
-	}
-	var step any
-	if stepID != 0 {
-		step = stepID
-	}
-	src := make([][]any, 0, n)
-	for _, c := range cases {
-		src = append(src, []any{runID, step, ids[[2]string{c.Package, c.Name}], int32(attempt + max(c.Attempt, 1) - 1),
-			string(c.Outcome), int32(min(c.Duration.Milliseconds(), 1<<31-1)), c.File, int32(c.Line),
-			triage.ClipBytes(c.Message, maxResultMessage)})
-	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"test_results"},
-		[]string{"run_id", "step_id", "test_id", "attempt", "outcome", "duration_ms", "file", "line", "message"},
-		pgx.CopyFromRows(src))
-	if err != nil {
-		return fmt.Errorf("copy %d test results of step %d: %w", n, stepID, err)
-	}
-	return nil
-}
-
-// RunTest is a test of a run with its verdict in that run.
-type RunTest struct {
-	Test
-	Failed bool // some attempt failed or errored
-	Passed bool // some attempt passed
-}
-
-// LoadRunTests returns every test that passed or failed in a run, with its
-// flaky state, in one query (skipped and incomplete tests say nothing
-// about flakiness). Like LoadTests it takes no row locks.
-func LoadRunTests(ctx context.Context, q Querier, runID int64) ([]*RunTest, error) {
-	rows, err := q.Query(ctx, `SELECT `+testColumns+`, o.failed, o.passed
-		FROM (SELECT test_id, bool_or(outcome IN ('fail', 'error')) AS failed, bool_or(outcome = 'pass') AS passed
-			FROM test_results WHERE run_id = $1 AND outcome IN ('pass', 'fail', 'error') GROUP BY test_id) o
-		JOIN tests t ON t.id = o.test_id JOIN repositories r ON r.id = t.repository_id
-		ORDER BY t.id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("tests of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []*RunTest
-	for rows.Next() {
-		rt := &RunTest{}
-		if err := rows.Scan(append(testScanTargets(&rt.Test), &rt.Failed, &rt.Passed)...); err != nil {
-			return nil, fmt.Errorf("tests of run %d: %w", runID, err)
-		}
-		rt.finish()
-		out = append(out, rt)
-	}
-	return out, rows.Err()
-}
-
-// testIDs maps (package, name) to the ids of the repository's tests that exist.
-func testIDs(ctx context.Context, q Querier, repositoryID int64, pkgs, names []string) (map[[2]string]int64, error) {
-	rows, err := q.Query(ctx, `SELECT t.id, t.package, t.name FROM tests t
-		JOIN (SELECT DISTINCT p, n FROM unnest($2::text[], $3::text[]) AS u(p, n)) u ON t.package = u.p AND t.name = u.n
-		WHERE t.repository_id = $1`, repositoryID, pkgs, names)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := make(map[[2]string]int64, len(pkgs))
-	for rows.Next() {
-		var id int64
-		var p, nm string
-		if err := rows.Scan(&id, &p, &nm); err != nil {
-			return nil, err
-		}
-		ids[[2]string{p, nm}] = id
-	}
-	return ids, rows.Err()
 }

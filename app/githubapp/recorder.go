@@ -45,7 +45,7 @@ func (r *Recorder) record(ctx context.Context, repo jobs.GitHubRepo, method, pat
 		return nil, fmt.Errorf("record %s %s: %w", method, path, err)
 	}
 	call := store.OutboundCall{InstallationID: repo.InstallationID, Method: method, Path: path, Request: req, RunID: repo.RunID, IncidentID: repo.IncidentID, Recorded: true}
-	saved, err := r.db.RecordOutboundCall(ctx, call, func(id int64, seq int) (int, json.RawMessage, error) {
+	saved, err := store.RecordOutboundCall(ctx, r.db, call, func(id int64, seq int) (int, json.RawMessage, error) {
 		resp, err := json.Marshal(answer(id, seq))
 		return status, resp, err
 	})
@@ -128,14 +128,14 @@ func applyCheckRunChange(cr *github.CheckRun, conclusion *string, completedAt *g
 
 // GetCheckRun answers with the state after the last recorded write.
 func (r *Recorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
-	updates, err := r.db.OutboundCallsAt(ctx, http.MethodPatch, repoPath(repo, fmt.Sprintf("/check-runs/%d", id)))
+	updates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/check-runs/%d", id)))
 	if err != nil {
 		return nil, err
 	}
 	if len(updates) > 0 {
 		return decode[github.CheckRun](updates[len(updates)-1].Response)
 	}
-	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/check-runs"))
+	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/check-runs"))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (r *Recorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int
 }
 
 func (r *Recorder) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
-	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/check-runs"))
+	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/check-runs"))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
 )
 
 func (r *Recorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req github.IssueRequest) (*github.Issue, error) {
@@ -27,14 +28,14 @@ func (r *Recorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req gi
 
 // getIssue answers with the issue's state after its last recorded write.
 func (r *Recorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, number int) (*github.Issue, error) {
-	edits, err := r.db.OutboundCallsAt(ctx, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
+	edits, err := store.OutboundCallsAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
 	if err != nil {
 		return nil, err
 	}
 	if len(edits) > 0 {
 		return decode[github.Issue](edits[len(edits)-1].Response)
 	}
-	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/issues"))
+	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/issues"))
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (r *Recorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number i
 }
 
 func (r *Recorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, state string) ([]*github.Issue, error) {
-	creates, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/issues"))
+	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/issues"))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func (r *Recorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo, numb
 }
 
 func (r *Recorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, number int) ([]*github.IssueComment, error) {
-	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)))
+	calls, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)))
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (r *Recorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, numbe
 }
 
 func (r *Recorder) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
-	calls, err := r.db.OutboundCallsAt(ctx, http.MethodPost, repoPath(repo, "/labels"))
+	calls, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/labels"))
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func TestRecorderReportsARun(t *testing.T) {
 	work(t, w, run.runID, jobs.PhaseCompleted) // a repeated job sends no annotation twice
 
 	ctx := context.Background()
-	calls, err := db.ListOutboundCalls(ctx, store.OutboundFilter{RunID: run.runID})
+	calls, err := store.ListOutboundCalls(ctx, db, store.OutboundFilter{RunID: run.runID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestRecorderReportsARun(t *testing.T) {
 	if annotations != 120 {
 		t.Errorf("%d annotations recorded, want 120", annotations)
 	}
-	stored, _ := db.GetRun(ctx, run.runID)
+	stored, _ := store.GetRun(ctx, db, run.runID)
 	if stored.CheckRunID != calls[len(calls)-1].ID {
 		t.Errorf("check run id %d, want the id of the recorded create (%d)", stored.CheckRunID, calls[len(calls)-1].ID)
 	}

@@ -30,14 +30,14 @@ type seededRun struct {
 func seedRun(t *testing.T, db *store.DB) seededRun {
 	t.Helper()
 	ctx := context.Background()
-	if err := store.UpsertInstallation(ctx, db.Pool, store.Installation{ID: 7, AccountLogin: "octo"}); err != nil {
+	if err := store.UpsertInstallation(ctx, db, store.Installation{ID: 7, AccountLogin: "octo"}); err != nil {
 		t.Fatal(err)
 	}
-	repoID, err := store.UpsertRepository(ctx, db.Pool, store.Repository{GitHubID: 1001, InstallationID: 7, FullName: "octo/calc"})
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{GitHubID: 1001, InstallationID: 7, FullName: "octo/calc"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID, _, err := store.InsertRun(ctx, db.Pool, store.NewRun{RepositoryID: repoID, SHA: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", Branch: "main", Trigger: "push"})
+	runID, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repoID, SHA: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", Branch: "main", Trigger: "push"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func seedRun(t *testing.T, db *store.DB) seededRun {
 
 func (s seededRun) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()
-	if _, err := s.db.Pool.Exec(context.Background(), sql, args...); err != nil {
+	if _, err := s.db.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
@@ -54,7 +54,7 @@ func (s seededRun) exec(t *testing.T, sql string, args ...any) {
 // start moves the run to running, as the runner does.
 func (s seededRun) start(t *testing.T) {
 	t.Helper()
-	if ok, err := store.TransitionRun(context.Background(), s.db.Pool, s.runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil || !ok {
+	if ok, err := store.TransitionRun(context.Background(), s.db, s.runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil || !ok {
 		t.Fatalf("start run: %v %v", ok, err)
 	}
 }
@@ -70,11 +70,11 @@ func (s seededRun) finish(t *testing.T, state string, n int, flaky bool) {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("TestCase%03d", i)
 		var testID, clusterID int64
-		if err := s.db.Pool.QueryRow(ctx, `INSERT INTO tests (repository_id, package, name, state) VALUES ($1, 'example.com/calc', $2, $3) RETURNING id`,
+		if err := s.db.QueryRow(ctx, `INSERT INTO tests (repository_id, package, name, state) VALUES ($1, 'example.com/calc', $2, $3) RETURNING id`,
 			s.repo, name, map[bool]string{true: "flaky", false: "healthy"}[flaky && i == n-1]).Scan(&testID); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.db.Pool.QueryRow(ctx, `INSERT INTO clusters (repository_id, fingerprint, category, title) VALUES ($1, $2, 'test_failure', $3) RETURNING id`,
+		if err := s.db.QueryRow(ctx, `INSERT INTO clusters (repository_id, fingerprint, category, title) VALUES ($1, $2, 'test_failure', $3) RETURNING id`,
 			s.repo, fmt.Sprintf("fp%03d", i), "expected 2, got 3").Scan(&clusterID); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func (s seededRun) finish(t *testing.T, state string, n int, flaky bool) {
 				'The assertion fails on every run.', 'Fix Add or the expectation.')`,
 			s.runID, clusterID, testID, "expected 2, got 3 in "+name, fmt.Sprintf("fp%03d", i), "/workspace/calc/add_test.go", 10+i)
 	}
-	if ok, err := store.TransitionRun(ctx, s.db.Pool, s.runID, []string{store.RunRunning}, state, "", ""); err != nil || !ok {
+	if ok, err := store.TransitionRun(ctx, s.db, s.runID, []string{store.RunRunning}, state, "", ""); err != nil || !ok {
 		t.Fatalf("finish run: %v %v", ok, err)
 	}
 }
@@ -147,7 +147,7 @@ func annotationRequests(fake *githubtest.Server) (sizes []int) {
 func TestReportCheckMonorepoAnnotations(t *testing.T) {
 	t.Parallel()
 	fake, db, run, w := newReportTest(t)
-	if err := store.SetRunGoModules(context.Background(), db.Pool, run.runID, map[string]string{"example.com/calc": "services/calc"}); err != nil {
+	if err := store.SetRunGoModules(context.Background(), db, run.runID, map[string]string{"example.com/calc": "services/calc"}); err != nil {
 		t.Fatal(err)
 	}
 	work(t, w, run.runID, jobs.PhaseQueued)
@@ -194,7 +194,7 @@ func TestReportCheckLifecycle(t *testing.T) {
 	if cr.ExternalID != fmt.Sprint(run.runID) || cr.DetailsURL != fmt.Sprintf("http://sentinel.test/runs/%d", run.runID) {
 		t.Errorf("external id %q, details %q", cr.ExternalID, cr.DetailsURL)
 	}
-	stored, err := db.GetRun(context.Background(), run.runID)
+	stored, err := store.GetRun(context.Background(), db, run.runID)
 	if err != nil || stored.CheckRunID != cr.ID || stored.Conclusion != "failure" {
 		t.Errorf("run row: check run %d conclusion %q (%v), want %d failure", stored.CheckRunID, stored.Conclusion, err, cr.ID)
 	}
@@ -255,7 +255,7 @@ func TestReportCheckLostCreateAnswer(t *testing.T) {
 		t.Errorf("took %d attempts, want 2", n)
 	}
 	crs := fake.CheckRuns()
-	stored, _ := db.GetRun(context.Background(), run.runID)
+	stored, _ := store.GetRun(context.Background(), db, run.runID)
 	if len(crs) != 1 || stored.CheckRunID != crs[0].ID {
 		t.Errorf("%d check runs, stored id %d", len(crs), stored.CheckRunID)
 	}
@@ -368,7 +368,7 @@ func TestReportCheckGoneRepositoryCancels(t *testing.T) {
 			if !errors.As(err, &cancel) {
 				t.Errorf("got %v, want the job cancelled", err)
 			}
-			entries, err := db.ListAudit(context.Background(), "run", run.runID, 10)
+			entries, err := store.ListAudit(context.Background(), db, "run", run.runID, 10)
 			if err != nil || len(entries) != 1 || entries[0].Action != "report.check.cancelled" {
 				t.Errorf("audit log: %+v (%v), want one report.check.cancelled entry", entries, err)
 			}

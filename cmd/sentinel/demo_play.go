@@ -196,10 +196,9 @@ func (d *demo) deliver(ctx context.Context, name string, repoID int64, sha strin
 func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
-		var id int64
-		err := d.m.DB.Pool.QueryRow(ctx, `SELECT id FROM runs WHERE sha = $1 AND conclusion <> '' ORDER BY id DESC LIMIT 1`, sha).Scan(&id)
+		run, err := store.LatestConcludedRun(ctx, d.m.DB, sha)
 		if err == nil {
-			return d.m.DB.GetRun(ctx, id)
+			return run, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -211,17 +210,7 @@ func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 }
 
 func (d *demo) categories(ctx context.Context, runID int64) string {
-	rows, err := d.m.DB.Pool.Query(ctx, `SELECT DISTINCT category FROM failures WHERE run_id = $1 ORDER BY 1`, runID)
-	if err != nil {
-		return ""
-	}
-	defer rows.Close()
-	var cats []string
-	for rows.Next() {
-		var c string
-		rows.Scan(&c)
-		cats = append(cats, c)
-	}
+	cats, _ := store.RunFailureCategories(ctx, d.m.DB, runID)
 	if len(cats) == 0 {
 		return ""
 	}
@@ -229,19 +218,14 @@ func (d *demo) categories(ctx context.Context, runID int64) string {
 }
 
 func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
-	var n int
-	d.m.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state IN ('flaky', 'quarantined')`, repoID).Scan(&n)
+	n, _ := store.CountTests(ctx, d.m.DB, repoID, []string{"flaky", "quarantined"})
 	return n > 0
 }
 
 // summary prints one screen: runs, clusters, flaky tests, incidents and
 // what would have been posted to GitHub.
 func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
-	q := func(sql string) int {
-		var n int
-		d.m.DB.Pool.QueryRow(ctx, sql).Scan(&n)
-		return n
-	}
+	t, _ := store.CountTotals(ctx, d.m.DB)
 	d.say("\nSummary")
 	for _, r := range results {
 		states := map[string]int{}
@@ -251,12 +235,7 @@ func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
 		d.say("  %-8s %d runs %v%s", r.name, len(r.runs), states, map[bool]string{true: ", flaky test detected"}[r.flaky])
 	}
 	d.say("  runs %d · failure clusters %d · flaky tests %d · incidents open %d · recorded GitHub calls %d (check runs %d, issues %d)",
-		q(`SELECT count(*) FROM runs`), q(`SELECT count(*) FROM clusters`),
-		q(`SELECT count(*) FROM tests WHERE state IN ('flaky', 'quarantined')`),
-		q(`SELECT count(*) FROM incidents WHERE status <> 'resolved'`),
-		q(`SELECT count(*) FROM outbound_calls`),
-		q(`SELECT count(*) FROM outbound_calls WHERE path LIKE '%/check-runs%' AND method = 'POST'`),
-		q(`SELECT count(*) FROM outbound_calls WHERE path ~ '/issues$' AND method = 'POST'`))
+		t.Runs, t.Clusters, t.FlakyTests, t.OpenIncidents, t.OutboundCalls, t.CheckRunsCreated, t.IssuesCreated)
 	d.say("  Dashboard: http://%s", d.m.Addr)
 	return nil
 }

@@ -152,7 +152,7 @@ func (m *Main) newRiver(work bool) (*river.Client[pgx.Tx], error) {
 		}
 		cfg.PeriodicJobs = periodic
 	}
-	return jobs.NewClient(m.DB.Pool, workers, cfg, m.Log)
+	return jobs.NewClient(m.DB, workers, cfg, m.Log)
 }
 
 // stopRiver stops taking jobs, lets running ones finish within the grace

@@ -96,7 +96,7 @@ func TestServeHealthReadyMetrics(t *testing.T) {
 	}
 
 	// A database that stops answering makes /readyz fail, not hang.
-	m.DB.Pool.Close()
+	m.DB.Close()
 	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
 		t.Errorf("/readyz with a closed pool = %d %s, want 503 naming the database", code, body)
 	}
@@ -258,7 +258,7 @@ func TestServeAcceptsSignedPush(t *testing.T) {
 		t.Fatalf("runs = %+v, want the one run of the push", runs.Runs)
 	}
 	var jobs int
-	m.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE (args->>'run_id')::bigint = $1 AND kind IN ('run.execute', 'report.check')`, runs.Runs[0].ID).Scan(&jobs)
+	m.DB.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE (args->>'run_id')::bigint = $1 AND kind IN ('run.execute', 'report.check')`, runs.Runs[0].ID).Scan(&jobs)
 	if jobs < 2 {
 		t.Errorf("%d jobs for the run, want run.execute and report.check", jobs)
 	}

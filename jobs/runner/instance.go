@@ -14,9 +14,7 @@ import (
 // Sentinels, or two test databases, sharing one Docker daemon never touch
 // each other's containers.
 func InstanceID(ctx context.Context, db *store.DB) (string, error) {
-	var ident string
-	err := db.Pool.QueryRow(ctx, `SELECT current_database() || '@' || COALESCE(host(inet_server_addr()), 'socket')
-		|| ':' || COALESCE(inet_server_port(), 0)`).Scan(&ident)
+	ident, err := store.DatabaseIdentity(ctx, db)
 	if err != nil {
 		return "", fmt.Errorf("instance id: %w", err)
 	}

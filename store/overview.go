@@ -10,38 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// PassRate is how often the runs of one branch of a repository succeeded,
-// over the last 24 hours and the last 7 days. Cancelled runs do not count.
-type PassRate struct {
-	RepositoryID int64
-	Repository   string
-	Branch       string
-	Runs24h      int
-	Passed24h    int
-	Runs7d       int
-	Passed7d     int
-	Recoveries   int           // red → green transitions in the last 30 days
-	MTTR         time.Duration // mean time from the first red run to the next green one
-}
-
-// QueueDepth counts the River jobs of one queue by state.
-type QueueDepth struct {
-	Queue     string
-	Available int
-	Scheduled int
-	Retryable int
-	Running   int
-	Discarded int
-}
-
-// DurationPoint is the p50/p95 run duration of one day.
-type DurationPoint struct {
-	Day  time.Time
-	Runs int
-	P50  time.Duration
-	P95  time.Duration
-}
-
 // Overview is what the dashboard's front page shows.
 type Overview struct {
 	TotalRuns        int64 // an estimate is enough: it only decides the empty state
@@ -56,20 +24,21 @@ type Overview struct {
 	OpenIncidents    int
 	FlakyTests       int
 	QuarantinedTests int
-	TopClusters      []ClusterSummary
+	TopClusters      []Cluster
 	Durations        []DurationPoint // oldest first, one per day with finished runs
 }
 
-// Overview gathers the front page's aggregates as of now. Each query reads
-// a bounded window through an index, so the page stays fast however long
-// the history is.
-func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
+// GetOverview gathers the front page's aggregates as of now. Each query
+// reads a bounded window through an index, so the page stays fast however
+// long the history is. It takes the pool, not a Querier: its parts run at
+// once on separate connections, which a transaction cannot offer.
+func GetOverview(ctx context.Context, db *DB, now time.Time) (Overview, error) {
 	var o Overview
 	// The parts are independent: run them at once on separate connections,
 	// so the page waits for the slowest query rather than for their sum.
 	var g errgroup.Group
 	g.Go(func() error {
-		err := db.Pool.QueryRow(ctx, `SELECT
+		err := db.QueryRow(ctx, `SELECT
 				(SELECT count(*) FROM repositories WHERE active),
 				(SELECT COALESCE(max(id), 0) FROM runs),
 				(SELECT count(*) FILTER (WHERE state = 'running') FROM runs WHERE state IN ('awaiting_approval', 'queued', 'running')),
@@ -84,13 +53,13 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 		}
 		return nil
 	})
-	g.Go(func() (err error) { o.PassRates, err = db.passRates(ctx, now); return err })
-	g.Go(func() (err error) { o.Queues, err = db.queueDepths(ctx); return err })
+	g.Go(func() (err error) { o.PassRates, err = passRates(ctx, db, now); return err })
+	g.Go(func() (err error) { o.Queues, err = QueueDepths(ctx, db); return err })
 	g.Go(func() (err error) {
-		o.TopClusters, err = db.ListClusters(ctx, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
+		o.TopClusters, err = ListClusters(ctx, db, ClusterFilter{Since: now.Add(-7 * 24 * time.Hour), Limit: 5, ByWeek: true, Now: now})
 		return err
 	})
-	g.Go(func() (err error) { o.Durations, err = db.durationTrend(ctx, now, 14); return err })
+	g.Go(func() (err error) { o.Durations, err = durationTrend(ctx, db, now, 14); return err })
 	if err := g.Wait(); err != nil {
 		return o, err
 	}
@@ -105,14 +74,28 @@ func (db *DB) Overview(ctx context.Context, now time.Time) (Overview, error) {
 	return o, nil
 }
 
+// PassRate is how often the runs of one branch of a repository succeeded,
+// over the last 24 hours and the last 7 days. Cancelled runs do not count.
+type PassRate struct {
+	RepositoryID int64
+	Repository   string
+	Branch       string
+	Runs24h      int
+	Passed24h    int
+	Runs7d       int
+	Passed7d     int
+	Recoveries   int           // red → green transitions in the last 30 days
+	MTTR         time.Duration // mean time from the first red run to the next green one
+}
+
 // passRates computes pass rates per repository and branch over 24 hours
 // and 7 days, and the mean time to recovery over 30 days: from a failing
 // run that follows a green one (a break) to the next green run of the
 // branch (the recovery). One index-only scan (runs_created_cover_idx)
 // reads the window; the ordering and counting happen here, which is
 // cheaper than sorting and windowing in SQL for a few thousand rows.
-func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT repository_id, branch, id, state = 'succeeded', created_at, COALESCE(finished_at, created_at)
+func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error) {
+	rows, err := q.Query(ctx, `SELECT repository_id, branch, id, state = 'succeeded', created_at, COALESCE(finished_at, created_at)
 		FROM runs
 		WHERE created_at >= $1::timestamptz - interval '30 days' AND branch <> ''
 			AND state IN ('succeeded', 'failed', 'timed_out', 'errored')`, now)
@@ -191,7 +174,7 @@ func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) 
 		return nil, nil
 	}
 	names := map[int64][2]string{}
-	rrows, err := db.Pool.Query(ctx, `SELECT id, full_name, default_branch FROM repositories WHERE id = ANY($1)`, repoIDs)
+	rrows, err := q.Query(ctx, `SELECT id, full_name, default_branch FROM repositories WHERE id = ANY($1)`, repoIDs)
 	if err != nil {
 		return nil, fmt.Errorf("pass rates: %w", err)
 	}
@@ -234,32 +217,17 @@ func (db *DB) passRates(ctx context.Context, now time.Time) ([]PassRate, error) 
 	return out, nil
 }
 
-// queueDepths counts River's unfinished and discarded jobs per queue.
-func (db *DB) queueDepths(ctx context.Context) ([]QueueDepth, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT queue,
-			count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'scheduled'),
-			count(*) FILTER (WHERE state = 'retryable'), count(*) FILTER (WHERE state = 'running'),
-			count(*) FILTER (WHERE state = 'discarded')
-		FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded')
-		GROUP BY queue ORDER BY queue`)
-	if err != nil {
-		return nil, fmt.Errorf("queue depths: %w", err)
-	}
-	defer rows.Close()
-	var out []QueueDepth
-	for rows.Next() {
-		var q QueueDepth
-		if err := rows.Scan(&q.Queue, &q.Available, &q.Scheduled, &q.Retryable, &q.Running, &q.Discarded); err != nil {
-			return nil, fmt.Errorf("queue depths: %w", err)
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+// DurationPoint is the p50/p95 run duration of one day.
+type DurationPoint struct {
+	Day  time.Time
+	Runs int
+	P50  time.Duration
+	P95  time.Duration
 }
 
 // durationTrend returns p50/p95 durations of finished runs per day.
-func (db *DB) durationTrend(ctx context.Context, now time.Time, days int) ([]DurationPoint, error) {
-	rows, err := db.Pool.Query(ctx, `
+func durationTrend(ctx context.Context, q Querier, now time.Time, days int) ([]DurationPoint, error) {
+	rows, err := q.Query(ctx, `
 		SELECT date_trunc('day', created_at) AS day, count(*),
 			percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM finished_at - started_at)),
 			percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM finished_at - started_at))
@@ -283,4 +251,33 @@ func (db *DB) durationTrend(ctx context.Context, now time.Time, days int) ([]Dur
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// Totals counts what Sentinel holds, for the demo's closing summary.
+type Totals struct {
+	Runs             int
+	Clusters         int
+	FlakyTests       int // flaky or quarantined
+	OpenIncidents    int
+	OutboundCalls    int
+	CheckRunsCreated int
+	IssuesCreated    int
+}
+
+// CountTotals counts every run, cluster, flaky test, open incident and
+// recorded GitHub call.
+func CountTotals(ctx context.Context, q Querier) (Totals, error) {
+	var t Totals
+	err := q.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM runs), (SELECT count(*) FROM clusters),
+			(SELECT count(*) FROM tests WHERE state IN ('flaky', 'quarantined')),
+			(SELECT count(*) FROM incidents WHERE status <> 'resolved'),
+			(SELECT count(*) FROM outbound_calls),
+			(SELECT count(*) FROM outbound_calls WHERE path LIKE '%/check-runs%' AND method = 'POST'),
+			(SELECT count(*) FROM outbound_calls WHERE path ~ '/issues$' AND method = 'POST')`).Scan(
+		&t.Runs, &t.Clusters, &t.FlakyTests, &t.OpenIncidents, &t.OutboundCalls, &t.CheckRunsCreated, &t.IssuesCreated)
+	if err != nil {
+		return Totals{}, fmt.Errorf("count totals: %w", err)
+	}
+	return t, nil
 }

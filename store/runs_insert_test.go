@@ -12,11 +12,11 @@ func TestInsertRunsAnswersEachRun(t *testing.T) {
 	db := storetest.NewDB(t)
 	repo := seedRepo(t, db)
 	ctx := context.Background()
-	existing, _, err := store.InsertRun(ctx, db.Pool, store.NewRun{RepositoryID: repo, SHA: "old", Trigger: "push"})
+	existing, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: "old", Trigger: "push"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, created, err := store.InsertRuns(ctx, db.Pool, []store.NewRun{
+	ids, created, err := store.InsertRuns(ctx, db, []store.NewRun{
 		{RepositoryID: repo, SHA: "a", Branch: "main", Trigger: "push"},
 		{RepositoryID: repo, SHA: "old", Trigger: "push"},                    // exists
 		{RepositoryID: repo, SHA: "a", Branch: "other", Trigger: "push"},     // same identity as the first
@@ -31,7 +31,7 @@ func TestInsertRunsAnswersEachRun(t *testing.T) {
 	if ids[1] != existing || ids[2] != ids[0] || ids[3] == ids[0] || ids[0] == 0 {
 		t.Errorf("ids %v (existing %d)", ids, existing)
 	}
-	if r, _ := db.GetRun(ctx, ids[3]); r.PRNumber != 3 || r.State != store.RunQueued || r.Attempt != 1 {
+	if r, _ := store.GetRun(ctx, db, ids[3]); r.PRNumber != 3 || r.State != store.RunQueued || r.Attempt != 1 {
 		t.Errorf("pull request run: %+v", r)
 	}
 }
@@ -41,7 +41,7 @@ func TestSupersedeRunsBatchKeepsLanesApart(t *testing.T) {
 	repo := seedRepo(t, db)
 	ctx := context.Background()
 	run := func(sha, branch string, pr int) int64 {
-		id, _, err := store.InsertRun(ctx, db.Pool, store.NewRun{RepositoryID: repo, SHA: sha, Branch: branch, PRNumber: pr, Trigger: map[bool]string{true: "pull_request", false: "push"}[pr != 0]})
+		id, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: sha, Branch: branch, PRNumber: pr, Trigger: map[bool]string{true: "pull_request", false: "push"}[pr != 0]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestSupersedeRunsBatchKeepsLanesApart(t *testing.T) {
 	prOnMain := run("4", "main", 6) // a pull request from main: its own lane
 	newPR := run("5", "feature-renamed", 5)
 	loser, newMain := run("6", "main", 0), run("7", "main", 0) // created together; newMain is the later delivery
-	got, err := store.SupersedeRunsBatch(ctx, db.Pool, []store.Supersession{
+	got, err := store.SupersedeRunsBatch(ctx, db, []store.Supersession{
 		{RepositoryID: repo, Branch: "main", NewRunID: newMain},
 		{RepositoryID: repo, Branch: "feature-renamed", PRNumber: 5, NewRunID: newPR},
 	}, []int64{newPR, loser, newMain})
@@ -72,7 +72,7 @@ func TestSupersedeRunsBatchKeepsLanesApart(t *testing.T) {
 		}
 	}
 	for _, id := range []int64{oldDev, prOnMain, newMain, newPR} {
-		if r, _ := db.GetRun(ctx, id); r.State != store.RunQueued {
+		if r, _ := store.GetRun(ctx, db, id); r.State != store.RunQueued {
 			t.Errorf("run %d (%s #%d) is %s; it is in another lane", id, r.Branch, r.PRNumber, r.State)
 		}
 	}

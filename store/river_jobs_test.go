@@ -1,41 +1,44 @@
-package jobs_test
+package store_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
+
+type cancelTestArgs struct{ N int }
+
+func (cancelTestArgs) Kind() string { return "store.cancel_test" }
 
 func TestCancelWaiting(t *testing.T) {
 	db := storetest.NewDB(t)
 	ctx := context.Background()
-	rc, err := jobs.NewClient(db.Pool, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	rc, err := river.NewClient(db.RiverDriver(), &river.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := rc.InsertMany(ctx, []river.InsertManyParams{
-		{Args: jobs.RunExecuteArgs{RunID: 1}}, {Args: jobs.RunExecuteArgs{RunID: 2}}, {Args: jobs.RunExecuteArgs{RunID: 3}},
+		{Args: cancelTestArgs{N: 1}}, {Args: cancelTestArgs{N: 2}}, {Args: cancelTestArgs{N: 3}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waiting, running, done := res[0].Job.ID, res[1].Job.ID, res[2].Job.ID
-	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
 		t.Fatal(err)
 	}
 	var got []int64
 	b := &pgx.Batch{}
-	jobs.QueueCancelWaiting(b, []int64{waiting, running, done}, &got)
-	err = db.Pool.SendBatch(ctx, b).Close()
+	store.QueueCancelWaiting(b, []int64{waiting, running, done}, &got)
+	err = db.InTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
 		t.Fatal(err)
 	}

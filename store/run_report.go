@@ -4,24 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
-// ReportStep is a step as the check run report shows it.
-type ReportStep struct {
-	Position   int
-	Attempt    int
-	Name       string
-	State      string
-	ExitCode   *int
-	OOMKilled  bool
-	Error      string
-	StartedAt  *time.Time
-	FinishedAt *time.Time
-}
-
 // ReportFailure is a failure of a run with what the check run report needs
-// from its cluster and test.
+// from its cluster and test. It is an aggregate, not a second Failure: its
+// Flaky and Quarantined also count the test's current state, SeenBefore
+// counts the cluster's history, and the evidence stays as stored.
 type ReportFailure struct {
 	ID          int64
 	ClusterID   int64 // 0: not clustered
@@ -49,33 +37,12 @@ type ReportFailure struct {
 
 // CheckRunReport returns a run's steps (by position and attempt) and
 // failures (by id) for its check run.
-func (db *DB) CheckRunReport(ctx context.Context, runID int64) ([]ReportStep, []ReportFailure, error) {
-	return CheckRunReport(ctx, db.Pool, runID)
-}
-
-// CheckRunReport is the method's query, inside the caller's transaction.
-func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, []ReportFailure, error) {
-	rows, err := q.Query(ctx, `
-		SELECT position, attempt, name, state, exit_code, oom_killed, error, started_at, finished_at
-		FROM steps WHERE run_id = $1 ORDER BY position, attempt`, runID)
+func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []ReportFailure, error) {
+	steps, err := ListSteps(ctx, q, runID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
+		return nil, nil, fmt.Errorf("report: %w", err)
 	}
-	var steps []ReportStep
-	for rows.Next() {
-		var s ReportStep
-		if err := rows.Scan(&s.Position, &s.Attempt, &s.Name, &s.State, &s.ExitCode, &s.OOMKilled, &s.Error, &s.StartedAt, &s.FinishedAt); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
-		}
-		steps = append(steps, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("report steps of run %d: %w", runID, err)
-	}
-
-	rows, err = q.Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(f.test_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
 			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
 			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),
@@ -108,29 +75,4 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]ReportStep, 
 		return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
 	}
 	return steps, failures, nil
-}
-
-// LockRunReport serialises the GitHub reporting of one run across workers and
-// processes (a session advisory lock on its own connection), so that two
-// report jobs for the same run never both create a check run or send the same
-// annotations. The returned function releases the lock.
-func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
-	}
-	const key = `hashtextextended('sentinel.report:' || $1::bigint, 0)`
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
-	}
-	return func() {
-		// The job's context may be over; the lock must still go.
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, runID); err != nil {
-			_ = conn.Conn().Close(uctx) // closing the session releases its locks
-		}
-		conn.Release()
-	}, nil
 }

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 	db := storetest.NewDB(t)
 	ctx := context.Background()
 	var repo int64
-	if err := db.Pool.QueryRow(ctx, `INSERT INTO repositories (full_name) VALUES ('o/r') RETURNING id`).Scan(&repo); err != nil {
+	if err := db.QueryRow(ctx, `INSERT INTO repositories (full_name) VALUES ('o/r') RETURNING id`).Scan(&repo); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -40,12 +39,12 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 	}
 	for i, r := range runs {
 		at := now.Add(-r.ago)
-		if _, err := db.Pool.Exec(ctx, `INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
+		if _, err := db.Exec(ctx, `INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
 			VALUES ($1, $2, $3, 'push', $4, $5, $5, $5)`, repo, string(rune('a'+i)), r.branch, r.state, at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	o, err := db.Overview(ctx, now)
+	o, err := store.GetOverview(ctx, db, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,40 +60,5 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 	}
 	if len(o.Durations) == 0 {
 		t.Error("no duration trend")
-	}
-}
-
-func TestTransitionIncident(t *testing.T) {
-	t.Parallel()
-	db := storetest.NewDB(t)
-	ctx := context.Background()
-	var id int64
-	if err := db.Pool.QueryRow(ctx, `WITH r AS (INSERT INTO repositories (full_name) VALUES ('o/r') RETURNING id)
-		INSERT INTO incidents (repository_id, title) SELECT id, 'broken' FROM r RETURNING id`).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	steps := []struct {
-		action, want string
-		err          error
-	}{
-		{store.IncidentReopen, "", store.ErrInvalidTransition},
-		{store.IncidentAcknowledge, "mitigating", nil},
-		{store.IncidentAcknowledge, "", store.ErrInvalidTransition},
-		{store.IncidentResolve, "resolved", nil},
-		{store.IncidentResolve, "", store.ErrInvalidTransition},
-		{store.IncidentReopen, "open", nil},
-	}
-	for _, s := range steps {
-		got, err := store.TransitionIncident(ctx, db.Pool, id, s.action, "tester", "", time.Now())
-		if got != s.want || !errors.Is(err, s.err) {
-			t.Errorf("%s: %q, %v; want %q, %v", s.action, got, err, s.want, s.err)
-		}
-	}
-	if _, err := store.TransitionIncident(ctx, db.Pool, 999, store.IncidentResolve, "tester", "", time.Now()); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("missing incident: %v", err)
-	}
-	events, err := db.IncidentTimeline(ctx, id)
-	if err != nil || len(events) != 3 {
-		t.Errorf("timeline: %d events, %v", len(events), err)
 	}
 }

@@ -6,6 +6,35 @@ import (
 	"strconv"
 )
 
+// NewRun is what creating a run needs.
+type NewRun struct {
+	RepositoryID  int64
+	SHA, Ref      string
+	Branch        string
+	PRNumber      int
+	HeadRepo      string
+	CloneURL      string
+	CommitMessage string
+	Author        string
+	Trigger       string
+	Attempt       int
+	ExternalID    string
+	State         string // queued (default) or awaiting_approval
+	DeliveryID    string
+}
+
+// InsertRun creates a run unless one with the same identity (repository,
+// SHA, trigger, attempt, PR, external id) exists; then it returns that one
+// with created == false. The unique index decides, so concurrent duplicate
+// deliveries cannot both create it.
+func InsertRun(ctx context.Context, q Querier, n NewRun) (id int64, created bool, err error) {
+	ids, createdAll, err := InsertRuns(ctx, q, []NewRun{n})
+	if err != nil {
+		return 0, false, err
+	}
+	return ids[0], createdAll[0], nil
+}
+
 // InsertRuns is InsertRun for many runs in one statement: ids[i] and
 // created[i] answer for runs[i]. Runs of the same identity within the batch
 // get the same id, created only for the first.
@@ -124,61 +153,4 @@ func (c *newRunColumns) add(n NewRun) {
 func (c *newRunColumns) args() []any {
 	return []any{c.repositoryIDs, c.shas, c.refs, c.branches, c.prNumbers, c.headRepos, c.cloneURLs,
 		c.messages, c.authors, c.triggers, c.attempts, c.externalIDs, c.states, c.deliveryIDs}
-}
-
-// Supersession says run NewRunID replaces the unfinished runs of its pull
-// request (PRNumber != 0) or branch.
-type Supersession struct {
-	RepositoryID int64
-	Branch       string
-	PRNumber     int
-	NewRunID     int64
-}
-
-// SupersedeRunsBatch applies many supersessions in one statement and returns
-// the runs it cancelled, so the caller can cancel their River jobs in the
-// same transaction. A run is replaced when it is older than the new run or
-// among sameBatch, the runs created with it: within one intake batch the
-// caller, not the id order, says which run is newest. Give at most one
-// supersession per branch or pull request.
-func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameBatch []int64) ([]Superseded, error) {
-	var repoIDs, newIDs []int64
-	var branches []string
-	var prs []int32
-	for _, s := range ss {
-		repoIDs, newIDs = append(repoIDs, s.RepositoryID), append(newIDs, s.NewRunID)
-		branches, prs = append(branches, s.Branch), append(prs, int32(s.PRNumber))
-	}
-	if sameBatch == nil {
-		sameBatch = []int64{}
-	}
-	// The lane conditions match runs_active_lane_idx, which holds only
-	// unfinished runs.
-	rows, err := q.Query(ctx, `
-		WITH k AS (
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
-		), target AS (
-			SELECT r.id, k.new_id FROM k JOIN runs r
-				ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
-				AND (k.pr_number <> 0 OR r.branch = k.branch)
-			WHERE r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
-				AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
-		)
-		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
-			error = 'superseded by run ' || target.new_id
-		FROM target WHERE runs.id = target.id
-		RETURNING runs.id, COALESCE(runs.job_id, 0), target.new_id`, repoIDs, branches, prs, newIDs, sameBatch)
-	if err != nil {
-		return nil, fmt.Errorf("supersede runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Superseded
-	for rows.Next() {
-		var s Superseded
-		if err := rows.Scan(&s.RunID, &s.JobID, &s.By); err != nil {
-			return nil, fmt.Errorf("supersede runs: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }

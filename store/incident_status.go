@@ -63,3 +63,32 @@ func TransitionIncident(ctx context.Context, q Querier, id int64, action, actor,
 	}
 	return to, nil
 }
+
+// SetIncidentStatus moves an incident, with the timeline event and audit
+// entry the change needs. cleanRuns is stored as given.
+func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to string, cleanRuns int, reason, actor string, runID int64, at time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE incidents SET status = $2, clean_runs = $3,
+			mitigated_at = CASE WHEN $2 = 'mitigating' THEN $4 ELSE mitigated_at END,
+			resolved_at = CASE WHEN $2 = 'resolved' THEN $4 WHEN $2 = 'open' THEN NULL ELSE resolved_at END,
+			resolution = CASE WHEN $2 = 'resolved' THEN $5 ELSE resolution END,
+			reopen_count = reopen_count + CASE WHEN $6 = 'resolved' AND $2 <> 'resolved' THEN 1 ELSE 0 END,
+			updated_at = now()
+		WHERE id = $1`, id, to, cleanRuns, at, reason, from)
+	if err != nil {
+		return fmt.Errorf("incident %d %s → %s: %w", id, from, to, err)
+	}
+	if from == to {
+		return nil
+	}
+	kind := "status"
+	switch {
+	case to == "resolved":
+		kind = "resolved"
+	case from == "resolved":
+		kind = "reopened"
+	}
+	if err := AddIncidentEvent(ctx, q, id, kind, reason, runID, map[string]any{"from": from, "to": to, "actor": actor}); err != nil {
+		return err
+	}
+	return Audit(ctx, q, actor, "incident."+kind, "incident", id, map[string]any{"from": from, "to": to, "reason": reason})
+}

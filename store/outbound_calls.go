@@ -31,8 +31,9 @@ type OutboundCall struct {
 // row's id and counts the earlier calls with the same method and path, and
 // respond turns (id, seq = earlier calls + 1) into the status and answer.
 // The recorder uses id as a check run id and seq as an issue number, so the
-// flow continues with realistic, unique ids.
-func (db *DB) RecordOutboundCall(ctx context.Context, c OutboundCall, respond func(id int64, seq int) (int, json.RawMessage, error)) (OutboundCall, error) {
+// flow continues with realistic, unique ids. It takes the pool, not a
+// Querier, because the lock must be held by a transaction of its own.
+func RecordOutboundCall(ctx context.Context, db *DB, c OutboundCall, respond func(id int64, seq int) (int, json.RawMessage, error)) (OutboundCall, error) {
 	err := db.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('outbound:' || $1 || ' ' || $2))`, c.Method, c.Path); err != nil {
 			return err
@@ -86,8 +87,8 @@ func scanOutbound(rows pgx.Rows) ([]OutboundCall, error) {
 }
 
 // OutboundCallsAt returns the calls made with method to exactly path, oldest first.
-func (db *DB) OutboundCallsAt(ctx context.Context, method, path string) ([]OutboundCall, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT `+outboundColumns+` FROM outbound_calls
+func OutboundCallsAt(ctx context.Context, q Querier, method, path string) ([]OutboundCall, error) {
+	rows, err := q.Query(ctx, `SELECT `+outboundColumns+` FROM outbound_calls
 		WHERE method = $1 AND path = $2 ORDER BY id`, method, path)
 	if err != nil {
 		return nil, fmt.Errorf("outbound calls %s %s: %w", method, path, err)
@@ -107,11 +108,11 @@ type OutboundFilter struct {
 }
 
 // ListOutboundCalls returns calls newest first.
-func (db *DB) ListOutboundCalls(ctx context.Context, f OutboundFilter) ([]OutboundCall, error) {
+func ListOutboundCalls(ctx context.Context, q Querier, f OutboundFilter) ([]OutboundCall, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 500
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT `+outboundColumns+` FROM outbound_calls
+	rows, err := q.Query(ctx, `SELECT `+outboundColumns+` FROM outbound_calls
 		WHERE ($1 = 0 OR run_id = $1) AND ($2 = 0 OR incident_id = $2)
 		ORDER BY id DESC LIMIT $3`, f.RunID, f.IncidentID, f.Limit)
 	if err != nil {
@@ -122,4 +123,15 @@ func (db *DB) ListOutboundCalls(ctx context.Context, f OutboundFilter) ([]Outbou
 		return nil, fmt.Errorf("list outbound calls: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteOldOutboundCalls deletes at most limit calls recorded longer than
+// age ago and returns how many it deleted (see DeleteOldLogChunks).
+func DeleteOldOutboundCalls(ctx context.Context, q Querier, age time.Duration, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM outbound_calls WHERE id = ANY (ARRAY(
+		SELECT id FROM outbound_calls WHERE created_at < now() - $1::interval LIMIT $2))`, intervalSeconds(age), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete old outbound calls: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

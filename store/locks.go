@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The advisory locks live together so that their keys stay distinct: each
+// hashes a prefix of its own (sentinel.report, sentinel.analysis,
+// sentinel.analyze). Migrate's lock is in migrate.go and the outbound
+// recorder's in outbound_calls.go, beside the code that holds them.
+
+// LockRunReport serialises the GitHub reporting of one run across workers and
+// processes (a session advisory lock on its own connection), so that two
+// report jobs for the same run never both create a check run or send the same
+// annotations. The returned function releases the lock.
+func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+	}
+	const key = `hashtextextended('sentinel.report:' || $1::bigint, 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+	}
+	return func() {
+		// The job's context may be over; the lock must still go.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, runID); err != nil {
+			_ = conn.Conn().Close(uctx) // closing the session releases its locks
+		}
+		conn.Release()
+	}, nil
+}
+
+// LockRepositoryAnalysis serialises, until the end of q's transaction, the
+// analyses of one repository's runs: they read and write the same tests,
+// clusters and incidents.
+func LockRepositoryAnalysis(ctx context.Context, q Querier, repositoryID int64) error {
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analysis:' || $1::bigint, 0))`, repositoryID)
+	if err != nil {
+		return fmt.Errorf("lock analyses of repository %d: %w", repositoryID, err)
+	}
+	return nil
+}
+
+// LockRunAnalysis serialises, until the end of q's transaction, the
+// analyses of one run (a rescued job running beside the first).
+func LockRunAnalysis(ctx context.Context, q Querier, runID int64) error {
+	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::bigint, 0))`, runID)
+	if err != nil {
+		return fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	}
+	return nil
+}
