@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -135,7 +136,7 @@ func (s *Server) apiCreateRun(w http.ResponseWriter, r *http.Request) {
 		if err := store.Audit(ctx, tx, actor, "run.created", "run", id, map[string]any{"sha": res.SHA, "ref": res.Ref, "trigger": "api"}); err != nil {
 			return err
 		}
-		return EnqueueRun(ctx, s.River, tx, id, true)
+		return jobs.EnqueueRun(ctx, s.River, tx, id, true)
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -52,10 +52,7 @@ func (s *Server) buttonQuarantineFlaky(ctx context.Context, tx pgx.Tx, run store
 	if len(done) == 0 {
 		return nil
 	}
-	if _, err := s.River.InsertTx(ctx, tx, jobs.ReportCheckArgs{RunID: run.ID, Phase: jobs.PhaseCompleted}, nil); err != nil {
-		return fmt.Errorf("re-report run %d: %w", run.ID, err)
-	}
-	return nil
+	return jobs.EnqueueReport(ctx, s.River, tx, run.ID, jobs.PhaseCompleted)
 }
 
 // buttonOpenIncident opens an incident for the run's main failure at once,
@@ -98,8 +95,5 @@ func (s *Server) buttonOpenIncident(ctx context.Context, tx pgx.Tx, run store.Ru
 	if err := store.AddIncidentEvent(ctx, tx, id, "status", fmt.Sprintf("opened by %s from the check run of run %d", sender, run.ID), run.ID, nil); err != nil {
 		return err
 	}
-	if _, err := s.River.InsertTx(ctx, tx, jobs.IncidentSyncArgs{IncidentID: id}, nil); err != nil {
-		return fmt.Errorf("queue sync of incident %d: %w", id, err)
-	}
-	return nil
+	return jobs.EnqueueIncidentSync(ctx, s.River, tx, id)
 }

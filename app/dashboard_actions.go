@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -58,12 +56,12 @@ func (s *Server) cancelRun(ctx context.Context, id int64, actor string) error {
 			return err
 		}
 		if run.JobID != 0 {
-			if _, err := s.River.JobCancelTx(ctx, tx, run.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
-				return fmt.Errorf("cancel job %d of run %d: %w", run.JobID, id, err)
+			if err := jobs.CancelJob(ctx, s.River, tx, run.JobID); err != nil {
+				return fmt.Errorf("run %d: %w", id, err)
 			}
 		}
-		if _, err := s.River.InsertTx(ctx, tx, jobs.ReportCheckArgs{RunID: id, Phase: jobs.PhaseCompleted}, nil); err != nil {
-			return fmt.Errorf("report cancelled run %d: %w", id, err)
+		if err := jobs.EnqueueReport(ctx, s.River, tx, id, jobs.PhaseCompleted); err != nil {
+			return err
 		}
 		return store.Audit(ctx, tx, actor, "run.cancel", "run", id, map[string]any{"from": run.State})
 	})
@@ -83,7 +81,7 @@ func (s *Server) approveRun(ctx context.Context, id int64, actor string) error {
 			}
 			return fmt.Errorf("run %d is %s, not awaiting approval: %w", id, run.State, store.ErrInvalidTransition)
 		}
-		if err := EnqueueRun(ctx, s.River, tx, id, true); err != nil {
+		if err := jobs.EnqueueRun(ctx, s.River, tx, id, true); err != nil {
 			return err
 		}
 		return store.Audit(ctx, tx, actor, "run.approve", "run", id, nil)
@@ -117,10 +115,7 @@ func (s *Server) transitionIncident(ctx context.Context, id int64, action, note,
 		if status, err = store.TransitionIncident(ctx, tx, id, action, actor, note, time.Now()); err != nil {
 			return err
 		}
-		if _, err := s.River.InsertTx(ctx, tx, jobs.IncidentSyncArgs{IncidentID: id}, nil); err != nil {
-			return fmt.Errorf("sync incident %d: %w", id, err)
-		}
-		return nil
+		return jobs.EnqueueIncidentSync(ctx, s.River, tx, id)
 	})
 	return status, err
 }
@@ -128,15 +123,9 @@ func (s *Server) transitionIncident(ctx context.Context, id int64, action, note,
 // retryJob makes a discarded River job available again.
 func (s *Server) retryJob(ctx context.Context, id int64, actor string) error {
 	return s.DB.InTx(ctx, func(tx pgx.Tx) error {
-		job, err := s.River.JobGetTx(ctx, tx, id)
-		if errors.Is(err, river.ErrNotFound) {
-			return fmt.Errorf("job %d: %w", id, store.ErrNotFound)
-		}
+		job, err := jobs.RetryJob(ctx, s.River, tx, id)
 		if err != nil {
 			return err
-		}
-		if _, err := s.River.JobRetryTx(ctx, tx, id); err != nil {
-			return fmt.Errorf("retry job %d: %w", id, err)
 		}
 		return store.Audit(ctx, tx, actor, "job.retry", "river_job", id, map[string]any{"kind": job.Kind, "from": string(job.State)})
 	})

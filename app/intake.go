@@ -353,35 +353,5 @@ func RerunTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, prev stor
 	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt}); err != nil {
 		return 0, err
 	}
-	return id, EnqueueRun(ctx, rc, tx, id, true)
+	return id, jobs.EnqueueRun(ctx, rc, tx, id, true)
 }
-
-// EnqueueRun inserts a new run's jobs in the caller's transaction: the check
-// run is created (queued) right away, and the run executes unless it awaits
-// approval.
-func EnqueueRun(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) error {
-	jobID, err := enqueueJobs(ctx, rc, tx, runID, execute)
-	if err != nil || jobID == 0 {
-		return err
-	}
-	return store.SetRunJob(ctx, tx, runID, jobID)
-}
-
-// enqueueJobs inserts a run's jobs and returns the run.execute job's id (0
-// when the run does not execute yet).
-func enqueueJobs(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) (int64, error) {
-	params := []river.InsertManyParams{{Args: jobs.ReportCheckArgs{RunID: runID, Phase: jobs.PhaseQueued}}}
-	if execute {
-		params = append(params, river.InsertManyParams{Args: jobs.RunExecuteArgs{RunID: runID}})
-	}
-	res, err := rc.InsertManyTx(ctx, tx, params)
-	if err != nil {
-		return 0, fmt.Errorf("enqueue run %d: %w", runID, err)
-	}
-	if !execute {
-		return 0, nil
-	}
-	return res[len(res)-1].Job.ID, nil
-}
-
-func isRiverNotFound(err error) bool { return err == river.ErrNotFound }

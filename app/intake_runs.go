@@ -86,8 +86,8 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		return nil, err
 	}
 
-	var params []river.InsertManyParams
 	replaced := map[int64]bool{}
+	completed := make([]int64, 0, len(superseded))
 	for _, old := range superseded {
 		replaced[old.RunID] = true
 		if old.JobID != 0 {
@@ -98,25 +98,23 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		}
 		// The runner never finishes a run it did not start (or finds
 		// already cancelled), so the intake completes its check run.
-		params = append(params, river.InsertManyParams{Args: jobs.ReportCheckArgs{RunID: old.RunID, Phase: jobs.PhaseCompleted}})
+		completed = append(completed, old.RunID)
 	}
-	executes := map[int]int64{} // index in params → run
+	var fresh []jobs.RunJobs
 	for i, id := range ids {
 		if !created[i] || replaced[id] {
 			continue // a run replaced within its own batch gets only its completed report
 		}
-		params = append(params, river.InsertManyParams{Args: jobs.ReportCheckArgs{RunID: id, Phase: jobs.PhaseQueued}})
-		if news[i].State == store.RunQueued {
-			executes[len(params)] = id
-			params = append(params, river.InsertManyParams{Args: jobs.RunExecuteArgs{RunID: id}})
-		}
+		fresh = append(fresh, jobs.RunJobs{RunID: id, Execute: news[i].State == store.RunQueued})
 	}
-	res, err := rc.InsertManyTx(ctx, tx, params)
+	jobIDs, err := jobs.EnqueueRuns(ctx, rc, tx, completed, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue runs: %w", err)
+		return nil, err
 	}
-	for at, runID := range executes {
-		late.SetRunJob(runID, res[at].Job.ID)
+	for i, r := range fresh {
+		if jobIDs[i] != 0 {
+			late.SetRunJob(r.RunID, jobIDs[i])
+		}
 	}
 	return oldJobs, nil
 }
@@ -134,8 +132,8 @@ func finishBatch(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late 
 		}
 	}
 	for _, jobID := range running {
-		if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !isRiverNotFound(err) {
-			return fmt.Errorf("cancel running job %d of a superseded run: %w", jobID, err)
+		if err := jobs.CancelJob(ctx, rc, tx, jobID); err != nil {
+			return fmt.Errorf("a superseded run: %w", err)
 		}
 	}
 	return nil

@@ -88,7 +88,7 @@ func (w *IncidentSweepWorker) Sweep(ctx context.Context, rc *river.Client[pgx.Tx
 				continue
 			}
 			seen[id] = true
-			if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: id}, nil); err != nil {
+			if err := EnqueueIncidentSync(ctx, rc, tx, id); err != nil {
 				return err
 			}
 			res.Synced = append(res.Synced, id)

@@ -115,8 +115,7 @@ func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client
 			if err != nil || !ok {
 				return err
 			}
-			_, err = client.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: a.RunID}, nil)
-			return err
+			return EnqueueTriage(ctx, client, tx, a.RunID)
 		})
 		if err != nil {
 			errs = append(errs, err)

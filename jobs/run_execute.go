@@ -120,8 +120,7 @@ func (w *RunExecuteWorker) begin(ctx context.Context, job *river.Job[RunExecuteA
 		if err != nil {
 			return fmt.Errorf("river client: %w", err)
 		}
-		_, err = client.InsertTx(ctx, tx, ReportCheckArgs{RunID: run.ID, Phase: PhaseInProgress}, nil)
-		return err
+		return EnqueueReport(ctx, client, tx, run.ID, PhaseInProgress)
 	})
 }
 
@@ -317,8 +316,7 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 		if err != nil {
 			return fmt.Errorf("river client: %w", err)
 		}
-		_, err = client.InsertTx(dbCtx, tx, TriageAnalyzeArgs{RunID: ex.run.ID}, nil)
-		return err
+		return EnqueueTriage(dbCtx, client, tx, ex.run.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", ex.run.ID, err)

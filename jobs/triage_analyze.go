@@ -84,12 +84,12 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 		// check run to complete: the conclusion is recorded below instead.
 		report = res.installationID != 0 || res.trigger != "external"
 		if report {
-			if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: PhaseCompleted}, nil); err != nil {
+			if err := EnqueueReport(ctx, rc, tx, runID, PhaseCompleted); err != nil {
 				return err
 			}
 		}
 		for _, id := range res.Incidents {
-			if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: id}, nil); err != nil {
+			if err := EnqueueIncidentSync(ctx, rc, tx, id); err != nil {
 				return err
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -86,8 +85,8 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	if _, err := store.TransitionRun(ctx, tx, runID, []string{store.RunRunning}, runState, "", ""); err != nil {
 		return 0, false, err
 	}
-	if _, err := rc.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: runID}, nil); err != nil {
-		return 0, false, fmt.Errorf("queue analysis of run %d: %w", runID, err)
+	if err := EnqueueTriage(ctx, rc, tx, runID); err != nil {
+		return 0, false, err
 	}
 	return runID, true, nil
 }

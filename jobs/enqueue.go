@@ -1,0 +1,152 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// What happens next: every River job Sentinel inserts is inserted here,
+// inside the caller's transaction, so that a change and the work it causes
+// commit together or not at all.
+//
+//	a new run: push, pull request, POST /api/runs,    report.check(queued), and run.execute    EnqueueRun
+//	  a re-run, an approval                           unless the run awaits approval
+//	the intake's runs, a batch at a time:             the same per new run, and                 EnqueueRuns
+//	                                                  report.check(completed) per superseded run
+//	a run starts                                      report.check(in_progress)                EnqueueReport
+//	a run cancelled, or a quarantine from its check   report.check(completed)                  EnqueueReport
+//	  run's button
+//	a run ends: the run worker, the reaper, posted    triage.analyze                           EnqueueTriage
+//	  external results
+//	an analysis ends                                  report.check(completed), and             EnqueueReport,
+//	                                                  incident.sync per incident it changed    EnqueueIncidentSync
+//	an incident opened or moved: by hand, by the      incident.sync                            EnqueueIncidentSync
+//	  sweep, or lagging behind its GitHub issue
+//	a run superseded or cancelled                     its job cancelled                        CancelJob
+//	a dead job retried from the dashboard             the job available again                  RetryJob
+//
+// The periodic jobs (incident.sweep, orphan.reap, retention.prune) are
+// River's own inserts, set up in cmd/sentinel and AddAnalysisWorkers.
+
+// RunJobs is a new run whose jobs EnqueueRuns inserts.
+type RunJobs struct {
+	RunID   int64
+	Execute bool // false while the run awaits approval: it gets its check run only
+}
+
+// EnqueueRun inserts a new run's jobs: its check run is created (queued) at
+// once, and the run executes unless execute is false (awaiting approval).
+// The run.execute job's id is recorded as the run's job.
+func EnqueueRun(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, execute bool) error {
+	jobIDs, err := insertRunJobs(ctx, rc, tx, nil, []RunJobs{{RunID: runID, Execute: execute}})
+	if err != nil {
+		return fmt.Errorf("enqueue run %d: %w", runID, err)
+	}
+	if jobIDs[0] == 0 {
+		return nil
+	}
+	return store.SetRunJob(ctx, tx, runID, jobIDs[0])
+}
+
+// EnqueueRuns inserts the jobs of a batch of runs in one round trip: the
+// completed report of each superseded run (the runner never finishes a run
+// it did not start, so its check run is completed here), then each new
+// run's queued report and, when it executes, its run.execute job. It
+// returns the run.execute job id of each of created (0 when it does not
+// execute), for the caller to record as the runs' jobs.
+func EnqueueRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, superseded []int64, created []RunJobs) ([]int64, error) {
+	jobIDs, err := insertRunJobs(ctx, rc, tx, superseded, created)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue runs: %w", err)
+	}
+	return jobIDs, nil
+}
+
+func insertRunJobs(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, superseded []int64, created []RunJobs) ([]int64, error) {
+	params := make([]river.InsertManyParams, 0, len(superseded)+2*len(created))
+	for _, id := range superseded {
+		params = append(params, river.InsertManyParams{Args: ReportCheckArgs{RunID: id, Phase: PhaseCompleted}})
+	}
+	at := make([]int, len(created)) // index in params of each run's run.execute job; 0: none
+	for i, r := range created {
+		params = append(params, river.InsertManyParams{Args: ReportCheckArgs{RunID: r.RunID, Phase: PhaseQueued}})
+		if r.Execute {
+			at[i] = len(params)
+			params = append(params, river.InsertManyParams{Args: RunExecuteArgs{RunID: r.RunID}})
+		}
+	}
+	if len(params) == 0 {
+		return make([]int64, len(created)), nil
+	}
+	res, err := rc.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, err
+	}
+	jobIDs := make([]int64, len(created))
+	for i := range created {
+		if at[i] != 0 {
+			jobIDs[i] = res[at[i]].Job.ID
+		}
+	}
+	return jobIDs, nil
+}
+
+// EnqueueReport moves a run's check run to phase (PhaseInProgress,
+// PhaseCompleted); a completed report is also how a check run shows a
+// change made after the run ended.
+func EnqueueReport(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, phase string) error {
+	if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: phase}, nil); err != nil {
+		return fmt.Errorf("report run %d %s: %w", runID, phase, err)
+	}
+	return nil
+}
+
+// EnqueueTriage analyses a run that has ended.
+func EnqueueTriage(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("queue analysis of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// EnqueueIncidentSync brings an incident's GitHub issue in line with it.
+func EnqueueIncidentSync(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, incidentID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: incidentID}, nil); err != nil {
+		return fmt.Errorf("queue sync of incident %d: %w", incidentID, err)
+	}
+	return nil
+}
+
+// CancelJob cancels a River job: at once when it waits, through its
+// worker's context when it runs; a finished or deleted job is left alone.
+// (The intake cancels the waiting jobs of superseded runs in bulk with
+// store.QueueCancelWaiting and only the running ones here.)
+func CancelJob(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, jobID int64) error {
+	if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("cancel job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// RetryJob makes a River job available again and returns it as it was
+// before; store.ErrNotFound when there is no such job.
+func RetryJob(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, jobID int64) (*rivertype.JobRow, error) {
+	job, err := rc.JobGetTx(ctx, tx, jobID)
+	if errors.Is(err, river.ErrNotFound) {
+		return nil, fmt.Errorf("job %d: %w", jobID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rc.JobRetryTx(ctx, tx, jobID); err != nil {
+		return nil, fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	return job, nil
+}
