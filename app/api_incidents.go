@@ -208,7 +208,7 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, err := s.transitionIncident(r.Context(), id, action, strings.TrimSpace(body.Note), s.apiActor(r)); err != nil {
+	if _, err := s.Actions.TransitionIncident(r.Context(), id, action, strings.TrimSpace(body.Note), s.apiActor(r)); err != nil {
 		s.apiError(w, r, err)
 		return
 	}

@@ -201,18 +201,18 @@ func (s *Server) apiRunAction(w http.ResponseWriter, r *http.Request, status int
 
 func (s *Server) apiApproveRun(w http.ResponseWriter, r *http.Request) {
 	s.apiRunAction(w, r, http.StatusOK, func(id int64, actor string) (int64, error) {
-		return id, s.approveRun(r.Context(), id, actor)
+		return id, s.Actions.Approve(r.Context(), id, actor)
 	})
 }
 
 func (s *Server) apiCancelRun(w http.ResponseWriter, r *http.Request) {
 	s.apiRunAction(w, r, http.StatusOK, func(id int64, actor string) (int64, error) {
-		return id, s.cancelRun(r.Context(), id, actor)
+		return id, s.Actions.Cancel(r.Context(), id, actor)
 	})
 }
 
 func (s *Server) apiRerunRun(w http.ResponseWriter, r *http.Request) {
 	s.apiRunAction(w, r, http.StatusCreated, func(id int64, actor string) (int64, error) {
-		return s.rerunRun(r.Context(), id, actor)
+		return s.Actions.Rerun(r.Context(), id, actor)
 	})
 }

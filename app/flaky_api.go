@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -120,7 +119,7 @@ func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
 // quarantineRequest is the body of POST /api/flaky/{id}/quarantine. Until
 // (RFC 3339) or For (a Go duration such as "336h") sets the expiry; the
-// default is ButtonQuarantineFor. Owner is required.
+// default is jobs.DefaultQuarantineFor. Owner is required.
 type quarantineRequest struct {
 	Owner  string `json:"owner"`
 	Until  string `json:"until,omitempty"`
@@ -139,7 +138,7 @@ func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	until := time.Now().Add(ButtonQuarantineFor)
+	q := jobs.Quarantine{Owner: req.Owner, Reason: req.Reason, Source: "api"}
 	switch {
 	case strings.TrimSpace(req.Owner) == "":
 		s.writeError(w, r, clientError(http.StatusBadRequest, "owner is required: a quarantine has an owner"))
@@ -148,7 +147,7 @@ func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, "give until or for, not both"))
 		return
 	case req.Until != "":
-		if until, err = time.Parse(time.RFC3339, req.Until); err != nil || !until.After(time.Now()) {
+		if q.Until, err = time.Parse(time.RFC3339, req.Until); err != nil || !q.Until.After(time.Now()) {
 			s.writeError(w, r, clientError(http.StatusBadRequest, "until must be a future RFC 3339 time, e.g. 2026-12-31T00:00:00Z"))
 			return
 		}
@@ -158,16 +157,10 @@ func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, clientError(http.StatusBadRequest, "for must be a positive duration, e.g. 336h"))
 			return
 		}
-		until = time.Now().Add(d)
+		q.Until = time.Now().Add(d)
 	}
-	until = until.UTC().Truncate(time.Second)
-	actor := s.apiActor(r)
-	err = s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
-		return store.SetQuarantine(r.Context(), tx, id, store.Quarantine{Owner: req.Owner, Source: "api",
-			Reason: req.Reason, Until: &until, Actor: actor})
-	})
-	if err != nil {
-		s.writeError(w, r, err)
+	if err := s.Actions.Quarantine(r.Context(), id, q, s.apiActor(r)); err != nil {
+		s.apiError(w, r, err)
 		return
 	}
 	s.writeTest(w, r, id)
@@ -179,15 +172,8 @@ func (s *Server) apiReleaseTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, clientError(http.StatusBadRequest, "test id must be a positive number"))
 		return
 	}
-	actor := s.apiActor(r)
-	err = s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
-		if _, err := store.GetTest(r.Context(), tx, id); err != nil {
-			return err
-		}
-		return store.ReleaseQuarantine(r.Context(), tx, id, actor)
-	})
-	if err != nil {
-		s.writeError(w, r, err)
+	if err := s.Actions.Release(r.Context(), id, s.apiActor(r)); err != nil {
+		s.apiError(w, r, err)
 		return
 	}
 	s.writeTest(w, r, id)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -27,6 +26,10 @@ const (
 	OutcomeIgnored   = "ignored"
 	OutcomeDuplicate = "duplicate"
 	OutcomeMalformed = "malformed"
+	// OutcomeRefused: the delivery asks for an action (a re-run, a check
+	// run button) that the state does not allow; answered 409, as the
+	// dashboard and the API answer the same action.
+	OutcomeRefused = "refused"
 )
 
 // IntakeResult is the webhook's answer body.
@@ -283,12 +286,26 @@ func (a *intakeTx) rerun(ctx context.Context) error {
 		a.outcome, a.reason = OutcomeIgnored, "no earlier run of this commit to re-run"
 		return nil
 	}
-	id, err := RerunTx(ctx, a.s.River, a.tx, *prev, a.actor)
+	id, err := a.s.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender))
+	if a.refused(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	a.runIDs = append(a.runIDs, id)
 	return nil
+}
+
+// refused reports whether err is an action the state does not allow, and
+// makes it the delivery's outcome. Actions refuse before they write, so
+// the transaction goes on.
+func (a *intakeTx) refused(err error) bool {
+	if !errors.Is(err, store.ErrInvalidTransition) {
+		return false
+	}
+	a.outcome, a.reason = OutcomeRefused, err.Error()
+	return true
 }
 
 func (a *intakeTx) previousRun(ctx context.Context, runID int64, sha string) (*store.Run, error) {
@@ -321,7 +338,10 @@ func (a *intakeTx) button(ctx context.Context) error {
 		return nil
 	}
 	if b.Identifier == jobs.ActionRerunFailed {
-		id, err := RerunTx(ctx, a.s.River, a.tx, *prev, a.actor)
+		id, err := a.s.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender))
+		if a.refused(err) {
+			return nil
+		}
 		a.runIDs = append(a.runIDs, id)
 		return err
 	}
@@ -330,28 +350,10 @@ func (a *intakeTx) button(ctx context.Context) error {
 		a.outcome, a.reason = OutcomeIgnored, fmt.Sprintf("unknown button %q", b.Identifier)
 		return nil
 	}
-	if err := h(ctx, a.tx, *prev, a.ev.Sender); err != nil {
+	if err := h(ctx, a.tx, *prev, a.ev.Sender); a.refused(err) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	return a.late.Audit(a.actor, "button."+b.Identifier, "run", prev.ID, map[string]any{"sender": a.ev.Sender})
-}
-
-// RerunTx creates the next attempt of prev's commit and enqueues it.
-func RerunTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, prev store.Run, actor string) (int64, error) {
-	attempt, err := store.NextAttempt(ctx, tx, prev.RepositoryID, prev.SHA, prev.Trigger, prev.PRNumber)
-	if err != nil {
-		return 0, err
-	}
-	id, created, err := store.InsertRun(ctx, tx, store.NewRun{
-		RepositoryID: prev.RepositoryID, SHA: prev.SHA, Ref: prev.Ref, Branch: prev.Branch, PRNumber: prev.PRNumber,
-		HeadRepo: prev.HeadRepo, CloneURL: prev.CloneURL, CommitMessage: prev.CommitMessage, Author: prev.Author,
-		Trigger: prev.Trigger, Attempt: attempt, ExternalID: prev.ExternalID,
-	})
-	if err != nil || !created {
-		return id, err
-	}
-	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt}); err != nil {
-		return 0, err
-	}
-	return id, jobs.EnqueueRun(ctx, rc, tx, id, true)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -30,6 +31,9 @@ type Server struct {
 	Log     *slog.Logger
 	Opts    Options
 	Metrics *Metrics
+	// Actions are what the dashboard's forms, the API and the check run
+	// buttons change, implemented once.
+	Actions *jobs.Actions
 
 	// Buttons handle check run requested_action presses by identifier
 	// (besides jobs.ActionRerunFailed, which the intake handles itself).
@@ -45,7 +49,7 @@ type Server struct {
 
 // NewServer wires a server; Handler returns its routes.
 func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
-	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db)}
+	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db), Actions: &jobs.Actions{DB: db, River: rc}}
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully: requests

@@ -91,6 +91,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, res)
 	case OutcomeMalformed:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": res.Reason})
+	case OutcomeRefused:
+		writeJSON(w, http.StatusConflict, map[string]string{"error": res.Reason})
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}

@@ -108,19 +108,7 @@ func applyIncidentDecision(ctx context.Context, tx pgx.Tx, run store.Run, d tria
 		}
 	}
 	for _, o := range d.Open {
-		n := store.NewIncident{RepositoryID: run.RepositoryID, ClusterID: o.ClusterID, Kind: o.Kind, Title: o.Title,
-			Severity: o.Severity, NeedsHuman: o.NeedsHuman, RootCause: o.RootCause, Fingerprint: o.Fingerprint,
-			Category: string(o.Category), Confidence: o.Confidence, RunID: run.ID, At: now}
-		if o.ClusterID != 0 {
-			var err error
-			if n.FirstBadSHA, n.LastGoodSHA, err = store.ClusterCommits(ctx, tx, run.RepositoryID, o.ClusterID, run.Branch); err != nil {
-				return nil, err
-			}
-			if n.Impact, err = store.ClusterImpact(ctx, tx, o.ClusterID, now); err != nil {
-				return nil, err
-			}
-		}
-		id, created, err := store.InsertIncident(ctx, tx, n)
+		id, created, err := openIncident(ctx, tx, run, o, now, "worker")
 		if err != nil {
 			return nil, err
 		}

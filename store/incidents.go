@@ -198,6 +198,7 @@ type NewIncident struct {
 	Confidence   float64
 	RunID        int64
 	At           time.Time
+	Actor        string // who opens it, for the audit log; "" is the worker
 }
 
 // InsertIncident opens an incident with its "opened" event. created is
@@ -226,7 +227,11 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	if err := AddIncidentEvent(ctx, q, id, "opened", msg, n.RunID, map[string]any{"severity": n.Severity, "kind": n.Kind}); err != nil {
 		return 0, false, err
 	}
-	return id, true, Audit(ctx, q, "worker", "incident.open", "incident", id, map[string]any{"title": n.Title, "run_id": n.RunID})
+	actor := n.Actor
+	if actor == "" {
+		actor = "worker"
+	}
+	return id, true, Audit(ctx, q, actor, "incident.open", "incident", id, map[string]any{"title": n.Title, "run_id": n.RunID})
 }
 
 // RecordIncidentOccurrence counts a run showing the incident's failure.

@@ -1,0 +1,104 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Rerun creates the next attempt of a run's commit and queues it; it
+// returns the new run's id.
+func (a *Actions) Rerun(ctx context.Context, runID int64, actor string) (int64, error) {
+	var newID int64
+	err := a.DB.InTx(ctx, func(tx pgx.Tx) error {
+		prev, err := store.GetRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		newID, err = a.RerunTx(ctx, tx, prev, actor)
+		return err
+	})
+	return newID, err
+}
+
+// RerunTx is Rerun in the caller's transaction, for the intake (GitHub's
+// re-run requests and the Re-run button). A run that awaits approval is
+// approved, not re-run: a new attempt would execute a fork's code that
+// nobody approved.
+func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor string) (int64, error) {
+	if prev.State == store.RunAwaitingApproval {
+		return 0, fmt.Errorf("run %d awaits approval; approve it instead: %w", prev.ID, store.ErrInvalidTransition)
+	}
+	attempt, err := store.NextAttempt(ctx, tx, prev.RepositoryID, prev.SHA, prev.Trigger, prev.PRNumber)
+	if err != nil {
+		return 0, err
+	}
+	id, created, err := store.InsertRun(ctx, tx, store.NewRun{
+		RepositoryID: prev.RepositoryID, SHA: prev.SHA, Ref: prev.Ref, Branch: prev.Branch, PRNumber: prev.PRNumber,
+		HeadRepo: prev.HeadRepo, CloneURL: prev.CloneURL, CommitMessage: prev.CommitMessage, Author: prev.Author,
+		Trigger: prev.Trigger, Attempt: attempt, ExternalID: prev.ExternalID,
+	})
+	if err != nil || !created {
+		return id, err
+	}
+	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt}); err != nil {
+		return 0, err
+	}
+	return id, EnqueueRun(ctx, a.River, tx, id, true)
+}
+
+// Cancel marks an unfinished run cancelled, cancels its River job (which
+// stops the steps through the job's context) and completes its check run.
+func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
+	return a.DB.InTx(ctx, func(tx pgx.Tx) error {
+		run, err := store.GetRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		ok, err := store.TransitionRun(ctx, tx, runID, []string{store.RunAwaitingApproval, store.RunQueued, store.RunRunning},
+			store.RunCancelled, "", "cancelled by "+actor)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("run %d is %s: %w", runID, run.State, store.ErrInvalidTransition)
+		}
+		if _, err := store.AbandonSteps(ctx, tx, runID, store.StepCancelled, "cancelled by "+actor); err != nil {
+			return err
+		}
+		if run.JobID != 0 {
+			if err := CancelJob(ctx, a.River, tx, run.JobID); err != nil {
+				return fmt.Errorf("run %d: %w", runID, err)
+			}
+		}
+		if err := EnqueueReport(ctx, a.River, tx, runID, PhaseCompleted); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, actor, "run.cancel", "run", runID, map[string]any{"from": run.State})
+	})
+}
+
+// Approve lets a pull request from a fork run: the run is queued and
+// executes.
+func (a *Actions) Approve(ctx context.Context, runID int64, actor string) error {
+	return a.DB.InTx(ctx, func(tx pgx.Tx) error {
+		ok, err := store.TransitionRun(ctx, tx, runID, []string{store.RunAwaitingApproval}, store.RunQueued, "", "")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			run, err := store.GetRun(ctx, tx, runID)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("run %d is %s, not awaiting approval: %w", runID, run.State, store.ErrInvalidTransition)
+		}
+		if err := EnqueueRun(ctx, a.River, tx, runID, true); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, actor, "run.approve", "run", runID, nil)
+	})
+}
