@@ -28,8 +28,7 @@ const doorRepoGitHubID = 4242
 // noSuchID is an id that names nothing.
 const noSuchID = 999999
 
-// doorServer serves every route of a Server over a fresh database, with
-// the check run buttons wired as cmd wires them.
+// doorServer serves every route of a Server over a fresh database.
 type doorServer struct {
 	*dashServer
 	c    *http.Client // keeps the CSRF cookie, does not follow redirects
@@ -42,7 +41,6 @@ func newDoorServer(t *testing.T) *doorServer {
 	t.Helper()
 	db := storetest.NewDB(t)
 	ds := newDashServerOn(t, db, Options{WebhookSecret: doorSecret})
-	ds.Buttons = ds.DefaultButtons()
 	hs := httptest.NewServer(ds.Handler()) // every route, the webhook's included
 	t.Cleanup(hs.Close)
 	ds.url = hs.URL

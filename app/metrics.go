@@ -32,7 +32,7 @@ func NewMetrics(db *store.DB) *Metrics {
 		}, []string{"method", "route", "status"}),
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sentinel_webhook_deliveries_total",
-			Help: "Webhook deliveries by event and outcome (accepted, ignored, duplicate, bad_signature, malformed, too_large, error).",
+			Help: "Webhook deliveries by event and outcome (accepted, ignored, duplicate, refused, bad_signature, malformed, too_large, error).",
 		}, []string{"event", "outcome"}),
 	}
 	m.Registry.MustRegister(m.httpLatency, m.Webhooks,

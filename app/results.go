@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,8 +138,8 @@ func readResultsUpload(r *http.Request) (ResultsUpload, []byte, error) {
 		return up, nil, clientError(http.StatusUnsupportedMediaType,
 			"send the file with Content-Type application/xml or application/x-ndjson, or a JSON envelope with Content-Type application/json")
 	default:
-		up = ResultsUpload{Repository: q.Get("repository"), Commit: firstNonEmpty(q.Get("commit"), q.Get("sha")),
-			Branch: q.Get("branch"), RunID: firstNonEmpty(q.Get("run_id"), q.Get("external_id")), Format: q.Get("format"),
+		up = ResultsUpload{Repository: q.Get("repository"), Commit: cmp.Or(q.Get("commit"), q.Get("sha")),
+			Branch: q.Get("branch"), RunID: cmp.Or(q.Get("run_id"), q.Get("external_id")), Format: q.Get("format"),
 			DefaultBranch: q.Get("default_branch")}
 		for name, dst := range map[string]*int{"attempt": &up.Attempt, "pull_request": &up.PullRequest} {
 			if v := q.Get(name); v != "" {

@@ -200,7 +200,7 @@ func TestButtonsQuarantineAndOpenIncident(t *testing.T) {
 	a.upload("", sha, "10", 1, junitXML(true))
 	a.upload("", sha, "10", 2, junitXML(false))
 	failing := a.upload("", "5555555555555555555555555555555555555555", "11", 1, junitXML(true))
-	buttons := a.s.DefaultButtons()
+	buttons := a.s.Intake.Buttons
 	run, err := store.GetRun(a.ctx, a.s.DB, failing)
 	if err != nil {
 		t.Fatal(err)

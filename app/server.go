@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -34,22 +35,21 @@ type Server struct {
 	// Actions are what the dashboard's forms, the API and the check run
 	// buttons change, implemented once.
 	Actions *jobs.Actions
-
-	// Buttons handle check run requested_action presses by identifier
-	// (besides jobs.ActionRerunFailed, which the intake handles itself).
-	Buttons map[string]ButtonHandler
+	// Intake records the webhook's deliveries and what they cause.
+	Intake *intake.Intake
 
 	// WorkersRunning reports whether this process's River client is working
 	// jobs; /readyz fails when it stopped. Nil means the process runs no
 	// workers and only inserts.
 	WorkersRunning func() bool
-
-	batcher batcher // groups concurrent webhook deliveries into shared transactions
 }
 
-// NewServer wires a server; Handler returns its routes.
+// NewServer wires a server with its actions and intake; Handler returns its
+// routes.
 func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
-	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db), Actions: &jobs.Actions{DB: db, River: rc}}
+	actions := &jobs.Actions{DB: db, River: rc}
+	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db), Actions: actions,
+		Intake: intake.New(db, rc, actions, log)}
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully: requests

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/sentinel-ci/sentinel/app/intake"
 )
 
 // maxDeliveryBytes is GitHub's cap on a webhook payload.
@@ -68,8 +70,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		payload = []byte(form.Get("payload"))
 	}
 
-	// 3 and 4. Parse (pure) and record everything in one transaction.
-	res, err := s.Intake(r.Context(), Delivery{
+	// 3. Parse: a pure function of the event name and the payload. A
+	// malformed payload is not refused here: the intake keeps it, so that
+	// nothing GitHub sent is lost, and it is answered 400 below.
+	d := intake.Delivery{
 		ID: delivery, Event: event, Payload: payload,
 		Headers: map[string]string{
 			"X-GitHub-Event":                         event,
@@ -79,19 +83,27 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			"X-GitHub-Hook-Installation-Target-Type": r.Header.Get("X-GitHub-Hook-Installation-Target-Type"),
 			"User-Agent":                             r.Header.Get("User-Agent"),
 		},
-	})
+	}
+	d.Parsed, d.ParseErr = intake.ParseEvent(event, payload)
+
+	// 4. Hand it to the intake, which records the delivery and everything
+	// it causes (runs, River jobs, audit entries) in one transaction,
+	// shared with the deliveries arriving at the same time.
+	res, err := s.Intake.Accept(r.Context(), d)
 	if err != nil {
 		count("error")
 		s.writeError(w, r, err)
 		return
 	}
+
+	// 5. Reply once it is committed.
 	count(res.Outcome)
 	switch res.Outcome {
-	case OutcomeAccepted:
+	case intake.OutcomeAccepted:
 		writeJSON(w, http.StatusAccepted, res)
-	case OutcomeMalformed:
+	case intake.OutcomeMalformed:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": res.Reason})
-	case OutcomeRefused:
+	case intake.OutcomeRefused:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": res.Reason})
 	default:
 		writeJSON(w, http.StatusOK, res)

@@ -113,7 +113,6 @@ func (m *Main) serve(ctx context.Context) error {
 		WebhookSecret: m.Config.WebhookSecret,
 	})
 	m.Server.WorkersRunning = m.workersRunning
-	m.Server.Buttons = m.Server.DefaultButtons()
 	if m.Config.WebhookSecret == "" {
 		m.Log.Warn("GITHUB_WEBHOOK_SECRET is unset: every webhook delivery will be rejected with 401")
 	}

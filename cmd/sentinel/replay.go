@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/intake"
+	"github.com/sentinel-ci/sentinel/jobs"
 )
 
 // replay processes a stored delivery again, as if GitHub had just sent it;
@@ -19,8 +20,8 @@ func (m *Main) replay(ctx context.Context, deliveryID string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	s := app.NewServer(m.DB, rc, m.Log, app.Options{PublicURL: m.Config.PublicURL})
-	res, err := s.Replay(ctx, deliveryID)
+	in := intake.New(m.DB, rc, &jobs.Actions{DB: m.DB, River: rc}, m.Log)
+	res, err := in.Replay(ctx, deliveryID)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package app
+package intake
 
 import (
 	"context"
@@ -20,32 +20,32 @@ func testPush(branch, sha string) []byte {
 
 func pending(id, event string, payload []byte) *pendingDelivery {
 	p := &pendingDelivery{d: Delivery{ID: id, Event: event, Payload: payload}, done: make(chan struct{})}
-	p.ev, p.parseErr = ParseEvent(event, payload)
-	p.lane = laneOf(p.ev)
+	p.d.Parsed, p.d.ParseErr = ParseEvent(event, payload)
+	p.lane = laneOf(p.d.Parsed)
 	return p
 }
 
-func newBatchServer(t *testing.T) *Server {
+func newBatchIntake(t *testing.T) *Intake {
 	t.Helper()
 	db := storetest.NewDB(t)
 	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewServer(db, rc, slog.New(slog.DiscardHandler), Options{WebhookSecret: "s"})
+	return New(db, rc, &jobs.Actions{DB: db, River: rc}, slog.New(slog.DiscardHandler))
 }
 
 // One delivery the database rejects fails alone: the transaction of its
 // batch rolls back, and the others are recorded one by one.
 func TestBatchFailureCostsOthersNothing(t *testing.T) {
-	s := newBatchServer(t)
-	db := s.DB
+	in := newBatchIntake(t)
+	db := in.DB
 	batch := []*pendingDelivery{
 		pending("good-1", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("bad-\xff", "push", testPush("dev", fmt.Sprintf("%040x", 2))), // not UTF-8: PostgreSQL refuses the text
 		pending("good-2", "push", testPush("main", fmt.Sprintf("%040x", 3))),
 	}
-	s.commitBatch(batch)
+	in.commitBatch(batch)
 	for _, p := range batch {
 		<-p.done
 	}
@@ -72,15 +72,15 @@ func TestBatchFailureCostsOthersNothing(t *testing.T) {
 // Within one batch the later push of a branch is the newer run: the earlier
 // one is superseded and never gets an execute job.
 func TestBatchSupersedesWithinItself(t *testing.T) {
-	s := newBatchServer(t)
-	db := s.DB
+	in := newBatchIntake(t)
+	db := in.DB
 	batch := []*pendingDelivery{
 		pending("a", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("b", "push", testPush("dev", fmt.Sprintf("%040x", 2))),
 		pending("c", "push", testPush("main", fmt.Sprintf("%040x", 3))),
 		pending("d", "ping", []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)),
 	}
-	s.commitBatch(batch)
+	in.commitBatch(batch)
 	for _, p := range batch {
 		if p.err != nil {
 			t.Fatalf("%s: %v", p.d.ID, p.err)
@@ -174,14 +174,14 @@ func TestBatcherTake(t *testing.T) {
 // Without a database every delivery of a batch is answered with an error,
 // none left waiting.
 func TestBatchFailsEveryDeliveryWithoutDatabase(t *testing.T) {
-	s := newBatchServer(t)
-	db := s.DB
+	in := newBatchIntake(t)
+	db := in.DB
 	db.Close()
 	batch := []*pendingDelivery{
 		pending("one", "push", testPush("main", fmt.Sprintf("%040x", 1))),
 		pending("two", "push", testPush("dev", fmt.Sprintf("%040x", 2))),
 	}
-	s.commitBatch(batch)
+	in.commitBatch(batch)
 	for _, p := range batch {
 		<-p.done
 		if p.err == nil {

@@ -1,4 +1,4 @@
-package app_test
+package intake_test
 
 import (
 	"context"
@@ -161,7 +161,7 @@ func TestReplayRespectsRunIdentity(t *testing.T) {
 	if r := ts.deliver(t, "push", "to-replay", body); r.Status != http.StatusAccepted {
 		t.Fatal(r)
 	}
-	res, err := ts.Replay(context.Background(), "to-replay")
+	res, err := ts.Intake.Replay(context.Background(), "to-replay")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestReplayRespectsRunIdentity(t *testing.T) {
 	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE replayed_at IS NOT NULL"); n != 1 {
 		t.Error("replayed_at not stamped")
 	}
-	if _, err := ts.Replay(context.Background(), "never-seen"); err == nil {
+	if _, err := ts.Intake.Replay(context.Background(), "never-seen"); err == nil {
 		t.Error("replaying an unknown delivery must fail")
 	}
 }

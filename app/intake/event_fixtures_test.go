@@ -1,4 +1,4 @@
-package app_test
+package intake_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/intake"
 )
 
 // Every fixture payload of the events Sentinel handles validates against
@@ -49,7 +49,7 @@ func TestFixturesValidateAndRoute(t *testing.T) {
 				t.Fatal(err)
 			}
 			event := strings.Split(rel, "/")[0]
-			ev, err := app.ParseEvent(event, body)
+			ev, err := intake.ParseEvent(event, body)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -78,7 +78,7 @@ func TestFixturesValidateAndRoute(t *testing.T) {
 	}
 }
 
-func routeOf(ev *app.Event) string {
+func routeOf(ev *intake.Event) string {
 	switch {
 	case ev.Ignore != "":
 		return "ignore"
@@ -166,7 +166,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add("push", []byte(`{"ref":"refs/heads/x","after":"1","head_commit":{"message":"[skip ci]"},"repository":{}}`))
 	f.Add("pull_request", []byte(`{"action":"opened","pull_request":{"head":{"repo":null}}}`))
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
-		ev, err := app.ParseEvent(event, body)
+		ev, err := intake.ParseEvent(event, body)
 		if err == nil && ev == nil {
 			t.Fatal("nil event without an error")
 		}

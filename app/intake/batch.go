@@ -1,4 +1,4 @@
-package app
+package intake
 
 import (
 	"context"
@@ -28,12 +28,10 @@ const (
 
 // pendingDelivery is a verified delivery waiting for its batch.
 type pendingDelivery struct {
-	d        Delivery
-	ev       *Event
-	parseErr error
-	lane     string // branch or pull request of the run it asks for; "" if none
+	d    Delivery // parsed
+	lane string   // branch or pull request of the run it asks for; "" if none
 
-	res  IntakeResult
+	res  Result
 	err  error
 	done chan struct{} // closed when res and err are final
 }
@@ -51,7 +49,7 @@ func laneOf(ev *Event) string {
 }
 
 // batcher queues deliveries for the goroutines that commit them. Those
-// exist only while there is work, so a Server needs no lifecycle.
+// exist only while there is work, so an Intake needs no lifecycle.
 type batcher struct {
 	mu       sync.Mutex
 	queue    []*pendingDelivery
@@ -60,7 +58,7 @@ type batcher struct {
 	pending  int             // deliveries in the batches being committed
 }
 
-func (b *batcher) add(s *Server, p *pendingDelivery) {
+func (b *batcher) add(in *Intake, p *pendingDelivery) {
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	start := b.flushers < intakeFlushers
@@ -69,13 +67,13 @@ func (b *batcher) add(s *Server, p *pendingDelivery) {
 	}
 	b.mu.Unlock()
 	if start {
-		go b.flush(s)
+		go b.flush(in)
 	}
 }
 
 // flush commits queued deliveries, a batch at a time, until it finds none
 // it may take.
-func (b *batcher) flush(s *Server) {
+func (b *batcher) flush(in *Intake) {
 	for {
 		b.mu.Lock()
 		batch := b.take()
@@ -85,7 +83,7 @@ func (b *batcher) flush(s *Server) {
 			return
 		}
 		b.mu.Unlock()
-		s.commitBatch(batch)
+		in.commitBatch(batch)
 		b.mu.Lock()
 		for _, p := range batch {
 			delete(b.inFlight, p.lane)
@@ -138,22 +136,22 @@ func (b *batcher) take() []*pendingDelivery {
 // that one delivery the database refuses costs the others nothing. Other
 // failures (the database unreachable, the timeout) fail the whole batch at
 // once: trying each alone would only multiply the wait.
-func (s *Server) commitBatch(batch []*pendingDelivery) {
+func (in *Intake) commitBatch(batch []*pendingDelivery) {
 	// Not the request's context: the batch is shared, and a delivery whose
 	// sender gave up is still recorded (a redelivery is then a duplicate).
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	var results []IntakeResult
-	err := s.DB.InTx(ctx, func(tx pgx.Tx) error {
+	var results []Result
+	err := in.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		results, err = s.intakeBatch(ctx, tx, batch)
+		results, err = in.recordBatch(ctx, tx, batch)
 		return err
 	})
 	var rejected *pgconn.PgError
 	if errors.As(err, &rejected) && len(batch) > 1 {
-		s.Log.Warn("webhook batch failed; recording its deliveries one by one", "deliveries", len(batch), "err", err)
+		in.Log.Warn("webhook batch failed; recording its deliveries one by one", "deliveries", len(batch), "err", err)
 		for _, p := range batch {
-			s.commitBatch([]*pendingDelivery{p})
+			in.commitBatch([]*pendingDelivery{p})
 		}
 		return
 	}

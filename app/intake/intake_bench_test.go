@@ -1,4 +1,4 @@
-package app_test
+package intake_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
@@ -31,7 +32,7 @@ const benchSenders = 64
 // here: the same requests answered once verified and parsed, without the
 // database.
 //
-//	go test ./app -run '^$' -bench Intake -benchtime 4000x
+//	go test ./app/intake -run '^$' -bench Intake -benchtime 4000x
 func BenchmarkIntake(b *testing.B) {
 	db, err := store.Open(context.Background(), storetest.URL(b), 24, slog.New(slog.DiscardHandler)) // serve's pool size
 	if err != nil {
@@ -108,7 +109,7 @@ func BenchmarkIntake(b *testing.B) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if _, err := app.ParseEvent(r.Header.Get("X-GitHub-Event"), body); err != nil {
+		if _, err := intake.ParseEvent(r.Header.Get("X-GitHub-Event"), body); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}

@@ -1,4 +1,4 @@
-package app
+package intake
 
 // payload holds the fields of GitHub's webhook payloads that the intake
 // reads; everything else is ignored by encoding/json.

@@ -1,6 +1,7 @@
-package app
+package intake
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,7 +145,7 @@ func parsePush(ev *Event, p *payload) error {
 	ev.Run = &EventRun{
 		Trigger: "push", SHA: p.After, Ref: p.Ref, Branch: strings.TrimPrefix(p.Ref, "refs/heads/"),
 		CloneURL: ev.Repo.CloneURL, CommitMessage: p.HeadCommit.Message,
-		Author: firstNonEmpty(p.HeadCommit.Author.Username, p.HeadCommit.Author.Name),
+		Author: cmp.Or(p.HeadCommit.Author.Username, p.HeadCommit.Author.Name),
 	}
 	return nil
 }
@@ -248,13 +249,4 @@ func parseInstallationRepos(ev *Event, p *payload) error {
 		ev.Ignore = fmt.Sprintf("installation_repositories action %q needs no work", p.Action)
 	}
 	return nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,0 +1,197 @@
+// Package intake turns verified GitHub webhook deliveries into Sentinel's
+// rows and jobs: it parses events (ParseEvent, pure), records deliveries
+// in shared transactions (group commit, batch.go), creates and supersedes
+// runs (runs.go), applies re-run requests and check run buttons (apply.go,
+// buttons.go), and replays stored deliveries. The HTTP side (reading,
+// verifying the signature, replying) is app's webhook handler.
+package intake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+)
+
+// Delivery is a verified webhook delivery handed to Intake.Accept, with
+// what ParseEvent made of it.
+type Delivery struct {
+	ID      string // X-GitHub-Delivery
+	Event   string // X-GitHub-Event
+	Payload []byte
+	Headers map[string]string
+
+	// Parsed and ParseErr are ParseEvent(Event, Payload), which the caller
+	// runs (it is pure, so in the request's goroutine, in parallel); when
+	// both are unset, Accept parses. A malformed payload is still recorded.
+	Parsed   *Event
+	ParseErr error
+}
+
+// Intake outcomes, also the webhook metric's outcome label.
+const (
+	OutcomeAccepted  = "accepted"
+	OutcomeIgnored   = "ignored"
+	OutcomeDuplicate = "duplicate"
+	OutcomeMalformed = "malformed"
+	// OutcomeRefused: the delivery asks for an action (a re-run, a check
+	// run button) that the state does not allow; answered 409, as the
+	// dashboard and the API answer the same action.
+	OutcomeRefused = "refused"
+)
+
+// Result is what the intake did with a delivery; the webhook's answer body.
+type Result struct {
+	Outcome    string  `json:"status"`
+	Reason     string  `json:"reason,omitempty"`
+	Zen        string  `json:"zen,omitempty"`
+	DeliveryID string  `json:"delivery"`
+	RunIDs     []int64 `json:"runs,omitempty"`
+}
+
+// Intake records deliveries and what they cause. It needs no lifecycle: the
+// goroutines that commit batches exist only while there is work.
+type Intake struct {
+	DB      *store.DB
+	River   *river.Client[pgx.Tx]
+	Actions *jobs.Actions // re-runs and the check run buttons
+	Log     *slog.Logger
+	// Buttons act on check run buttons (requested_action) by identifier,
+	// besides jobs.ActionRerunFailed, which is a re-run.
+	Buttons map[string]ButtonHandler
+
+	batcher batcher // groups concurrent deliveries into shared transactions
+}
+
+// New returns an intake with the default buttons.
+func New(db *store.DB, rc *river.Client[pgx.Tx], actions *jobs.Actions, log *slog.Logger) *Intake {
+	return &Intake{DB: db, River: rc, Actions: actions, Log: log, Buttons: DefaultButtons(actions)}
+}
+
+// Accept records a delivery and everything it causes in one transaction:
+// the delivery row (deduplicated on its id), installation and repository
+// rows, runs, River jobs and audit entries. Nothing is acted on twice: a
+// repeated delivery id is a no-op, and runs are unique by identity.
+// Deliveries that arrive together share their transaction (see batcher).
+func (in *Intake) Accept(ctx context.Context, d Delivery) (Result, error) {
+	if d.Parsed == nil && d.ParseErr == nil {
+		d.Parsed, d.ParseErr = ParseEvent(d.Event, d.Payload)
+	}
+	p := &pendingDelivery{d: d, lane: laneOf(d.Parsed), done: make(chan struct{})}
+	in.batcher.add(in, p)
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("delivery %s: %w", d.ID, ctx.Err())
+	}
+}
+
+// Replay processes a stored delivery again (`sentinel replay`). The delivery
+// row exists already; run identity still prevents duplicate runs.
+func (in *Intake) Replay(ctx context.Context, deliveryID string) (Result, error) {
+	stored, err := store.GetDelivery(ctx, in.DB, deliveryID)
+	if err != nil {
+		return Result{}, err
+	}
+	d := Delivery{ID: stored.DeliveryID, Event: stored.Event}
+	d.Parsed, d.ParseErr = ParseEvent(stored.Event, stored.Payload)
+	var res Result
+	err = in.DB.InTx(ctx, func(tx pgx.Tx) error {
+		if err := store.MarkDeliveryReplayed(ctx, tx, stored.ID); err != nil {
+			return err
+		}
+		late := &store.Deferred{}
+		p := &pendingDelivery{d: d}
+		results, oldJobs, err := in.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []int64{stored.ID}, store.Known{}, late)
+		if err != nil {
+			return err
+		}
+		res = results[0]
+		return finishBatch(ctx, in.River, tx, late, oldJobs)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
+	}
+	return res, nil
+}
+
+// recordBatch records a batch of deliveries in tx: their rows in one
+// statement, then each parsed event, then all their runs together.
+func (in *Intake) recordBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery) ([]Result, error) {
+	recs := make([]store.Delivery, len(batch))
+	var refs []store.RepoRef
+	for i, p := range batch {
+		recs[i] = store.Delivery{DeliveryID: p.d.ID, Event: p.d.Event, Headers: p.d.Headers, Payload: p.d.Payload}
+		if p.d.Parsed == nil {
+			continue
+		}
+		recs[i].Action = p.d.Parsed.Action
+		if p.d.Parsed.Installation != nil {
+			recs[i].InstallationID = p.d.Parsed.Installation.ID
+		}
+		if p.d.Parsed.Repo != nil {
+			refs = append(refs, store.RepoRef{GitHubID: p.d.Parsed.Repo.GitHubID, FullName: p.d.Parsed.Repo.FullName})
+		}
+	}
+	rowIDs, known, err := store.InsertDeliveries(ctx, tx, recs, refs)
+	if err != nil {
+		return nil, err
+	}
+	late := &store.Deferred{}
+	results, oldJobs, err := in.applyDeliveries(ctx, tx, batch, rowIDs, known, late)
+	if err != nil {
+		return nil, err
+	}
+	return results, finishBatch(ctx, in.River, tx, late, oldJobs)
+}
+
+// applyDeliveries acts on recorded deliveries (rowIDs[i] == 0: a duplicate),
+// queues their outcomes in late and returns the River jobs of the runs they
+// superseded.
+func (in *Intake) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, rowIDs []int64, known store.Known, late *store.Deferred) ([]Result, []int64, error) {
+	results := make([]Result, len(batch))
+	applied := make([]*intakeTx, len(batch))
+	var wantRuns []*intakeTx
+	for i, p := range batch {
+		results[i].DeliveryID = p.d.ID
+		switch {
+		case rowIDs[i] == 0:
+			results[i].Outcome = OutcomeDuplicate
+		case p.d.ParseErr != nil:
+			// A malformed payload is kept (nothing is lost) and answered 400.
+			results[i].Outcome, results[i].Reason = OutcomeMalformed, p.d.ParseErr.Error()
+			late.DeliveryOutcome(rowIDs[i], 0, "malformed: "+p.d.ParseErr.Error(), nil)
+		default:
+			a := &intakeTx{in: in, tx: tx, ev: p.d.Parsed, actor: "webhook:" + p.d.ID, delivery: p.d.ID, known: known, late: late}
+			if err := a.apply(ctx); err != nil {
+				return nil, nil, fmt.Errorf("delivery %s: %w", p.d.ID, err)
+			}
+			applied[i] = a
+			if a.wantsRun {
+				wantRuns = append(wantRuns, a)
+			}
+		}
+	}
+	oldJobs, err := createRuns(ctx, in.River, tx, late, wantRuns)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, a := range applied {
+		if a == nil {
+			continue
+		}
+		results[i].Outcome, results[i].Reason, results[i].Zen, results[i].RunIDs = a.outcome, a.reason, a.ev.Zen, a.runIDs
+		outcome := a.outcome
+		if a.reason != "" {
+			outcome += ": " + a.reason
+		}
+		late.DeliveryOutcome(rowIDs[i], a.repoID, outcome, a.runIDs)
+	}
+	return results, oldJobs, nil
+}
