@@ -75,6 +75,31 @@ func TestForkedPullRequestAwaitsApproval(t *testing.T) {
 	}
 }
 
+// GitHub's re-run of a fork's check suite that nobody approved is refused,
+// as the dashboard and the API refuse it: it would run the fork's code.
+func TestRerunRequestOfRunAwaitingApprovalIsRefused(t *testing.T) {
+	ts := newTestServer(t)
+	const sha = "bbbb000000000000000000000000000000000002"
+	if r := ts.deliver(t, "pull_request", "", prPayload(t, "opened", sha, true)); r.Status != http.StatusAccepted {
+		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
+	}
+	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {
+		p["check_suite"].(map[string]any)["head_sha"] = sha
+		var pr map[string]any
+		json.Unmarshal(prPayload(t, "opened", sha, true), &pr)
+		p["repository"], p["installation"] = pr["repository"], pr["installation"]
+	})
+	if r := ts.deliver(t, "check_suite", "", suite); r.Status != http.StatusConflict || r.Body["error"] == nil {
+		t.Fatalf("re-run request: %d %v, want 409 with the reason", r.Status, r.Body)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM runs WHERE sha = $1", sha); n != 1 {
+		t.Errorf("%d runs of the fork's commit, want 1", n)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE event = 'check_suite' AND outcome LIKE 'refused: %awaits approval%'"); n != 1 {
+		t.Errorf("the refused request is not recorded as such")
+	}
+}
+
 func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
 	ts := newTestServer(t)
 	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {})
