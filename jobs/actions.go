@@ -15,13 +15,14 @@ import (
 // every door it has: the dashboard's forms, the JSON API and the buttons of
 // a check run (which arrive through the webhook intake).
 //
-//	Rerun               a new attempt of a run's commit       dashboard, API, the Re-run button and GitHub's re-run requests
+//	Rerun               a new attempt of a run's commit       dashboard, API, Re-run failed button,
+//	                                                            GitHub's re-run requests
 //	Cancel              stop a run that has not finished      dashboard, API
 //	Approve             let a pull request from a fork run    dashboard, API
 //	Quarantine          quarantine one test                   dashboard, API
-//	QuarantineFlakyTx   quarantine a run's failing flaky tests the Quarantine flaky button
+//	QuarantineFlakyTx   quarantine a run's flaky failures     Quarantine flaky button
 //	Release             end a test's quarantine               dashboard, API
-//	OpenIncidentTx      open an incident for a run's failure  the Open incident button
+//	OpenIncidentTx      open an incident for a run's failure  Open incident button
 //	TransitionIncident  acknowledge, resolve or reopen        dashboard, API
 //	RetryJob            make a dead job available again       dashboard
 //

@@ -16,21 +16,23 @@ import (
 // inside the caller's transaction, so that a change and the work it causes
 // commit together or not at all.
 //
-//	a new run: push, pull request, POST /api/runs,    report.check(queued), and run.execute    EnqueueRun
-//	  a re-run, an approval                           unless the run awaits approval
-//	the intake's runs, a batch at a time:             the same per new run, and                 EnqueueRuns
-//	                                                  report.check(completed) per superseded run
-//	a run starts                                      report.check(in_progress)                EnqueueReport
-//	a run cancelled, or a quarantine from its check   report.check(completed)                  EnqueueReport
-//	  run's button
-//	a run ends: the run worker, the reaper, posted    triage.analyze                           EnqueueTriage
-//	  external results
-//	an analysis ends                                  report.check(completed), and             EnqueueReport,
-//	                                                  incident.sync per incident it changed    EnqueueIncidentSync
-//	an incident opened or moved: by hand, by the      incident.sync                            EnqueueIncidentSync
-//	  sweep, or lagging behind its GitHub issue
-//	a run superseded or cancelled                     its job cancelled                        CancelJob
-//	a dead job retried from the dashboard             the job available again                  RetryJob
+//	what happened                               what happens next                             function
+//
+//	a new run (push, pull request, API, re-run, report.check(queued), and run.execute         EnqueueRun
+//	  approval)                                   unless the run awaits approval
+//	the intake's runs, a batch at a time        the same for each new run, and                EnqueueRuns
+//	                                              report.check(completed) per superseded run
+//	a run starts                                report.check(in_progress)                     EnqueueReport
+//	a run cancelled; a quarantine from the      report.check(completed)                       EnqueueReport
+//	  check run's button
+//	a run ends (run worker, reaper, posted      triage.analyze                                EnqueueTriage
+//	  external results)
+//	an analysis ends                            report.check(completed), and                  EnqueueReport
+//	                                              incident.sync per incident it changed       EnqueueIncidentSync
+//	an incident opened or moved (by hand, by    incident.sync                                 EnqueueIncidentSync
+//	  the sweep, or behind its GitHub issue)
+//	a run superseded or cancelled               its River job cancelled                       CancelJob
+//	a dead job retried from the dashboard       the job available again                       RetryJob
 //
 // The periodic jobs (incident.sweep, orphan.reap, retention.prune) are
 // River's own inserts, set up in cmd/sentinel and AddAnalysisWorkers.
