@@ -9,33 +9,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sentinel-ci/sentinel/store"
 )
-
-// routeAPI adds the JSON API under /api (see templates/API.md). Reads are
-// open; writes need the admin token when one is set, and cannot be forged
-// by another site (Bearer token, JSON body or CSRF token).
-func (s *Server) routeAPI(r chi.Router) {
-	// Full paths rather than r.Route("/api"): other files add their own
-	// /api routes (results, flaky), and chi refuses a second mount of /api.
-	r.Get("/api/runs", s.apiListRuns)
-	r.Get("/api/runs/{id}", s.apiGetRun)
-	r.Get("/api/clusters", s.apiListClusters)
-	r.Get("/api/incidents", s.apiListIncidents)
-	r.Get("/api/incidents/{id}", s.apiGetIncident)
-	r.Get("/api/repos", s.apiListRepos)
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireAPIAction)
-		r.Post("/api/runs", s.apiCreateRun)
-		r.Post("/api/runs/{id}/approve", s.apiApproveRun)
-		r.Post("/api/runs/{id}/cancel", s.apiCancelRun)
-		r.Post("/api/runs/{id}/rerun", s.apiRerunRun)
-		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
-		r.Post("/api/repos", s.apiCreateRepo)
-	})
-}
 
 // requireAPIAction guards API writes. A Bearer header must carry the admin
 // token. Without one, the request needs the login cookie when a token is

@@ -11,42 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/templates"
 )
-
-// routeDashboard adds the server-rendered pages, their form actions, the
-// live log tail and the static assets.
-func (s *Server) routeDashboard(r chi.Router) {
-	r.Get("/static/*", serveStatic)
-	r.Get("/", s.handleOverview)
-	r.Get("/runs", s.handleRuns)
-	r.Get("/runs/{id}", s.handleRun)
-	r.Get("/runs/{id}/steps/{step}/log", s.handleStepLog)
-	r.Get("/runs/{id}/steps/{step}/live", s.handleLiveTail)
-	r.Get("/clusters", s.handleClusters)
-	r.Get("/clusters/{id}", s.handleCluster)
-	r.Get("/flaky", s.handleFlaky)
-	r.Get("/incidents", s.handleIncidents)
-	r.Get("/incidents/{id}", s.handleIncident)
-	r.Get("/dead", s.handleDeadLetters)
-	r.Get("/login", s.handleLoginForm)
-	r.Post("/login", s.handleLogin)
-	r.Post("/logout", s.handleLogout)
-
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireFormAction)
-		r.Post("/runs/{id}/rerun", s.handleRerunForm)
-		r.Post("/runs/{id}/cancel", s.handleCancelForm)
-		r.Post("/runs/{id}/approve", s.handleApproveForm)
-		r.Post("/flaky/{id}/quarantine", s.handleQuarantineForm)
-		r.Post("/flaky/{id}/unquarantine", s.handleUnquarantineForm)
-		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
-		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
-	})
-}
 
 // page is what the layout needs; every page's view embeds it.
 type page struct {
