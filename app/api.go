@@ -8,8 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/sentinel-ci/sentinel/store"
 )
 
 // requireAPIAction guards API writes. A Bearer header must carry the admin
@@ -20,7 +18,7 @@ func (s *Server) requireAPIAction(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.actor(r, "api"); !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
-			s.writeError(w, r, clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN"))
+			s.writeError(w, r, errNeedToken)
 			return
 		}
 		if _, hasBearer := bearer(r); !hasBearer && !isJSON(r) && !checkCSRF(r) {
@@ -31,6 +29,10 @@ func (s *Server) requireAPIAction(next http.Handler) http.Handler {
 	})
 }
 
+// errNeedToken refuses an API write without the admin token (with the
+// WWW-Authenticate header set by the caller).
+var errNeedToken = clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN")
+
 func isJSON(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "application/json"
@@ -40,14 +42,6 @@ func isJSON(r *http.Request) bool {
 func (s *Server) apiActor(r *http.Request) string {
 	a, _ := s.actor(r, "api")
 	return a
-}
-
-// apiError is writeError plus the store's conflict error as 409.
-func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrInvalidTransition) {
-		err = clientError(http.StatusConflict, err.Error())
-	}
-	s.writeError(w, r, err)
 }
 
 // decodeJSON reads a small JSON body into v, refusing unknown fields so a

@@ -209,7 +209,7 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if _, err := s.transitionIncident(r.Context(), id, action, strings.TrimSpace(body.Note), s.apiActor(r)); err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	inc, err := store.GetIncident(r.Context(), s.DB, id)

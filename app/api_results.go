@@ -41,7 +41,7 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 	actor, ok := s.actor(r, "api")
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
-		s.writeError(w, r, clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN"))
+		s.writeError(w, r, errNeedToken)
 		return
 	}
 	up, body, err := readResultsUpload(r)

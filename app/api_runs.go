@@ -188,7 +188,7 @@ func (s *Server) apiRunAction(w http.ResponseWriter, r *http.Request, status int
 	}
 	resultID, err := act(id, s.apiActor(r))
 	if err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	run, err := store.GetRun(r.Context(), s.DB, resultID)
