@@ -134,12 +134,12 @@ type apiEvent struct {
 }
 
 type apiRunRef struct {
-	ID       int64     `json:"id"`
-	SHA      string    `json:"sha"`
-	Branch   string    `json:"branch"`
-	PRNumber int       `json:"pr_number,omitempty"`
-	State    string    `json:"state"`
-	Created  time.Time `json:"created_at"`
+	ID       int64          `json:"id"`
+	SHA      string         `json:"sha"`
+	Branch   string         `json:"branch"`
+	PRNumber int            `json:"pr_number,omitempty"`
+	State    store.RunState `json:"state"`
+	Created  time.Time      `json:"created_at"`
 }
 
 func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {

@@ -46,7 +46,7 @@ func (s *Server) cancelRun(ctx context.Context, id int64, actor string) error {
 		if err != nil {
 			return err
 		}
-		ok, err := store.TransitionRun(ctx, tx, id, []string{store.RunAwaitingApproval, store.RunQueued, store.RunRunning},
+		ok, err := store.TransitionRun(ctx, tx, id, []store.RunState{store.RunAwaitingApproval, store.RunQueued, store.RunRunning},
 			store.RunCancelled, "", "cancelled by "+actor)
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *Server) cancelRun(ctx context.Context, id int64, actor string) error {
 // approveRun lets a pull request from a fork run.
 func (s *Server) approveRun(ctx context.Context, id int64, actor string) error {
 	return s.DB.InTx(ctx, func(tx pgx.Tx) error {
-		ok, err := store.TransitionRun(ctx, tx, id, []string{store.RunAwaitingApproval}, store.RunQueued, "", "")
+		ok, err := store.TransitionRun(ctx, tx, id, []store.RunState{store.RunAwaitingApproval}, store.RunQueued, "", "")
 		if err != nil {
 			return err
 		}

@@ -36,9 +36,13 @@ var templateFuncs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"sortkeys":  sortedKeys,
 	"str":       func(v any) string { return fmt.Sprint(v) },
-	"stateicon": func(state string) string { return stateIcons[state] },
-	"human":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"stateicon": func(state any) string { return stateIcons[fmt.Sprint(state)] },
+	"human":     human,
 }
+
+// human spells a value like red_branch or pull_request as words. It takes
+// any string type: states, triggers, kinds and categories are typed.
+func human(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") }
 
 // stateIcons mark run and step states, besides their name (glyphs that
 // common fonts have).

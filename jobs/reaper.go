@@ -111,7 +111,7 @@ func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client
 			if _, err := store.AbandonSteps(ctx, tx, a.RunID, store.StepErrored, msg); err != nil {
 				return err
 			}
-			ok, err := store.TransitionRun(ctx, tx, a.RunID, []string{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
+			ok, err := store.TransitionRun(ctx, tx, a.RunID, []store.RunState{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
 			if err != nil || !ok {
 				return err
 			}

@@ -106,7 +106,7 @@ func (w *RunExecuteWorker) begin(ctx context.Context, job *river.Job[RunExecuteA
 			}
 			log.Warn("run was already running: earlier worker lost, running it again", "stale_steps", n)
 		}
-		ok, err := store.TransitionRun(ctx, tx, run.ID, []string{store.RunQueued, store.RunRunning}, store.RunRunning, "", "")
+		ok, err := store.TransitionRun(ctx, tx, run.ID, []store.RunState{store.RunQueued, store.RunRunning}, store.RunRunning, "", "")
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ type execution struct {
 
 // outcome is how the run ends.
 type outcome struct {
-	state    string
+	state    store.RunState
 	category string
 	err      error
 }
@@ -305,11 +305,11 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 			return err
 		}
 		if retry {
-			_, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning}, store.RunQueued, o.category,
+			_, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []store.RunState{store.RunRunning}, store.RunQueued, o.category,
 				fmt.Sprintf("%s (attempt %d of %d; retrying)", msg, ex.job.Attempt, ex.job.MaxAttempts))
 			return err
 		}
-		ok, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning, store.RunQueued}, o.state, o.category, msg)
+		ok, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []store.RunState{store.RunRunning, store.RunQueued}, o.state, o.category, msg)
 		if err != nil || !ok {
 			return err // not ours to finish: cancelled by a newer push, or finished by another attempt
 		}

@@ -41,7 +41,7 @@ func TestRunExecute(t *testing.T) {
 	tests := []struct {
 		name     string
 		files    map[string]string
-		state    string
+		state    store.RunState
 		category string
 		errHas   string
 		steps    []stepRow

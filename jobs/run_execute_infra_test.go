@@ -78,7 +78,7 @@ func TestReap(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	over, _ := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db, over, []string{store.RunQueued}, store.RunFailed, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, over, []store.RunState{store.RunQueued}, store.RunFailed, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	live := over + 1000 // no such run: its containers are orphans too
@@ -87,7 +87,7 @@ func TestReap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.TransitionRun(ctx, h.db, live2, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, live2, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	stepCtx, cancel := context.WithCancel(ctx)
@@ -122,7 +122,7 @@ func TestFinishAbandonedRuns(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	runID, jobID := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.SetRunJob(ctx, h.db, runID, jobID); err != nil {

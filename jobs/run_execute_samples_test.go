@@ -46,7 +46,9 @@ func TestRunExecuteSamples(t *testing.T) {
 	h := newHarness(t, rt, true)
 	h.cfg.ImageRewrite["busybox:stable"] = runner.LocalImageBusybox
 	tests := []struct {
-		sample, state, category, failedStep, logHas string
+		sample                       string
+		state                        store.RunState
+		category, failedStep, logHas string
 	}{
 		{"success", store.RunSucceeded, "", "", ""},
 		{"testfail", store.RunFailed, "", "test", "rounds_half_up"},

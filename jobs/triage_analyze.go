@@ -66,7 +66,8 @@ type AnalyzeResult struct {
 	Incidents   []int64 // incidents opened or changed
 
 	installationID int64
-	trigger, state string
+	trigger        store.Trigger
+	state          store.RunState
 }
 
 // Analyze does the worker's job for one run in one transaction, inserting
@@ -103,7 +104,7 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 
 // recordConclusion stores what the check run would have concluded, for a
 // run that has no check run.
-func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state string, runID int64) error {
+func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state store.RunState, runID int64) error {
 	_, failures, err := store.CheckRunReport(ctx, w.DB, runID)
 	if err != nil {
 		return err

@@ -53,11 +53,11 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		ref = "refs/heads/" + in.Branch
 	}
 	runID, created, err = store.InsertRun(ctx, tx, store.NewRun{RepositoryID: in.RepositoryID, SHA: in.SHA, Ref: ref,
-		Branch: in.Branch, PRNumber: in.PRNumber, Trigger: "external", Attempt: in.Attempt, ExternalID: in.ExternalID})
+		Branch: in.Branch, PRNumber: in.PRNumber, Trigger: store.TriggerExternal, Attempt: in.Attempt, ExternalID: in.ExternalID})
 	if err != nil || !created {
 		return runID, false, err
 	}
-	if _, err := store.TransitionRun(ctx, tx, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		return 0, false, err
 	}
 	stepID, _, err := store.InsertStep(ctx, tx, store.NewStep{RunID: runID, Name: in.StepName, Attempt: 1, State: store.StepRunning})
@@ -83,7 +83,7 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		LogBytes: int64(len(in.Log)), LogTruncated: truncated}); err != nil {
 		return 0, false, err
 	}
-	if _, err := store.TransitionRun(ctx, tx, runID, []string{store.RunRunning}, runState, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunRunning}, runState, "", ""); err != nil {
 		return 0, false, err
 	}
 	if _, err := rc.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: runID}, nil); err != nil {

@@ -228,7 +228,7 @@ func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
 	t, _ := store.CountTotals(ctx, d.m.DB)
 	d.say("\nSummary")
 	for _, r := range results {
-		states := map[string]int{}
+		states := map[store.RunState]int{}
 		for _, run := range r.runs {
 			states[run.State]++
 		}
