@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // apiRun is a run in the JSON API.
@@ -44,21 +45,21 @@ func (s *Server) toAPIRun(r store.Run, now time.Time) apiRun {
 }
 
 type apiStep struct {
-	ID           int64      `json:"id"`
-	Position     int        `json:"position"`
-	Name         string     `json:"name"`
-	Attempt      int        `json:"attempt"`
-	Image        string     `json:"image"`
-	Command      string     `json:"command"`
-	State        string     `json:"state"`
-	ExitCode     *int       `json:"exit_code"`
-	OOMKilled    bool       `json:"oom_killed"`
-	Error        string     `json:"error,omitempty"`
-	LogBytes     int64      `json:"log_bytes"`
-	LogTruncated bool       `json:"log_truncated"`
-	LogURL       string     `json:"log_url"`
-	StartedAt    *time.Time `json:"started_at"`
-	FinishedAt   *time.Time `json:"finished_at"`
+	ID           int64            `json:"id"`
+	Position     int              `json:"position"`
+	Name         string           `json:"name"`
+	Attempt      int              `json:"attempt"`
+	Image        string           `json:"image"`
+	Command      string           `json:"command"`
+	State        triage.StepState `json:"state"`
+	ExitCode     *int             `json:"exit_code"`
+	OOMKilled    bool             `json:"oom_killed"`
+	Error        string           `json:"error,omitempty"`
+	LogBytes     int64            `json:"log_bytes"`
+	LogTruncated bool             `json:"log_truncated"`
+	LogURL       string           `json:"log_url"`
+	StartedAt    *time.Time       `json:"started_at"`
+	FinishedAt   *time.Time       `json:"finished_at"`
 }
 
 type apiFailure struct {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // The actions below are shared by the dashboard's forms and the JSON API.
@@ -54,7 +55,7 @@ func (s *Server) cancelRun(ctx context.Context, id int64, actor string) error {
 		if !ok {
 			return fmt.Errorf("run %d is %s: %w", id, run.State, store.ErrInvalidTransition)
 		}
-		if _, err := store.AbandonSteps(ctx, tx, id, store.StepCancelled, "cancelled by "+actor); err != nil {
+		if _, err := store.AbandonSteps(ctx, tx, id, triage.StepCancelled, "cancelled by "+actor); err != nil {
 			return err
 		}
 		if run.JobID != 0 {

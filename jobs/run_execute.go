@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // RunnerConfig is what the runner needs from the binary.
@@ -99,7 +100,7 @@ func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteAr
 func (w *RunExecuteWorker) begin(ctx context.Context, job *river.Job[RunExecuteArgs], run store.Run, log *slog.Logger) error {
 	return w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		if run.State == store.RunRunning {
-			n, err := store.AbandonSteps(ctx, tx, run.ID, store.StepErrored,
+			n, err := store.AbandonSteps(ctx, tx, run.ID, triage.StepErrored,
 				fmt.Sprintf("worker lost; the run was started again (job attempt %d)", job.Attempt))
 			if err != nil {
 				return err
@@ -294,12 +295,12 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 	}
 	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
 	err := ex.w.DB.InTx(dbCtx, func(tx pgx.Tx) error {
-		stepState := store.StepSkipped
+		stepState := triage.StepSkipped
 		switch o.state {
 		case store.RunCancelled:
-			stepState = store.StepCancelled
+			stepState = triage.StepCancelled
 		case store.RunErrored:
-			stepState = store.StepErrored
+			stepState = triage.StepErrored
 		}
 		if _, err := store.AbandonSteps(dbCtx, tx, ex.run.ID, stepState, msg); err != nil {
 			return err

@@ -27,7 +27,7 @@ func stepRows(steps []store.Step) []stepRow {
 		if s.ExitCode != nil {
 			code = *s.ExitCode
 		}
-		out = append(out, stepRow{s.Name, s.State, s.Attempt, code, s.OOMKilled})
+		out = append(out, stepRow{s.Name, string(s.State), s.Attempt, code, s.OOMKilled})
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // TestRunExecuteInfraError: an image that cannot be pulled errors the run
@@ -128,7 +129,7 @@ func TestFinishAbandonedRuns(t *testing.T) {
 	if err := store.SetRunJob(ctx, h.db, runID, jobID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.InsertStep(ctx, h.db, store.NewStep{RunID: runID, Name: "lost", State: store.StepRunning}); err != nil {
+	if _, _, err := store.InsertStep(ctx, h.db, store.NewStep{RunID: runID, Name: "lost", State: triage.StepRunning}); err != nil {
 		t.Fatal(err)
 	}
 	// Still running job: not abandoned.

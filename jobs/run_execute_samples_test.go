@@ -11,6 +11,7 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // readSample reads a sample folder into the files of a commit.
@@ -71,7 +72,7 @@ func TestRunExecuteSamples(t *testing.T) {
 				t.Errorf("run %s/%s (%s), want %s/%s", run.State, run.Category, run.Error, tc.state, tc.category)
 			}
 			for _, s := range h.steps(runID) {
-				if s.State == store.StepSucceeded || s.State == store.StepSkipped || s.Name != tc.failedStep {
+				if s.State == triage.StepSucceeded || s.State == triage.StepSkipped || s.Name != tc.failedStep {
 					continue
 				}
 				if log := h.stepLog(s.ID); !strings.Contains(log, tc.logHas) {
