@@ -111,8 +111,8 @@ func (s *Server) quarantineTest(ctx context.Context, id int64, quarantine bool, 
 
 // transitionIncident applies acknowledge, resolve or reopen and syncs the
 // incident's GitHub issue.
-func (s *Server) transitionIncident(ctx context.Context, id int64, action, note, actor string) (string, error) {
-	var status string
+func (s *Server) transitionIncident(ctx context.Context, id int64, action store.IncidentAction, note, actor string) (triage.IncidentStatus, error) {
+	var status triage.IncidentStatus
 	err := s.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if status, err = store.TransitionIncident(ctx, tx, id, action, actor, note, time.Now()); err != nil {
@@ -216,14 +216,14 @@ func (s *Server) handleUnquarantineForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleIncidentForm(w http.ResponseWriter, r *http.Request) {
 	s.formAction(w, r, func(id int64, actor string) (string, string, error) {
-		action := chi.URLParam(r, "action")
+		action := store.IncidentAction(chi.URLParam(r, "action"))
 		switch action {
 		case store.IncidentAcknowledge, store.IncidentResolve, store.IncidentReopen:
 		default:
 			return "", "", clientError(http.StatusNotFound, fmt.Sprintf("no incident action %q", action))
 		}
 		status, err := s.transitionIncident(r.Context(), id, action, strings.TrimSpace(r.PostFormValue("note")), actor)
-		return fmt.Sprintf("/incidents/%d", id), "Incident is now " + status + ".", err
+		return fmt.Sprintf("/incidents/%d", id), "Incident is now " + string(status) + ".", err
 	})
 }
 

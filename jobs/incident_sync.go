@@ -67,7 +67,7 @@ func IncidentURL(publicURL string, id int64) string {
 
 // issueMarker is the fingerprint marker value of an incident's issue.
 func issueMarker(in store.Incident) string {
-	if in.Kind == "cluster" && markerValue.MatchString(in.Fingerprint) {
+	if in.Kind == triage.IncidentKindCluster && markerValue.MatchString(in.Fingerprint) {
 		return in.Fingerprint
 	}
 	return fmt.Sprintf("incident-%d", in.ID)
@@ -107,7 +107,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if created {
 			verb = "filed"
 		}
-		if err := store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
+		if err := store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
 			return err
 		}
 		// The body tells every occurrence so far.
@@ -144,7 +144,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
 }
 
 func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in store.Incident) error {
@@ -170,7 +170,7 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 	if err := store.SetIncidentGitHubState(ctx, db, in.ID, "closed"); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
 }
 
 func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in store.Incident) error {
@@ -182,7 +182,7 @@ func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in sto
 	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, "open"); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, w.DB, in.ID, "github", fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, w.DB, in.ID, store.IncidentEventGitHub, fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
 }
 
 func incidentLabels(in store.Incident) []string {
@@ -191,7 +191,7 @@ func incidentLabels(in store.Incident) []string {
 	case in.Category != "":
 		labels = append(labels, in.Category)
 	default:
-		labels = append(labels, strings.ReplaceAll(in.Kind, "_", "-"))
+		labels = append(labels, strings.ReplaceAll(string(in.Kind), "_", "-"))
 	}
 	if in.NeedsHuman {
 		labels = append(labels, "needs-human")

@@ -25,7 +25,7 @@ type Cluster struct {
 	LastSeenAt       time.Time
 	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
 	IncidentID       int64 // newest incident of the cluster, 0 when none
-	IncidentStatus   string
+	IncidentStatus   triage.IncidentStatus
 }
 
 // clusterSelect reads clusters (alias c) with their repository (p) and

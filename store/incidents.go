@@ -21,10 +21,10 @@ type Incident struct {
 	InstallationID       int64
 	ClusterID            int64
 	ClusterTitle         string
-	Kind                 string
+	Kind                 triage.IncidentKind
 	Title                string
-	Severity             string
-	Status               string
+	Severity             triage.IncidentSeverity
+	Status               triage.IncidentStatus
 	NeedsHuman           bool
 	Impact               map[string]any
 	RootCause            string
@@ -106,15 +106,19 @@ func GetIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
 	return in, nil
 }
 
-// IncidentFilter selects incidents; zero fields do not filter. Status
-// "active" means open or mitigating. Before is a keyset cursor on id.
+// IncidentFilter selects incidents; zero fields do not filter. Status is
+// a triage.IncidentStatus or IncidentsActive. Before is a keyset cursor on id.
 type IncidentFilter struct {
 	RepositoryID int64
 	Status       string
-	Severity     string
+	Severity     triage.IncidentSeverity
 	Before       int64
 	Limit        int // default 50, at most 200
 }
+
+// IncidentsActive is the IncidentFilter status that selects the unresolved
+// incidents: open or mitigating.
+const IncidentsActive = "active"
 
 // ListIncidents returns incidents newest first.
 func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]Incident, error) {
@@ -185,9 +189,9 @@ func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, si
 type NewIncident struct {
 	RepositoryID int64
 	ClusterID    int64 // 0 for red_branch, widespread and infrastructure incidents
-	Kind         string
+	Kind         triage.IncidentKind
 	Title        string
-	Severity     string
+	Severity     triage.IncidentSeverity
 	NeedsHuman   bool
 	Impact       map[string]any
 	RootCause    string
@@ -223,7 +227,7 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	if n.NeedsHuman {
 		msg += " (needs a human: the root cause is uncertain)"
 	}
-	if err := AddIncidentEvent(ctx, q, id, "opened", msg, n.RunID, map[string]any{"severity": n.Severity, "kind": n.Kind}); err != nil {
+	if err := AddIncidentEvent(ctx, q, id, IncidentEventOpened, msg, n.RunID, map[string]any{"severity": n.Severity, "kind": n.Kind}); err != nil {
 		return 0, false, err
 	}
 	return id, true, Audit(ctx, q, "worker", "incident.open", "incident", id, map[string]any{"title": n.Title, "run_id": n.RunID})
@@ -236,7 +240,7 @@ func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, a
 	if err != nil {
 		return fmt.Errorf("incident %d occurrence: %w", id, err)
 	}
-	return AddIncidentEvent(ctx, q, id, "occurrence", fmt.Sprintf("seen again in run %d", runID), runID, nil)
+	return AddIncidentEvent(ctx, q, id, IncidentEventOccurrence, fmt.Sprintf("seen again in run %d", runID), runID, nil)
 }
 
 // SetIncidentCleanRuns stores the clean-run count without a status change.
