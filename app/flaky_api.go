@@ -20,7 +20,7 @@ type apiFlakyTest struct {
 	Repository     string           `json:"repository"`
 	Package        string           `json:"package"`
 	Name           string           `json:"name"`
-	State          string           `json:"state"`
+	State          triage.TestState `json:"state"`
 	Score          float64          `json:"score"` // posterior probability that the test is flaky
 	FailureRate    float64          `json:"failure_rate"`
 	FlipRate       float64          `json:"flip_rate"`
@@ -70,7 +70,7 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 			x = strings.TrimSpace(x)
 			switch triage.TestState(x) {
 			case triage.TestHealthy, triage.TestFlaky, triage.TestQuarantined, triage.TestBroken, triage.TestRecovered:
-				f.States = append(f.States, x)
+				f.States = append(f.States, triage.TestState(x))
 			default:
 				s.writeError(w, r, clientError(http.StatusBadRequest, "state must be healthy, flaky, quarantined, broken or recovered"))
 				return
@@ -231,7 +231,7 @@ func (s *Server) apiGetFlaky(w http.ResponseWriter, r *http.Request) {
 	}
 	history := make([]apiTestEvent, 0, len(evs))
 	for _, e := range evs {
-		history = append(history, apiTestEvent{From: e.From, To: e.To, Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
+		history = append(history, apiTestEvent{From: string(e.From), To: string(e.To), Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"test": s.apiFlaky(t), "history": history})
 }

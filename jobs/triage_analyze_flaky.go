@@ -102,8 +102,8 @@ func (u *flakyUpdate) apply(ctx context.Context) error {
 				}
 				reason += r
 			}
-			u.events = append(u.events, store.TestEvent{TestID: t.ID, RunID: u.run.ID, From: string(from),
-				To: string(next.State), Reason: reason})
+			u.events = append(u.events, store.TestEvent{TestID: t.ID, RunID: u.run.ID, From: from,
+				To: next.State, Reason: reason})
 		}
 		if !sameFlakyRow(before, *t) {
 			dirty = append(dirty, t)
