@@ -18,7 +18,7 @@ type apiCluster struct {
 	ID             int64                 `json:"id"`
 	Repository     string                `json:"repository"`
 	Fingerprint    string                `json:"fingerprint"`
-	Category       string                `json:"category"`
+	Category       triage.Category       `json:"category"`
 	Title          string                `json:"title"`
 	Occurrences    int                   `json:"occurrences"`
 	RunCount       int                   `json:"run_count"`

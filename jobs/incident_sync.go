@@ -189,7 +189,7 @@ func incidentLabels(in store.Incident) []string {
 	labels := []string{IssueLabel, "incident"}
 	switch {
 	case in.Category != "":
-		labels = append(labels, in.Category)
+		labels = append(labels, string(in.Category))
 	default:
 		labels = append(labels, strings.ReplaceAll(string(in.Kind), "_", "-"))
 	}

@@ -112,7 +112,7 @@ func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client
 			if _, err := store.AbandonSteps(ctx, tx, a.RunID, triage.StepErrored, msg); err != nil {
 				return err
 			}
-			ok, err := store.TransitionRun(ctx, tx, a.RunID, []store.RunState{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
+			ok, err := store.TransitionRun(ctx, tx, a.RunID, []store.RunState{store.RunRunning}, store.RunErrored, triage.CategoryInfrastructure, msg)
 			if err != nil || !ok {
 				return err
 			}

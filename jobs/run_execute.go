@@ -147,7 +147,7 @@ type execution struct {
 // outcome is how the run ends.
 type outcome struct {
 	state    store.RunState
-	category string
+	category triage.Category
 	err      error
 }
 
@@ -156,7 +156,7 @@ func (ex *execution) execute(ctx context.Context) error {
 	ex.ws = filepath.Join(cfg.WorkDir, "run-"+strconv.FormatInt(ex.run.ID, 10))
 	// A crashed attempt may have left its workspace behind.
 	if err := os.RemoveAll(ex.ws); err != nil {
-		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
+		return ex.finish(ctx, outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
 	}
 	o := ex.steps(ctx)
 	// Containers and workspace go before the final state is recorded, so
@@ -210,7 +210,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		cloneURL = repo.CloneURL
 	}
 	if cloneURL == "" {
-		return outcome{state: store.RunFailed, category: CategoryConfiguration,
+		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
 	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
@@ -220,7 +220,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err != nil {
 		var ce *runner.ConfigError
 		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
-			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
+			return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 		}
 		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
 	}
@@ -272,13 +272,13 @@ func (ex *execution) failure(ctx context.Context, err error) outcome {
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(err, errRunTimeout) || errors.Is(cause, errRunTimeout):
-		return outcome{state: store.RunTimedOut, category: CategoryTimeout, err: errRunTimeout}
+		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
 	case runner.IsInfra(err):
-		return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+		return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 	}
-	return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+	return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 }
 
 // finish records the run's end. An infrastructure error with River attempts

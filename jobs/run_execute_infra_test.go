@@ -32,7 +32,7 @@ steps:
 `})
 	runID, _ := h.enqueueOpts(cloneURL, sha, &river.InsertOpts{MaxAttempts: 2})
 	run := h.waitRun(runID, 2*time.Minute)
-	if run.State != store.RunErrored || run.Category != CategoryInfrastructure || !strings.Contains(run.Error, "pull image sentinel-test/no-such-image:1") {
+	if run.State != store.RunErrored || run.Category != triage.CategoryInfrastructure || !strings.Contains(run.Error, "pull image sentinel-test/no-such-image:1") {
 		t.Errorf("run %s/%s %q, want errored/infrastructure naming the pull", run.State, run.Category, run.Error)
 	}
 	// One step row per River attempt: the first attempt was retried.
@@ -144,7 +144,7 @@ func TestFinishAbandonedRuns(t *testing.T) {
 		t.Fatalf("finished %v, %v", done, err)
 	}
 	run, err := store.GetRun(ctx, h.db, runID)
-	if err != nil || run.State != store.RunErrored || run.Category != CategoryInfrastructure {
+	if err != nil || run.State != store.RunErrored || run.Category != triage.CategoryInfrastructure {
 		t.Errorf("run %+v %v", run, err)
 	}
 	if diff := cmp.Diff([]stepRow{{"lost", "errored", 1, -1, false}}, stepRows(h.steps(runID))); diff != "" {

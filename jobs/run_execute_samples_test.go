@@ -47,17 +47,18 @@ func TestRunExecuteSamples(t *testing.T) {
 	h := newHarness(t, rt, true)
 	h.cfg.ImageRewrite["busybox:stable"] = runner.LocalImageBusybox
 	tests := []struct {
-		sample                       string
-		state                        store.RunState
-		category, failedStep, logHas string
+		sample             string
+		state              store.RunState
+		category           triage.Category
+		failedStep, logHas string
 	}{
 		{"success", store.RunSucceeded, "", "", ""},
 		{"testfail", store.RunFailed, "", "test", "rounds_half_up"},
-		{"timeout", store.RunTimedOut, CategoryTimeout, "test", ""},
+		{"timeout", store.RunTimedOut, triage.CategoryTimeout, "test", ""},
 		{"dns", store.RunFailed, "", "download", "deps.sentinel-demo.invalid"},
 		{"compile", store.RunFailed, "", "build", "report.go:17:9"},
 		{"disk", store.RunFailed, "", "cache", "No space left on device"},
-		{"oom", store.RunFailed, CategoryOutOfMemory, "load-index", ""},
+		{"oom", store.RunFailed, triage.CategoryOOM, "load-index", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.sample, func(t *testing.T) {

@@ -69,10 +69,10 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	case err != nil:
 		return ex.failure(ctx, err), true
 	case res.TimedOut:
-		return outcome{state: store.RunTimedOut, category: CategoryTimeout,
+		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout,
 			err: fmt.Errorf("step %q exceeded its %s timeout", s.Name, s.Timeout)}, true
 	case res.OOMKilled:
-		return outcome{state: store.RunFailed, category: CategoryOutOfMemory,
+		return outcome{state: store.RunFailed, category: triage.CategoryOOM,
 			err: fmt.Errorf("step %q was killed: out of memory", s.Name)}, true
 	case res.Failed():
 		return outcome{state: store.RunFailed, err: fmt.Errorf("step %q exited with code %d", s.Name, res.ExitCode)}, true

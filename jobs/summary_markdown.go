@@ -50,11 +50,11 @@ func clusterKey(f store.ReportFailure) int64 {
 	return -f.ID
 }
 
-func categorySuffix(c string) string {
+func categorySuffix(c triage.Category) string {
 	if c == "" {
 		return ""
 	}
-	return " (" + c + ")"
+	return " (" + string(c) + ")"
 }
 
 func writeSteps(b *strings.Builder, steps []store.Step) {

@@ -14,7 +14,7 @@ import (
 func runFacts(run store.Run, defaultBranch string) triage.RunFacts {
 	return triage.RunFacts{ID: run.ID, RepositoryID: run.RepositoryID, SHA: run.SHA, Branch: run.Branch,
 		DefaultBranch: defaultBranch, Errored: run.State == store.RunErrored, TimedOut: run.State == store.RunTimedOut,
-		Cancelled: run.State == store.RunCancelled, Category: triage.Category(run.Category), Error: run.Error}
+		Cancelled: run.State == store.RunCancelled, Category: run.Category, Error: run.Error}
 }
 
 // applyIncidents runs the incident policy after a run's first analysis:
@@ -110,7 +110,7 @@ func applyIncidentDecision(ctx context.Context, tx pgx.Tx, run store.Run, d tria
 	for _, o := range d.Open {
 		n := store.NewIncident{RepositoryID: run.RepositoryID, ClusterID: o.ClusterID, Kind: o.Kind, Title: o.Title,
 			Severity: o.Severity, NeedsHuman: o.NeedsHuman, RootCause: o.RootCause, Fingerprint: o.Fingerprint,
-			Category: string(o.Category), Confidence: o.Confidence, RunID: run.ID, At: now}
+			Category: o.Category, Confidence: o.Confidence, RunID: run.ID, At: now}
 		if o.ClusterID != 0 {
 			var err error
 			if n.FirstBadSHA, n.LastGoodSHA, err = store.ClusterCommits(ctx, tx, run.RepositoryID, o.ClusterID, run.Branch); err != nil {

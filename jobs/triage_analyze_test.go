@@ -258,7 +258,7 @@ func (s *scenario) erroredRun(sha, branch string) AnalyzeResult {
 	}
 	for _, to := range []store.RunState{store.RunRunning, store.RunErrored} {
 		if _, err := store.TransitionRun(s.ctx, s.db, id, []store.RunState{store.RunQueued, store.RunRunning}, to,
-			CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
+			triage.CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
 			s.t.Fatal(err)
 		}
 	}

@@ -37,7 +37,7 @@ type Incident struct {
 	ResolvedAt           *time.Time
 	UpdatedAt            time.Time
 	Fingerprint          string
-	Category             string
+	Category             triage.Category
 	Confidence           float64
 	Occurrences          int
 	CleanRuns            int
@@ -198,7 +198,7 @@ type NewIncident struct {
 	FirstBadSHA  string
 	LastGoodSHA  string
 	Fingerprint  string
-	Category     string
+	Category     triage.Category
 	Confidence   float64
 	RunID        int64
 	At           time.Time

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // RunState is where a run stands. The values are stored in runs.state and
@@ -71,7 +73,7 @@ type Run struct {
 	ExternalID     string
 	State          RunState
 	Conclusion     string
-	Category       string
+	Category       triage.Category
 	Error          string
 	SupersededBy   int64
 	CheckRunID     int64
@@ -205,7 +207,7 @@ func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha string,
 // TransitionRun moves a run from one of the states in from to state to and
 // reports whether it did (false: the run was not in any of from). Entering
 // running stamps started_at; entering a final state stamps finished_at.
-func TransitionRun(ctx context.Context, q Querier, runID int64, from []RunState, to RunState, category, errMsg string) (bool, error) {
+func TransitionRun(ctx context.Context, q Querier, runID int64, from []RunState, to RunState, category triage.Category, errMsg string) (bool, error) {
 	froms := make([]string, len(from))
 	for i, s := range from {
 		froms[i] = string(s)
