@@ -105,7 +105,7 @@ func (s *Server) quarantineTest(ctx context.Context, id int64, quarantine bool, 
 			}
 			return store.ReleaseQuarantine(ctx, tx, id, actor)
 		}
-		return store.SetQuarantine(ctx, tx, id, store.Quarantine{Owner: owner, Source: source, Reason: reason, Until: until, Actor: actor})
+		return store.SetQuarantine(ctx, tx, id, store.Quarantine{Owner: owner, Source: store.QuarantineSource(source), Reason: reason, Until: until, Actor: actor})
 	})
 }
 

@@ -107,7 +107,7 @@ func (s *Server) apiFlaky(t store.Test) apiFlakyTest {
 		a.EvidenceRuns = append(a.EvidenceRuns, apiEvidenceRun{ID: id, URL: jobs.RunURL(s.Opts.PublicURL, id)})
 	}
 	if t.Flaky.State == triage.TestQuarantined {
-		a.Quarantine = &apiQuarantine{Owner: t.QuarantineOwner, Source: t.QuarantineSource, Reason: t.QuarantineReason}
+		a.Quarantine = &apiQuarantine{Owner: t.QuarantineOwner, Source: string(t.QuarantineSource), Reason: t.QuarantineReason}
 		if !t.Flaky.QuarantineUntil.IsZero() {
 			u := t.Flaky.QuarantineUntil.UTC()
 			a.Quarantine.Until = &u

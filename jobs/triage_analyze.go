@@ -83,7 +83,7 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 		}
 		// Results posted for a repository without the App installed have no
 		// check run to complete: the conclusion is recorded below instead.
-		report = res.installationID != 0 || res.trigger != "external"
+		report = res.installationID != 0 || res.trigger != store.TriggerExternal
 		if report {
 			if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: PhaseCompleted}, nil); err != nil {
 				return err

@@ -10,10 +10,23 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// QuarantineSource is where a quarantine was set. The values are stored in
+// tests.quarantine_source and shown on the flaky page and in the API; they
+// never change.
+type QuarantineSource string
+
+// Quarantine sources.
+const (
+	QuarantineByDashboard QuarantineSource = "dashboard" // the flaky page's form
+	QuarantineByButton    QuarantineSource = "button"    // a check run's button
+	QuarantineByConfig    QuarantineSource = "config"    // the repository's .sentinel.yml
+	QuarantineByAPI       QuarantineSource = "api"       // POST /api/flaky/{id}/quarantine
+)
+
 // Quarantine says who quarantines a test, until when and why.
 type Quarantine struct {
 	Owner  string
-	Source string     // dashboard, button, config, api
+	Source QuarantineSource
 	Reason string     // shown in the test's history
 	Until  *time.Time // nil: until it recovers or is released
 	Actor  string     // for the audit log and the event

@@ -25,7 +25,7 @@ type Test struct {
 	Runs, Episodes   int
 	EvidenceRuns     []int64 // latest runs where it failed, newest first
 	QuarantineOwner  string
-	QuarantineSource string
+	QuarantineSource QuarantineSource
 	QuarantineReason string
 	StateChangedAt   time.Time
 	Recent           []RunOutcome // newest first; read by ListFlakyTests only
@@ -59,7 +59,7 @@ func (t Test) QuarantineUntil() *time.Time {
 // (dashboard, config, ...), as the flaky tests page shows it.
 func (t Test) QuarantineWhy() string {
 	var parts []string
-	for _, p := range []string{t.QuarantineReason, t.QuarantineSource} {
+	for _, p := range []string{t.QuarantineReason, string(t.QuarantineSource)} {
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -291,7 +291,7 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 		changed[i] = stateChanged[t.ID]
 		evidence[i] = int64ArrayLiteral(t.EvidenceRuns)
 		if f.State == triage.TestQuarantined {
-			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason
+			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, string(t.QuarantineSource), t.QuarantineReason
 		}
 	}
 	_, err := q.Exec(ctx, `
