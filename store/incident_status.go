@@ -14,9 +14,8 @@ import (
 // applies to (resolving a resolved incident, cancelling a finished run).
 var ErrInvalidTransition = errors.New("not possible in the current state")
 
-// IncidentAction is what a person can do to an incident, from the
-// dashboard, the API or a check run button; the values are the last part
-// of the action's URL.
+// IncidentAction is what a person can do to an incident from the dashboard
+// or the API; the values are the last part of the action's URL.
 type IncidentAction string
 
 // Incident actions.
