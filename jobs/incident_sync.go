@@ -100,7 +100,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetIncidentIssue(ctx, db, in.ID, number, "open"); err != nil {
+		if err := store.SetIncidentIssue(ctx, db, in.ID, number, store.IssueOpen); err != nil {
 			return err
 		}
 		verb := "found the existing"
@@ -114,18 +114,18 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 			return err
 		}
-		in.IssueNumber, in.GitHubState, in.CommentedOccurrences = number, "open", in.Occurrences
+		in.IssueNumber, in.GitHubState, in.CommentedOccurrences = number, store.IssueOpen, in.Occurrences
 		t := now
 		in.LastCommentedAt = &t
 	}
 	switch {
-	case in.Status == triage.IncidentResolved && in.GitHubState != "closed":
+	case in.Status == triage.IncidentResolved && in.GitHubState != store.IssueClosed:
 		return w.close(ctx, repo, in)
-	case in.Status != triage.IncidentResolved && in.GitHubState == "closed":
+	case in.Status != triage.IncidentResolved && in.GitHubState == store.IssueClosed:
 		if err := w.reopen(ctx, repo, in); err != nil {
 			return err
 		}
-		in.GitHubState = "open"
+		in.GitHubState = store.IssueOpen
 	}
 	if in.Status == triage.IncidentResolved || in.Occurrences <= in.CommentedOccurrences {
 		return nil
@@ -167,7 +167,7 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseCompleted, key, comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, db, in.ID, "closed"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, db, in.ID, store.IssueClosed); err != nil {
 		return err
 	}
 	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
@@ -179,7 +179,7 @@ func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in sto
 	if err := ReopenIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("reopened-%d-%d", in.ReopenCount, in.Occurrences), comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, "open"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, store.IssueOpen); err != nil {
 		return err
 	}
 	return store.AddIncidentEvent(ctx, w.DB, in.ID, store.IncidentEventGitHub, fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)

@@ -12,6 +12,16 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// IssueState is what Sentinel last set an incident's GitHub issue to, in
+// GitHub's words (incidents.github_state); "" before the issue exists.
+type IssueState string
+
+// Issue states.
+const (
+	IssueOpen   IssueState = "open"
+	IssueClosed IssueState = "closed"
+)
+
 // Incident is a row of incidents, with its repository's name and
 // installation and its cluster's title.
 type Incident struct {
@@ -44,7 +54,7 @@ type Incident struct {
 	LastRunID            int64
 	LastOccurrenceAt     *time.Time
 	CommentedOccurrences int
-	GitHubState          string
+	GitHubState          IssueState
 	ReopenCount          int
 	Resolution           string
 	Postmortem           string
@@ -253,7 +263,7 @@ func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns in
 }
 
 // SetIncidentIssue stores the GitHub issue number of an incident.
-func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, state string) error {
+func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, state IssueState) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET github_issue_number = $2, github_state = $3, updated_at = now() WHERE id = $1`, id, number, state)
 	if err != nil {
 		return fmt.Errorf("incident %d issue: %w", id, err)
@@ -262,7 +272,7 @@ func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, stat
 }
 
 // SetIncidentGitHubState records what the issue was set to.
-func SetIncidentGitHubState(ctx context.Context, q Querier, id int64, state string) error {
+func SetIncidentGitHubState(ctx context.Context, q Querier, id int64, state IssueState) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET github_state = $2, updated_at = now() WHERE id = $1`, id, state)
 	if err != nil {
 		return fmt.Errorf("incident %d issue state: %w", id, err)
