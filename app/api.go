@@ -8,34 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
-
-	"github.com/sentinel-ci/sentinel/store"
 )
-
-// routeAPI adds the JSON API under /api (see templates/API.md). Reads are
-// open; writes need the admin token when one is set, and cannot be forged
-// by another site (Bearer token, JSON body or CSRF token).
-func (s *Server) routeAPI(r chi.Router) {
-	// Full paths rather than r.Route("/api"): other files add their own
-	// /api routes (results, flaky), and chi refuses a second mount of /api.
-	r.Get("/api/runs", s.apiListRuns)
-	r.Get("/api/runs/{id}", s.apiGetRun)
-	r.Get("/api/clusters", s.apiListClusters)
-	r.Get("/api/incidents", s.apiListIncidents)
-	r.Get("/api/incidents/{id}", s.apiGetIncident)
-	r.Get("/api/repos", s.apiListRepos)
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireAPIAction)
-		r.Post("/api/runs", s.apiCreateRun)
-		r.Post("/api/runs/{id}/approve", s.apiApproveRun)
-		r.Post("/api/runs/{id}/cancel", s.apiCancelRun)
-		r.Post("/api/runs/{id}/rerun", s.apiRerunRun)
-		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
-		r.Post("/api/repos", s.apiCreateRepo)
-	})
-}
 
 // requireAPIAction guards API writes. A Bearer header must carry the admin
 // token. Without one, the request needs the login cookie when a token is
@@ -45,7 +18,7 @@ func (s *Server) requireAPIAction(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.actor(r, "api"); !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
-			s.writeError(w, r, clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN"))
+			s.writeError(w, r, errNeedToken)
 			return
 		}
 		if _, hasBearer := bearer(r); !hasBearer && !isJSON(r) && !checkCSRF(r) {
@@ -56,6 +29,10 @@ func (s *Server) requireAPIAction(next http.Handler) http.Handler {
 	})
 }
 
+// errNeedToken refuses an API write without the admin token (with the
+// WWW-Authenticate header set by the caller).
+var errNeedToken = clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN")
+
 func isJSON(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "application/json"
@@ -65,14 +42,6 @@ func isJSON(r *http.Request) bool {
 func (s *Server) apiActor(r *http.Request) string {
 	a, _ := s.actor(r, "api")
 	return a
-}
-
-// apiError is writeError plus the store's conflict error as 409.
-func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrInvalidTransition) {
-		err = clientError(http.StatusConflict, err.Error())
-	}
-	s.writeError(w, r, err)
 }
 
 // decodeJSON reads a small JSON body into v, refusing unknown fields so a

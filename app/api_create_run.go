@@ -120,20 +120,20 @@ func (s *Server) apiCreateRun(w http.ResponseWriter, r *http.Request) {
 	actor := s.apiActor(r)
 	var id int64
 	err = s.DB.InTx(ctx, func(tx pgx.Tx) error {
-		attempt, err := store.NextAttempt(ctx, tx, repo.ID, res.SHA, "api", 0)
+		attempt, err := store.NextAttempt(ctx, tx, repo.ID, res.SHA, store.TriggerAPI, 0)
 		if err != nil {
 			return err
 		}
 		var created bool
 		id, created, err = store.InsertRun(ctx, tx, store.NewRun{RepositoryID: repo.ID, SHA: res.SHA, Ref: res.Ref, Branch: res.Branch,
-			CloneURL: repo.CloneURL, Trigger: "api", Attempt: attempt})
+			CloneURL: repo.CloneURL, Trigger: store.TriggerAPI, Attempt: attempt})
 		if err != nil {
 			return err
 		}
 		if !created {
 			return clientError(http.StatusConflict, fmt.Sprintf("run %d was created for this commit at the same moment; retry", id))
 		}
-		if err := store.Audit(ctx, tx, actor, "run.created", "run", id, map[string]any{"sha": res.SHA, "ref": res.Ref, "trigger": "api"}); err != nil {
+		if err := store.Audit(ctx, tx, actor, "run.created", "run", id, map[string]any{"sha": res.SHA, "ref": res.Ref, "trigger": store.TriggerAPI}); err != nil {
 			return err
 		}
 		return jobs.EnqueueRun(ctx, s.River, tx, id, true)

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,21 +11,22 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 type apiCluster struct {
-	ID             int64     `json:"id"`
-	Repository     string    `json:"repository"`
-	Fingerprint    string    `json:"fingerprint"`
-	Category       string    `json:"category"`
-	Title          string    `json:"title"`
-	Occurrences    int       `json:"occurrences"`
-	RunCount       int       `json:"run_count"`
-	Last7Days      int       `json:"occurrences_7d"`
-	FirstSeenAt    time.Time `json:"first_seen_at"`
-	LastSeenAt     time.Time `json:"last_seen_at"`
-	IncidentID     int64     `json:"incident_id,omitempty"`
-	IncidentStatus string    `json:"incident_status,omitempty"`
+	ID             int64                 `json:"id"`
+	Repository     string                `json:"repository"`
+	Fingerprint    string                `json:"fingerprint"`
+	Category       triage.Category       `json:"category"`
+	Title          string                `json:"title"`
+	Occurrences    int                   `json:"occurrences"`
+	RunCount       int                   `json:"run_count"`
+	Last7Days      int                   `json:"occurrences_7d"`
+	FirstSeenAt    time.Time             `json:"first_seen_at"`
+	LastSeenAt     time.Time             `json:"last_seen_at"`
+	IncidentID     int64                 `json:"incident_id,omitempty"`
+	IncidentStatus triage.IncidentStatus `json:"incident_status,omitempty"`
 }
 
 func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
@@ -53,23 +55,23 @@ func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
 }
 
 type apiIncident struct {
-	ID                int64          `json:"id"`
-	Repository        string         `json:"repository"`
-	ClusterID         int64          `json:"cluster_id,omitempty"`
-	Kind              string         `json:"kind"`
-	Title             string         `json:"title"`
-	Severity          string         `json:"severity"`
-	Status            string         `json:"status"`
-	NeedsHuman        bool           `json:"needs_human"`
-	Impact            map[string]any `json:"impact"`
-	RootCause         string         `json:"root_cause"`
-	FirstBadSHA       string         `json:"first_bad_sha"`
-	LastGoodSHA       string         `json:"last_good_sha"`
-	GitHubIssueNumber int            `json:"github_issue_number,omitempty"`
-	OpenedAt          time.Time      `json:"opened_at"`
-	MitigatedAt       *time.Time     `json:"mitigated_at"`
-	ResolvedAt        *time.Time     `json:"resolved_at"`
-	URL               string         `json:"url"`
+	ID                int64                   `json:"id"`
+	Repository        string                  `json:"repository"`
+	ClusterID         int64                   `json:"cluster_id,omitempty"`
+	Kind              triage.IncidentKind     `json:"kind"`
+	Title             string                  `json:"title"`
+	Severity          triage.IncidentSeverity `json:"severity"`
+	Status            triage.IncidentStatus   `json:"status"`
+	NeedsHuman        bool                    `json:"needs_human"`
+	Impact            map[string]any          `json:"impact"`
+	RootCause         string                  `json:"root_cause"`
+	FirstBadSHA       string                  `json:"first_bad_sha"`
+	LastGoodSHA       string                  `json:"last_good_sha"`
+	GitHubIssueNumber int                     `json:"github_issue_number,omitempty"`
+	OpenedAt          time.Time               `json:"opened_at"`
+	MitigatedAt       *time.Time              `json:"mitigated_at"`
+	ResolvedAt        *time.Time              `json:"resolved_at"`
+	URL               string                  `json:"url"`
 }
 
 func (s *Server) toAPIIncident(i store.Incident) apiIncident {
@@ -81,13 +83,13 @@ func (s *Server) toAPIIncident(i store.Incident) apiIncident {
 
 func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.IncidentFilter{Status: q.Get("status"), Severity: q.Get("severity")}
-	if f.Status != "" && f.Status != "active" && !oneOf(incidentStatuses, f.Status) {
-		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown status %q (open, mitigating, resolved or active)", f.Status)))
+	f := store.IncidentFilter{Status: q.Get("status"), Severity: triage.IncidentSeverity(q.Get("severity"))}
+	if f.Status != "" && f.Status != store.IncidentsActive && !oneOf(triage.IncidentStatuses, f.Status) {
+		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown status %q (%s or %s)", f.Status, joinValues(triage.IncidentStatuses), store.IncidentsActive)))
 		return
 	}
-	if f.Severity != "" && !oneOf(incidentSeverities, f.Severity) {
-		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q (critical, high, medium, low)", f.Severity)))
+	if f.Severity != "" && !slices.Contains(triage.IncidentSeverities, f.Severity) {
+		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q (%s)", f.Severity, joinValues(triage.IncidentSeverities))))
 		return
 	}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
@@ -126,20 +128,20 @@ func (s *Server) apiListIncidents(w http.ResponseWriter, r *http.Request) {
 }
 
 type apiEvent struct {
-	Kind      string         `json:"kind"`
-	Message   string         `json:"message"`
-	RunID     int64          `json:"run_id,omitempty"`
-	Data      map[string]any `json:"data,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
+	Kind      store.IncidentEventKind `json:"kind"`
+	Message   string                  `json:"message"`
+	RunID     int64                   `json:"run_id,omitempty"`
+	Data      map[string]any          `json:"data,omitempty"`
+	CreatedAt time.Time               `json:"created_at"`
 }
 
 type apiRunRef struct {
-	ID       int64     `json:"id"`
-	SHA      string    `json:"sha"`
-	Branch   string    `json:"branch"`
-	PRNumber int       `json:"pr_number,omitempty"`
-	State    string    `json:"state"`
-	Created  time.Time `json:"created_at"`
+	ID       int64          `json:"id"`
+	SHA      string         `json:"sha"`
+	Branch   string         `json:"branch"`
+	PRNumber int            `json:"pr_number,omitempty"`
+	State    store.RunState `json:"state"`
+	Created  time.Time      `json:"created_at"`
 }
 
 func (s *Server) apiGetIncident(w http.ResponseWriter, r *http.Request) {
@@ -192,11 +194,9 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	action := chi.URLParam(r, "action")
-	switch action {
-	case store.IncidentAcknowledge, store.IncidentResolve, store.IncidentReopen:
-	default:
-		s.writeError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no incident action %q (acknowledge, resolve, reopen)", action)))
+	action := store.IncidentAction(chi.URLParam(r, "action"))
+	if !slices.Contains(store.IncidentActions, action) {
+		s.writeError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no incident action %q (%s)", action, joinValues(store.IncidentActions))))
 		return
 	}
 	var body struct {
@@ -209,7 +209,7 @@ func (s *Server) apiIncidentAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if _, err := s.Actions.TransitionIncident(r.Context(), id, action, strings.TrimSpace(body.Note), s.apiActor(r)); err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	inc, err := store.GetIncident(r.Context(), s.DB, id)

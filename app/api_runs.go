@@ -7,32 +7,33 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // apiRun is a run in the JSON API.
 type apiRun struct {
-	ID            int64      `json:"id"`
-	Repository    string     `json:"repository"`
-	SHA           string     `json:"sha"`
-	Ref           string     `json:"ref"`
-	Branch        string     `json:"branch"`
-	PRNumber      int        `json:"pr_number,omitempty"`
-	CommitMessage string     `json:"commit_message"`
-	Author        string     `json:"author"`
-	Trigger       string     `json:"trigger"`
-	Attempt       int        `json:"attempt"`
-	ExternalID    string     `json:"external_id,omitempty"`
-	State         string     `json:"state"`
-	Conclusion    string     `json:"conclusion"`
-	Category      string     `json:"category,omitempty"`
-	Error         string     `json:"error,omitempty"`
-	SupersededBy  int64      `json:"superseded_by,omitempty"`
-	CheckRunID    int64      `json:"check_run_id,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	DurationMS    int64      `json:"duration_ms"`
-	URL           string     `json:"url"`
+	ID            int64           `json:"id"`
+	Repository    string          `json:"repository"`
+	SHA           string          `json:"sha"`
+	Ref           string          `json:"ref"`
+	Branch        string          `json:"branch"`
+	PRNumber      int             `json:"pr_number,omitempty"`
+	CommitMessage string          `json:"commit_message"`
+	Author        string          `json:"author"`
+	Trigger       store.Trigger   `json:"trigger"`
+	Attempt       int             `json:"attempt"`
+	ExternalID    string          `json:"external_id,omitempty"`
+	State         store.RunState  `json:"state"`
+	Conclusion    string          `json:"conclusion"`
+	Category      triage.Category `json:"category,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	SupersededBy  int64           `json:"superseded_by,omitempty"`
+	CheckRunID    int64           `json:"check_run_id,omitempty"`
+	CreatedAt     time.Time       `json:"created_at"`
+	StartedAt     *time.Time      `json:"started_at"`
+	FinishedAt    *time.Time      `json:"finished_at"`
+	DurationMS    int64           `json:"duration_ms"`
+	URL           string          `json:"url"`
 }
 
 func (s *Server) toAPIRun(r store.Run, now time.Time) apiRun {
@@ -44,21 +45,21 @@ func (s *Server) toAPIRun(r store.Run, now time.Time) apiRun {
 }
 
 type apiStep struct {
-	ID           int64      `json:"id"`
-	Position     int        `json:"position"`
-	Name         string     `json:"name"`
-	Attempt      int        `json:"attempt"`
-	Image        string     `json:"image"`
-	Command      string     `json:"command"`
-	State        string     `json:"state"`
-	ExitCode     *int       `json:"exit_code"`
-	OOMKilled    bool       `json:"oom_killed"`
-	Error        string     `json:"error,omitempty"`
-	LogBytes     int64      `json:"log_bytes"`
-	LogTruncated bool       `json:"log_truncated"`
-	LogURL       string     `json:"log_url"`
-	StartedAt    *time.Time `json:"started_at"`
-	FinishedAt   *time.Time `json:"finished_at"`
+	ID           int64            `json:"id"`
+	Position     int              `json:"position"`
+	Name         string           `json:"name"`
+	Attempt      int              `json:"attempt"`
+	Image        string           `json:"image"`
+	Command      string           `json:"command"`
+	State        triage.StepState `json:"state"`
+	ExitCode     *int             `json:"exit_code"`
+	OOMKilled    bool             `json:"oom_killed"`
+	Error        string           `json:"error,omitempty"`
+	LogBytes     int64            `json:"log_bytes"`
+	LogTruncated bool             `json:"log_truncated"`
+	LogURL       string           `json:"log_url"`
+	StartedAt    *time.Time       `json:"started_at"`
+	FinishedAt   *time.Time       `json:"finished_at"`
 }
 
 type apiFailure struct {
@@ -66,7 +67,7 @@ type apiFailure struct {
 	Step        string               `json:"step"`
 	ClusterID   int64                `json:"cluster_id,omitempty"`
 	Test        string               `json:"test,omitempty"`
-	Category    string               `json:"category"`
+	Category    triage.Category      `json:"category"`
 	Title       string               `json:"title"`
 	Fingerprint string               `json:"fingerprint"`
 	Confidence  float64              `json:"confidence"`
@@ -188,7 +189,7 @@ func (s *Server) apiRunAction(w http.ResponseWriter, r *http.Request, status int
 	}
 	resultID, err := act(id, s.apiActor(r))
 	if err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	run, err := store.GetRun(r.Context(), s.DB, resultID)

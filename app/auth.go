@@ -74,7 +74,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	if !checkCSRF(r) {
-		s.pageError(w, r, clientError(http.StatusForbidden, "The form expired (missing or wrong CSRF token). Reload the page and try again."))
+		s.pageError(w, r, errFormExpired)
 		return
 	}
 	if s.Opts.AdminToken == "" {
@@ -93,7 +93,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !checkCSRF(r) {
-		s.pageError(w, r, clientError(http.StatusForbidden, "The form expired (missing or wrong CSRF token). Reload the page and try again."))
+		s.pageError(w, r, errFormExpired)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
@@ -108,12 +108,16 @@ func safeNext(next string) string {
 	return next
 }
 
+// errFormExpired refuses a form without its CSRF token: the browser lost
+// the cookie since the page was shown, or the form comes from another site.
+var errFormExpired = clientError(http.StatusForbidden, "The form expired (missing or wrong CSRF token). Reload the page and try again.")
+
 // requireFormAction guards the dashboard's POST forms: a valid CSRF token
 // always, and the admin session or token when one is configured.
 func (s *Server) requireFormAction(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := bearer(r); !ok && !checkCSRF(r) {
-			s.pageError(w, r, clientError(http.StatusForbidden, "The form expired (missing or wrong CSRF token). Reload the page and try again."))
+			s.pageError(w, r, errFormExpired)
 			return
 		}
 		if _, ok := s.actor(r, "dashboard"); !ok {

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // chromium finds the browser; tests skip without one, except in CI.
@@ -218,7 +219,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("live line 2: %q", got)
 	}
 	code := 0
-	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
+	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: triage.StepSucceeded, ExitCode: &code}); err != nil {
 		t.Fatal(err)
 	}
 	poll("live end", fmt.Sprintf(`document.getElementById("live-%d").textContent.includes("Step finished")`, s.RunningStep))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -11,42 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
-	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/templates"
 )
-
-// routeDashboard adds the server-rendered pages, their form actions, the
-// live log tail and the static assets.
-func (s *Server) routeDashboard(r chi.Router) {
-	r.Get("/static/*", serveStatic)
-	r.Get("/", s.handleOverview)
-	r.Get("/runs", s.handleRuns)
-	r.Get("/runs/{id}", s.handleRun)
-	r.Get("/runs/{id}/steps/{step}/log", s.handleStepLog)
-	r.Get("/runs/{id}/steps/{step}/live", s.handleLiveTail)
-	r.Get("/clusters", s.handleClusters)
-	r.Get("/clusters/{id}", s.handleCluster)
-	r.Get("/flaky", s.handleFlaky)
-	r.Get("/incidents", s.handleIncidents)
-	r.Get("/incidents/{id}", s.handleIncident)
-	r.Get("/dead", s.handleDeadLetters)
-	r.Get("/login", s.handleLoginForm)
-	r.Post("/login", s.handleLogin)
-	r.Post("/logout", s.handleLogout)
-
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireFormAction)
-		r.Post("/runs/{id}/rerun", s.handleRerunForm)
-		r.Post("/runs/{id}/cancel", s.handleCancelForm)
-		r.Post("/runs/{id}/approve", s.handleApproveForm)
-		r.Post("/flaky/{id}/quarantine", s.handleQuarantineForm)
-		r.Post("/flaky/{id}/unquarantine", s.handleUnquarantineForm)
-		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
-		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
-	})
-}
 
 // page is what the layout needs; every page's view embeds it.
 type page struct {
@@ -108,39 +73,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
-
-type errorView struct {
-	page
-	Status  int
-	Message string
-}
-
-// pageError is writeError for pages: 4xx say what was wrong, anything else
-// is logged once and shown as a generic message, in the layout.
-func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := http.StatusInternalServerError, "Something went wrong on our side; the error has been logged."
-	var he *httpError
-	switch {
-	case errors.As(err, &he):
-		status, msg = he.status, he.msg
-	case errors.Is(err, store.ErrNotFound):
-		status, msg = http.StatusNotFound, "Not found: "+err.Error()
-	case errors.Is(err, store.ErrInvalidTransition):
-		status, msg = http.StatusConflict, err.Error()
-	default:
-		s.Log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	v := errorView{page: s.newPage(w, r, http.StatusText(status), ""), Status: status, Message: msg}
-	t := pageTemplates["error"]
-	var buf bytes.Buffer
-	if t == nil || t.ExecuteTemplate(&buf, "layout", v) != nil {
-		http.Error(w, msg, status)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

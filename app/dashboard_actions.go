@@ -66,7 +66,7 @@ func (s *Server) handleQuarantineForm(w http.ResponseWriter, r *http.Request) {
 		if owner == "" {
 			return "", "", clientError(http.StatusBadRequest, "A quarantine needs an owner: who will fix the test?")
 		}
-		q := jobs.Quarantine{Owner: owner, Reason: r.PostFormValue("reason"), Source: "dashboard"}
+		q := jobs.Quarantine{Owner: owner, Reason: r.PostFormValue("reason"), Source: store.QuarantineByDashboard}
 		if d := r.PostFormValue("days"); d != "" {
 			n, err := strconv.Atoi(d)
 			if err != nil || n < 1 || n > 365 {
@@ -86,14 +86,14 @@ func (s *Server) handleUnquarantineForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleIncidentForm(w http.ResponseWriter, r *http.Request) {
 	s.formAction(w, r, func(id int64, actor string) (string, string, error) {
-		action := chi.URLParam(r, "action")
+		action := store.IncidentAction(chi.URLParam(r, "action"))
 		switch action {
 		case store.IncidentAcknowledge, store.IncidentResolve, store.IncidentReopen:
 		default:
 			return "", "", clientError(http.StatusNotFound, fmt.Sprintf("no incident action %q", action))
 		}
 		status, err := s.Actions.TransitionIncident(r.Context(), id, action, strings.TrimSpace(r.PostFormValue("note")), actor)
-		return fmt.Sprintf("/incidents/%d", id), "Incident is now " + status + ".", err
+		return fmt.Sprintf("/incidents/%d", id), "Incident is now " + string(status) + ".", err
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 func (ds *dashServer) count(t testing.TB, sql string, args ...any) int {
@@ -229,7 +230,7 @@ func TestLiveTailStreamsNewLines(t *testing.T) {
 		t.Errorf("line 1 was sent again:\n%s", ev)
 	}
 	code := 0
-	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: store.StepSucceeded, ExitCode: &code}); err != nil {
+	if err := store.FinishStep(ctx, ds.DB, s.RunningStep, store.StepEnd{State: triage.StepSucceeded, ExitCode: &code}); err != nil {
 		t.Fatal(err)
 	}
 	ev = next()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 type clustersView struct {
@@ -24,7 +25,7 @@ type clustersView struct {
 // clusterFilterFromQuery reads the filters and cursor shared by the page and
 // the API. The cursor is "UNIXNANO-ID" of the last cluster of a page.
 func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.ClusterFilter, error) {
-	f := store.ClusterFilter{Category: q.Get("category")}
+	f := store.ClusterFilter{Category: triage.Category(q.Get("category"))}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
 		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {

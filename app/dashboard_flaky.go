@@ -3,26 +3,26 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
-
-var testStates = []string{"flaky", "quarantined", "broken", "recovered", "healthy"}
 
 type flakyView struct {
 	page
 	Tests  []store.Test
 	Repos  []store.Repository
 	Repo   string
-	State  string
-	States []string
+	State  triage.TestState
+	States []triage.TestState
 }
 
 func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := flakyView{page: s.newPage(w, r, "Flaky tests", "flaky"), Repo: strings.TrimSpace(q.Get("repo")), State: q.Get("state"), States: testStates}
-	if v.State != "" && !oneOf(testStates, v.State) {
+	v := flakyView{page: s.newPage(w, r, "Flaky tests", "flaky"), Repo: strings.TrimSpace(q.Get("repo")), State: triage.TestState(q.Get("state")), States: triage.TestStates}
+	if v.State != "" && !slices.Contains(triage.TestStates, v.State) {
 		s.pageError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q", v.State)))
 		return
 	}

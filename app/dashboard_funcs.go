@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/templates"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -36,14 +37,31 @@ var templateFuncs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"sortkeys":  sortedKeys,
 	"str":       func(v any) string { return fmt.Sprint(v) },
-	"stateicon": func(state string) string { return stateIcons[state] },
-	"human":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"stateicon": stateIcon,
+	"human":     human,
 }
 
-// stateIcons mark run and step states, besides their name (glyphs that
-// common fonts have).
-var stateIcons = map[string]string{"succeeded": "✔", "failed": "✖", "timed_out": "◷", "errored": "⚠", "cancelled": "⊘",
-	"running": "●", "queued": "○", "awaiting_approval": "◇", "pending": "○", "skipped": "–"}
+// human spells a value like red_branch or pull_request as words. It takes
+// any string type: states, triggers, kinds and categories are typed.
+func human(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") }
+
+// stateIcon marks a run or step state, besides its name, with a glyph that
+// common fonts have.
+func stateIcon(state any) string {
+	switch s := state.(type) {
+	case store.RunState:
+		return runStateIcons[s]
+	case triage.StepState:
+		return stepStateIcons[s]
+	}
+	return ""
+}
+
+var runStateIcons = map[store.RunState]string{store.RunSucceeded: "✔", store.RunFailed: "✖", store.RunTimedOut: "◷",
+	store.RunErrored: "⚠", store.RunCancelled: "⊘", store.RunRunning: "●", store.RunQueued: "○", store.RunAwaitingApproval: "◇"}
+
+var stepStateIcons = map[triage.StepState]string{triage.StepSucceeded: "✔", triage.StepFailed: "✖", triage.StepTimedOut: "◷",
+	triage.StepErrored: "⚠", triage.StepCancelled: "⊘", triage.StepRunning: "●", triage.StepPending: "○", triage.StepSkipped: "–"}
 
 // assetVersions maps each static file to a hash of its content, so that a
 // new binary's assets get new URLs and old ones can be cached forever.

@@ -3,53 +3,49 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
-var (
-	incidentStatuses   = []string{"open", "mitigating", "resolved"}
-	incidentSeverities = []string{"critical", "high", "medium", "low"}
-)
-
-func severityRank(s string) int {
-	for i, v := range incidentSeverities {
-		if v == s {
-			return i
-		}
+// severityRank orders severities gravest first, an unknown one last.
+func severityRank(s triage.IncidentSeverity) int {
+	if i := slices.Index(triage.IncidentSeverities, s); i >= 0 {
+		return i
 	}
-	return len(incidentSeverities)
+	return len(triage.IncidentSeverities)
 }
 
 type incidentsView struct {
 	page
 	Active   []store.Incident // open and mitigating, most severe first
 	Resolved []store.Incident // newest first
-	Severity string
+	Severity triage.IncidentSeverity
 }
 
 func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
-	v := incidentsView{page: s.newPage(w, r, "Incidents", "incidents"), Severity: r.URL.Query().Get("severity")}
-	if v.Severity != "" && !oneOf(incidentSeverities, v.Severity) {
+	v := incidentsView{page: s.newPage(w, r, "Incidents", "incidents"), Severity: triage.IncidentSeverity(r.URL.Query().Get("severity"))}
+	if v.Severity != "" && !slices.Contains(triage.IncidentSeverities, v.Severity) {
 		s.pageError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown severity %q", v.Severity)))
 		return
 	}
 	var err error
-	if v.Active, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: "active", Severity: v.Severity, Limit: 200}); err != nil {
+	if v.Active, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: store.IncidentsActive, Severity: v.Severity, Limit: 200}); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	sort.SliceStable(v.Active, func(a, b int) bool {
 		ia, ib := v.Active[a], v.Active[b]
 		if ia.Status != ib.Status {
-			return ia.Status == "open"
+			return ia.Status == triage.IncidentOpen
 		}
 		return severityRank(ia.Severity) < severityRank(ib.Severity)
 	})
-	if v.Resolved, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: "resolved", Severity: v.Severity, Limit: 30}); err != nil {
+	if v.Resolved, err = store.ListIncidents(r.Context(), s.DB, store.IncidentFilter{Status: string(triage.IncidentResolved), Severity: v.Severity, Limit: 30}); err != nil {
 		s.pageError(w, r, err)
 		return
 	}

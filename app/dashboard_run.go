@@ -8,6 +8,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // stepView is one step attempt with its rendered log.
@@ -69,8 +70,8 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 		return err
 	}
 	for _, st := range steps {
-		sv := stepView{Step: st, Live: st.State == store.StepRunning}
-		sv.Open = sv.Live || (st.State != store.StepSucceeded && st.State != store.StepSkipped && st.State != store.StepPending)
+		sv := stepView{Step: st, Live: st.State == triage.StepRunning}
+		sv.Open = sv.Live || (st.State != triage.StepSucceeded && st.State != triage.StepSkipped && st.State != triage.StepPending)
 		if withLogs {
 			data, err := store.StepLog(ctx, s.DB, st.ID)
 			if err != nil {

@@ -4,15 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/store"
-)
-
-var (
-	runStates   = []string{"awaiting_approval", "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "errored"}
-	runTriggers = []string{"push", "pull_request", "api", "external", "demo"}
 )
 
 // runRow is a run in the list, with its first failure.
@@ -26,8 +22,8 @@ type runsView struct {
 	Filter   store.RunFilter
 	PR       string // the PR filter as typed
 	Repos    []store.Repository
-	States   []string
-	Triggers []string
+	States   []store.RunState
+	Triggers []store.Trigger
 	Runs     []runRow
 	NextURL  string
 	Filtered bool
@@ -36,7 +32,7 @@ type runsView struct {
 // runFilterFromQuery reads the list filters shared by the page and the API.
 func runFilterFromQuery(q url.Values) (store.RunFilter, error) {
 	f := store.RunFilter{Repository: strings.TrimSpace(q.Get("repo")), Branch: strings.TrimSpace(q.Get("branch")),
-		State: q.Get("state"), Trigger: q.Get("trigger")}
+		State: store.RunState(q.Get("state")), Trigger: store.Trigger(q.Get("trigger"))}
 	if v := strings.TrimPrefix(strings.TrimSpace(q.Get("pr")), "#"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -60,26 +56,29 @@ func runFilterFromQuery(q url.Values) (store.RunFilter, error) {
 		}
 		f.Limit = n
 	}
-	if f.State != "" && !oneOf(runStates, f.State) {
-		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q (one of %s)", f.State, strings.Join(runStates, ", ")))
+	if f.State != "" && !slices.Contains(store.RunStates, f.State) {
+		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q (one of %s)", f.State, joinValues(store.RunStates)))
 	}
-	if f.Trigger != "" && !oneOf(runTriggers, f.Trigger) {
-		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown trigger %q (one of %s)", f.Trigger, strings.Join(runTriggers, ", ")))
+	if f.Trigger != "" && !slices.Contains(store.Triggers, f.Trigger) {
+		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown trigger %q (one of %s)", f.Trigger, joinValues(store.Triggers)))
 	}
 	return f, nil
 }
 
-func oneOf(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+// oneOf reports whether s is one of the values of an enumeration.
+func oneOf[T ~string](list []T, s string) bool { return slices.Contains(list, T(s)) }
+
+// joinValues lists the values of an enumeration for a message.
+func joinValues[T ~string](list []T) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = string(v)
 	}
-	return false
+	return strings.Join(s, ", ")
 }
 
 func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
-	v := runsView{page: s.newPage(w, r, "Runs", "runs"), States: runStates, Triggers: runTriggers}
+	v := runsView{page: s.newPage(w, r, "Runs", "runs"), States: store.RunStates, Triggers: store.Triggers}
 	f, err := runFilterFromQuery(r.URL.Query())
 	if err != nil {
 		s.pageError(w, r, err)

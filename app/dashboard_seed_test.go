@@ -14,8 +14,8 @@ import (
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
-// dashServer is a Server with the dashboard and API routes on a test
-// listener, over a fresh database.
+// dashServer is a Server with its routes (without the request log) on a
+// test listener, over a fresh database.
 type dashServer struct {
 	*Server
 	url string
@@ -38,8 +38,7 @@ func newDashServerOn(t testing.TB, db *store.DB, opts Options) *dashServer {
 	}
 	s := NewServer(db, rc, slog.New(slog.NewTextHandler(dashLogWriter{t}, nil)), opts)
 	r := chi.NewRouter()
-	s.routeDashboard(r)
-	s.routeAPI(r)
+	s.routes(r)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return &dashServer{Server: s, url: hs.URL}

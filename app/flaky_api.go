@@ -19,7 +19,7 @@ type apiFlakyTest struct {
 	Repository     string           `json:"repository"`
 	Package        string           `json:"package"`
 	Name           string           `json:"name"`
-	State          string           `json:"state"`
+	State          triage.TestState `json:"state"`
 	Score          float64          `json:"score"` // posterior probability that the test is flaky
 	FailureRate    float64          `json:"failure_rate"`
 	FlipRate       float64          `json:"flip_rate"`
@@ -69,7 +69,7 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 			x = strings.TrimSpace(x)
 			switch triage.TestState(x) {
 			case triage.TestHealthy, triage.TestFlaky, triage.TestQuarantined, triage.TestBroken, triage.TestRecovered:
-				f.States = append(f.States, x)
+				f.States = append(f.States, triage.TestState(x))
 			default:
 				s.writeError(w, r, clientError(http.StatusBadRequest, "state must be healthy, flaky, quarantined, broken or recovered"))
 				return
@@ -106,7 +106,7 @@ func (s *Server) apiFlaky(t store.Test) apiFlakyTest {
 		a.EvidenceRuns = append(a.EvidenceRuns, apiEvidenceRun{ID: id, URL: jobs.RunURL(s.Opts.PublicURL, id)})
 	}
 	if t.Flaky.State == triage.TestQuarantined {
-		a.Quarantine = &apiQuarantine{Owner: t.QuarantineOwner, Source: t.QuarantineSource, Reason: t.QuarantineReason}
+		a.Quarantine = &apiQuarantine{Owner: t.QuarantineOwner, Source: string(t.QuarantineSource), Reason: t.QuarantineReason}
 		if !t.Flaky.QuarantineUntil.IsZero() {
 			u := t.Flaky.QuarantineUntil.UTC()
 			a.Quarantine.Until = &u
@@ -138,7 +138,7 @@ func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q := jobs.Quarantine{Owner: req.Owner, Reason: req.Reason, Source: "api"}
+	q := jobs.Quarantine{Owner: req.Owner, Reason: req.Reason, Source: store.QuarantineByAPI}
 	switch {
 	case strings.TrimSpace(req.Owner) == "":
 		s.writeError(w, r, clientError(http.StatusBadRequest, "owner is required: a quarantine has an owner"))
@@ -160,7 +160,7 @@ func (s *Server) apiQuarantineTest(w http.ResponseWriter, r *http.Request) {
 		q.Until = time.Now().Add(d)
 	}
 	if err := s.Actions.Quarantine(r.Context(), id, q, s.apiActor(r)); err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	s.writeTest(w, r, id)
@@ -173,7 +173,7 @@ func (s *Server) apiReleaseTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Actions.Release(r.Context(), id, s.apiActor(r)); err != nil {
-		s.apiError(w, r, err)
+		s.writeError(w, r, err)
 		return
 	}
 	s.writeTest(w, r, id)
@@ -217,7 +217,7 @@ func (s *Server) apiGetFlaky(w http.ResponseWriter, r *http.Request) {
 	}
 	history := make([]apiTestEvent, 0, len(evs))
 	for _, e := range evs {
-		history = append(history, apiTestEvent{From: e.From, To: e.To, Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
+		history = append(history, apiTestEvent{From: string(e.From), To: string(e.To), Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"test": s.apiFlaky(t), "history": history})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // liveStatePoll bounds how long a live tail waits for a notification before
@@ -88,7 +89,7 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		if err := t.pump(ctx, conn, w); err != nil {
 			return
 		}
-		if step.State != store.StepRunning && step.State != store.StepPending {
+		if step.State != triage.StepRunning && step.State != triage.StepPending {
 			t.flushPartial(w)
 			fmt.Fprintf(w, "event: end\ndata: %s\n\n", step.State)
 			flusher.Flush()

@@ -42,7 +42,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.Log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				http.Error(w, internalError, http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,28 +17,67 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// clientError makes a 4xx error whose message is shown to the client.
+// clientError makes an error whose status and message are shown to the
+// client as they are: a deliberate answer, not a failure to log.
 func clientError(status int, msg string) error { return &httpError{status: status, msg: msg} }
 
-// writeError is the one place errors become responses: 4xx say what was
-// wrong; anything else is logged once and shown as a generic message.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// internalError is all a client learns of an unexpected error.
+const internalError = "internal error"
+
+// errorReply is the one place that decides what a client is told about
+// err; writeError and pageError only render its decision.
+//
+//	clientError(status, msg)      status, msg
+//	store.ErrNotFound             404, the error's text (it names what was not found)
+//	store.ErrInvalidTransition    409, the error's text (it names the state)
+//	anything else                 500, "internal error"; the error is logged here, once
+func (s *Server) errorReply(r *http.Request, err error) (status int, msg string) {
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
-		writeJSON(w, he.status, map[string]string{"error": he.msg})
+		return he.status, he.msg
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
-	default:
-		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, store.ErrInvalidTransition):
+		return http.StatusConflict, err.Error()
 	}
+	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, internalError
+}
+
+// writeError answers err as JSON, {"error": "..."}: the API's errors (and
+// the webhook's and the live tail's).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := s.errorReply(r, err)
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+type errorView struct {
+	page
+	Status  int
+	Message string
+}
+
+// pageError answers err with the error page in the layout: the dashboard's
+// errors and its forms'.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := s.errorReply(r, err)
+	v := errorView{page: s.newPage(w, r, http.StatusText(status), ""), Status: status, Message: msg}
+	t := pageTemplates["error"]
+	var buf bytes.Buffer
+	if t == nil || t.ExecuteTemplate(&buf, "layout", v) != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, internalError, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

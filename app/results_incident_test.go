@@ -194,7 +194,7 @@ func TestIncidentLifecycleWithGitHub(t *testing.T) {
 	}
 	kinds := map[string]bool{}
 	for _, e := range events {
-		kinds[e.Kind] = true
+		kinds[string(e.Kind)] = true
 	}
 	for _, k := range []string{"opened", "occurrence", "status", "resolved", "reopened", "github"} {
 		if !kinds[k] {

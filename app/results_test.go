@@ -36,7 +36,7 @@ func newResultsAPI(t *testing.T, token string) *resultsAPI {
 	}
 	s := NewServer(db, rc, slog.New(slog.DiscardHandler), Options{PublicURL: "http://sentinel.test", AdminToken: token})
 	r := chi.NewRouter()
-	s.routeFlaky(r)
+	s.routes(r)
 	return &resultsAPI{t: t, s: s, h: r, an: &jobs.TriageAnalyzeWorker{DB: db}, ctx: context.Background()}
 }
 

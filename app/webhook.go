@@ -10,17 +10,11 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sentinel-ci/sentinel/app/intake"
 )
 
 // maxDeliveryBytes is GitHub's cap on a webhook payload.
 const maxDeliveryBytes = 25 << 20
-
-func (s *Server) routeWebhooks(r chi.Router) {
-	r.Post("/webhooks/github", s.handleWebhook)
-}
 
 // handleWebhook is GitHub's front door. GitHub waits about ten seconds and
 // never redelivers on its own, so the delivery is durable (committed with its

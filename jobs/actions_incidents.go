@@ -16,8 +16,8 @@ import (
 // IncidentResolve, IncidentReopen) to an incident, with its timeline event
 // and audit entry, and syncs the incident's GitHub issue. It returns the
 // incident's new status.
-func (a *Actions) TransitionIncident(ctx context.Context, id int64, action, note, actor string) (string, error) {
-	var status string
+func (a *Actions) TransitionIncident(ctx context.Context, id int64, action store.IncidentAction, note, actor string) (triage.IncidentStatus, error) {
+	var status triage.IncidentStatus
 	err := a.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if status, err = store.TransitionIncident(ctx, tx, id, action, actor, note, a.now()); err != nil {
@@ -57,9 +57,9 @@ func (a *Actions) OpenIncidentTx(ctx context.Context, tx pgx.Tx, run store.Run, 
 		if id, err = store.OpenIncidentOfCluster(ctx, tx, f.ClusterID); err != nil {
 			return 0, err
 		}
-		return id, store.AddIncidentEvent(ctx, tx, id, "status", fmt.Sprintf("%s asked for an incident from run %d; this one is open already", login, run.ID), run.ID, nil)
+		return id, store.AddIncidentEvent(ctx, tx, id, store.IncidentEventStatus, fmt.Sprintf("%s asked for an incident from run %d; this one is open already", login, run.ID), run.ID, nil)
 	}
-	if err := store.AddIncidentEvent(ctx, tx, id, "status", fmt.Sprintf("opened by %s from the check run of run %d", login, run.ID), run.ID, nil); err != nil {
+	if err := store.AddIncidentEvent(ctx, tx, id, store.IncidentEventStatus, fmt.Sprintf("opened by %s from the check run of run %d", login, run.ID), run.ID, nil); err != nil {
 		return 0, err
 	}
 	return id, EnqueueIncidentSync(ctx, a.River, tx, id)
@@ -97,7 +97,7 @@ func seenCluster(ctx context.Context, q store.Querier, f store.Failure) (triage.
 func openIncident(ctx context.Context, tx pgx.Tx, run store.Run, o triage.IncidentOpening, now time.Time, actor string) (id int64, created bool, err error) {
 	n := store.NewIncident{RepositoryID: run.RepositoryID, ClusterID: o.ClusterID, Kind: o.Kind, Title: o.Title,
 		Severity: o.Severity, NeedsHuman: o.NeedsHuman, RootCause: o.RootCause, Fingerprint: o.Fingerprint,
-		Category: string(o.Category), Confidence: o.Confidence, RunID: run.ID, At: now, Actor: actor}
+		Category: o.Category, Confidence: o.Confidence, RunID: run.ID, At: now, Actor: actor}
 	if o.ClusterID != 0 {
 		if run.Branch != "" {
 			if n.FirstBadSHA, n.LastGoodSHA, err = store.ClusterCommits(ctx, tx, run.RepositoryID, o.ClusterID, run.Branch); err != nil {

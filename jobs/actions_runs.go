@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Rerun creates the next attempt of a run's commit and queues it; it
@@ -58,7 +59,7 @@ func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
 		if err != nil {
 			return err
 		}
-		ok, err := store.TransitionRun(ctx, tx, runID, []string{store.RunAwaitingApproval, store.RunQueued, store.RunRunning},
+		ok, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunAwaitingApproval, store.RunQueued, store.RunRunning},
 			store.RunCancelled, "", "cancelled by "+actor)
 		if err != nil {
 			return err
@@ -66,7 +67,7 @@ func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
 		if !ok {
 			return fmt.Errorf("run %d is %s: %w", runID, run.State, store.ErrInvalidTransition)
 		}
-		if _, err := store.AbandonSteps(ctx, tx, runID, store.StepCancelled, "cancelled by "+actor); err != nil {
+		if _, err := store.AbandonSteps(ctx, tx, runID, triage.StepCancelled, "cancelled by "+actor); err != nil {
 			return err
 		}
 		if run.JobID != 0 {
@@ -85,7 +86,7 @@ func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
 // executes.
 func (a *Actions) Approve(ctx context.Context, runID int64, actor string) error {
 	return a.DB.InTx(ctx, func(tx pgx.Tx) error {
-		ok, err := store.TransitionRun(ctx, tx, runID, []string{store.RunAwaitingApproval}, store.RunQueued, "", "")
+		ok, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunAwaitingApproval}, store.RunQueued, "", "")
 		if err != nil {
 			return err
 		}

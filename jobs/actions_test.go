@@ -35,10 +35,10 @@ func (s *scenario) str(sql string, args ...any) string {
 }
 
 // newRun inserts a run of the scenario's repository in the given state.
-func (s *scenario) newRun(sha, state string) int64 {
+func (s *scenario) newRun(sha string, state store.RunState) int64 {
 	s.t.Helper()
 	id, _, err := store.InsertRun(s.ctx, s.db, store.NewRun{RepositoryID: s.repoID, SHA: sha, Ref: "refs/heads/main", Branch: "main",
-		Trigger: "push", State: state})
+		Trigger: store.TriggerPush, State: state})
 	if err != nil {
 		s.t.Fatal(err)
 	}

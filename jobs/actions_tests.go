@@ -19,10 +19,10 @@ const DefaultQuarantineFor = 14 * 24 * time.Hour
 
 // Quarantine is what quarantining a test takes.
 type Quarantine struct {
-	Owner  string    // who will fix the test; required
-	Reason string    // shown in the test's history
-	Until  time.Time // zero: DefaultQuarantineFor from now
-	Source string    // the door: dashboard, api, button
+	Owner  string                 // who will fix the test; required
+	Reason string                 // shown in the test's history
+	Until  time.Time              // zero: DefaultQuarantineFor from now
+	Source store.QuarantineSource // the door: dashboard, api, button
 }
 
 // errNoOwner guards the rule the doors check first, with their own wording.
@@ -55,7 +55,7 @@ func (a *Actions) Release(ctx context.Context, testID int64, actor string) error
 		if err != nil {
 			return err
 		}
-		if t.State() != string(triage.TestQuarantined) {
+		if t.State() != triage.TestQuarantined {
 			return fmt.Errorf("test %d is %s, not quarantined: %w", testID, t.State(), store.ErrInvalidTransition)
 		}
 		return store.ReleaseQuarantine(ctx, tx, testID, actor)
@@ -96,7 +96,7 @@ func (a *Actions) QuarantineFlakyTx(ctx context.Context, tx pgx.Tx, run store.Ru
 	}
 	until := a.now().Add(DefaultQuarantineFor).UTC().Truncate(time.Second)
 	for _, id := range todo {
-		if err := store.SetQuarantine(ctx, tx, id, store.Quarantine{Owner: owner, Source: "button",
+		if err := store.SetQuarantine(ctx, tx, id, store.Quarantine{Owner: owner, Source: store.QuarantineByButton,
 			Reason: fmt.Sprintf("from the check run of run %d", run.ID), Until: &until, Actor: GitHubActor(login)}); err != nil {
 			return err
 		}

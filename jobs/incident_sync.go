@@ -67,7 +67,7 @@ func IncidentURL(publicURL string, id int64) string {
 
 // issueMarker is the fingerprint marker value of an incident's issue.
 func issueMarker(in store.Incident) string {
-	if in.Kind == "cluster" && markerValue.MatchString(in.Fingerprint) {
+	if in.Kind == triage.IncidentKindCluster && markerValue.MatchString(in.Fingerprint) {
 		return in.Fingerprint
 	}
 	return fmt.Sprintf("incident-%d", in.ID)
@@ -100,32 +100,32 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := store.SetIncidentIssue(ctx, db, in.ID, number, "open"); err != nil {
+		if err := store.SetIncidentIssue(ctx, db, in.ID, number, store.IssueOpen); err != nil {
 			return err
 		}
 		verb := "found the existing"
 		if created {
 			verb = "filed"
 		}
-		if err := store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
+		if err := store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("%s GitHub issue #%d", verb, number), 0, map[string]any{"issue": number}); err != nil {
 			return err
 		}
 		// The body tells every occurrence so far.
 		if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 			return err
 		}
-		in.IssueNumber, in.GitHubState, in.CommentedOccurrences = number, "open", in.Occurrences
+		in.IssueNumber, in.GitHubState, in.CommentedOccurrences = number, store.IssueOpen, in.Occurrences
 		t := now
 		in.LastCommentedAt = &t
 	}
 	switch {
-	case in.Status == triage.IncidentResolved && in.GitHubState != "closed":
+	case in.Status == triage.IncidentResolved && in.GitHubState != store.IssueClosed:
 		return w.close(ctx, repo, in)
-	case in.Status != triage.IncidentResolved && in.GitHubState == "closed":
+	case in.Status != triage.IncidentResolved && in.GitHubState == store.IssueClosed:
 		if err := w.reopen(ctx, repo, in); err != nil {
 			return err
 		}
-		in.GitHubState = "open"
+		in.GitHubState = store.IssueOpen
 	}
 	if in.Status == triage.IncidentResolved || in.Occurrences <= in.CommentedOccurrences {
 		return nil
@@ -144,7 +144,7 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	if err := store.SetIncidentCommented(ctx, db, in.ID, in.Occurrences, now); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("commented on issue #%d: %d occurrences", in.IssueNumber, in.Occurrences), 0, nil)
 }
 
 func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in store.Incident) error {
@@ -167,10 +167,10 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseCompleted, key, comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, db, in.ID, "closed"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, db, in.ID, store.IssueClosed); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, db, in.ID, "github", fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
 }
 
 func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in store.Incident) error {
@@ -179,19 +179,19 @@ func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in sto
 	if err := ReopenIssue(ctx, w.GitHub, repo, in.IssueNumber, fmt.Sprintf("reopened-%d-%d", in.ReopenCount, in.Occurrences), comment); err != nil {
 		return err
 	}
-	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, "open"); err != nil {
+	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, store.IssueOpen); err != nil {
 		return err
 	}
-	return store.AddIncidentEvent(ctx, w.DB, in.ID, "github", fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
+	return store.AddIncidentEvent(ctx, w.DB, in.ID, store.IncidentEventGitHub, fmt.Sprintf("reopened issue #%d", in.IssueNumber), 0, nil)
 }
 
 func incidentLabels(in store.Incident) []string {
 	labels := []string{IssueLabel, "incident"}
 	switch {
 	case in.Category != "":
-		labels = append(labels, in.Category)
+		labels = append(labels, string(in.Category))
 	default:
-		labels = append(labels, strings.ReplaceAll(in.Kind, "_", "-"))
+		labels = append(labels, strings.ReplaceAll(string(in.Kind), "_", "-"))
 	}
 	if in.NeedsHuman {
 		labels = append(labels, "needs-human")

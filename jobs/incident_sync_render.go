@@ -11,7 +11,7 @@ import (
 // IncidentBody is the markdown of an incident's GitHub issue.
 func IncidentBody(in store.Incident, events []store.IncidentEvent, publicURL string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Severity:** %s · **Status:** %s · **Kind:** %s", in.Severity, in.Status, strings.ReplaceAll(in.Kind, "_", " "))
+	fmt.Fprintf(&b, "**Severity:** %s · **Status:** %s · **Kind:** %s", in.Severity, in.Status, strings.ReplaceAll(string(in.Kind), "_", " "))
 	if in.Category != "" {
 		fmt.Fprintf(&b, " · **Category:** %s", in.Category)
 	}
@@ -44,7 +44,7 @@ func IncidentBody(in store.Incident, events []store.IncidentEvent, publicURL str
 func Postmortem(in store.Incident, events []store.IncidentEvent) string {
 	var b strings.Builder
 	b.WriteString("## Postmortem\n\n")
-	fmt.Fprintf(&b, "**%s** (%s, %s)\n\n", oneLineMD(in.Title), in.Severity, strings.ReplaceAll(in.Kind, "_", " "))
+	fmt.Fprintf(&b, "**%s** (%s, %s)\n\n", oneLineMD(in.Title), in.Severity, strings.ReplaceAll(string(in.Kind), "_", " "))
 	end := time.Now()
 	if in.ResolvedAt != nil {
 		end = *in.ResolvedAt

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Reap removes what runs that are no longer running left behind: the
@@ -108,10 +109,10 @@ func FinishAbandonedRuns(ctx context.Context, db *store.DB, client *river.Client
 	for _, a := range found {
 		msg := fmt.Sprintf("worker lost; its job is %s and will not run again", a.JobState)
 		err := db.InTx(ctx, func(tx pgx.Tx) error {
-			if _, err := store.AbandonSteps(ctx, tx, a.RunID, store.StepErrored, msg); err != nil {
+			if _, err := store.AbandonSteps(ctx, tx, a.RunID, triage.StepErrored, msg); err != nil {
 				return err
 			}
-			ok, err := store.TransitionRun(ctx, tx, a.RunID, []string{store.RunRunning}, store.RunErrored, CategoryInfrastructure, msg)
+			ok, err := store.TransitionRun(ctx, tx, a.RunID, []store.RunState{store.RunRunning}, store.RunErrored, triage.CategoryInfrastructure, msg)
 			if err != nil || !ok {
 				return err
 			}

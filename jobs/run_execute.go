@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // RunnerConfig is what the runner needs from the binary.
@@ -99,14 +100,14 @@ func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteAr
 func (w *RunExecuteWorker) begin(ctx context.Context, job *river.Job[RunExecuteArgs], run store.Run, log *slog.Logger) error {
 	return w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		if run.State == store.RunRunning {
-			n, err := store.AbandonSteps(ctx, tx, run.ID, store.StepErrored,
+			n, err := store.AbandonSteps(ctx, tx, run.ID, triage.StepErrored,
 				fmt.Sprintf("worker lost; the run was started again (job attempt %d)", job.Attempt))
 			if err != nil {
 				return err
 			}
 			log.Warn("run was already running: earlier worker lost, running it again", "stale_steps", n)
 		}
-		ok, err := store.TransitionRun(ctx, tx, run.ID, []string{store.RunQueued, store.RunRunning}, store.RunRunning, "", "")
+		ok, err := store.TransitionRun(ctx, tx, run.ID, []store.RunState{store.RunQueued, store.RunRunning}, store.RunRunning, "", "")
 		if err != nil {
 			return err
 		}
@@ -144,8 +145,8 @@ type execution struct {
 
 // outcome is how the run ends.
 type outcome struct {
-	state    string
-	category string
+	state    store.RunState
+	category triage.Category
 	err      error
 }
 
@@ -154,7 +155,7 @@ func (ex *execution) execute(ctx context.Context) error {
 	ex.ws = filepath.Join(cfg.WorkDir, "run-"+strconv.FormatInt(ex.run.ID, 10))
 	// A crashed attempt may have left its workspace behind.
 	if err := os.RemoveAll(ex.ws); err != nil {
-		return ex.finish(ctx, outcome{state: store.RunErrored, category: CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
+		return ex.finish(ctx, outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: &runner.InfraError{Op: "remove old workspace", Err: err}})
 	}
 	o := ex.steps(ctx)
 	// Containers and workspace go before the final state is recorded, so
@@ -208,7 +209,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		cloneURL = repo.CloneURL
 	}
 	if cloneURL == "" {
-		return outcome{state: store.RunFailed, category: CategoryConfiguration,
+		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
 	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
@@ -218,7 +219,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err != nil {
 		var ce *runner.ConfigError
 		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
-			return outcome{state: store.RunFailed, category: CategoryConfiguration, err: err}
+			return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 		}
 		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
 	}
@@ -270,13 +271,13 @@ func (ex *execution) failure(ctx context.Context, err error) outcome {
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(err, errRunTimeout) || errors.Is(cause, errRunTimeout):
-		return outcome{state: store.RunTimedOut, category: CategoryTimeout, err: errRunTimeout}
+		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
 	case runner.IsInfra(err):
-		return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+		return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 	}
-	return outcome{state: store.RunErrored, category: CategoryInfrastructure, err: err}
+	return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 }
 
 // finish records the run's end. An infrastructure error with River attempts
@@ -293,22 +294,22 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 	}
 	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
 	err := ex.w.DB.InTx(dbCtx, func(tx pgx.Tx) error {
-		stepState := store.StepSkipped
+		stepState := triage.StepSkipped
 		switch o.state {
 		case store.RunCancelled:
-			stepState = store.StepCancelled
+			stepState = triage.StepCancelled
 		case store.RunErrored:
-			stepState = store.StepErrored
+			stepState = triage.StepErrored
 		}
 		if _, err := store.AbandonSteps(dbCtx, tx, ex.run.ID, stepState, msg); err != nil {
 			return err
 		}
 		if retry {
-			_, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning}, store.RunQueued, o.category,
+			_, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []store.RunState{store.RunRunning}, store.RunQueued, o.category,
 				fmt.Sprintf("%s (attempt %d of %d; retrying)", msg, ex.job.Attempt, ex.job.MaxAttempts))
 			return err
 		}
-		ok, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []string{store.RunRunning, store.RunQueued}, o.state, o.category, msg)
+		ok, err := store.TransitionRun(dbCtx, tx, ex.run.ID, []store.RunState{store.RunRunning, store.RunQueued}, o.state, o.category, msg)
 		if err != nil || !ok {
 			return err // not ours to finish: cancelled by a newer push, or finished by another attempt
 		}

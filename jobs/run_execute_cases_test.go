@@ -11,6 +11,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 type stepRow struct {
@@ -27,7 +28,7 @@ func stepRows(steps []store.Step) []stepRow {
 		if s.ExitCode != nil {
 			code = *s.ExitCode
 		}
-		out = append(out, stepRow{s.Name, s.State, s.Attempt, code, s.OOMKilled})
+		out = append(out, stepRow{s.Name, string(s.State), s.Attempt, code, s.OOMKilled})
 	}
 	return out
 }
@@ -41,8 +42,8 @@ func TestRunExecute(t *testing.T) {
 	tests := []struct {
 		name     string
 		files    map[string]string
-		state    string
-		category string
+		state    store.RunState
+		category triage.Category
 		errHas   string
 		steps    []stepRow
 		logs     map[int]string // step index → text its log contains
@@ -73,7 +74,7 @@ steps:
     run: echo started; sleep 60
     timeout: 1s
 `},
-			state: store.RunTimedOut, category: CategoryTimeout, errHas: `step "slow" exceeded its 1s timeout`,
+			state: store.RunTimedOut, category: triage.CategoryTimeout, errHas: `step "slow" exceeded its 1s timeout`,
 			steps: []stepRow{{"slow", "timed_out", 1, -1, false}},
 			logs:  map[int]string{0: "started\n"},
 		},
@@ -87,7 +88,7 @@ steps:
   - name: after
     run: "true"
 `},
-			state: store.RunTimedOut, category: CategoryTimeout, errHas: "run timed out",
+			state: store.RunTimedOut, category: triage.CategoryTimeout, errHas: "run timed out",
 			steps: []stepRow{{"slow", "timed_out", 1, -1, false}, {"after", "skipped", 1, -1, false}},
 		},
 		{
@@ -98,7 +99,7 @@ steps:
   - name: hog
     run: dd if=/dev/zero of=/dev/null bs=256M count=1
 `},
-			state: store.RunFailed, category: CategoryOutOfMemory, errHas: "out of memory",
+			state: store.RunFailed, category: triage.CategoryOOM, errHas: "out of memory",
 			steps: []stepRow{{"hog", "failed", 1, 137, true}},
 		},
 		{
@@ -120,13 +121,13 @@ steps:
     run: "true"
     timeout: soon
 `},
-			state: store.RunFailed, category: CategoryConfiguration,
+			state: store.RunFailed, category: triage.CategoryConfiguration,
 			errHas: `.sentinel.yml line 5: bad duration "soon"`,
 		},
 		{
 			name:  "no pipeline and nothing to detect",
 			files: map[string]string{"README": "hi\n"},
-			state: store.RunFailed, category: CategoryConfiguration, errHas: "no .sentinel.yml",
+			state: store.RunFailed, category: triage.CategoryConfiguration, errHas: "no .sentinel.yml",
 		},
 	}
 	for _, tc := range tests {

@@ -16,6 +16,7 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // TestRunExecuteInfraError: an image that cannot be pulled errors the run
@@ -31,7 +32,7 @@ steps:
 `})
 	runID, _ := h.enqueueOpts(cloneURL, sha, &river.InsertOpts{MaxAttempts: 2})
 	run := h.waitRun(runID, 2*time.Minute)
-	if run.State != store.RunErrored || run.Category != CategoryInfrastructure || !strings.Contains(run.Error, "pull image sentinel-test/no-such-image:1") {
+	if run.State != store.RunErrored || run.Category != triage.CategoryInfrastructure || !strings.Contains(run.Error, "pull image sentinel-test/no-such-image:1") {
 		t.Errorf("run %s/%s %q, want errored/infrastructure naming the pull", run.State, run.Category, run.Error)
 	}
 	// One step row per River attempt: the first attempt was retried.
@@ -78,7 +79,7 @@ func TestReap(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	over, _ := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db, over, []string{store.RunQueued}, store.RunFailed, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, over, []store.RunState{store.RunQueued}, store.RunFailed, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	live := over + 1000 // no such run: its containers are orphans too
@@ -87,7 +88,7 @@ func TestReap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.TransitionRun(ctx, h.db, live2, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, live2, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	stepCtx, cancel := context.WithCancel(ctx)
@@ -122,13 +123,13 @@ func TestFinishAbandonedRuns(t *testing.T) {
 	ctx := context.Background()
 	cloneURL, sha := h.repo(map[string]string{"README": "x"})
 	runID, jobID := h.enqueue(cloneURL, sha)
-	if _, err := store.TransitionRun(ctx, h.db, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, h.db, runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.SetRunJob(ctx, h.db, runID, jobID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.InsertStep(ctx, h.db, store.NewStep{RunID: runID, Name: "lost", State: store.StepRunning}); err != nil {
+	if _, _, err := store.InsertStep(ctx, h.db, store.NewStep{RunID: runID, Name: "lost", State: triage.StepRunning}); err != nil {
 		t.Fatal(err)
 	}
 	// Still running job: not abandoned.
@@ -143,7 +144,7 @@ func TestFinishAbandonedRuns(t *testing.T) {
 		t.Fatalf("finished %v, %v", done, err)
 	}
 	run, err := store.GetRun(ctx, h.db, runID)
-	if err != nil || run.State != store.RunErrored || run.Category != CategoryInfrastructure {
+	if err != nil || run.State != store.RunErrored || run.Category != triage.CategoryInfrastructure {
 		t.Errorf("run %+v %v", run, err)
 	}
 	if diff := cmp.Diff([]stepRow{{"lost", "errored", 1, -1, false}}, stepRows(h.steps(runID))); diff != "" {

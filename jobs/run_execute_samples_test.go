@@ -11,6 +11,7 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // readSample reads a sample folder into the files of a commit.
@@ -46,15 +47,18 @@ func TestRunExecuteSamples(t *testing.T) {
 	h := newHarness(t, rt, true)
 	h.cfg.ImageRewrite["busybox:stable"] = runner.LocalImageBusybox
 	tests := []struct {
-		sample, state, category, failedStep, logHas string
+		sample             string
+		state              store.RunState
+		category           triage.Category
+		failedStep, logHas string
 	}{
 		{"success", store.RunSucceeded, "", "", ""},
 		{"testfail", store.RunFailed, "", "test", "rounds_half_up"},
-		{"timeout", store.RunTimedOut, CategoryTimeout, "test", ""},
+		{"timeout", store.RunTimedOut, triage.CategoryTimeout, "test", ""},
 		{"dns", store.RunFailed, "", "download", "deps.sentinel-demo.invalid"},
 		{"compile", store.RunFailed, "", "build", "report.go:17:9"},
 		{"disk", store.RunFailed, "", "cache", "No space left on device"},
-		{"oom", store.RunFailed, CategoryOutOfMemory, "load-index", ""},
+		{"oom", store.RunFailed, triage.CategoryOOM, "load-index", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.sample, func(t *testing.T) {
@@ -69,7 +73,7 @@ func TestRunExecuteSamples(t *testing.T) {
 				t.Errorf("run %s/%s (%s), want %s/%s", run.State, run.Category, run.Error, tc.state, tc.category)
 			}
 			for _, s := range h.steps(runID) {
-				if s.State == store.StepSucceeded || s.State == store.StepSkipped || s.Name != tc.failedStep {
+				if s.State == triage.StepSucceeded || s.State == triage.StepSkipped || s.Name != tc.failedStep {
 					continue
 				}
 				if log := h.stepLog(s.ID); !strings.Contains(log, tc.logHas) {

@@ -58,7 +58,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 		}
 		spec.Command = command
 		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB, store.NewStep{RunID: ex.run.ID, Position: pos,
-			Name: s.Name, Image: spec.Image, Command: command, State: store.StepRunning})
+			Name: s.Name, Image: spec.Image, Command: command, State: triage.StepRunning})
 		if err != nil {
 			break
 		}
@@ -69,10 +69,10 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	case err != nil:
 		return ex.failure(ctx, err), true
 	case res.TimedOut:
-		return outcome{state: store.RunTimedOut, category: CategoryTimeout,
+		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout,
 			err: fmt.Errorf("step %q exceeded its %s timeout", s.Name, s.Timeout)}, true
 	case res.OOMKilled:
-		return outcome{state: store.RunFailed, category: CategoryOutOfMemory,
+		return outcome{state: store.RunFailed, category: triage.CategoryOOM,
 			err: fmt.Errorf("step %q was killed: out of memory", s.Name)}, true
 	case res.Failed():
 		return outcome{state: store.RunFailed, err: fmt.Errorf("step %q exited with code %d", s.Name, res.ExitCode)}, true
@@ -147,19 +147,19 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 	cause := context.Cause(ctx)
 	switch {
 	case err != nil && errors.Is(cause, errRunTimeout):
-		e.State, e.Error = store.StepTimedOut, "the run exceeded its timeout"
+		e.State, e.Error = triage.StepTimedOut, "the run exceeded its timeout"
 	case err != nil && cause != nil:
-		e.State, e.Error = store.StepCancelled, cause.Error()
+		e.State, e.Error = triage.StepCancelled, cause.Error()
 	case err != nil:
-		e.State, e.Error = store.StepErrored, err.Error()
+		e.State, e.Error = triage.StepErrored, err.Error()
 	case res.TimedOut:
-		e.State, e.Error = store.StepTimedOut, fmt.Sprintf("exceeded its %s timeout", spec.Timeout)
+		e.State, e.Error = triage.StepTimedOut, fmt.Sprintf("exceeded its %s timeout", spec.Timeout)
 	default:
 		code := res.ExitCode
 		e.ExitCode, e.OOMKilled = &code, res.OOMKilled
-		e.State = store.StepSucceeded
+		e.State = triage.StepSucceeded
 		if res.Failed() {
-			e.State = store.StepFailed
+			e.State = triage.StepFailed
 		}
 		if res.OOMKilled {
 			e.Error = "killed: out of memory"

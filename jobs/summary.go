@@ -69,7 +69,7 @@ func ClusterURL(publicURL string, clusterID int64) string {
 // Conclusion decides the check run's conclusion from the run's final state
 // and its failures. A run whose every failure is a known flaky test is
 // neutral: it does not block a merge, and the summary says why.
-func Conclusion(state string, failures []store.ReportFailure) string {
+func Conclusion(state store.RunState, failures []store.ReportFailure) string {
 	switch state {
 	case store.RunCancelled:
 		return "cancelled"

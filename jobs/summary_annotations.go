@@ -29,9 +29,9 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 		if f.Flaky {
 			level = "warning"
 		}
-		title := f.Category + ": " + f.Title
+		title := string(f.Category) + ": " + f.Title
 		if f.TestName != "" {
-			title = f.TestName + " (" + f.Category + ")"
+			title = f.TestName + " (" + string(f.Category) + ")"
 		}
 		msg := f.Title
 		if f.Message != "" && f.Message != f.Title {

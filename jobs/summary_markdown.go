@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // renderSummary writes the check run's markdown summary: the verdict, a
@@ -49,11 +50,11 @@ func clusterKey(f store.ReportFailure) int64 {
 	return -f.ID
 }
 
-func categorySuffix(c string) string {
+func categorySuffix(c triage.Category) string {
 	if c == "" {
 		return ""
 	}
-	return " (" + c + ")"
+	return " (" + string(c) + ")"
 }
 
 func writeSteps(b *strings.Builder, steps []store.Step) {
@@ -66,7 +67,7 @@ func writeSteps(b *strings.Builder, steps []store.Step) {
 		if s.Attempt > 1 {
 			name = fmt.Sprintf("%s (attempt %d)", s.Name, s.Attempt)
 		}
-		result := stepIcon(s.State) + " " + s.State
+		result := stepIcon(s.State) + " " + string(s.State)
 		switch {
 		case s.OOMKilled:
 			result += " (out of memory)"
@@ -84,15 +85,15 @@ func writeSteps(b *strings.Builder, steps []store.Step) {
 	b.WriteString("\n")
 }
 
-func stepIcon(state string) string {
+func stepIcon(state triage.StepState) string {
 	switch state {
-	case "succeeded":
+	case triage.StepSucceeded:
 		return "✅"
-	case "failed", "errored":
+	case triage.StepFailed, triage.StepErrored:
 		return "❌"
-	case "timed_out":
+	case triage.StepTimedOut:
 		return "⏱️"
-	case "cancelled", "skipped":
+	case triage.StepCancelled, triage.StepSkipped:
 		return "⏭️"
 	}
 	return "⏳"

@@ -49,7 +49,7 @@ var (
 	}
 )
 
-func report(state string, fs ...store.ReportFailure) CheckReport {
+func report(state store.RunState, fs ...store.ReportFailure) CheckReport {
 	return CheckReport{
 		Run:       store.Run{ID: 42, State: state, Repository: "octo/calc", SHA: "abc123"},
 		Steps:     steps,
@@ -63,7 +63,7 @@ func TestConclusion(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		state string
+		state store.RunState
 		fs    []store.ReportFailure
 		want  string
 	}{

@@ -66,7 +66,8 @@ type AnalyzeResult struct {
 	Incidents   []int64 // incidents opened or changed
 
 	installationID int64
-	trigger, state string
+	trigger        store.Trigger
+	state          store.RunState
 }
 
 // Analyze does the worker's job for one run in one transaction, inserting
@@ -82,7 +83,7 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 		}
 		// Results posted for a repository without the App installed have no
 		// check run to complete: the conclusion is recorded below instead.
-		report = res.installationID != 0 || res.trigger != "external"
+		report = res.installationID != 0 || res.trigger != store.TriggerExternal
 		if report {
 			if err := EnqueueReport(ctx, rc, tx, runID, PhaseCompleted); err != nil {
 				return err
@@ -103,7 +104,7 @@ func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.
 
 // recordConclusion stores what the check run would have concluded, for a
 // run that has no check run.
-func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state string, runID int64) error {
+func (w *TriageAnalyzeWorker) recordConclusion(ctx context.Context, state store.RunState, runID int64) error {
 	_, failures, err := store.CheckRunReport(ctx, w.DB, runID)
 	if err != nil {
 		return err
@@ -258,9 +259,9 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 	// A run that failed outside its steps (configuration, checkout) is
 	// explained from its error.
 	if !explained && run.Error != "" && run.State != store.RunSucceeded && run.State != store.RunCancelled {
-		facts := triage.StepFacts{Step: "run", ExitCode: 1, State: "failed", TimedOut: run.State == store.RunTimedOut}
+		facts := triage.StepFacts{Step: "run", ExitCode: 1, State: triage.StepFailed, TimedOut: run.State == store.RunTimedOut}
 		if run.State == store.RunErrored {
-			facts.State, facts.InfraError = "errored", run.Error
+			facts.State, facts.InfraError = triage.StepErrored, run.Error
 		}
 		fs, err := triage.Analyze([]triage.StepInput{{Facts: facts, Log: strings.NewReader(run.Error)}}, triage.Options{Rules: w.Rules})
 		if err != nil {
@@ -279,14 +280,12 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run store.Run, s store.Step, rows []store.TestResult) (triage.StepInput, bool, error) {
 	facts := triage.StepFacts{Step: s.Name}
 	switch s.State {
-	case store.StepSucceeded:
-		facts.State = "succeeded"
-	case store.StepFailed:
-		facts.State = "failed"
-	case store.StepTimedOut:
-		facts.State, facts.TimedOut = "failed", true
-	case store.StepErrored:
-		facts.State, facts.InfraError = "errored", s.Error
+	case triage.StepSucceeded, triage.StepFailed:
+		facts.State = s.State
+	case triage.StepTimedOut:
+		facts.State, facts.TimedOut = triage.StepFailed, true
+	case triage.StepErrored:
+		facts.State, facts.InfraError = triage.StepErrored, s.Error
 	default: // pending, running, skipped, cancelled: nothing to explain
 		return triage.StepInput{}, false, nil
 	}
@@ -294,7 +293,7 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 		facts.ExitCode = *s.ExitCode
 	}
 	facts.OOMKilled = s.OOMKilled
-	if facts.State == "succeeded" && !anyFailing(rows) {
+	if facts.State == triage.StepSucceeded && !anyFailing(rows) {
 		return triage.StepInput{}, false, nil
 	}
 	log, err := store.StepLog(ctx, tx, s.ID)
@@ -310,7 +309,7 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 	if in.Results == nil && len(rows) > 0 {
 		in.Results = resultsFromRows(rows)
 	}
-	if facts.State != "succeeded" {
+	if facts.State != triage.StepSucceeded {
 		in.Baseline = w.baseline(ctx, tx, run, s.Name)
 	}
 	return in, true, nil

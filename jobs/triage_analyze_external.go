@@ -52,14 +52,14 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		ref = "refs/heads/" + in.Branch
 	}
 	runID, created, err = store.InsertRun(ctx, tx, store.NewRun{RepositoryID: in.RepositoryID, SHA: in.SHA, Ref: ref,
-		Branch: in.Branch, PRNumber: in.PRNumber, Trigger: "external", Attempt: in.Attempt, ExternalID: in.ExternalID})
+		Branch: in.Branch, PRNumber: in.PRNumber, Trigger: store.TriggerExternal, Attempt: in.Attempt, ExternalID: in.ExternalID})
 	if err != nil || !created {
 		return runID, false, err
 	}
-	if _, err := store.TransitionRun(ctx, tx, runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		return 0, false, err
 	}
-	stepID, _, err := store.InsertStep(ctx, tx, store.NewStep{RunID: runID, Name: in.StepName, Attempt: 1, State: store.StepRunning})
+	stepID, _, err := store.InsertStep(ctx, tx, store.NewStep{RunID: runID, Name: in.StepName, Attempt: 1, State: triage.StepRunning})
 	if err != nil {
 		return 0, false, err
 	}
@@ -74,15 +74,15 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	if err := store.RecordTestResults(ctx, tx, in.RepositoryID, runID, stepID, 1, in.Results.Tests); err != nil {
 		return 0, false, err
 	}
-	code, stepState, runState := 0, store.StepSucceeded, store.RunSucceeded
+	code, stepState, runState := 0, triage.StepSucceeded, store.RunSucceeded
 	if in.Results.Failing() {
-		code, stepState, runState = 1, store.StepFailed, store.RunFailed
+		code, stepState, runState = 1, triage.StepFailed, store.RunFailed
 	}
 	if err := store.FinishStep(ctx, tx, stepID, store.StepEnd{State: stepState, ExitCode: &code,
 		LogBytes: int64(len(in.Log)), LogTruncated: truncated}); err != nil {
 		return 0, false, err
 	}
-	if _, err := store.TransitionRun(ctx, tx, runID, []string{store.RunRunning}, runState, "", ""); err != nil {
+	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunRunning}, runState, "", ""); err != nil {
 		return 0, false, err
 	}
 	if err := EnqueueTriage(ctx, rc, tx, runID); err != nil {

@@ -27,7 +27,7 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 			continue
 		}
 		index[f.Fingerprint] = len(hits)
-		hits = append(hits, store.ClusterHit{Fingerprint: f.Fingerprint, Category: string(f.Category),
+		hits = append(hits, store.ClusterHit{Fingerprint: f.Fingerprint, Category: f.Category,
 			Title: f.NormalizedMessage, Occurrences: 1})
 	}
 	ids, err := store.UpsertClusters(ctx, tx, run.RepositoryID, hits, count, now)

@@ -71,10 +71,10 @@ func (u *flakyUpdate) apply(ctx context.Context) error {
 		switch {
 		case listed && t.Flaky.State != triage.TestQuarantined:
 			t.Flaky, _ = t.Flaky.Quarantine(time.Time{})
-			t.QuarantineOwner, t.QuarantineSource = ".sentinel.yml", "config"
+			t.QuarantineOwner, t.QuarantineSource = ".sentinel.yml", store.QuarantineByConfig
 			t.QuarantineReason = "listed under quarantine: in .sentinel.yml"
 			reasons = append(reasons, "listed under quarantine: in .sentinel.yml")
-		case !listed && t.Flaky.State == triage.TestQuarantined && t.QuarantineSource == "config":
+		case !listed && t.Flaky.State == triage.TestQuarantined && t.QuarantineSource == store.QuarantineByConfig:
 			// Taken off the list: the quarantine the file set ends with it.
 			t.Flaky.State, t.Flaky.QuarantineUntil = triage.TestFlaky, time.Time{}
 			t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason = "", "", ""
@@ -102,8 +102,8 @@ func (u *flakyUpdate) apply(ctx context.Context) error {
 				}
 				reason += r
 			}
-			u.events = append(u.events, store.TestEvent{TestID: t.ID, RunID: u.run.ID, From: string(from),
-				To: string(next.State), Reason: reason})
+			u.events = append(u.events, store.TestEvent{TestID: t.ID, RunID: u.run.ID, From: from,
+				To: next.State, Reason: reason})
 		}
 		if !sameFlakyRow(before, *t) {
 			dirty = append(dirty, t)

@@ -14,7 +14,7 @@ import (
 func runFacts(run store.Run, defaultBranch string) triage.RunFacts {
 	return triage.RunFacts{ID: run.ID, RepositoryID: run.RepositoryID, SHA: run.SHA, Branch: run.Branch,
 		DefaultBranch: defaultBranch, Errored: run.State == store.RunErrored, TimedOut: run.State == store.RunTimedOut,
-		Cancelled: run.State == store.RunCancelled, Category: triage.Category(run.Category), Error: run.Error}
+		Cancelled: run.State == store.RunCancelled, Category: run.Category, Error: run.Error}
 }
 
 // applyIncidents runs the incident policy after a run's first analysis:

@@ -256,9 +256,9 @@ func (s *scenario) erroredRun(sha, branch string) AnalyzeResult {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	for _, to := range []string{store.RunRunning, store.RunErrored} {
-		if _, err := store.TransitionRun(s.ctx, s.db, id, []string{store.RunQueued, store.RunRunning}, to,
-			CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
+	for _, to := range []store.RunState{store.RunRunning, store.RunErrored} {
+		if _, err := store.TransitionRun(s.ctx, s.db, id, []store.RunState{store.RunQueued, store.RunRunning}, to,
+			triage.CategoryInfrastructure, "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"); err != nil {
 			s.t.Fatal(err)
 		}
 	}

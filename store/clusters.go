@@ -16,7 +16,7 @@ type Cluster struct {
 	RepositoryID     int64
 	Repository       string
 	Fingerprint      string
-	Category         string
+	Category         triage.Category
 	Title            string
 	Occurrences      int
 	RunCount         int
@@ -25,7 +25,7 @@ type Cluster struct {
 	LastSeenAt       time.Time
 	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
 	IncidentID       int64 // newest incident of the cluster, 0 when none
-	IncidentStatus   string
+	IncidentStatus   triage.IncidentStatus
 }
 
 // clusterSelect reads clusters (alias c) with their repository (p) and
@@ -52,7 +52,7 @@ func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
 // overview's "top clusters this week"); it takes no cursor.
 type ClusterFilter struct {
 	RepositoryID int64
-	Category     string
+	Category     triage.Category
 	Since        time.Time // window of Recent; zero: 7 days before Now
 	Now          time.Time // zero: the database's clock
 	BeforeSeen   time.Time
@@ -105,7 +105,7 @@ func ListClusters(ctx context.Context, q Querier, f ClusterFilter) ([]Cluster, e
 // ClusterHit is one fingerprint seen in one run.
 type ClusterHit struct {
 	Fingerprint string
-	Category    string
+	Category    triage.Category
 	Title       string // the normalised message
 	Occurrences int    // failures with this fingerprint in the run
 }
@@ -123,7 +123,7 @@ func UpsertClusters(ctx context.Context, q Querier, repositoryID int64, hits []C
 	fps, cats, titles := make([]string, n), make([]string, n), make([]string, n)
 	occ := make([]int32, n)
 	for i, h := range hits {
-		fps[i], cats[i], titles[i], occ[i] = h.Fingerprint, h.Category, triage.ClipBytes(h.Title, 1000), int32(h.Occurrences)
+		fps[i], cats[i], titles[i], occ[i] = h.Fingerprint, string(h.Category), triage.ClipBytes(h.Title, 1000), int32(h.Occurrences)
 	}
 	inc := int32(0)
 	if count {

@@ -20,7 +20,7 @@ type Failure struct {
 	ClusterID   int64
 	TestID      int64
 	TestName    string
-	Category    string
+	Category    triage.Category
 	Title       string
 	Message     string
 	Fingerprint string
@@ -122,7 +122,7 @@ func RunFailureCategories(ctx context.Context, q Querier, runID int64) ([]string
 
 // RunHeadline is the first failure of a run, for run lists.
 type RunHeadline struct {
-	Category string
+	Category triage.Category
 	Title    string
 	Failures int
 }

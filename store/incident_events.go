@@ -8,10 +8,25 @@ import (
 	"time"
 )
 
+// IncidentEventKind is what an entry of an incident's timeline records.
+// The values are stored in incident_events.kind and shown in the API; they
+// never change.
+type IncidentEventKind string
+
+// Incident event kinds.
+const (
+	IncidentEventOpened     IncidentEventKind = "opened"     // the incident was opened
+	IncidentEventOccurrence IncidentEventKind = "occurrence" // a run showed its failure again
+	IncidentEventStatus     IncidentEventKind = "status"     // its status changed, or someone asked for it again
+	IncidentEventResolved   IncidentEventKind = "resolved"   // it was resolved
+	IncidentEventReopened   IncidentEventKind = "reopened"   // it was resolved and is open again
+	IncidentEventGitHub     IncidentEventKind = "github"     // its GitHub issue was filed, commented on, closed or reopened
+)
+
 // IncidentEvent is one entry of an incident's timeline.
 type IncidentEvent struct {
 	ID        int64
-	Kind      string
+	Kind      IncidentEventKind
 	Message   string
 	RunID     int64
 	Data      map[string]any
@@ -19,7 +34,7 @@ type IncidentEvent struct {
 }
 
 // AddIncidentEvent appends to an incident's timeline.
-func AddIncidentEvent(ctx context.Context, q Querier, incidentID int64, kind, message string, runID int64, data map[string]any) error {
+func AddIncidentEvent(ctx context.Context, q Querier, incidentID int64, kind IncidentEventKind, message string, runID int64, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}

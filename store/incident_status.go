@@ -4,52 +4,58 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // ErrInvalidTransition means the subject is not in a state the action
 // applies to (resolving a resolved incident, cancelling a finished run).
 var ErrInvalidTransition = errors.New("not possible in the current state")
 
-// Incident actions a person can take from the dashboard or the API.
+// IncidentAction is what a person can do to an incident from the dashboard
+// or the API; the values are the last part of the action's URL.
+type IncidentAction string
+
+// Incident actions.
 const (
-	IncidentAcknowledge = "acknowledge" // open → mitigating
-	IncidentResolve     = "resolve"     // open | mitigating → resolved
-	IncidentReopen      = "reopen"      // resolved → open
+	IncidentAcknowledge IncidentAction = "acknowledge" // open → mitigating
+	IncidentResolve     IncidentAction = "resolve"     // open | mitigating → resolved
+	IncidentReopen      IncidentAction = "reopen"      // resolved → open
 )
+
+// IncidentActions lists every incident action.
+var IncidentActions = []IncidentAction{IncidentAcknowledge, IncidentResolve, IncidentReopen}
 
 // TransitionIncident applies a person's action to an incident in q's
 // transaction, through SetIncidentStatus (timeline event and audit entry
 // included), and returns the new status.
-func TransitionIncident(ctx context.Context, q Querier, id int64, action, actor, note string, now time.Time) (string, error) {
-	var to string
-	var allowed []string
+func TransitionIncident(ctx context.Context, q Querier, id int64, action IncidentAction, actor, note string, now time.Time) (triage.IncidentStatus, error) {
+	var to triage.IncidentStatus
+	var allowed []triage.IncidentStatus
 	switch action {
 	case IncidentAcknowledge:
-		allowed, to = []string{"open"}, "mitigating"
+		allowed, to = []triage.IncidentStatus{triage.IncidentOpen}, triage.IncidentMitigating
 	case IncidentResolve:
-		allowed, to = []string{"open", "mitigating"}, "resolved"
+		allowed, to = []triage.IncidentStatus{triage.IncidentOpen, triage.IncidentMitigating}, triage.IncidentResolved
 	case IncidentReopen:
-		allowed, to = []string{"resolved"}, "open"
+		allowed, to = []triage.IncidentStatus{triage.IncidentResolved}, triage.IncidentOpen
 	default:
 		return "", fmt.Errorf("unknown incident action %q", action)
 	}
-	var from string
+	var from triage.IncidentStatus
 	var cleanRuns int
 	if err := q.QueryRow(ctx, `SELECT status, clean_runs FROM incidents WHERE id = $1 FOR UPDATE`, id).Scan(&from, &cleanRuns); err != nil {
 		return "", fmt.Errorf("incident %d: %w", id, notFound(err))
 	}
-	ok := false
-	for _, s := range allowed {
-		ok = ok || s == from
-	}
-	if !ok {
+	if !slices.Contains(allowed, from) {
 		return "", fmt.Errorf("incident %d is %s, cannot %s: %w", id, from, action, ErrInvalidTransition)
 	}
-	if to == "open" {
+	if to == triage.IncidentOpen {
 		cleanRuns = 0
 	}
-	reason := map[string]string{IncidentAcknowledge: "acknowledged", IncidentResolve: "resolved", IncidentReopen: "reopened"}[action] + " by " + actor
+	reason := map[IncidentAction]string{IncidentAcknowledge: "acknowledged", IncidentResolve: "resolved", IncidentReopen: "reopened"}[action] + " by " + actor
 	if note != "" {
 		reason += ": " + note
 	}
@@ -66,7 +72,7 @@ func TransitionIncident(ctx context.Context, q Querier, id int64, action, actor,
 
 // SetIncidentStatus moves an incident, with the timeline event and audit
 // entry the change needs. cleanRuns is stored as given.
-func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to string, cleanRuns int, reason, actor string, runID int64, at time.Time) error {
+func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to triage.IncidentStatus, cleanRuns int, reason, actor string, runID int64, at time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET status = $2, clean_runs = $3,
 			mitigated_at = CASE WHEN $2 = 'mitigating' THEN $4 ELSE mitigated_at END,
 			resolved_at = CASE WHEN $2 = 'resolved' THEN $4 WHEN $2 = 'open' THEN NULL ELSE resolved_at END,
@@ -80,15 +86,15 @@ func SetIncidentStatus(ctx context.Context, q Querier, id int64, from, to string
 	if from == to {
 		return nil
 	}
-	kind := "status"
+	kind := IncidentEventStatus
 	switch {
-	case to == "resolved":
-		kind = "resolved"
-	case from == "resolved":
-		kind = "reopened"
+	case to == triage.IncidentResolved:
+		kind = IncidentEventResolved
+	case from == triage.IncidentResolved:
+		kind = IncidentEventReopened
 	}
 	if err := AddIncidentEvent(ctx, q, id, kind, reason, runID, map[string]any{"from": from, "to": to, "actor": actor}); err != nil {
 		return err
 	}
-	return Audit(ctx, q, actor, "incident."+kind, "incident", id, map[string]any{"from": from, "to": to, "reason": reason})
+	return Audit(ctx, q, actor, "incident."+string(kind), "incident", id, map[string]any{"from": from, "to": to, "reason": reason})
 }

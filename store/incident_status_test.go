@@ -8,6 +8,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 func TestTransitionIncident(t *testing.T) {
@@ -20,8 +21,9 @@ func TestTransitionIncident(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []struct {
-		action, want string
-		err          error
+		action store.IncidentAction
+		want   triage.IncidentStatus
+		err    error
 	}{
 		{store.IncidentReopen, "", store.ErrInvalidTransition},
 		{store.IncidentAcknowledge, "mitigating", nil},

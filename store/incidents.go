@@ -12,6 +12,16 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// IssueState is what Sentinel last set an incident's GitHub issue to, in
+// GitHub's words (incidents.github_state); "" before the issue exists.
+type IssueState string
+
+// Issue states.
+const (
+	IssueOpen   IssueState = "open"
+	IssueClosed IssueState = "closed"
+)
+
 // Incident is a row of incidents, with its repository's name and
 // installation and its cluster's title.
 type Incident struct {
@@ -21,10 +31,10 @@ type Incident struct {
 	InstallationID       int64
 	ClusterID            int64
 	ClusterTitle         string
-	Kind                 string
+	Kind                 triage.IncidentKind
 	Title                string
-	Severity             string
-	Status               string
+	Severity             triage.IncidentSeverity
+	Status               triage.IncidentStatus
 	NeedsHuman           bool
 	Impact               map[string]any
 	RootCause            string
@@ -37,14 +47,14 @@ type Incident struct {
 	ResolvedAt           *time.Time
 	UpdatedAt            time.Time
 	Fingerprint          string
-	Category             string
+	Category             triage.Category
 	Confidence           float64
 	Occurrences          int
 	CleanRuns            int
 	LastRunID            int64
 	LastOccurrenceAt     *time.Time
 	CommentedOccurrences int
-	GitHubState          string
+	GitHubState          IssueState
 	ReopenCount          int
 	Resolution           string
 	Postmortem           string
@@ -106,15 +116,19 @@ func GetIncident(ctx context.Context, q Querier, id int64) (Incident, error) {
 	return in, nil
 }
 
-// IncidentFilter selects incidents; zero fields do not filter. Status
-// "active" means open or mitigating. Before is a keyset cursor on id.
+// IncidentFilter selects incidents; zero fields do not filter. Status is
+// a triage.IncidentStatus or IncidentsActive. Before is a keyset cursor on id.
 type IncidentFilter struct {
 	RepositoryID int64
 	Status       string
-	Severity     string
+	Severity     triage.IncidentSeverity
 	Before       int64
 	Limit        int // default 50, at most 200
 }
+
+// IncidentsActive is the IncidentFilter status that selects the unresolved
+// incidents: open or mitigating.
+const IncidentsActive = "active"
 
 // ListIncidents returns incidents newest first.
 func ListIncidents(ctx context.Context, q Querier, f IncidentFilter) ([]Incident, error) {
@@ -185,16 +199,16 @@ func IncidentsOpenedSince(ctx context.Context, q Querier, repositoryID int64, si
 type NewIncident struct {
 	RepositoryID int64
 	ClusterID    int64 // 0 for red_branch, widespread and infrastructure incidents
-	Kind         string
+	Kind         triage.IncidentKind
 	Title        string
-	Severity     string
+	Severity     triage.IncidentSeverity
 	NeedsHuman   bool
 	Impact       map[string]any
 	RootCause    string
 	FirstBadSHA  string
 	LastGoodSHA  string
 	Fingerprint  string
-	Category     string
+	Category     triage.Category
 	Confidence   float64
 	RunID        int64
 	At           time.Time
@@ -224,7 +238,7 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	if n.NeedsHuman {
 		msg += " (needs a human: the root cause is uncertain)"
 	}
-	if err := AddIncidentEvent(ctx, q, id, "opened", msg, n.RunID, map[string]any{"severity": n.Severity, "kind": n.Kind}); err != nil {
+	if err := AddIncidentEvent(ctx, q, id, IncidentEventOpened, msg, n.RunID, map[string]any{"severity": n.Severity, "kind": n.Kind}); err != nil {
 		return 0, false, err
 	}
 	actor := n.Actor
@@ -241,7 +255,7 @@ func RecordIncidentOccurrence(ctx context.Context, q Querier, id, runID int64, a
 	if err != nil {
 		return fmt.Errorf("incident %d occurrence: %w", id, err)
 	}
-	return AddIncidentEvent(ctx, q, id, "occurrence", fmt.Sprintf("seen again in run %d", runID), runID, nil)
+	return AddIncidentEvent(ctx, q, id, IncidentEventOccurrence, fmt.Sprintf("seen again in run %d", runID), runID, nil)
 }
 
 // SetIncidentCleanRuns stores the clean-run count without a status change.
@@ -254,7 +268,7 @@ func SetIncidentCleanRuns(ctx context.Context, q Querier, id int64, cleanRuns in
 }
 
 // SetIncidentIssue stores the GitHub issue number of an incident.
-func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, state string) error {
+func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, state IssueState) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET github_issue_number = $2, github_state = $3, updated_at = now() WHERE id = $1`, id, number, state)
 	if err != nil {
 		return fmt.Errorf("incident %d issue: %w", id, err)
@@ -263,7 +277,7 @@ func SetIncidentIssue(ctx context.Context, q Querier, id int64, number int, stat
 }
 
 // SetIncidentGitHubState records what the issue was set to.
-func SetIncidentGitHubState(ctx context.Context, q Querier, id int64, state string) error {
+func SetIncidentGitHubState(ctx context.Context, q Querier, id int64, state IssueState) error {
 	_, err := q.Exec(ctx, `UPDATE incidents SET github_state = $2, updated_at = now() WHERE id = $1`, id, state)
 	if err != nil {
 		return fmt.Errorf("incident %d issue state: %w", id, err)

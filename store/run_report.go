@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // ReportFailure is a failure of a run with what the check run report needs
@@ -15,7 +17,7 @@ type ReportFailure struct {
 	ClusterID   int64 // 0: not clustered
 	TestID      int64 // 0: not a test
 	StepName    string
-	Category    string
+	Category    triage.Category
 	Title       string
 	Message     string
 	Fingerprint string

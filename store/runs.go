@@ -6,22 +6,47 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
+
+// RunState is where a run stands. The values are stored in runs.state and
+// shown in the API; they never change.
+type RunState string
 
 // Run states. A run ends in exactly one of the final ones.
 const (
-	RunAwaitingApproval = "awaiting_approval"
-	RunQueued           = "queued"
-	RunRunning          = "running"
-	RunSucceeded        = "succeeded"
-	RunFailed           = "failed"
-	RunTimedOut         = "timed_out"
-	RunCancelled        = "cancelled"
-	RunErrored          = "errored"
+	RunAwaitingApproval RunState = "awaiting_approval"
+	RunQueued           RunState = "queued"
+	RunRunning          RunState = "running"
+	RunSucceeded        RunState = "succeeded"
+	RunFailed           RunState = "failed"
+	RunTimedOut         RunState = "timed_out"
+	RunCancelled        RunState = "cancelled"
+	RunErrored          RunState = "errored"
 )
 
+// RunStates lists every run state, the unfinished ones first.
+var RunStates = []RunState{RunAwaitingApproval, RunQueued, RunRunning, RunSucceeded, RunFailed, RunTimedOut, RunCancelled, RunErrored}
+
+// Trigger is what made a run. The values are stored in runs.trigger (part
+// of a run's identity) and shown in the API; they never change.
+type Trigger string
+
+// Run triggers.
+const (
+	TriggerPush        Trigger = "push"         // a push delivery
+	TriggerPullRequest Trigger = "pull_request" // a pull_request delivery
+	TriggerAPI         Trigger = "api"          // POST /api/runs
+	TriggerExternal    Trigger = "external"     // results uploaded from another CI system (POST /api/results)
+	TriggerDemo        Trigger = "demo"         // sentinel demo
+)
+
+// Triggers lists every trigger.
+var Triggers = []Trigger{TriggerPush, TriggerPullRequest, TriggerAPI, TriggerExternal, TriggerDemo}
+
 // IsFinalRunState reports whether a run in state s is over.
-func IsFinalRunState(s string) bool {
+func IsFinalRunState(s RunState) bool {
 	switch s {
 	case RunSucceeded, RunFailed, RunTimedOut, RunCancelled, RunErrored:
 		return true
@@ -43,12 +68,12 @@ type Run struct {
 	CloneURL       string
 	CommitMessage  string
 	Author         string
-	Trigger        string // push, pull_request, api, external, demo
+	Trigger        Trigger
 	Attempt        int
 	ExternalID     string
-	State          string
+	State          RunState
 	Conclusion     string
-	Category       string
+	Category       triage.Category
 	Error          string
 	SupersededBy   int64
 	CheckRunID     int64
@@ -120,8 +145,8 @@ type RunFilter struct {
 	Repository   string
 	Branch       string
 	PRNumber     int
-	State        string
-	Trigger      string
+	State        RunState
+	Trigger      Trigger
 	Before       int64
 	Limit        int
 }
@@ -168,7 +193,7 @@ func LatestConcludedRun(ctx context.Context, q Querier, sha string) (Run, error)
 }
 
 // NextAttempt is the attempt number a re-run of this commit and trigger gets.
-func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigger string, prNumber int) (int, error) {
+func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha string, trigger Trigger, prNumber int) (int, error) {
 	var n int
 	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM runs
 		WHERE repository_id = $1 AND sha = $2 AND trigger = $3 AND COALESCE(pr_number, 0) = $4`,
@@ -182,7 +207,11 @@ func NextAttempt(ctx context.Context, q Querier, repositoryID int64, sha, trigge
 // TransitionRun moves a run from one of the states in from to state to and
 // reports whether it did (false: the run was not in any of from). Entering
 // running stamps started_at; entering a final state stamps finished_at.
-func TransitionRun(ctx context.Context, q Querier, runID int64, from []string, to string, category, errMsg string) (bool, error) {
+func TransitionRun(ctx context.Context, q Querier, runID int64, from []RunState, to RunState, category triage.Category, errMsg string) (bool, error) {
+	froms := make([]string, len(from))
+	for i, s := range from {
+		froms[i] = string(s)
+	}
 	tag, err := q.Exec(ctx, `
 		UPDATE runs SET state = $3,
 			category = CASE WHEN $4 <> '' THEN $4 ELSE category END,
@@ -191,9 +220,9 @@ func TransitionRun(ctx context.Context, q Querier, runID int64, from []string, t
 			finished_at = CASE WHEN $6 THEN now() ELSE finished_at END,
 			updated_at = now()
 		WHERE id = $1 AND state = ANY($2)`,
-		runID, from, to, category, errMsg, IsFinalRunState(to))
+		runID, froms, to, category, errMsg, IsFinalRunState(to))
 	if err != nil {
-		return false, fmt.Errorf("run %d %s -> %s: %w", runID, strings.Join(from, "|"), to, err)
+		return false, fmt.Errorf("run %d %s -> %s: %w", runID, strings.Join(froms, "|"), to, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }

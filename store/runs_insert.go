@@ -16,10 +16,10 @@ type NewRun struct {
 	CloneURL      string
 	CommitMessage string
 	Author        string
-	Trigger       string
+	Trigger       Trigger
 	Attempt       int
 	ExternalID    string
-	State         string // queued (default) or awaiting_approval
+	State         RunState // queued (default) or awaiting_approval
 	DeliveryID    string
 }
 
@@ -109,7 +109,7 @@ func InsertRuns(ctx context.Context, q Querier, runs []NewRun) (ids []int64, cre
 
 // identity is the key of runs_identity_idx.
 func (n NewRun) identity() string {
-	return strconv.FormatInt(n.RepositoryID, 10) + "\x00" + n.SHA + "\x00" + n.Trigger + "\x00" +
+	return strconv.FormatInt(n.RepositoryID, 10) + "\x00" + n.SHA + "\x00" + string(n.Trigger) + "\x00" +
 		strconv.Itoa(n.Attempt) + "\x00" + strconv.Itoa(n.PRNumber) + "\x00" + n.ExternalID
 }
 
@@ -146,8 +146,8 @@ func (c *newRunColumns) add(n NewRun) {
 	c.prNumbers, c.attempts = append(c.prNumbers, int32(n.PRNumber)), append(c.attempts, int32(n.Attempt))
 	c.headRepos, c.cloneURLs = append(c.headRepos, n.HeadRepo), append(c.cloneURLs, n.CloneURL)
 	c.messages, c.authors = append(c.messages, n.CommitMessage), append(c.authors, n.Author)
-	c.triggers, c.externalIDs = append(c.triggers, n.Trigger), append(c.externalIDs, n.ExternalID)
-	c.states, c.deliveryIDs = append(c.states, n.State), append(c.deliveryIDs, n.DeliveryID)
+	c.triggers, c.externalIDs = append(c.triggers, string(n.Trigger)), append(c.externalIDs, n.ExternalID)
+	c.states, c.deliveryIDs = append(c.states, string(n.State)), append(c.deliveryIDs, n.DeliveryID)
 }
 
 func (c *newRunColumns) args() []any {

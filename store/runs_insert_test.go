@@ -41,7 +41,7 @@ func TestSupersedeRunsBatchKeepsLanesApart(t *testing.T) {
 	repo := seedRepo(t, db)
 	ctx := context.Background()
 	run := func(sha, branch string, pr int) int64 {
-		id, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: sha, Branch: branch, PRNumber: pr, Trigger: map[bool]string{true: "pull_request", false: "push"}[pr != 0]})
+		id, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: sha, Branch: branch, PRNumber: pr, Trigger: map[bool]store.Trigger{true: store.TriggerPullRequest, false: store.TriggerPush}[pr != 0]})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,15 +92,15 @@ func TestSupersedeAndTransitions(t *testing.T) {
 		}
 	}
 
-	ok, err := store.TransitionRun(ctx, db, newer, []string{store.RunQueued}, store.RunRunning, "", "")
+	ok, err := store.TransitionRun(ctx, db, newer, []store.RunState{store.RunQueued}, store.RunRunning, "", "")
 	if err != nil || !ok {
 		t.Fatalf("queued -> running: %v %v", ok, err)
 	}
-	ok, _ = store.TransitionRun(ctx, db, newer, []string{store.RunQueued}, store.RunRunning, "", "")
+	ok, _ = store.TransitionRun(ctx, db, newer, []store.RunState{store.RunQueued}, store.RunRunning, "", "")
 	if ok {
 		t.Error("a second queued -> running must not apply")
 	}
-	store.TransitionRun(ctx, db, newer, []string{store.RunRunning}, store.RunFailed, "test", "")
+	store.TransitionRun(ctx, db, newer, []store.RunState{store.RunRunning}, store.RunFailed, "test", "")
 	r, _ = store.GetRun(ctx, db, newer)
 	if r.State != store.RunFailed || r.Category != "test" || r.StartedAt == nil || r.FinishedAt == nil || r.Repository != "octo/app" || r.InstallationID != 7 {
 		t.Errorf("final run: %+v", r)

@@ -4,18 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// Step states. A step ends in exactly one of the final ones.
-const (
-	StepPending   = "pending"
-	StepRunning   = "running"
-	StepSucceeded = "succeeded"
-	StepFailed    = "failed"
-	StepTimedOut  = "timed_out"
-	StepCancelled = "cancelled"
-	StepErrored   = "errored"
-	StepSkipped   = "skipped"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // Step is one attempt of one step of a run.
@@ -27,7 +17,7 @@ type Step struct {
 	Attempt      int
 	Image        string
 	Command      string
-	State        string
+	State        triage.StepState
 	ExitCode     *int
 	OOMKilled    bool
 	Error        string
@@ -47,13 +37,13 @@ type NewStep struct {
 	Attempt  int
 	Image    string
 	Command  string
-	State    string // pending (default) or running
+	State    triage.StepState // pending (default) or running
 }
 
 // InsertStep creates a step row and returns its id and attempt.
 func InsertStep(ctx context.Context, q Querier, n NewStep) (id int64, attempt int, err error) {
 	if n.State == "" {
-		n.State = StepPending
+		n.State = triage.StepPending
 	}
 	err = q.QueryRow(ctx, `
 		INSERT INTO steps (run_id, position, name, attempt, image, command, state, started_at)
@@ -85,7 +75,7 @@ func StartStep(ctx context.Context, q Querier, stepID int64, image, command stri
 
 // StepEnd is how a step ended.
 type StepEnd struct {
-	State        string
+	State        triage.StepState
 	ExitCode     *int
 	OOMKilled    bool
 	Error        string
@@ -111,7 +101,7 @@ func FinishStep(ctx context.Context, q Querier, stepID int64, e StepEnd) error {
 // state running, pending ones as skipped (or errored when running is
 // errored, so a rescued attempt shows what was lost). It returns how many
 // steps it changed.
-func AbandonSteps(ctx context.Context, q Querier, runID int64, running, reason string) (int64, error) {
+func AbandonSteps(ctx context.Context, q Querier, runID int64, running triage.StepState, reason string) (int64, error) {
 	tag, err := q.Exec(ctx, `UPDATE steps SET
 			state = CASE WHEN state = 'running' OR $2 = 'errored' THEN $2 ELSE 'skipped' END,
 			error = $3, finished_at = now()

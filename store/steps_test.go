@@ -48,17 +48,17 @@ func TestStepLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A worker lost mid-step: the running step is errored, the pending one too.
-	n, err := store.AbandonSteps(ctx, db, runID, store.StepErrored, "worker lost")
+	n, err := store.AbandonSteps(ctx, db, runID, triage.StepErrored, "worker lost")
 	if err != nil || n != 2 {
 		t.Fatalf("abandoned %d, %v", n, err)
 	}
 	// Finishing an abandoned step changes nothing.
 	zero := 0
-	if err := store.FinishStep(ctx, db, build, store.StepEnd{State: store.StepSucceeded, ExitCode: &zero}); err != nil {
+	if err := store.FinishStep(ctx, db, build, store.StepEnd{State: triage.StepSucceeded, ExitCode: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	// The next execution gets the next attempt at the same position.
-	_, a2, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Position: 0, Name: "build", State: store.StepRunning})
+	_, a2, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Position: 0, Name: "build", State: triage.StepRunning})
 	if err != nil || a2 != 2 {
 		t.Fatalf("attempt %d err %v", a2, err)
 	}
@@ -72,7 +72,7 @@ func TestStepLifecycle(t *testing.T) {
 	}
 	var got []row
 	for _, s := range steps {
-		got = append(got, row{s.Name, s.State, s.Error, s.Attempt})
+		got = append(got, row{s.Name, string(s.State), s.Error, s.Attempt})
 	}
 	want := []row{{"build", "errored", "worker lost", 1}, {"build", "running", "", 2}, {"test", "errored", "worker lost", 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -88,7 +88,7 @@ func TestLogChunksAndNotify(t *testing.T) {
 	db := storetest.NewDB(t)
 	_, runID := newRunForSteps(t, db)
 	ctx := context.Background()
-	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "s", State: store.StepRunning})
+	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "s", State: triage.StepRunning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestRecordTestResults(t *testing.T) {
 	db := storetest.NewDB(t)
 	repoID, runID := newRunForSteps(t, db)
 	ctx := context.Background()
-	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: store.StepRunning})
+	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: triage.StepRunning})
 	if err != nil {
 		t.Fatal(err)
 	}

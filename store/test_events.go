@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // TestEvent is a recorded change of a test's state.
 type TestEvent struct {
 	TestID    int64
 	RunID     int64 // 0 when not caused by a run
-	From, To  string
+	From, To  triage.TestState
 	Reason    string
 	Actor     string
 	CreatedAt time.Time
@@ -25,7 +27,7 @@ func InsertTestEvents(ctx context.Context, q Querier, evs []TestEvent) error {
 	tests, runs := make([]int64, n), make([]int64, n)
 	from, to, reason, actor := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
-		tests[i], runs[i], from[i], to[i], reason[i], actor[i] = e.TestID, e.RunID, e.From, e.To, e.Reason, e.Actor
+		tests[i], runs[i], from[i], to[i], reason[i], actor[i] = e.TestID, e.RunID, string(e.From), string(e.To), e.Reason, e.Actor
 		if actor[i] == "" {
 			actor[i] = "worker"
 		}

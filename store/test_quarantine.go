@@ -10,10 +10,23 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// QuarantineSource is where a quarantine was set. The values are stored in
+// tests.quarantine_source and shown on the flaky page and in the API; they
+// never change.
+type QuarantineSource string
+
+// Quarantine sources.
+const (
+	QuarantineByDashboard QuarantineSource = "dashboard" // the flaky page's form
+	QuarantineByButton    QuarantineSource = "button"    // a check run's button
+	QuarantineByConfig    QuarantineSource = "config"    // the repository's .sentinel.yml
+	QuarantineByAPI       QuarantineSource = "api"       // POST /api/flaky/{id}/quarantine
+)
+
 // Quarantine says who quarantines a test, until when and why.
 type Quarantine struct {
 	Owner  string
-	Source string     // dashboard, button, config, api
+	Source QuarantineSource
 	Reason string     // shown in the test's history
 	Until  *time.Time // nil: until it recovers or is released
 	Actor  string     // for the audit log and the event
@@ -22,7 +35,7 @@ type Quarantine struct {
 // SetQuarantine puts a test in quarantine (or updates its quarantine),
 // recording the change and an audit entry.
 func SetQuarantine(ctx context.Context, q Querier, testID int64, qu Quarantine) error {
-	var from string
+	var from triage.TestState
 	err := q.QueryRow(ctx, `SELECT state FROM tests WHERE id = $1 FOR UPDATE`, testID).Scan(&from)
 	if err != nil {
 		return fmt.Errorf("quarantine test %d: %w", testID, notFound(err))
@@ -41,8 +54,8 @@ func SetQuarantine(ctx context.Context, q Querier, testID int64, qu Quarantine) 
 	if qu.Until != nil {
 		reason += " until " + qu.Until.UTC().Format(time.RFC3339)
 	}
-	if from != string(triage.TestQuarantined) {
-		if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: from, To: string(triage.TestQuarantined),
+	if from != triage.TestQuarantined {
+		if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: from, To: triage.TestQuarantined,
 			Reason: reason, Actor: qu.Actor}}); err != nil {
 			return err
 		}
@@ -66,7 +79,7 @@ func ReleaseQuarantine(ctx context.Context, q Querier, testID int64, actor strin
 	if tag.RowsAffected() == 0 {
 		return nil
 	}
-	if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: "quarantined", To: "flaky", Reason: "released by hand", Actor: actor}}); err != nil {
+	if err := InsertTestEvents(ctx, q, []TestEvent{{TestID: testID, From: triage.TestQuarantined, To: triage.TestFlaky, Reason: "released by hand", Actor: actor}}); err != nil {
 		return err
 	}
 	return Audit(ctx, q, actor, "test.release", "test", testID, nil)
@@ -88,7 +101,7 @@ func ExpireQuarantines(ctx context.Context, q Querier, now time.Time) ([]int64, 
 	}
 	evs := make([]TestEvent, len(ids))
 	for i, id := range ids {
-		evs[i] = TestEvent{TestID: id, From: "quarantined", To: "flaky", Reason: "quarantine expired"}
+		evs[i] = TestEvent{TestID: id, From: triage.TestQuarantined, To: triage.TestFlaky, Reason: "quarantine expired"}
 	}
 	return ids, InsertTestEvents(ctx, q, evs)
 }

@@ -25,7 +25,7 @@ type Test struct {
 	Runs, Episodes   int
 	EvidenceRuns     []int64 // latest runs where it failed, newest first
 	QuarantineOwner  string
-	QuarantineSource string
+	QuarantineSource QuarantineSource
 	QuarantineReason string
 	StateChangedAt   time.Time
 	Recent           []RunOutcome // newest first; read by ListFlakyTests only
@@ -35,8 +35,8 @@ type Test struct {
 	scan   *testScan
 }
 
-// State is the test's state as a string.
-func (t Test) State() string { return string(t.Flaky.State) }
+// State is the test's state.
+func (t Test) State() triage.TestState { return t.Flaky.State }
 
 // Identity is "package.Name" (or Name), as people write it in .sentinel.yml.
 func (t Test) Identity() string {
@@ -59,7 +59,7 @@ func (t Test) QuarantineUntil() *time.Time {
 // (dashboard, config, ...), as the flaky tests page shows it.
 func (t Test) QuarantineWhy() string {
 	var parts []string
-	for _, p := range []string{t.QuarantineReason, t.QuarantineSource} {
+	for _, p := range []string{t.QuarantineReason, string(t.QuarantineSource)} {
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -126,9 +126,9 @@ func FindTest(ctx context.Context, q Querier, repositoryID int64, pkg, name stri
 
 // TestFilter selects tests for ListTests.
 type TestFilter struct {
-	RepositoryID int64    // 0: all repositories
-	States       []string // empty: every state
-	Limit        int      // default 1000
+	RepositoryID int64              // 0: all repositories
+	States       []triage.TestState // empty: every state
+	Limit        int                // default 1000
 }
 
 // ListTests returns tracked tests, most flaky first.
@@ -139,7 +139,7 @@ func ListTests(ctx context.Context, q Querier, f TestFilter) ([]Test, error) {
 	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
 		WHERE ($1 = 0 OR t.repository_id = $1) AND (cardinality($2::text[]) = 0 OR t.state = ANY($2))
 		ORDER BY (t.state IN ('flaky', 'quarantined', 'broken')) DESC, t.score DESC, t.id LIMIT $3`,
-		f.RepositoryID, f.States, f.Limit)
+		f.RepositoryID, testStateStrings(f.States), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list tests: %w", err)
 	}
@@ -156,9 +156,9 @@ func ListTests(ctx context.Context, q Querier, f TestFilter) ([]Test, error) {
 }
 
 // CountTests counts a repository's tests in any of states.
-func CountTests(ctx context.Context, q Querier, repositoryID int64, states []string) (int, error) {
+func CountTests(ctx context.Context, q Querier, repositoryID int64, states []triage.TestState) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state = ANY($2)`, repositoryID, states).Scan(&n)
+	err := q.QueryRow(ctx, `SELECT count(*) FROM tests WHERE repository_id = $1 AND state = ANY($2)`, repositoryID, testStateStrings(states)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count tests: %w", err)
 	}
@@ -177,7 +177,7 @@ type RunOutcome struct {
 // every test that is not healthy or has a score.
 type FlakyFilter struct {
 	RepositoryID int64
-	State        string
+	State        triage.TestState
 	Limit        int // default 100, at most 500
 	Recent       int // outcomes per test, default 20
 }
@@ -291,7 +291,7 @@ func SaveTests(ctx context.Context, q Querier, tests []*Test, stateChanged map[i
 		changed[i] = stateChanged[t.ID]
 		evidence[i] = int64ArrayLiteral(t.EvidenceRuns)
 		if f.State == triage.TestQuarantined {
-			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, t.QuarantineSource, t.QuarantineReason
+			qOwner[i], qSource[i], qReason[i] = t.QuarantineOwner, string(t.QuarantineSource), t.QuarantineReason
 		}
 	}
 	_, err := q.Exec(ctx, `
@@ -328,6 +328,19 @@ func PushEvidenceRun(runs []int64, runID int64) []int64 {
 		if r != runID {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// testStateStrings is states as the text[] a query parameter needs (nil
+// stays nil).
+func testStateStrings(states []triage.TestState) []string {
+	if states == nil {
+		return nil
+	}
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = string(s)
 	}
 	return out
 }

@@ -80,7 +80,7 @@ func TestQuarantineExpiryAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[int64]string{expired: "flaky", later: "quarantined", manual: "flaky"} {
+	for id, want := range map[int64]triage.TestState{expired: "flaky", later: "quarantined", manual: "flaky"} {
 		if got, _ := store.GetTest(ctx, db, id); got.State() != want {
 			t.Errorf("test %d: %s, want %s", id, got.State(), want)
 		}

@@ -12,12 +12,12 @@ import (
 // category before any log rule: an OOM-killed container is out of memory
 // whatever its log says.
 type StepFacts struct {
-	Step       string `json:"step"`
-	ExitCode   int    `json:"exit_code"`
-	OOMKilled  bool   `json:"oom_killed,omitempty"`
-	TimedOut   bool   `json:"timed_out,omitempty"`   // the step's or run's deadline was exceeded
-	State      string `json:"state,omitempty"`       // "succeeded", "failed", "errored" (runner/infra error), "cancelled"; "" unknown
-	InfraError string `json:"infra_error,omitempty"` // the runner's own error (image pull, container create), if any
+	Step       string    `json:"step"`
+	ExitCode   int       `json:"exit_code"`
+	OOMKilled  bool      `json:"oom_killed,omitempty"`
+	TimedOut   bool      `json:"timed_out,omitempty"`   // the step's or run's deadline was exceeded
+	State      StepState `json:"state,omitempty"`       // succeeded, failed, errored (runner/infra error), cancelled; "" unknown
+	InfraError string    `json:"infra_error,omitempty"` // the runner's own error (image pull, container create), if any
 }
 
 // StepInput is one step to analyse. Log, Results and Baseline are optional.
@@ -124,7 +124,7 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	case !ok && len(out) == 0 && a.failed():
 		out = append(out, a.unexplained())
 	}
-	if st.Facts.State == "succeeded" && st.Facts.ExitCode == 0 && !hasTestFailure(out) {
+	if st.Facts.State == StepSucceeded && st.Facts.ExitCode == 0 && !hasTestFailure(out) {
 		return nil, nil
 	}
 	for i := range out {
@@ -150,7 +150,7 @@ type stepAnalysis struct {
 
 func (a *stepAnalysis) failed() bool {
 	f := a.st.Facts
-	return f.State == "failed" || f.State == "errored" || f.ExitCode != 0
+	return f.State == StepFailed || f.State == StepErrored || f.ExitCode != 0
 }
 
 // bestMatch picks the line that decides the category: highest score, then
@@ -186,7 +186,7 @@ func (a *stepAnalysis) fromFacts() (Failure, bool) {
 			r := ruleByID(a.opts.Rules, m.RuleID)
 			c, title, hint, rem = m.Category, m.Title, r.Hint, r.Remediation
 		}
-	case f.State == "errored":
+	case f.State == StepErrored:
 		c, title, hint, rem = CategoryInfrastructure, "Runner error", "The runner failed while running the step.", remInfra
 		conf = 0.8
 	case f.ExitCode == 137:

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// TestState is where a test stands with respect to flakiness.
+// TestState is where a test stands with respect to flakiness. The values
+// are stored in tests.state and shown in the API; they never change.
 type TestState string
 
 const (
@@ -15,6 +16,9 @@ const (
 	TestBroken      TestState = "broken"
 	TestRecovered   TestState = "recovered"
 )
+
+// TestStates lists every test state, those that need a person first.
+var TestStates = []TestState{TestFlaky, TestQuarantined, TestBroken, TestRecovered, TestHealthy}
 
 // FlakyState is the rolling state kept per test. Observe updates it with
 // one run's outcome in constant time.

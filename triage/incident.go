@@ -75,17 +75,39 @@ func (p IncidentPolicy) WithRepository(after int, within time.Duration) Incident
 	return p.WithDefaults()
 }
 
+// IncidentStatus is where an incident stands. The values are stored in
+// incidents.status and shown in the API; they never change.
+type IncidentStatus string
+
 // Incident statuses.
 const (
-	IncidentOpen       = "open"
-	IncidentMitigating = "mitigating"
-	IncidentResolved   = "resolved"
+	IncidentOpen       IncidentStatus = "open"
+	IncidentMitigating IncidentStatus = "mitigating"
+	IncidentResolved   IncidentStatus = "resolved"
 )
+
+// IncidentStatuses lists every status in the order of an incident's life.
+var IncidentStatuses = []IncidentStatus{IncidentOpen, IncidentMitigating, IncidentResolved}
+
+// IncidentSeverity grades an incident. The values are stored in
+// incidents.severity and shown in the API; they never change.
+type IncidentSeverity string
+
+// Incident severities, gravest first.
+const (
+	SeverityCritical IncidentSeverity = "critical"
+	SeverityHigh     IncidentSeverity = "high"
+	SeverityMedium   IncidentSeverity = "medium"
+	SeverityLow      IncidentSeverity = "low"
+)
+
+// IncidentSeverities lists every severity, gravest first.
+var IncidentSeverities = []IncidentSeverity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
 
 // IncidentStep is the status change one default-branch run causes to an
 // existing incident.
 type IncidentStep struct {
-	Status    string
+	Status    IncidentStatus
 	CleanRuns int
 	Reason    string // empty when the status did not change
 }
@@ -95,7 +117,7 @@ type IncidentStep struct {
 // mitigating or resolved incident is open again (a regression); not seen,
 // an open incident is mitigating, and after CleanRuns clean runs in a row
 // it is resolved.
-func NextIncidentStatus(status string, cleanRuns int, seen bool, runRef string, p IncidentPolicy) IncidentStep {
+func NextIncidentStatus(status IncidentStatus, cleanRuns int, seen bool, runRef string, p IncidentPolicy) IncidentStep {
 	p = p.WithDefaults()
 	if seen {
 		switch status {
@@ -173,20 +195,20 @@ func DecideOpen(cands []ClusterCandidate, openedToday, extra int, p IncidentPoli
 }
 
 // Severity grades an incident by its kind and failure category.
-func Severity(kind string, c Category) string {
+func Severity(kind IncidentKind, c Category) IncidentSeverity {
 	switch kind {
 	case IncidentKindWidespread, IncidentKindInfrastructure:
-		return "critical"
+		return SeverityCritical
 	case IncidentKindRedBranch:
-		return "high"
+		return SeverityHigh
 	}
 	switch c {
 	case CategoryOOM, CategoryInfrastructure, CategoryDisk, CategoryNetwork:
-		return "high"
+		return SeverityHigh
 	case CategoryTest, CategoryLint:
-		return "medium"
+		return SeverityMedium
 	}
-	return "medium"
+	return SeverityMedium
 }
 
 // NeedsHuman reports whether a root cause found with this confidence and

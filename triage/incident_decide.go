@@ -2,12 +2,16 @@ package triage
 
 import "fmt"
 
+// IncidentKind is what an incident is about. The values are stored in
+// incidents.kind and shown in the API; they never change.
+type IncidentKind string
+
 // Incident kinds.
 const (
-	IncidentKindCluster        = "cluster"        // one failure cluster keeps failing the default branch
-	IncidentKindRedBranch      = "red_branch"     // the default branch fails run after run, for different reasons
-	IncidentKindWidespread     = "widespread"     // many clusters appeared at once
-	IncidentKindInfrastructure = "infrastructure" // the runner errors in many of the installation's runs
+	IncidentKindCluster        IncidentKind = "cluster"        // one failure cluster keeps failing the default branch
+	IncidentKindRedBranch      IncidentKind = "red_branch"     // the default branch fails run after run, for different reasons
+	IncidentKindWidespread     IncidentKind = "widespread"     // many clusters appeared at once
+	IncidentKindInfrastructure IncidentKind = "infrastructure" // the runner errors in many of the installation's runs
 )
 
 // SeenCluster is a failure cluster one run's failures fell into.
@@ -23,9 +27,9 @@ type SeenCluster struct {
 // cluster the run shows (IncidentInput.ShownClusters), which may regress.
 type ExistingIncident struct {
 	ID        int64
-	Kind      string
+	Kind      IncidentKind
 	ClusterID int64 // cluster incidents only
-	Status    string
+	Status    IncidentStatus
 	CleanRuns int
 }
 
@@ -70,11 +74,11 @@ type IncidentDecision struct {
 type IncidentUpdate struct {
 	ID            int64
 	ClusterID     int64
-	From          string       // the status before the run
-	Next          IncidentStep // the status after it
-	Occurrence    bool         // the run shows the incident's failure: count an occurrence
-	SaveCleanRuns bool         // the status stays but the count of clean runs moved
-	Sync          bool         // the incident's GitHub issue must follow (an occurrence or a new status)
+	From          IncidentStatus // the status before the run
+	Next          IncidentStep   // the status after it
+	Occurrence    bool           // the run shows the incident's failure: count an occurrence
+	SaveCleanRuns bool           // the status stays but the count of clean runs moved
+	Sync          bool           // the incident's GitHub issue must follow (an occurrence or a new status)
 }
 
 // StatusChanged reports whether the run moved the incident's status.
@@ -84,10 +88,10 @@ func (u IncidentUpdate) StatusChanged() bool { return u.Next.Status != u.From }
 // cluster's impact and first bad / last good commits, which the worker
 // reads from the database once the decision is made.
 type IncidentOpening struct {
-	Kind        string
+	Kind        IncidentKind
 	ClusterID   int64 // cluster incidents only
 	Title       string
-	Severity    string
+	Severity    IncidentSeverity
 	Fingerprint string
 	NeedsHuman  bool
 	RootCause   string
@@ -140,16 +144,16 @@ func (in IncidentInput) FactsNeeded(p IncidentPolicy) IncidentFactsNeeded {
 type incidentView struct {
 	concerned  bool
 	shown      map[int64]SeenCluster
-	runFailed  bool            // the run shows a cluster, errored or timed out
-	infra      bool            // the run failed for infrastructure
-	open       map[string]bool // kinds with an unresolved incident
-	tracked    map[int64]bool  // shown clusters with an incident, unresolved or regressing
-	covered    bool            // some shown cluster already has an incident
-	candidates []int64         // shown clusters with no incident, in the run's order
+	runFailed  bool                  // the run shows a cluster, errored or timed out
+	infra      bool                  // the run failed for infrastructure
+	open       map[IncidentKind]bool // kinds with an unresolved incident
+	tracked    map[int64]bool        // shown clusters with an incident, unresolved or regressing
+	covered    bool                  // some shown cluster already has an incident
+	candidates []int64               // shown clusters with no incident, in the run's order
 }
 
 func (in IncidentInput) view(p IncidentPolicy) incidentView {
-	v := incidentView{concerned: in.Concerned(), shown: map[int64]SeenCluster{}, open: map[string]bool{}, tracked: map[int64]bool{}}
+	v := incidentView{concerned: in.Concerned(), shown: map[int64]SeenCluster{}, open: map[IncidentKind]bool{}, tracked: map[int64]bool{}}
 	if !v.concerned {
 		return v
 	}

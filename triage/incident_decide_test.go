@@ -48,7 +48,7 @@ func runs(kv ...int64) map[int64]int {
 	return m
 }
 
-func incident(id int64, kind string, clusterID int64, status string, clean int) ExistingIncident {
+func incident(id int64, kind IncidentKind, clusterID int64, status IncidentStatus, clean int) ExistingIncident {
 	return ExistingIncident{ID: id, Kind: kind, ClusterID: clusterID, Status: status, CleanRuns: clean}
 }
 
@@ -78,7 +78,7 @@ func summarize(d IncidentDecision) decisionSummary {
 		if o.Kind == IncidentKindCluster {
 			s.Open = append(s.Open, fmt.Sprintf("cluster %d", o.ClusterID))
 		} else {
-			s.Open = append(s.Open, o.Kind)
+			s.Open = append(s.Open, string(o.Kind))
 		}
 	}
 	s.Suppressed = d.Suppressed
@@ -132,7 +132,7 @@ var decideIncidentsTests = []struct {
 	{"an infrastructure incident takes its share of the budget first",
 		IncidentInput{Run: func() RunFacts { r := mainRun(); r.Category = CategoryInfrastructure; return r }(), Clusters: clusters(1, 2),
 			Facts: IncidentFacts{OpenedToday: 3, ClusterRuns: runs(1, 3, 2, 3), InfraRuns: 10, InfraErrored: 5}},
-		decisionSummary{Open: []string{IncidentKindInfrastructure, "cluster 1"}, Suppressed: []int64{2}}},
+		decisionSummary{Open: []string{string(IncidentKindInfrastructure), "cluster 1"}, Suppressed: []int64{2}}},
 
 	// Existing incidents.
 	{"an open incident sees an occurrence and explains the streak",
@@ -169,13 +169,13 @@ var decideIncidentsTests = []struct {
 	{"more than five clusters due at once: one widespread incident",
 		IncidentInput{Run: mainRun(), Clusters: clusters(1, 2, 3, 4, 5, 6),
 			Facts: IncidentFacts{ClusterRuns: runs(1, 3, 2, 3, 3, 3, 4, 3, 5, 3, 6, 3), RedStreak: 1}},
-		decisionSummary{Open: []string{IncidentKindWidespread}}},
+		decisionSummary{Open: []string{string(IncidentKindWidespread)}}},
 	// Only a cluster incident explains a failing streak; a widespread one
 	// does not (as before the decision moved into triage).
 	{"a widespread incident leaves a failing streak unexplained",
 		IncidentInput{Run: mainRun(), Clusters: clusters(1, 2, 3, 4, 5, 6),
 			Facts: IncidentFacts{ClusterRuns: runs(1, 3, 2, 3, 3, 3, 4, 3, 5, 3, 6, 3), RedStreak: 3}},
-		decisionSummary{Open: []string{IncidentKindWidespread, IncidentKindRedBranch}}},
+		decisionSummary{Open: []string{string(IncidentKindWidespread), string(IncidentKindRedBranch)}}},
 	{"five clusters due at once: five incidents",
 		IncidentInput{Run: mainRun(), Clusters: clusters(1, 2, 3, 4, 5), Facts: IncidentFacts{ClusterRuns: runs(1, 3, 2, 3, 3, 3, 4, 3, 5, 3)}},
 		decisionSummary{Open: []string{"cluster 1", "cluster 2", "cluster 3", "cluster 4", "cluster 5"}}},
@@ -183,7 +183,7 @@ var decideIncidentsTests = []struct {
 		IncidentInput{Run: mainRun(), Clusters: clusters(1, 2, 3, 4, 5, 6),
 			Incidents: []ExistingIncident{incident(11, IncidentKindWidespread, 0, IncidentOpen, 0)},
 			Facts:     IncidentFacts{ClusterRuns: runs(1, 3, 2, 3, 3, 3, 4, 3, 5, 3, 6, 3), RedStreak: 3}},
-		decisionSummary{Updates: []string{"11 open→open clean=0 occurrence sync"}, Open: []string{IncidentKindRedBranch}}},
+		decisionSummary{Updates: []string{"11 open→open clean=0 occurrence sync"}, Open: []string{string(IncidentKindRedBranch)}}},
 	{"widespread over budget: every due cluster suppressed",
 		IncidentInput{Run: mainRun(), Clusters: clusters(1, 2, 3, 4, 5, 6),
 			Facts: IncidentFacts{OpenedToday: 5, ClusterRuns: runs(1, 3, 2, 3, 3, 3, 4, 3, 5, 3, 6, 3)}},
@@ -192,7 +192,7 @@ var decideIncidentsTests = []struct {
 	// Red branch.
 	{"three different failures in a row: red branch",
 		IncidentInput{Run: mainRun(), Clusters: clusters(3), Facts: IncidentFacts{ClusterRuns: runs(3, 1), RedStreak: 3}},
-		decisionSummary{Open: []string{IncidentKindRedBranch}}},
+		decisionSummary{Open: []string{string(IncidentKindRedBranch)}}},
 	{"two failing runs in a row: not yet",
 		IncidentInput{Run: mainRun(), Clusters: clusters(3), Facts: IncidentFacts{ClusterRuns: runs(3, 1), RedStreak: 2}},
 		decisionSummary{}},
@@ -201,7 +201,7 @@ var decideIncidentsTests = []struct {
 		decisionSummary{Open: []string{"cluster 1"}}},
 	{"a timed-out run with no cluster is a failing run",
 		IncidentInput{Run: func() RunFacts { r := mainRun(); r.TimedOut = true; return r }(), Facts: IncidentFacts{RedStreak: 3}},
-		decisionSummary{Open: []string{IncidentKindRedBranch}}},
+		decisionSummary{Open: []string{string(IncidentKindRedBranch)}}},
 	{"red branch already open: it sees the run",
 		IncidentInput{Run: func() RunFacts { r := mainRun(); r.TimedOut = true; return r }(),
 			Incidents: []ExistingIncident{incident(12, IncidentKindRedBranch, 0, IncidentOpen, 0)}, Facts: IncidentFacts{RedStreak: 3}},
@@ -213,7 +213,7 @@ var decideIncidentsTests = []struct {
 	// Infrastructure.
 	{"another branch's errored run reaches the rate",
 		IncidentInput{Run: erroredRun("feature"), Facts: IncidentFacts{InfraRuns: 10, InfraErrored: 3}},
-		decisionSummary{Open: []string{IncidentKindInfrastructure}}},
+		decisionSummary{Open: []string{string(IncidentKindInfrastructure)}}},
 	{"below the rate",
 		IncidentInput{Run: erroredRun("feature"), Facts: IncidentFacts{InfraRuns: 10, InfraErrored: 2}},
 		decisionSummary{}},

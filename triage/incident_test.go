@@ -10,10 +10,10 @@ import (
 func TestNextIncidentStatus(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		status     string
+		status     IncidentStatus
 		clean      int
 		seen       bool
-		want       string
+		want       IncidentStatus
 		wantClean  int
 		wantReason bool
 	}{

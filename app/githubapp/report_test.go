@@ -54,14 +54,14 @@ func (s seededRun) exec(t *testing.T, sql string, args ...any) {
 // start moves the run to running, as the runner does.
 func (s seededRun) start(t *testing.T) {
 	t.Helper()
-	if ok, err := store.TransitionRun(context.Background(), s.db, s.runID, []string{store.RunQueued}, store.RunRunning, "", ""); err != nil || !ok {
+	if ok, err := store.TransitionRun(context.Background(), s.db, s.runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil || !ok {
 		t.Fatalf("start run: %v %v", ok, err)
 	}
 }
 
 // finish ends the run in state with a build step, a test step and n failing
 // tests (TestCase000…), the first seen in an earlier run, the last flaky when flaky is set.
-func (s seededRun) finish(t *testing.T, state string, n int, flaky bool) {
+func (s seededRun) finish(t *testing.T, state store.RunState, n int, flaky bool) {
 	t.Helper()
 	ctx := context.Background()
 	s.exec(t, `INSERT INTO steps (run_id, position, name, state, exit_code, started_at, finished_at)
@@ -83,7 +83,7 @@ func (s seededRun) finish(t *testing.T, state string, n int, flaky bool) {
 				'The assertion fails on every run.', 'Fix Add or the expectation.')`,
 			s.runID, clusterID, testID, "expected 2, got 3 in "+name, fmt.Sprintf("fp%03d", i), "/workspace/calc/add_test.go", 10+i)
 	}
-	if ok, err := store.TransitionRun(ctx, s.db, s.runID, []string{store.RunRunning}, state, "", ""); err != nil || !ok {
+	if ok, err := store.TransitionRun(ctx, s.db, s.runID, []store.RunState{store.RunRunning}, state, "", ""); err != nil || !ok {
 		t.Fatalf("finish run: %v %v", ok, err)
 	}
 }

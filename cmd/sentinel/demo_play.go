@@ -16,6 +16,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/app"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // demo pushes sample repositories to a local git server and tells Sentinel
@@ -218,7 +219,7 @@ func (d *demo) categories(ctx context.Context, runID int64) string {
 }
 
 func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
-	n, _ := store.CountTests(ctx, d.m.DB, repoID, []string{"flaky", "quarantined"})
+	n, _ := store.CountTests(ctx, d.m.DB, repoID, []triage.TestState{triage.TestFlaky, triage.TestQuarantined})
 	return n > 0
 }
 
@@ -228,7 +229,7 @@ func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
 	t, _ := store.CountTotals(ctx, d.m.DB)
 	d.say("\nSummary")
 	for _, r := range results {
-		states := map[string]int{}
+		states := map[store.RunState]int{}
 		for _, run := range r.runs {
 			states[run.State]++
 		}

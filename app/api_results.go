@@ -12,31 +12,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
-
-// routeFlaky adds the results ingestion and flaky-test API:
-//
-//	POST /api/results                 JUnit XML or go test -json from another CI system
-//	GET  /api/flaky                   every tracked test with state, score and evidence
-//	GET  /api/flaky/{id}              one test with its state changes and their reasons
-//	POST /api/flaky/{id}/quarantine   {"owner", "until" | "for", "reason"}
-//	POST /api/flaky/{id}/release
-func (s *Server) routeFlaky(r chi.Router) {
-	r.Get("/api/flaky", s.apiListFlaky)
-	r.Get("/api/flaky/{id}", s.apiGetFlaky)
-	r.Post("/api/results", s.apiPostResults)
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireAPIAction)
-		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest)
-		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
-	})
-}
 
 // maxResultsBody bounds an uploaded result file.
 const maxResultsBody = 25 << 20
@@ -61,7 +42,7 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 	actor, ok := s.actor(r, "api")
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sentinel"`)
-		s.writeError(w, r, clientError(http.StatusUnauthorized, "this action needs the admin token: send Authorization: Bearer $SENTINEL_ADMIN_TOKEN"))
+		s.writeError(w, r, errNeedToken)
 		return
 	}
 	up, body, err := readResultsUpload(r)
