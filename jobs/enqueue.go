@@ -35,7 +35,7 @@ import (
 //	a dead job retried from the dashboard       the job available again                       RetryJob
 //
 // The periodic jobs (incident.sweep, orphan.reap, retention.prune) are
-// River's own inserts, set up in cmd/sentinel and AddAnalysisWorkers.
+// River's own inserts, set up in cmd/sentinel/wire.go.
 
 // RunJobs is a new run whose jobs EnqueueRuns inserts.
 type RunJobs struct {

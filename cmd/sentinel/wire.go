@@ -13,7 +13,8 @@ import (
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
-// addWorkers registers every River worker and returns the periodic jobs.
+// addWorkers registers every River worker of the process, and returns the
+// periodic jobs: this is the one place that says what a Sentinel works on.
 func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	gh, err := m.gitHub()
 	if err != nil {
@@ -33,11 +34,20 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		Token: gh.InstallationToken, // "" from the recorder: clones go unauthenticated
 	}
 	for _, worker := range []func() error{
+		// queue "runs"
 		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runConfig}) },
+		// queue "triage"
+		func() error { return river.AddWorkerSafely(w, &jobs.TriageAnalyzeWorker{DB: m.DB, Log: m.Log}) },
+		// queue "github"
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.ReportCheckWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,
 				WorkspaceRoots: []string{workDir}, Log: m.Log})
 		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.IncidentSyncWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
+		},
+		// periodic
+		func() error { return river.AddWorkerSafely(w, &jobs.IncidentSweepWorker{DB: m.DB, Log: m.Log}) },
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.OrphanReapWorker{DB: m.DB, Runtime: rt, WorkDir: workDir, Logger: m.Log})
 		},
@@ -49,18 +59,18 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 			return nil, err
 		}
 	}
-	periodic, err := jobs.AddAnalysisWorkers(w, jobs.AnalysisDeps{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
-	if err != nil {
-		return nil, err
-	}
 	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(d),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})
 	}
-	// The reaper runs at start-up too: containers left by a crashed process
-	// are removed before new runs start.
-	return append(periodic, every(6*time.Hour, jobs.RetentionPruneArgs{}), every(10*time.Minute, jobs.OrphanReapArgs{})), nil
+	// Each runs at start-up too; the reaper so that containers left by a
+	// crashed process are removed before new runs start.
+	return []*river.PeriodicJob{
+		every(10*time.Minute, jobs.IncidentSweepArgs{}),
+		every(10*time.Minute, jobs.OrphanReapArgs{}),
+		every(6*time.Hour, jobs.RetentionPruneArgs{}),
+	}, nil
 }
 
 // gitHub is the real App client with credentials, else the recorder.
