@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/sentinel-ci/sentinel/app/apptest"
 )
 
 // Pushes to a few branches arriving all at once share transactions (group
@@ -12,21 +14,21 @@ import (
 // every other run superseded by a run of its own branch, and each run's
 // jobs, audit rows and delivery outcome in place.
 func TestConcurrentPushesLeaveOneLiveRunPerBranch(t *testing.T) {
-	ts := newTestServer(t)
+	ts := apptest.NewServer(t)
 	const branches, perBranch = 4, 15
 	statuses := make([]int, branches*perBranch)
 	// Payloads are built here: a missing fixture must fail the test from
 	// its own goroutine, not from a sender's.
 	bodies := make([][]byte, len(statuses))
 	for i := range bodies {
-		bodies[i] = pushPayload(t, fmt.Sprintf("b%d", i%branches), fmt.Sprintf("%040x", i+1), "change")
+		bodies[i] = apptest.PushPayload(t, fmt.Sprintf("b%d", i%branches), fmt.Sprintf("%040x", i+1), "change")
 	}
 	var wg sync.WaitGroup
 	for i := range statuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = ts.deliver(t, "push", "", bodies[i]).Status
+			statuses[i] = ts.Deliver(t, "push", "", bodies[i]).Status
 		}()
 	}
 	wg.Wait()
@@ -59,7 +61,7 @@ func TestConcurrentPushesLeaveOneLiveRunPerBranch(t *testing.T) {
 			WHERE d.outcome = 'accepted' AND r.delivery_id = d.delivery_id AND d.repository_id = r.repository_id`, n},
 	}
 	for _, c := range checks {
-		if got := ts.count(t, c.sql); got != c.want {
+		if got := ts.Count(t, c.sql); got != c.want {
 			t.Errorf("%s: %d, want %d", c.what, got, c.want)
 		}
 	}
@@ -68,9 +70,9 @@ func TestConcurrentPushesLeaveOneLiveRunPerBranch(t *testing.T) {
 // A delivery repeated within one burst is recorded once, however the burst
 // is grouped into transactions.
 func TestRepeatedDeliveryWithinABurst(t *testing.T) {
-	ts := newTestServer(t)
-	body := pushPayload(t, "main", fmt.Sprintf("%040x", 7), "change")
-	other := pushPayload(t, "dev", fmt.Sprintf("%040x", 8), "change")
+	ts := apptest.NewServer(t)
+	body := apptest.PushPayload(t, "main", fmt.Sprintf("%040x", 7), "change")
+	other := apptest.PushPayload(t, "dev", fmt.Sprintf("%040x", 8), "change")
 	outcomes := make([]string, 20)
 	var wg sync.WaitGroup
 	for i := range outcomes {
@@ -78,9 +80,9 @@ func TestRepeatedDeliveryWithinABurst(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if i%2 == 0 {
-				outcomes[i], _ = ts.deliver(t, "push", "same-delivery", body).Body["status"].(string)
+				outcomes[i], _ = ts.Deliver(t, "push", "same-delivery", body).Body["status"].(string)
 			} else {
-				outcomes[i], _ = ts.deliver(t, "push", "", other).Body["status"].(string)
+				outcomes[i], _ = ts.Deliver(t, "push", "", other).Body["status"].(string)
 			}
 		}()
 	}
@@ -97,14 +99,14 @@ func TestRepeatedDeliveryWithinABurst(t *testing.T) {
 	if accepted != 1 || duplicate != 9 {
 		t.Errorf("repeated delivery: %d accepted, %d duplicate; want 1 and 9 (%v)", accepted, duplicate, outcomes)
 	}
-	if n := ts.count(t, `SELECT count(*) FROM deliveries WHERE delivery_id = 'same-delivery'`); n != 1 {
+	if n := ts.Count(t, `SELECT count(*) FROM deliveries WHERE delivery_id = 'same-delivery'`); n != 1 {
 		t.Errorf("%d rows for the repeated delivery", n)
 	}
 	// The other ten are distinct deliveries of one commit: one run.
-	if n := ts.count(t, `SELECT count(*) FROM runs WHERE branch = 'dev'`); n != 1 {
+	if n := ts.Count(t, `SELECT count(*) FROM runs WHERE branch = 'dev'`); n != 1 {
 		t.Errorf("%d runs of one commit", n)
 	}
-	if n := ts.count(t, `SELECT count(*) FROM deliveries WHERE outcome LIKE 'accepted: run % already exists for this commit'`); n != 9 {
+	if n := ts.Count(t, `SELECT count(*) FROM deliveries WHERE outcome LIKE 'accepted: run % already exists for this commit'`); n != 9 {
 		t.Errorf("%d deliveries told the run already exists, want 9", n)
 	}
 }

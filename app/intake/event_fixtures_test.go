@@ -16,7 +16,7 @@ import (
 // Every fixture payload of the events Sentinel handles validates against
 // GitHub's JSON schema and decodes to the expected route.
 func TestFixturesValidateAndRoute(t *testing.T) {
-	dir := filepath.Join(fixturesDir(t), "webhooks")
+	dir := filepath.Join("testdata", "webhooks")
 	compiler := schemaCompiler(t, filepath.Join(dir, "_schemas", "api.github.com"))
 	want := map[string]string{
 		"push/payload.json":                              "ignore", // a tag deletion
@@ -154,7 +154,7 @@ func schemaCompiler(t *testing.T, root string) *jsonschema.Compiler {
 
 // FuzzParseEvent: the parse step never panics, whatever the bytes.
 func FuzzParseEvent(f *testing.F) {
-	dir := filepath.Join(fixturesDir(f), "webhooks")
+	dir := filepath.Join("testdata", "webhooks")
 	for _, rel := range []string{"push/with-new-branch.payload.json", "pull_request/synchronize.payload.json",
 		"check_run/requested_action.payload.json", "installation/created.payload.json", "ping/payload.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, rel))

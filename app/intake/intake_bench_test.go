@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/apptest"
 	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -43,11 +44,11 @@ func BenchmarkIntake(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: testSecret})
+	s := app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: apptest.Secret})
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
-	template := pushPayload(b, "BRANCH", "SHA", "realistic change")
+	template := apptest.PushPayload(b, "BRANCH", "SHA", "realistic change")
 
 	var seq atomic.Int64
 	url := hs.URL
@@ -58,7 +59,7 @@ func BenchmarkIntake(b *testing.B) {
 		req, _ := http.NewRequest("POST", url+"/webhooks/github", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%d-%d", b.N, i))
-		req.Header.Set("X-Hub-Signature-256", app.Sign(testSecret, body))
+		req.Header.Set("X-Hub-Signature-256", app.Sign(apptest.Secret, body))
 		resp, err := client.Do(req)
 		if err != nil {
 			return err
@@ -105,7 +106,7 @@ func BenchmarkIntake(b *testing.B) {
 	// verified and parsed. No intake can beat it on this machine.
 	verifyOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !app.ValidSignature(testSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+		if !app.ValidSignature(apptest.Secret, body, r.Header.Get("X-Hub-Signature-256")) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}

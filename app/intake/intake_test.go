@@ -6,13 +6,14 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/sentinel-ci/sentinel/app/apptest"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
 func mutate(t *testing.T, rel string, f func(p map[string]any)) []byte {
 	t.Helper()
 	var p map[string]any
-	if err := json.Unmarshal(fixture(t, rel), &p); err != nil {
+	if err := json.Unmarshal(apptest.Fixture(t, rel), &p); err != nil {
 		t.Fatal(err)
 	}
 	f(p)
@@ -36,41 +37,41 @@ func prPayload(t *testing.T, action, sha string, fork bool) []byte {
 }
 
 func TestPullRequestSupersedesEarlierRun(t *testing.T) {
-	ts := newTestServer(t)
-	first := ts.deliver(t, "pull_request", "", prPayload(t, "opened", "aaaa000000000000000000000000000000000001", false))
-	second := ts.deliver(t, "pull_request", "", prPayload(t, "synchronize", "aaaa000000000000000000000000000000000002", false))
+	ts := apptest.NewServer(t)
+	first := ts.Deliver(t, "pull_request", "", prPayload(t, "opened", "aaaa000000000000000000000000000000000001", false))
+	second := ts.Deliver(t, "pull_request", "", prPayload(t, "synchronize", "aaaa000000000000000000000000000000000002", false))
 	if first.Status != http.StatusAccepted || second.Status != http.StatusAccepted {
 		t.Fatalf("deliveries: %d %d", first.Status, second.Status)
 	}
 	firstID := int64(first.Body["runs"].([]any)[0].(float64))
 	secondID := int64(second.Body["runs"].([]any)[0].(float64))
-	old, _ := store.GetRun(context.Background(), ts.db, firstID)
+	old, _ := store.GetRun(context.Background(), ts.DB, firstID)
 	if old.State != store.RunCancelled || old.SupersededBy != secondID {
 		t.Errorf("first run: state %s superseded_by %d, want cancelled by %d", old.State, old.SupersededBy, secondID)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE id = $1 AND state = 'cancelled'", old.JobID); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE id = $1 AND state = 'cancelled'", old.JobID); n != 1 {
 		t.Errorf("the superseded run's River job was not cancelled")
 	}
-	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'report.check' AND args->>'phase' = 'completed' AND (args->>'run_id')::bigint = $1", firstID); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'report.check' AND args->>'phase' = 'completed' AND (args->>'run_id')::bigint = $1", firstID); n != 1 {
 		t.Errorf("the superseded run's check run is not completed (%d report jobs)", n)
 	}
-	if r, _ := store.GetRun(context.Background(), ts.db, secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
+	if r, _ := store.GetRun(context.Background(), ts.DB, secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
 		t.Errorf("second run: %+v", r)
 	}
 }
 
 func TestForkedPullRequestAwaitsApproval(t *testing.T) {
-	ts := newTestServer(t)
-	r := ts.deliver(t, "pull_request", "", prPayload(t, "opened", "bbbb000000000000000000000000000000000001", true))
+	ts := apptest.NewServer(t)
+	r := ts.Deliver(t, "pull_request", "", prPayload(t, "opened", "bbbb000000000000000000000000000000000001", true))
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
 	}
 	id := int64(r.Body["runs"].([]any)[0].(float64))
-	run, _ := store.GetRun(context.Background(), ts.db, id)
+	run, _ := store.GetRun(context.Background(), ts.DB, id)
 	if run.State != store.RunAwaitingApproval || run.HeadRepo != "mallory/Hello-World" || run.CloneURL == "" {
 		t.Errorf("fork run: %+v", run)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 0 {
+	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 0 {
 		t.Errorf("a fork's code was scheduled to run before approval (%d jobs)", n)
 	}
 }
@@ -78,9 +79,9 @@ func TestForkedPullRequestAwaitsApproval(t *testing.T) {
 // GitHub's re-run of a fork's check suite that nobody approved is refused,
 // as the dashboard and the API refuse it: it would run the fork's code.
 func TestRerunRequestOfRunAwaitingApprovalIsRefused(t *testing.T) {
-	ts := newTestServer(t)
+	ts := apptest.NewServer(t)
 	const sha = "bbbb000000000000000000000000000000000002"
-	if r := ts.deliver(t, "pull_request", "", prPayload(t, "opened", sha, true)); r.Status != http.StatusAccepted {
+	if r := ts.Deliver(t, "pull_request", "", prPayload(t, "opened", sha, true)); r.Status != http.StatusAccepted {
 		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
 	}
 	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {
@@ -89,19 +90,19 @@ func TestRerunRequestOfRunAwaitingApprovalIsRefused(t *testing.T) {
 		json.Unmarshal(prPayload(t, "opened", sha, true), &pr)
 		p["repository"], p["installation"] = pr["repository"], pr["installation"]
 	})
-	if r := ts.deliver(t, "check_suite", "", suite); r.Status != http.StatusConflict || r.Body["error"] == nil {
+	if r := ts.Deliver(t, "check_suite", "", suite); r.Status != http.StatusConflict || r.Body["error"] == nil {
 		t.Fatalf("re-run request: %d %v, want 409 with the reason", r.Status, r.Body)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM runs WHERE sha = $1", sha); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM runs WHERE sha = $1", sha); n != 1 {
 		t.Errorf("%d runs of the fork's commit, want 1", n)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE event = 'check_suite' AND outcome LIKE 'refused: %awaits approval%'"); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM deliveries WHERE event = 'check_suite' AND outcome LIKE 'refused: %awaits approval%'"); n != 1 {
 		t.Errorf("the refused request is not recorded as such")
 	}
 }
 
 func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
-	ts := newTestServer(t)
+	ts := apptest.NewServer(t)
 	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {})
 	var p struct {
 		CheckSuite struct {
@@ -111,7 +112,7 @@ func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
 	}
 	json.Unmarshal(suite, &p)
 	// Nothing ran for that commit yet: ignored with a reason.
-	if r := ts.deliver(t, "check_suite", "", suite); r.Status != http.StatusOK || r.Body["status"] != "ignored" {
+	if r := ts.Deliver(t, "check_suite", "", suite); r.Status != http.StatusOK || r.Body["status"] != "ignored" {
 		t.Fatalf("rerequest with no earlier run: %d %v", r.Status, r.Body)
 	}
 	push := mutate(t, "push/with-new-branch.payload.json", func(m map[string]any) {
@@ -123,24 +124,24 @@ func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
 		m["repository"] = s["repository"]
 		_ = repo
 	})
-	if r := ts.deliver(t, "push", "", push); r.Status != http.StatusAccepted {
+	if r := ts.Deliver(t, "push", "", push); r.Status != http.StatusAccepted {
 		t.Fatalf("push: %d %v", r.Status, r.Body)
 	}
-	r := ts.deliver(t, "check_suite", "", suite)
+	r := ts.Deliver(t, "check_suite", "", suite)
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("rerequest: %d %v", r.Status, r.Body)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2", p.CheckSuite.HeadSHA); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2", p.CheckSuite.HeadSHA); n != 1 {
 		t.Errorf("want attempt 2 of the commit, have %d", n)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 2 {
+	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 2 {
 		t.Errorf("%d run.execute jobs, want 2", n)
 	}
 }
 
 func TestInstallationLifecycle(t *testing.T) {
-	ts := newTestServer(t)
-	created := fixture(t, "installation/created.payload.json")
+	ts := apptest.NewServer(t)
+	created := apptest.Fixture(t, "installation/created.payload.json")
 	var p struct {
 		Installation struct{ ID int64 }   `json:"installation"`
 		Repositories []struct{ ID int64 } `json:"repositories"`
@@ -149,41 +150,41 @@ func TestInstallationLifecycle(t *testing.T) {
 	step := func(event, rel string, wantState string) {
 		t.Helper()
 		body := mutate(t, rel, func(m map[string]any) { m["installation"].(map[string]any)["id"] = p.Installation.ID })
-		if r := ts.deliver(t, event, "", body); r.Status != http.StatusAccepted {
+		if r := ts.Deliver(t, event, "", body); r.Status != http.StatusAccepted {
 			t.Fatalf("%s: %d %v", rel, r.Status, r.Body)
 		}
-		if n := ts.count(t, "SELECT count(*) FROM installations WHERE id = $1 AND state = $2", p.Installation.ID, wantState); n != 1 {
+		if n := ts.Count(t, "SELECT count(*) FROM installations WHERE id = $1 AND state = $2", p.Installation.ID, wantState); n != 1 {
 			t.Errorf("after %s the installation is not %s", rel, wantState)
 		}
 	}
 	step("installation", "installation/created.payload.json", "active")
-	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != len(p.Repositories) {
+	if n := ts.Count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != len(p.Repositories) {
 		t.Errorf("%d active repositories, want %d from the payload", n, len(p.Repositories))
 	}
 	step("installation_repositories", "installation_repositories/added.payload.json", "active")
 	// The removed fixture names octocat/Hello-World (id 1296269): have it first.
-	if _, err := store.UpsertRepository(context.Background(), ts.db, store.Repository{GitHubID: 1296269, FullName: "octocat/Hello-World"}); err != nil {
+	if _, err := store.UpsertRepository(context.Background(), ts.DB, store.Repository{GitHubID: 1296269, FullName: "octocat/Hello-World"}); err != nil {
 		t.Fatal(err)
 	}
 	step("installation_repositories", "installation_repositories/removed.payload.json", "active")
-	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE github_id = 1296269 AND active"); n != 0 {
+	if n := ts.Count(t, "SELECT count(*) FROM repositories WHERE github_id = 1296269 AND active"); n != 0 {
 		t.Error("a repository removed from the installation is still active")
 	}
 	step("installation", "installation/suspend.payload.json", "suspended")
 	step("installation", "installation/unsuspend.payload.json", "active")
 	step("installation", "installation/deleted.payload.json", "deleted")
-	if n := ts.count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != 0 {
+	if n := ts.Count(t, "SELECT count(*) FROM repositories WHERE installation_id = $1 AND active", p.Installation.ID); n != 0 {
 		t.Errorf("%d repositories still active after the App was uninstalled", n)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM audit_log WHERE action LIKE 'installation%'"); n != 6 {
+	if n := ts.Count(t, "SELECT count(*) FROM audit_log WHERE action LIKE 'installation%'"); n != 6 {
 		t.Errorf("%d installation audit rows, want 6", n)
 	}
 }
 
 func TestReplayRespectsRunIdentity(t *testing.T) {
-	ts := newTestServer(t)
-	body := pushPayload(t, "main", "cccc000000000000000000000000000000000001", "replay me")
-	if r := ts.deliver(t, "push", "to-replay", body); r.Status != http.StatusAccepted {
+	ts := apptest.NewServer(t)
+	body := apptest.PushPayload(t, "main", "cccc000000000000000000000000000000000001", "replay me")
+	if r := ts.Deliver(t, "push", "to-replay", body); r.Status != http.StatusAccepted {
 		t.Fatal(r)
 	}
 	res, err := ts.Intake.Replay(context.Background(), "to-replay")
@@ -193,10 +194,10 @@ func TestReplayRespectsRunIdentity(t *testing.T) {
 	if res.Outcome != "accepted" || len(res.RunIDs) != 1 {
 		t.Errorf("replay: %+v", res)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM runs"); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM runs"); n != 1 {
 		t.Errorf("%d runs after replay, want 1", n)
 	}
-	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE replayed_at IS NOT NULL"); n != 1 {
+	if n := ts.Count(t, "SELECT count(*) FROM deliveries WHERE replayed_at IS NOT NULL"); n != 1 {
 		t.Error("replayed_at not stamped")
 	}
 	if _, err := ts.Intake.Replay(context.Background(), "never-seen"); err == nil {
