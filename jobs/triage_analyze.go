@@ -343,8 +343,11 @@ func resultsFromRows(rows []store.TestResult) *triage.Results {
 const maxBaselineLog = 8 << 20
 
 // baseline hashes the lines of the last successful log of the same step,
-// so that lines also present when it passed weigh less as evidence. It is
-// best effort: without one, triage works as well, only less sharply.
+// so that lines also present when it passed weigh less as evidence. The
+// lines are cleaned as the scanner cleans them (timestamps, terminal
+// escapes, carriage returns, go test -json wrapping), or a line printed by
+// both runs would never be recognised. It is best effort: without one,
+// triage works as well, only less sharply.
 func (w *TriageAnalyzeWorker) baseline(ctx context.Context, tx pgx.Tx, run store.Run, name string) triage.Baseline {
 	id, err := store.LastSucceededStep(ctx, tx, run.RepositoryID, name, run.ID)
 	if err != nil {
@@ -354,9 +357,9 @@ func (w *TriageAnalyzeWorker) baseline(ctx context.Context, tx pgx.Tx, run store
 	if err != nil || len(log) > maxBaselineLog {
 		return nil
 	}
-	b := triage.Baseline{}
-	for _, line := range bytes.Split(log, []byte("\n")) {
-		b[triage.LineHash(string(line))] = struct{}{}
+	b, err := triage.BuildBaseline(bytes.NewReader(log), w.Rules, 0)
+	if err != nil {
+		return nil
 	}
 	return b
 }
