@@ -1,0 +1,164 @@
+package triage
+
+import (
+	"bytes"
+	"container/heap"
+	"regexp"
+)
+
+// The scanner reads each line in the light of the lines around it: a
+// command echo or an environment dump is never evidence, a warning or an
+// error the log later recovered from is demoted, and the lines that carry
+// on an error (its context, trace, compiler notes) form one block with it.
+
+// echoState follows the multi-line command echoes of CI systems: GitHub
+// Actions prints "Run <command>" and then, indented, the script, its shell
+// and an "env:" list; a list of variables under "env:" is never output.
+type echoState struct {
+	indent int // lines indented more than this continue the echo; -1: none
+}
+
+// isEcho reports whether text (a cleaned line) is an echo of a command or
+// a line of an environment dump: a shell trace ("+ cmd"), a CI system's
+// "$ cmd" or "Run cmd", a variable assignment (go env, printenv, export),
+// or a line of an "env:" block. Such lines name variables and commands,
+// not failures.
+func (e *echoState) isEcho(text []byte) bool {
+	ind := indentOf(text)
+	if e.indent >= 0 {
+		if ind > e.indent && ind < len(text) {
+			return true
+		}
+		e.indent = -1
+	}
+	if len(text) < 2 {
+		return false
+	}
+	t := text[ind:]
+	switch {
+	case ind == 0 && (t[0] == '+' || t[0] == '$'):
+		i := 0
+		for i < len(t) && t[i] == t[0] && i < 4 {
+			i++
+		}
+		return i < len(t) && t[i] == ' '
+	case ind == 0 && (bytes.HasPrefix(t, []byte("Run ")) || bytes.HasPrefix(t, []byte("##[group]Run "))):
+		e.indent = 0
+		return true
+	case bytes.Equal(t, []byte("env:")):
+		e.indent = ind
+		return true
+	case bytes.HasPrefix(t, []byte("##[endgroup]")):
+		return true
+	}
+	return ind == 0 && isAssignment(t)
+}
+
+// isAssignment reports whether t starts with NAME=, optionally after
+// export, declare -x, set or setenv.
+func isAssignment(t []byte) bool {
+	for _, p := range [][]byte{[]byte("export "), []byte("declare -x "), []byte("set "), []byte("setenv ")} {
+		if bytes.HasPrefix(t, p) {
+			t = t[len(p):]
+			break
+		}
+	}
+	i := 0
+	for i < len(t) && (t[i] == '_' || t[i] >= 'A' && t[i] <= 'Z' || t[i] >= 'a' && t[i] <= 'z' || i > 0 && t[i] >= '0' && t[i] <= '9') {
+		i++
+	}
+	return i > 0 && i < len(t) && t[i] == '='
+}
+
+func indentOf(text []byte) int {
+	i := 0
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// isWarning reports whether a logger or tool marked the line as a warning
+// (WARN, WARNING, warning:): a problem it handled, rarely the cause.
+func isWarning(text []byte) bool {
+	t := text[indentOf(text):]
+	if bytes.HasPrefix(t, []byte("warning:")) || bytes.HasPrefix(t, []byte("Warning:")) {
+		return true
+	}
+	head := t[:min(len(t), 64)]
+	i := bytes.Index(head, []byte("WARN"))
+	if i < 0 {
+		return false
+	}
+	if i > 0 && isWordByte(head[i-1]) {
+		return false
+	}
+	j := i + 4
+	if bytes.HasPrefix(head[j:], []byte("ING")) {
+		j += 3
+	}
+	return j >= len(head) || !isWordByte(head[j])
+}
+
+// isTraceLine reports whether text carries on an exception printed before
+// it: a stack frame, a nested cause, or the exception's own line.
+func isTraceLine(text []byte) bool {
+	if indentOf(text) > 0 {
+		return true
+	}
+	return bytes.HasPrefix(text, []byte("Caused by:")) || reExceptionLine.Match(text)
+}
+
+var reExceptionLine = regexp.MustCompile(`^(?:[\w$]+\.)+[\w$]*(?:Exception|Error)\b`)
+
+var (
+	// reRetry marks a line that says the operation will be tried again.
+	reRetry = regexp.MustCompile(`(?i)\bretry(?:ing)?\b|\btries remaining\b|\battempt \d+\b|\btrying again\b`)
+	// reRecovered marks a line that reports an operation succeeded.
+	reRecovered = regexp.MustCompile(`(?i)\b(?:succeeded|successfully|accepting connections|is ready|ready to accept|connected to|download(?:ed)? complete|done)\b`)
+)
+
+const (
+	warningFactor   = 0.5 // a line a tool marked as a warning
+	recoveredFactor = 0.3 // an error a later line shows was recovered from
+	recoveryWindow  = 50  // lines within which a success recovers an error
+	maxTransient    = 32
+)
+
+// transientKind reports whether an error of category c may be retried and
+// recovered from within a log (a lookup, a connection, a download).
+func transientKind(c Category) bool {
+	return c == CategoryNetwork || c == CategoryTimeout || c == CategoryInfrastructure
+}
+
+// noteTransient remembers a match a later success may show was recovered.
+func (s *LogScanner) noteTransient(m *Match, text []byte) {
+	if !transientKind(m.Category) && !reRetry.Match(text) {
+		return
+	}
+	if len(s.transient) >= maxTransient {
+		copy(s.transient, s.transient[1:])
+		s.transient = s.transient[:len(s.transient)-1]
+	}
+	s.transient = append(s.transient, m)
+}
+
+// recover demotes the transient errors of the last recoveryWindow lines
+// when line n reports a success: the log shows they were overcome.
+func (s *LogScanner) recover(n int64, text []byte) {
+	if !reRecovered.Match(text) {
+		return
+	}
+	changed := false
+	for _, m := range s.transient {
+		if n-m.Line <= recoveryWindow {
+			m.Score *= recoveredFactor
+			m.Recovered = true
+			changed = true
+		}
+	}
+	s.transient = s.transient[:0]
+	if changed {
+		heap.Init(&s.heap)
+	}
+}
