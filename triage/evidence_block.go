@@ -28,14 +28,38 @@ type LineRange struct {
 	End   int64 `json:"end"`
 }
 
-var (
-	// reBlockLead matches a line that introduces the error on the next
-	// line: gcc's function context, a numbered failure of RSpec/minitest,
-	// a pytest test header, a traceback's first line.
-	reBlockLead = regexp.MustCompile(`: In (?:member )?function |: In instantiation of|^In file included from |^\s+\d+\) \S|^_{3,} .+ _{3,}$|^Traceback \(most recent call last\)|^\s*(?:FAIL|FAILED:) \S`)
-	// reCodeFrame matches rustc's and gcc's source excerpts ("58 |  code").
-	reCodeFrame = regexp.MustCompile(`^\s*\d*\s*[|│╵╷]|^\s*= (?:note|help)`)
-)
+// reBlockLead matches a line that introduces the error on the next line:
+// gcc's function context, a numbered failure of RSpec/minitest, a pytest
+// test header, a traceback's first line, a test runner's failing file.
+var reBlockLead = regexp.MustCompile(`: In (?:member )?function |: In instantiation of|^In file included from |^\s+\d+\) \S|^_{3,} .+ _{3,}$|^Traceback \(most recent call last\)|^\s*(?:FAIL|FAILED:) \S`)
+
+// isBlockLead is reBlockLead with the cheap tests first: it runs on the
+// line before every match.
+func isBlockLead(line []byte) bool {
+	t := line[indentOf(line):]
+	if len(t) == 0 {
+		return false
+	}
+	switch {
+	case t[0] >= '0' && t[0] <= '9' && len(t) < len(line),
+		t[0] == '_' || t[0] == 'T' || t[0] == 'F' || t[0] == 'I',
+		bytes.Contains(line, []byte(": In ")):
+		return reBlockLead.Match(line)
+	}
+	return false
+}
+
+// isCodeFrame reports a compiler's source excerpt ("58 |  code", "   |
+// ^^^", "= note: ...").
+func isCodeFrame(text []byte) bool {
+	t := text[indentOf(text):]
+	for len(t) > 0 && t[0] >= '0' && t[0] <= '9' {
+		t = t[1:]
+	}
+	t = t[indentOf(t):]
+	return bytes.HasPrefix(t, []byte("|")) || bytes.HasPrefix(t, []byte("│")) || bytes.HasPrefix(t, []byte("╵")) ||
+		bytes.HasPrefix(t, []byte("╷")) || bytes.HasPrefix(t, []byte("= note")) || bytes.HasPrefix(t, []byte("= help"))
+}
 
 // blockPrefix is the tag a tool puts in front of every line of one
 // message ("[ERROR]", "npm ERR!", "#7 "): lines with the same tag carry on
@@ -61,9 +85,11 @@ func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 	if p := blockPrefix(text); p != nil {
 		b.prefix = append([]byte(nil), p...)
 	}
-	if prev := s.recent(1); len(prev) == 1 && n > 1 && reBlockLead.MatchString(prev[0]) {
-		b.start = n - 1
-		b.lines = append(b.lines, prev[0])
+	if s.ringPos > 0 && n > 1 {
+		if prev := s.ring[(s.ringPos-1)%int64(len(s.ring))]; isBlockLead(prev) {
+			b.start = n - 1
+			b.lines = append(b.lines, string(prev))
+		}
 	}
 	b.lines = append(b.lines, string(truncBytes(text, maxContextLen)))
 	s.block = b
@@ -106,7 +132,7 @@ func (b *block) continues(text []byte, matched Category, conf float64) bool {
 		return true
 	case b.prefix != nil && bytes.HasPrefix(text, b.prefix):
 		return true
-	case bytes.HasPrefix(text, []byte("Caused by:")) || reCodeFrame.Match(text):
+	case bytes.HasPrefix(text, []byte("Caused by:")) || isCodeFrame(text):
 		return true
 	}
 	return false

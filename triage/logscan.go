@@ -389,7 +389,7 @@ func (s *LogScanner) match(n int64, text []byte) {
 	}
 	bestConf := conf
 	score := bestConf
-	if warning && bestConf < noiseOverride && !reRetry.Match(text) {
+	if warning && bestConf < noiseOverride && !mentionsRetry(text) {
 		score *= warningFactor
 	}
 	line := string(text)

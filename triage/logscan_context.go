@@ -106,7 +106,8 @@ func isTraceLine(text []byte) bool {
 	if indentOf(text) > 0 {
 		return true
 	}
-	return bytes.HasPrefix(text, []byte("Caused by:")) || reExceptionLine.Match(text)
+	return bytes.HasPrefix(text, []byte("Caused by:")) ||
+		(bytes.Contains(text, []byte("Exception")) || bytes.Contains(text, []byte("Error"))) && reExceptionLine.Match(text)
 }
 
 var reExceptionLine = regexp.MustCompile(`^(?:[\w$]+\.)+[\w$]*(?:Exception|Error)\b`)
@@ -117,6 +118,16 @@ var (
 	// reRecovered marks a line that reports an operation succeeded.
 	reRecovered = regexp.MustCompile(`(?i)\b(?:succeeded|successfully|accepting connections|is ready|ready to accept|connected to|download(?:ed)? complete|done)\b`)
 )
+
+// mentionsRetry is reRetry.Match with a cheap test first.
+func mentionsRetry(text []byte) bool {
+	for _, w := range [][]byte{[]byte("etry"), []byte("ETRY"), []byte("etrying"), []byte("tries"), []byte("ttempt"), []byte("again")} {
+		if bytes.Contains(text, w) {
+			return reRetry.Match(text)
+		}
+	}
+	return false
+}
 
 const (
 	warningFactor   = 0.5 // a line a tool marked as a warning
@@ -133,7 +144,7 @@ func transientKind(c Category) bool {
 
 // noteTransient remembers a match a later success may show was recovered.
 func (s *LogScanner) noteTransient(m *Match, text []byte) {
-	if !transientKind(m.Category) && !reRetry.Match(text) {
+	if !transientKind(m.Category) && !mentionsRetry(text) {
 		return
 	}
 	if len(s.transient) >= maxTransient {
@@ -146,19 +157,22 @@ func (s *LogScanner) noteTransient(m *Match, text []byte) {
 // recover demotes the transient errors of the last recoveryWindow lines
 // when line n reports a success: the log shows they were overcome.
 func (s *LogScanner) recover(n int64, text []byte) {
-	if !reRecovered.Match(text) {
-		return
-	}
-	changed := false
+	// Errors older than the window can no longer be recovered: forget
+	// them, so that lines are only tested for a success near an error.
+	kept := s.transient[:0]
 	for _, m := range s.transient {
 		if n-m.Line <= recoveryWindow {
-			m.Score *= recoveredFactor
-			m.Recovered = true
-			changed = true
+			kept = append(kept, m)
 		}
 	}
-	s.transient = s.transient[:0]
-	if changed {
-		heap.Init(&s.heap)
+	s.transient = kept
+	if len(kept) == 0 || !reRecovered.Match(text) {
+		return
 	}
+	for _, m := range s.transient {
+		m.Score *= recoveredFactor
+		m.Recovered = true
+	}
+	s.transient = s.transient[:0]
+	heap.Init(&s.heap)
 }
