@@ -62,11 +62,11 @@ type Failure struct {
 	// EvidenceRanges are the blocks of log lines the evidence covers, the
 	// one with the deciding line first; Evidence has one entry per line.
 	EvidenceRanges []LineRange `json:"evidence_ranges,omitempty"`
-	Hint              string     `json:"hint,omitempty"` // the likely root cause
-	Remediation       string     `json:"remediation"`
-	Rule              string     `json:"rule,omitempty"`   // the rule that decided, if any
-	Source            string     `json:"source"`           // "runner", "log", "test" or "results"
-	Frames            []string   `json:"frames,omitempty"` // normalised top stack frames, if any
+	Hint           string      `json:"hint,omitempty"` // the likely root cause
+	Remediation    string      `json:"remediation"`
+	Rule           string      `json:"rule,omitempty"`   // the rule that decided, if any
+	Source         string      `json:"source"`           // "runner", "log", "test" or "results"
+	Frames         []string    `json:"frames,omitempty"` // normalised top stack frames, if any
 }
 
 func (o Options) withDefaults() Options {

@@ -43,6 +43,8 @@ func (e *echoState) isEcho(text []byte) bool {
 		}
 		return i < len(t) && t[i] == ' '
 	case ind == 0 && (bytes.HasPrefix(t, []byte("Run ")) || bytes.HasPrefix(t, []byte("##[group]Run "))):
+		// Raw logs do not always close the group before the command's
+		// output: only the indented lines after it are taken as echo.
 		e.indent = 0
 		return true
 	case bytes.Equal(t, []byte("env:")):
