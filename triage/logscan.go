@@ -367,7 +367,9 @@ func (s *LogScanner) match(n int64, text []byte) {
 	}
 	rs := s.opts.Rules
 	best, noise := rs.best(s.scr, text)
-	warning := isWarning(text)
+	// Only a line a rule matched can start a warning's trace or be
+	// demoted, so unmatched lines are not tested.
+	warning := (best >= 0 || noise) && isWarning(text)
 	if s.warnTrace {
 		s.warnTrace = !warning && isTraceLine(text)
 		warning = warning || s.warnTrace

@@ -24,41 +24,57 @@ type echoState struct {
 // or a line of an "env:" block. Such lines name variables and commands,
 // not failures.
 func (e *echoState) isEcho(text []byte) bool {
-	ind := indentOf(text)
-	if e.indent >= 0 {
-		if ind > e.indent && ind < len(text) {
-			return true
-		}
+	if len(text) == 0 {
 		e.indent = -1
-	}
-	if len(text) < 2 {
 		return false
 	}
-	t := text[ind:]
-	switch {
-	case ind == 0 && (t[0] == '+' || t[0] == '$'):
+	if text[0] == ' ' || text[0] == '\t' {
+		ind := indentOf(text)
+		if e.indent >= 0 {
+			if ind > e.indent && ind < len(text) {
+				return true
+			}
+			e.indent = -1
+		}
+		if string(text[ind:]) == "env:" {
+			e.indent = ind
+			return true
+		}
+		return false
+	}
+	e.indent = -1
+	switch text[0] {
+	case '+', '$':
 		i := 0
-		for i < len(t) && t[i] == t[0] && i < 4 {
+		for i < len(text) && text[i] == text[0] && i < 4 {
 			i++
 		}
-		return i < len(t) && t[i] == ' '
-	case ind == 0 && (bytes.HasPrefix(t, []byte("Run ")) || bytes.HasPrefix(t, []byte("##[group]Run "))):
-		// Raw logs do not always close the group before the command's
-		// output: only the indented lines after it are taken as echo.
-		e.indent = 0
-		return true
-	case bytes.Equal(t, []byte("env:")):
-		e.indent = ind
-		return true
-	case bytes.HasPrefix(t, []byte("##[endgroup]")):
-		return true
+		return i < len(text) && text[i] == ' '
+	case 'R', '#':
+		if bytes.HasPrefix(text, []byte("Run ")) || bytes.HasPrefix(text, []byte("##[group]Run ")) {
+			// Raw logs do not always close the group before the command's
+			// output: only the indented lines after it are taken as echo.
+			e.indent = 0
+			return true
+		}
+		return bytes.HasPrefix(text, []byte("##[endgroup]"))
+	case 'e':
+		if string(text) == "env:" {
+			e.indent = 0
+			return true
+		}
 	}
-	return ind == 0 && isAssignment(t)
+	return isAssignment(text)
 }
 
 // isAssignment reports whether t starts with NAME=, optionally after
 // export, declare -x, set or setenv.
 func isAssignment(t []byte) bool {
+	eq := bytes.IndexByte(t[:min(len(t), 128)], '=')
+	if eq <= 0 {
+		return false
+	}
+	t = t[:eq+1]
 	for _, p := range [][]byte{[]byte("export "), []byte("declare -x "), []byte("set "), []byte("setenv ")} {
 		if bytes.HasPrefix(t, p) {
 			t = t[len(p):]
