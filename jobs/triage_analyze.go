@@ -255,7 +255,12 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 			explained = true
 		}
 	}
-	// A run that failed outside its steps (configuration, checkout) is
+	// A pipeline the runner rejected (invalid or missing .sentinel.yml) is
+	// named as such: no rule is needed to say what the runner knows.
+	if !explained && run.Category == CategoryConfiguration && run.Error != "" && run.State == store.RunFailed {
+		return append(out, stepFailure{f: triage.PipelineProblem("run", run.Error)}), nil
+	}
+	// A run that failed outside its steps (checkout, infrastructure) is
 	// explained from its error.
 	if !explained && run.Error != "" && run.State != store.RunSucceeded && run.State != store.RunCancelled {
 		facts := triage.StepFacts{Step: "run", ExitCode: 1, State: "failed", TimedOut: run.State == store.RunTimedOut}

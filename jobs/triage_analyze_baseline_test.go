@@ -79,3 +79,38 @@ func TestTriageBaselineMatchesCleanedLines(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline file the runner rejected is a configuration failure that says
+// what is wrong, not an unknown one.
+func TestTriageNamesPipelineConfigError(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id, _, err := store.InsertRun(s.ctx, s.db, store.NewRun{RepositoryID: s.repoID, SHA: "cfg", Branch: "main", Trigger: "push"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = `.sentinel.yml line 5: bad duration "soon"`
+	for _, to := range []string{store.RunRunning, store.RunFailed} {
+		if _, err := store.TransitionRun(s.ctx, s.db, id, []string{store.RunQueued, store.RunRunning}, to, CategoryConfiguration, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fs []stepFailure
+	if err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
+		run, err := store.GetRun(s.ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		fs, err = s.w.findFailures(s.ctx, tx, run)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 {
+		t.Fatalf("failures = %+v, want one", fs)
+	}
+	f := fs[0].f
+	if f.Category != triage.CategoryConfiguration || !strings.Contains(f.Title, msg) || f.Source != "runner" {
+		t.Errorf("failure = %s %q (%s), want configuration naming %q", f.Category, f.Title, f.Source, msg)
+	}
+}
