@@ -202,7 +202,8 @@ func flakyNames(fs []store.ReportFailure) []string {
 }
 
 // renderEvidence writes the evidence lines of each failure for the check
-// run's text (details) section.
+// run's text (details) section; a long block (a whole stack trace) is
+// collapsed.
 func renderEvidence(r CheckReport) string {
 	var b strings.Builder
 	for _, f := range r.Failures {
@@ -210,10 +211,19 @@ func renderEvidence(r CheckReport) string {
 		if len(lines) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "#### `%s` — %s\n\n```text\n%s\n```\n\n", codeMD(failureName(f)), f.Category, strings.ReplaceAll(strings.Join(lines, "\n"), "```", "'''"))
+		code := strings.ReplaceAll(strings.Join(lines, "\n"), "```", "'''")
+		fmt.Fprintf(&b, "#### `%s` — %s\n\n", codeMD(failureName(f)), f.Category)
+		if len(lines) > collapseEvidence {
+			fmt.Fprintf(&b, "<details><summary>%d lines of evidence</summary>\n\n```text\n%s\n```\n\n</details>\n\n", len(lines), code)
+			continue
+		}
+		fmt.Fprintf(&b, "```text\n%s\n```\n\n", code)
 	}
 	return b.String()
 }
+
+// collapseEvidence is the number of evidence lines shown open.
+const collapseEvidence = 20
 
 // evidenceLines reads evidence as stored by triage: a JSON array of strings,
 // or of objects with a line number and text.
@@ -233,7 +243,7 @@ func evidenceLines(raw json.RawMessage) []string {
 			Line int    `json:"line"`
 			Text string `json:"text"`
 		}
-		if json.Unmarshal(it, &obj) == nil && obj.Text != "" {
+		if json.Unmarshal(it, &obj) == nil && (obj.Text != "" || obj.Line > 0) {
 			if obj.Line > 0 {
 				out = append(out, fmt.Sprintf("%5d | %s", obj.Line, obj.Text))
 			} else {

@@ -336,3 +336,26 @@ func FuzzRenderCheck(f *testing.F) {
 		}
 	})
 }
+
+// A long evidence block (a whole stack trace) is collapsed, and a blank
+// line inside a block keeps its number instead of showing raw JSON.
+func TestRenderEvidenceCollapsesLongBlocks(t *testing.T) {
+	t.Parallel()
+	var items []string
+	for n := 1; n <= 30; n++ {
+		text := fmt.Sprintf("\tat com.acme.Deep.call(Deep.java:%d)", n)
+		if n == 2 {
+			text = ""
+		}
+		items = append(items, fmt.Sprintf(`{"line":%d,"text":%q}`, n, text))
+	}
+	short := store.ReportFailure{Title: "short", Category: "test", Evidence: json.RawMessage(`[{"line":7,"text":"boom"}]`)}
+	long := store.ReportFailure{Title: "long", Category: "test", Evidence: json.RawMessage("[" + strings.Join(items, ",") + "]")}
+	got := renderEvidence(CheckReport{Failures: []store.ReportFailure{short, long}})
+	if strings.Count(got, "<details>") != 1 || !strings.Contains(got, "<summary>30 lines of evidence</summary>") {
+		t.Errorf("long block not collapsed once:\n%s", got)
+	}
+	if !strings.Contains(got, "    7 | boom") || strings.Contains(got, `{"line"`) || !strings.Contains(got, "    2 | \n") {
+		t.Errorf("evidence lines:\n%s", got)
+	}
+}

@@ -256,7 +256,12 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 			explained = true
 		}
 	}
-	// A run that failed outside its steps (configuration, checkout) is
+	// A pipeline the runner rejected (invalid or missing .sentinel.yml) is
+	// named as such: no rule is needed to say what the runner knows.
+	if !explained && run.Category == CategoryConfiguration && run.Error != "" && run.State == store.RunFailed {
+		return append(out, stepFailure{f: triage.PipelineProblem("run", run.Error)}), nil
+	}
+	// A run that failed outside its steps (checkout, infrastructure) is
 	// explained from its error.
 	if !explained && run.Error != "" && run.State != store.RunSucceeded && run.State != store.RunCancelled {
 		facts := triage.StepFacts{Step: "run", ExitCode: 1, State: triage.StepFailed, TimedOut: run.State == store.RunTimedOut}
@@ -342,8 +347,11 @@ func resultsFromRows(rows []store.TestResult) *triage.Results {
 const maxBaselineLog = 8 << 20
 
 // baseline hashes the lines of the last successful log of the same step,
-// so that lines also present when it passed weigh less as evidence. It is
-// best effort: without one, triage works as well, only less sharply.
+// so that lines also present when it passed weigh less as evidence. The
+// lines are cleaned as the scanner cleans them (timestamps, terminal
+// escapes, carriage returns, go test -json wrapping), or a line printed by
+// both runs would never be recognised. It is best effort: without one,
+// triage works as well, only less sharply.
 func (w *TriageAnalyzeWorker) baseline(ctx context.Context, tx pgx.Tx, run store.Run, name string) triage.Baseline {
 	id, err := store.LastSucceededStep(ctx, tx, run.RepositoryID, name, run.ID)
 	if err != nil {
@@ -353,9 +361,9 @@ func (w *TriageAnalyzeWorker) baseline(ctx context.Context, tx pgx.Tx, run store
 	if err != nil || len(log) > maxBaselineLog {
 		return nil
 	}
-	b := triage.Baseline{}
-	for _, line := range bytes.Split(log, []byte("\n")) {
-		b[triage.LineHash(string(line))] = struct{}{}
+	b, err := triage.BuildBaseline(bytes.NewReader(log), w.Rules, 0)
+	if err != nil {
+		return nil
 	}
 	return b
 }

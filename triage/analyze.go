@@ -59,11 +59,14 @@ type Failure struct {
 	File              string     `json:"file,omitempty"`
 	Line              int        `json:"line,omitempty"`
 	Evidence          []Evidence `json:"evidence"`
-	Hint              string     `json:"hint,omitempty"` // the likely root cause
-	Remediation       string     `json:"remediation"`
-	Rule              string     `json:"rule,omitempty"`   // the rule that decided, if any
-	Source            string     `json:"source"`           // "runner", "log", "test" or "results"
-	Frames            []string   `json:"frames,omitempty"` // normalised top stack frames, if any
+	// EvidenceRanges are the blocks of log lines the evidence covers, the
+	// one with the deciding line first; Evidence has one entry per line.
+	EvidenceRanges []LineRange `json:"evidence_ranges,omitempty"`
+	Hint           string      `json:"hint,omitempty"` // the likely root cause
+	Remediation    string      `json:"remediation"`
+	Rule           string      `json:"rule,omitempty"`   // the rule that decided, if any
+	Source         string      `json:"source"`           // "runner", "log", "test" or "results"
+	Frames         []string    `json:"frames,omitempty"` // normalised top stack frames, if any
 }
 
 func (o Options) withDefaults() Options {
@@ -154,7 +157,12 @@ func (a *stepAnalysis) failed() bool {
 }
 
 // bestMatch picks the line that decides the category: highest score, then
-// category order, then the earliest line.
+// category order, then the earliest line. When that line is a transient
+// error (network, time-out, infrastructure), a later error of another kind
+// almost as strong wins: the step went on after the first, so the last one
+// standing ended it. A later dependency failure does not: a package that
+// could not be fetched is the network error's consequence; nor does one
+// right after the transient error's block, which it likely caused.
 func bestMatch(ms []Match) (Match, bool) {
 	bi := -1
 	for i, m := range ms {
@@ -166,8 +174,26 @@ func bestMatch(ms []Match) (Match, bool) {
 	if bi < 0 {
 		return Match{}, false
 	}
-	return ms[bi], true
+	best := bi
+	for i := len(ms) - 1; i >= 0 && transientKind(ms[bi].Category); i-- {
+		m := ms[i]
+		if m.Line <= ms[bi].Range().End+laterGap || m.Category == ms[bi].Category || m.Score < laterMinScore ||
+			m.Category == CategoryDependency || transientKind(m.Category) {
+			continue
+		}
+		if m.Score >= ms[bi].Score-laterMargin && m.Range() != ms[bi].Range() {
+			best = i
+			break
+		}
+	}
+	return ms[best], true
 }
+
+const (
+	laterMargin   = 0.2 // how much weaker a later error may be and still decide
+	laterMinScore = 0.7 // summaries (0.6) never do
+	laterGap      = 5   // lines after a transient error's block that it may have caused
+)
 
 func (a *stepAnalysis) fromFacts() (Failure, bool) {
 	f := a.st.Facts
@@ -254,7 +280,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 		Category: m.Category, Title: m.Title, Confidence: round2(m.Score), Hint: r.Hint,
 		Remediation: r.Remediation, Rule: m.RuleID, Source: "log", Frames: m.Frames,
 	}
-	f.Evidence = a.evidence(m.Category, &m)
+	f.Evidence, f.EvidenceRanges = a.evidenceBlocks(m.Category, &m)
 	f.NormalizedMessage = causeMessage(m.Category, messageOf(m.Text))
 	f.File, f.Line = locationOf(m.Text)
 	identity := strings.Join(m.Frames, "\n")
@@ -290,10 +316,16 @@ func (a *stepAnalysis) unexplained() Failure {
 	return f
 }
 
-// evidence picks the lines explaining a failure of category c: that
-// category's matched lines (fresh ones before those also in the baseline),
-// then, if few, other strong matches; ordered by line number.
+// evidence picks the lines explaining a failure of category c: the block
+// of the deciding line first, then the blocks of that category's other
+// matched lines (fresh ones before those also in the baseline), then, if
+// few, other strong matches; one entry per line.
 func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
+	ev, _ := a.evidenceBlocks(c, primary)
+	return ev
+}
+
+func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, []LineRange) {
 	var same, other []Match
 	fresh := 0
 	for _, m := range a.rep.Matches {
@@ -329,11 +361,19 @@ func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
 	if primary != nil {
 		picked = append(picked, *primary)
 	}
+	covered := func(m Match) bool {
+		for _, p := range picked {
+			if r := p.Range(); m.Line >= r.Start && m.Line <= r.End {
+				return true
+			}
+		}
+		return false
+	}
 	for _, m := range same {
 		if len(picked) >= a.opts.MaxEvidence {
 			break
 		}
-		if primary == nil || m.Line != primary.Line {
+		if !covered(m) {
 			picked = append(picked, m)
 		}
 	}
@@ -341,17 +381,58 @@ func (a *stepAnalysis) evidence(c Category, primary *Match) []Evidence {
 		if len(picked) >= min(3, a.opts.MaxEvidence) {
 			break
 		}
-		picked = append(picked, m)
+		if !covered(m) {
+			m.block = nil // another cause: its line alone
+			picked = append(picked, m)
+		}
 	}
 	if len(picked) == 0 {
 		picked = a.rep.Tail
 	}
-	sort.Slice(picked, func(i, j int) bool { return picked[i].Line < picked[j].Line })
-	ev := make([]Evidence, 0, len(picked))
-	for _, m := range picked {
-		ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+	rest := picked
+	if primary != nil {
+		rest = picked[1:]
 	}
-	return ev
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Line < rest[j].Line })
+	byLine := make(map[int64]*Match, len(a.rep.Matches))
+	for i := range a.rep.Matches {
+		byLine[a.rep.Matches[i].Line] = &a.rep.Matches[i]
+	}
+	return blockEvidence(picked, byLine)
+}
+
+// maxEvidenceLines bounds the evidence of one failure read from a log.
+const maxEvidenceLines = 120
+
+// blockEvidence turns matches into evidence, one entry per line of each
+// match's block, and the blocks' ranges. A line a rule matched keeps its
+// rule and context.
+func blockEvidence(picked []Match, byLine map[int64]*Match) ([]Evidence, []LineRange) {
+	var ev []Evidence
+	var ranges []LineRange
+	for _, m := range picked {
+		b := m.block
+		if b == nil || len(b.lines) <= 1 {
+			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+			ranges = append(ranges, LineRange{Start: m.Line, End: m.Line})
+			if len(ev) >= maxEvidenceLines {
+				break
+			}
+			continue
+		}
+		ranges = append(ranges, LineRange{Start: b.start, End: b.end})
+		for i, text := range b.lines {
+			e := Evidence{Line: b.start + int64(i), Text: text}
+			if x := byLine[e.Line]; x != nil {
+				e.Text, e.Before, e.After, e.Rule = x.Text, x.Before, x.After, x.RuleID
+			}
+			ev = append(ev, e)
+			if len(ev) >= maxEvidenceLines {
+				return ev, ranges
+			}
+		}
+	}
+	return ev, ranges
 }
 
 var reLeadingNoise = regexp.MustCompile(`^((\[?<(time|date)>\]?|##\[error\]|\[error\]|error:)\s*)+`)

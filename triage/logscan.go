@@ -46,8 +46,20 @@ type Match struct {
 	Before     []string `json:"before,omitempty"`
 	After      []string `json:"after,omitempty"`
 	Frames     []string `json:"frames,omitempty"` // normalised stack frames that followed the line
-	Score      float64  `json:"score"`            // rule confidence, lowered when InBaseline
+	Score      float64  `json:"score"`            // rule confidence, lowered when InBaseline, a warning or recovered
 	InBaseline bool     `json:"in_baseline,omitempty"`
+	Recovered  bool     `json:"recovered,omitempty"` // a later line reports the operation succeeded
+
+	block *block // the lines of the error this line belongs to
+}
+
+// Range is the block of lines the match belongs to: the line itself when
+// it stands alone.
+func (m Match) Range() LineRange {
+	if m.block == nil {
+		return LineRange{Start: m.Line, End: m.Line}
+	}
+	return LineRange{Start: m.block.start, End: m.block.end}
 }
 
 // LogReport is what AnalyzeLog found. Its size does not depend on the
@@ -132,6 +144,10 @@ type LogScanner struct {
 	frames    []*frameCollector
 	scr       *scratch
 	testBlock []*Match // Go test log lines since the last "=== RUN"
+	echo      echoState
+	warnTrace bool     // the lines go on with the trace of a warning
+	transient []*Match // recent errors a later success may recover
+	block     *block   // the error block being read
 	bytes     int64
 	lines     int64
 	cleanBuf  []byte
@@ -141,7 +157,7 @@ type LogScanner struct {
 func NewLogScanner(opts LogOptions) *LogScanner {
 	opts = opts.withDefaults()
 	size := max(opts.ContextLines, tailLines) + 1
-	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre)}
+	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre), echo: echoState{indent: -1}}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
 	}
@@ -345,18 +361,50 @@ const noiseOverride = 0.95
 
 // match records text as evidence when a rule matches it.
 func (s *LogScanner) match(n int64, text []byte) {
-	rs := s.opts.Rules
-	best, noise := rs.best(s.scr, text)
-	if noise || best < 0 {
+	if s.echo.isEcho(text) {
+		s.closeBlock()
 		return
 	}
-	bestConf := rs.rules[best].Confidence
+	rs := s.opts.Rules
+	best, noise := rs.best(s.scr, text)
+	// Only a line a rule matched can start a warning's trace or be
+	// demoted, so unmatched lines are not tested.
+	warning := (best >= 0 || noise) && isWarning(text)
+	if s.warnTrace {
+		s.warnTrace = !warning && isTraceLine(text)
+		warning = warning || s.warnTrace
+	}
+	if warning {
+		s.warnTrace = true
+	}
+	var cat Category
+	var conf float64
+	if best >= 0 {
+		cat, conf = rs.rules[best].Category, rs.rules[best].Confidence
+	}
+	inBlock := s.extendBlock(n, text, cat, conf, noise)
+	if noise || best < 0 {
+		if len(s.transient) > 0 && !noise {
+			s.recover(n, text)
+		}
+		return
+	}
+	bestConf := conf
 	score := bestConf
+	if warning && bestConf < noiseOverride && !mentionsRetry(text) {
+		score *= warningFactor
+	}
 	line := string(text)
 	inBase := false
 	if len(s.opts.Baseline) > 0 && s.opts.Baseline.Has(LineHash(line)) {
 		inBase = true
 		score *= baselineFactor
+	}
+	var b *block
+	if inBlock {
+		b = s.block
+	} else {
+		b = s.startBlock(n, text, cat)
 	}
 	if !s.heap.wants(score, s.opts.MaxMatches) {
 		return
@@ -365,15 +413,22 @@ func (s *LogScanner) match(n int64, text []byte) {
 	m := &Match{
 		RuleID: r.ID, Category: r.Category, Title: expandTitle(r, text), Line: n,
 		Text: string(truncBytes(text, maxContextLen)), Before: s.recent(s.opts.ContextLines),
-		Score: score, InBaseline: inBase,
+		Score: score, InBaseline: inBase, block: b,
 	}
 	s.heap.add(m, s.opts.MaxMatches)
+	s.noteTransient(m, text)
 	if r.ID == "test.go-location" && len(s.testBlock) < 64 {
 		s.testBlock = append(s.testBlock, m)
 	}
 	s.open = append(s.open, m)
 	if len(s.frames) < 8 {
 		s.frames = append(s.frames, &frameCollector{m: m})
+	}
+}
+
+func (s *LogScanner) closeBlock() {
+	if s.block != nil {
+		s.block.open = false
 	}
 }
 

@@ -204,8 +204,8 @@ func TestLineHashAndBaselineDownWeight(t *testing.T) {
 
 func TestBuildBaselineDownWeightsKnownLines(t *testing.T) {
 	t.Parallel()
-	good := "2024-05-01T09:00:00Z warning: error-prone API used in 3 places\nok  \tpkg\t0.1s\n"
-	bad := "2024-05-02T10:00:00Z warning: error-prone API used in 5 places\n2024-05-02T10:00:01Z Error: cannot open config.toml\n"
+	good := "2024-05-01T09:00:00Z warning: legacy API call failed in 3 places\nok  \tpkg\t0.1s\n"
+	bad := "2024-05-02T10:00:00Z warning: legacy API call failed in 5 places\n2024-05-02T10:00:01Z Error: cannot open config.toml\n"
 	base, err := BuildBaseline(stringsReader(good), nil, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,9 @@ package triage
 func BuiltinRules() []Rule {
 	var out []Rule
 	for _, group := range [][]Rule{
-		oomRules, timeoutRules, diskRules, infraRules, networkRules, dependencyRules,
-		configRules, compileRules, lintRules, testRules, genericRules, noiseRules,
+		oomRules, timeoutRules, diskRules, infraRules, networkRules, downloadRules, dependencyRules,
+		systemPackageRules, configRules, toolConfigRules, compileRules, nativeCompileRules, lintRules,
+		testRules, rubyRules, summaryRules, genericRules, noiseRules,
 	} {
 		out = append(out, group...)
 	}
@@ -41,7 +42,7 @@ var oomRules = []Rule{
 
 var timeoutRules = []Rule{
 	rule("timeout.go-test", CategoryTimeout, 0.95, `panic: test timed out after (\S+)`, "Go test binary timed out after $1", "A test ran past the -timeout; the goroutine dump after this line shows where it was stuck.", "Look at the running tests listed after the panic and the goroutine stuck in your code; fix the hang (missing context cancellation, lock, unbuffered channel) or raise go test -timeout."),
-	rule("timeout.job", CategoryTimeout, 0.95, `(?i)has exceeded the maximum execution time|job.*timed out after|the job running on runner .* has exceeded|Job's timeout|execution expired|step timed out|timed out waiting for the step`, "Job exceeded its time limit", "The CI system stopped the job at its timeout.", remTimeout),
+	rule("timeout.job", CategoryTimeout, 0.95, `(?i)has exceeded the maximum execution time|job.*timed out after|the job running on runner .* has exceeded|Job's timeout|Job failed: execution took longer than|step timed out|timed out waiting for the step`, "Job exceeded its time limit", "The CI system stopped the job at its timeout.", remTimeout),
 	rule("timeout.pytest", CategoryTimeout, 0.9, `Timeout >\s*[\d.]+s|pytest_timeout|Failed: Timeout`, "pytest-timeout stopped a test", "A test ran past its pytest-timeout limit.", remTimeout),
 	rule("timeout.jest", CategoryTimeout, 0.85, `Exceeded timeout of \d+ ?ms for a (test|hook)`, "Jest test exceeded its timeout", "A test or hook did not finish in time, often an unresolved promise or a missing done().", "Make sure the test awaits its promises or calls done(); raise the timeout with jest.setTimeout only if the work is slow by design."),
 	rule("timeout.mocha", CategoryTimeout, 0.85, `Timeout of \d+ms exceeded`, "Mocha test exceeded its timeout", "A test did not finish in time.", remTimeout),

@@ -42,8 +42,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
+	baselinePath := fs.String("baseline", "", "a log of the same step when it passed: lines it also has are demoted")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinel triage [--json] FILE...")
+		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] FILE...")
 		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
 		fs.PrintDefaults()
 	}
@@ -54,10 +55,19 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	var baseline triage.Baseline
+	if *baselinePath != "" {
+		b, err := readBaseline(*baselinePath)
+		if err != nil {
+			fmt.Fprintln(stderr, "sentinel triage:", err)
+			return 1
+		}
+		baseline = b
+	}
 	out := triageOutput{Schema: triageSchema, Files: []triageFileJSON{}}
 	status := 0
 	for _, path := range fs.Args() {
-		res := triageFile(path)
+		res := triageFile(path, baseline)
 		if res.Error != "" {
 			status = 1
 		}
@@ -87,8 +97,19 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
+// readBaseline hashes the lines of a passing log the way the triage worker
+// hashes the last successful log of a step.
+func readBaseline(path string) (triage.Baseline, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return triage.BuildBaseline(f, nil, 0)
+}
+
 // triageFile analyses one file; errors are reported in the result.
-func triageFile(path string) triageFileJSON {
+func triageFile(path string, baseline triage.Baseline) triageFileJSON {
 	res := triageFileJSON{File: path, Failures: []triage.Failure{}}
 	f, err := os.Open(path)
 	if err != nil {
@@ -104,7 +125,7 @@ func triageFile(path string) triageFileJSON {
 	}
 	res.Format = triage.DetectFormat(head)
 	err = nil
-	step := triage.StepInput{Facts: triage.StepFacts{Step: path}}
+	step := triage.StepInput{Facts: triage.StepFacts{Step: path}, Baseline: baseline}
 	switch res.Format {
 	case triage.FormatJUnit:
 		step.Results, err = triage.ParseJUnit(br)

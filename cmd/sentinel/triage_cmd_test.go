@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -95,5 +96,46 @@ func TestFingerprintCommand(t *testing.T) {
 	var fromFile bytes.Buffer
 	if code := runFingerprint([]string{filepath.Join("testdata", "triage", "lines.txt")}, nil, &fromFile, &errOut); code != 0 || fromFile.String() != out.String() {
 		t.Errorf("reading the file gave exit %d and different output", code)
+	}
+}
+
+// TestTriageCommandBaseline runs a failing log alone and then with the log
+// of the same step when it passed: the error both runs print (behind other
+// timestamps) decides alone, and gives way to the test failure with the
+// baseline.
+func TestTriageCommandBaseline(t *testing.T) {
+	t.Parallel()
+	pass := filepath.Join("testdata", "triage", "baseline_pass.log")
+	fail := filepath.Join("testdata", "triage", "baseline_fail.log")
+	first := func(args ...string) triageFileJSON {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := runTriage(append([]string{"--json"}, args...), &out, &errOut); code != 0 {
+			t.Fatalf("exit %d, stderr: %s", code, errOut.String())
+		}
+		var doc triageOutput
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Files) != 1 || len(doc.Files[0].Failures) == 0 {
+			t.Fatalf("no failure in %s", out.String())
+		}
+		return doc.Files[0]
+	}
+	if got := first(fail).Failures[0]; got.Category != "network" {
+		t.Errorf("without baseline: category %s (%s), want network", got.Category, got.Title)
+	}
+	got := first("--baseline", pass, fail).Failures[0]
+	if got.Category != "test" {
+		t.Errorf("with baseline: category %s (%s), want test", got.Category, got.Title)
+	}
+	for _, e := range got.Evidence {
+		if strings.Contains(e.Text, "UnknownHostException") {
+			t.Errorf("with baseline: evidence line %d is in the passing log too: %s", e.Line, e.Text)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := runTriage([]string{"--baseline", filepath.Join("testdata", "triage", "missing.log"), fail}, &out, &errOut); code != 1 {
+		t.Errorf("missing baseline: exit %d, want 1", code)
 	}
 }

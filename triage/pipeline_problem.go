@@ -1,0 +1,22 @@
+package triage
+
+// PipelineProblem is the failure of a run that Sentinel could not run as
+// asked: an invalid or missing pipeline file, a result file that cannot be
+// read. The runner knows the cause exactly, so no rule is consulted; the
+// message says what is wrong and where (".sentinel.yml line 5: bad
+// duration \"soon\"").
+func PipelineProblem(step, message string) Failure {
+	msg := oneLine(message, 300)
+	if msg == "" {
+		msg = "the pipeline could not be run"
+	}
+	f := Failure{
+		Step: step, Category: CategoryConfiguration, Title: "Pipeline configuration error: " + msg, Confidence: 0.95,
+		Hint:        "Sentinel could not run the pipeline as configured.",
+		Remediation: "Fix .sentinel.yml (or the file named) at the place the message gives; the run never reached your code.",
+		Source:      "runner", Evidence: []Evidence{{Text: msg}},
+	}
+	f.NormalizedMessage = Normalize(msg)
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, "")
+	return f
+}
