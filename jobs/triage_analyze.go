@@ -258,7 +258,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 	}
 	// A pipeline the runner rejected (invalid or missing .sentinel.yml) is
 	// named as such: no rule is needed to say what the runner knows.
-	if !explained && run.Category == CategoryConfiguration && run.Error != "" && run.State == store.RunFailed {
+	if !explained && run.Category == triage.CategoryConfiguration && run.Error != "" && run.State == store.RunFailed {
 		return append(out, stepFailure{f: triage.PipelineProblem("run", run.Error)}), nil
 	}
 	// A run that failed outside its steps (checkout, infrastructure) is
