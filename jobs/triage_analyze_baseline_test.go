@@ -38,7 +38,7 @@ func TestTriageBaselineMatchesCleanedLines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: store.StepRunning})
+		stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: triage.StepRunning})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestTriageBaselineMatchesCleanedLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			if err := store.FinishStep(ctx, db, stepID, store.StepEnd{State: store.StepSucceeded, ExitCode: &zero}); err != nil {
+			if err := store.FinishStep(ctx, db, stepID, store.StepEnd{State: triage.StepSucceeded, ExitCode: &zero}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -90,8 +90,8 @@ func TestTriageNamesPipelineConfigError(t *testing.T) {
 		t.Fatal(err)
 	}
 	const msg = `.sentinel.yml line 5: bad duration "soon"`
-	for _, to := range []string{store.RunRunning, store.RunFailed} {
-		if _, err := store.TransitionRun(s.ctx, s.db, id, []string{store.RunQueued, store.RunRunning}, to, CategoryConfiguration, msg); err != nil {
+	for _, to := range []store.RunState{store.RunRunning, store.RunFailed} {
+		if _, err := store.TransitionRun(s.ctx, s.db, id, []store.RunState{store.RunQueued, store.RunRunning}, to, triage.CategoryConfiguration, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
