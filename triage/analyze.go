@@ -34,6 +34,7 @@ type Options struct {
 	ContextLines    int      // context lines around evidence; default 3
 	MaxEvidence     int      // evidence lines per failure; default 8
 	MaxTestFailures int      // failing tests reported per step; default 100
+	Paths           Paths    // places the files Go tools print in the repository
 }
 
 // Evidence is one log line that explains a failure, with its 1-based line
@@ -54,7 +55,8 @@ type Failure struct {
 	Title             string     `json:"title"`              // one line
 	Confidence        float64    `json:"confidence"`         // 0..1
 	Fingerprint       string     `json:"fingerprint"`        // hex SHA-256, see Fingerprint
-	NormalizedMessage string     `json:"normalized_message"` // the cluster title
+	NormalizedMessage string     `json:"normalized_message"` // for the fingerprint and grouping only
+	Message           string     `json:"message,omitempty"`  // what people read: the raw failure message, bounded
 	TestID            string     `json:"test_id,omitempty"`
 	File              string     `json:"file,omitempty"`
 	Line              int        `json:"line,omitempty"`
@@ -253,6 +255,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 	f := Failure{
 		Category: m.Category, Title: m.Title, Confidence: round2(m.Score), Hint: r.Hint,
 		Remediation: r.Remediation, Rule: m.RuleID, Source: "log", Frames: m.Frames,
+		Message: strings.TrimSpace(m.Text),
 	}
 	f.Evidence = a.evidence(m.Category, &m)
 	f.NormalizedMessage = causeMessage(m.Category, messageOf(m.Text))

@@ -23,10 +23,15 @@ func (a *stepAnalysis) fromResults() []Failure {
 	for i, t := range res.Tests {
 		last[t.ID()] = i
 	}
+	// A subtest's own name may hold slashes: every prefix up to a slash
+	// may be its parent.
 	failedChild := map[string]bool{}
 	for i, t := range res.Tests {
-		if last[t.ID()] == i && isFailing(t.Outcome) && t.Parent != "" {
-			failedChild[TestID(t.Package, t.Parent)] = true
+		if last[t.ID()] != i || !isFailing(t.Outcome) {
+			continue
+		}
+		for j := strings.LastIndexByte(t.Name, '/'); j > 0; j = strings.LastIndexByte(t.Name[:j], '/') {
+			failedChild[TestID(t.Package, t.Name[:j])] = true
 		}
 	}
 	panicked := map[string]bool{}
@@ -38,7 +43,7 @@ func (a *stepAnalysis) fromResults() []Failure {
 	n := 0
 	for i, t := range res.Tests {
 		id := t.ID()
-		if last[id] != i || !isFailing(t.Outcome) || failedChild[id] || panicked[id] {
+		if last[id] != i || !isFailing(t.Outcome) || panicked[id] || failedChild[id] && !t.HasOwnFailure() {
 			continue
 		}
 		if n++; n > a.opts.MaxTestFailures {
@@ -57,17 +62,22 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 	if msg == "" {
 		msg = firstMeaningfulLine(t.Output)
 	}
+	headline := Headline(msg)
 	title := t.Name + " failed"
 	if t.Outcome == OutcomeError {
 		title = t.Name + " errored"
 	}
-	if msg != "" {
-		title += ": " + msg
+	if headline != "" {
+		title += ": " + headline
 	}
 	f := Failure{
 		Category: CategoryTest, Title: oneLine(title, 200), Confidence: 0.9, TestID: id,
-		File: t.File, Line: t.Line, Source: "test", Remediation: remTest,
+		Message: msg, Line: t.Line, Source: "test", Remediation: remTest,
 		Hint: "The test's own assertion failed; the message says what differed.",
+	}
+	f.File = a.resolve(t.File, t.Package)
+	if f.File == "" {
+		f.Line = 0
 	}
 	// A test that failed because the machine ran out of memory or the
 	// network is down is not a test bug: let its message say so.
@@ -77,7 +87,7 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 		f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
 		f.Confidence = round2(m.Score * 0.9)
 	}
-	f.NormalizedMessage = Normalize(msg)
+	f.NormalizedMessage = Normalize(headline)
 	if f.NormalizedMessage == "" {
 		f.NormalizedMessage = "test failed"
 	}
@@ -133,19 +143,42 @@ func firstMeaningfulLine(out string) string {
 
 // fromProblem explains a package-level problem.
 func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
-	f := Failure{Source: "results", File: p.File, Line: p.Line, Frames: p.Frames}
+	f := Failure{Source: "results", Line: p.Line, Frames: p.Frames, Message: problemMessage(p)}
+	f.File = a.resolve(p.File, p.Package)
+	if f.File == "" {
+		f.Line = 0
+	}
 	identity := strings.Join(p.Frames, "\n")
 	switch p.Kind {
 	case ProblemBuildFailed, ProblemSetupFailed:
 		f.Category, f.Confidence = CategoryCompile, 0.95
 		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		if f.File != "" {
+			f.Title = fmt.Sprintf("%s:%d: %s", f.File, f.Line, p.Message)
+		}
 		if p.Kind == ProblemSetupFailed {
 			f.Hint = "go test could not set the package up: a syntax error or a bad import in a test file."
 		} else {
 			f.Hint = "The package or its tests do not compile."
 		}
 		f.Remediation = remCompile
-		identity = p.Package
+		identity = p.Package + " " + f.File
+		// A module that could not be downloaded is not a compile error.
+		if m, ok := classifyLines(a.opts.Rules, []string{p.Message}); ok && m.Score >= 0.8 &&
+			(m.Category == CategoryDependency || m.Category == CategoryNetwork || m.Category == CategoryConfiguration) {
+			r := ruleByID(a.opts.Rules, m.RuleID)
+			f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
+			f.Confidence = round2(m.Score)
+		}
+	case ProblemVet:
+		f.Category, f.Confidence = CategoryLint, 0.9
+		f.Title = fmt.Sprintf("go vet: %s", p.Message)
+		if f.File != "" {
+			f.Title = fmt.Sprintf("go vet: %s:%d: %s", f.File, f.Line, p.Message)
+		}
+		f.Hint = "go vet found a likely bug at this line; the code compiles, but go test runs vet and fails on it."
+		f.Remediation = remLint
+		identity = p.Package + " " + f.File
 	case ProblemTimeout:
 		f.Category, f.Confidence = CategoryTimeout, 0.95
 		f.Title = fmt.Sprintf("%s: %s", p.Package, strings.TrimPrefix(p.Message, "panic: "))
@@ -156,6 +189,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		}
 		r := ruleByID(DefaultRules(), "timeout.go-test")
 		f.Hint, f.Remediation = r.Hint, r.Remediation
+		f.Hint += " The package's tests after this one did not run."
 	case ProblemPanic, ProblemRace:
 		f.Category, f.Confidence = CategoryTest, 0.9
 		what := "panic"
@@ -174,6 +208,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 			f.Title += ": " + strings.TrimPrefix(p.Message, "panic: ")
 			r := ruleByID(DefaultRules(), "test.go-panic")
 			f.Hint, f.Remediation = r.Hint, r.Remediation
+			f.Hint += " The package's tests after this one did not run."
 		} else {
 			r := ruleByID(DefaultRules(), "test.go-race")
 			f.Hint, f.Remediation = r.Hint, r.Remediation
@@ -227,4 +262,37 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 		}
 	}
 	return ev
+}
+
+// resolve places a file a Go tool printed in the repository, "" when it
+// is not the repository's (the standard library, the module cache).
+func (a *stepAnalysis) resolve(file, pkg string) string {
+	if file == "" {
+		return ""
+	}
+	rel, ok := a.opts.Paths.Resolve(file, pkg)
+	if !ok {
+		return ""
+	}
+	return rel
+}
+
+// problemMessage is what a problem says, in the words the tool printed:
+// its message and, for panics, races and timeouts, the report that
+// follows it.
+func problemMessage(p Problem) string {
+	switch p.Kind {
+	case ProblemPanic, ProblemRace, ProblemTimeout:
+	default:
+		return p.Message
+	}
+	var sb strings.Builder
+	sb.WriteString(p.Message)
+	for _, l := range p.Output {
+		if sb.Len()+len(l) >= maxMessageBytes {
+			break
+		}
+		sb.WriteString("\n" + l)
+	}
+	return strings.TrimSpace(sb.String())
 }

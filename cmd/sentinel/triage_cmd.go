@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/triage"
@@ -42,8 +43,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
+	checkout := fs.String("checkout", "", "the repository's checkout, to place the files Go tools print at their repository paths")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinel triage [--json] FILE...")
+		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--checkout DIR] FILE...")
 		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
 		fs.PrintDefaults()
 	}
@@ -56,8 +58,12 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}
 	out := triageOutput{Schema: triageSchema, Files: []triageFileJSON{}}
 	status := 0
+	var paths triage.Paths
+	if *checkout != "" {
+		paths = checkoutPaths(*checkout)
+	}
 	for _, path := range fs.Args() {
-		res := triageFile(path)
+		res := triageFile(path, paths)
 		if res.Error != "" {
 			status = 1
 		}
@@ -88,7 +94,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 }
 
 // triageFile analyses one file; errors are reported in the result.
-func triageFile(path string) triageFileJSON {
+func triageFile(path string, paths triage.Paths) triageFileJSON {
 	res := triageFileJSON{File: path, Failures: []triage.Failure{}}
 	f, err := os.Open(path)
 	if err != nil {
@@ -127,7 +133,7 @@ func triageFile(path string) triageFileJSON {
 	if step.Log != nil {
 		step.Log = io.TeeReader(step.Log, counter)
 	}
-	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{})
+	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{Paths: paths})
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -187,7 +193,9 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 		fmt.Fprintf(w, "  %d. [%s] %s\n", i+1, fl.Category, fl.Title)
 		fmt.Fprintf(w, "     confidence:  %.2f\n", fl.Confidence)
 		fmt.Fprintf(w, "     fingerprint: %s\n", fl.Fingerprint)
-		fmt.Fprintf(w, "     message:     %s\n", fl.NormalizedMessage)
+		if fl.Message != "" {
+			fmt.Fprintf(w, "     message:     %s\n", strings.ReplaceAll(fl.Message, "\n", "\n                  "))
+		}
 		if fl.TestID != "" {
 			fmt.Fprintf(w, "     test:        %s\n", fl.TestID)
 		}
@@ -295,4 +303,21 @@ func readLongLine(br *bufio.Reader, max int) (string, error) {
 		}
 		return s, err
 	}
+}
+
+// checkoutPaths places files in a local checkout: the directory is a root
+// of absolute paths, and a path is the repository's when the file exists.
+func checkoutPaths(dir string) triage.Paths {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return triage.Paths{Roots: []string{abs}}
+	}
+	return triage.Paths{Roots: []string{abs}, Exists: func(rel string) bool {
+		fi, err := root.Stat(filepath.FromSlash(rel))
+		return err == nil && fi.Mode().IsRegular()
+	}}
 }
