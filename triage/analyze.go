@@ -104,10 +104,23 @@ func Analyze(steps []StepInput, opts Options) ([]Failure, error) {
 func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	rep := &LogReport{}
 	if st.Log != nil {
+		// A plain go test log is results too: read it as such on the way.
+		var gt *goTextParser
+		log := st.Log
+		if st.Results == nil {
+			gt = newGoTextParser()
+			gt.vetCmd = reVetStep.MatchString(st.Facts.Step)
+			log = io.TeeReader(log, gt)
+		}
 		var err error
-		rep, err = AnalyzeLog(st.Log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
+		rep, err = AnalyzeLog(log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
 		if err != nil {
 			return nil, err
+		}
+		if gt != nil {
+			if r := gt.finish(); r.found() {
+				st.Results = r
+			}
 		}
 	}
 	a := stepAnalysis{st: st, opts: opts, rep: rep}
@@ -118,6 +131,11 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	covered := map[Category]bool{}
 	for _, f := range out {
 		covered[f.Category] = true
+		if f.Source == "results" {
+			// go printed it as a build failure: the log's "build failed"
+			// lines are this failure's, whatever its category.
+			covered[CategoryCompile] = true
+		}
 	}
 	best, ok := bestMatch(rep.Matches)
 	switch {

@@ -152,7 +152,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 	switch p.Kind {
 	case ProblemBuildFailed, ProblemSetupFailed:
 		f.Category, f.Confidence = CategoryCompile, 0.95
-		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		f.Title = prefixed(p.Package, p.Message)
 		if f.File != "" {
 			f.Title = fmt.Sprintf("%s:%d: %s", f.File, f.Line, p.Message)
 		}
@@ -164,7 +164,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		f.Remediation = remCompile
 		identity = p.Package + " " + f.File
 		// A module that could not be downloaded is not a compile error.
-		if m, ok := classifyLines(a.opts.Rules, []string{p.Message}); ok && m.Score >= 0.8 &&
+		if m, ok := classifyLines(a.opts.Rules, []string{p.Message}); ok && m.Score >= 0.6 &&
 			(m.Category == CategoryDependency || m.Category == CategoryNetwork || m.Category == CategoryConfiguration) {
 			r := ruleByID(a.opts.Rules, m.RuleID)
 			f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
@@ -181,7 +181,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		identity = p.Package + " " + f.File
 	case ProblemTimeout:
 		f.Category, f.Confidence = CategoryTimeout, 0.95
-		f.Title = fmt.Sprintf("%s: %s", p.Package, strings.TrimPrefix(p.Message, "panic: "))
+		f.Title = prefixed(p.Package, strings.TrimPrefix(p.Message, "panic: "))
 		if p.Test != "" {
 			f.Title += " (running " + p.Test + ")"
 			f.TestID = TestID(p.Package, p.Test)
@@ -218,7 +218,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		if p.Kind == ProblemNoEnd {
 			f.Confidence = 0.3
 		}
-		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		f.Title = prefixed(p.Package, p.Message)
 		f.Hint = "The package failed outside any test (TestMain, init, os.Exit) or its output was cut short."
 		f.Remediation = "Read the package output in the evidence; check TestMain and init code."
 		if m, ok := classifyLines(a.opts.Rules, append([]string{p.Message}, p.Output...)); ok && m.Category != CategoryUnknown {
@@ -277,22 +277,10 @@ func (a *stepAnalysis) resolve(file, pkg string) string {
 	return rel
 }
 
-// problemMessage is what a problem says, in the words the tool printed:
-// its message and, for panics, races and timeouts, the report that
-// follows it.
-func problemMessage(p Problem) string {
-	switch p.Kind {
-	case ProblemPanic, ProblemRace, ProblemTimeout:
-	default:
-		return p.Message
+// prefixed is "pkg: msg", or msg when the package is not known.
+func prefixed(pkg, msg string) string {
+	if pkg == "" {
+		return msg
 	}
-	var sb strings.Builder
-	sb.WriteString(p.Message)
-	for _, l := range p.Output {
-		if sb.Len()+len(l) >= maxMessageBytes {
-			break
-		}
-		sb.WriteString("\n" + l)
-	}
-	return strings.TrimSpace(sb.String())
+	return pkg + ": " + msg
 }

@@ -17,8 +17,10 @@ const (
 var reGoTestLoc = regexp.MustCompile(`^(\s+)(?:\w+: )?([\w.-]+\.go):(\d+): ?(.*)$`)
 
 // reFailureWords tells a failure report from a progress log: t.Logf and
-// t.Errorf print alike, so the words are all there is to go on.
-var reFailureWords = regexp.MustCompile(`(?i)\b(error|errors|fail|failed|failure|expected|expect|expecting|want|wanted|got|actual|mismatch|differ|differs|diff|unexpected|should|must|not equal|panic|timed out|timeout|invalid|cannot|could not|unable|missing|wrong)\b|!=|\+\+\+ `)
+// t.Errorf print alike, so the words are all there is to go on. A word
+// inside a name or path (a subtest "invalid/neg", "error_test.go") is not
+// one.
+var reFailureWords = regexp.MustCompile(`(?i)(?:^|[^\w/.-])(error|errors|fail|failed|failure|expected|expect|expecting|want|wanted|got|actual|mismatch|differ|differs|diff|unexpected|should|must|not equal|panic|timed out|timeout|invalid|cannot|could not|unable|missing|wrong)(?:$|[^\w/.-])|!=|\+\+\+ `)
 
 // goBlock is one t.Log/t.Error report: its location and its lines, the
 // first one without the "file.go:N: " prefix and the following ones

@@ -157,7 +157,7 @@ func (p *goParser) run(g *goPkg, ev *goEvent) {
 	id := TestID(ev.Package, ev.Test)
 	p.attempts[id]++
 	tc := TestCase{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[id], Outcome: OutcomeIncomplete,
-		Parent: parentTest(ev.Test, g.active)}
+		Parent: parentTest(ev.Test, func(n string) bool { _, ok := g.active[n]; return ok })}
 	g.active[ev.Test] = len(p.res.Tests)
 	p.res.Tests = append(p.res.Tests, tc)
 }
@@ -183,21 +183,8 @@ func (p *goParser) output(g *goPkg, ev *goEvent) {
 // collecting the lines and frames that follow them.
 func (p *goParser) detect(g *goPkg, ev *goEvent, text string) {
 	if g.collecting >= 0 {
-		pr := &p.res.Problems[g.collecting]
-		if len(pr.Output) < maxProblemLines {
-			pr.Output = append(pr.Output, oneLine(text, maxContextLen))
-		} else {
+		if p.res.Problems[g.collecting].reportLine(text, g.prevLine) {
 			g.collecting = -1
-		}
-		if g.frameCol != nil && len(pr.Frames) < maxFrames {
-			if f, ok := parseFrame(text, g.prevLine); ok {
-				pr.Frames = append(pr.Frames, f)
-			}
-		}
-		if pr.File == "" {
-			if f, ok := parseGoFrame(text, g.prevLine); ok && !f.isStdFrame() {
-				pr.File, pr.Line = f.file, f.line
-			}
 		}
 	}
 	g.prevLine = text
@@ -315,7 +302,7 @@ func (p *goParser) finish() {
 		out := p.build[ip]
 		found := false
 		for _, pr := range p.res.Problems {
-			if pr.Kind == ProblemBuildFailed || pr.Kind == ProblemSetupFailed {
+			if pr.Kind == ProblemBuildFailed || pr.Kind == ProblemSetupFailed || pr.Kind == ProblemVet {
 				if strings.HasPrefix(ip, pr.Package) {
 					found = true
 				}
@@ -351,9 +338,9 @@ func atoi(s string) int {
 // whose name, followed by "/", starts the subtest's name. A subtest's own
 // name may hold slashes (t.Run("valid/bool", ...)), so the last slash
 // alone does not tell.
-func parentTest(name string, active map[string]int) string {
+func parentTest(name string, running func(string) bool) string {
 	for i := strings.LastIndexByte(name, '/'); i > 0; i = strings.LastIndexByte(name[:i], '/') {
-		if _, ok := active[name[:i]]; ok {
+		if running(name[:i]) {
 			return name[:i]
 		}
 	}
