@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,4 +110,27 @@ func checkoutOf(dir string) Paths {
 		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
 		return err == nil && fi.Mode().IsRegular()
 	}}
+}
+
+// BenchmarkParseGoTestText reads a large -v log: many passing tests, a
+// few failing ones with message blocks.
+func BenchmarkParseGoTestText(b *testing.B) {
+	var sb strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&sb, "=== RUN   TestCase%d\n    case_test.go:%d: step one\n", i, i)
+		if i%500 == 0 {
+			fmt.Fprintf(&sb, "    case_test.go:%d: \n        \tError:      \tNot equal:\n        \t            \texpected: 1\n        \t            \tactual  : 2\n--- FAIL: TestCase%d (0.00s)\n", i, i)
+		} else {
+			fmt.Fprintf(&sb, "--- PASS: TestCase%d (0.00s)\n", i)
+		}
+	}
+	sb.WriteString("FAIL\nFAIL\texample.com/big\t1.234s\n")
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseGoTestText(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

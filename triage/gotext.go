@@ -15,8 +15,6 @@ import (
 // its message block and location, like -json streams do.
 
 var (
-	reGoTextMarker = regexp.MustCompile(`^( *)--- (FAIL|PASS|SKIP): (.+?)(?: \(([\d.]+)s\))?$`)
-	reGoTextRun    = regexp.MustCompile(`^=== (RUN|CONT|NAME|PAUSE) +(\S+)$`)
 	reGoTextPkgEnd = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(?:\s+(.*))?$`)
 	// "\t\tTestName (1s)" under "running tests:" of a -timeout panic.
 	reGoTextRunning = regexp.MustCompile(`^\t\t(\S+) \(`)
@@ -114,16 +112,18 @@ func (p *goTextParser) line(l string) {
 	}
 	switch {
 	case strings.HasPrefix(l, "--- "):
-		if m := reGoTextMarker.FindStringSubmatch(l); m != nil {
-			p.mark(m)
+		if indent, outcome, name, ok := goTextMarker(l); ok {
+			p.mark(indent, outcome, name)
 			return
 		}
 	case strings.HasPrefix(l, "=== "):
-		if m := reGoTextRun.FindStringSubmatch(l); m != nil {
+		verb, name, _ := strings.Cut(l[4:], " ")
+		name = strings.TrimLeft(name, " ")
+		if name != "" && !strings.Contains(name, " ") && (verb == "RUN" || verb == "CONT" || verb == "NAME" || verb == "PAUSE") {
 			p.marker = -1
-			if m[1] == "RUN" {
-				p.chatty = p.newTest(m[2])
-			} else if i, ok := p.byName[m[2]]; ok {
+			if verb == "RUN" {
+				p.chatty = p.newTest(name)
+			} else if i, ok := p.byName[name]; ok {
 				p.chatty = i
 			}
 			return
@@ -175,8 +175,8 @@ func (p *goTextParser) line(l string) {
 // open, or of the test running in -v output.
 func (p *goTextParser) indented(l string) {
 	if strings.HasPrefix(strings.TrimLeft(l, " "), "--- ") {
-		if m := reGoTextMarker.FindStringSubmatch(l); m != nil {
-			p.mark(m)
+		if indent, outcome, name, ok := goTextMarker(l); ok {
+			p.mark(indent, outcome, name)
 			return
 		}
 	}
@@ -193,13 +193,34 @@ func (p *goTextParser) indented(l string) {
 	}
 }
 
-func (p *goTextParser) mark(m []string) {
-	i, ok := p.byName[m[3]]
+// goTextMarker reads "    --- FAIL: TestName (0.01s)".
+func goTextMarker(l string) (indent int, outcome, name string, ok bool) {
+	rest := strings.TrimLeft(l, " ")
+	indent = len(l) - len(rest)
+	rest, ok = strings.CutPrefix(rest, "--- ")
+	if !ok {
+		return 0, "", "", false
+	}
+	outcome, name, ok = strings.Cut(rest, ": ")
+	if !ok || outcome != "FAIL" && outcome != "PASS" && outcome != "SKIP" {
+		return 0, "", "", false
+	}
+	if i := strings.LastIndex(name, " ("); i > 0 && strings.HasSuffix(name, "s)") {
+		name = name[:i]
+	}
+	if name == "" || strings.ContainsAny(name, " \t") {
+		return 0, "", "", false
+	}
+	return indent, outcome, name, true
+}
+
+func (p *goTextParser) mark(indent int, outcome, name string) {
+	i, ok := p.byName[name]
 	if !ok || p.res.Tests[i].Outcome != OutcomeIncomplete {
-		i = p.newTest(m[3])
+		i = p.newTest(name)
 	}
 	tc := &p.res.Tests[i]
-	switch m[2] {
+	switch outcome {
 	case "FAIL":
 		tc.Outcome = OutcomeFail
 	case "PASS":
@@ -207,7 +228,7 @@ func (p *goTextParser) mark(m []string) {
 	case "SKIP":
 		tc.Outcome = OutcomeSkip
 	}
-	p.marker, p.markerIndent, p.chatty = i, len(m[1]), -1
+	p.marker, p.markerIndent, p.chatty = i, indent, -1
 }
 
 func (p *goTextParser) newTest(name string) int {
