@@ -32,4 +32,31 @@ run compile txt go test ./...
 run compile build go build ./...
 GOPROXY=off GOFLAGS=-mod=mod run download build go build ./...
 GOPROXY=off run download moddownload go mod download
+
+# The same module from proxies that fail as real ones do: one that answers
+# 404 for everything, one whose certificate nobody signed, one whose host
+# does not resolve. Each run gets an empty module cache.
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir "$tmp/empty"
+(cd "$tmp/empty" && exec python3 -m http.server 18931 --bind 127.0.0.1 >/dev/null 2>&1) &
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1
+python3 -c '
+import http.server, ssl, sys
+s = http.server.HTTPServer(("127.0.0.1", 18932), http.server.SimpleHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True); s.serve_forever()
+' "$tmp/cert.pem" "$tmp/key.pem" >/dev/null 2>&1 &
+for port in 18931 18932; do # wait until both listen
+	i=0
+	until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+	done
+done
+export GOSUMDB=off GOFLAGS=-mod=mod
+GOMODCACHE=$tmp/c1 GOPROXY=http://127.0.0.1:18931 run download proxy404 go build ./...
+GOMODCACHE=$tmp/c2 GOPROXY=https://127.0.0.1:18932 run download x509 go mod download
+GOMODCACHE=$tmp/c3 GOPROXY=https://proxy.sentinel-ci.invalid run download dns go build ./...
+sed -i 's#'"$tmp"'#/tmp/gomodcache#g' out/download.*
 exit 0
