@@ -21,6 +21,9 @@ type Paths struct {
 	// paths below an unknown root (GOPATH, another CI's directory) are found
 	// by their longest existing tail.
 	Exists func(rel string) bool
+	// GoModules maps the checkout's Go modules to their directories ("" for
+	// the root), to place a package's files without the checkout.
+	GoModules map[string]string
 }
 
 const workspaceRoot = "/workspace"
@@ -60,7 +63,13 @@ func (p Paths) Resolve(file, pkg string) (string, bool) {
 	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", false
 	}
-	if strings.Contains(rel, "/") || pkg == "" || p.Exists == nil {
+	if strings.Contains(rel, "/") || pkg == "" {
+		return p.check(rel)
+	}
+	if p.Exists == nil {
+		if dir, ok := p.PackageDir(pkg); ok && dir != "" {
+			return p.check(dir + "/" + rel)
+		}
 		return p.check(rel)
 	}
 	// A base name relative to the package directory: the package's import
@@ -156,4 +165,20 @@ func funcPackage(fn string) string {
 		return ""
 	}
 	return fn[:slash+1+dot]
+}
+
+// PackageDir is the repository directory of a Go package ("" for the
+// root): its import path below the module that holds it, the longest of
+// GoModules that prefixes it. It reports false when no module holds it.
+func (p Paths) PackageDir(pkg string) (string, bool) {
+	best, dir, found := "", "", false
+	for mod, modDir := range p.GoModules {
+		if (pkg == mod || strings.HasPrefix(pkg, mod+"/")) && (!found || len(mod) > len(best)) {
+			best, dir, found = mod, modDir, true
+		}
+	}
+	if !found {
+		return "", false
+	}
+	return strings.Trim(dir+"/"+strings.TrimPrefix(pkg[len(best):], "/"), "/"), true
 }
