@@ -245,14 +245,18 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
 		}
-		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, p.File) {
+		// Several diagnostics may share a file: the line tells them apart.
+		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, fmt.Sprintf("%s:%d", p.File, p.Line)) {
 			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
 		}
 	}
 	if len(ev) > 0 {
-		return ev
+		return append(ev, repoFrames(p, a.opts.MaxEvidence-len(ev))...)
 	}
 	ev = append(ev, Evidence{Text: p.Message})
+	if fs := repoFrames(p, a.opts.MaxEvidence-1); len(fs) > 0 {
+		return append(ev, fs...)
+	}
 	for _, l := range p.Output {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
@@ -283,4 +287,20 @@ func prefixed(pkg, msg string) string {
 		return msg
 	}
 	return pkg + ": " + msg
+}
+
+// repoFrames are the frames of a panic, race or timeout report that are
+// in the repository's code (the racing goroutines' for a race), at most
+// n, each as the function and its location.
+func repoFrames(p Problem, n int) []Evidence {
+	if p.Kind != ProblemPanic && p.Kind != ProblemRace && p.Kind != ProblemTimeout {
+		return nil
+	}
+	var ev []Evidence
+	for i := 1; i < len(p.Output) && len(ev) < n; i++ {
+		if f, ok := parseGoFrame(p.Output[i], p.Output[i-1]); ok && !f.isStdFrame() {
+			ev = append(ev, Evidence{Text: strings.TrimSpace(p.Output[i-1]) + "  " + strings.TrimSpace(p.Output[i])})
+		}
+	}
+	return ev
 }

@@ -47,6 +47,11 @@ func (p Paths) Resolve(file, pkg string) (string, bool) {
 			}
 		}
 		if p.Exists == nil {
+			// A file of the package itself, below a root nobody told us
+			// about: its directory ends with the package's.
+			if dir, ok := p.guessPackageDir(pkg); ok && dir != "" && strings.HasSuffix(path.Dir(clean), "/"+dir) {
+				return dir + "/" + path.Base(clean), true
+			}
 			return "", false
 		}
 		// Below a root nobody told us about: the longest tail that is a
@@ -63,7 +68,10 @@ func (p Paths) Resolve(file, pkg string) (string, bool) {
 	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", false
 	}
-	if strings.Contains(rel, "/") || pkg == "" {
+	if strings.Contains(rel, "/") {
+		return p.relative(rel)
+	}
+	if pkg == "" {
 		return p.check(rel)
 	}
 	if p.Exists == nil {
@@ -82,6 +90,73 @@ func (p Paths) Resolve(file, pkg string) (string, bool) {
 		}
 	}
 	return p.check(rel)
+}
+
+// relative places a relative path with directories: one below the
+// directory go ran in ("internal/x/x.go"), or, built with -trimpath, one
+// that starts with its module path ("github.com/o/r/internal/x/x.go").
+func (p Paths) relative(rel string) (string, bool) {
+	first, _, _ := strings.Cut(rel, "/")
+	if !strings.Contains(first, ".") || strings.HasSuffix(first, ".go") {
+		return p.check(rel)
+	}
+	if dir, rest, ok := p.moduleOf(rel); ok {
+		return p.check(strings.TrimPrefix(dir+"/"+rest, "/"))
+	}
+	if p.Exists != nil {
+		if p.Exists(rel) {
+			return rel, true
+		}
+		segs := strings.Split(rel, "/")
+		for i := 1; i < len(segs); i++ {
+			if tail := strings.Join(segs[i:], "/"); p.Exists(tail) {
+				return tail, true
+			}
+		}
+		return "", false
+	}
+	// No checkout and no modules: the forges' module paths are
+	// host/owner/repository, the repository's root.
+	segs := strings.Split(rel, "/")
+	switch segs[0] {
+	case "github.com", "gitlab.com", "bitbucket.org", "codeberg.org":
+		if len(segs) > 3 {
+			rest := segs[3:]
+			if len(rest) > 1 && isMajorVersion(rest[0]) {
+				rest = rest[1:]
+			}
+			return p.check(strings.Join(rest, "/"))
+		}
+	}
+	return p.check(rel)
+}
+
+// moduleOf splits a path that starts with one of GoModules into that
+// module's directory and the rest.
+func (p Paths) moduleOf(rel string) (dir, rest string, ok bool) {
+	best := ""
+	for mod, modDir := range p.GoModules {
+		if strings.HasPrefix(rel, mod+"/") && len(mod) > len(best) {
+			best, dir, ok = mod, modDir, true
+		}
+	}
+	if !ok {
+		return "", "", false
+	}
+	return dir, rel[len(best)+1:], true
+}
+
+// isMajorVersion reports a module's major-version element (v2, v3...).
+func isMajorVersion(seg string) bool {
+	if len(seg) < 2 || seg[0] != 'v' {
+		return false
+	}
+	for _, c := range seg[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return seg != "v0" && seg != "v1"
 }
 
 func (p Paths) check(rel string) (string, bool) {
@@ -150,7 +225,8 @@ func (f goFrame) isStdFrame() bool {
 	if strings.Contains(first, ".") {
 		return false
 	}
-	return strings.Contains(f.file, "/src/"+pkg+"/")
+	// GOROOT's sources, or with -trimpath the import path itself.
+	return strings.Contains(f.file, "/src/"+pkg+"/") || strings.HasPrefix(f.file, pkg+"/")
 }
 
 // funcPackage is the import path of a function printed in a stack trace:
@@ -165,6 +241,26 @@ func funcPackage(fn string) string {
 		return ""
 	}
 	return fn[:slash+1+dot]
+}
+
+// guessPackageDir is PackageDir, or without modules, the directory a
+// forge's module path (host/owner/repository) implies.
+func (p Paths) guessPackageDir(pkg string) (string, bool) {
+	if len(p.GoModules) > 0 {
+		return p.PackageDir(pkg)
+	}
+	segs := strings.Split(pkg, "/")
+	switch segs[0] {
+	case "github.com", "gitlab.com", "bitbucket.org", "codeberg.org":
+		if len(segs) >= 3 {
+			rest := segs[3:]
+			if len(rest) > 0 && isMajorVersion(rest[0]) {
+				rest = rest[1:]
+			}
+			return strings.Join(rest, "/"), true
+		}
+	}
+	return "", false
 }
 
 // PackageDir is the repository directory of a Go package ("" for the

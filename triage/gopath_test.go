@@ -16,6 +16,8 @@ func TestPathsResolve(t *testing.T) {
 	}{
 		{"runner workspace", Paths{}, "/workspace/internal/cart/cart.go", "", "internal/cart/cart.go", true},
 		{"other root", Paths{Roots: []string{"/home/runner/work/shop/shop"}}, "/home/runner/work/shop/shop/store.go", "", "store.go", true},
+		{"unknown root, the package's own file", Paths{}, "/home/runner/work/shop/shop/internal/cart/cart.go", "github.com/acme/shop/internal/cart", "internal/cart/cart.go", true},
+		{"unknown root, another package's file", Paths{}, "/home/runner/work/shop/shop/internal/db/db.go", "github.com/acme/shop/internal/cart", "", false},
 		{"unknown root, no checkout", Paths{}, "/home/runner/work/shop/shop/store.go", "", "", false},
 		{"GOPATH found in checkout", checkout, "/go/src/github.com/acme/shop/internal/cart/cart.go", "", "internal/cart/cart.go", true},
 		{"module cache", checkout, "/go/pkg/mod/github.com/x/y@v1.0.0/y.go", "", "", false},
@@ -26,6 +28,9 @@ func TestPathsResolve(t *testing.T) {
 		{"package-relative, nothing known", Paths{}, "cart_test.go", "github.com/acme/shop/internal/cart", "cart_test.go", true},
 		{"compiler relative path", checkout, "./internal/cart/cart.go", "", "internal/cart/cart.go", true},
 		{"missing in checkout", checkout, "internal/cart/gone.go", "", "", false},
+		{"trimpath, modules", modules, "github.com/acme/shop/tools/gen/main.go", "", "tools/gen/main.go", true},
+		{"trimpath, checkout", checkout, "github.com/acme/shop/internal/cart/cart.go", "", "internal/cart/cart.go", true},
+		{"trimpath, forge guess", Paths{}, "github.com/acme/shop/v2/internal/cart/cart.go", "", "internal/cart/cart.go", true},
 		{"escapes the repository", Paths{}, "../../etc/passwd.go", "", "", false},
 		{"escapes the workspace", Paths{}, "/workspace/../etc/x.go", "", "", false},
 	}
@@ -49,6 +54,7 @@ func TestGoFrameIsStd(t *testing.T) {
 		{"example.com/panic.(*Cache).Put(...)", "/workspace/store.go", false},
 		{"myapp/internal/x.F()", "/workspace/internal/x/x.go", false}, // a module path without a dot
 		{"github.com/x/y.F()", "/root/go/pkg/mod/github.com/x/y@v1.0.0/y.go", true},
+		{"testing.tRunner(0xc000, 0x592e58)", "testing/testing.go", true}, // -trimpath
 	}
 	for _, tt := range tests {
 		if got := (goFrame{fn: tt.fn, file: tt.file}).isStdFrame(); got != tt.std {

@@ -17,7 +17,7 @@ import (
 var (
 	reGoTextPkgEnd = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(?:\s+(.*))?$`)
 	// "\t\tTestName (1s)" under "running tests:" of a -timeout panic.
-	reGoTextRunning = regexp.MustCompile(`^\t\t(\S+) \(`)
+	reGoTextRunning = regexp.MustCompile(`^\s+(\S+) \([\d.hmsµn]+\)$`)
 	// A command line of the log that runs the go command ("+ go vet ./...",
 	// "Run go test ./...", "$ go build").
 	// A step named for go vet ("vet", "go vet", "lint: vet").
@@ -98,6 +98,7 @@ func (p *goTextParser) Write(b []byte) (int, error) {
 }
 
 func (p *goTextParser) line(l string) {
+	l = cutTimestamp(l)
 	prev := p.prevLine
 	p.prevLine = l
 	if p.collecting >= 0 && p.collect(l, prev) {
@@ -365,3 +366,16 @@ func (p *goTextParser) finish() *Results {
 
 // found reports whether the log held anything of go test's.
 func (r *Results) found() bool { return len(r.Tests) > 0 || len(r.Problems) > 0 }
+
+// cutTimestamp drops the RFC 3339 time CI systems put before every line
+// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading").
+func cutTimestamp(l string) string {
+	if len(l) < 21 || l[4] != '-' || l[7] != '-' || l[10] != 'T' || l[0] < '0' || l[0] > '9' {
+		return l
+	}
+	i := strings.IndexByte(l[19:min(len(l), 40)], ' ')
+	if i < 0 || l[19+i-1] != 'Z' && !strings.ContainsAny(l[19:19+i], "+-") {
+		return l
+	}
+	return l[19+i+1:]
+}

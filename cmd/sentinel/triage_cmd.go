@@ -94,8 +94,8 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 }
 
 // triageFile analyses one file; errors are reported in the result.
-func triageFile(path string, paths triage.Paths) triageFileJSON {
-	res := triageFileJSON{File: path, Failures: []triage.Failure{}}
+func triageFile(path string, paths triage.Paths) (res triageFileJSON) {
+	res = triageFileJSON{File: path, Failures: []triage.Failure{}}
 	f, err := os.Open(path)
 	if err != nil {
 		res.Error = err.Error()
@@ -124,6 +124,16 @@ func triageFile(path string, paths triage.Paths) triageFileJSON {
 		}
 	default:
 		step.Log = br
+		defer func() {
+			// A plain go test log holds results too: count them.
+			if _, err := f.Seek(0, io.SeekStart); err == nil && res.Error == "" {
+				if r, err := triage.ParseGoTestText(bufio.NewReaderSize(f, 64*1024)); err == nil {
+					if t := r.Totals(); t.Tests > 0 || t.Stopped > 0 {
+						res.Totals = &t
+					}
+				}
+			}
+		}()
 	}
 	if err != nil {
 		res.Error = err.Error()
@@ -184,6 +194,9 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 	if t := f.Totals; t != nil {
 		fmt.Fprintf(w, "  tests: %d (%d passed, %d failed, %d errored, %d skipped, %d incomplete; %d runs)\n",
 			t.Tests, t.Passed, t.Failed, t.Errored, t.Skipped, t.Incomplete, t.Runs)
+		if t.Stopped > 0 {
+			fmt.Fprintf(w, "  stopped: %d package(s) ended by a panic or a timeout; their later tests did not run\n", t.Stopped)
+		}
 	}
 	if len(f.Failures) == 0 {
 		fmt.Fprintln(w, "  no failures found")
