@@ -92,24 +92,21 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 		f.NormalizedMessage = "test failed"
 	}
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, id)
-	f.Evidence = a.testEvidence(t, msg)
+	f.Evidence = a.testEvidence(t, FirstLine(msg))
 	return f
 }
 
 // testEvidence finds the log lines about a test (its failure line, its
 // message); when the log has none, the test's own output stands in.
 func (a *stepAnalysis) testEvidence(t TestCase, msg string) []Evidence {
-	leaf := t.Name
-	if i := strings.LastIndexByte(leaf, '/'); i >= 0 {
-		leaf = leaf[i+1:]
-	}
+	// The test's full name or its message: a subtest's last name element
+	// alone ("bool", "one") is in its siblings' lines too.
 	var ev []Evidence
 	for _, m := range a.rep.Matches {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
 		}
-		if strings.Contains(m.Text, t.Name) || leaf != "" && strings.Contains(m.Text, leaf) && m.Category == CategoryTest ||
-			msg != "" && len(msg) > 8 && strings.Contains(m.Text, msg) {
+		if containsTestName(m.Text, t.Name) || msg != "" && len(msg) > 8 && strings.Contains(m.Text, msg) {
 			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
 		}
 	}
@@ -303,4 +300,20 @@ func repoFrames(p Problem, n int) []Evidence {
 		}
 	}
 	return ev
+}
+
+// containsTestName reports whether text names the test, not a subtest of
+// it ("TestA" is in "--- FAIL: TestA/b" too).
+func containsTestName(text, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(name)
+		if end == len(text) || text[end] != '/' {
+			return true
+		}
+		i = end
+	}
 }

@@ -134,3 +134,36 @@ func BenchmarkParseGoTestText(b *testing.B) {
 		}
 	}
 }
+
+// A subtest named with slashes (t.Run("valid/small/one")) runs under the
+// test that started it, in -json and plain output alike.
+func TestGoSubtestParentWithSlashes(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"assert.json", "assert.vtxt"} {
+		data, err := os.ReadFile(filepath.Join("testdata/go/out", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res *Results
+		if DetectFormat(data) == FormatGoTestJSON {
+			res, err = ParseGoTestJSON(bytes.NewReader(data))
+		} else {
+			res, err = ParseGoTestText(bytes.NewReader(data))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, tc := range res.Tests {
+			if tc.Name == "TestTable/valid/small/one" {
+				found = true
+				if tc.Parent != "TestTable" {
+					t.Errorf("%s: parent of %s = %q, want TestTable", name, tc.Name, tc.Parent)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no TestTable/valid/small/one", name)
+		}
+	}
+}

@@ -34,6 +34,7 @@ func TestTable(t *testing.T) {
 		{"valid/small/two", 2, 0, 2},
 		{"invalid/neg", -1, 1, 0},
 	}
+	t.Logf("running %d cases", len(cases))
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Logf("case %s", c.name)
