@@ -33,7 +33,7 @@ func addSeeds(f *testing.F, globs ...string) {
 const fixtureRoot = "testdata/fixtures/test-output/"
 
 func FuzzParseGoTestJSON(f *testing.F) {
-	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*")
+	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*", "testdata/go/out/*.json")
 	f.Add([]byte(`{"Action":"run","Package":"p","Test":"T"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := ParseGoTestJSON(bytes.NewReader(data))
