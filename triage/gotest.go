@@ -49,6 +49,7 @@ type goParser struct {
 	pkgs     map[string]*goPkg
 	order    []string
 	build    map[string][]string // ImportPath -> build output
+	reported map[string]bool     // build outputs a package's fail event named (FailedBuild)
 	attempts map[string]int
 	events   int
 }
@@ -64,6 +65,7 @@ func ParseGoTestJSON(r io.Reader) (*Results, error) {
 		res:      &Results{Format: "go-test-json"},
 		pkgs:     map[string]*goPkg{},
 		build:    map[string][]string{},
+		reported: map[string]bool{},
 		attempts: map[string]int{},
 	}
 	lr := newLineReader(r, maxEventLine)
@@ -257,6 +259,9 @@ func (p *goParser) endPackage(g *goPkg, ev *goEvent) {
 			kind = ProblemSetupFailed
 		}
 		p.res.Problems = append(p.res.Problems, goDiagnostics(kind, ev.Package, p.build[ev.FailedBuild])...)
+		// FailedBuild may name what failed to build rather than the
+		// package (a module that could not be downloaded).
+		p.reported[ev.FailedBuild] = true
 	case g.failedTests == 0 && g.problems == 0:
 		msg := "package failed without a failing test"
 		for _, l := range g.lines {
@@ -300,7 +305,7 @@ func (p *goParser) finish() {
 	sort.Strings(ips)
 	for _, ip := range ips {
 		out := p.build[ip]
-		found := false
+		found := p.reported[ip]
 		for _, pr := range p.res.Problems {
 			if pr.Kind == ProblemBuildFailed || pr.Kind == ProblemSetupFailed || pr.Kind == ProblemVet {
 				if strings.HasPrefix(ip, pr.Package) {
