@@ -266,13 +266,19 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 }
 
 // resolve places a file a Go tool printed in the repository, "" when it
-// is not the repository's (the standard library, the module cache).
+// is not the repository's (the standard library, the module cache). An
+// absolute path below a root triage was not told about stays as printed:
+// the report, which knows the runner's workspace directories, may still
+// place it, and never annotates it otherwise.
 func (a *stepAnalysis) resolve(file, pkg string) string {
 	if file == "" {
 		return ""
 	}
 	rel, ok := a.opts.Paths.Resolve(file, pkg)
 	if !ok {
+		if strings.HasPrefix(file, "/") && a.opts.Paths.Exists == nil && !isOutsideRepo(file) {
+			return file
+		}
 		return ""
 	}
 	return rel

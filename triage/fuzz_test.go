@@ -184,8 +184,10 @@ func FuzzParseGoTestText(f *testing.F) {
 				t.Fatal(err)
 			}
 			for _, fl := range fs {
-				if strings.HasPrefix(fl.File, "/") || strings.HasPrefix(fl.File, "../") {
-					t.Fatalf("file %q is not repository-relative", fl.File)
+				// Absolute paths below unknown roots stay as printed, for the
+				// report to place; nothing may climb out of the repository.
+				if strings.HasPrefix(fl.File, "../") || strings.Contains(fl.File, "/pkg/mod/") {
+					t.Fatalf("file %q is outside the repository", fl.File)
 				}
 			}
 		}

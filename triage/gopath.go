@@ -225,8 +225,10 @@ func (f goFrame) isStdFrame() bool {
 	if strings.Contains(first, ".") {
 		return false
 	}
-	// GOROOT's sources, or with -trimpath the import path itself.
-	return strings.Contains(f.file, "/src/"+pkg+"/") || strings.HasPrefix(f.file, pkg+"/")
+	// GOROOT's sources (the runtime implements parts of other packages:
+	// time.Sleep is in runtime/time.go), or with -trimpath the import path.
+	return strings.Contains(f.file, "/src/"+first+"/") || strings.Contains(f.file, "/src/runtime/") ||
+		strings.HasPrefix(f.file, first+"/")
 }
 
 // funcPackage is the import path of a function printed in a stack trace:

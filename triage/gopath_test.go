@@ -55,6 +55,7 @@ func TestGoFrameIsStd(t *testing.T) {
 		{"myapp/internal/x.F()", "/workspace/internal/x/x.go", false}, // a module path without a dot
 		{"github.com/x/y.F()", "/root/go/pkg/mod/github.com/x/y@v1.0.0/y.go", true},
 		{"testing.tRunner(0xc000, 0x592e58)", "testing/testing.go", true}, // -trimpath
+		{"time.Sleep(0x4a817c800)", "/usr/lib/go/src/runtime/time.go", true},
 	}
 	for _, tt := range tests {
 		if got := (goFrame{fn: tt.fn, file: tt.file}).isStdFrame(); got != tt.std {
