@@ -21,7 +21,7 @@ func TestRunExecuteGoDetected(t *testing.T) {
 	h := newHarness(t, rt, true)
 	cloneURL, sha := h.repo(map[string]string{
 		"go.mod":       goMod,
-		"tools/go.mod": "module example.com/demo/tools\n\ngo 1.26\n", // a nested module, outside ./...
+		"tools/go.mod": "module example.com/demo/tools\n\ngo 1.26\n", // a nested module without packages: nothing to test
 		"calc/calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n",
 		"calc/calc_test.go": `package calc
 

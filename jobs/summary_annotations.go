@@ -89,16 +89,8 @@ func (r PathResolver) Resolve(f store.ReportFailure) (string, bool) {
 // or when it cannot be told.
 func (r PathResolver) packageDir(pkg string) string {
 	if len(r.GoModules) > 0 {
-		best, dir, found := "", "", false
-		for mod, modDir := range r.GoModules {
-			if (pkg == mod || strings.HasPrefix(pkg, mod+"/")) && len(mod) >= len(best) {
-				best, dir, found = mod, modDir, true
-			}
-		}
-		if !found {
-			return ""
-		}
-		return strings.Trim(dir+"/"+strings.TrimPrefix(pkg[len(best):], "/"), "/")
+		dir, _ := triage.Paths{GoModules: r.GoModules}.PackageDir(pkg)
+		return dir
 	}
 	if r.Repository == "" {
 		return ""

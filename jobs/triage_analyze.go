@@ -229,6 +229,13 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 			order = append(order, i)
 		}
 	}
+	// The checkout's Go modules place the files go test names relative to
+	// a package's directory.
+	modules, err := store.RunGoModules(ctx, tx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	paths := triage.Paths{GoModules: modules}
 	for _, i := range order {
 		s := steps[i]
 		in, ok, err := w.stepInput(ctx, tx, run, s, byStep[s.ID])
@@ -238,7 +245,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 		if !ok {
 			continue
 		}
-		fs, err := triage.Analyze([]triage.StepInput{in}, triage.Options{Rules: w.Rules})
+		fs, err := triage.Analyze([]triage.StepInput{in}, triage.Options{Rules: w.Rules, Paths: paths})
 		if err != nil {
 			return nil, err
 		}

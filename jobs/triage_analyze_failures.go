@@ -28,7 +28,7 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 		}
 		index[f.Fingerprint] = len(hits)
 		hits = append(hits, store.ClusterHit{Fingerprint: f.Fingerprint, Category: f.Category,
-			Title: f.NormalizedMessage, Occurrences: 1})
+			Title: f.Title, Occurrences: 1}) // raw, for people; the normalised form is in the fingerprint
 	}
 	ids, err := store.UpsertClusters(ctx, tx, run.RepositoryID, hits, count, now)
 	if err != nil {

@@ -215,7 +215,7 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING id`,
 			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), triage.ClipBytes(f.Title, 1000),
-			triage.ClipBytes(f.NormalizedMessage, 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
+			triage.ClipBytes(failureMessage(f), 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
 			nf.Flaky, nf.Quarantined).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("insert failure of run %d: %w", runID, err)
@@ -223,4 +223,13 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// failureMessage is the message people read: the raw one, or the title
+// when the failure has none. The normalised form stays in the fingerprint.
+func failureMessage(f triage.Failure) string {
+	if f.Message != "" {
+		return f.Message
+	}
+	return f.Title
 }

@@ -34,6 +34,7 @@ type Options struct {
 	ContextLines    int      // context lines around evidence; default 3
 	MaxEvidence     int      // evidence lines per failure; default 8
 	MaxTestFailures int      // failing tests reported per step; default 100
+	Paths           Paths    // places the files Go tools print in the repository
 }
 
 // Evidence is one log line that explains a failure, with its 1-based line
@@ -54,7 +55,8 @@ type Failure struct {
 	Title             string     `json:"title"`              // one line
 	Confidence        float64    `json:"confidence"`         // 0..1
 	Fingerprint       string     `json:"fingerprint"`        // hex SHA-256, see Fingerprint
-	NormalizedMessage string     `json:"normalized_message"` // the cluster title
+	NormalizedMessage string     `json:"normalized_message"` // for the fingerprint and grouping only
+	Message           string     `json:"message,omitempty"`  // what people read: the raw failure message, bounded
 	TestID            string     `json:"test_id,omitempty"`
 	File              string     `json:"file,omitempty"`
 	Line              int        `json:"line,omitempty"`
@@ -105,10 +107,23 @@ func Analyze(steps []StepInput, opts Options) ([]Failure, error) {
 func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	rep := &LogReport{}
 	if st.Log != nil {
+		// A plain go test log is results too: read it as such on the way.
+		var gt *goTextParser
+		log := st.Log
+		if st.Results == nil {
+			gt = newGoTextParser()
+			gt.vetCmd = reVetStep.MatchString(st.Facts.Step)
+			log = io.TeeReader(log, gt)
+		}
 		var err error
-		rep, err = AnalyzeLog(st.Log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
+		rep, err = AnalyzeLog(log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
 		if err != nil {
 			return nil, err
+		}
+		if gt != nil {
+			if r := gt.finish(); r.found() {
+				st.Results = r
+			}
 		}
 	}
 	a := stepAnalysis{st: st, opts: opts, rep: rep}
@@ -119,6 +134,11 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	covered := map[Category]bool{}
 	for _, f := range out {
 		covered[f.Category] = true
+		if f.Source == "results" {
+			// go printed it as a build failure: the log's "build failed"
+			// lines are this failure's, whatever its category.
+			covered[CategoryCompile] = true
+		}
 	}
 	best, ok := bestMatch(rep.Matches)
 	switch {
@@ -279,6 +299,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 	f := Failure{
 		Category: m.Category, Title: m.Title, Confidence: round2(m.Score), Hint: r.Hint,
 		Remediation: r.Remediation, Rule: m.RuleID, Source: "log", Frames: m.Frames,
+		Message: strings.TrimSpace(m.Text),
 	}
 	f.Evidence, f.EvidenceRanges = a.evidenceBlocks(m.Category, &m)
 	f.NormalizedMessage = causeMessage(m.Category, messageOf(m.Text))

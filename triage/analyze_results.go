@@ -23,10 +23,15 @@ func (a *stepAnalysis) fromResults() []Failure {
 	for i, t := range res.Tests {
 		last[t.ID()] = i
 	}
+	// A subtest's own name may hold slashes: every prefix up to a slash
+	// may be its parent.
 	failedChild := map[string]bool{}
 	for i, t := range res.Tests {
-		if last[t.ID()] == i && isFailing(t.Outcome) && t.Parent != "" {
-			failedChild[TestID(t.Package, t.Parent)] = true
+		if last[t.ID()] != i || !isFailing(t.Outcome) {
+			continue
+		}
+		for j := strings.LastIndexByte(t.Name, '/'); j > 0; j = strings.LastIndexByte(t.Name[:j], '/') {
+			failedChild[TestID(t.Package, t.Name[:j])] = true
 		}
 	}
 	panicked := map[string]bool{}
@@ -38,7 +43,7 @@ func (a *stepAnalysis) fromResults() []Failure {
 	n := 0
 	for i, t := range res.Tests {
 		id := t.ID()
-		if last[id] != i || !isFailing(t.Outcome) || failedChild[id] || panicked[id] {
+		if last[id] != i || !isFailing(t.Outcome) || panicked[id] || failedChild[id] && !t.HasOwnFailure() {
 			continue
 		}
 		if n++; n > a.opts.MaxTestFailures {
@@ -57,17 +62,22 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 	if msg == "" {
 		msg = firstMeaningfulLine(t.Output)
 	}
+	headline := Headline(msg)
 	title := t.Name + " failed"
 	if t.Outcome == OutcomeError {
 		title = t.Name + " errored"
 	}
-	if msg != "" {
-		title += ": " + msg
+	if headline != "" {
+		title += ": " + headline
 	}
 	f := Failure{
 		Category: CategoryTest, Title: oneLine(title, 200), Confidence: 0.9, TestID: id,
-		File: t.File, Line: t.Line, Source: "test", Remediation: remTest,
+		Message: msg, Line: t.Line, Source: "test", Remediation: remTest,
 		Hint: "The test's own assertion failed; the message says what differed.",
+	}
+	f.File = a.resolve(t.File, t.Package)
+	if f.File == "" {
+		f.Line = 0
 	}
 	// A test that failed because the machine ran out of memory or the
 	// network is down is not a test bug: let its message say so.
@@ -77,29 +87,26 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 		f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
 		f.Confidence = round2(m.Score * 0.9)
 	}
-	f.NormalizedMessage = Normalize(msg)
+	f.NormalizedMessage = Normalize(headline)
 	if f.NormalizedMessage == "" {
 		f.NormalizedMessage = "test failed"
 	}
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, id)
-	f.Evidence = a.testEvidence(t, msg)
+	f.Evidence = a.testEvidence(t, FirstLine(msg))
 	return f
 }
 
 // testEvidence finds the log lines about a test (its failure line, its
 // message); when the log has none, the test's own output stands in.
 func (a *stepAnalysis) testEvidence(t TestCase, msg string) []Evidence {
-	leaf := t.Name
-	if i := strings.LastIndexByte(leaf, '/'); i >= 0 {
-		leaf = leaf[i+1:]
-	}
+	// The test's full name or its message: a subtest's last name element
+	// alone ("bool", "one") is in its siblings' lines too.
 	var ev []Evidence
 	for _, m := range a.rep.Matches {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
 		}
-		if strings.Contains(m.Text, t.Name) || leaf != "" && strings.Contains(m.Text, leaf) && m.Category == CategoryTest ||
-			msg != "" && len(msg) > 8 && strings.Contains(m.Text, msg) {
+		if containsTestName(m.Text, t.Name) || msg != "" && len(msg) > 8 && strings.Contains(m.Text, msg) {
 			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
 		}
 	}
@@ -133,22 +140,45 @@ func firstMeaningfulLine(out string) string {
 
 // fromProblem explains a package-level problem.
 func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
-	f := Failure{Source: "results", File: p.File, Line: p.Line, Frames: p.Frames}
+	f := Failure{Source: "results", Line: p.Line, Frames: p.Frames, Message: problemMessage(p)}
+	f.File = a.resolve(p.File, p.Package)
+	if f.File == "" {
+		f.Line = 0
+	}
 	identity := strings.Join(p.Frames, "\n")
 	switch p.Kind {
 	case ProblemBuildFailed, ProblemSetupFailed:
 		f.Category, f.Confidence = CategoryCompile, 0.95
-		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		f.Title = prefixed(p.Package, p.Message)
+		if f.File != "" {
+			f.Title = fmt.Sprintf("%s:%d: %s", f.File, f.Line, p.Message)
+		}
 		if p.Kind == ProblemSetupFailed {
 			f.Hint = "go test could not set the package up: a syntax error or a bad import in a test file."
 		} else {
 			f.Hint = "The package or its tests do not compile."
 		}
 		f.Remediation = remCompile
-		identity = p.Package
+		identity = p.Package + " " + f.File
+		// A module that could not be downloaded is not a compile error.
+		if m, ok := classifyLines(a.opts.Rules, []string{p.Message}); ok && m.Score >= 0.6 &&
+			(m.Category == CategoryDependency || m.Category == CategoryNetwork || m.Category == CategoryConfiguration) {
+			r := ruleByID(a.opts.Rules, m.RuleID)
+			f.Category, f.Hint, f.Remediation, f.Rule = m.Category, r.Hint, r.Remediation, r.ID
+			f.Confidence = round2(m.Score)
+		}
+	case ProblemVet:
+		f.Category, f.Confidence = CategoryLint, 0.9
+		f.Title = fmt.Sprintf("go vet: %s", p.Message)
+		if f.File != "" {
+			f.Title = fmt.Sprintf("go vet: %s:%d: %s", f.File, f.Line, p.Message)
+		}
+		f.Hint = "go vet found a likely bug at this line; the code compiles, but go test runs vet and fails on it."
+		f.Remediation = remLint
+		identity = p.Package + " " + f.File
 	case ProblemTimeout:
 		f.Category, f.Confidence = CategoryTimeout, 0.95
-		f.Title = fmt.Sprintf("%s: %s", p.Package, strings.TrimPrefix(p.Message, "panic: "))
+		f.Title = prefixed(p.Package, strings.TrimPrefix(p.Message, "panic: "))
 		if p.Test != "" {
 			f.Title += " (running " + p.Test + ")"
 			f.TestID = TestID(p.Package, p.Test)
@@ -156,6 +186,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		}
 		r := ruleByID(DefaultRules(), "timeout.go-test")
 		f.Hint, f.Remediation = r.Hint, r.Remediation
+		f.Hint += " The package's tests after this one did not run."
 	case ProblemPanic, ProblemRace:
 		f.Category, f.Confidence = CategoryTest, 0.9
 		what := "panic"
@@ -174,6 +205,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 			f.Title += ": " + strings.TrimPrefix(p.Message, "panic: ")
 			r := ruleByID(DefaultRules(), "test.go-panic")
 			f.Hint, f.Remediation = r.Hint, r.Remediation
+			f.Hint += " The package's tests after this one did not run."
 		} else {
 			r := ruleByID(DefaultRules(), "test.go-race")
 			f.Hint, f.Remediation = r.Hint, r.Remediation
@@ -183,7 +215,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 		if p.Kind == ProblemNoEnd {
 			f.Confidence = 0.3
 		}
-		f.Title = fmt.Sprintf("%s: %s", p.Package, p.Message)
+		f.Title = prefixed(p.Package, p.Message)
 		f.Hint = "The package failed outside any test (TestMain, init, os.Exit) or its output was cut short."
 		f.Remediation = "Read the package output in the evidence; check TestMain and init code."
 		if m, ok := classifyLines(a.opts.Rules, append([]string{p.Message}, p.Output...)); ok && m.Category != CategoryUnknown {
@@ -210,14 +242,18 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
 		}
-		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, p.File) {
+		// Several diagnostics may share a file: the line tells them apart.
+		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, fmt.Sprintf("%s:%d", p.File, p.Line)) {
 			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
 		}
 	}
 	if len(ev) > 0 {
-		return ev
+		return append(ev, repoFrames(p, a.opts.MaxEvidence-len(ev))...)
 	}
 	ev = append(ev, Evidence{Text: p.Message})
+	if fs := repoFrames(p, a.opts.MaxEvidence-1); len(fs) > 0 {
+		return append(ev, fs...)
+	}
 	for _, l := range p.Output {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
@@ -227,4 +263,63 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 		}
 	}
 	return ev
+}
+
+// resolve places a file a Go tool printed in the repository, "" when it
+// is not the repository's (the standard library, the module cache). An
+// absolute path below a root triage was not told about stays as printed:
+// the report, which knows the runner's workspace directories, may still
+// place it, and never annotates it otherwise.
+func (a *stepAnalysis) resolve(file, pkg string) string {
+	if file == "" {
+		return ""
+	}
+	rel, ok := a.opts.Paths.Resolve(file, pkg)
+	if !ok {
+		if strings.HasPrefix(file, "/") && a.opts.Paths.Exists == nil && !isOutsideRepo(file) {
+			return file
+		}
+		return ""
+	}
+	return rel
+}
+
+// prefixed is "pkg: msg", or msg when the package is not known.
+func prefixed(pkg, msg string) string {
+	if pkg == "" {
+		return msg
+	}
+	return pkg + ": " + msg
+}
+
+// repoFrames are the frames of a panic, race or timeout report that are
+// in the repository's code (the racing goroutines' for a race), at most
+// n, each as the function and its location.
+func repoFrames(p Problem, n int) []Evidence {
+	if p.Kind != ProblemPanic && p.Kind != ProblemRace && p.Kind != ProblemTimeout {
+		return nil
+	}
+	var ev []Evidence
+	for i := 1; i < len(p.Output) && len(ev) < n; i++ {
+		if f, ok := parseGoFrame(p.Output[i], p.Output[i-1]); ok && !f.isStdFrame() {
+			ev = append(ev, Evidence{Text: strings.TrimSpace(p.Output[i-1]) + "  " + strings.TrimSpace(p.Output[i])})
+		}
+	}
+	return ev
+}
+
+// containsTestName reports whether text names the test, not a subtest of
+// it ("TestA" is in "--- FAIL: TestA/b" too).
+func containsTestName(text, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(name)
+		if end == len(text) || text[end] != '/' {
+			return true
+		}
+		i = end
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -32,7 +33,7 @@ func addSeeds(f *testing.F, globs ...string) {
 const fixtureRoot = "testdata/fixtures/test-output/"
 
 func FuzzParseGoTestJSON(f *testing.F) {
-	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*")
+	addSeeds(f, fixtureRoot+"go-test-json/gotestsum/*", "testdata/go/out/*.json")
 	f.Add([]byte(`{"Action":"run","Package":"p","Test":"T"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := ParseGoTestJSON(bytes.NewReader(data))
@@ -142,6 +143,52 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 			if fast != slow {
 				t.Fatalf("fast path %+v, encoding/json %+v for %q", fast, slow, line)
+			}
+		}
+	})
+}
+
+func FuzzParseGoTestText(f *testing.F) {
+	addSeeds(f, "testdata/go/out/*.txt", "testdata/go/out/*.vtxt", "testdata/go/out/*.build", "testdata/go/out/*.vet", "testdata/go/out/*.moddownload")
+	f.Add([]byte("=== RUN   TestA/b/c\n    a_test.go:1: \n        x\n--- FAIL: TestA (0.00s)\n    --- FAIL: TestA/b/c (0.00s)\nFAIL\tp\t0.1s\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := ParseGoTestText(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Totals()
+		if c.Passed+c.Failed+c.Errored+c.Skipped+c.Incomplete != c.Tests {
+			t.Fatalf("outcomes do not add up to tests: %+v", c)
+		}
+		for _, tc := range res.Tests {
+			if len(tc.Output) > MaxTestOutput || len(tc.Message) > maxMessageBytes+len(ellipsis)+1 {
+				t.Fatalf("%s: output %d bytes, message %d bytes", tc.Name, len(tc.Output), len(tc.Message))
+			}
+		}
+		// Fed in two writes, as a TeeReader may, the log reads the same.
+		if len(data) > 0 {
+			cut := len(data) / 3
+			p := newGoTextParser()
+			p.Write(data[:cut])
+			p.Write(data[cut:])
+			if len(data) > 0 && data[len(data)-1] != '\n' {
+				p.Write([]byte("\n"))
+			}
+			if got := p.finish(); len(got.Tests) != len(res.Tests) || len(got.Problems) != len(res.Problems) {
+				t.Fatalf("split at %d: %d tests, %d problems; whole: %d tests, %d problems", cut, len(got.Tests), len(got.Problems), len(res.Tests), len(res.Problems))
+			}
+		}
+		if len(data) < 4096 {
+			fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: bytes.NewReader(data)}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, fl := range fs {
+				// Absolute paths below unknown roots stay as printed, for the
+				// report to place; nothing may climb out of the repository.
+				if strings.HasPrefix(fl.File, "../") || strings.Contains(fl.File, "/pkg/mod/") {
+					t.Fatalf("file %q is outside the repository", fl.File)
+				}
 			}
 		}
 	})

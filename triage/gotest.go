@@ -30,12 +30,8 @@ type goEvent struct {
 	FailedBuild string
 }
 
-var (
-	// "    foo_test.go:42: message" (with an optional "TestName: " prefix of old Go versions).
-	reGoTestLoc = regexp.MustCompile(`^\s+(?:\w+: )?([\w.-]+\.go):(\d+): ?(.*)`)
-	// "./dir/foo.go:12:3: undefined: x" from the compiler.
-	reGoBuildLoc = regexp.MustCompile(`^(?:\./)?([\w./-]+\.go):(\d+)(?::\d+)?: (.*)`)
-)
+// "./dir/foo.go:12:3: undefined: x" from the compiler or go vet.
+var reGoBuildLoc = regexp.MustCompile(`^(?:\./)?([\w./-]+\.go):(\d+)(?::\d+)?: (.*)`)
 
 type goPkg struct {
 	started, ended bool
@@ -53,6 +49,7 @@ type goParser struct {
 	pkgs     map[string]*goPkg
 	order    []string
 	build    map[string][]string // ImportPath -> build output
+	reported map[string]bool     // build outputs a package's fail event named (FailedBuild)
 	attempts map[string]int
 	events   int
 }
@@ -68,6 +65,7 @@ func ParseGoTestJSON(r io.Reader) (*Results, error) {
 		res:      &Results{Format: "go-test-json"},
 		pkgs:     map[string]*goPkg{},
 		build:    map[string][]string{},
+		reported: map[string]bool{},
 		attempts: map[string]int{},
 	}
 	lr := newLineReader(r, maxEventLine)
@@ -160,10 +158,8 @@ func (p *goParser) run(g *goPkg, ev *goEvent) {
 	}
 	id := TestID(ev.Package, ev.Test)
 	p.attempts[id]++
-	tc := TestCase{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[id], Outcome: OutcomeIncomplete}
-	if i := strings.LastIndexByte(ev.Test, '/'); i > 0 {
-		tc.Parent = ev.Test[:i]
-	}
+	tc := TestCase{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[id], Outcome: OutcomeIncomplete,
+		Parent: parentTest(ev.Test, func(n string) bool { _, ok := g.active[n]; return ok })}
 	g.active[ev.Test] = len(p.res.Tests)
 	p.res.Tests = append(p.res.Tests, tc)
 }
@@ -175,11 +171,6 @@ func (p *goParser) output(g *goPkg, ev *goEvent) {
 		tc := &p.res.Tests[i]
 		if len(tc.Output)+len(ev.Output) <= MaxTestOutput {
 			tc.Output += ev.Output
-		}
-		if tc.File == "" {
-			if m := reGoTestLoc.FindStringSubmatch(text); m != nil {
-				tc.File, tc.Line, tc.Message = m[1], atoi(m[2]), strings.TrimSpace(m[3])
-			}
 		}
 	} else if len(g.lines) < maxPkgLines {
 		g.lines = append(g.lines, text)
@@ -194,16 +185,8 @@ func (p *goParser) output(g *goPkg, ev *goEvent) {
 // collecting the lines and frames that follow them.
 func (p *goParser) detect(g *goPkg, ev *goEvent, text string) {
 	if g.collecting >= 0 {
-		pr := &p.res.Problems[g.collecting]
-		if len(pr.Output) < maxProblemLines {
-			pr.Output = append(pr.Output, oneLine(text, maxContextLen))
-		} else {
+		if p.res.Problems[g.collecting].reportLine(text, g.prevLine) {
 			g.collecting = -1
-		}
-		if g.frameCol != nil && len(pr.Frames) < maxFrames {
-			if f, ok := parseFrame(text, g.prevLine); ok {
-				pr.Frames = append(pr.Frames, f)
-			}
 		}
 	}
 	g.prevLine = text
@@ -255,6 +238,9 @@ func (p *goParser) end(g *goPkg, ev *goEvent) {
 	case "fail":
 		tc.Outcome = OutcomeFail
 		g.failedTests++
+		if !strings.HasPrefix(tc.Message, "panic") {
+			tc.File, tc.Line, tc.Message = goFailureMessage(tc.Output)
+		}
 	}
 }
 
@@ -272,18 +258,10 @@ func (p *goParser) endPackage(g *goPkg, ev *goEvent) {
 		if strings.Contains(text, "[setup failed]") {
 			kind = ProblemSetupFailed
 		}
-		out := p.build[ev.FailedBuild]
-		pr := Problem{Kind: kind, Package: ev.Package, Output: out, Message: "build failed"}
-		for _, l := range out {
-			if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
-				pr.File, pr.Line, pr.Message = m[1], atoi(m[2]), m[3]
-				break
-			}
-		}
-		if pr.Message == "build failed" && kind == ProblemSetupFailed {
-			pr.Message = "setup failed"
-		}
-		p.res.Problems = append(p.res.Problems, pr)
+		p.res.Problems = append(p.res.Problems, goDiagnostics(kind, ev.Package, p.build[ev.FailedBuild])...)
+		// FailedBuild may name what failed to build rather than the
+		// package (a module that could not be downloaded).
+		p.reported[ev.FailedBuild] = true
 	case g.failedTests == 0 && g.problems == 0:
 		msg := "package failed without a failing test"
 		for _, l := range g.lines {
@@ -327,23 +305,16 @@ func (p *goParser) finish() {
 	sort.Strings(ips)
 	for _, ip := range ips {
 		out := p.build[ip]
-		found := false
+		found := p.reported[ip]
 		for _, pr := range p.res.Problems {
-			if pr.Kind == ProblemBuildFailed || pr.Kind == ProblemSetupFailed {
+			if pr.Kind == ProblemBuildFailed || pr.Kind == ProblemSetupFailed || pr.Kind == ProblemVet {
 				if strings.HasPrefix(ip, pr.Package) {
 					found = true
 				}
 			}
 		}
 		if !found && len(out) > 1 {
-			pr := Problem{Kind: ProblemBuildFailed, Package: firstField(ip), Output: out, Message: "build failed"}
-			for _, l := range out {
-				if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
-					pr.File, pr.Line, pr.Message = m[1], atoi(m[2]), m[3]
-					break
-				}
-			}
-			p.res.Problems = append(p.res.Problems, pr)
+			p.res.Problems = append(p.res.Problems, goDiagnostics(ProblemBuildFailed, firstField(ip), out)...)
 		}
 	}
 }
@@ -366,4 +337,66 @@ func lastN(l []string, n int) []string {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// parentTest is the test a subtest runs under: the longest running test
+// whose name, followed by "/", starts the subtest's name. A subtest's own
+// name may hold slashes (t.Run("valid/bool", ...)), so the last slash
+// alone does not tell.
+func parentTest(name string, running func(string) bool) string {
+	for i := strings.LastIndexByte(name, '/'); i > 0; i = strings.LastIndexByte(name[:i], '/') {
+		if running(name[:i]) {
+			return name[:i]
+		}
+	}
+	if i := strings.LastIndexByte(name, '/'); i > 0 {
+		return name[:i]
+	}
+	return ""
+}
+
+// goDiagnostics makes one problem per diagnostic the go command printed
+// for a package ("file.go:12:3: undefined: x", or "go: ..." when a module
+// could not be had); the lines under a "# [pkg]" header are go vet's.
+// With no diagnostic line, the package's output is one problem.
+func goDiagnostics(kind ProblemKind, pkg string, out []string) []Problem {
+	var prs []Problem
+	k := kind
+	for _, l := range out {
+		if strings.HasPrefix(l, "# ") {
+			k = kind
+			if strings.HasPrefix(l, "# [") {
+				k = ProblemVet
+			}
+			continue
+		}
+		if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
+			prs = append(prs, Problem{Kind: k, Package: pkg, File: m[1], Line: atoi(m[2]), Message: m[3], Output: out})
+		} else if isGoCommandError(l) {
+			prs = append(prs, Problem{Kind: k, Package: pkg, Message: l, Output: out})
+		}
+	}
+	if len(prs) > 0 {
+		return prs
+	}
+	msg := "build failed"
+	if kind == ProblemSetupFailed {
+		msg = "setup failed"
+	}
+	return []Problem{{Kind: kind, Package: pkg, Output: out, Message: msg}}
+}
+
+// isGoCommandError reports a "go: ..." line that is an error rather than
+// progress ("go: downloading ...").
+func isGoCommandError(l string) bool {
+	rest, ok := strings.CutPrefix(l, "go: ")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"downloading ", "finding ", "extracting ", "added ", "upgraded ", "found ", "to add module requirements", "warning: "} {
+		if strings.HasPrefix(rest, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -24,10 +24,11 @@ func TestParseGoTestJSONFixtures(t *testing.T) {
 		// 49 run events, 54 end events: ends without a run still count.
 		"cmd__testdata__go-test-missing-run-events.out":  {counts: Counts{Tests: 46, Runs: 54, Passed: 43, Failed: 3}},
 		"cmd__testdata__input__go-test-build-failed.out": {problems: []ProblemKind{ProblemBuildFailed}},
-		// The timeout panic comes after TestHello passed.
-		"cmd__testdata__input__go-test-json-panic-race-1.out": {counts: Counts{Tests: 1, Runs: 1, Passed: 1}, problems: []ProblemKind{ProblemTimeout}},
+		// The timeout panic comes after TestHello passed; the package's
+		// later tests never ran (Stopped).
+		"cmd__testdata__input__go-test-json-panic-race-1.out": {counts: Counts{Tests: 1, Runs: 1, Passed: 1, Stopped: 1}, problems: []ProblemKind{ProblemTimeout}},
 		// TestSleepsTooLong never ends: the timeout killed it.
-		"cmd__testdata__input__go-test-json-panic-race-2.out": {counts: Counts{Tests: 1, Runs: 1, Incomplete: 1}, problems: []ProblemKind{ProblemTimeout}},
+		"cmd__testdata__input__go-test-json-panic-race-2.out": {counts: Counts{Tests: 1, Runs: 1, Incomplete: 1, Stopped: 1}, problems: []ProblemKind{ProblemTimeout}},
 		"cmd__testdata__input__go-test-setup-failed.out":      {problems: []ProblemKind{ProblemSetupFailed, ProblemSetupFailed}},
 		// 12 runs, 5 ends: the other 7 started and never ended.
 		"testjson__testdata__go-test-json-missing-test-events.out":     {counts: Counts{Tests: 12, Runs: 12, Passed: 4, Failed: 1, Incomplete: 7}},
@@ -35,7 +36,7 @@ func TestParseGoTestJSONFixtures(t *testing.T) {
 		"testjson__testdata__input__go-test-json-misattributed.out":    {counts: Counts{Tests: 5, Runs: 5, Passed: 4, Failed: 1}},
 		"testjson__testdata__input__go-test-json-missing-skip-msg.out": {counts: Counts{Tests: 42, Runs: 42, Passed: 40, Skipped: 2}},
 		// The panicking test has no fail event; the panic marks it failed.
-		"testjson__testdata__input__go-test-json-missing-test-fail.out": {counts: Counts{Tests: 1, Runs: 1, Failed: 1}, problems: []ProblemKind{ProblemPanic}},
+		"testjson__testdata__input__go-test-json-missing-test-fail.out": {counts: Counts{Tests: 1, Runs: 1, Failed: 1, Stopped: 1}, problems: []ProblemKind{ProblemPanic}},
 		"testjson__testdata__input__go-test-json-with-attributes.out":   {counts: Counts{Tests: 1, Runs: 1, Passed: 1}},
 		// badmain exits 2 from TestMain with no failing test.
 		"testjson__testdata__input__go-test-json-with-cover-go1.20.out":   {counts: Counts{Tests: 59, Runs: 59, Passed: 42, Failed: 12, Skipped: 5}, problems: []ProblemKind{ProblemFailed}},

@@ -52,6 +52,7 @@ type ProblemKind string
 const (
 	ProblemBuildFailed ProblemKind = "build-failed" // the package or test binary did not compile
 	ProblemSetupFailed ProblemKind = "setup-failed" // go test could not set the package up
+	ProblemVet         ProblemKind = "vet"          // a go vet finding (a vet step, or the vet go test runs)
 	ProblemPanic       ProblemKind = "panic"        // a panic ended the test binary
 	ProblemTimeout     ProblemKind = "timeout"      // "test timed out after"
 	ProblemRace        ProblemKind = "race"         // "WARNING: DATA RACE"
@@ -108,6 +109,9 @@ type Counts struct {
 	Errored    int `json:"errored"`
 	Skipped    int `json:"skipped"`
 	Incomplete int `json:"incomplete"`
+	// Stopped counts the packages whose test binary a panic or a timeout
+	// ended: their tests after that point never ran and are in no count.
+	Stopped int `json:"stopped_packages,omitempty"`
 }
 
 // Totals counts distinct tests by their final outcome (the last run's
@@ -141,6 +145,13 @@ func (r *Results) Totals() Counts {
 		c.Tests++
 		c.add(final[id])
 	}
+	stopped := map[string]bool{}
+	for _, p := range r.Problems {
+		if (p.Kind == ProblemPanic || p.Kind == ProblemTimeout) && !stopped[p.Package] {
+			stopped[p.Package] = true
+			c.Stopped++
+		}
+	}
 	for _, s := range r.Suites {
 		if s.Cases == 0 && s.Tests > 0 {
 			c.Tests += s.Tests
@@ -162,7 +173,7 @@ func (r *Results) Failing() bool {
 		return true
 	}
 	for _, p := range r.Problems {
-		if p.Kind == ProblemBuildFailed || p.Kind == ProblemPanic || p.Kind == ProblemTimeout {
+		if p.Kind == ProblemBuildFailed || p.Kind == ProblemPanic || p.Kind == ProblemTimeout || p.Kind == ProblemVet {
 			return true
 		}
 	}

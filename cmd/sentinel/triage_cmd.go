@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/triage"
@@ -43,8 +44,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
 	baselinePath := fs.String("baseline", "", "a log of the same step when it passed: lines it also has are demoted")
+	checkout := fs.String("checkout", "", "the repository's checkout, to place the files Go tools print at their repository paths")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] FILE...")
+		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] [--checkout DIR] FILE...")
 		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
 		fs.PrintDefaults()
 	}
@@ -66,8 +68,12 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}
 	out := triageOutput{Schema: triageSchema, Files: []triageFileJSON{}}
 	status := 0
+	var paths triage.Paths
+	if *checkout != "" {
+		paths = checkoutPaths(*checkout)
+	}
 	for _, path := range fs.Args() {
-		res := triageFile(path, baseline)
+		res := triageFile(path, baseline, paths)
 		if res.Error != "" {
 			status = 1
 		}
@@ -109,8 +115,8 @@ func readBaseline(path string) (triage.Baseline, error) {
 }
 
 // triageFile analyses one file; errors are reported in the result.
-func triageFile(path string, baseline triage.Baseline) triageFileJSON {
-	res := triageFileJSON{File: path, Failures: []triage.Failure{}}
+func triageFile(path string, baseline triage.Baseline, paths triage.Paths) (res triageFileJSON) {
+	res = triageFileJSON{File: path, Failures: []triage.Failure{}}
 	f, err := os.Open(path)
 	if err != nil {
 		res.Error = err.Error()
@@ -139,6 +145,16 @@ func triageFile(path string, baseline triage.Baseline) triageFileJSON {
 		}
 	default:
 		step.Log = br
+		defer func() {
+			// A plain go test log holds results too: count them.
+			if _, err := f.Seek(0, io.SeekStart); err == nil && res.Error == "" {
+				if r, err := triage.ParseGoTestText(bufio.NewReaderSize(f, 64*1024)); err == nil {
+					if t := r.Totals(); t.Tests > 0 || t.Stopped > 0 {
+						res.Totals = &t
+					}
+				}
+			}
+		}()
 	}
 	if err != nil {
 		res.Error = err.Error()
@@ -148,7 +164,7 @@ func triageFile(path string, baseline triage.Baseline) triageFileJSON {
 	if step.Log != nil {
 		step.Log = io.TeeReader(step.Log, counter)
 	}
-	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{})
+	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{Paths: paths})
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -199,6 +215,9 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 	if t := f.Totals; t != nil {
 		fmt.Fprintf(w, "  tests: %d (%d passed, %d failed, %d errored, %d skipped, %d incomplete; %d runs)\n",
 			t.Tests, t.Passed, t.Failed, t.Errored, t.Skipped, t.Incomplete, t.Runs)
+		if t.Stopped > 0 {
+			fmt.Fprintf(w, "  stopped: %d package(s) ended by a panic or a timeout; their later tests did not run\n", t.Stopped)
+		}
 	}
 	if len(f.Failures) == 0 {
 		fmt.Fprintln(w, "  no failures found")
@@ -208,7 +227,9 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 		fmt.Fprintf(w, "  %d. [%s] %s\n", i+1, fl.Category, fl.Title)
 		fmt.Fprintf(w, "     confidence:  %.2f\n", fl.Confidence)
 		fmt.Fprintf(w, "     fingerprint: %s\n", fl.Fingerprint)
-		fmt.Fprintf(w, "     message:     %s\n", fl.NormalizedMessage)
+		if fl.Message != "" {
+			fmt.Fprintf(w, "     message:     %s\n", strings.ReplaceAll(fl.Message, "\n", "\n                  "))
+		}
 		if fl.TestID != "" {
 			fmt.Fprintf(w, "     test:        %s\n", fl.TestID)
 		}
@@ -316,4 +337,21 @@ func readLongLine(br *bufio.Reader, max int) (string, error) {
 		}
 		return s, err
 	}
+}
+
+// checkoutPaths places files in a local checkout: the directory is a root
+// of absolute paths, and a path is the repository's when the file exists.
+func checkoutPaths(dir string) triage.Paths {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return triage.Paths{Roots: []string{abs}}
+	}
+	return triage.Paths{Roots: []string{abs}, Exists: func(rel string) bool {
+		fi, err := root.Stat(filepath.FromSlash(rel))
+		return err == nil && fi.Mode().IsRegular()
+	}}
 }

@@ -134,6 +134,28 @@ func TestDetect(t *testing.T) {
 				{Name: "build", Run: "pip install -q pytest -r requirements.txt"},
 				{Name: "test", Run: "python -m pytest --junitxml=reports/junit.xml", Results: "junit:reports/junit.xml"}}}, ""},
 		{"nothing", fstest.MapFS{"README": {Data: []byte("hi")}}, nil, ErrNoPipeline.Error()},
+		// Every module is built and tested, even after one fails.
+		{"root and nested go modules", fstest.MapFS{
+			"go.mod":               {Data: []byte("module example.com/m\n\ngo 1.25\n")},
+			"tools/go.mod":         {Data: []byte("module example.com/m/tools\n\ngo 1.26\n")},
+			"it's/go.mod":          {Data: []byte("module example.com/m/quoted\n")},
+			"testdata/x/go.mod":    {Data: []byte("module example.com/ignored\n")},
+			"vendor/a/b/go.mod":    {Data: []byte("module a/b\n")},
+			"tools/cmd/gen/gen.go": {Data: []byte("package main\n")}},
+			&Pipeline{Detected: "go", Image: "golang:1.25", Steps: []Step{
+				{Name: "build", Run: `rc=0; for d in '.' 'it'\''s' 'tools'; do (cd "$d" && { [ -z "$(go list -e ./... 2>/dev/null)" ] || go build ./...; }) || rc=1; done; exit $rc`},
+				{Name: "test", Run: `rc=0; for d in '.' 'it'\''s' 'tools'; do (cd "$d" && { [ -z "$(go list -e ./... 2>/dev/null)" ] || go test -json ./...; }) || rc=1; done; exit $rc`, Results: ResultsGoTestJSON}}}, ""},
+		{"nested go module only", fstest.MapFS{"svc/go.mod": {Data: []byte("module example.com/svc\n\ngo 1.24.2\n")}, "README.md": {Data: []byte("hi")}},
+			&Pipeline{Detected: "go", Image: "golang:1.24", Steps: []Step{
+				{Name: "build", Run: `rc=0; for d in 'svc'; do (cd "$d" && { [ -z "$(go list -e ./... 2>/dev/null)" ] || go build ./...; }) || rc=1; done; exit $rc`},
+				{Name: "test", Run: `rc=0; for d in 'svc'; do (cd "$d" && { [ -z "$(go list -e ./... 2>/dev/null)" ] || go test -json ./...; }) || rc=1; done; exit $rc`, Results: ResultsGoTestJSON}}}, ""},
+		{"go workspace", fstest.MapFS{"go.work": {Data: []byte("go 1.26.0\n\nuse (\n\t./a\n\t./b\n)\n")},
+			"a/go.mod": {Data: []byte("module example.com/a\n")}, "b/go.mod": {Data: []byte("module example.com/b\n")}},
+			&Pipeline{Detected: "go", Image: "golang:1.26", Steps: []Step{
+				{Name: "build", Run: "go build ./..."},
+				{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON}}}, ""},
+		{"GOPATH-style repository", fstest.MapFS{"main.go": {Data: []byte("package main\n")}}, nil,
+			"go.mod: the repository has Go files but no go.mod: add one (go mod init MODULE-PATH, then go mod tidy) or a .sentinel.yml that says how to build and test it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,381 @@
+package triage
+
+import (
+	"bytes"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// A plain go test log (no -json: `go test ./...`, `make test`) says the
+// same things as test2json, in lines: "=== RUN" and "--- FAIL:" frame each
+// test's output, "ok"/"FAIL" lines name the package after its tests, "#
+// pkg" heads the compiler's and vet's diagnostics. goTextParser reads them
+// into Results, so that plain logs give one failure per failing test, with
+// its message block and location, like -json streams do.
+
+var (
+	reGoTextPkgEnd = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(?:\s+(.*))?$`)
+	// "\t\tTestName (1s)" under "running tests:" of a -timeout panic.
+	reGoTextRunning = regexp.MustCompile(`^\s+(\S+) \([\d.hmsµn]+\)$`)
+	// A command line of the log that runs the go command ("+ go vet ./...",
+	// "Run go test ./...", "$ go build").
+	// A step named for go vet ("vet", "go vet", "lint: vet").
+	reVetStep   = regexp.MustCompile(`(?i)(?:^|\W)vet(?:$|\W)`)
+	reGoCommand = regexp.MustCompile(`(?:^|[\s;&|$+>])go (vet|build|test|install|run|mod|generate)\b`)
+)
+
+type goTextParser struct {
+	res *Results
+	// tests and problems of the package whose "ok"/"FAIL" line has not
+	// come yet; the line names their package.
+	tests    []int
+	byName   map[string]int
+	problems []int
+
+	marker       int // test whose "--- FAIL:" block is being read, or -1
+	markerIndent int
+	chatty       int // test named by the last "=== RUN/CONT/NAME", or -1
+
+	collecting int // problem (panic, race, timeout) collecting lines, or -1
+	runningTO  bool
+	prevLine   string
+
+	diagKind ProblemKind // under a "# pkg" header: "" when not
+	diagPkg  string
+	goCmd    bool // the go command spoke ("go: ..."): its diagnostics follow
+	vetCmd   bool // the log ran go vet: diagnostics are findings, not compile errors
+
+	partial []byte // Write's unfinished line
+}
+
+func newGoTextParser() *goTextParser {
+	return &goTextParser{res: &Results{Format: "go-test-text"}, byName: map[string]int{},
+		marker: -1, chatty: -1, collecting: -1}
+}
+
+// ParseGoTestText reads the plain output of go test, go build and go vet.
+// Results hold the tests it names and the package problems it shows; a
+// log with neither gives empty Results.
+func ParseGoTestText(r io.Reader) (*Results, error) {
+	p := newGoTextParser()
+	lr := newLineReader(r, maxEventLine)
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.line(string(line))
+	}
+	return p.finish(), nil
+}
+
+// Write feeds log bytes, so the parser can read a log another reader is
+// reading (io.TeeReader).
+func (p *goTextParser) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(p.partial) < maxEventLine {
+				p.partial = append(p.partial, b[:min(len(b), maxEventLine-len(p.partial))]...)
+			}
+			break
+		}
+		if len(p.partial) > 0 {
+			p.partial = append(p.partial, b[:min(i, max(0, maxEventLine-len(p.partial)))]...)
+			p.line(strings.TrimRight(string(p.partial), "\r"))
+			p.partial = p.partial[:0]
+		} else {
+			p.line(strings.TrimRight(string(b[:i]), "\r"))
+		}
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (p *goTextParser) line(l string) {
+	l = cutTimestamp(l)
+	prev := p.prevLine
+	p.prevLine = l
+	if p.collecting >= 0 && p.collect(l, prev) {
+		return
+	}
+	if l == "" {
+		return
+	}
+	if l[0] == ' ' || l[0] == '\t' {
+		p.indented(l)
+		return
+	}
+	switch {
+	case strings.HasPrefix(l, "--- "):
+		if indent, outcome, name, ok := goTextMarker(l); ok {
+			p.mark(indent, outcome, name)
+			return
+		}
+	case strings.HasPrefix(l, "=== "):
+		verb, name, _ := strings.Cut(l[4:], " ")
+		name = strings.TrimLeft(name, " ")
+		if name != "" && !strings.Contains(name, " ") && (verb == "RUN" || verb == "CONT" || verb == "NAME" || verb == "PAUSE") {
+			p.marker = -1
+			if verb == "RUN" {
+				p.chatty = p.newTest(name)
+			} else if i, ok := p.byName[name]; ok {
+				p.chatty = i
+			}
+			return
+		}
+	case strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: "):
+		p.problem(ProblemPanic, l)
+		return
+	case l == "WARNING: DATA RACE":
+		p.problem(ProblemRace, l)
+		return
+	case strings.HasPrefix(l, "# "):
+		p.header(l[2:])
+		return
+	case strings.HasPrefix(l, "go: "):
+		p.goCmd = true
+		if isGoCommandError(l) {
+			p.addProblem(Problem{Kind: ProblemBuildFailed, Package: p.diagPkg, Message: l, Output: []string{l}})
+		}
+		return
+	case strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "? "):
+		if m := reGoTextPkgEnd.FindStringSubmatch(l); m != nil {
+			p.endPackage(m[1], m[2], m[3])
+			return
+		}
+	}
+	if (p.diagKind != "" || p.goCmd || p.vetCmd) && strings.Contains(l, ".go:") {
+		if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
+			kind := p.diagKind
+			if kind == "" && p.vetCmd {
+				kind = ProblemVet
+			} else if kind == "" {
+				kind = ProblemBuildFailed
+			}
+			p.addProblem(Problem{Kind: kind, Package: p.diagPkg, File: m[1], Line: atoi(m[2]), Message: m[3], Output: []string{l}})
+			return
+		}
+	}
+	if strings.Contains(l, "go ") {
+		if m := reGoCommand.FindStringSubmatch(l); m != nil {
+			p.vetCmd = m[1] == "vet"
+			p.goCmd = true
+		}
+	}
+	// Anything else at the margin (a fmt.Println of a test) ends a block.
+	p.marker = -1
+}
+
+// indented is a line of test output: a report of the test whose block is
+// open, or of the test running in -v output.
+func (p *goTextParser) indented(l string) {
+	if strings.HasPrefix(strings.TrimLeft(l, " "), "--- ") {
+		if indent, outcome, name, ok := goTextMarker(l); ok {
+			p.mark(indent, outcome, name)
+			return
+		}
+	}
+	i := p.chatty
+	if p.marker >= 0 && len(l)-len(strings.TrimLeft(l, " ")) > p.markerIndent {
+		i = p.marker
+	}
+	if i < 0 {
+		return
+	}
+	tc := &p.res.Tests[i]
+	if len(tc.Output)+len(l)+1 <= MaxTestOutput {
+		tc.Output += l + "\n"
+	}
+}
+
+// goTextMarker reads "    --- FAIL: TestName (0.01s)".
+func goTextMarker(l string) (indent int, outcome, name string, ok bool) {
+	rest := strings.TrimLeft(l, " ")
+	indent = len(l) - len(rest)
+	rest, ok = strings.CutPrefix(rest, "--- ")
+	if !ok {
+		return 0, "", "", false
+	}
+	outcome, name, ok = strings.Cut(rest, ": ")
+	if !ok || outcome != "FAIL" && outcome != "PASS" && outcome != "SKIP" {
+		return 0, "", "", false
+	}
+	if i := strings.LastIndex(name, " ("); i > 0 && strings.HasSuffix(name, "s)") {
+		name = name[:i]
+	}
+	if name == "" || strings.ContainsAny(name, " \t") {
+		return 0, "", "", false
+	}
+	return indent, outcome, name, true
+}
+
+func (p *goTextParser) mark(indent int, outcome, name string) {
+	i, ok := p.byName[name]
+	if !ok || p.res.Tests[i].Outcome != OutcomeIncomplete {
+		i = p.newTest(name)
+	}
+	tc := &p.res.Tests[i]
+	switch outcome {
+	case "FAIL":
+		tc.Outcome = OutcomeFail
+	case "PASS":
+		tc.Outcome = OutcomePass
+	case "SKIP":
+		tc.Outcome = OutcomeSkip
+	}
+	p.marker, p.markerIndent, p.chatty = i, indent, -1
+}
+
+func (p *goTextParser) newTest(name string) int {
+	tc := TestCase{Name: name, Attempt: 1, Outcome: OutcomeIncomplete}
+	tc.Parent = parentTest(name, func(n string) bool {
+		i, ok := p.byName[n]
+		return ok && p.res.Tests[i].Outcome == OutcomeIncomplete
+	})
+	if prev, ok := p.byName[name]; ok {
+		tc.Attempt = p.res.Tests[prev].Attempt + 1
+	}
+	p.res.Tests = append(p.res.Tests, tc)
+	i := len(p.res.Tests) - 1
+	p.byName[name] = i
+	p.tests = append(p.tests, i)
+	return i
+}
+
+func (p *goTextParser) header(rest string) {
+	p.goCmd = true
+	p.diagKind = ProblemBuildFailed
+	if p.vetCmd {
+		p.diagKind = ProblemVet
+	}
+	if strings.HasPrefix(rest, "[") { // "# [pkg]": go test's vet
+		p.diagKind = ProblemVet
+		rest = strings.Trim(rest, "[]")
+	}
+	p.diagPkg = firstField(rest)
+}
+
+// problem starts a panic, race or timeout report, which the lines after it
+// explain.
+func (p *goTextParser) problem(kind ProblemKind, l string) {
+	test := ""
+	switch {
+	case strings.HasPrefix(l, "panic: test timed out after"):
+		kind = ProblemTimeout
+	case p.chatty >= 0:
+		test = p.res.Tests[p.chatty].Name
+	case p.marker >= 0:
+		test = p.res.Tests[p.marker].Name
+	}
+	if kind == ProblemPanic && test != "" {
+		tc := &p.res.Tests[p.byName[test]]
+		tc.Outcome, tc.Message, tc.File, tc.Line = OutcomeFail, l, "", 0
+	}
+	p.addProblem(Problem{Kind: kind, Test: test, Message: l})
+	p.collecting = len(p.res.Problems) - 1
+	p.marker = -1
+}
+
+func (p *goTextParser) addProblem(pr Problem) {
+	p.res.Problems = append(p.res.Problems, pr)
+	p.problems = append(p.problems, len(p.res.Problems)-1)
+}
+
+// collect keeps the lines of a panic, race or timeout report, and reports
+// whether the line was the report's.
+func (p *goTextParser) collect(l, prev string) bool {
+	pr := &p.res.Problems[p.collecting]
+	if pr.reportLine(l, prev) {
+		p.collecting, p.runningTO = -1, false
+		return pr.Kind == ProblemRace && l == "=================="
+	}
+	if pr.Kind == ProblemTimeout {
+		if strings.TrimSpace(l) == "running tests:" {
+			p.runningTO = true
+		} else if m := reGoTextRunning.FindStringSubmatch(l); m != nil && p.runningTO {
+			if pr.Test == "" || strings.HasPrefix(m[1], pr.Test+"/") {
+				pr.Test = m[1]
+			}
+		} else {
+			p.runningTO = false
+		}
+	}
+	return true
+}
+
+// endPackage names the package of the tests and problems seen since the
+// last package line.
+func (p *goTextParser) endPackage(status, pkg, rest string) {
+	for _, i := range p.tests {
+		p.res.Tests[i].Package = pkg
+	}
+	built := false
+	var race []int
+	for _, i := range p.problems {
+		pr := &p.res.Problems[i]
+		if pr.Package == "" || pr.Package == p.diagPkg {
+			pr.Package = pkg
+		}
+		if pr.Kind == ProblemRace && pr.Test == "" {
+			race = append(race, i)
+		}
+		built = built || pr.Kind == ProblemBuildFailed || pr.Kind == ProblemVet || pr.Kind == ProblemSetupFailed
+	}
+	// A race found outside -v output belongs to the test the testing
+	// package failed for it.
+	for _, i := range p.tests {
+		if len(race) == 0 {
+			break
+		}
+		if tc := p.res.Tests[i]; tc.Outcome == OutcomeFail && strings.Contains(tc.Output, "race detected during execution of test") {
+			p.res.Problems[race[0]].Test = tc.Name
+			race = race[1:]
+		}
+	}
+	if status == "FAIL" && !built && (strings.Contains(rest, "[build failed]") || strings.Contains(rest, "[setup failed]")) {
+		kind := ProblemBuildFailed
+		if strings.Contains(rest, "[setup failed]") {
+			kind = ProblemSetupFailed
+		}
+		p.res.Problems = append(p.res.Problems, goDiagnostics(kind, pkg, nil)...)
+	}
+	p.tests, p.problems = p.tests[:0], p.problems[:0]
+	clear(p.byName)
+	p.marker, p.chatty, p.collecting = -1, -1, -1
+	p.diagKind, p.diagPkg = "", ""
+}
+
+func (p *goTextParser) finish() *Results {
+	for i := range p.res.Tests {
+		tc := &p.res.Tests[i]
+		if tc.Outcome == OutcomeFail && !strings.HasPrefix(tc.Message, "panic") {
+			tc.File, tc.Line, tc.Message = goFailureMessage(tc.Output)
+		}
+		if tc.Outcome == OutcomePass {
+			tc.Output = ""
+		}
+	}
+	return p.res
+}
+
+// found reports whether the log held anything of go test's.
+func (r *Results) found() bool { return len(r.Tests) > 0 || len(r.Problems) > 0 }
+
+// cutTimestamp drops the RFC 3339 time CI systems put before every line
+// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading").
+func cutTimestamp(l string) string {
+	if len(l) < 21 || l[4] != '-' || l[7] != '-' || l[10] != 'T' || l[0] < '0' || l[0] > '9' {
+		return l
+	}
+	i := strings.IndexByte(l[19:min(len(l), 40)], ' ')
+	if i < 0 || l[19+i-1] != 'Z' && !strings.ContainsAny(l[19:19+i], "+-") {
+		return l
+	}
+	return l[19+i+1:]
+}

@@ -1,0 +1,3 @@
+module example.com/assert
+
+go 1.22

@@ -1,0 +1,5 @@
+package a
+
+import "testing"
+
+func TestOne(t *testing.T) { _ = One() }

@@ -1,0 +1,5 @@
+package b
+
+import "testing"
+
+func TestThree(t *testing.T) { _ = Three() }

@@ -1,0 +1,3 @@
+module example.com/compile
+
+go 1.22

@@ -1,0 +1,3 @@
+package use
+
+import _ "github.com/sentinel-ci/does-not-exist"

@@ -1,0 +1,3 @@
+package wait
+
+func Forever(ch chan struct{}) { <-ch }
