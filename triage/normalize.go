@@ -125,13 +125,84 @@ func normalizeOnce(s string) string {
 			s = reIPv4.ReplaceAllString(s, phIP)
 		}
 		s = reDuration.ReplaceAllString(s, phDur)
-		s = reNumber.ReplaceAllString(s, phNum)
+	}
+	// Before the number rule, which would cut a host name or an id into
+	// pieces that no longer look like one.
+	s = maskTokens(s)
+	if strings.ContainsAny(s, "0123456789") {
+		s = replaceNumbers(s)
 	}
 	s = strings.TrimSpace(reSpaceRun.ReplaceAllString(s, " "))
 	if strings.Contains(s, "map[") {
 		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
 	}
 	return s
+}
+
+// replaceNumbers replaces numbers, but keeps an exit code, exit status,
+// signal or status code: 1 and 137 are different causes.
+func replaceNumbers(s string) string {
+	locs := reNumber.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, l := range locs {
+		if isStatusNumber(s[:l[0]]) || l[1]-l[0] == 3 && s[l[0]] >= '1' && s[l[0]] <= '5' && afterHTTPVersion(s[:l[0]]) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(phNum)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// afterHTTPVersion reports whether before ends in an HTTP version, as the
+// status of a response line or an access log entry follows it:
+// `HTTP/1.1 503` or `"GET /x HTTP/1.1" 404`.
+func afterHTTPVersion(before string) bool {
+	before = strings.TrimRight(before, " ")
+	before = strings.TrimSuffix(before, `"`)
+	i := strings.LastIndex(before, "HTTP/")
+	if i < 0 {
+		return false
+	}
+	v := before[i+len("HTTP/"):]
+	return len(v) >= 1 && len(v) <= 3 && strings.Trim(v, "0123456789.") == ""
+}
+
+// isStatusNumber reports whether the text before a number ends in a word
+// that makes the number a status: "exit code 2", "exit status: 1",
+// "exitCode=137", "killed by signal 9", "status code 503".
+func isStatusNumber(before string) bool {
+	before = strings.TrimRight(before, " :=\t")
+	if len(before) > 24 {
+		before = before[len(before)-24:]
+	}
+	var tail []byte
+	for i := len(before) - 1; i >= 0 && len(tail) < 16; i-- {
+		c := before[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			tail = append(tail, c)
+		case c >= 'A' && c <= 'Z':
+			tail = append(tail, c+'a'-'A')
+		case c == ' ' || c == '_' || c == '-':
+		default:
+			i = -1
+		}
+	}
+	// tail is reversed: compare with reversed words.
+	for _, w := range []string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"} {
+		if strings.HasPrefix(string(tail), w) {
+			return true
+		}
+	}
+	return false
 }
 
 // cutWord cuts s to at most n bytes without splitting a word: the tail of
