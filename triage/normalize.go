@@ -33,6 +33,7 @@ var (
 	reUUID       = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	reDateTime   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
 	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
+	reSyslogTime = regexp.MustCompile(`\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}\b|\b\d{2}/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d{2}:\d{2}:\d{2}( [+-]\d{4})?`)
 	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
 	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]<>]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
 	reWorkspace  = regexp.MustCompile(`(?:/home/runner/work|/Users/runner/work|/home/[^/\s]+/actions-runner/_work)/[^/\s]+/[^/\s]+/|/github/workspace/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/drone/src/|/go/src/[^/\s]+/[^/\s]+/[^/\s]+/|(?i)\b[a-z]:\\a\\[^\\\s]+\\[^\\\s]+\\`)
@@ -98,6 +99,8 @@ func normalizeOnce(s string) string {
 			return "~/"
 		})
 	}
+	// Before the hex and number rules, which would take pieces of it.
+	s = maskBlobs(s)
 	if strings.ContainsAny(s, "0123456789") {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
 		if dash {
@@ -110,6 +113,10 @@ func normalizeOnce(s string) string {
 			s = reDate.ReplaceAllString(s, phDate)
 		}
 		if colon {
+			// syslog's "Dec  5 22:31:08" and the access log's
+			// "05/Dec/2026:22:31:08 +0000" name the month: logs
+			// spanning two months must not split on it.
+			s = reSyslogTime.ReplaceAllString(s, phTime)
 			s = reTime.ReplaceAllString(s, phTime)
 		}
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {

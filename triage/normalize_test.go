@@ -48,7 +48,11 @@ func TestNormalize(t *testing.T) {
 		{"exit status 2; killed by signal 9", "exit status 2; killed by signal 9"},
 		{`"GET /x HTTP/1.1" 404 512`, `"GET /x HTTP/<n>" 404 <n>`},
 		{"cannot use x (type int64) as uint32 in sha256 over ssh2", "cannot use x (type int64) as uint32 in sha256 over ssh2"},
-		{"error[E0425] TS2304 base64Encode 64kB", "error[E0425] TS2304 base64Encode 64kB"},
+		{"error[E0425] TS2304 base64Encode 64kB", "error[E0425] TS2304 base64Encode <n>kB"},
+		{"Dec  5 22:31:08 web01 sshd[42]: x", "<time> <id> sshd[<n>]: x"},
+		{`[05/Dec/2026:22:31:08 +0000] "GET /`, `[<time>] "GET /`},
+		{"key RSA SHA256:ZNbDF53l/Rb5bJ6n+CBZniemM78423Uxlc4m+8tx0xJ ok", "key RSA SHA256:<blob> ok"},
+		{"at src/main/java/com/acme/NullPointerHandler2.java", "at src/main/java/com/acme/NullPointerHandler2.java"},
 		{"read 0001_init.sql and lib.test.js", "read <n>_init.sql and lib.test.js"},
 	}
 	for _, tc := range cases {

@@ -175,7 +175,12 @@ func variablePart(p string, sep, next byte, dashed bool) string {
 		}
 		return ""
 	case transitions == 1:
-		return "" // a number then a unit or suffix: 64kB, 3rd, 0x
+		// A number then a unit (16339198kB, 3rd): the number varies.
+		// "0x" is the hex prefix the hex rule leaves.
+		if p == "0x" || p == "0X" {
+			return ""
+		}
+		return phNum + p[digits:]
 	case upper > 0 && upper < letters && transitions <= 2:
 		return "" // camelCase identifiers: base64Encode, Int32Value
 	default:
@@ -231,4 +236,70 @@ func isHostName(w string) bool {
 	// Every label but the last holds a digit, or the first does: a
 	// numbered host in a named domain.
 	return hasDigit(labels[0])
+}
+
+// phBlob replaces base64 data: keys, signatures, tokens.
+const phBlob = "<blob>"
+
+// maskBlobs replaces runs of the base64 alphabet that read as random
+// data: 16 bytes or more, with capitals, small letters and digits, and the
+// class of character changing at least every third byte. Identifiers and
+// paths (NullPointerException2, src/main/java) change far less often.
+func maskBlobs(s string) string {
+	var b *strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isBase64Byte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		upper, lower, digit, switches := 0, 0, 0, 0
+		prev := 0
+		for ; j < len(s) && isBase64Byte(s[j]); j++ {
+			c := s[j]
+			class := 4
+			switch {
+			case c >= 'A' && c <= 'Z':
+				upper++
+				class = 1
+			case c >= 'a' && c <= 'z':
+				lower++
+				class = 2
+			case c >= '0' && c <= '9':
+				digit++
+				class = 3
+			}
+			if class == 4 {
+				continue // "+" and "/" separate path segments as often
+			}
+			if prev != 0 && class != prev {
+				switches++
+			}
+			prev = class
+		}
+		n := j - i
+		if n >= 16 && upper > 0 && lower > 0 && (digit > 0 && switches*3 >= n || switches*2 >= n) {
+			if b == nil {
+				b = &strings.Builder{}
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(phBlob)
+			for j < len(s) && s[j] == '=' {
+				j++
+			}
+			last = j
+		}
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64Byte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
 }
