@@ -103,20 +103,24 @@ func normalizeOnce(s string) string {
 	s = maskBlobs(s)
 	if strings.ContainsAny(s, "0123456789") {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
-		if dash {
+		// The guards below are necessary conditions of each pattern,
+		// checked by hand because the patterns cost far more to run.
+		if dash && hasHexRun(s, 8) {
 			s = reUUID.ReplaceAllString(s, phUUID)
 		}
-		if dash && colon {
-			s = reDateTime.ReplaceAllString(s, phTime)
+		if dash && colon && hasISODate(s) {
+			s = replaceDateTimes(s)
 		}
-		if dash || strings.ContainsAny(s, "/.") {
+		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
 			s = reDate.ReplaceAllString(s, phDate)
 		}
-		if colon {
+		if colon && hasClockShape(s) {
 			// syslog's "Dec  5 22:31:08" and the access log's
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
-			s = reSyslogTime.ReplaceAllString(s, phTime)
+			if hasMonthName(s) {
+				s = reSyslogTime.ReplaceAllString(s, phTime)
+			}
 			s = reTime.ReplaceAllString(s, phTime)
 		}
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
@@ -128,10 +132,12 @@ func normalizeOnce(s string) string {
 		if strings.IndexByte(s, '[') >= 0 {
 			s = replaceIPv6(s)
 		}
-		if strings.IndexByte(s, '.') >= 0 {
+		if hasDottedQuad(s) {
 			s = reIPv4.ReplaceAllString(s, phIP)
 		}
-		s = reDuration.ReplaceAllString(s, phDur)
+		if hasDurationShape(s) {
+			s = reDuration.ReplaceAllString(s, phDur)
+		}
 	}
 	// Before the number rule, which would cut a host name or an id into
 	// pieces that no longer look like one.
@@ -139,7 +145,7 @@ func normalizeOnce(s string) string {
 	if strings.ContainsAny(s, "0123456789") {
 		s = replaceNumbers(s)
 	}
-	s = strings.TrimSpace(reSpaceRun.ReplaceAllString(s, " "))
+	s = collapseSpace(s)
 	if strings.Contains(s, "map[") {
 		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
 	}
@@ -149,7 +155,7 @@ func normalizeOnce(s string) string {
 // replaceNumbers replaces numbers, but keeps an exit code, exit status,
 // signal or status code: 1 and 137 are different causes.
 func replaceNumbers(s string) string {
-	locs := reNumber.FindAllStringIndex(s, -1)
+	locs := findNumbers(s)
 	if locs == nil {
 		return s
 	}

@@ -42,7 +42,7 @@ type MinerOptions struct {
 	Similarity          float64 // share of tokens that must agree to merge; default 0.5
 	Siblings            int     // distinct values before a position is a wildcard; default 3
 	MaxClusters         int     // default 200000
-	MaxClustersPerShape int     // per category and token count; default 8192
+	MaxClustersPerShape int     // per category and token count, each scanned linearly; default 1024
 }
 
 func (o MinerOptions) withDefaults() MinerOptions {
@@ -56,7 +56,7 @@ func (o MinerOptions) withDefaults() MinerOptions {
 		o.MaxClusters = 200000
 	}
 	if o.MaxClustersPerShape <= 0 {
-		o.MaxClustersPerShape = 8192
+		o.MaxClustersPerShape = 1024
 	}
 	return o
 }
@@ -290,23 +290,20 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 	groups := map[string][]int{}
 	var order []string
 	var diff []byte
+	maxMiss := len(toks) - need
 	for bi, c := range bucket {
 		diff = diff[:0]
-		same := 0
-		free := true
+		miss := 0
 		for i, t := range toks {
-			ct := c.token(i)
-			if tokenFits(ct, t) {
-				same++
+			if tokenFits(c.token(i), t) {
 				continue
 			}
-			if namesCause(t) || namesCause(ct) {
-				free = false
+			if miss++; miss > maxMiss {
 				break
 			}
 			diff = append(diff, byte(i), byte(i>>8))
 		}
-		if !free || same < need {
+		if miss > maxMiss || !freeToVary(c, toks, diff) {
 			continue
 		}
 		k := string(diff)
@@ -371,6 +368,18 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 func covers(t, c *templateCluster) bool {
 	for i := range c.ends {
 		if !tokenFits(t.token(i), c.token(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// freeToVary reports whether no differing position holds a token that
+// names a cause, in the message or in the cluster.
+func freeToVary(c *templateCluster, toks []string, diff []byte) bool {
+	for p := 0; p < len(diff); p += 2 {
+		i := int(diff[p]) | int(diff[p+1])<<8
+		if namesCause(toks[i]) || namesCause(c.token(i)) {
 			return false
 		}
 	}

@@ -1,0 +1,260 @@
+package triage
+
+import "strings"
+
+// Hand-written scanners for the hot paths of normalisation. Each guard is
+// a necessary condition of the pattern it protects, so skipping the
+// pattern when the guard fails changes no output.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// hasISODate: "dddd-dd-dd" followed by "T" or " " (reDateTime).
+func hasISODate(s string) bool {
+	for i := strings.IndexByte(s, '-'); i >= 0 && i+7 < len(s); {
+		if i >= 4 && isDigit(s[i-1]) && isDigit(s[i-4]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == '-' &&
+			isDigit(s[i+4]) && isDigit(s[i+5]) && (s[i+6] == 'T' || s[i+6] == ' ') {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// hasDateShape: a digit, a separator, one or two digits, a separator, a
+// digit (reDate).
+func hasDateShape(s string) bool {
+	for i := 1; i+4 < len(s); i++ {
+		c := s[i]
+		if (c == '-' || c == '/' || c == '.') && isDigit(s[i-1]) && isDigit(s[i+1]) {
+			j := i + 2
+			if isDigit(s[j]) {
+				j++
+			}
+			if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasClockShape: "d:dd:dd" (reTime, reSyslogTime).
+func hasClockShape(s string) bool {
+	for i := 1; i+5 < len(s); i++ {
+		if s[i] == ':' && isDigit(s[i-1]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasMonthName: an English month abbreviation followed by a space or "/"
+// (reSyslogTime).
+func hasMonthName(s string) bool {
+	for i := 0; i+3 < len(s); i++ {
+		c := s[i]
+		if c < 'A' || c > 'S' || s[i+3] != ' ' && s[i+3] != '/' {
+			continue
+		}
+		// Substrings starting with a capital here are exactly the months.
+		if strings.Contains("JanFebMarAprMayJunJulAugSepOctNovDec", s[i:i+3]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDottedQuad: three "d.d" in one run of digits and dots (reIPv4).
+func hasDottedQuad(s string) bool {
+	dots := 0
+	for i := 1; i+1 < len(s); i++ {
+		switch {
+		case s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]):
+			if dots++; dots >= 3 {
+				return true
+			}
+		case s[i] != '.' && !isDigit(s[i]):
+			dots = 0
+		}
+	}
+	return false
+}
+
+// hasDurationShape: a digit followed by a unit's first byte, directly or
+// after one space (reDuration).
+func hasDurationShape(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if !isDigit(s[i]) {
+			continue
+		}
+		switch c := s[i+1]; c {
+		case 'n', 'u', 'm', 's', 'h', 0xC2:
+			return true
+		case ' ', '\t', '\n', '\f', '\r', '\v':
+			if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// findNumbers returns the spans of reNumber, `\b\d+([.,]\d+)*\b`, found by
+// hand: a run of digits at a word boundary, with as many ".d" or ",d"
+// groups as still end at a word boundary.
+func findNumbers(s string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		end := -1
+		if j == len(s) || !isWordByte(s[j]) {
+			end = j
+		}
+		for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+			j++
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			if j == len(s) || !isWordByte(s[j]) {
+				end = j
+			}
+		}
+		if end < 0 {
+			// No boundary after: the run is part of a word; skip it.
+			for i+1 < len(s) && isWordByte(s[i+1]) {
+				i++
+			}
+			continue
+		}
+		out = append(out, [2]int{i, end})
+		i = end - 1
+	}
+	return out
+}
+
+// collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
+func collapseSpace(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t', '\n', '\f', '\r':
+			clean = false
+		case ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				clean = false
+			}
+		}
+		if !clean {
+			break
+		}
+	}
+	if clean {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\t', '\n', '\f', '\r', ' ':
+			space = true
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+		}
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// replaceDateTimes is reDateTime.ReplaceAllString(s, phTime) by hand:
+// `\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`.
+func replaceDateTimes(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+16 <= len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		end := matchDateTime(s, i)
+		if end < 0 {
+			continue
+		}
+		if b.Len() == 0 && last == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(phTime)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func digitsAt(s string, i, n int) bool {
+	if i+n > len(s) {
+		return false
+	}
+	for k := i; k < i+n; k++ {
+		if !isDigit(s[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDateTime returns the end of a date and time starting at i, or -1.
+func matchDateTime(s string, i int) int {
+	if !digitsAt(s, i, 4) || s[i+4] != '-' || !digitsAt(s, i+5, 2) || s[i+7] != '-' || !digitsAt(s, i+8, 2) ||
+		s[i+10] != 'T' && s[i+10] != ' ' || !digitsAt(s, i+11, 2) || s[i+13] != ':' || !digitsAt(s, i+14, 2) {
+		return -1
+	}
+	j := i + 16
+	if j+2 < len(s) && s[j] == ':' && digitsAt(s, j+1, 2) {
+		j += 3
+		if j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+			j += 2
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+		}
+	}
+	if j < len(s) {
+		switch s[j] {
+		case 'Z':
+			j++
+		case '+', '-':
+			k := j + 1
+			if digitsAt(s, k, 2) {
+				k += 2
+				atBoundary := func(e int) bool { return e == len(s) || !isWordByte(s[e]) }
+				switch {
+				case k < len(s) && s[k] == ':' && digitsAt(s, k+1, 2) && atBoundary(k+3):
+					j = k + 3
+				case digitsAt(s, k, 2) && atBoundary(k+2):
+					j = k + 2
+				}
+			}
+		}
+	}
+	return j
+}
