@@ -106,7 +106,7 @@ func normalizeOnce(s string) string {
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
 		if dash && hasHexRun(s, 8) {
-			s = reUUID.ReplaceAllString(s, phUUID)
+			s = replaceUUIDs(s)
 		}
 		if dash && colon && hasISODate(s) {
 			s = replaceDateTimes(s)
@@ -119,7 +119,7 @@ func normalizeOnce(s string) string {
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
 			if hasMonthName(s) {
-				s = reSyslogTime.ReplaceAllString(s, phTime)
+				s = replaceSyslogTimes(s)
 			}
 			s = reTime.ReplaceAllString(s, phTime)
 		}
@@ -133,7 +133,7 @@ func normalizeOnce(s string) string {
 			s = replaceIPv6(s)
 		}
 		if hasDottedQuad(s) {
-			s = reIPv4.ReplaceAllString(s, phIP)
+			s = replaceIPv4s(s)
 		}
 		if hasDurationShape(s) {
 			s = reDuration.ReplaceAllString(s, phDur)

@@ -258,3 +258,157 @@ func matchDateTime(s string, i int) int {
 	}
 	return j
 }
+
+// replaceAt rewrites s, replacing each span match(s, i) returns (the end,
+// or -1) at positions that start a word, with ph.
+func replaceAt(s, ph string, first func(c byte) bool, match func(s string, i int) int) string {
+	var b strings.Builder
+	last, found := 0, false
+	for i := 0; i < len(s); i++ {
+		if !first(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		end := match(s, i)
+		if end < 0 {
+			continue
+		}
+		if !found {
+			b.Grow(len(s))
+			found = true
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(ph)
+		last = end
+		i = end - 1
+	}
+	if !found {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isHexDigit(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func atWordEnd(s string, e int) bool { return e == len(s) || !isWordByte(s[e]) }
+
+// replaceUUIDs is reUUID.ReplaceAllString(s, phUUID) by hand.
+func replaceUUIDs(s string) string {
+	return replaceAt(s, phUUID, isHexDigit, func(s string, i int) int {
+		j := i
+		for g, n := range []int{8, 4, 4, 4, 12} {
+			if g > 0 {
+				if j >= len(s) || s[j] != '-' {
+					return -1
+				}
+				j++
+			}
+			for k := 0; k < n; k++ {
+				if j >= len(s) || !isHexDigit(s[j]) {
+					return -1
+				}
+				j++
+			}
+		}
+		if !atWordEnd(s, j) {
+			return -1
+		}
+		return j
+	})
+}
+
+// replaceIPv4s is reIPv4.ReplaceAllString(s, phIP) by hand:
+// `\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`.
+func replaceIPv4s(s string) string {
+	return replaceAt(s, phIP, isDigit, func(s string, i int) int {
+		j := i
+		for octet := 0; octet < 4; octet++ {
+			if octet > 0 {
+				if j >= len(s) || s[j] != '.' {
+					return -1
+				}
+				j++
+			}
+			k := j
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			if k == j || k-j > 3 {
+				return -1
+			}
+			j = k
+		}
+		if j+1 < len(s) && s[j] == ':' && isDigit(s[j+1]) {
+			k := j + 1
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			if atWordEnd(s, k) {
+				return k
+			}
+		}
+		if !atWordEnd(s, j) {
+			return -1
+		}
+		return j
+	})
+}
+
+func isMonthAt(s string, i int) bool {
+	return i+3 <= len(s) && s[i] >= 'A' && s[i] <= 'S' && strings.Contains("JanFebMarAprMayJunJulAugSepOctNovDec", s[i:i+3])
+}
+
+// replaceSyslogTimes is reSyslogTime.ReplaceAllString(s, phTime) by hand.
+func replaceSyslogTimes(s string) string {
+	clock := func(s string, j int) int { // dd:dd:dd
+		if digitsAt(s, j, 2) && j+2 < len(s) && s[j+2] == ':' && digitsAt(s, j+3, 2) && j+5 < len(s) && s[j+5] == ':' && digitsAt(s, j+6, 2) {
+			return j + 8
+		}
+		return -1
+	}
+	first := func(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'S' }
+	return replaceAt(s, phTime, first, func(s string, i int) int {
+		if !isDigit(s[i]) {
+			// "Dec  5 22:31:08"
+			if !isMonthAt(s, i) {
+				return -1
+			}
+			j := i + 3
+			spaces := 0
+			for j < len(s) && s[j] == ' ' && spaces < 2 {
+				j++
+				spaces++
+			}
+			if spaces == 0 {
+				return -1
+			}
+			k := j
+			for k < len(s) && isDigit(s[k]) && k-j < 2 {
+				k++
+			}
+			if k == j || k >= len(s) || s[k] != ' ' {
+				return -1
+			}
+			end := clock(s, k+1)
+			if end < 0 || !atWordEnd(s, end) {
+				return -1
+			}
+			return end
+		}
+		// "05/Dec/2026:22:31:08 +0000"
+		if !digitsAt(s, i, 2) || i+2 >= len(s) || s[i+2] != '/' || !isMonthAt(s, i+3) || i+6 >= len(s) || s[i+6] != '/' ||
+			!digitsAt(s, i+7, 4) || i+11 >= len(s) || s[i+11] != ':' {
+			return -1
+		}
+		end := clock(s, i+12)
+		if end < 0 {
+			return -1
+		}
+		if end+5 < len(s)+0 && s[end] == ' ' && (s[end+1] == '+' || s[end+1] == '-') && digitsAt(s, end+2, 4) {
+			end += 6
+		}
+		return end
+	})
+}

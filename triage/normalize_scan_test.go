@@ -14,7 +14,7 @@ func TestScannersMatchPatterns(t *testing.T) {
 	t.Parallel()
 	lines := corpusLines(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	alphabet := []string{"1", "22", "2024", "-", "/", ".", ",", ":", " ", "\t", "a", "Z", "T", "s", "ms", "µs", " sec", "Jan", "Dec ", "x", "_", "0x", "ab12cd34ef", "2024-05-02T10:11:20.5555556Z", "2024-05-02 10:11", ":00", "+05:30", "-0800", "Z", ".123"}
+	alphabet := []string{"1", "22", "2024", "-", "/", ".", ",", ":", " ", "\t", "a", "Z", "T", "s", "ms", "µs", " sec", "Jan", "Dec ", "x", "_", "0x", "ab12cd34ef", "2024-05-02T10:11:20.5555556Z", "2024-05-02 10:11", ":00", "+05:30", "-0800", "Z", ".123", "10.0.0.1", ":8080", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Dec  5 22:31:08", "05/Dec/2026:22:31:08 +0000", "1234", " +0000", "9", "Nov"}
 	for range 20000 {
 		var b strings.Builder
 		for range rng.IntN(20) {
@@ -49,6 +49,20 @@ func TestScannersMatchPatterns(t *testing.T) {
 		}
 		if got, want := replaceDateTimes(l), reDateTime.ReplaceAllString(l, phTime); got != want {
 			t.Errorf("replaceDateTimes(%q) = %q, want %q", l, got, want)
+		}
+		for _, r := range []struct {
+			name string
+			f    func(string) string
+			re   *regexp.Regexp
+			ph   string
+		}{
+			{"replaceUUIDs", replaceUUIDs, reUUID, phUUID},
+			{"replaceIPv4s", replaceIPv4s, reIPv4, phIP},
+			{"replaceSyslogTimes", replaceSyslogTimes, reSyslogTime, phTime},
+		} {
+			if got, want := r.f(l), r.re.ReplaceAllString(l, r.ph); got != want {
+				t.Errorf("%s(%q) = %q, want %q", r.name, l, got, want)
+			}
 		}
 		if got, want := collapseSpace(l), strings.TrimSpace(reSpaceRun.ReplaceAllString(l, " ")); got != want {
 			t.Errorf("collapseSpace(%q) = %q, want %q", l, got, want)
