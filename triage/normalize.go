@@ -112,7 +112,7 @@ func normalizeOnce(s string) string {
 			s = replaceDateTimes(s)
 		}
 		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
-			s = reDate.ReplaceAllString(s, phDate)
+			s = replaceDates(s)
 		}
 		if colon && hasClockShape(s) {
 			// syslog's "Dec  5 22:31:08" and the access log's
@@ -136,7 +136,7 @@ func normalizeOnce(s string) string {
 			s = replaceIPv4s(s)
 		}
 		if hasDurationShape(s) {
-			s = reDuration.ReplaceAllString(s, phDur)
+			s = replaceDurations(s)
 		}
 	}
 	// Before the number rule, which would cut a host name or an id into

@@ -412,3 +412,124 @@ func replaceSyslogTimes(s string) string {
 		return end
 	})
 }
+
+func digitRunEnd(s string, j int) int {
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	return j
+}
+
+var durationUnits = []string{"ns", "us", "µs", "ms", "s", "m", "h"}
+
+// replaceDurations is reDuration.ReplaceAllString(s, phDur) by hand, with
+// the pattern's order of preference: a number and a unit, repeated
+// ("2m30.5s"), or a number and a unit word ("3 seconds").
+func replaceDurations(s string) string {
+	return replaceAt(s, phDur, isDigit, func(s string, i int) int {
+		if e := durationComponent(s, i, durationRest); e >= 0 {
+			return e
+		}
+		return durationWords(s, i)
+	})
+}
+
+// durationComponent matches `\d+(\.\d+)?(ns|us|µs|ms|s|m|h)` at j, then cont.
+func durationComponent(s string, j int, cont func(string, int) int) int {
+	k := digitRunEnd(s, j)
+	if k == j {
+		return -1
+	}
+	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
+		if e := durationUnit(s, digitRunEnd(s, k+1), cont); e >= 0 {
+			return e
+		}
+	}
+	return durationUnit(s, k, cont)
+}
+
+func durationUnit(s string, j int, cont func(string, int) int) int {
+	for _, u := range durationUnits {
+		if strings.HasPrefix(s[j:], u) {
+			if e := cont(s, j+len(u)); e >= 0 {
+				return e
+			}
+		}
+	}
+	return -1
+}
+
+// durationRest matches the repeated components greedily, then `\b`.
+func durationRest(s string, j int) int {
+	if j < len(s) && isDigit(s[j]) {
+		if e := durationComponent(s, j, durationRest); e >= 0 {
+			return e
+		}
+	}
+	if atWordEnd(s, j) {
+		return j
+	}
+	return -1
+}
+
+var durationWordList = []string{"millisecond", "second", "sec", "minute", "min", "hour"}
+
+// durationWords matches `\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b` at i.
+func durationWords(s string, i int) int {
+	k := digitRunEnd(s, i)
+	ends := []int{}
+	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
+		ends = append(ends, digitRunEnd(s, k+1))
+	}
+	ends = append(ends, k)
+	for _, n := range ends {
+		starts := []int{}
+		if n < len(s) && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\f' || s[n] == '\r') {
+			starts = append(starts, n+1)
+		}
+		starts = append(starts, n)
+		for _, w := range starts {
+			for _, word := range durationWordList {
+				if !strings.HasPrefix(s[w:], word) {
+					continue
+				}
+				e := w + len(word)
+				if e < len(s) && s[e] == 's' && atWordEnd(s, e+1) {
+					return e + 1
+				}
+				if atWordEnd(s, e) {
+					return e
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// replaceDates is reDate.ReplaceAllString(s, phDate) by hand:
+// `\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`.
+func replaceDates(s string) string {
+	isSep := func(c byte) bool { return c == '-' || c == '/' || c == '.' }
+	return replaceAt(s, phDate, isDigit, func(s string, i int) int {
+		a := digitRunEnd(s, i)
+		if a-i == 4 && a < len(s) && isSep(s[a]) {
+			b := digitRunEnd(s, a+1)
+			if n := b - a - 1; n >= 1 && n <= 2 && b < len(s) && isSep(s[b]) {
+				c := digitRunEnd(s, b+1)
+				if n := c - b - 1; n >= 1 && n <= 2 && atWordEnd(s, c) {
+					return c
+				}
+			}
+		}
+		if n := a - i; n >= 1 && n <= 2 && a < len(s) && s[a] == '/' {
+			b := digitRunEnd(s, a+1)
+			if n := b - a - 1; n >= 1 && n <= 2 && b < len(s) && s[b] == '/' {
+				c := digitRunEnd(s, b+1)
+				if c-b-1 == 4 && atWordEnd(s, c) {
+					return c
+				}
+			}
+		}
+		return -1
+	})
+}

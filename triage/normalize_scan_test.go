@@ -14,7 +14,7 @@ func TestScannersMatchPatterns(t *testing.T) {
 	t.Parallel()
 	lines := corpusLines(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	alphabet := []string{"1", "22", "2024", "-", "/", ".", ",", ":", " ", "\t", "a", "Z", "T", "s", "ms", "µs", " sec", "Jan", "Dec ", "x", "_", "0x", "ab12cd34ef", "2024-05-02T10:11:20.5555556Z", "2024-05-02 10:11", ":00", "+05:30", "-0800", "Z", ".123", "10.0.0.1", ":8080", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Dec  5 22:31:08", "05/Dec/2026:22:31:08 +0000", "1234", " +0000", "9", "Nov"}
+	alphabet := []string{"1", "22", "2024", "-", "/", ".", ",", ":", " ", "\t", "a", "Z", "T", "s", "ms", "µs", " sec", "Jan", "Dec ", "x", "_", "0x", "ab12cd34ef", "2024-05-02T10:11:20.5555556Z", "2024-05-02 10:11", ":00", "+05:30", "-0800", "Z", ".123", "10.0.0.1", ":8080", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Dec  5 22:31:08", "05/Dec/2026:22:31:08 +0000", "1234", " +0000", "9", "Nov", "m", "h", "ns", "us", "30", "seconds", "sec", "mins", "hour", "milliseconds", "2024/01/31", "1/2/2024", "12.5"}
 	for range 20000 {
 		var b strings.Builder
 		for range rng.IntN(20) {
@@ -59,6 +59,8 @@ func TestScannersMatchPatterns(t *testing.T) {
 			{"replaceUUIDs", replaceUUIDs, reUUID, phUUID},
 			{"replaceIPv4s", replaceIPv4s, reIPv4, phIP},
 			{"replaceSyslogTimes", replaceSyslogTimes, reSyslogTime, phTime},
+			{"replaceDurations", replaceDurations, reDuration, phDur},
+			{"replaceDates", replaceDates, reDate, phDate},
 		} {
 			if got, want := r.f(l), r.re.ReplaceAllString(l, r.ph); got != want {
 				t.Errorf("%s(%q) = %q, want %q", r.name, l, got, want)
