@@ -208,7 +208,13 @@ func (m *TemplateMiner) remember(key string, c *templateCluster) {
 // fitting returns the first cluster, in creation order, whose template
 // the tokens fit.
 func fitting(bucket []*templateCluster, toks []string) *templateCluster {
+	last := len(toks) - 1
 	for _, c := range bucket {
+		// Templates of one shape mostly share their first tokens (a
+		// timestamp, a level) and differ at the end: look there first.
+		if last > 0 && !tokenFits(c.token(last), toks[last]) {
+			continue
+		}
 		ok := true
 		for i, t := range toks {
 			if !tokenFits(c.token(i), t) {
