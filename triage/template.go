@@ -423,6 +423,21 @@ func generalizeToken(a, b string) string {
 		s--
 	}
 	suf := sa[len(sa)-s:]
+	// A placeholder in the common part says the token varies as a
+	// whole ("[pool-<n>-thread-<n>]", "[kafka-consumer-<n>]"): keep only
+	// the punctuation around it, or the next value ("[main]") won't fit.
+	if i := strings.IndexByte(pre, '<'); i >= 0 {
+		pre = pre[:i]
+		for len(pre) > 0 && !isCutAfter(pre[len(pre)-1]) {
+			pre = pre[:len(pre)-1]
+		}
+	}
+	if i := strings.LastIndexByte(suf, '>'); i >= 0 {
+		suf = suf[i+1:]
+		for len(suf) > 0 && !isCutBefore(suf[0]) {
+			suf = suf[1:]
+		}
+	}
 	// Prefix and suffix must not overlap in the shorter value.
 	limit := min(len(pa)+len(sa), len(pb)+len(sb))
 	if !strings.Contains(a, wildcard) {
@@ -485,33 +500,49 @@ func namesCause(tok string) bool {
 			return true
 		}
 	}
-	digits, letters, caps := 0, 0, 0
-	lowerSeen, innerCap := false, false
+	digits, letters, caps, switches := 0, 0, 0, 0
+	lowerSeen, innerCap, placeholder := false, false, false
+	prevCase := byte(0)
 	for i := 0; i < len(tok); i++ {
 		c := tok[i]
 		switch {
 		case c == '<':
 			// Skip a placeholder: its letters are not the message's.
-			if j := strings.IndexByte(tok[i:], '>'); j > 0 {
-				i += j
+			if j := placeholderEnd(tok, i); j > 0 {
+				i = j - 1
+				placeholder = true
 			}
 		case c >= '0' && c <= '9':
 			digits++
 		case c >= 'a' && c <= 'z':
 			letters++
 			lowerSeen = true
+			if prevCase == 'A' {
+				switches++
+			}
+			prevCase = 'a'
 		case c >= 'A' && c <= 'Z':
 			letters++
 			caps++
 			if lowerSeen {
 				innerCap = true
 			}
+			if prevCase == 'a' {
+				switches++
+			}
+			prevCase = 'A'
 		}
 	}
 	switch {
-	case digits > 0 && letters == 0:
+	case digits > 0 && letters == 0 && !placeholder:
 		return true
-	case innerCap:
+	case placeholder:
+		// A token with a variable part is an id, not a name or a code:
+		// "SKU-<n>-XL", "pay_<blob>".
+		return false
+	case innerCap && switches*5 < letters*2:
+		// camelCase or a dotted name changes case once per word;
+		// random mixed-case ids change about every other letter.
 		return true
 	case caps >= 3 && caps == letters:
 		return true

@@ -146,8 +146,9 @@ func TestGeneralizeToken(t *testing.T) {
 	cases := []struct{ a, b, want string }{
 		{"user=alice", "user=bob", "user=<*>"},
 		{`"alice"`, `"bob"`, `"<*>"`},
-		{"pod/web-<id>-<id>", "pod/redis-cache-<id>-<id>", "pod/<*><id>-<id>"},
-		{"pod/<*><id>-<id>", "pod/api-<id>-<id>", "pod/<*><id>-<id>"},
+		{"pod/web-<id>-<id>", "pod/redis-cache-<id>-<id>", "pod/<*>"},
+		{"pod/<*>", "pod/api-<id>-<id>", "pod/<*>"},
+		{"[pool-<n>-thread-<n>]", "[kafka-consumer-<n>]", "[<*>]"},
 		{"alice", "bob", "<*>"},
 		{"ab", "abab", "<*>"},
 	}

@@ -99,6 +99,26 @@ var templateSystems = []struct {
 		"{ts} [info] <0.{pid}.0> Mirrored queue '{queue}' in vhost '/': Adding mirror on node rabbit@{shost}: <{pidtriple}>",
 		"{ts} [warning] <0.{pid}.0> memory resource limit alarm set on node rabbit@{shost}.",
 	}},
+	{"mail", []string{
+		"{sysdate} {shost} postfix/smtpd[{pid}]: connect from {fqdn}[{ip}]",
+		"{sysdate} {shost} postfix/smtpd[{pid}]: disconnect from {fqdn}[{ip}] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+		"{sysdate} {shost} postfix/smtpd[{pid}]: {queueid}: client={fqdn}[{ip}], sasl_method=PLAIN, sasl_username={user}@example.com",
+		"{sysdate} {shost} postfix/qmgr[{pid}]: {queueid}: from=<{email}>, size={size}, nrcpt=1 (queue active)",
+		"{sysdate} {shost} postfix/smtp[{pid}]: {queueid}: to=<{email}>, relay={fqdn}[{ip}]:25, delay={secs}, dsn=2.0.0, status=sent (250 2.0.0 OK {size} {queueid} - gsmtp)",
+		"{sysdate} {shost} postfix/smtp[{pid}]: {queueid}: to=<{email}>, relay=none, delay={secs}, dsn=4.4.1, status=deferred (connect to {fqdn}[{ip}]:25: Connection timed out)",
+		"{sysdate} {shost} postfix/smtpd[{pid}]: warning: {fqdn}[{ip}]: SASL LOGIN authentication failed: authentication failure",
+		"{sysdate} {shost} postfix/cleanup[{pid}]: {queueid}: message-id=<{uuid}@{fqdn}>",
+	}},
+	{"jvm", []string{
+		"{ts} INFO  [{thread}] c.a.o.OrderService - Order {uuid} placed by customer {size} in {ms} ms",
+		"{ts} WARN  [{thread}] c.a.o.PaymentClient - Retry {small}/5 for payment {payid} after HTTP 503",
+		"{ts} ERROR [{thread}] c.a.o.PaymentClient - Payment {payid} failed: java.net.SocketTimeoutException: Read timed out",
+		"{ts} INFO  [{thread}] o.h.e.j.s.SqlExceptionHelper - SQL Error: 0, SQLState: 40001 on table {table}",
+		"{ts} INFO  [{thread}] c.z.h.HikariPool - HikariPool-{small} - Pool stats (total={small}, active={small}, idle={small}, waiting={small})",
+		"{ts} DEBUG [{thread}] c.a.c.CacheManager - Evicted {size} entries from cache {cache}",
+		"{ts} INFO  [{thread}] c.a.w.RequestLogger - {method} /api/v2/{resource}/{size} completed {status2} in {ms} ms",
+		"{ts} ERROR [{thread}] c.a.o.OrderService - Order {uuid} rejected: insufficient stock for sku {sku}",
+	}},
 	{"ci", []string{
 		"{gh} --- FAIL: TestCheckout{=test} ({secs}s)",
 		"{gh} internal/cart/cart.go:{line}:{small}: undefined: pricing.{=symbol}",
@@ -233,10 +253,22 @@ var templateSlots = map[string]func(r *rand.Rand) string{
 	"runner": func(r *rand.Rand) string {
 		return fmt.Sprintf("GitHub Actions %d", 1+r.IntN(500))
 	},
-	"org":    func(r *rand.Rand) string { return pick(r, "acme", "sentinel-ci", "example") },
-	"repo":   func(r *rand.Rand) string { return pick(r, "shop", "api", "infra") },
-	"tmpdir": func(r *rand.Rand) string { return fmt.Sprintf("go-build%d", r.IntN(1e9)) },
-	"file":   func(r *rand.Rand) string { return pick(r, "src/cart.ts", "src/api/client.ts", "src/index.ts") },
+	"queueid": func(r *rand.Rand) string { return alnum(r, 10, "0123456789ABCDEF") },
+	"thread": func(r *rand.Rand) string {
+		return pick(r, fmt.Sprintf("pool-%d-thread-%d", 1+r.IntN(5), 1+r.IntN(40)), fmt.Sprintf("http-nio-8080-exec-%d", 1+r.IntN(200)), "main", fmt.Sprintf("kafka-consumer-%d", r.IntN(8)))
+	},
+	"payid": func(r *rand.Rand) string {
+		return "pay_" + alnum(r, 24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+	},
+	"cache":    func(r *rand.Rand) string { return pick(r, "products", "sessions", "prices", "tokens") },
+	"method":   func(r *rand.Rand) string { return pick(r, "GET", "POST", "PUT") },
+	"resource": func(r *rand.Rand) string { return pick(r, "orders", "customers", "carts", "invoices") },
+	"status2":  func(r *rand.Rand) string { return pick(r, "200", "201", "204") },
+	"sku":      func(r *rand.Rand) string { return fmt.Sprintf("SKU-%05d-%s", r.IntN(99999), pick(r, "XL", "M", "S")) },
+	"org":      func(r *rand.Rand) string { return pick(r, "acme", "sentinel-ci", "example") },
+	"repo":     func(r *rand.Rand) string { return pick(r, "shop", "api", "infra") },
+	"tmpdir":   func(r *rand.Rand) string { return fmt.Sprintf("go-build%d", r.IntN(1e9)) },
+	"file":     func(r *rand.Rand) string { return pick(r, "src/cart.ts", "src/api/client.ts", "src/index.ts") },
 }
 
 // podName is a Deployment's pod: name, replica-set hash, random suffix.
