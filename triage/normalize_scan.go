@@ -426,8 +426,30 @@ var durationUnits = []string{"ns", "us", "µs", "ms", "s", "m", "h"}
 // the pattern's order of preference: a number and a unit, repeated
 // ("2m30.5s"), or a number and a unit word ("3 seconds").
 func replaceDurations(s string) string {
+	// What follows a component at j does not depend on where the match
+	// began: remember it, or a long chain that fails at its end ("1.1ms"
+	// repeated, then a letter) is walked again from every start in it.
+	var memo []int32
+	var rest func(s string, j int) int
+	rest = func(s string, j int) int {
+		if memo == nil {
+			memo = make([]int32, len(s)+1)
+		}
+		if memo[j] != 0 {
+			return int(memo[j]) - 2
+		}
+		e := -1
+		if j < len(s) && isDigit(s[j]) {
+			e = durationComponent(s, j, rest)
+		}
+		if e < 0 && atWordEnd(s, j) {
+			e = j
+		}
+		memo[j] = int32(e + 2)
+		return e
+	}
 	return replaceAt(s, phDur, isDigit, func(s string, i int) int {
-		if e := durationComponent(s, i, durationRest); e >= 0 {
+		if e := durationComponent(s, i, rest); e >= 0 {
 			return e
 		}
 		return durationWords(s, i)
@@ -455,19 +477,6 @@ func durationUnit(s string, j int, cont func(string, int) int) int {
 				return e
 			}
 		}
-	}
-	return -1
-}
-
-// durationRest matches the repeated components greedily, then `\b`.
-func durationRest(s string, j int) int {
-	if j < len(s) && isDigit(s[j]) {
-		if e := durationComponent(s, j, durationRest); e >= 0 {
-			return e
-		}
-	}
-	if atWordEnd(s, j) {
-		return j
 	}
 	return -1
 }
