@@ -162,3 +162,34 @@ func TestGeneralizeToken(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTemplateMinerDecode: any bytes either fail to decode or decode to a
+// miner whose encoding decodes to the same templates; never a panic.
+func FuzzTemplateMinerDecode(f *testing.F) {
+	m := NewTemplateMiner(MinerOptions{})
+	for _, u := range []string{"alice", "bob", "carol"} {
+		m.Add(CategoryNetwork, "user "+u+" logged in from <ip>")
+	}
+	m.Add(CategoryTest, "--- FAIL: TestX (<dur>)")
+	enc, _ := m.MarshalBinary()
+	f.Add(enc)
+	f.Add([]byte(templateMagic + "\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a TemplateMiner
+		if err := a.UnmarshalBinary(data); err != nil {
+			return
+		}
+		again, err := a.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b TemplateMiner
+		if err := b.UnmarshalBinary(again); err != nil {
+			t.Fatalf("re-encoding does not decode: %v", err)
+		}
+		if !slices.Equal(a.Templates(), b.Templates()) {
+			t.Fatal("re-encoding changed the templates")
+		}
+		a.Add(CategoryNetwork, "user dave logged in from <ip>")
+	})
+}
