@@ -33,6 +33,7 @@ var (
 	reUUID       = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	reDateTime   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
 	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
+	reSyslogTime = regexp.MustCompile(`\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}\b|\b\d{2}/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d{2}:\d{2}:\d{2}( [+-]\d{4})?`)
 	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
 	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]<>]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
 	reWorkspace  = regexp.MustCompile(`(?:/home/runner/work|/Users/runner/work|/home/[^/\s]+/actions-runner/_work)/[^/\s]+/[^/\s]+/|/github/workspace/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/drone/src/|/go/src/[^/\s]+/[^/\s]+/[^/\s]+/|(?i)\b[a-z]:\\a\\[^\\\s]+\\[^\\\s]+\\`)
@@ -98,18 +99,28 @@ func normalizeOnce(s string) string {
 			return "~/"
 		})
 	}
+	// Before the hex and number rules, which would take pieces of it.
+	s = maskBlobs(s)
 	if strings.ContainsAny(s, "0123456789") {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
-		if dash {
-			s = reUUID.ReplaceAllString(s, phUUID)
+		// The guards below are necessary conditions of each pattern,
+		// checked by hand because the patterns cost far more to run.
+		if dash && hasHexRun(s, 8) {
+			s = replaceUUIDs(s)
 		}
-		if dash && colon {
-			s = reDateTime.ReplaceAllString(s, phTime)
+		if dash && colon && hasISODate(s) {
+			s = replaceDateTimes(s)
 		}
-		if dash || strings.ContainsAny(s, "/.") {
-			s = reDate.ReplaceAllString(s, phDate)
+		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
+			s = replaceDates(s)
 		}
-		if colon {
+		if colon && hasClockShape(s) {
+			// syslog's "Dec  5 22:31:08" and the access log's
+			// "05/Dec/2026:22:31:08 +0000" name the month: logs
+			// spanning two months must not split on it.
+			if hasMonthName(s) {
+				s = replaceSyslogTimes(s)
+			}
 			s = reTime.ReplaceAllString(s, phTime)
 		}
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
@@ -121,17 +132,90 @@ func normalizeOnce(s string) string {
 		if strings.IndexByte(s, '[') >= 0 {
 			s = replaceIPv6(s)
 		}
-		if strings.IndexByte(s, '.') >= 0 {
-			s = reIPv4.ReplaceAllString(s, phIP)
+		if hasDottedQuad(s) {
+			s = replaceIPv4s(s)
 		}
-		s = reDuration.ReplaceAllString(s, phDur)
-		s = reNumber.ReplaceAllString(s, phNum)
+		if hasDurationShape(s) {
+			s = replaceDurations(s)
+		}
 	}
-	s = strings.TrimSpace(reSpaceRun.ReplaceAllString(s, " "))
+	// Before the number rule, which would cut a host name or an id into
+	// pieces that no longer look like one.
+	s = maskTokens(s)
+	if strings.ContainsAny(s, "0123456789") {
+		s = replaceNumbers(s)
+	}
+	s = collapseSpace(s)
 	if strings.Contains(s, "map[") {
 		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
 	}
 	return s
+}
+
+// replaceNumbers replaces numbers, but keeps an exit code, exit status,
+// signal or status code: 1 and 137 are different causes.
+func replaceNumbers(s string) string {
+	locs := findNumbers(s)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, l := range locs {
+		if isStatusNumber(s[:l[0]]) || l[1]-l[0] == 3 && s[l[0]] >= '1' && s[l[0]] <= '5' && afterHTTPVersion(s[:l[0]]) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(phNum)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// afterHTTPVersion reports whether before ends in an HTTP version, as the
+// status of a response line or an access log entry follows it:
+// `HTTP/1.1 503` or `"GET /x HTTP/1.1" 404`.
+func afterHTTPVersion(before string) bool {
+	before = strings.TrimRight(before, " ")
+	before = strings.TrimSuffix(before, `"`)
+	i := strings.LastIndex(before, "HTTP/")
+	if i < 0 {
+		return false
+	}
+	v := before[i+len("HTTP/"):]
+	return len(v) >= 1 && len(v) <= 3 && strings.Trim(v, "0123456789.") == ""
+}
+
+// isStatusNumber reports whether the text before a number ends in a word
+// that makes the number a status: "exit code 2", "exit status: 1",
+// "exitCode=137", "killed by signal 9", "status code 503".
+func isStatusNumber(before string) bool {
+	before = strings.TrimRight(before, " :=\t")
+	if len(before) > 24 {
+		before = before[len(before)-24:]
+	}
+	var tail []byte
+	for i := len(before) - 1; i >= 0 && len(tail) < 16; i-- {
+		c := before[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			tail = append(tail, c)
+		case c >= 'A' && c <= 'Z':
+			tail = append(tail, c+'a'-'A')
+		case c == ' ' || c == '_' || c == '-':
+		default:
+			i = -1
+		}
+	}
+	// tail is reversed: compare with reversed words.
+	for _, w := range []string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"} {
+		if strings.HasPrefix(string(tail), w) {
+			return true
+		}
+	}
+	return false
 }
 
 // cutWord cuts s to at most n bytes without splitting a word: the tail of

@@ -34,6 +34,26 @@ func TestNormalize(t *testing.T) {
 		{"deadbeef accede facade", "deadbeef accede facade"},
 		{"at 14:03:59 on 2024/01/31", "at <time> on <date>"},
 		{"  lots   of\tspace  ", "lots of space"},
+		// Identifiers glued to words (issue #17).
+		{"Receiving block blk_-1608999687919862906", "Receiving block blk_<n>"},
+		{"Deleting block blk_38865049064139660", "Deleting block blk_<n>"},
+		{`job "job_20260105_0412" lost worker node-17`, `job "job_<n>_<n>" lost worker node-<n>`},
+		{"pod/web-7d9f8b6c4-x2kqz Back-off", "pod/web-<hex>-<id> Back-off"},
+		{"pod/api-mdsbbgh7df-28b9f and api-hqzcpgbbxw-xkqzb", "pod/api-<id>-<id> and api-<id>-<id>"},
+		{"sshd on web01 and node12a, not bastion7", "sshd on <id> and <id>, not bastion7"},
+		{"runner ip-10-1-2-3.ec2.internal was canceled.", "runner <host> was canceled."},
+		{"lookup app7.prod.example.com: no such host", "lookup <host>: no such host"},
+		{"GET /api/v1/orders/3f2504e0-4f89-11d3-9a0c-0305e82c3301/items", "GET /api/v1/orders/<uuid>/items"},
+		{"Error: Process completed with exit code 137.", "Error: Process completed with exit code 137."},
+		{"exit status 2; killed by signal 9", "exit status 2; killed by signal 9"},
+		{`"GET /x HTTP/1.1" 404 512`, `"GET /x HTTP/<n>" 404 <n>`},
+		{"cannot use x (type int64) as uint32 in sha256 over ssh2", "cannot use x (type int64) as uint32 in sha256 over ssh2"},
+		{"error[E0425] TS2304 base64Encode 64kB", "error[E0425] TS2304 base64Encode <n>kB"},
+		{"Dec  5 22:31:08 web01 sshd[42]: x", "<time> <id> sshd[<n>]: x"},
+		{`[05/Dec/2026:22:31:08 +0000] "GET /`, `[<time>] "GET /`},
+		{"key RSA SHA256:ZNbDF53l/Rb5bJ6n+CBZniemM78423Uxlc4m+8tx0xJ ok", "key RSA SHA256:<blob> ok"},
+		{"at src/main/java/com/acme/NullPointerHandler2.java", "at src/main/java/com/acme/NullPointerHandler2.java"},
+		{"read 0001_init.sql and lib.test.js", "read <n>_init.sql and lib.test.js"},
 	}
 	for _, tc := range cases {
 		if got := Normalize(tc.in); got != tc.want {

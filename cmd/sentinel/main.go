@@ -26,8 +26,9 @@ Commands:
   replay ID  process a stored webhook delivery again (by X-GitHub-Delivery id)
   triage [--json] FILE...
              run the triage engine on a log, a go test -json stream or JUnit XML
-  fingerprint [FILE]
-             print each line's fingerprint and normalised form (stdin without FILE)
+  fingerprint [--group] [FILE]
+             learn templates from the input, then print each line's fingerprint and
+             template, or with --group the groups, most frequent first (stdin without FILE)
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
   setup      register a new GitHub App from a manifest and store its credentials

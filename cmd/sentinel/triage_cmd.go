@@ -265,60 +265,6 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 	}
 }
 
-// runFingerprint implements `sentinel fingerprint [FILE]`: for each input
-// line (from FILE, or stdin when FILE is absent or "-") it prints the
-// line's fingerprint and normalised form, separated by a tab, one output
-// line per input line. The fingerprint is triage.Fingerprint with category
-// "unknown" and no identity, so equal normalised forms give equal
-// fingerprints. Exit status: 0 ok, 1 read error, 2 bad usage.
-func runFingerprint(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fingerprint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinel fingerprint [FILE]")
-		fmt.Fprintln(stderr, "Print each line's fingerprint and normalised form, tab-separated.")
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return 2
-	}
-	in := stdin
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		f, err := os.Open(fs.Arg(0))
-		if err != nil {
-			fmt.Fprintln(stderr, "sentinel fingerprint:", err)
-			return 1
-		}
-		defer f.Close()
-		in = f
-	}
-	br := bufio.NewReaderSize(in, 64*1024)
-	w := bufio.NewWriter(stdout)
-	for {
-		line, err := readLongLine(br, 64*1024)
-		if len(line) > 0 || err == nil {
-			norm := triage.Normalize(line)
-			fmt.Fprintf(w, "%s\t%s\n", triage.Fingerprint(triage.CategoryUnknown, norm, ""), norm)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			w.Flush()
-			fmt.Fprintln(stderr, "sentinel fingerprint:", err)
-			return 1
-		}
-	}
-	if err := w.Flush(); err != nil {
-		fmt.Fprintln(stderr, "sentinel fingerprint:", err)
-		return 1
-	}
-	return 0
-}
-
 // readLongLine reads one line, keeping at most max bytes of it; it returns
 // io.EOF with the last line when the input does not end in a newline.
 func readLongLine(br *bufio.Reader, max int) (string, error) {

@@ -139,3 +139,32 @@ func TestTriageCommandBaseline(t *testing.T) {
 		t.Errorf("missing baseline: exit %d, want 1", code)
 	}
 }
+
+func TestFingerprintCommandLearnsTemplates(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join("testdata", "triage", "templates.txt")
+	var lines, groups, errOut bytes.Buffer
+	if code := runFingerprint([]string{path}, nil, &lines, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	triageGolden(t, "templates.golden", lines.Bytes())
+	if code := runFingerprint([]string{"--group", path}, nil, &groups, &errOut); code != 0 {
+		t.Fatalf("--group: exit %d: %s", code, errOut.String())
+	}
+	triageGolden(t, "templates-group.golden", groups.Bytes())
+	out := strings.Split(strings.TrimSuffix(lines.String(), "\n"), "\n")
+	fp := func(i int) string { return strings.SplitN(out[i], "\t", 2)[0] }
+	if fp(0) != fp(3) || fp(4) == fp(5) || fp(6) == fp(7) || fp(7) != fp(8) || fp(9) != fp(10) {
+		t.Errorf("wrong grouping:\n%s", lines.String())
+	}
+	// stdin, spooled for the second pass, gives the same output.
+	in, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var fromStdin bytes.Buffer
+	if code := runFingerprint([]string{"-"}, in, &fromStdin, &errOut); code != 0 || fromStdin.String() != lines.String() {
+		t.Errorf("stdin gave exit %d and different output:\n%s", code, fromStdin.String())
+	}
+}

@@ -1,0 +1,85 @@
+package triage
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestScannersMatchPatterns checks the hand-written scanners against the
+// patterns they stand for: equal results, and no guard that says no where
+// its pattern would match.
+func TestScannersMatchPatterns(t *testing.T) {
+	t.Parallel()
+	lines := corpusLines(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"1", "22", "2024", "-", "/", ".", ",", ":", " ", "\t", "a", "Z", "T", "s", "ms", "µs", " sec", "Jan", "Dec ", "x", "_", "0x", "ab12cd34ef", "2024-05-02T10:11:20.5555556Z", "2024-05-02 10:11", ":00", "+05:30", "-0800", "Z", ".123", "10.0.0.1", ":8080", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Dec  5 22:31:08", "05/Dec/2026:22:31:08 +0000", "1234", " +0000", "9", "Nov", "m", "h", "ns", "us", "30", "seconds", "sec", "mins", "hour", "milliseconds", "2024/01/31", "1/2/2024", "12.5"}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(20) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		lines = append(lines, b.String())
+	}
+	guards := []struct {
+		name  string
+		re    *regexp.Regexp
+		guard func(string) bool
+	}{
+		{"hasISODate", reDateTime, hasISODate},
+		{"hasDateShape", reDate, hasDateShape},
+		{"hasClockShape", reTime, hasClockShape},
+		{"hasMonthName", reSyslogTime, hasMonthName},
+		{"hasDottedQuad", reIPv4, hasDottedQuad},
+		{"hasDurationShape", reDuration, hasDurationShape},
+	}
+	for _, l := range lines {
+		for _, g := range guards {
+			if g.re.MatchString(l) && !g.guard(l) {
+				t.Errorf("%s(%q) = false, but the pattern matches", g.name, l)
+			}
+		}
+		var want [][2]int
+		for _, m := range reNumber.FindAllStringIndex(l, -1) {
+			want = append(want, [2]int{m[0], m[1]})
+		}
+		if got := findNumbers(l); !equalSpans(got, want) {
+			t.Errorf("findNumbers(%q) = %v, want %v", l, got, want)
+		}
+		if got, want := replaceDateTimes(l), reDateTime.ReplaceAllString(l, phTime); got != want {
+			t.Errorf("replaceDateTimes(%q) = %q, want %q", l, got, want)
+		}
+		for _, r := range []struct {
+			name string
+			f    func(string) string
+			re   *regexp.Regexp
+			ph   string
+		}{
+			{"replaceUUIDs", replaceUUIDs, reUUID, phUUID},
+			{"replaceIPv4s", replaceIPv4s, reIPv4, phIP},
+			{"replaceSyslogTimes", replaceSyslogTimes, reSyslogTime, phTime},
+			{"replaceDurations", replaceDurations, reDuration, phDur},
+			{"replaceDates", replaceDates, reDate, phDate},
+		} {
+			if got, want := r.f(l), r.re.ReplaceAllString(l, r.ph); got != want {
+				t.Errorf("%s(%q) = %q, want %q", r.name, l, got, want)
+			}
+		}
+		if got, want := collapseSpace(l), strings.TrimSpace(reSpaceRun.ReplaceAllString(l, " ")); got != want {
+			t.Errorf("collapseSpace(%q) = %q, want %q", l, got, want)
+		}
+	}
+}
+
+func equalSpans(a, b [][2]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

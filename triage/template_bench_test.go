@@ -1,0 +1,150 @@
+package triage
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// fingerprintLog is the mixed build log of BenchmarkAnalyzeLog with the
+// labelled corpus's system logs interleaved: CI chatter and the lines of
+// clusters, databases and daemons that CI jobs print.
+func fingerprintLog(tb testing.TB, size int) []byte {
+	var sys []string
+	for i, s := range templateSystems {
+		r := rand.New(rand.NewPCG(99, uint64(i)))
+		for _, l := range strings.Split(strings.TrimSpace(string(generateTemplateLines(r, s.templates, 4000))), "\n") {
+			_, line, _ := strings.Cut(l, "\t")
+			sys = append(sys, line)
+		}
+	}
+	mixed := mixedLog(size / 2)
+	var b bytes.Buffer
+	r := rand.New(rand.NewPCG(1, 1))
+	sc := bufio.NewScanner(bytes.NewReader(mixed))
+	for sc.Scan() {
+		b.Write(sc.Bytes())
+		b.WriteByte('\n')
+		b.WriteString(sys[r.IntN(len(sys))])
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// BenchmarkFingerprint measures fingerprinting with learned templates:
+// per line, Normalize, the template it matches and the SHA-256, as the
+// second pass of `sentinel fingerprint` does. Reported per CPU and as a
+// ratio to bufio line scanning of the same bytes in the same run.
+func BenchmarkFingerprint(b *testing.B) {
+	data := fingerprintLog(b, 16<<20)
+	m := NewTemplateMiner(MinerOptions{})
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		m.Add(CategoryUnknown, Normalize(sc.Text()))
+	}
+	baseline := measure(func() {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		n := 0
+		for sc.Scan() {
+			n += len(sc.Bytes())
+		}
+		_ = n
+	})
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			m.Fingerprint(CategoryUnknown, Normalize(sc.Text()), "")
+		}
+	}
+	b.StopTimer()
+	perOp := b.Elapsed().Seconds() / float64(b.N)
+	cpuPerOp := (cpuTime() - cpu0).Seconds() / float64(b.N)
+	b.ReportMetric(float64(len(data))/cpuPerOp/1e6, "MB/s-per-cpu")
+	b.ReportMetric(baseline.Seconds()/perOp, "ratio-vs-bufio")
+	b.ReportMetric(float64(m.Len()), "templates")
+}
+
+// BenchmarkTemplateLearn measures the first pass: Normalize and Add.
+func BenchmarkTemplateLearn(b *testing.B) {
+	data := fingerprintLog(b, 8<<20)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		m := NewTemplateMiner(MinerOptions{})
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			m.Add(CategoryUnknown, Normalize(sc.Text()))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(data))/((cpuTime()-cpu0).Seconds()/float64(b.N))/1e6, "MB/s-per-cpu")
+}
+
+// distinctMessages returns n failure messages of distinct templates, of
+// every category and 4 to 40 tokens, the words drawn from a large
+// vocabulary so that no two share enough to merge.
+func distinctMessages(n int) (cats []Category, msgs []string) {
+	r := rand.New(rand.NewPCG(100, 100))
+	vocab := make([]string, 20000)
+	for i := range vocab {
+		vocab[i] = alnum(r, 4+r.IntN(8), "abcdefghijklmnopqrstuvwxyz") + pick(r, "", ":", ".", "()")
+	}
+	for range n {
+		k := 4 + r.IntN(37)
+		toks := make([]string, k)
+		for j := range toks {
+			toks[j] = vocab[r.IntN(len(vocab))]
+		}
+		cats = append(cats, Categories[r.IntN(len(Categories))])
+		msgs = append(msgs, strings.Join(toks, " "))
+	}
+	return cats, msgs
+}
+
+// BenchmarkTemplateStore100k reports the memory a miner holds after
+// learning 100,000 distinct messages (live heap, match cache included)
+// and the size of its encoding.
+func BenchmarkTemplateStore100k(b *testing.B) {
+	cats, msgs := distinctMessages(100000)
+	var heap, enc, stored float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		m := NewTemplateMiner(MinerOptions{})
+		for i, msg := range msgs {
+			m.Add(cats[i], msg)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		data, _ := m.MarshalBinary()
+		enc = float64(len(data))
+		stored = float64(m.Len())
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(heap/(1<<20), "MiB-heap")
+	b.ReportMetric(enc/(1<<20), "MiB-encoded")
+	b.ReportMetric(stored, "templates")
+}
+
+func TestDistinctMessagesAreStored(t *testing.T) {
+	t.Parallel()
+	cats, msgs := distinctMessages(20000)
+	m := NewTemplateMiner(MinerOptions{})
+	for i, msg := range msgs {
+		m.Add(cats[i], msg)
+	}
+	if m.Len() != len(msgs) {
+		t.Errorf("%d templates for %d distinct messages", m.Len(), len(msgs))
+	}
+	_ = fmt.Sprint()
+}

@@ -1,0 +1,195 @@
+package triage
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestTemplateMinerLearnsVariableWords(t *testing.T) {
+	t.Parallel()
+	m := NewTemplateMiner(MinerOptions{})
+	for _, user := range []string{"alice", "bob", "carol", "dave"} {
+		m.Add(CategoryUnknown, Normalize("session opened for user "+user+" by (uid=0)"))
+	}
+	got := m.Match(CategoryUnknown, Normalize("session opened for user erin by (uid=0)"))
+	if want := "session opened for user <*> by (uid=<n>)"; got.Text != want || got.ID == 0 {
+		t.Errorf("template = %+v, want %q", got, want)
+	}
+	if m.Len() != 1 {
+		t.Errorf("%d templates, want 1: %+v", m.Len(), m.Templates())
+	}
+}
+
+func TestTemplateMinerKeepsNearMissesApart(t *testing.T) {
+	t.Parallel()
+	// Each side several times, the pair learned together: a position
+	// needs more than two distinct values to vary, and some tokens never do.
+	for _, p := range nearMissPairs {
+		if p.join {
+			continue
+		}
+		m := NewTemplateMiner(MinerOptions{})
+		for range 5 {
+			m.Add(CategoryUnknown, Normalize(p.a))
+			m.Add(CategoryUnknown, Normalize(p.b))
+		}
+		if m.Fingerprint(CategoryUnknown, Normalize(p.a), "") == m.Fingerprint(CategoryUnknown, Normalize(p.b), "") {
+			t.Errorf("%s: joined by the miner: %+v", p.name, m.Templates())
+		}
+	}
+	// Cause tokens stay apart even among many values.
+	m := NewTemplateMiner(MinerOptions{})
+	for _, code := range []string{"1", "2", "137", "143"} {
+		m.Add(CategoryUnknown, Normalize("Error: Process completed with exit code "+code+"."))
+	}
+	for _, sym := range []string{"Discount", "Total", "Tax", "Rounding"} {
+		m.Add(CategoryCompile, Normalize("cart.go:1:2: undefined: pricing."+sym))
+	}
+	if m.Len() != 8 {
+		t.Errorf("%d templates, want 8 (exit codes and symbols kept): %+v", m.Len(), m.Templates())
+	}
+}
+
+func TestTemplateMinerSeparatesCategoriesAndShapes(t *testing.T) {
+	t.Parallel()
+	m := NewTemplateMiner(MinerOptions{})
+	for _, q := range []string{"emails", "orders", "billing"} {
+		m.Add(CategoryNetwork, "queue "+q+" is unreachable")
+		m.Add(CategoryInfrastructure, "queue "+q+" is unreachable")
+		m.Add(CategoryNetwork, "queue "+q+" is unreachable now")
+	}
+	if m.Len() != 3 {
+		t.Errorf("%d templates, want 3: %+v", m.Len(), m.Templates())
+	}
+}
+
+func TestTemplateMinerIsDeterministicAndRoundTrips(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("testdata", "templates", "*.log"))
+	var lines []string
+	for _, f := range files {
+		_, ls := labelledLines(t, f)
+		lines = append(lines, ls...)
+	}
+	learn := func() *TemplateMiner {
+		m := NewTemplateMiner(MinerOptions{})
+		for _, l := range lines {
+			m.Add(CategoryUnknown, Normalize(l))
+		}
+		return m
+	}
+	a, b := learn(), learn()
+	if !slices.Equal(a.Templates(), b.Templates()) {
+		t.Fatal("two runs over the same input learned different templates")
+	}
+	enc, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c TemplateMiner
+	if err := c.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Templates(), c.Templates()) {
+		t.Fatal("decoded miner has different templates")
+	}
+	for _, l := range lines[:2000] {
+		n := Normalize(l)
+		if a.Fingerprint(CategoryUnknown, n, "") != c.Fingerprint(CategoryUnknown, n, "") {
+			t.Fatalf("decoded miner fingerprints %q differently", l)
+		}
+	}
+	again, _ := c.MarshalBinary()
+	if string(again) != string(enc) {
+		t.Error("encoding is not stable across a round trip")
+	}
+	t.Logf("%d lines, %d templates, %d bytes encoded", len(lines), a.Len(), len(enc))
+	for _, bad := range [][]byte{nil, []byte("nope"), enc[:len(enc)-3], append([]byte(templateMagic), 9)} {
+		if err := new(TemplateMiner).UnmarshalBinary(bad); err == nil {
+			t.Errorf("UnmarshalBinary(%.30q) accepted corrupt input", bad)
+		}
+	}
+}
+
+func TestTemplateMinerIsBounded(t *testing.T) {
+	t.Parallel()
+	m := NewTemplateMiner(MinerOptions{MaxClusters: 50, MaxClustersPerShape: 20})
+	for i := range 500 {
+		msg := fmt.Sprintf("distinct%c message kind%c%c at stage", 'a'+i%26, 'a'+i/26%26, 'a'+i%7)
+		if i%2 == 0 {
+			msg += " two"
+		}
+		if i%3 == 0 {
+			msg += " three"
+		}
+		m.Add(CategoryUnknown, msg)
+	}
+	if m.Len() > 50 {
+		t.Errorf("%d templates stored, bound 50", m.Len())
+	}
+	for _, b := range m.buckets {
+		if len(b) > 20 {
+			t.Errorf("%d templates in one shape, bound 20", len(b))
+		}
+	}
+	// Past the bounds a message is its own template, never a wrong one.
+	got := m.Add(CategoryUnknown, "a never seen message")
+	if got.Text != "a never seen message" {
+		t.Errorf("Add past the bound = %+v", got)
+	}
+}
+
+func TestGeneralizeToken(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ a, b, want string }{
+		{"user=alice", "user=bob", "user=<*>"},
+		{`"alice"`, `"bob"`, `"<*>"`},
+		{"pod/web-<id>-<id>", "pod/redis-cache-<id>-<id>", "pod/<*>"},
+		{"pod/<*>", "pod/api-<id>-<id>", "pod/<*>"},
+		{"[pool-<n>-thread-<n>]", "[kafka-consumer-<n>]", "[<*>]"},
+		{"alice", "bob", "<*>"},
+		{"ab", "abab", "<*>"},
+	}
+	for _, tc := range cases {
+		got := generalizeToken(tc.a, tc.b)
+		if got != tc.want {
+			t.Errorf("generalizeToken(%q, %q) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
+		if !tokenFits(got, tc.b) {
+			t.Errorf("%q does not fit %q", tc.b, got)
+		}
+	}
+}
+
+// FuzzTemplateMinerDecode: any bytes either fail to decode or decode to a
+// miner whose encoding decodes to the same templates; never a panic.
+func FuzzTemplateMinerDecode(f *testing.F) {
+	m := NewTemplateMiner(MinerOptions{})
+	for _, u := range []string{"alice", "bob", "carol"} {
+		m.Add(CategoryNetwork, "user "+u+" logged in from <ip>")
+	}
+	m.Add(CategoryTest, "--- FAIL: TestX (<dur>)")
+	enc, _ := m.MarshalBinary()
+	f.Add(enc)
+	f.Add([]byte(templateMagic + "\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a TemplateMiner
+		if err := a.UnmarshalBinary(data); err != nil {
+			return
+		}
+		again, err := a.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b TemplateMiner
+		if err := b.UnmarshalBinary(again); err != nil {
+			t.Fatalf("re-encoding does not decode: %v", err)
+		}
+		if !slices.Equal(a.Templates(), b.Templates()) {
+			t.Fatal("re-encoding changed the templates")
+		}
+		a.Add(CategoryNetwork, "user dave logged in from <ip>")
+	})
+}
