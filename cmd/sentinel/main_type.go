@@ -111,6 +111,8 @@ func (m *Main) serve(ctx context.Context) error {
 		PublicURL:     m.Config.PublicURL,
 		AdminToken:    m.Config.AdminToken,
 		WebhookSecret: m.Config.WebhookSecret,
+
+		WebhookBodyBudget: m.Config.WebhookBodyBudget,
 	})
 	m.Server.WorkersRunning = m.workersRunning
 	if m.Config.WebhookSecret == "" {
