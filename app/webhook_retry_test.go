@@ -1,0 +1,89 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+// newServerOnURL is newTestServer on a database the test can make
+// unavailable (storetest.Unavailable) by its URL.
+func newServerOnURL(t *testing.T) (*testServer, string) {
+	t.Helper()
+	url := storetest.URL(t)
+	db, err := store.Open(context.Background(), url, 4, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	rc, err := jobs.NewClient(db, nil, jobs.ClientConfig{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: testSecret})
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{Server: s, db: db, url: hs.URL}, url
+}
+
+// TestWebhookRetriesWhileTheDatabaseRestarts: a delivery that arrives while
+// the database refuses connections is committed once it is back, within
+// GitHub's wait, and answered 202.
+func TestWebhookRetriesWhileTheDatabaseRestarts(t *testing.T) {
+	ts, url := newServerOnURL(t)
+	restore := storetest.Unavailable(t, url)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		restore()
+	}()
+	start := time.Now()
+	r := ts.deliver(t, "push", "during-restart", pushPayload(t, "main", strings.Repeat("c", 40), "during a restart"))
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("delivery during a restart: %d %v, want 202", r.Status, r.Body)
+	}
+	if elapsed := time.Since(start); elapsed > 8*time.Second {
+		t.Errorf("answered after %v, beyond GitHub's wait", elapsed)
+	}
+	if n := ts.count(t, "SELECT count(*) FROM runs"); n != 1 {
+		t.Errorf("%d runs, want 1", n)
+	}
+}
+
+// TestWebhookAnswers503WhenTheDatabaseStaysAway: past the retry budget the
+// delivery is answered 503 with Retry-After (so GitHub's delivery log shows
+// it failed), nothing is stored, and a redelivery once the database is back
+// is accepted.
+func TestWebhookAnswers503WhenTheDatabaseStaysAway(t *testing.T) {
+	ts, url := newServerOnURL(t)
+	ts.Intake.RetryBudget = time.Second
+	restore := storetest.Unavailable(t, url)
+	body := pushPayload(t, "main", strings.Repeat("d", 40), "while away")
+	req, _ := http.NewRequest("POST", ts.url+"/webhooks/github", strings.NewReader(string(body)))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", "while-away")
+	req.Header.Set("X-Hub-Signature-256", app.Sign(testSecret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("database away: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	restore()
+	if n := ts.count(t, "SELECT count(*) FROM deliveries"); n != 0 {
+		t.Errorf("%d deliveries stored, want 0", n)
+	}
+	if r := ts.deliver(t, "push", "while-away", body); r.Status != http.StatusAccepted {
+		t.Errorf("redelivery: %d %v, want 202", r.Status, r.Body)
+	}
+}
