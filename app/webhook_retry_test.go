@@ -87,3 +87,21 @@ func TestWebhookAnswers503WhenTheDatabaseStaysAway(t *testing.T) {
 		t.Errorf("redelivery: %d %v, want 202", r.Status, r.Body)
 	}
 }
+
+// TestWebhookRefusesAPathForACommit: a push whose after is a path is
+// answered 400; only the delivery's record is kept.
+func TestWebhookRefusesAPathForACommit(t *testing.T) {
+	ts := newTestServer(t)
+	body := pushPayload(t, "main", "../../etc", "sneaky")
+	if r := ts.deliver(t, "push", "", body); r.Status != http.StatusBadRequest {
+		t.Errorf("after ../../etc: %d %v, want 400", r.Status, r.Body)
+	}
+	for _, table := range []string{"runs", "repositories", "installations", "river_job"} {
+		if n := ts.count(t, "SELECT count(*) FROM "+table); n != 0 {
+			t.Errorf("%d rows in %s, want 0", n, table)
+		}
+	}
+	if n := ts.count(t, "SELECT count(*) FROM deliveries WHERE outcome LIKE 'malformed%'"); n != 1 {
+		t.Errorf("%d malformed deliveries kept, want 1", n)
+	}
+}
