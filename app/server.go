@@ -27,6 +27,9 @@ type Options struct {
 	// across all requests; beyond it a delivery is answered 503. Zero means
 	// 64 MiB.
 	WebhookBodyBudget int64
+	// AllowLocalRepos lets POST /api/repos add repositories by local path
+	// or file:// URL (the demo, tests, a single-machine setup).
+	AllowLocalRepos bool
 }
 
 // Server holds the dependencies of every handler.

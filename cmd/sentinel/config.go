@@ -39,6 +39,8 @@ type Config struct {
 	// WebhookBodyBudget caps the bytes of webhook bodies held in memory at
 	// once, across all deliveries.
 	WebhookBodyBudget int64
+	// AllowLocalRepos lets POST /api/repos add local paths and file:// URLs.
+	AllowLocalRepos bool
 }
 
 // setting binds one variable to its flag and its field.
@@ -85,6 +87,16 @@ func settings() []setting {
 			return nil
 		}
 	}
+	boolean := func(f func(c *Config) *bool) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is neither true nor false", v)
+			}
+			*f(c) = b
+			return nil
+		}
+	}
 	return []setting{
 		{env: "DATABASE_URL", flag: "database-url", secret: true, help: "Postgres connection string; unset runs a managed cluster under the data dir", parse: str(func(c *Config) *string { return &c.DatabaseURL })},
 		{env: "SENTINEL_ADDR", flag: "addr", def: "127.0.0.1:8080", help: "listen address", parse: str(func(c *Config) *string { return &c.Addr })},
@@ -110,6 +122,7 @@ func settings() []setting {
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
 		{env: "SENTINEL_WEBHOOK_BODY_BUDGET", flag: "webhook-body-budget", def: "64m", help: "webhook bodies held at once across all deliveries; beyond it deliveries are answered 503", parse: size(func(c *Config) *int64 { return &c.WebhookBodyBudget })},
+		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }

@@ -64,6 +64,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"grace", map[string]string{"SENTINEL_SHUTDOWN_GRACE": "soon"}, nil, `SENTINEL_SHUTDOWN_GRACE: "soon" is not a duration`},
 		{"api url", map[string]string{"GITHUB_API_URL": "api.github.com"}, nil, "GITHUB_API_URL"},
 		{"log level", map[string]string{"SENTINEL_LOG_LEVEL": "loud"}, nil, "SENTINEL_LOG_LEVEL"},
+		{"allow local repos", map[string]string{"SENTINEL_ALLOW_LOCAL_REPOS": "maybe"}, nil, `SENTINEL_ALLOW_LOCAL_REPOS: "maybe" is neither true nor false`},
 		{"webhook body budget", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "lots"}, nil, `SENTINEL_WEBHOOK_BODY_BUDGET: bad size "lots"`},
 		{"webhook body budget too small", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "1m"}, nil, "SENTINEL_WEBHOOK_BODY_BUDGET: 1048576 bytes is less than one 25 MiB delivery"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql:thing"}, nil, "DATABASE_URL"},

@@ -113,6 +113,7 @@ func (m *Main) serve(ctx context.Context) error {
 		WebhookSecret: m.Config.WebhookSecret,
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,
+		AllowLocalRepos:   m.Config.AllowLocalRepos,
 	})
 	m.Server.WorkersRunning = m.workersRunning
 	if m.Config.WebhookSecret == "" {
