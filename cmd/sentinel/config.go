@@ -102,7 +102,7 @@ func settings() []setting {
 		{env: "SENTINEL_ADDR", flag: "addr", def: "127.0.0.1:8080", help: "listen address", parse: str(func(c *Config) *string { return &c.Addr })},
 		{env: "SENTINEL_PUBLIC_URL", flag: "public-url", def: "http://localhost:8080", help: "base of links placed in check runs and issues", parse: str(func(c *Config) *string { return &c.PublicURL })},
 		{env: "SENTINEL_DATA_DIR", flag: "data-dir", def: "./data", help: "managed Postgres and workspaces", parse: str(func(c *Config) *string { return &c.DataDir })},
-		{env: "SENTINEL_EXECUTOR", flag: "executor", help: "docker or shell (default: docker when a daemon answers, else shell)", parse: str(func(c *Config) *string { return &c.Executor })},
+		{env: "SENTINEL_EXECUTOR", flag: "executor", help: "docker or shell (default: docker; without a daemon serve and worker refuse to start, the demo falls back to shell)", parse: str(func(c *Config) *string { return &c.Executor })},
 		{env: "SENTINEL_CONCURRENCY", flag: "concurrency", def: "2", help: "runs executed at once by this process", parse: num(func(c *Config) *int { return &c.Concurrency })},
 		{env: "SENTINEL_GITHUB_WORKERS", flag: "github-workers", def: "4", help: "GitHub reporting jobs at once", parse: num(func(c *Config) *int { return &c.GitHubWorkers })},
 		{env: "SENTINEL_TRIAGE_WORKERS", flag: "triage-workers", def: "2", help: "triage jobs at once", parse: num(func(c *Config) *int { return &c.TriageWorkers })},
