@@ -50,7 +50,8 @@ type Server struct {
 	// workers and only inserts.
 	WorkersRunning func() bool
 
-	bodies *bodyBudget // webhook bodies in flight
+	bodies   *bodyBudget // webhook bodies in flight
+	sessions sessions    // admin sessions issued by the login form
 }
 
 // NewServer wires a server with its actions and intake; Handler returns its
