@@ -3,6 +3,9 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -64,15 +67,17 @@ func (s *Server) apiCreateRepo(w http.ResponseWriter, r *http.Request) {
 	if req.CloneURL == "" {
 		req.CloneURL = "https://github.com/" + req.FullName + ".git"
 	}
-	if !validCloneURL(req.CloneURL) {
-		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("clone_url must be an https://, http://, ssh://, git:// or file:// URL or an absolute path, not %q", req.CloneURL)))
+	cloneURL, err := checkCloneURL(req.CloneURL, s.Opts.AllowLocalRepos)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
+	req.CloneURL = cloneURL
 	if req.DefaultBranch == "" {
 		req.DefaultBranch = "main"
 	}
 	var id int64
-	err := s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
+	err = s.DB.InTx(r.Context(), func(tx pgx.Tx) error {
 		var err error
 		id, err = store.UpsertRepository(r.Context(), tx, store.Repository{FullName: req.FullName, CloneURL: req.CloneURL, DefaultBranch: req.DefaultBranch})
 		if err != nil {
@@ -92,16 +97,33 @@ func (s *Server) apiCreateRepo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"repo": toAPIRepo(repo)})
 }
 
-// validCloneURL accepts what git can clone and nothing that git could
-// mistake for an option.
-func validCloneURL(u string) bool {
-	if u == "" || strings.HasPrefix(u, "-") || strings.ContainsAny(u, " \n\r\t") {
-		return false
+// checkCloneURL accepts what the runner's checkout can fetch: an http(s)
+// URL without credentials and, only when local repositories are allowed
+// (SENTINEL_ALLOW_LOCAL_REPOS), a file:// URL or an absolute path, returned
+// as a file:// URL. ssh:// and git:// are refused, since checkout cannot
+// use them, and so is anything git could read as an option.
+func checkCloneURL(raw string, allowLocal bool) (string, error) {
+	refuse := func(why string) (string, error) {
+		return "", clientError(http.StatusBadRequest, fmt.Sprintf("clone_url %q: %s", raw, why))
 	}
-	for _, p := range []string{"https://", "http://", "ssh://", "git://", "file://", "/"} {
-		if strings.HasPrefix(u, p) {
-			return true
+	if strings.HasPrefix(raw, "-") || strings.ContainsAny(raw, " \n\r\t\"\\") {
+		return refuse("not a URL")
+	}
+	if strings.HasPrefix(raw, "/") {
+		raw = (&url.URL{Scheme: "file", Path: filepath.Clean(raw)}).String()
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return refuse("not a URL")
+	}
+	switch {
+	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil:
+		return raw, nil
+	case u.Scheme == "file" && u.Host == "" && path.IsAbs(u.Path):
+		if !allowLocal {
+			return refuse("local repositories are not allowed (set SENTINEL_ALLOW_LOCAL_REPOS=true)")
 		}
+		return raw, nil
 	}
-	return false
+	return refuse("must be an http(s) URL without credentials (or a local path, when SENTINEL_ALLOW_LOCAL_REPOS=true)")
 }

@@ -103,7 +103,7 @@ func TestAPIReads(t *testing.T) {
 
 func TestAPIWrites(t *testing.T) {
 	t.Parallel()
-	ds := newDashServer(t, Options{})
+	ds := newDashServer(t, Options{AllowLocalRepos: true})
 	s := seedDashboard(t, ds.DB)
 
 	// A real repository to resolve a branch with git ls-remote.
@@ -130,6 +130,9 @@ func TestAPIWrites(t *testing.T) {
 		{"add repo", "POST", "/api/repos", fmt.Sprintf(`{"full_name": "me/tool", "clone_url": %q, "default_branch": "trunk"}`, dir), 201, nil},
 		{"bad repo name", "POST", "/api/repos", `{"full_name": "nope"}`, 400, nil},
 		{"option as clone url", "POST", "/api/repos", `{"full_name": "me/x", "clone_url": "--upload-pack=touch /tmp/x"}`, 400, nil},
+		{"ssh clone url", "POST", "/api/repos", `{"full_name": "me/x", "clone_url": "ssh://git@github.com/me/x.git"}`, 400, nil},
+		{"git clone url", "POST", "/api/repos", `{"full_name": "me/x", "clone_url": "git://github.com/me/x.git"}`, 400, nil},
+		{"credentials in clone url", "POST", "/api/repos", `{"full_name": "me/x", "clone_url": "https://u:p@github.com/me/x.git"}`, 400, nil},
 		{"unknown field", "POST", "/api/repos", `{"fullname": "me/tool"}`, 400, nil},
 		{"run default branch", "POST", "/api/runs", `{"repo": "me/tool"}`, 201, func(t *testing.T, m map[string]any) {
 			r := m["run"].(map[string]any)
@@ -185,5 +188,26 @@ func TestAPIWrites(t *testing.T) {
 	}
 	if n := ds.count(t, `SELECT count(*) FROM audit_log WHERE actor = 'api:anonymous'`); n < 7 {
 		t.Errorf("API audit entries: %d", n)
+	}
+}
+
+// TestAPIReposRefusesLocalPathsByDefault: without AllowLocalRepos, a local
+// path or file:// URL is refused; with it, a path is stored as file://.
+func TestAPIReposRefusesLocalPathsByDefault(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	for _, u := range []string{"/srv/git/x", "file:///srv/git/x", "ssh://git@github.com/me/x.git", "git://github.com/me/x.git", "relative/path"} {
+		status, m := apiDo(t, "POST", ds.url+"/api/repos", fmt.Sprintf(`{"full_name": "me/x", "clone_url": %q}`, u))
+		if status != http.StatusBadRequest {
+			t.Errorf("clone_url %q: %d %v, want 400", u, status, m)
+		}
+	}
+	if status, m := apiDo(t, "POST", ds.url+"/api/repos", `{"full_name": "me/x", "clone_url": "https://github.com/me/x.git"}`); status != http.StatusCreated {
+		t.Errorf("https clone_url: %d %v, want 201", status, m)
+	}
+	local := newDashServer(t, Options{AllowLocalRepos: true})
+	status, m := apiDo(t, "POST", local.url+"/api/repos", `{"full_name": "me/y", "clone_url": "/srv/git/y"}`)
+	if repo, _ := m["repo"].(map[string]any); status != http.StatusCreated || repo["clone_url"] != "file:///srv/git/y" {
+		t.Errorf("local path allowed: %d %v, want 201 with file:///srv/git/y", status, m)
 	}
 }

@@ -1,26 +1,63 @@
 package app
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Actions need the admin token when SENTINEL_ADMIN_TOKEN is set: as a
 // Bearer header (API clients) or as a session cookie obtained through the
-// login form (browsers). The cookie holds an HMAC of the token, not the
-// token itself, and changes when the token does.
+// login form (browsers). The cookie holds a random session id that this
+// process knows until it expires or is logged out, so logging out revokes
+// it; a restart logs everyone out.
 
-const sessionCookie = "sentinel_session"
+const (
+	sessionCookie   = "sentinel_session"
+	sessionLifetime = 30 * 24 * time.Hour
+)
 
-func (s *Server) sessionValue() string {
-	m := hmac.New(sha256.New, []byte(s.Opts.AdminToken))
-	m.Write([]byte("sentinel dashboard session v1"))
-	return hex.EncodeToString(m.Sum(nil))
+// sessions are the admin sessions this process issued, by id.
+type sessions struct {
+	mu  sync.Mutex
+	ids map[string]time.Time // expiry
+}
+
+func (ss *sessions) create() string {
+	b := make([]byte, 32)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
+	id := hex.EncodeToString(b)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.ids == nil {
+		ss.ids = map[string]time.Time{}
+	}
+	now := time.Now()
+	for old, exp := range ss.ids {
+		if now.After(exp) {
+			delete(ss.ids, old)
+		}
+	}
+	ss.ids[id] = now.Add(sessionLifetime)
+	return id
+}
+
+func (ss *sessions) valid(id string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	exp, ok := ss.ids[id]
+	return ok && time.Now().Before(exp)
+}
+
+func (ss *sessions) revoke(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.ids, id)
 }
 
 func (s *Server) hasAdminSession(r *http.Request) bool {
@@ -28,7 +65,7 @@ func (s *Server) hasAdminSession(r *http.Request) bool {
 		return false
 	}
 	c, err := r.Cookie(sessionCookie)
-	return err == nil && hmac.Equal([]byte(c.Value), []byte(s.sessionValue()))
+	return err == nil && s.sessions.valid(c.Value)
 }
 
 // bearer returns the token of an Authorization: Bearer header, if any.
@@ -86,8 +123,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", v)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.sessionValue(), Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 30 * 24 * 3600})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.sessions.create(), Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: int(sessionLifetime.Seconds())})
 	redirectBack(w, r, next, "Logged in.")
 }
 
@@ -95,6 +132,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !checkCSRF(r) {
 		s.pageError(w, r, errFormExpired)
 		return
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.revoke(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 	redirectBack(w, r, "/", "Logged out.")

@@ -86,10 +86,22 @@ var staticFiles = func() http.Handler {
 	return http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
 }()
 
-// serveStatic serves the embedded assets. Their URLs carry a version
-// (assetVersion), so they can be cached for a long time.
+// serveStatic serves the embedded assets. The pages link them with their
+// version (assetURL), and only a URL carrying the current version is cached
+// for a long time: at another version or none, the content may differ from
+// what that URL served before, so it is cached briefly and revalidated by
+// its ETag.
 func serveStatic(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	version, ok := assetVersions[name]
+	if ok {
+		w.Header().Set("ETag", `"`+version+`"`)
+	}
+	if ok && r.URL.Query().Get("v") == version {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	staticFiles.ServeHTTP(w, r)
 }

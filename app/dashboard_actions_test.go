@@ -241,3 +241,34 @@ func TestLiveTailStreamsNewLines(t *testing.T) {
 		t.Errorf("end event:\n%s", ev)
 	}
 }
+
+// TestLogoutRevokesTheSession: a session cookie copied before logging out
+// no longer acts afterwards.
+func TestLogoutRevokesTheSession(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{AdminToken: "s3cret-token"})
+	s := seedDashboard(t, ds.DB)
+	c := browserlessClient(t)
+	tok := csrfFrom(t, c, ds.url+"/login")
+	if status, _, _ := postForm(t, c, ds.url+"/login", url.Values{"csrf": {tok}, "token": {"s3cret-token"}}); status != http.StatusSeeOther {
+		t.Fatalf("login: %d", status)
+	}
+	base, _ := url.Parse(ds.url)
+	var stolen *http.Cookie
+	for _, ck := range c.Jar.Cookies(base) {
+		if ck.Name == "sentinel_session" {
+			stolen = ck
+		}
+	}
+	if stolen == nil {
+		t.Fatal("no session cookie after login")
+	}
+	if status, _, _ := postForm(t, c, ds.url+"/logout", url.Values{"csrf": {tok}}); status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", status)
+	}
+	c.Jar.SetCookies(base, []*http.Cookie{{Name: "sentinel_session", Value: stolen.Value, Path: "/"}})
+	rerun := fmt.Sprintf("%s/runs/%d/rerun", ds.url, s.FailedRun)
+	if status, loc, _ := postForm(t, c, rerun, url.Values{"csrf": {tok}}); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+		t.Errorf("with the cookie of a logged-out session: %d to %q, want a redirect to /login", status, loc)
+	}
+}

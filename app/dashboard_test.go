@@ -203,3 +203,33 @@ func TestHandlerServesDashboardAndAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticAssetsRevalidateOutsideTheirVersion: an asset fetched without
+// its current version is cached briefly, not for a year, and revalidates
+// with its ETag.
+func TestStaticAssetsRevalidateOutsideTheirVersion(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	for _, path := range []string{"/static/style.css", "/static/style.css?v=old"} {
+		resp, err := http.Get(ds.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || strings.Contains(resp.Header.Get("Cache-Control"), "immutable") || etag == "" {
+			t.Errorf("%s: %d Cache-Control %q ETag %q, want a short cache and an ETag", path, resp.StatusCode, resp.Header.Get("Cache-Control"), etag)
+			continue
+		}
+		req, _ := http.NewRequest("GET", ds.url+path, nil)
+		req.Header.Set("If-None-Match", etag)
+		again, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Body.Close()
+		if again.StatusCode != http.StatusNotModified {
+			t.Errorf("%s with If-None-Match: %d, want 304", path, again.StatusCode)
+		}
+	}
+}

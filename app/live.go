@@ -55,6 +55,10 @@ func (s *Server) handleLiveTail(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The server's read time-out would end the tail (net/http cancels the
+	// request's context when its background read times out); a tail reads
+	// nothing more from the client and lasts as long as the step.
+	http.NewResponseController(w).SetReadDeadline(time.Time{}) //nolint:errcheck // a writer without deadlines has none to lift
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		s.writeError(w, r, errors.New("response writer cannot stream"))

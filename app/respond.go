@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -24,12 +25,18 @@ func clientError(status int, msg string) error { return &httpError{status: statu
 // internalError is all a client learns of an unexpected error.
 const internalError = "internal error"
 
+// unavailableError answers a request that found the database unavailable; a
+// webhook delivery answered so shows as failed in GitHub's delivery log,
+// from where it is redelivered (RUNBOOK.md).
+const unavailableError = "database unavailable; retry later"
+
 // errorReply is the one place that decides what a client is told about
 // err; writeError and pageError only render its decision.
 //
 //	clientError(status, msg)      status, msg
 //	store.ErrNotFound             404, the error's text (it names what was not found)
 //	store.ErrInvalidTransition    409, the error's text (it names the state)
+//	intake.ErrUnavailable         503, "database unavailable; retry later" (logged here, once)
 //	anything else                 500, "internal error"; the error is logged here, once
 func (s *Server) errorReply(r *http.Request, err error) (status int, msg string) {
 	var he *httpError
@@ -40,6 +47,9 @@ func (s *Server) errorReply(r *http.Request, err error) (status int, msg string)
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, store.ErrInvalidTransition):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, intake.ErrUnavailable):
+		s.Log.Warn("request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return http.StatusServiceUnavailable, unavailableError
 	}
 	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return http.StatusInternalServerError, internalError
@@ -49,6 +59,9 @@ func (s *Server) errorReply(r *http.Request, err error) (status int, msg string)
 // the webhook's and the live tail's).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := s.errorReply(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "30")
+	}
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 

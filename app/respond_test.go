@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -32,6 +33,8 @@ func TestErrorReply(t *testing.T) {
 		{"not found", fmt.Errorf("run 7: %w", store.ErrNotFound), 404, "run 7: not found", false},
 		{"invalid transition", fmt.Errorf("incident 3 is resolved, cannot resolve: %w", store.ErrInvalidTransition), 409,
 			"incident 3 is resolved, cannot resolve: not possible in the current state", false},
+		{"database unavailable", fmt.Errorf("delivery d-1: %w: %w", intake.ErrUnavailable, errors.New("conn closed")), 503,
+			"database unavailable; retry later", true},
 		{"unexpected", errors.New("pq: password authentication failed for user sentinel"), 500, "internal error", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +69,7 @@ func TestErrorReply(t *testing.T) {
 			if want := map[bool]int{true: 2, false: 0}[tc.logged]; lines != want {
 				t.Errorf("logged %d times for two responses, want %d:\n%s", lines, want, log.String())
 			}
-			if tc.logged && !strings.Contains(page, "the error has been logged") {
+			if tc.status == http.StatusInternalServerError && !strings.Contains(page, "the error has been logged") {
 				t.Error("the 500 page does not say the error was logged")
 			}
 			if tc.logged && strings.Contains(rec.Body.String()+body.Error, "password") {

@@ -23,6 +23,13 @@ type Options struct {
 	PublicURL     string // base of links placed in check runs and issues
 	AdminToken    string // required for dashboard/API actions when set
 	WebhookSecret string // HMAC secret of GitHub deliveries
+	// WebhookBodyBudget caps the bytes of webhook bodies held at once,
+	// across all requests; beyond it a delivery is answered 503. Zero means
+	// 64 MiB.
+	WebhookBodyBudget int64
+	// AllowLocalRepos lets POST /api/repos add repositories by local path
+	// or file:// URL (the demo, tests, a single-machine setup).
+	AllowLocalRepos bool
 }
 
 // Server holds the dependencies of every handler.
@@ -42,20 +49,26 @@ type Server struct {
 	// jobs; /readyz fails when it stopped. Nil means the process runs no
 	// workers and only inserts.
 	WorkersRunning func() bool
+
+	bodies   *bodyBudget // webhook bodies in flight
+	sessions sessions    // admin sessions issued by the login form
 }
 
 // NewServer wires a server with its actions and intake; Handler returns its
 // routes.
 func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
 	actions := &jobs.Actions{DB: db, River: rc}
+	if opts.WebhookBodyBudget <= 0 {
+		opts.WebhookBodyBudget = defaultWebhookBodyBudget
+	}
 	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db), Actions: actions,
-		Intake: intake.New(db, rc, actions, log)}
+		Intake: intake.New(db, rc, actions, log), bodies: &bodyBudget{limit: opts.WebhookBodyBudget}}
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully: requests
 // in flight (a webhook being committed) finish; new connections are refused.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	log.Info("listening", "addr", l.Addr().String())
@@ -67,4 +80,18 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newHTTPServer bounds how long a client may hold a connection without
+// doing its part: headers within 10 s, a whole request (a 25 MiB delivery
+// included) within a minute, an idle keep-alive connection for two. There is
+// no write time-out, since the live log tail streams for as long as a step
+// runs (it lifts its own read deadline, see handleLiveTail).
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 }

@@ -23,8 +23,35 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	count := func(outcome string) { s.Metrics.Webhooks.WithLabelValues(metricEvent(event), outcome).Inc() }
 
-	// 1. Read at most GitHub's cap.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDeliveryBytes))
+	// 1. Look at the signature header before reading a byte of the body:
+	// a request that cannot be signed costs us nothing but its headers.
+	sig, ok := signatureHeader(r.Header.Get("X-Hub-Signature-256"))
+	if !ok || s.Opts.WebhookSecret == "" {
+		count("bad_signature")
+		s.Log.Warn("webhook signature missing or malformed", "event", event, "delivery", r.Header.Get("X-GitHub-Delivery"), "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or invalid X-Hub-Signature-256"})
+		return
+	}
+
+	// 2. Reserve the body's size in the budget shared by all deliveries in
+	// flight, then read at most GitHub's cap, hashing as we read.
+	size := r.ContentLength
+	if size > maxDeliveryBytes {
+		count("too_large")
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "payload exceeds GitHub's 25 MiB limit"})
+		return
+	}
+	if size < 0 { // chunked: the size is known only once read
+		size = maxDeliveryBytes
+	}
+	if !s.bodies.reserve(size) {
+		count("busy")
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many deliveries in flight; retry later"})
+		return
+	}
+	defer s.bodies.release(size)
+	body, mac, err := readSigned(w, r, s.Opts.WebhookSecret)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		count("too_large")
@@ -37,9 +64,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 2. Verify the signature before anything is stored or parsed. The body
+	// 3. Verify the signature before anything is stored or parsed. The body
 	// is never logged: it came from someone who could not sign it.
-	if !ValidSignature(s.Opts.WebhookSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+	if !hmac.Equal(sig, mac) {
 		count("bad_signature")
 		s.Log.Warn("webhook signature rejected", "event", event, "delivery", r.Header.Get("X-GitHub-Delivery"), "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or invalid X-Hub-Signature-256"})
@@ -64,7 +91,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		payload = []byte(form.Get("payload"))
 	}
 
-	// 3. Parse: a pure function of the event name and the payload. A
+	// 4. Parse: a pure function of the event name and the payload. A
 	// malformed payload is not refused here: the intake keeps it, so that
 	// nothing GitHub sent is lost, and it is answered 400 below.
 	d := intake.Delivery{
@@ -80,7 +107,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Parsed, d.ParseErr = intake.ParseEvent(event, payload)
 
-	// 4. Hand it to the intake, which records the delivery and everything
+	// 5. Hand it to the intake, which records the delivery and everything
 	// it causes (runs, River jobs, audit entries) in one transaction,
 	// shared with the deliveries arriving at the same time.
 	res, err := s.Intake.Accept(r.Context(), d)
@@ -90,7 +117,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 5. Reply once it is committed.
+	// 6. Reply once it is committed.
 	count(res.Outcome)
 	switch res.Outcome {
 	case intake.OutcomeAccepted:
@@ -108,20 +135,41 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 // constant time. An empty secret never validates: unsigned deliveries are
 // never accepted.
 func ValidSignature(secret string, body []byte, header string) bool {
-	if secret == "" {
-		return false
-	}
-	got, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
-	}
-	sig, err := hex.DecodeString(got)
-	if err != nil {
+	sig, ok := signatureHeader(header)
+	if secret == "" || !ok {
 		return false
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return hmac.Equal(sig, mac.Sum(nil))
+}
+
+// signatureHeader decodes X-Hub-Signature-256, which must be "sha256="
+// followed by the 64 hex digits of a SHA-256 HMAC.
+func signatureHeader(header string) ([]byte, bool) {
+	got, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(got) != 2*sha256.Size {
+		return nil, false
+	}
+	sig, err := hex.DecodeString(got)
+	return sig, err == nil
+}
+
+// readSigned reads the body, at most GitHub's cap, and returns it with its
+// HMAC under secret, computed while reading: the body is read once and
+// held once. A body of known length is read into a buffer of that size.
+func readSigned(w http.ResponseWriter, r *http.Request, secret string) (body, mac []byte, err error) {
+	h := hmac.New(sha256.New, []byte(secret))
+	src := io.TeeReader(http.MaxBytesReader(w, r.Body, maxDeliveryBytes), h)
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(src, body); err != nil {
+			return nil, nil, err
+		}
+	} else if body, err = io.ReadAll(src); err != nil {
+		return nil, nil, err
+	}
+	return body, h.Sum(nil), nil
 }
 
 // Sign returns the X-Hub-Signature-256 value of body, as GitHub computes it.

@@ -97,7 +97,7 @@ func allFlaky(fs []store.ReportFailure) bool {
 // RenderCheck turns a finished run into its check run completion.
 func RenderCheck(r CheckReport) CheckOutput {
 	out := CheckOutput{Conclusion: Conclusion(r.Run.State, r.Failures)}
-	out.Title = checkTitle(out.Conclusion, r)
+	out.Title = plainText(checkTitle(out.Conclusion, r))
 	out.Summary = truncateMarkdown(renderSummary(out.Conclusion, r), maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
 	if text := renderEvidence(r); text != "" {
 		out.Text = truncateMarkdown(text, maxOutputChars, RunURL(r.PublicURL, r.Run.ID))

@@ -51,8 +51,8 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 			StartLine:       github.Int(f.Line),
 			EndLine:         github.Int(f.Line),
 			AnnotationLevel: github.String(level),
-			Title:           github.String(triage.Clip(title, maxAnnotationTitle)),
-			Message:         github.String(triage.ClipBytes(msg, maxAnnotationMessage)),
+			Title:           github.String(triage.Clip(plainText(title), maxAnnotationTitle)),
+			Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
 		})
 	}
 	return out
@@ -190,3 +190,25 @@ func configAnnotation(run store.Run) *github.CheckRunAnnotation {
 		Message:         github.String(triage.ClipBytes(m[3], maxAnnotationMessage)),
 	}
 }
+
+// terminalEscape matches ANSI escape sequences (CSI such as colours, OSC
+// such as titles and links, and two-byte escapes) that test output carries
+// into failure titles and messages; GitHub shows them as raw bytes.
+var terminalEscape = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]`)
+
+// plainText removes terminal escapes and the control characters other than
+// newline and tab from s, for check run titles and annotations.
+func plainText(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	s = terminalEscape.ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }

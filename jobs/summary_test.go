@@ -359,3 +359,27 @@ func TestRenderEvidenceCollapsesLongBlocks(t *testing.T) {
 		t.Errorf("evidence lines:\n%s", got)
 	}
 }
+
+// TestCheckTitleAndAnnotationsWithoutTerminalEscapes: colours and other
+// escapes a test printed do not reach the check run's title or annotations.
+func TestCheckTitleAndAnnotationsWithoutTerminalEscapes(t *testing.T) {
+	t.Parallel()
+	f := brokenTest
+	f.TestName = "example.com/calc.\x1b[1mTestAdd\x1b[0m"
+	f.Title = "\x1b[31mexpected 2, got 3\x1b[0m\x1b]0;pwned\x07\x08"
+	f.Message = "\x1b[32m+ want\x1b[0m\n\x1b[31m- got\x1b[0m\tend"
+	out := RenderCheck(report(store.RunFailed, f))
+	if out.Title != "1 failure: example.com/calc.TestAdd (test_failure)" {
+		t.Errorf("title %q", out.Title)
+	}
+	if len(out.Annotations) == 0 {
+		t.Fatal("no annotation")
+	}
+	a := out.Annotations[0]
+	if strings.ContainsAny(a.GetTitle()+a.GetMessage(), "\x1b\x07\x08") {
+		t.Errorf("escapes left: title %q message %q", a.GetTitle(), a.GetMessage())
+	}
+	if !strings.Contains(a.GetMessage(), "expected 2, got 3\n\n+ want\n- got\tend") {
+		t.Errorf("message %q lost its text", a.GetMessage())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/store"
@@ -181,5 +182,47 @@ func TestRecordTestResults(t *testing.T) {
 	}
 	if got[1].TestID != got[2].TestID {
 		t.Errorf("the same test got two identities: %d and %d", got[1].TestID, got[2].TestID)
+	}
+}
+
+// TestRecordTestResultsWithNULAndInvalidUTF8: what tests print is stored,
+// with NUL bytes and invalid UTF-8 replaced, instead of PostgreSQL refusing
+// the step's results whole.
+func TestRecordTestResultsWithNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	repoID, runID := newRunForSteps(t, db)
+	ctx := context.Background()
+	stepID, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: triage.StepRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []triage.TestCase{
+		{Package: "m/p", Name: "TestNUL\x00name", Outcome: triage.OutcomeFail, File: "p\x00_test.go", Message: "got \x00\xff\xfe want ok"},
+		{Package: "m/\xc3", Name: "TestLatin1 caf\xe9", Outcome: triage.OutcomePass},
+	}
+	if err := db.InTx(ctx, func(tx pgx.Tx) error {
+		return store.RecordTestResults(ctx, tx, repoID, runID, stepID, 1, cases)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cases[0].Name != "TestNUL\x00name" {
+		t.Error("the caller's cases were changed")
+	}
+	got, err := store.ListTestResults(ctx, db, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ Package, Name, File, Message string }
+	var rows []row
+	for _, r := range got {
+		rows = append(rows, row{r.Package, r.Name, r.File, r.Message})
+	}
+	want := []row{
+		{"m/p", "TestNUL␀name", "p␀_test.go", "got ␀\uFFFD want ok"},
+		{"m/\uFFFD", "TestLatin1 caf\uFFFD", "", ""},
+	}
+	if diff := cmp.Diff(want, rows, cmpopts.SortSlices(func(a, b row) bool { return a.Name < b.Name })); diff != "" {
+		t.Errorf("stored results (-want +got)\n%s", diff)
 	}
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,6 +89,7 @@ func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, step
 		return nil
 	}
 	n := len(cases)
+	cases = storableCases(cases)
 	pkgs, names := make([]string, n), make([]string, n)
 	distinct := make(map[[2]string]bool, n)
 	for i, c := range cases {
@@ -124,6 +128,34 @@ func RecordTestResults(ctx context.Context, tx pgx.Tx, repositoryID, runID, step
 		return fmt.Errorf("copy %d test results of step %d: %w", n, stepID, err)
 	}
 	return nil
+}
+
+// storableCases returns cases whose text PostgreSQL accepts: a test's
+// output is whatever the tests printed, and a text column refuses NUL
+// bytes and invalid UTF-8, which would lose the whole step's results. Cases
+// that need no change are not copied.
+func storableCases(cases []triage.TestCase) []triage.TestCase {
+	out := cases
+	for i, c := range cases {
+		p, n, f, m := storableText(c.Package), storableText(c.Name), storableText(c.File), storableText(c.Message)
+		if p == c.Package && n == c.Name && f == c.File && m == c.Message {
+			continue
+		}
+		if &out[0] == &cases[0] {
+			out = slices.Clone(cases)
+		}
+		out[i].Package, out[i].Name, out[i].File, out[i].Message = p, n, f, m
+	}
+	return out
+}
+
+// storableText replaces each invalid UTF-8 sequence with U+FFFD and each NUL
+// byte with U+2400 (␀), which shows where it was.
+func storableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
 }
 
 // testIDs maps (package, name) to the ids of the repository's tests that exist.

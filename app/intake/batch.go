@@ -31,6 +31,8 @@ type pendingDelivery struct {
 	d    Delivery // parsed
 	lane string   // branch or pull request of the run it asks for; "" if none
 
+	deadline time.Time // the batch is retried until then while the database is unavailable
+
 	res  Result
 	err  error
 	done chan struct{} // closed when res and err are final
@@ -142,13 +144,29 @@ func (in *Intake) commitBatch(batch []*pendingDelivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var results []Result
-	err := in.DB.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		results, err = in.recordBatch(ctx, tx, batch)
-		return err
-	})
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = in.DB.InTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			results, err = in.recordBatch(ctx, tx, batch)
+			return err
+		})
+		if err == nil || !unavailable(err) {
+			break
+		}
+		// The database is restarting or out of reach: try again while every
+		// delivery of the batch still has time to be answered. A commit that
+		// did land is found again as duplicates, never recorded twice.
+		wait := retryBackoff(attempt)
+		if time.Now().Add(wait).After(earliestDeadline(batch)) {
+			in.Log.Warn("webhook batch failed; database unavailable", "deliveries", len(batch), "attempts", attempt, "err", err)
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+			break
+		}
+		time.Sleep(wait)
+	}
 	var rejected *pgconn.PgError
-	if errors.As(err, &rejected) && len(batch) > 1 {
+	if errors.As(err, &rejected) && !errors.Is(err, ErrUnavailable) && len(batch) > 1 {
 		in.Log.Warn("webhook batch failed; recording its deliveries one by one", "deliveries", len(batch), "err", err)
 		for _, p := range batch {
 			in.commitBatch([]*pendingDelivery{p})
@@ -163,4 +181,15 @@ func (in *Intake) commitBatch(batch []*pendingDelivery) {
 		}
 		close(p.done)
 	}
+}
+
+// earliestDeadline is when the first of batch's deliveries must be answered.
+func earliestDeadline(batch []*pendingDelivery) time.Time {
+	t := batch[0].deadline
+	for _, p := range batch[1:] {
+		if p.deadline.Before(t) {
+			t = p.deadline
+		}
+	}
+	return t
 }

@@ -98,6 +98,11 @@ func ParseEvent(eventType string, body []byte) (*Event, error) {
 	}
 	if p.Repository != nil {
 		r := p.Repository.toEvent()
+		if r.CloneURL != "" {
+			if err := checkCloneURL(r.CloneURL); err != nil {
+				return nil, err
+			}
+		}
 		ev.Repo = &r
 	}
 	switch eventType {
@@ -147,6 +152,10 @@ func parsePush(ev *Event, p *payload) error {
 		CloneURL: ev.Repo.CloneURL, CommitMessage: p.HeadCommit.Message,
 		Author: cmp.Or(p.HeadCommit.Author.Username, p.HeadCommit.Author.Name),
 	}
+	if err := checkRun(ev.Run); err != nil {
+		ev.Run = nil
+		return err
+	}
 	return nil
 }
 
@@ -173,6 +182,9 @@ func parsePullRequest(ev *Event, p *payload) error {
 		run.Fork = true
 		run.HeadRepo = pr.Head.Repo.FullName
 	}
+	if err := checkRun(run); err != nil {
+		return err
+	}
 	ev.Run = run
 	return nil
 }
@@ -184,6 +196,9 @@ func parseCheckSuite(ev *Event, p *payload) error {
 	}
 	if p.CheckSuite == nil || p.CheckSuite.HeadSHA == "" || ev.Repo == nil {
 		return fmt.Errorf("check_suite payload lacks check_suite.head_sha or repository")
+	}
+	if err := checkRerun(p.CheckSuite.HeadSHA, p.CheckSuite.HeadBranch); err != nil {
+		return err
 	}
 	ev.Rerun = &EventRerun{SHA: p.CheckSuite.HeadSHA, Branch: p.CheckSuite.HeadBranch}
 	return nil
@@ -197,6 +212,13 @@ func parseCheckRun(ev *Event, p *payload) error {
 	cr := p.CheckRun
 	if cr == nil || cr.HeadSHA == "" || ev.Repo == nil {
 		return fmt.Errorf("check_run payload lacks check_run.head_sha or repository")
+	}
+	branch := ""
+	if cr.CheckSuite != nil {
+		branch = cr.CheckSuite.HeadBranch
+	}
+	if err := checkRerun(cr.HeadSHA, branch); err != nil {
+		return err
 	}
 	// Our check runs carry the Sentinel run id as external_id; other apps'
 	// check runs do not, and are not ours to act on for buttons.
@@ -227,7 +249,9 @@ func parseInstallation(ev *Event, p *payload) error {
 		return nil
 	}
 	for _, r := range p.Repositories {
-		ev.Repos = append(ev.Repos, r.toEvent())
+		if err := appendRepo(ev, r.toEvent()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -239,7 +263,9 @@ func parseInstallationRepos(ev *Event, p *payload) error {
 	switch p.Action {
 	case "added":
 		for _, r := range p.RepositoriesAdded {
-			ev.Repos = append(ev.Repos, r.toEvent())
+			if err := appendRepo(ev, r.toEvent()); err != nil {
+				return err
+			}
 		}
 	case "removed":
 		for _, r := range p.RepositoriesRemoved {

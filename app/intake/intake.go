@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -65,6 +66,10 @@ type Intake struct {
 	// besides jobs.ActionRerunFailed, which is a re-run.
 	Buttons map[string]ButtonHandler
 
+	// RetryBudget is how long a delivery is retried while the database is
+	// unavailable before Accept returns ErrUnavailable; zero means 8 s.
+	RetryBudget time.Duration
+
 	batcher batcher // groups concurrent deliveries into shared transactions
 }
 
@@ -82,7 +87,11 @@ func (in *Intake) Accept(ctx context.Context, d Delivery) (Result, error) {
 	if d.Parsed == nil && d.ParseErr == nil {
 		d.Parsed, d.ParseErr = ParseEvent(d.Event, d.Payload)
 	}
-	p := &pendingDelivery{d: d, lane: laneOf(d.Parsed), done: make(chan struct{})}
+	budget := in.RetryBudget
+	if budget <= 0 {
+		budget = defaultRetryBudget
+	}
+	p := &pendingDelivery{d: d, lane: laneOf(d.Parsed), deadline: time.Now().Add(budget), done: make(chan struct{})}
 	in.batcher.add(in, p)
 	select {
 	case <-p.done:

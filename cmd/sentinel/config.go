@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
 // Config is everything Sentinel reads from its environment and flags, read
@@ -34,6 +36,11 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	MaxRunDuration time.Duration
 	LogLevel       string
+	// WebhookBodyBudget caps the bytes of webhook bodies held in memory at
+	// once, across all deliveries.
+	WebhookBodyBudget int64
+	// AllowLocalRepos lets POST /api/repos add local paths and file:// URLs.
+	AllowLocalRepos bool
 }
 
 // setting binds one variable to its flag and its field.
@@ -70,12 +77,32 @@ func settings() []setting {
 			return nil
 		}
 	}
+	size := func(f func(c *Config) *int64) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := runner.ParseBytes(v)
+			if err != nil {
+				return err
+			}
+			*f(c) = n
+			return nil
+		}
+	}
+	boolean := func(f func(c *Config) *bool) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is neither true nor false", v)
+			}
+			*f(c) = b
+			return nil
+		}
+	}
 	return []setting{
 		{env: "DATABASE_URL", flag: "database-url", secret: true, help: "Postgres connection string; unset runs a managed cluster under the data dir", parse: str(func(c *Config) *string { return &c.DatabaseURL })},
 		{env: "SENTINEL_ADDR", flag: "addr", def: "127.0.0.1:8080", help: "listen address", parse: str(func(c *Config) *string { return &c.Addr })},
 		{env: "SENTINEL_PUBLIC_URL", flag: "public-url", def: "http://localhost:8080", help: "base of links placed in check runs and issues", parse: str(func(c *Config) *string { return &c.PublicURL })},
 		{env: "SENTINEL_DATA_DIR", flag: "data-dir", def: "./data", help: "managed Postgres and workspaces", parse: str(func(c *Config) *string { return &c.DataDir })},
-		{env: "SENTINEL_EXECUTOR", flag: "executor", help: "docker or shell (default: docker when a daemon answers, else shell)", parse: str(func(c *Config) *string { return &c.Executor })},
+		{env: "SENTINEL_EXECUTOR", flag: "executor", help: "docker or shell (default: docker; without a daemon serve and worker refuse to start, the demo falls back to shell)", parse: str(func(c *Config) *string { return &c.Executor })},
 		{env: "SENTINEL_CONCURRENCY", flag: "concurrency", def: "2", help: "runs executed at once by this process", parse: num(func(c *Config) *int { return &c.Concurrency })},
 		{env: "SENTINEL_GITHUB_WORKERS", flag: "github-workers", def: "4", help: "GitHub reporting jobs at once", parse: num(func(c *Config) *int { return &c.GitHubWorkers })},
 		{env: "SENTINEL_TRIAGE_WORKERS", flag: "triage-workers", def: "2", help: "triage jobs at once", parse: num(func(c *Config) *int { return &c.TriageWorkers })},
@@ -94,6 +121,8 @@ func settings() []setting {
 		{env: "SENTINEL_SMEE_URL", flag: "smee-url", help: "forward webhooks from this smee.io channel (development)", parse: str(func(c *Config) *string { return &c.SmeeURL })},
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
+		{env: "SENTINEL_WEBHOOK_BODY_BUDGET", flag: "webhook-body-budget", def: "64m", help: "webhook bodies held at once across all deliveries; beyond it deliveries are answered 503", parse: size(func(c *Config) *int64 { return &c.WebhookBodyBudget })},
+		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
@@ -199,6 +228,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRunDuration < time.Minute {
 		bad("SENTINEL_MAX_RUN_DURATION", "%v is shorter than a minute", c.MaxRunDuration)
+	}
+	if c.WebhookBodyBudget < 25<<20 {
+		bad("SENTINEL_WEBHOOK_BODY_BUDGET", "%d bytes is less than one 25 MiB delivery", c.WebhookBodyBudget)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

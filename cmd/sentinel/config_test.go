@@ -35,7 +35,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.DataDir != "./data" ||
-		c.Concurrency != 2 || c.GitHubAPIURL != "https://api.github.com/" || c.ShutdownGrace != 30*time.Second {
+		c.Concurrency != 2 || c.GitHubAPIURL != "https://api.github.com/" || c.ShutdownGrace != 30*time.Second ||
+		c.WebhookBodyBudget != 64<<20 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if c.GitHubConfigured() {
@@ -63,6 +64,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"grace", map[string]string{"SENTINEL_SHUTDOWN_GRACE": "soon"}, nil, `SENTINEL_SHUTDOWN_GRACE: "soon" is not a duration`},
 		{"api url", map[string]string{"GITHUB_API_URL": "api.github.com"}, nil, "GITHUB_API_URL"},
 		{"log level", map[string]string{"SENTINEL_LOG_LEVEL": "loud"}, nil, "SENTINEL_LOG_LEVEL"},
+		{"allow local repos", map[string]string{"SENTINEL_ALLOW_LOCAL_REPOS": "maybe"}, nil, `SENTINEL_ALLOW_LOCAL_REPOS: "maybe" is neither true nor false`},
+		{"webhook body budget", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "lots"}, nil, `SENTINEL_WEBHOOK_BODY_BUDGET: bad size "lots"`},
+		{"webhook body budget too small", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "1m"}, nil, "SENTINEL_WEBHOOK_BODY_BUDGET: 1048576 bytes is less than one 25 MiB delivery"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql:thing"}, nil, "DATABASE_URL"},
 		{"flag names variable", nil, []string{"-concurrency", "x"}, "$SENTINEL_CONCURRENCY"},
 		{"both secret and file", map[string]string{"GITHUB_WEBHOOK_SECRET": "a", "GITHUB_WEBHOOK_SECRET_FILE": "/x"}, nil, "GITHUB_WEBHOOK_SECRET and GITHUB_WEBHOOK_SECRET_FILE are both set"},

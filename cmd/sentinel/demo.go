@@ -199,6 +199,7 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 // toolchain and substituted for the images the samples name.
 func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 	m.Log = m.Log.With("component", "demo")
+	m.ShellFallback = true // the demo runs only Sentinel's own samples
 	rt, err := m.runtime()
 	if err != nil {
 		return err

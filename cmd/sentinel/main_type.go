@@ -32,6 +32,9 @@ type Main struct {
 	Server   *app.Server
 	GitHub   jobs.GitHub    // set before Run to override (tests: the fake GitHub)
 	Runtime  runner.Runtime // set before Run to override; else chosen by SENTINEL_EXECUTOR
+	// ShellFallback lets an unset SENTINEL_EXECUTOR fall back to the shell
+	// when no Docker daemon answers; only the demo sets it.
+	ShellFallback bool
 	// ImageRewrite maps pipeline images to local ones (the demo on a machine
 	// without a registry).
 	ImageRewrite map[string]string
@@ -111,6 +114,9 @@ func (m *Main) serve(ctx context.Context) error {
 		PublicURL:     m.Config.PublicURL,
 		AdminToken:    m.Config.AdminToken,
 		WebhookSecret: m.Config.WebhookSecret,
+
+		WebhookBodyBudget: m.Config.WebhookBodyBudget,
+		AllowLocalRepos:   m.Config.AllowLocalRepos,
 	})
 	m.Server.WorkersRunning = m.workersRunning
 	if m.Config.WebhookSecret == "" {

@@ -96,7 +96,7 @@ func (m *Main) runtime() (runner.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := runner.NewRuntime(ctx, m.Config.Executor, instance, m.Log)
+	rt, err := runner.NewRuntime(ctx, m.Config.Executor, instance, m.ShellFallback, m.Log)
 	if err != nil {
 		return nil, fmt.Errorf("SENTINEL_EXECUTOR: %w", err)
 	}

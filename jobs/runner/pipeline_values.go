@@ -35,7 +35,7 @@ func (y *yamlBytes) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return &ConfigError{Line: n.Line, Msg: "wrong type: want a size such as 512m or 2g"}
 	}
-	v, err := parseBytes(n.Value)
+	v, err := ParseBytes(n.Value)
 	if err != nil {
 		return &ConfigError{Line: n.Line, Msg: err.Error()}
 	}
@@ -43,7 +43,9 @@ func (y *yamlBytes) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func parseBytes(s string) (int64, error) {
+// ParseBytes reads a size such as 512m, 2g or 1.5GiB (binary units) or a plain
+// number of bytes; the pipeline file and the server settings share it.
+func ParseBytes(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "ib"), "b")
 	mult := int64(1)

@@ -108,9 +108,11 @@ func infra(op string, err error) error {
 }
 
 // NewRuntime returns the runtime SENTINEL_EXECUTOR names: "docker", "shell",
-// or "" for Docker when a daemon answers and the shell (with a warning)
-// otherwise. instance is InstanceID's value, labelling Docker containers.
-func NewRuntime(ctx context.Context, executor, instance string, log *slog.Logger) (Runtime, error) {
+// or "" for Docker. With "" and no daemon answering, it is an error unless
+// shellFallback is set (the demo, which runs only Sentinel's own samples):
+// a server must never quietly run untrusted steps as host processes.
+// instance is InstanceID's value, labelling Docker containers.
+func NewRuntime(ctx context.Context, executor, instance string, shellFallback bool, log *slog.Logger) (Runtime, error) {
 	switch executor {
 	case "shell":
 		return NewShell(), nil
@@ -130,6 +132,9 @@ func NewRuntime(ctx context.Context, executor, instance string, log *slog.Logger
 		}
 		if executor == "docker" {
 			return nil, fmt.Errorf("docker executor: %w", err)
+		}
+		if !shellFallback {
+			return nil, fmt.Errorf("no Docker daemon answers (%w); steps will not run as host processes unless SENTINEL_EXECUTOR=shell is set", err)
 		}
 		log.Warn("no Docker daemon answers; steps will run as host processes without isolation", "err", err)
 		return NewShell(), nil

@@ -262,16 +262,33 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 
 func TestNewRuntime(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	if rt, err := runner.NewRuntime(context.Background(), "shell", "", log); err != nil || rt.Name() != "shell" {
+	if rt, err := runner.NewRuntime(context.Background(), "shell", "", false, log); err != nil || rt.Name() != "shell" {
 		t.Errorf("shell: %v %v", rt, err)
 	}
-	if _, err := runner.NewRuntime(context.Background(), "podman", "", log); err == nil {
+	if _, err := runner.NewRuntime(context.Background(), "podman", "", false, log); err == nil {
 		t.Error("unknown executor accepted")
 	}
 	runnertest.Docker(t)
-	rt, err := runner.NewRuntime(context.Background(), "", "inst", log)
+	rt, err := runner.NewRuntime(context.Background(), "", "inst", false, log)
 	if err != nil || rt.Name() != "docker" || rt.(*runner.Docker).Instance != "inst" {
 		t.Errorf("default with a daemon: %v %v", rt, err)
+	}
+}
+
+// TestNewRuntimeWithoutDockerRefuses: with SENTINEL_EXECUTOR unset and no
+// daemon answering, there is no runtime (serve and worker do not start)
+// unless the caller asked for the shell fallback (the demo).
+func TestNewRuntimeWithoutDockerRefuses(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-daemon.sock"))
+	log := slog.New(slog.DiscardHandler)
+	if rt, err := runner.NewRuntime(context.Background(), "", "inst", false, log); err == nil || !strings.Contains(err.Error(), "SENTINEL_EXECUTOR=shell") {
+		t.Errorf("no daemon, no fallback: %v %v, want an error naming SENTINEL_EXECUTOR=shell", rt, err)
+	}
+	if rt, err := runner.NewRuntime(context.Background(), "", "inst", true, log); err != nil || rt.Name() != "shell" {
+		t.Errorf("no daemon, demo fallback: %v %v, want the shell", rt, err)
+	}
+	if rt, err := runner.NewRuntime(context.Background(), "shell", "inst", false, log); err != nil || rt.Name() != "shell" {
+		t.Errorf("shell asked for: %v %v", rt, err)
 	}
 }
 

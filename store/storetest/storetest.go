@@ -155,3 +155,32 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Unavailable makes the database of url (one made by URL) refuse new
+// connections and ends the ones open, as a restarting server does, until
+// the returned function lets connections in again (also at cleanup).
+func Unavailable(t testing.TB, url string) (restore func()) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := pgx.Identifier{cfg.Database}.Sanitize()
+	admin := func(sql string, args ...any) {
+		c, err := pgx.Connect(context.Background(), serverURL)
+		if err != nil {
+			t.Errorf("admin connection: %v", err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), sql, args...); err != nil {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+	admin("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
+	admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", cfg.Database)
+	var once sync.Once
+	restore = func() { once.Do(func() { admin("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true") }) }
+	t.Cleanup(restore)
+	return restore
+}
