@@ -32,6 +32,7 @@ Commands:
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
   setup      register a new GitHub App from a manifest and store its credentials
+  version    print the version, the commit it was built from and the Go version
   demo [--serve] [SCENARIO...]
              run the sample repositories through Sentinel end to end (no GitHub needed)
   help       show this help
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runTunnel(ctx, rest, stdout, stderr, getenv)
 	case "setup":
 		return runSetup(ctx, rest, stdout, stderr, getenv)
+	case "version", "-version", "--version":
+		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
