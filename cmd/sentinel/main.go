@@ -26,6 +26,7 @@ Commands:
   replay ID  process a stored webhook delivery again (by X-GitHub-Delivery id)
   triage [--json] FILE...
              run the triage engine on a log, a go test -json stream or JUnit XML
+             (- reads stdin)
   fingerprint [--group] [FILE]
              learn templates from the input, then print each line's fingerprint and
              template, or with --group the groups, most frequent first (stdin without FILE)
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr, getenv)
 	case "triage":
-		return runTriage(rest, stdout, stderr)
+		return runTriage(rest, os.Stdin, stdout, stderr)
 	case "fingerprint":
 		return runFingerprint(rest, os.Stdin, stdout, stderr)
 	case "tunnel":
