@@ -41,6 +41,15 @@ Commands:
 Every flag is also an environment variable; run 'sentinel serve -h' to list them.
 `
 
+// commandSynopsis is the first line of `sentinel COMMAND -h` for the
+// commands that take every setting.
+var commandSynopsis = map[string]string{
+	"serve":   "sentinel serve [flags]",
+	"worker":  "sentinel worker [flags]",
+	"migrate": "sentinel migrate [flags]",
+	"replay":  "sentinel replay [flags] DELIVERY_ID",
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -59,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "serve", "worker", "migrate", "replay":
 		fs := flag.NewFlagSet("sentinel "+cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
+		fs.Usage = settingsUsage(fs, commandSynopsis[cmd])
 		cfg, err := LoadConfig(fs, rest, getenv)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
