@@ -89,6 +89,7 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		return err
 	}
 	m.River = rc
+	m.Log.Info("executor", executorAttrs(ctx, m.Runtime)...)
 	// Workers start on a context that outlives ctx: on SIGTERM they are
 	// stopped deliberately (stopRiver), not cut off.
 	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
