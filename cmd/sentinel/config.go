@@ -159,7 +159,7 @@ func LoadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			}
 		}
 		s := s
-		fs.Func(s.flag, s.help+" ($"+s.env+")", func(v string) error {
+		fs.Func(s.flag, s.usage(), func(v string) error {
 			if err := s.parse(&c, v); err != nil {
 				return fmt.Errorf("%w ($%s)", err, s.env)
 			}

@@ -57,11 +57,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.BoolVar(&opts.serve, "serve", false, "keep serving the dashboard after the scenarios finish")
 	fs.IntVar(&opts.pushes, "pushes", 0, "pushes per scenario (default: each scenario's own)")
 	fs.StringVar(&opts.samples, "samples", "samples", "directory holding the sample repositories")
+	fs.Usage = demoUsage(fs)
 	// The demo records GitHub calls and signs its own deliveries: App
 	// settings from the environment are not used.
 	noApp := func(k string) string {
-		switch k {
-		case "GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_FILE":
+		if demoUnused(strings.TrimSuffix(k, "_FILE")) {
 			return ""
 		}
 		return getenv(k)
@@ -69,6 +69,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	cfg, err := LoadConfig(fs, args, noApp)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	var unused []string
+	fs.Visit(func(f *flag.Flag) {
+		if demoUnusedFlag(f) {
+			unused = append(unused, "-"+f.Name)
+		}
+	})
+	if len(unused) > 0 {
+		fmt.Fprintf(stderr, "sentinel demo: %s: the demo records GitHub calls and signs its own deliveries; it takes no GitHub App or smee settings\n", strings.Join(unused, ", "))
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sentinel demo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))

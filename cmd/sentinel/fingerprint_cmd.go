@@ -124,7 +124,7 @@ func eachLine(r io.Reader, f func(norm string)) error {
 
 // spool copies r to a temporary file, so that it can be read twice.
 func spool(r io.Reader) (*os.File, error) {
-	f, err := os.CreateTemp("", "sentinel-fingerprint-*")
+	f, err := os.CreateTemp("", "sentinel-stdin-*")
 	if err != nil {
 		return nil, err
 	}

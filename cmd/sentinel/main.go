@@ -26,18 +26,29 @@ Commands:
   replay ID  process a stored webhook delivery again (by X-GitHub-Delivery id)
   triage [--json] FILE...
              run the triage engine on a log, a go test -json stream or JUnit XML
+             (- reads stdin)
   fingerprint [--group] [FILE]
              learn templates from the input, then print each line's fingerprint and
              template, or with --group the groups, most frequent first (stdin without FILE)
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
   setup      register a new GitHub App from a manifest and store its credentials
+  version    print the version, the commit it was built from and the Go version
   demo [--serve] [SCENARIO...]
              run the sample repositories through Sentinel end to end (no GitHub needed)
   help       show this help
 
 Every flag is also an environment variable; run 'sentinel serve -h' to list them.
 `
+
+// commandSynopsis is the first line of `sentinel COMMAND -h` for the
+// commands that take every setting.
+var commandSynopsis = map[string]string{
+	"serve":   "sentinel serve [flags]",
+	"worker":  "sentinel worker [flags]",
+	"migrate": "sentinel migrate [flags]",
+	"replay":  "sentinel replay [flags] DELIVERY_ID",
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -57,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "serve", "worker", "migrate", "replay":
 		fs := flag.NewFlagSet("sentinel "+cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
+		fs.Usage = settingsUsage(fs, commandSynopsis[cmd])
 		cfg, err := LoadConfig(fs, rest, getenv)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -86,13 +98,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr, getenv)
 	case "triage":
-		return runTriage(rest, stdout, stderr)
+		return runTriage(rest, os.Stdin, stdout, stderr)
 	case "fingerprint":
 		return runFingerprint(rest, os.Stdin, stdout, stderr)
 	case "tunnel":
 		return runTunnel(ctx, rest, stdout, stderr, getenv)
 	case "setup":
 		return runSetup(ctx, rest, stdout, stderr, getenv)
+	case "version", "-version", "--version":
+		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -43,6 +43,8 @@ type Main struct {
 	// address (tests listen on port 0).
 	Listening chan struct{}
 	Addr      string
+
+	unlockDataDir func() // set while this process holds the data directory
 }
 
 // NewMain prepares a process; nothing starts until Run.
@@ -55,6 +57,11 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 func (m *Main) Open(ctx context.Context) error {
 	url := m.Config.DatabaseURL
 	if url == "" {
+		unlock, err := lockDataDir(m.Config.DataDir)
+		if err != nil {
+			return err
+		}
+		m.unlockDataDir = unlock
 		pg, err := store.StartManagedPostgres(ctx, filepath.Join(m.Config.DataDir, "postgres"), store.ManagedOptions{}, m.Log)
 		if err != nil {
 			return err
@@ -89,6 +96,7 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		return err
 	}
 	m.River = rc
+	m.Log.Info("executor", executorAttrs(ctx, m.Runtime)...)
 	// Workers start on a context that outlives ctx: on SIGTERM they are
 	// stopped deliberately (stopRiver), not cut off.
 	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -183,10 +191,15 @@ func (m *Main) Close() error {
 	if m.DB != nil {
 		m.DB.Close()
 	}
+	var err error
 	if m.Postgres != nil {
-		return m.Postgres.Stop()
+		err = m.Postgres.Stop()
 	}
-	return nil
+	if m.unlockDataDir != nil {
+		m.unlockDataDir()
+		m.unlockDataDir = nil
+	}
+	return err
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

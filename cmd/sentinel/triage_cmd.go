@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/triage"
@@ -35,11 +36,12 @@ type triageFileJSON struct {
 }
 
 // runTriage implements `sentinel triage [--json] FILE...`: it detects each
-// file's format by content (go test -json, JUnit XML or a plain log), runs
+// file's format by content (go test -json, JUnit XML or a plain log; "-" is
+// stdin, shown as "-"), runs
 // the triage engine and prints the failures. Exit status: 0 when every file
 // was analysed (failures found or not), 1 when a file could not be read or
 // parsed, 2 for bad usage.
-func runTriage(args []string, stdout, stderr io.Writer) int {
+func runTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("triage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
@@ -48,6 +50,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] [--checkout DIR] FILE...")
 		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
+		fmt.Fprintln(stderr, "A FILE of - reads standard input (e.g. go test -json ./... | sentinel triage -).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +58,10 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
+		return 2
+	}
+	if i := slices.Index(fs.Args(), "-"); i >= 0 && slices.Contains(fs.Args()[i+1:], "-") {
+		fmt.Fprintln(stderr, "sentinel triage: - (standard input) can be given once")
 		return 2
 	}
 	var baseline triage.Baseline
@@ -73,7 +80,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		paths = checkoutPaths(*checkout)
 	}
 	for _, path := range fs.Args() {
-		res := triageFile(path, baseline, paths)
+		res := triageFile(path, stdin, baseline, paths)
 		if res.Error != "" {
 			status = 1
 		}
@@ -114,10 +121,21 @@ func readBaseline(path string) (triage.Baseline, error) {
 	return triage.BuildBaseline(f, nil, 0)
 }
 
-// triageFile analyses one file; errors are reported in the result.
-func triageFile(path string, baseline triage.Baseline, paths triage.Paths) (res triageFileJSON) {
+// triageFile analyses one file, or stdin when path is "-"; errors are
+// reported in the result.
+func triageFile(path string, stdin io.Reader, baseline triage.Baseline, paths triage.Paths) (res triageFileJSON) {
 	res = triageFileJSON{File: path, Failures: []triage.Failure{}}
-	f, err := os.Open(path)
+	var f *os.File
+	var err error
+	if path == "-" {
+		// Spooled: the analysis reads a go test -json stream or a plain log twice.
+		f, err = spool(stdin)
+		if err == nil {
+			defer os.Remove(f.Name())
+		}
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		res.Error = err.Error()
 		return res

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +50,7 @@ func TestTriageCommandGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := runTriage(tc.args, &out, &errOut); code != 0 {
+			if code := runTriage(tc.args, nil, &out, &errOut); code != 0 {
 				t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 			}
 			triageGolden(t, tc.name, out.Bytes())
@@ -59,11 +61,11 @@ func TestTriageCommandGolden(t *testing.T) {
 func TestTriageCommandErrors(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	if code := runTriage(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
+	if code := runTriage(nil, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
 		t.Errorf("no files: exit %d, stderr %q; want 2 and usage", code, errOut.String())
 	}
 	out.Reset()
-	code := runTriage([]string{filepath.Join("testdata", "triage", "missing.log"), filepath.Join("testdata", "triage", "empty.xml")}, &out, &errOut)
+	code := runTriage([]string{filepath.Join("testdata", "triage", "missing.log"), filepath.Join("testdata", "triage", "empty.xml")}, nil, &out, &errOut)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
@@ -110,7 +112,7 @@ func TestTriageCommandBaseline(t *testing.T) {
 	first := func(args ...string) triageFileJSON {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if code := runTriage(append([]string{"--json"}, args...), &out, &errOut); code != 0 {
+		if code := runTriage(append([]string{"--json"}, args...), nil, &out, &errOut); code != 0 {
 			t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 		}
 		var doc triageOutput
@@ -135,7 +137,7 @@ func TestTriageCommandBaseline(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if code := runTriage([]string{"--baseline", filepath.Join("testdata", "triage", "missing.log"), fail}, &out, &errOut); code != 1 {
+	if code := runTriage([]string{"--baseline", filepath.Join("testdata", "triage", "missing.log"), fail}, nil, &out, &errOut); code != 1 {
 		t.Errorf("missing baseline: exit %d, want 1", code)
 	}
 }
@@ -166,5 +168,70 @@ func TestFingerprintCommandLearnsTemplates(t *testing.T) {
 	var fromStdin bytes.Buffer
 	if code := runFingerprint([]string{"-"}, in, &fromStdin, &errOut); code != 0 || fromStdin.String() != lines.String() {
 		t.Errorf("stdin gave exit %d and different output:\n%s", code, fromStdin.String())
+	}
+}
+
+// TestTriageCommandStdin checks that `sentinel triage -` analyses a piped
+// stream exactly as it analyses the same bytes in a file, for every format.
+func TestTriageCommandStdin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file string
+		json bool
+	}{
+		{"compile_go.log", false},
+		{"network_npm.log", true},
+		{"go-test.json", false}, // read twice: results, then the log's evidence
+		{"go-test.json", true},
+		{"junit.xml", false},
+		{"empty.xml", false},
+	} {
+		t.Run(fmt.Sprintf("%s json=%v", tc.file, tc.json), func(t *testing.T) {
+			path := filepath.Join("testdata", "triage", tc.file)
+			var flags []string
+			if tc.json {
+				flags = []string{"--json"}
+			}
+			var want, got, errOut bytes.Buffer
+			if code := runTriage(append(flags, path), nil, &want, &errOut); code != 0 {
+				t.Fatalf("from the file: exit %d, stderr %s", code, errOut.String())
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pipe := io.MultiReader(bytes.NewReader(b)) // not seekable, like a pipe
+			if code := runTriage(append(flags, "-"), pipe, &got, &errOut); code != 0 {
+				t.Fatalf("from stdin: exit %d, stderr %s", code, errOut.String())
+			}
+			name := path
+			if tc.json {
+				name = `"` + path + `"`
+			}
+			wantStdin := strings.Replace(want.String(), name, strings.Replace(name, path, "-", 1), 1)
+			if diff := cmp.Diff(wantStdin, got.String()); diff != "" {
+				t.Errorf("stdin differs from the file (-file +stdin):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTriageCommandStdinUsage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-", "-"}, 2, "can be given once"},
+		{[]string{"-h"}, 2, "A FILE of - reads standard input"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := runTriage(tc.args, strings.NewReader("x\n"), &out, &errOut)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.want)
+			}
+		})
 	}
 }
