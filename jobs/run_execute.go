@@ -29,6 +29,7 @@ type RunnerConfig struct {
 	// MaxRunDuration caps every run (default 2h).
 	DefaultRunTimeout, MaxRunDuration time.Duration
 	DefaultLimits                     runner.Limits     // applied to limits the pipeline leaves unset
+	MaxLimits                         runner.Limits     // ceilings the pipeline may not exceed (0: none)
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
 	Log                               runner.LogOptions // Secrets here are masked in every step's log
 	Logger                            *slog.Logger
@@ -222,6 +223,9 @@ func (ex *execution) steps(ctx context.Context) outcome {
 			return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 		}
 		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
+	}
+	if err := pipeline.CheckLimits(cfg.MaxLimits); err != nil {
+		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)

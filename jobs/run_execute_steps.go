@@ -226,17 +226,7 @@ func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
 }
 
 func (ex *execution) limits(p *runner.Pipeline) runner.Limits {
-	l, d := p.Limits, ex.w.Config.DefaultLimits
-	if l.Memory == 0 {
-		l.Memory = d.Memory
-	}
-	if l.NanoCPUs == 0 {
-		l.NanoCPUs = d.NanoCPUs
-	}
-	if l.Pids == 0 {
-		l.Pids = d.Pids
-	}
-	return l
+	return p.Limits.Or(ex.w.Config.DefaultLimits)
 }
 
 // env is what every step sees: CI markers, the run's identity, the

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Config struct {
 	WebhookBodyBudget int64
 	// AllowLocalRepos lets POST /api/repos add local paths and file:// URLs.
 	AllowLocalRepos bool
+	// StepLimits apply to every Docker step whose pipeline sets no limits;
+	// StepMaxLimits are the most a pipeline's limits may ask for.
+	StepLimits, StepMaxLimits runner.Limits
 }
 
 // setting binds one variable to its flag and its field.
@@ -87,6 +91,28 @@ func settings() []setting {
 			return nil
 		}
 	}
+	cpus := func(f func(c *Config) *int64) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := runner.ParseCPUs(v)
+			if err != nil {
+				return err
+			}
+			*f(c) = n
+			return nil
+		}
+	}
+	count := func(f func(c *Config) *int64) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*f(c) = n
+			return nil
+		}
+	}
+	// Docker refuses more CPUs than the machine has.
+	defCPUs, maxCPUs := strconv.Itoa(min(2, runtime.NumCPU())), strconv.Itoa(runtime.NumCPU())
 	boolean := func(f func(c *Config) *bool) func(*Config, string) error {
 		return func(c *Config, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -122,6 +148,12 @@ func settings() []setting {
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
 		{env: "SENTINEL_WEBHOOK_BODY_BUDGET", flag: "webhook-body-budget", def: "64m", help: "webhook bodies held at once across all deliveries; beyond it deliveries are answered 503", parse: size(func(c *Config) *int64 { return &c.WebhookBodyBudget })},
+		{env: "SENTINEL_STEP_MEMORY", flag: "step-memory", def: "4g", help: "memory of each Docker step whose pipeline sets no limits.memory (no swap beyond it)", parse: size(func(c *Config) *int64 { return &c.StepLimits.Memory })},
+		{env: "SENTINEL_STEP_CPUS", flag: "step-cpus", def: defCPUs, help: "CPUs of each Docker step whose pipeline sets no limits.cpus (default 2, or the machine's CPUs when fewer)", parse: cpus(func(c *Config) *int64 { return &c.StepLimits.NanoCPUs })},
+		{env: "SENTINEL_STEP_PIDS", flag: "step-pids", def: "4096", help: "processes and threads of each Docker step whose pipeline sets no limits.pids", parse: count(func(c *Config) *int64 { return &c.StepLimits.Pids })},
+		{env: "SENTINEL_STEP_MAX_MEMORY", flag: "step-max-memory", def: "8g", help: "the most memory a pipeline's limits.memory may ask for; above it the run fails as a configuration error", parse: size(func(c *Config) *int64 { return &c.StepMaxLimits.Memory })},
+		{env: "SENTINEL_STEP_MAX_CPUS", flag: "step-max-cpus", def: maxCPUs, help: "the most CPUs a pipeline's limits.cpus may ask for (default: the machine's CPUs)", parse: cpus(func(c *Config) *int64 { return &c.StepMaxLimits.NanoCPUs })},
+		{env: "SENTINEL_STEP_MAX_PIDS", flag: "step-max-pids", def: "8192", help: "the most processes a pipeline's limits.pids may ask for", parse: count(func(c *Config) *int64 { return &c.StepMaxLimits.Pids })},
 		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}
@@ -231,6 +263,27 @@ func (c *Config) Validate() error {
 	}
 	if c.WebhookBodyBudget < 25<<20 {
 		bad("SENTINEL_WEBHOOK_BODY_BUDGET", "%d bytes is less than one 25 MiB delivery", c.WebhookBodyBudget)
+	}
+	for _, l := range []struct {
+		env, maxEnv string
+		def, max    int64
+		format      func(int64) string
+	}{
+		{"SENTINEL_STEP_MEMORY", "SENTINEL_STEP_MAX_MEMORY", c.StepLimits.Memory, c.StepMaxLimits.Memory, runner.FormatBytes},
+		{"SENTINEL_STEP_CPUS", "SENTINEL_STEP_MAX_CPUS", c.StepLimits.NanoCPUs, c.StepMaxLimits.NanoCPUs, runner.FormatCPUs},
+		{"SENTINEL_STEP_PIDS", "SENTINEL_STEP_MAX_PIDS", c.StepLimits.Pids, c.StepMaxLimits.Pids, func(n int64) string { return strconv.FormatInt(n, 10) }},
+	} {
+		switch {
+		case l.def <= 0:
+			bad(l.env, "must be positive: every step gets a limit")
+		case l.max <= 0:
+			bad(l.maxEnv, "must be positive: every step gets a limit")
+		case l.def > l.max:
+			bad(l.env, "%s is above %s (%s)", l.format(l.def), l.maxEnv, l.format(l.max))
+		}
+	}
+	if c.StepLimits.Memory > 0 && c.StepLimits.Memory < 6<<20 {
+		bad("SENTINEL_STEP_MEMORY", "%s is below Docker's minimum of 6 MiB", runner.FormatBytes(c.StepLimits.Memory))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

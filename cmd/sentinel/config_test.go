@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
 func testKeyPEM(t *testing.T) string {
@@ -42,6 +45,50 @@ func TestConfigDefaults(t *testing.T) {
 	if c.GitHubConfigured() {
 		t.Error("no App configured, yet GitHubConfigured")
 	}
+	wantCPUs := int64(min(2, runtime.NumCPU())) * 1e9
+	if want := (runner.Limits{Memory: 4 << 30, NanoCPUs: wantCPUs, Pids: 4096}); c.StepLimits != want {
+		t.Errorf("step limits %+v, want %+v", c.StepLimits, want)
+	}
+	if want := (runner.Limits{Memory: 8 << 30, NanoCPUs: int64(runtime.NumCPU()) * 1e9, Pids: 8192}); c.StepMaxLimits != want {
+		t.Errorf("step ceilings %+v, want %+v", c.StepMaxLimits, want)
+	}
+}
+
+func TestConfigStepLimits(t *testing.T) {
+	c, err := load(map[string]string{"SENTINEL_STEP_MEMORY": "1.5GiB", "SENTINEL_STEP_CPUS": "0.5", "SENTINEL_STEP_PIDS": "300",
+		"SENTINEL_STEP_MAX_MEMORY": "2g", "SENTINEL_STEP_MAX_CPUS": "1"}, "-step-max-pids", "600")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (runner.Limits{Memory: 1536 << 20, NanoCPUs: 5e8, Pids: 300}); c.StepLimits != want {
+		t.Errorf("step limits %+v, want %+v", c.StepLimits, want)
+	}
+	if want := (runner.Limits{Memory: 2 << 30, NanoCPUs: 1e9, Pids: 600}); c.StepMaxLimits != want {
+		t.Errorf("step ceilings %+v, want %+v", c.StepMaxLimits, want)
+	}
+}
+
+// TestStepLimitsWired: the run worker gets the settings' defaults under
+// Docker, and the ceilings under every runtime; the shell gets no defaults.
+func TestStepLimitsWired(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMain(c, newLogger(io.Discard, "error"))
+	d, err := runner.NewDocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rc := m.runnerConfig(d, t.TempDir(), nil)
+	if rc.DefaultLimits != c.StepLimits || rc.MaxLimits != c.StepMaxLimits || rc.DefaultLimits.Memory != 4<<30 {
+		t.Errorf("docker: defaults %+v ceilings %+v, want %+v and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepLimits, c.StepMaxLimits)
+	}
+	rc = m.runnerConfig(runner.NewShell(), t.TempDir(), nil)
+	if rc.DefaultLimits != (runner.Limits{}) || rc.MaxLimits != c.StepMaxLimits {
+		t.Errorf("shell: defaults %+v ceilings %+v, want none and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepMaxLimits)
+	}
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
@@ -68,6 +115,19 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"webhook body budget", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "lots"}, nil, `SENTINEL_WEBHOOK_BODY_BUDGET: bad size "lots"`},
 		{"webhook body budget too small", map[string]string{"SENTINEL_WEBHOOK_BODY_BUDGET": "1m"}, nil, "SENTINEL_WEBHOOK_BODY_BUDGET: 1048576 bytes is less than one 25 MiB delivery"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql:thing"}, nil, "DATABASE_URL"},
+		{"step memory", map[string]string{"SENTINEL_STEP_MEMORY": "lots"}, nil, `SENTINEL_STEP_MEMORY: bad size "lots"`},
+		{"step memory zero", map[string]string{"SENTINEL_STEP_MEMORY": "0"}, nil, `SENTINEL_STEP_MEMORY: bad size "0"`},
+		{"step memory tiny", map[string]string{"SENTINEL_STEP_MEMORY": "1m"}, nil, "SENTINEL_STEP_MEMORY: 1 MiB is below Docker's minimum of 6 MiB"},
+		{"step memory above ceiling", map[string]string{"SENTINEL_STEP_MEMORY": "16g"}, nil, "SENTINEL_STEP_MEMORY: 16 GiB is above SENTINEL_STEP_MAX_MEMORY (8 GiB)"},
+		{"step max memory below default", map[string]string{"SENTINEL_STEP_MAX_MEMORY": "2g"}, nil, "SENTINEL_STEP_MEMORY: 4 GiB is above SENTINEL_STEP_MAX_MEMORY (2 GiB)"},
+		{"step cpus", map[string]string{"SENTINEL_STEP_CPUS": "two"}, nil, `SENTINEL_STEP_CPUS: bad cpus "two"`},
+		{"step cpus zero", map[string]string{"SENTINEL_STEP_CPUS": "0"}, nil, `SENTINEL_STEP_CPUS: bad cpus "0"`},
+		{"step cpus above ceiling", map[string]string{"SENTINEL_STEP_CPUS": "1.5", "SENTINEL_STEP_MAX_CPUS": "1"}, nil, "SENTINEL_STEP_CPUS: 1.5 is above SENTINEL_STEP_MAX_CPUS (1)"},
+		{"step pids", map[string]string{"SENTINEL_STEP_PIDS": "many"}, nil, `SENTINEL_STEP_PIDS: "many" is not a whole number`},
+		{"step pids negative", map[string]string{"SENTINEL_STEP_PIDS": "-1"}, nil, "SENTINEL_STEP_PIDS: must be positive"},
+		{"step max pids zero", map[string]string{"SENTINEL_STEP_MAX_PIDS": "0"}, nil, "SENTINEL_STEP_MAX_PIDS: must be positive"},
+		{"step max pids below default", map[string]string{"SENTINEL_STEP_MAX_PIDS": "100"}, nil, "SENTINEL_STEP_PIDS: 4096 is above SENTINEL_STEP_MAX_PIDS (100)"},
+		{"step limit flag names variable", nil, []string{"-step-max-memory", "x"}, "$SENTINEL_STEP_MAX_MEMORY"},
 		{"flag names variable", nil, []string{"-concurrency", "x"}, "$SENTINEL_CONCURRENCY"},
 		{"both secret and file", map[string]string{"GITHUB_WEBHOOK_SECRET": "a", "GITHUB_WEBHOOK_SECRET_FILE": "/x"}, nil, "GITHUB_WEBHOOK_SECRET and GITHUB_WEBHOOK_SECRET_FILE are both set"},
 		{"missing file", map[string]string{"SENTINEL_ADMIN_TOKEN_FILE": "/nonexistent/token"}, nil, "SENTINEL_ADMIN_TOKEN_FILE"},

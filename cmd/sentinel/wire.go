@@ -28,11 +28,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	runConfig := jobs.RunnerConfig{
-		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
-		ImageRewrite: m.ImageRewrite, Logger: m.Log,
-		Token: gh.InstallationToken, // "" from the recorder: clones go unauthenticated
-	}
+	runConfig := m.runnerConfig(rt, workDir, gh.InstallationToken) // "" from the recorder: clones go unauthenticated
 	for _, worker := range []func() error{
 		// queue "runs"
 		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runConfig}) },
@@ -71,6 +67,24 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		every(10*time.Minute, jobs.OrphanReapArgs{}),
 		every(6*time.Hour, jobs.RetentionPruneArgs{}),
 	}, nil
+}
+
+// runnerConfig is what run.execute needs. Every Docker step gets the
+// default limits where its pipeline sets none; the ceilings hold under
+// every runtime, so a pipeline valid on one Sentinel is valid on another.
+// The shell runtime gets no defaults: it can only turn a memory limit into
+// an address-space rlimit, which would break tools that reserve large
+// address ranges (the race detector, sanitizers).
+func (m *Main) runnerConfig(rt runner.Runtime, workDir string, token func(context.Context, int64) (string, error)) jobs.RunnerConfig {
+	c := jobs.RunnerConfig{
+		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
+		ImageRewrite: m.ImageRewrite, Logger: m.Log, Token: token,
+		MaxLimits: m.Config.StepMaxLimits,
+	}
+	if rt.Name() == "docker" {
+		c.DefaultLimits = m.Config.StepLimits
+	}
+	return c
 }
 
 // gitHub is the real App client with credentials, else the recorder.

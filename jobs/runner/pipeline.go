@@ -22,6 +22,7 @@ type Pipeline struct {
 	Timeout    time.Duration // whole run; 0 means the runner's default
 	Env        map[string]string
 	Limits     Limits
+	LimitLines LimitLines // where the file sets each limit, for errors
 	Steps      []Step
 	Incidents  IncidentPolicy
 	Quarantine []string // test identities whose failures do not fail the run
@@ -151,6 +152,7 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		Timeout:    raw.Timeout.d,
 		Env:        raw.Env,
 		Limits:     Limits{Memory: raw.Limits.Memory.n, NanoCPUs: raw.Limits.CPUs.n, Pids: raw.Limits.Pids},
+		LimitLines: LimitLines{Memory: lineOf(doc, "limits", "memory"), CPUs: lineOf(doc, "limits", "cpus"), Pids: lineOf(doc, "limits", "pids")},
 		Incidents:  IncidentPolicy{After: raw.Incidents.After, Within: raw.Incidents.Within.d},
 		Quarantine: raw.Quarantine,
 	}

@@ -38,7 +38,8 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 	}
 	want := &Pipeline{
 		Image: "golang:1.26", Timeout: 20 * time.Minute, Env: map[string]string{"CGO_ENABLED": "0"},
-		Limits: Limits{Memory: 2 << 30, NanoCPUs: 2e9, Pids: 1024},
+		Limits:     Limits{Memory: 2 << 30, NanoCPUs: 2e9, Pids: 1024},
+		LimitLines: LimitLines{Memory: 4, CPUs: 4, Pids: 4},
 		Steps: []Step{
 			{Name: "build", Run: "go build ./..."},
 			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none"},
@@ -49,6 +50,52 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
+// TestPipelineLimitsAboveCeiling: a pipeline asking for more than the
+// server's ceiling is a configuration error naming the line and the setting;
+// at or under the ceiling, or unset, it is accepted.
+func TestPipelineLimitsAboveCeiling(t *testing.T) {
+	t.Parallel()
+	ceiling := Limits{Memory: 8 << 30, NanoCPUs: 4e9, Pids: 8192}
+	for _, tc := range []struct {
+		limits string
+		want   string // "" means accepted
+	}{
+		{"{}", ""},
+		{"{ memory: 8g, cpus: 4, pids: 8192 }", ""},
+		{"{ memory: 2g }", ""},
+		{"\n  cpus: 1\n  memory: 16g", ".sentinel.yml line 4: limits.memory 16 GiB is above this Sentinel's ceiling of 8 GiB (SENTINEL_STEP_MAX_MEMORY)"},
+		{"{ cpus: 4.5 }", ".sentinel.yml line 2: limits.cpus 4.5 is above this Sentinel's ceiling of 4 (SENTINEL_STEP_MAX_CPUS)"},
+		{"\n  pids: 100000", ".sentinel.yml line 3: limits.pids 100000 is above this Sentinel's ceiling of 8192 (SENTINEL_STEP_MAX_PIDS)"},
+	} {
+		p, err := ParsePipeline(strings.NewReader("image: busybox\nlimits: " + tc.limits + "\nsteps: [{run: 'true'}]\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.limits, err)
+		}
+		err = p.CheckLimits(ceiling)
+		var ce *ConfigError
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", tc.limits, err)
+		case tc.want != "" && (!errors.As(err, &ce) || err.Error() != tc.want):
+			t.Errorf("%s: %v (%T), want %q", tc.limits, err, err, tc.want)
+		}
+	}
+	if err := (&Pipeline{Limits: Limits{Memory: 1 << 40}}).CheckLimits(Limits{}); err != nil {
+		t.Errorf("no ceiling: %v", err)
+	}
+}
+
+func TestLimitsOr(t *testing.T) {
+	t.Parallel()
+	def := Limits{Memory: 4 << 30, NanoCPUs: 2e9, Pids: 4096}
+	if got := (Limits{}).Or(def); got != def {
+		t.Errorf("unset: %+v", got)
+	}
+	if got, want := (Limits{Memory: 1 << 30, Pids: 10}).Or(def), (Limits{Memory: 1 << 30, NanoCPUs: 2e9, Pids: 10}); got != want {
+		t.Errorf("got %+v want %+v", got, want)
 	}
 }
 

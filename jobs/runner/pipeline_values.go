@@ -75,11 +75,11 @@ func ParseBytes(s string) (int64, error) {
 type yamlCPUs struct{ n int64 }
 
 func (y *yamlCPUs) UnmarshalYAML(n *yaml.Node) error {
-	f, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64)
-	if n.Kind != yaml.ScalarNode || err != nil || f <= 0 || f > 1024 {
+	v, err := ParseCPUs(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
 		return &ConfigError{Line: n.Line, Msg: fmt.Sprintf("bad cpus %q: want a positive number such as 2 or 0.5", n.Value)}
 	}
-	y.n = int64(f * 1e9)
+	y.n = v
 	return nil
 }
 

@@ -3,11 +3,14 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -309,4 +312,89 @@ func TestDockerUnreachableIsInfra(t *testing.T) {
 	if !runner.IsInfra(err) {
 		t.Errorf("RunStep: %v, want an *InfraError", err)
 	}
+}
+
+// TestDockerLimitsOnContainer: a step's limits are what docker inspect
+// shows on its container while it runs: memory without swap, nano-CPUs and
+// the pids limit.
+func TestDockerLimitsOnContainer(t *testing.T) {
+	t.Parallel()
+	d := runnertest.Docker(t)
+	runID := nextRunID.Add(1)
+	limits := runner.Limits{Memory: 256 << 20, NanoCPUs: 5e8, Pids: 64}
+	stdout := runnertest.NewLineWatch("started")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type inspected struct {
+		memory, swap, cpus, pids int64
+		err                      error
+	}
+	got := make(chan inspected, 1)
+	go func() {
+		<-stdout.Seen()
+		var in inspected
+		defer func() { got <- in; _ = d.Kill(ctx, runID) }()
+		list, err := d.Client().ContainerList(ctx, client.ContainerListOptions{
+			Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10))})
+		if err != nil || len(list.Items) != 1 {
+			in.err = fmt.Errorf("containers: %+v (%v)", list.Items, err)
+			return
+		}
+		info, err := d.Client().ContainerInspect(ctx, list.Items[0].ID, client.ContainerInspectOptions{})
+		if err != nil {
+			in.err = err
+			return
+		}
+		hc := info.Container.HostConfig
+		in.memory, in.swap, in.cpus = hc.Memory, hc.MemorySwap, hc.NanoCPUs
+		if hc.PidsLimit != nil {
+			in.pids = *hc.PidsLimit
+		}
+	}()
+	_, err := d.RunStep(ctx, runner.StepSpec{RunID: runID, StepID: 1, Name: "limits", Workspace: t.TempDir(),
+		Image: runner.LocalImageBusybox, Command: "echo started; sleep 60", Limits: limits, Timeout: time.Minute,
+		Stdout: stdout, Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := <-got
+	if in.err != nil {
+		t.Fatal(in.err)
+	}
+	if in.memory != limits.Memory || in.swap != limits.Memory || in.cpus != limits.NanoCPUs || in.pids != limits.Pids {
+		t.Errorf("container has Memory=%d MemorySwap=%d NanoCpus=%d PidsLimit=%d, want %+v with swap = memory", in.memory, in.swap, in.cpus, in.pids, limits)
+	}
+}
+
+// TestDockerPidsLimitContainsForkBomb: a step forking without end hits its
+// pids limit within seconds and fails; the host is untouched.
+func TestDockerPidsLimitContainsForkBomb(t *testing.T) {
+	t.Parallel()
+	d := runnertest.Docker(t)
+	runID := nextRunID.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	t.Cleanup(func() { _ = d.Cleanup(context.Background(), runID) })
+	var stdout, stderr strings.Builder
+	start := time.Now()
+	res, err := d.RunStep(ctx, runner.StepSpec{RunID: runID, StepID: 1, Name: "bomb", Workspace: t.TempDir(),
+		Image: runner.LocalImageBusybox, Command: "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; echo all-forked",
+		Limits: runner.Limits{Pids: 32}, Timeout: time.Minute, Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed() || res.TimedOut || strings.Contains(stdout.String(), "all-forked") {
+		t.Errorf("res %+v stdout %q stderr %q: want the step stopped by its pids limit", res, stdout.String(), stderr.String())
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("took %v", took)
+	}
+	t.Logf("exit %d after %v: %s", res.ExitCode, time.Since(start), firstLineOf(stderr.String()))
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
