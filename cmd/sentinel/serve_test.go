@@ -156,7 +156,11 @@ func serveManaged(t *testing.T, bin, as string) {
 		// would receive our SIGTERM instead of sentinel).
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	}
-	cmd.Env = append(os.Environ(), "DATABASE_URL=", "SENTINEL_DATA_DIR="+dir+"/data", fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port))
+	// The shell executor, named: this test runs no step, and the postgres
+	// user cannot reach Docker's socket, which serve now refuses to start
+	// without unless told to use the shell.
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "SENTINEL_DATA_DIR="+dir+"/data", fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port),
+		"SENTINEL_EXECUTOR=shell")
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
