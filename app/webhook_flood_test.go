@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"strings"
@@ -123,23 +122,11 @@ func TestWebhookFloodKeepsMemoryBounded(t *testing.T) {
 // signature header is answered 401 whatever the body.
 func TestWebhookBodyBudget(t *testing.T) {
 	ts := apptest.NewServer(t)
-	s := app.NewServer(ts.DB, ts.River, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: apptest.Secret, WebhookBodyBudget: 1024})
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	small := &apptest.Server{Server: s, URL: hs.URL}
+	small := apptest.Serve(t, app.NewServer(ts.DB, ts.River, slog.New(slog.DiscardHandler),
+		app.Options{WebhookSecret: apptest.Secret, WebhookBodyBudget: 1024}))
 
-	body := bytes.Repeat([]byte(" "), 2048)
-	req, _ := http.NewRequest("POST", hs.URL+"/webhooks/github", bytes.NewReader(body))
-	req.Header.Set("X-GitHub-Event", "ping")
-	req.Header.Set("X-GitHub-Delivery", "over-budget")
-	req.Header.Set("X-Hub-Signature-256", app.Sign(apptest.Secret, body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("over the budget: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if r := small.Deliver(t, "ping", "over-budget", bytes.Repeat([]byte(" "), 2048)); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Errorf("over the budget: %d Retry-After %q, want 503 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
 	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	if r := small.Deliver(t, "ping", "", ping); r.Status != http.StatusOK {

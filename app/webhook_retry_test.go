@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +29,7 @@ func newServerOnURL(t *testing.T) (*apptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: apptest.Secret})
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &apptest.Server{Server: s, URL: hs.URL}, url
+	return apptest.Serve(t, app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: apptest.Secret})), url
 }
 
 // TestWebhookRetriesWhileTheDatabaseRestarts: a delivery that arrives while
@@ -68,17 +64,8 @@ func TestWebhookAnswers503WhenTheDatabaseStaysAway(t *testing.T) {
 	ts.Intake.RetryBudget = time.Second
 	restore := storetest.Unavailable(t, url)
 	body := apptest.PushPayload(t, "main", strings.Repeat("d", 40), "while away")
-	req, _ := http.NewRequest("POST", ts.URL+"/webhooks/github", strings.NewReader(string(body)))
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", "while-away")
-	req.Header.Set("X-Hub-Signature-256", app.Sign(apptest.Secret, body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("database away: %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if r := ts.Deliver(t, "push", "while-away", body); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Errorf("database away: %d Retry-After %q, want 503 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
 	restore()
 	if n := ts.Count(t, "SELECT count(*) FROM deliveries"); n != 0 {

@@ -42,15 +42,22 @@ func NewServer(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: Secret, PublicURL: "http://sentinel.test"})
+	return Serve(t, app.NewServer(db, rc, slog.New(slog.DiscardHandler), app.Options{WebhookSecret: Secret, PublicURL: "http://sentinel.test"}))
+}
+
+// Serve serves s until the test ends, for tests that build their server
+// with options of their own.
+func Serve(t testing.TB, s *app.Server) *Server {
+	t.Helper()
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return &Server{Server: s, URL: hs.URL}
 }
 
-// Reply is the webhook's answer: its status and JSON body.
+// Reply is the webhook's answer: its status, headers and JSON body.
 type Reply struct {
 	Status int
+	Header http.Header
 	Body   map[string]any
 }
 
@@ -87,7 +94,7 @@ func (s *Server) Post(t testing.TB, event, deliveryID string, body []byte, signa
 	b, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	return Reply{Status: resp.StatusCode, Body: m}
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: m}
 }
 
 // Count runs a counting query on the server's database.
