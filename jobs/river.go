@@ -20,6 +20,9 @@ type ClientConfig struct {
 	// RescueAfter overrides the rescue delay derived from MaxRunDuration (tests).
 	RescueAfter  time.Duration
 	PeriodicJobs []*river.PeriodicJob
+	// ID is the client's id, the process id of its Liveness: it is what
+	// river_job.attempted_by records of the process holding a job.
+	ID string
 }
 
 // NewClient builds the River client. With workers == nil the client can only
@@ -38,6 +41,7 @@ func NewClient(db *store.DB, workers *river.Workers, cfg ClientConfig, log *slog
 		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
 		RescueStuckJobsAfter:        cfg.rescueAfter(),
 		PeriodicJobs:                cfg.PeriodicJobs,
+		ID:                          cfg.ID,
 	}
 	if workers != nil {
 		rc.Workers = workers

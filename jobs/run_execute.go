@@ -84,8 +84,8 @@ func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteAr
 	}
 	switch {
 	case store.IsFinalRunState(run.State):
-		log.Info("run already finished; nothing to do", "state", run.State)
-		return nil
+		log.Info("run already finished; ending what a lost worker left", "state", run.State)
+		return w.endLeftovers(ctx, run)
 	case run.State == store.RunAwaitingApproval:
 		return river.JobCancel(fmt.Errorf("run %d is awaiting approval", run.ID))
 	}
@@ -94,6 +94,27 @@ func (w *RunExecuteWorker) Work(ctx context.Context, job *river.Job[RunExecuteAr
 	}
 	ex := &execution{w: w, run: run, log: log, job: job}
 	return ex.execute(ctx)
+}
+
+// endLeftovers ends what a lost worker left of a run that finished without
+// it (superseded or cancelled meanwhile): steps still marked running, whose
+// live tails would never end, its containers and its workspace. This job is
+// the run's only one (unique by run id), so nothing else is running it.
+func (w *RunExecuteWorker) endLeftovers(ctx context.Context, run store.Run) error {
+	stepState := triage.StepErrored
+	if run.State == store.RunCancelled {
+		stepState = triage.StepCancelled
+	}
+	if _, err := store.AbandonSteps(ctx, w.DB, run.ID, stepState, "worker lost; the run ended "+string(run.State)+" without it"); err != nil {
+		return err
+	}
+	if err := w.Config.Runtime.Cleanup(ctx, run.ID); err != nil {
+		return err
+	}
+	if w.Config.WorkDir == "" {
+		return nil
+	}
+	return os.RemoveAll(filepath.Join(w.Config.WorkDir, "run-"+strconv.FormatInt(run.ID, 10)))
 }
 
 // begin marks the run running; when it already was, an earlier worker was

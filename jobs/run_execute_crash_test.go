@@ -24,6 +24,8 @@ const (
 	crashWorkerEnv     = "SENTINEL_TEST_CRASH_WORKER"
 	crashWorkerDBEnv   = "SENTINEL_TEST_CRASH_DB"
 	crashWorkerWorkDir = "SENTINEL_TEST_CRASH_WORKDIR"
+	crashWorkerProcess = "SENTINEL_TEST_CRASH_PROCESS" // set: the child heartbeats under this process id
+	crashLostAfter     = 3 * time.Second
 )
 
 // crashWorkerMain is the child: a River client working the runs queue until killed.
@@ -45,9 +47,26 @@ func crashWorkerMain() int {
 		return 1
 	}
 	rt := docker.WithInstance(instance)
-	client := newTestClient(fatalTB{}, db, testRunnerConfig(rt, os.Getenv(crashWorkerWorkDir)), true)
-	_ = client
-	select {} // until SIGKILL
+	cfg := testRunnerConfig(rt, os.Getenv(crashWorkerWorkDir))
+	id := os.Getenv(crashWorkerProcess)
+	if id == "" {
+		newTestClient(fatalTB{}, db, cfg, true)
+		select {} // until SIGKILL
+	}
+	// A process with a heartbeat, as serve and worker run.
+	client := newTestClientID(fatalTB{}, db, cfg, false, id)
+	live := &Liveness{DB: db, Client: client, Runtime: rt, WorkDir: cfg.WorkDir,
+		Process: store.Process{ID: id, Command: "worker"}, LostAfter: crashLostAfter}
+	if err := live.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := client.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	live.Run(ctx) // until SIGKILL
+	return 0
 }
 
 // fatalTB lets the child reuse the test helpers: failures end the process.

@@ -97,11 +97,17 @@ func testRunnerConfig(rt runner.Runtime, workDir string) RunnerConfig {
 // the jobs a run enqueues (triage and check reporting belong to others).
 func newTestClient(t testing.TB, db *store.DB, cfg RunnerConfig, start bool) *river.Client[pgx.Tx] {
 	t.Helper()
+	return newTestClientID(t, db, cfg, start, "")
+}
+
+// newTestClientID is newTestClient with a River client id (a process id).
+func newTestClientID(t testing.TB, db *store.DB, cfg RunnerConfig, start bool, id string) *river.Client[pgx.Tx] {
+	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &RunExecuteWorker{DB: db, Config: cfg})
 	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[TriageAnalyzeArgs]) error { return nil }))
 	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[ReportCheckArgs]) error { return nil }))
-	client, err := NewClient(db, workers, ClientConfig{RunWorkers: 2}, slog.New(slog.DiscardHandler))
+	client, err := NewClient(db, workers, ClientConfig{RunWorkers: 2, ID: id}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

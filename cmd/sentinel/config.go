@@ -45,6 +45,9 @@ type Config struct {
 	// StepLimits apply to every Docker step whose pipeline sets no limits;
 	// StepMaxLimits are the most a pipeline's limits may ask for.
 	StepLimits, StepMaxLimits runner.Limits
+	// WorkerLostAfter is how long a process may miss heartbeats before
+	// another rescues its runs.
+	WorkerLostAfter time.Duration
 }
 
 // setting binds one variable to its flag and its field.
@@ -147,6 +150,7 @@ func settings() []setting {
 		{env: "SENTINEL_SMEE_URL", flag: "smee-url", help: "forward webhooks from this smee.io channel (development)", parse: str(func(c *Config) *string { return &c.SmeeURL })},
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
+		{env: "SENTINEL_WORKER_LOST_AFTER", flag: "worker-lost-after", def: "60s", help: "a serve or worker process silent this long is lost: another rescues its runs (heartbeats every sixth of it)", parse: dur(func(c *Config) *time.Duration { return &c.WorkerLostAfter })},
 		{env: "SENTINEL_WEBHOOK_BODY_BUDGET", flag: "webhook-body-budget", def: "64m", help: "webhook bodies held at once across all deliveries; beyond it deliveries are answered 503", parse: size(func(c *Config) *int64 { return &c.WebhookBodyBudget })},
 		{env: "SENTINEL_STEP_MEMORY", flag: "step-memory", def: "4g", help: "memory of each Docker step whose pipeline sets no limits.memory (no swap beyond it)", parse: size(func(c *Config) *int64 { return &c.StepLimits.Memory })},
 		{env: "SENTINEL_STEP_CPUS", flag: "step-cpus", def: defCPUs, help: "CPUs of each Docker step whose pipeline sets no limits.cpus (default 2, or the machine's CPUs when fewer)", parse: cpus(func(c *Config) *int64 { return &c.StepLimits.NanoCPUs })},
@@ -260,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRunDuration < time.Minute {
 		bad("SENTINEL_MAX_RUN_DURATION", "%v is shorter than a minute", c.MaxRunDuration)
+	}
+	if c.WorkerLostAfter < 3*time.Second {
+		bad("SENTINEL_WORKER_LOST_AFTER", "%v is shorter than 3s", c.WorkerLostAfter)
 	}
 	if c.WebhookBodyBudget < 25<<20 {
 		bad("SENTINEL_WEBHOOK_BODY_BUDGET", "%d bytes is less than one 25 MiB delivery", c.WebhookBodyBudget)

@@ -44,6 +44,10 @@ type Main struct {
 	Listening chan struct{}
 	Addr      string
 
+	// ProcessID names this start of the process: its River client id and
+	// its row in the processes table (jobs.Liveness).
+	ProcessID string
+
 	unlockDataDir func() // set while this process holds the data directory
 }
 
@@ -91,12 +95,31 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		m.Log.Info("migrations applied")
 		return nil
 	}
+	m.ProcessID = jobs.NewProcessID()
 	rc, err := m.newRiver(true)
 	if err != nil {
 		return err
 	}
 	m.River = rc
 	m.Log.Info("executor", executorAttrs(ctx, m.Runtime)...)
+	// A process that others declared lost (its heartbeats did not reach the
+	// database) stops, so that its runs, now retried elsewhere, run once.
+	ctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	live, err := m.startLiveness(ctx, cmd, rc, func() { lost(store.ErrProcessRescued) })
+	if err != nil {
+		return err
+	}
+	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	go live.Run(liveCtx)
+	defer func() {
+		stopLive()
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := live.Stop(stopCtx); err != nil {
+			m.Log.Warn("recording the stop of this process", "err", err)
+		}
+	}()
 	// Workers start on a context that outlives ctx: on SIGTERM they are
 	// stopped deliberately (stopRiver), not cut off.
 	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -104,11 +127,31 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 	}
 	defer m.stopRiver()
 	if cmd == "worker" {
-		m.Log.Info("worker started", "concurrency", m.Config.Concurrency)
+		m.Log.Info("worker started", "concurrency", m.Config.Concurrency, "process", m.ProcessID)
 		<-ctx.Done()
-		return nil
+	} else if err := m.serve(ctx); err != nil {
+		return err
 	}
-	return m.serve(ctx)
+	if cause := context.Cause(ctx); errors.Is(cause, store.ErrProcessRescued) {
+		return cause
+	}
+	return nil
+}
+
+// startLiveness records this process, rescues the runs of its own earlier
+// starts, and returns its heartbeat (jobs.Liveness) to run.
+func (m *Main) startLiveness(ctx context.Context, cmd string, rc *river.Client[pgx.Tx], onLost func()) (*jobs.Liveness, error) {
+	workDir, err := m.workDir()
+	if err != nil {
+		return nil, err
+	}
+	live := &jobs.Liveness{DB: m.DB, Client: rc, Runtime: m.Runtime, WorkDir: workDir,
+		Process: store.Process{ID: m.ProcessID, Command: cmd}, LostAfter: m.Config.WorkerLostAfter,
+		Logger: m.Log, OnLost: onLost}
+	if err := live.Start(ctx); err != nil {
+		return nil, err
+	}
+	return live, nil
 }
 
 func (m *Main) serve(ctx context.Context) error {
@@ -155,6 +198,7 @@ func (m *Main) newRiver(work bool) (*river.Client[pgx.Tx], error) {
 		GitHubWorkers:  m.Config.GitHubWorkers,
 		TriageWorkers:  m.Config.TriageWorkers,
 		MaxRunDuration: m.Config.MaxRunDuration,
+		ID:             m.ProcessID,
 	}
 	var workers *river.Workers
 	if work {

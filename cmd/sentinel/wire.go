@@ -24,7 +24,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	workDir, err := filepath.Abs(filepath.Join(m.Config.DataDir, "workspaces"))
+	workDir, err := m.workDir()
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +67,11 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		every(10*time.Minute, jobs.OrphanReapArgs{}),
 		every(6*time.Hour, jobs.RetentionPruneArgs{}),
 	}, nil
+}
+
+// workDir holds the runs' workspaces.
+func (m *Main) workDir() (string, error) {
+	return filepath.Abs(filepath.Join(m.Config.DataDir, "workspaces"))
 }
 
 // runnerConfig is what run.execute needs. Every Docker step gets the
