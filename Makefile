@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 SCENARIO ?=
 
-.PHONY: build run demo test bench down reset
+.PHONY: build run demo test drill bench down reset
 
 build:
 	$(GO) build -o bin/sentinel ./cmd/sentinel
@@ -19,6 +19,12 @@ demo: build
 # intake are concurrent code.
 test:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Drills against real serve/worker processes, PostgreSQL and Docker at full
+# size (make test runs a bounded form); each prints its numbers. Needs
+# TEST_DATABASE_URL, as the tests do.
+drill:
+	SENTINEL_DRILL=full $(GO) test -count=1 -timeout 90m -v -run '^TestDrill' ./cmd/sentinel | grep -E '^(=== RUN|--- |\s+drill_|ok|FAIL|PASS)'
 
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:
