@@ -39,6 +39,9 @@ type ManagedPostgres struct {
 type ManagedOptions struct {
 	// Ephemeral trades durability for speed (fsync off); for tests only.
 	Ephemeral bool
+	// Port to listen on; 0 picks a free one. A restart keeps its clients'
+	// connection string by reusing the port (drills).
+	Port int
 }
 
 // StartManagedPostgres initialises (once) and starts a cluster in dir. When
@@ -71,8 +74,11 @@ func StartManagedPostgres(ctx context.Context, dir string, opts ManagedOptions, 
 		return nil, fmt.Errorf("managed postgres: read password: %w", err)
 	}
 	m.password = strings.TrimSpace(string(pw))
-	if m.Port, err = freePort(); err != nil {
-		return nil, fmt.Errorf("managed postgres: pick a port: %w", err)
+	m.Port = opts.Port
+	if m.Port == 0 {
+		if m.Port, err = freePort(); err != nil {
+			return nil, fmt.Errorf("managed postgres: pick a port: %w", err)
+		}
 	}
 	args := []string{"-D", m.dataDir(), "-p", fmt.Sprint(m.Port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
@@ -125,6 +131,21 @@ func (m *ManagedPostgres) Stop() error {
 		}
 	}
 	return fmt.Errorf("managed postgres (pid %d) did not exit", m.cmd.Process.Pid)
+}
+
+// StopImmediate shuts the server down without a checkpoint, as a crash
+// would: the next start recovers from the WAL. For drills.
+func (m *ManagedPostgres) StopImmediate() error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return nil
+	}
+	m.cmd.Process.Signal(syscall.SIGQUIT) //nolint:errcheck
+	select {
+	case <-m.exited:
+		return nil
+	case <-time.After(20 * time.Second):
+		return m.Stop()
+	}
 }
 
 func (m *ManagedPostgres) dataDir() string      { return filepath.Join(m.Dir, "data") }
