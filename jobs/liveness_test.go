@@ -341,3 +341,35 @@ func TestLivenessJudgesOthersOnlyWhenItselfHealthy(t *testing.T) {
 		t.Errorf("job = %s, want available once this process was healthy for LostAfter", state)
 	}
 }
+
+// A process judged lost may still be alive (its heartbeats failed, not its
+// work): once its attempt was rescued and the run handed to the next
+// attempt, its late end must leave the run alone.
+func TestRescuedAttemptDoesNotEndTheRun(t *testing.T) {
+	rt := runnertest.Docker(t)
+	h := newHarness(t, rt, true)
+	ctx := context.Background()
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: busybox
+steps:
+  - name: work
+    run: echo started; sleep 2; echo done
+`})
+	runID, jobID := h.enqueue(cloneURL, sha)
+	h.waitLog(runID, "started", time.Minute)
+	// What a rescue does to the attempt (the retry is scheduled far ahead
+	// here, so that only the stale attempt is left running).
+	if _, err := h.db.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() + interval '1 hour' WHERE id = $1`, jobID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.TransitionRun(ctx, h.db, runID, []store.RunState{store.RunRunning}, store.RunQueued, triage.CategoryInfrastructure, "worker lost: test; retrying once"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * time.Second) // the stale attempt's step ends meanwhile
+	run, _ := store.GetRun(ctx, h.db, runID)
+	if run.State != store.RunQueued {
+		t.Errorf("run = %s after the rescued attempt ended, want queued for its retry", run.State)
+	}
+	if n := h.jobCount("triage.analyze", runID); n != 0 {
+		t.Errorf("%d triage jobs from a rescued attempt", n)
+	}
+}

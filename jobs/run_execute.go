@@ -318,7 +318,19 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 		msg = o.err.Error()
 	}
 	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
+	stale := false
 	err := ex.w.DB.InTx(dbCtx, func(tx pgx.Tx) error {
+		// A process judged lost (its heartbeats stopped reaching the
+		// database) may still be alive: its rescued attempt must not end
+		// a run that the next attempt now owns.
+		current, err := store.AttemptCurrent(dbCtx, tx, ex.job.ID, ex.job.Attempt)
+		if err != nil {
+			return err
+		}
+		if !current {
+			stale = true
+			return nil
+		}
 		stepState := triage.StepSkipped
 		switch o.state {
 		case store.RunCancelled:
@@ -346,6 +358,10 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", ex.run.ID, err)
+	}
+	if stale {
+		ex.log.Warn("this attempt was rescued by another process; leaving the run to the next attempt")
+		return river.JobCancel(errors.New("attempt rescued as lost"))
 	}
 	ex.log.Info("run finished", "state", o.state, "category", o.category, "err", o.err)
 	switch {

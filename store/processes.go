@@ -195,3 +195,18 @@ func EndStepsOfFinishedRuns(ctx context.Context, q Querier) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
+
+// AttemptCurrent reports whether the River job is still running attempt,
+// locking its row: false once a rescue ended that attempt (its process was
+// judged lost), and the attempt must then leave the run to the next one.
+func AttemptCurrent(ctx context.Context, tx pgx.Tx, jobID int64, attempt int) (bool, error) {
+	var current bool
+	err := tx.QueryRow(ctx, `SELECT state = 'running' AND attempt = $2 FROM river_job WHERE id = $1 FOR UPDATE`, jobID, attempt).Scan(&current)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("attempt of job %d: %w", jobID, err)
+	}
+	return current, nil
+}

@@ -111,9 +111,11 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		return err
 	}
 	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
-	go live.Run(liveCtx)
+	liveDone := make(chan struct{})
+	go func() { defer close(liveDone); live.Run(liveCtx) }()
 	defer func() {
 		stopLive()
+		<-liveDone // nothing of it may outlive Run (tests log through t)
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := live.Stop(stopCtx); err != nil {
