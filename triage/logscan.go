@@ -17,6 +17,10 @@ type LogOptions struct {
 	ContextLines int      // lines of context kept before and after evidence; default 3
 	MaxMatches   int      // matched lines kept, best first; default 64
 	MaxLineLen   int      // longer lines are cut for matching; default 4096
+	// Matchers turn lines into located diagnostics (nil: none); Paths
+	// places their files in the repository.
+	Matchers *MatcherSet
+	Paths    Paths
 }
 
 func (o LogOptions) withDefaults() LogOptions {
@@ -69,6 +73,9 @@ type LogReport struct {
 	Bytes   int64   // bytes read
 	Matches []Match // best matches, ordered by line number
 	Tail    []Match // the last non-blank lines (Score 0), for when no rule matched
+	// Diagnostics are the located problems the matchers found, in log
+	// order, at most maxDiagnostics.
+	Diagnostics []Diagnostic
 }
 
 // baselineFactor scales the score of a line that also appeared in the last
@@ -151,6 +158,7 @@ type LogScanner struct {
 	bytes     int64
 	lines     int64
 	cleanBuf  []byte
+	matchers  *matcherScan // nil without matchers
 }
 
 // NewLogScanner returns a scanner with opts.
@@ -160,6 +168,9 @@ func NewLogScanner(opts LogOptions) *LogScanner {
 	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre), echo: echoState{indent: -1}}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
+	}
+	if opts.Matchers != nil {
+		s.matchers = newMatcherScan(opts.Matchers, opts.Paths)
 	}
 	return s
 }
@@ -181,6 +192,9 @@ func (s *LogScanner) Line(n int64, line []byte) {
 	}
 	s.goTestBlock(text)
 	s.match(n, text)
+	if s.matchers != nil {
+		s.matchers.line(n, text)
+	}
 	s.push(text)
 }
 
@@ -445,6 +459,9 @@ func expandTitle(r *compiledRule, text []byte) string {
 // Report returns what the scanner has found so far.
 func (s *LogScanner) Report() *LogReport {
 	rep := &LogReport{Lines: s.lines, Bytes: s.bytes}
+	if s.matchers != nil {
+		rep.Diagnostics = append(rep.Diagnostics, s.matchers.diagnostics()...)
+	}
 	for _, m := range s.heap.items {
 		rep.Matches = append(rep.Matches, *m)
 	}
