@@ -73,8 +73,9 @@ func (r Rule) Validate() error {
 }
 
 // MergeRules returns base with overrides applied: a rule whose ID exists in
-// base replaces it in place, a new ID is added at the end, and a Disabled
-// override removes the rule. Every resulting rule is validated; duplicate
+// base replaces it in place, taking the fields it leaves empty from the
+// rule it replaces (an override may change only a remediation), a new ID is
+// added at the end, and a Disabled override removes the rule. Every resulting rule is validated; duplicate
 // IDs within overrides are an error.
 func MergeRules(base, overrides []Rule) ([]Rule, error) {
 	out := make([]Rule, 0, len(base)+len(overrides))
@@ -88,14 +89,18 @@ func MergeRules(base, overrides []Rule) ([]Rule, error) {
 	}
 	seen := make(map[string]bool, len(overrides))
 	for _, r := range overrides {
-		if err := r.Validate(); err != nil {
-			return nil, err
-		}
 		if seen[r.ID] {
 			return nil, fmt.Errorf("rule %q: duplicate id in overrides", r.ID)
 		}
 		seen[r.ID] = true
-		if i, ok := index[r.ID]; ok {
+		i, ok := index[r.ID]
+		if ok {
+			r = r.over(out[i])
+		}
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if ok {
 			out[i] = r
 			continue
 		}
@@ -182,4 +187,28 @@ func (rs *RuleSet) isNoise(line string) bool {
 		}
 	}
 	return false
+}
+
+// over fills the fields r leaves unset from base, the rule it overrides.
+func (r Rule) over(base Rule) Rule {
+	if r.Pattern == "" {
+		r.Pattern = base.Pattern
+	}
+	if r.Category == "" {
+		r.Category = base.Category
+	}
+	if r.Title == "" {
+		r.Title = base.Title
+	}
+	if r.Hint == "" {
+		r.Hint = base.Hint
+	}
+	if r.Remediation == "" {
+		r.Remediation = base.Remediation
+	}
+	if r.Confidence == 0 {
+		r.Confidence = base.Confidence
+	}
+	r.Noise = r.Noise || base.Noise
+	return r
 }
