@@ -53,26 +53,31 @@ type MatcherFile struct {
 }
 
 // LoadMatchers reads and validates the problem-matcher files the pipeline
-// names. A file that is missing or invalid is a *ConfigError naming it
-// (and its line when known); the files before it are returned.
+// names. Each file that is missing or invalid is a *ConfigError naming it
+// (and its line when known), joined in the error; the valid files are
+// returned whatever the others hold.
 func LoadMatchers(repo fs.FS, paths []string) ([]MatcherFile, error) {
 	var out []MatcherFile
+	var errs []error
 	for _, p := range paths {
 		p = path.Clean(strings.TrimSpace(p))
 		data, err := readRepoFile(repo, p)
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			continue
 		}
 		if _, err := triage.ParseProblemMatchers(data); err != nil {
 			var me *triage.MatcherError
 			if errors.As(err, &me) {
-				return out, &ConfigError{File: p, Line: me.Line, Msg: me.Msg}
+				errs = append(errs, &ConfigError{File: p, Line: me.Line, Msg: me.Msg})
+			} else {
+				errs = append(errs, &ConfigError{File: p, Msg: err.Error()})
 			}
-			return out, &ConfigError{File: p, Msg: err.Error()}
+			continue
 		}
 		out = append(out, MatcherFile{Path: p, JSON: string(data)})
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // readRepoFile reads a small configuration file of the checkout; a

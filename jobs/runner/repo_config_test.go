@@ -107,9 +107,9 @@ func TestLoadMatchers(t *testing.T) {
 	if err != nil || len(files) != 1 || files[0].Path != "ci/ok.json" {
 		t.Fatalf("LoadMatchers = %+v, %v", files, err)
 	}
-	_, err = LoadMatchers(repo, []string{"ci/ok.json", "ci/bad.json"})
-	if err == nil || !strings.HasPrefix(err.Error(), "ci/bad.json line 3: invalid JSON") {
-		t.Errorf("bad file: %v", err)
+	files, err = LoadMatchers(repo, []string{"ci/bad.json", "ci/ok.json"})
+	if err == nil || !strings.HasPrefix(err.Error(), "ci/bad.json line 3: invalid JSON") || len(files) != 1 {
+		t.Errorf("bad file: %v (valid files %d, want the other one)", err, len(files))
 	}
 	_, err = LoadMatchers(repo, []string{"ci/missing.json"})
 	if err == nil || err.Error() != "ci/missing.json: file not found in the repository at this commit" {
