@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -114,5 +115,29 @@ func TestLoadMatchers(t *testing.T) {
 	_, err = LoadMatchers(repo, []string{"ci/missing.json"})
 	if err == nil || err.Error() != "ci/missing.json: file not found in the repository at this commit" {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestRulesDocExamples keeps docs/rules.md honest: its rules file and its
+// matcher file are valid.
+func TestRulesDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(lang string) string {
+		_, rest, ok := strings.Cut(string(doc), "```"+lang+"\n")
+		if !ok {
+			t.Fatalf("no %s example in docs/rules.md", lang)
+		}
+		text, _, _ := strings.Cut(rest, "```")
+		return text
+	}
+	rules, err := ParseRules(RulesFile, []byte(block("yaml")))
+	if err != nil || len(rules) != 4 {
+		t.Errorf("docs rules example: %d rules, %v", len(rules), err)
+	}
+	if _, err := triage.ParseProblemMatchers([]byte(block("json"))); err != nil {
+		t.Errorf("docs matcher example: %v", err)
 	}
 }
