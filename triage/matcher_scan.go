@@ -10,14 +10,15 @@ import (
 // MatcherSet is a compiled list of matchers, immutable and safe for
 // concurrent use; each scan keeps its own state. A line is tried against a
 // matcher's first pattern only when it holds a literal that pattern needs
-// (one pass of the same prefilter the rules use) or passes the matcher's
-// gate, so matchers cost little on the lines of a log that are not
-// diagnostics.
+// (found in the same prefilter pass as the rules' literals) or passes the
+// matcher's gate, so matchers cost little on the lines of a log that are
+// not diagnostics.
 type MatcherSet struct {
 	matchers []*Matcher
-	pre      *prefilter
-	targets  []matcherTarget // prefilter variant's rule index → what it gates
+	variants []variant       // literals of first and remember patterns, for the joint prefilter (see RuleSet.jointWith)
+	targets  []matcherTarget // a variant's rule index → what it gates
 	always   []int           // matchers whose first pattern is tried on every line
+	gated    []int           // matchers with a gate or a remember gate
 }
 
 type matcherTarget struct {
@@ -37,7 +38,6 @@ func DefaultMatchers() *MatcherSet { return defaultMatchers }
 // match one line, the first wins.
 func CompileMatchers(ms []*Matcher) *MatcherSet {
 	s := &MatcherSet{matchers: ms}
-	var variants []variant
 	add := func(pattern string, t matcherTarget) bool {
 		vs, ok := variantsOf(pattern)
 		if !ok {
@@ -45,12 +45,15 @@ func CompileMatchers(ms []*Matcher) *MatcherSet {
 		}
 		for _, v := range vs {
 			v.rule = len(s.targets)
-			variants = append(variants, v)
+			s.variants = append(s.variants, v)
 		}
 		s.targets = append(s.targets, t)
 		return true
 	}
 	for i, m := range ms {
+		if m.gate != nil || m.remGate != nil {
+			s.gated = append(s.gated, i)
+		}
 		if m.gate == nil && !add(m.Patterns[0].Regexp.String(), matcherTarget{matcher: i}) {
 			s.always = append(s.always, i)
 		}
@@ -58,7 +61,6 @@ func CompileMatchers(ms []*Matcher) *MatcherSet {
 			panic("triage: a remember pattern needs a literal: " + m.remember.String())
 		}
 	}
-	s.pre = newPrefilter(variants)
 	return s
 }
 
@@ -100,10 +102,10 @@ type partial struct {
 type matcherScan struct {
 	set        *MatcherSet
 	paths      Paths
-	sc         *scratch
 	hit        []uint32 // matcher → stamp of the line its first pattern may match
 	hitRem     []uint32 // matcher → stamp of the line its remember pattern may match
 	stamp      uint32
+	live       bool         // some matcher has a match in progress or a pending diagnostic
 	state      [][]*partial // matcher → partial matches after pattern i
 	remembered []string
 	pending    []*Diagnostic
@@ -114,7 +116,7 @@ type matcherScan struct {
 
 func newMatcherScan(set *MatcherSet, paths Paths) *matcherScan {
 	n := len(set.matchers)
-	ms := &matcherScan{set: set, paths: paths, sc: newScratch(set.pre), hit: make([]uint32, n), hitRem: make([]uint32, n),
+	ms := &matcherScan{set: set, paths: paths, hit: make([]uint32, n), hitRem: make([]uint32, n),
 		state: make([][]*partial, n), remembered: make([]string, n), pending: make([]*Diagnostic, n)}
 	for i, m := range set.matchers {
 		ms.state[i] = make([]*partial, len(m.Patterns)-1)
@@ -122,41 +124,59 @@ func newMatcherScan(set *MatcherSet, paths Paths) *matcherScan {
 	return ms
 }
 
-// line feeds log line n (cleaned text).
-func (ms *matcherScan) line(n int64, text []byte) {
+// line feeds log line n (cleaned text) with the candidates j's prefilter
+// found in it. Most lines are no matcher's business: without a candidate,
+// a gate passed or a match in progress, it returns at once.
+func (ms *matcherScan) line(n int64, text []byte, cands []int32, j *joint) {
 	ms.stamp++
 	stamp := ms.stamp
-	for _, vi := range ms.set.pre.scan(ms.sc, text) {
-		t := ms.set.targets[ms.set.pre.variants[vi].rule]
+	any := len(ms.set.always) > 0
+	for _, vi := range cands {
+		if vi < j.nRule {
+			continue // a rule's
+		}
+		t := ms.set.targets[j.pre.variants[vi].rule]
 		if t.remember {
 			ms.hitRem[t.matcher] = stamp
 		} else {
 			ms.hit[t.matcher] = stamp
 		}
+		any = true
 	}
 	for _, i := range ms.set.always {
 		ms.hit[i] = stamp
 	}
-	done := false // the first matcher that makes a diagnostic of a line wins it
-	for i, m := range ms.set.matchers {
+	for _, i := range ms.set.gated {
+		m := ms.set.matchers[i]
 		if m.gate != nil && m.gate(text) {
-			ms.hit[i] = stamp
+			ms.hit[i], any = stamp, true
 		}
+		if m.remGate != nil && m.remGate(text) {
+			ms.hitRem[i], any = stamp, true
+		}
+	}
+	if !any && !ms.live {
+		return
+	}
+	done := false // the first matcher that makes a diagnostic of a line wins it
+	live := false
+	for i, m := range ms.set.matchers {
 		if ms.pending[i] != nil {
-			done = ms.settle(i, m, n, text) || done
+			ms.settle(i, m, n, text)
 		}
-		if m.remember != nil && (ms.hitRem[i] == stamp || m.remGate != nil && m.remGate(text)) && (!m.remFirst || ms.remembered[i] == "") {
+		if ms.hitRem[i] == stamp && (!m.remFirst || ms.remembered[i] == "") {
 			if g := m.remember.FindSubmatch(text); g != nil && len(g) > 1 {
 				ms.remembered[i] = strings.TrimSpace(string(g[1]))
 			}
 		}
-		if ms.hit[i] != stamp && !running(ms.state[i]) {
-			continue
+		if ms.hit[i] == stamp || running(ms.state[i]) {
+			if d, ok := ms.match(i, m, text); ok && !done {
+				done = ms.emit(i, m, n, d)
+			}
 		}
-		if d, ok := ms.match(i, m, text); ok && !done {
-			done = ms.emit(i, m, n, d)
-		}
+		live = live || ms.pending[i] != nil || running(ms.state[i])
 	}
+	ms.live = live
 }
 
 func running(st []*partial) bool {
@@ -275,9 +295,8 @@ func (ms *matcherScan) emit(i int, m *Matcher, n int64, p partial) bool {
 
 // settle gives the diagnostic matcher i holds the message of the line
 // that ends it (an exception after its traceback), or drops it at a line
-// that is no longer part of the block. It reports whether the line
-// completed one.
-func (ms *matcherScan) settle(i int, m *Matcher, n int64, text []byte) bool {
+// that is no longer part of the block.
+func (ms *matcherScan) settle(i int, m *Matcher, n int64, text []byte) {
 	if g := m.pending.FindSubmatch(text); g != nil && len(g) > 1 {
 		d := *ms.pending[i]
 		ms.pending[i] = nil
@@ -285,12 +304,11 @@ func (ms *matcherScan) settle(i int, m *Matcher, n int64, text []byte) bool {
 			d.Message = oneLine(msg, 1000)
 		}
 		ms.add(d)
-		return false // the exception line itself may be another matcher's
+		return
 	}
 	if len(text) > 0 && text[0] != ' ' && text[0] != '\t' && !m.Patterns[0].Regexp.Match(text) {
 		ms.pending[i] = nil
 	}
-	return false
 }
 
 func (ms *matcherScan) add(d Diagnostic) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"sync"
 )
 
 // Rule is one classification rule: a line of a step log matching Pattern
@@ -121,6 +122,40 @@ type RuleSet struct {
 	rules  []compiledRule
 	pre    *prefilter
 	always []int // rules with no required literal: tried on every line
+
+	jointMu sync.Mutex
+	joints  map[*MatcherSet]*joint // prefilters over these rules and a matcher set's patterns
+}
+
+// joint is one prefilter over a rule set's variants followed by a matcher
+// set's, so that a line is scanned once for both: candidates below nRule
+// are rule variants (as in the rule set's own prefilter), the others
+// matcher targets.
+type joint struct {
+	pre   *prefilter
+	nRule int32
+}
+
+// maxJoints bounds the joint prefilters a rule set keeps: a triage worker
+// uses one matcher set per run, the built-in one most of the time.
+const maxJoints = 8
+
+// jointWith returns the joint prefilter of rs and ms, built on first use
+// (it costs as much as compiling the rules).
+func (rs *RuleSet) jointWith(ms *MatcherSet) *joint {
+	rs.jointMu.Lock()
+	defer rs.jointMu.Unlock()
+	if j, ok := rs.joints[ms]; ok {
+		return j
+	}
+	if rs.joints == nil || len(rs.joints) >= maxJoints {
+		rs.joints = map[*MatcherSet]*joint{}
+	}
+	vs := make([]variant, 0, len(rs.pre.variants)+len(ms.variants))
+	vs = append(append(vs, rs.pre.variants...), ms.variants...)
+	j := &joint{pre: newPrefilter(vs), nRule: int32(len(rs.pre.variants))}
+	rs.joints[ms] = j
+	return j
 }
 
 type compiledRule struct {
