@@ -42,6 +42,9 @@ func (RunExecuteArgs) InsertOpts() river.InsertOpts {
 // TriageAnalyzeArgs analyses a finished run.
 type TriageAnalyzeArgs struct {
 	RunID int64 `json:"run_id"`
+	// Repo is what the run's checkout says about triage, read by the run
+	// worker (triage has no checkout); nil when the run never got that far.
+	Repo *TriageRepoConfig `json:"repo,omitempty"`
 }
 
 func (TriageAnalyzeArgs) Kind() string { return "triage.analyze" }

@@ -112,7 +112,13 @@ func EnqueueReport(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, run
 
 // EnqueueTriage analyses a run that has ended.
 func EnqueueTriage(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
-	if _, err := rc.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: runID}, nil); err != nil {
+	return EnqueueTriageRepo(ctx, rc, tx, runID, nil)
+}
+
+// EnqueueTriageRepo analyses a run that has ended with what its checkout
+// says about triage (rules, matchers, problems found on the way).
+func EnqueueTriageRepo(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, repo *TriageRepoConfig) error {
+	if _, err := rc.InsertTx(ctx, tx, TriageAnalyzeArgs{RunID: runID, Repo: repo}, nil); err != nil {
 		return fmt.Errorf("queue analysis of run %d: %w", runID, err)
 	}
 	return nil

@@ -162,7 +162,8 @@ type execution struct {
 	log       *slog.Logger
 	ws        string
 	secrets   []string
-	lastImage string // image of the last step run, present on the daemon
+	lastImage string           // image of the last step run, present on the daemon
+	triage    TriageRepoConfig // what the checkout says about triage, for the triage job
 }
 
 // outcome is how the run ends.
@@ -248,6 +249,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := pipeline.CheckLimits(cfg.MaxLimits); err != nil {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
+	ex.readTriageConfig(pipeline)
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
 	}
@@ -277,6 +279,39 @@ func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 		return nil
 	}
 	return store.SetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
+}
+
+// readTriageConfig reads what the checkout says about triage: the
+// repository's rules and the problem-matcher files the pipeline names. A
+// bad file costs only itself: the problem is reported in the check run
+// and triage goes on with the built-in rules and matchers.
+func (ex *execution) readTriageConfig(p *runner.Pipeline) {
+	if ws, err := filepath.Abs(ex.ws); err == nil {
+		ex.triage.Workspace = filepath.ToSlash(ws)
+	}
+	fsys := os.DirFS(ex.ws)
+	rules, err := runner.LoadRules(fsys)
+	if err != nil {
+		ex.triage.addProblem(err.Error() + "; triage used the built-in rules")
+	}
+	ex.triage.Rules = rules
+	files, err := runner.LoadMatchers(fsys, p.Matchers)
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			ex.triage.addProblem(e.Error() + "; the matcher file was not used")
+		}
+	}
+	ex.triage.Matchers = files
+}
+
+// triageConfig is the triage configuration to hand on, nil if the run
+// never read its checkout.
+func (ex *execution) triageConfig() *TriageRepoConfig {
+	c := ex.triage
+	if c.Workspace == "" && len(c.Problems) == 0 {
+		return nil
+	}
+	return &c
 }
 
 // saveGoModules records the checkout's Go modules, which place go test's
@@ -354,7 +389,7 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 		if err != nil {
 			return fmt.Errorf("river client: %w", err)
 		}
-		return EnqueueTriage(dbCtx, client, tx, ex.run.ID)
+		return EnqueueTriageRepo(dbCtx, client, tx, ex.run.ID, ex.triageConfig())
 	})
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", ex.run.ID, err)

@@ -120,6 +120,12 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		results, err = ex.results(s, jsonOut, started)
 		if err != nil {
 			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
+			// A step that failed may have stopped before writing its
+			// results; one that passed and wrote none is misconfigured.
+			var none noResultFilesError
+			if !errors.As(err, &none) || !res.Failed() {
+				ex.triage.addProblem(fmt.Sprintf("step %q: %v", s.Name, err))
+			}
 		}
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
@@ -179,7 +185,11 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		return triage.ParseGoTestJSON(jsonOut)
+		r, err := triage.ParseGoTestJSON(jsonOut)
+		if err != nil {
+			err = fmt.Errorf("results: go test -json output could not be read: %w", err)
+		}
+		return r, err
 	}
 	glob, ok := s.JUnitGlob()
 	if !ok {
@@ -192,6 +202,7 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 	}
 	all := &triage.Results{Format: "junit"}
 	var errs []error
+	read := 0
 	for _, name := range files {
 		// Reports left by an earlier attempt would be read twice.
 		if st, err := os.Stat(ex.ws + "/" + name); err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
@@ -205,11 +216,15 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 		r, err := triage.ParseJUnit(f)
 		f.Close()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, fmt.Errorf("results file %s is not valid JUnit XML: %w", name, err))
 			continue
 		}
 		all.Tests = append(all.Tests, r.Tests...)
 		all.Suites = append(all.Suites, r.Suites...)
+		read++
+	}
+	if read == 0 && len(errs) == 0 {
+		errs = append(errs, noResultFilesError{glob})
 	}
 	return all, errors.Join(errs...)
 }
@@ -240,4 +255,11 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	maps.Copy(env, p.Env)
 	maps.Copy(env, s.Env)
 	return env
+}
+
+// noResultFilesError: a step declares results and wrote no file matching them.
+type noResultFilesError struct{ glob string }
+
+func (e noResultFilesError) Error() string {
+	return fmt.Sprintf("results: no file matching junit:%s was written by the step (check the results: glob in %s)", e.glob, runner.PipelineFile)
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"path"
 	"regexp"
 	"strconv"
@@ -54,6 +55,67 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 			Title:           github.String(triage.Clip(plainText(title), maxAnnotationTitle)),
 			Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
 		})
+	}
+	for _, f := range fs {
+		out = append(out, diagnosticAnnotations(f, out)...)
+	}
+	return out
+}
+
+// diagnosticAnnotations makes an annotation of each diagnostic a problem
+// matcher read on the failure's evidence lines (see triage.Diagnostic),
+// at its repository path, unless an annotation is already at that line.
+func diagnosticAnnotations(f store.ReportFailure, have []*github.CheckRunAnnotation) []*github.CheckRunAnnotation {
+	var items []json.RawMessage
+	if len(f.Evidence) == 0 || json.Unmarshal(f.Evidence, &items) != nil {
+		return nil
+	}
+	var out []*github.CheckRunAnnotation
+	taken := func(p string, line int) bool {
+		for _, a := range append(have, out...) {
+			if a.GetPath() == p && a.GetStartLine() == line {
+				return true
+			}
+		}
+		return false
+	}
+	for _, it := range items {
+		var e struct {
+			Diagnostic *triage.Diagnostic `json:"diagnostic"`
+		}
+		if json.Unmarshal(it, &e) != nil || e.Diagnostic == nil || e.Diagnostic.Line < 1 {
+			continue
+		}
+		d := e.Diagnostic
+		p, ok := RepoPath(d.File, nil) // triage resolved it; this only refuses what climbs out
+		if !ok || taken(p, d.Line) {
+			continue
+		}
+		level := "failure"
+		switch d.Severity {
+		case "warning":
+			level = "warning"
+		case "notice":
+			level = "notice"
+		}
+		title := d.Owner + " " + d.Severity
+		if d.Code != "" {
+			title += " " + d.Code
+		}
+		msg := d.Message
+		if msg == "" {
+			msg = title
+		}
+		a := &github.CheckRunAnnotation{
+			Path: github.String(p), StartLine: github.Int(d.Line), EndLine: github.Int(d.Line),
+			AnnotationLevel: github.String(level),
+			Title:           github.String(triage.Clip(plainText(title), maxAnnotationTitle)),
+			Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
+		}
+		if d.Column > 0 {
+			a.StartColumn, a.EndColumn = github.Int(d.Column), github.Int(d.Column)
+		}
+		out = append(out, a)
 	}
 	return out
 }

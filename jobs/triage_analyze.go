@@ -44,7 +44,7 @@ func (w *TriageAnalyzeWorker) Work(ctx context.Context, job *river.Job[TriageAna
 	if err != nil {
 		return fmt.Errorf("river client: %w", err)
 	}
-	res, err := w.Analyze(ctx, client, job.Args.RunID)
+	res, err := w.AnalyzeWith(ctx, client, job.Args.RunID, job.Args.Repo)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
@@ -73,11 +73,17 @@ type AnalyzeResult struct {
 // Analyze does the worker's job for one run in one transaction, inserting
 // the follow-up jobs through rc inside it.
 func (w *TriageAnalyzeWorker) Analyze(ctx context.Context, rc *river.Client[pgx.Tx], runID int64) (AnalyzeResult, error) {
+	return w.AnalyzeWith(ctx, rc, runID, nil)
+}
+
+// AnalyzeWith is Analyze with what the run's checkout said about triage
+// (nil: nothing).
+func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[pgx.Tx], runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	report := true
 	err := w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		res, err = w.analyzeTx(ctx, tx, runID)
+		res, err = w.analyzeTx(ctx, tx, runID, repo)
 		if err != nil {
 			return err
 		}
@@ -126,7 +132,7 @@ func (w *TriageAnalyzeWorker) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64) (AnalyzeResult, error) {
+func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	// Serialise analyses of one run (a rescued job running beside the first).
 	if err := store.LockRunAnalysis(ctx, tx, runID); err != nil {
@@ -140,7 +146,7 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
 	}
 	res.installationID, res.trigger, res.state = run.InstallationID, run.Trigger, run.State
-	found, err := w.findFailures(ctx, tx, run)
+	found, err := w.findFailures(ctx, tx, run, w.repoTriage(repo))
 	if err != nil {
 		return res, err
 	}
@@ -197,7 +203,7 @@ type stepFailure struct {
 // findFailures runs the triage engine over each step position: every
 // failure of its last attempt, plus the test failures of earlier attempts
 // (a test that failed and then passed on retry is shown as flaky).
-func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run store.Run) ([]stepFailure, error) {
+func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run store.Run, rt repoTriage) ([]stepFailure, error) {
 	steps, err := store.ListSteps(ctx, tx, run.ID)
 	if err != nil {
 		return nil, err
@@ -235,7 +241,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 	if err != nil {
 		return nil, err
 	}
-	paths := triage.Paths{GoModules: modules}
+	paths := triage.Paths{GoModules: modules, Roots: rt.roots}
 	for _, i := range order {
 		s := steps[i]
 		in, ok, err := w.stepInput(ctx, tx, run, s, byStep[s.ID])
@@ -245,7 +251,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 		if !ok {
 			continue
 		}
-		fs, err := triage.Analyze([]triage.StepInput{in}, triage.Options{Rules: w.Rules, Paths: paths})
+		fs, err := triage.Analyze([]triage.StepInput{in}, triage.Options{Rules: rt.rules, Matchers: rt.matchers, Paths: paths})
 		if err != nil {
 			return nil, err
 		}
@@ -263,6 +269,11 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 			explained = true
 		}
 	}
+	// Problems with the repository's triage configuration and result
+	// files are the pipeline's, named as such.
+	for _, p := range rt.problems {
+		out = append(out, stepFailure{f: triage.PipelineProblem("run", p)})
+	}
 	// A pipeline the runner rejected (invalid or missing .sentinel.yml) is
 	// named as such: no rule is needed to say what the runner knows.
 	if !explained && run.Category == triage.CategoryConfiguration && run.Error != "" && run.State == store.RunFailed {
@@ -275,7 +286,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 		if run.State == store.RunErrored {
 			facts.State, facts.InfraError = triage.StepErrored, run.Error
 		}
-		fs, err := triage.Analyze([]triage.StepInput{{Facts: facts, Log: strings.NewReader(run.Error)}}, triage.Options{Rules: w.Rules})
+		fs, err := triage.Analyze([]triage.StepInput{{Facts: facts, Log: strings.NewReader(run.Error)}}, triage.Options{Rules: rt.rules})
 		if err != nil {
 			return nil, err
 		}

@@ -101,7 +101,7 @@ func TestTriageNamesPipelineConfigError(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		fs, err = s.w.findFailures(s.ctx, tx, run)
+		fs, err = s.w.findFailures(s.ctx, tx, run, s.w.repoTriage(nil))
 		return err
 	}); err != nil {
 		t.Fatal(err)

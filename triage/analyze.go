@@ -34,7 +34,10 @@ type Options struct {
 	ContextLines    int      // context lines around evidence; default 3
 	MaxEvidence     int      // evidence lines per failure; default 8
 	MaxTestFailures int      // failing tests reported per step; default 100
-	Paths           Paths    // places the files Go tools print in the repository
+	Paths           Paths    // places the files tools print in the repository
+	// Matchers turn log lines into located diagnostics (nil: the
+	// built-in ones, DefaultMatchers).
+	Matchers *MatcherSet
 }
 
 // Evidence is one log line that explains a failure, with its 1-based line
@@ -46,6 +49,8 @@ type Evidence struct {
 	Before []string `json:"before,omitempty"`
 	After  []string `json:"after,omitempty"`
 	Rule   string   `json:"rule,omitempty"`
+	// Diagnostic is the located problem a matcher read on this line, if any.
+	Diagnostic *Diagnostic `json:"diagnostic,omitempty"`
 }
 
 // Failure is one explained failure of a step.
@@ -69,11 +74,18 @@ type Failure struct {
 	Rule           string      `json:"rule,omitempty"`   // the rule that decided, if any
 	Source         string      `json:"source"`           // "runner", "log", "test" or "results"
 	Frames         []string    `json:"frames,omitempty"` // normalised top stack frames, if any
+	// Diagnostics are the located problems the matchers found in the
+	// step's log (compiler errors, lint findings...), on the step's first
+	// failure only.
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
 }
 
 func (o Options) withDefaults() Options {
 	if o.Rules == nil {
 		o.Rules = DefaultRules()
+	}
+	if o.Matchers == nil {
+		o.Matchers = DefaultMatchers()
 	}
 	if o.ContextLines <= 0 {
 		o.ContextLines = 3
@@ -116,7 +128,8 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 			log = io.TeeReader(log, gt)
 		}
 		var err error
-		rep, err = AnalyzeLog(log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines})
+		rep, err = AnalyzeLog(log, LogOptions{Rules: opts.Rules, Baseline: st.Baseline, ContextLines: opts.ContextLines,
+			Matchers: opts.Matchers, Paths: opts.Paths})
 		if err != nil {
 			return nil, err
 		}
@@ -153,6 +166,7 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	for i := range out {
 		out[i].Step = st.Facts.Step
 	}
+	attachDiagnostics(out, rep.Diagnostics)
 	return out, nil
 }
 

@@ -17,6 +17,10 @@ type LogOptions struct {
 	ContextLines int      // lines of context kept before and after evidence; default 3
 	MaxMatches   int      // matched lines kept, best first; default 64
 	MaxLineLen   int      // longer lines are cut for matching; default 4096
+	// Matchers turn lines into located diagnostics (nil: none); Paths
+	// places their files in the repository.
+	Matchers *MatcherSet
+	Paths    Paths
 }
 
 func (o LogOptions) withDefaults() LogOptions {
@@ -69,6 +73,9 @@ type LogReport struct {
 	Bytes   int64   // bytes read
 	Matches []Match // best matches, ordered by line number
 	Tail    []Match // the last non-blank lines (Score 0), for when no rule matched
+	// Diagnostics are the located problems the matchers found, in log
+	// order, at most maxDiagnostics.
+	Diagnostics []Diagnostic
 }
 
 // baselineFactor scales the score of a line that also appeared in the last
@@ -151,6 +158,8 @@ type LogScanner struct {
 	bytes     int64
 	lines     int64
 	cleanBuf  []byte
+	matchers  *matcherScan // nil without matchers
+	joint     *joint       // with matchers: one prefilter pass for rules and matchers
 }
 
 // NewLogScanner returns a scanner with opts.
@@ -160,6 +169,11 @@ func NewLogScanner(opts LogOptions) *LogScanner {
 	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre), echo: echoState{indent: -1}}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
+	}
+	if opts.Matchers != nil {
+		s.joint = opts.Rules.jointWith(opts.Matchers)
+		s.scr = newScratch(s.joint.pre)
+		s.matchers = newMatcherScan(opts.Matchers, opts.Paths)
 	}
 	return s
 }
@@ -180,7 +194,13 @@ func (s *LogScanner) Line(n int64, line []byte) {
 		s.frames = feedFrames(s.frames, text)
 	}
 	s.goTestBlock(text)
-	s.match(n, text)
+	if s.matchers == nil {
+		s.match(n, text, s.opts.Rules.pre.scan(s.scr, text))
+	} else {
+		cands := s.joint.pre.scan(s.scr, text)
+		s.match(n, text, cands)
+		s.matchers.line(n, text, cands, s.joint)
+	}
 	s.push(text)
 }
 
@@ -323,6 +343,12 @@ func keepOpen(open []*Match, c int) []*Match {
 // best returns the index of the most confident rule matching text, or -1;
 // noise reports that a noise rule matched, so the line is never evidence.
 func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
+	return rs.bestOf(rs.pre.scan(sc, text), text)
+}
+
+// bestOf is best over the candidates of a prefilter whose first variants
+// are the rule set's own (its prefilter, or a joint one).
+func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 	best = -1
 	bestConf := 0.0
 	try := func(ri int, re *regexp.Regexp) {
@@ -340,7 +366,11 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 			best, bestConf = ri, r.Confidence
 		}
 	}
-	for _, vi := range rs.pre.scan(sc, text) {
+	nRule := int32(len(rs.pre.variants))
+	for _, vi := range cands {
+		if vi >= nRule {
+			continue // a matcher's
+		}
 		v := &rs.pre.variants[vi]
 		try(v.rule, v.re)
 	}
@@ -360,13 +390,13 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 const noiseOverride = 0.95
 
 // match records text as evidence when a rule matches it.
-func (s *LogScanner) match(n int64, text []byte) {
+func (s *LogScanner) match(n int64, text []byte, cands []int32) {
 	if s.echo.isEcho(text) {
 		s.closeBlock()
 		return
 	}
 	rs := s.opts.Rules
-	best, noise := rs.best(s.scr, text)
+	best, noise := rs.bestOf(cands, text)
 	// Only a line a rule matched can start a warning's trace or be
 	// demoted, so unmatched lines are not tested.
 	warning := (best >= 0 || noise) && isWarning(text)
@@ -445,6 +475,9 @@ func expandTitle(r *compiledRule, text []byte) string {
 // Report returns what the scanner has found so far.
 func (s *LogScanner) Report() *LogReport {
 	rep := &LogReport{Lines: s.lines, Bytes: s.bytes}
+	if s.matchers != nil {
+		rep.Diagnostics = append(rep.Diagnostics, s.matchers.diagnostics()...)
+	}
 	for _, m := range s.heap.items {
 		rep.Matches = append(rep.Matches, *m)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"sync"
 )
 
 // Rule is one classification rule: a line of a step log matching Pattern
@@ -73,8 +74,9 @@ func (r Rule) Validate() error {
 }
 
 // MergeRules returns base with overrides applied: a rule whose ID exists in
-// base replaces it in place, a new ID is added at the end, and a Disabled
-// override removes the rule. Every resulting rule is validated; duplicate
+// base replaces it in place, taking the fields it leaves empty from the
+// rule it replaces (an override may change only a remediation), a new ID is
+// added at the end, and a Disabled override removes the rule. Every resulting rule is validated; duplicate
 // IDs within overrides are an error.
 func MergeRules(base, overrides []Rule) ([]Rule, error) {
 	out := make([]Rule, 0, len(base)+len(overrides))
@@ -88,14 +90,18 @@ func MergeRules(base, overrides []Rule) ([]Rule, error) {
 	}
 	seen := make(map[string]bool, len(overrides))
 	for _, r := range overrides {
-		if err := r.Validate(); err != nil {
-			return nil, err
-		}
 		if seen[r.ID] {
 			return nil, fmt.Errorf("rule %q: duplicate id in overrides", r.ID)
 		}
 		seen[r.ID] = true
-		if i, ok := index[r.ID]; ok {
+		i, ok := index[r.ID]
+		if ok {
+			r = r.over(out[i])
+		}
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if ok {
 			out[i] = r
 			continue
 		}
@@ -116,6 +122,40 @@ type RuleSet struct {
 	rules  []compiledRule
 	pre    *prefilter
 	always []int // rules with no required literal: tried on every line
+
+	jointMu sync.Mutex
+	joints  map[*MatcherSet]*joint // prefilters over these rules and a matcher set's patterns
+}
+
+// joint is one prefilter over a rule set's variants followed by a matcher
+// set's, so that a line is scanned once for both: candidates below nRule
+// are rule variants (as in the rule set's own prefilter), the others
+// matcher targets.
+type joint struct {
+	pre   *prefilter
+	nRule int32
+}
+
+// maxJoints bounds the joint prefilters a rule set keeps: a triage worker
+// uses one matcher set per run, the built-in one most of the time.
+const maxJoints = 8
+
+// jointWith returns the joint prefilter of rs and ms, built on first use
+// (it costs as much as compiling the rules).
+func (rs *RuleSet) jointWith(ms *MatcherSet) *joint {
+	rs.jointMu.Lock()
+	defer rs.jointMu.Unlock()
+	if j, ok := rs.joints[ms]; ok {
+		return j
+	}
+	if rs.joints == nil || len(rs.joints) >= maxJoints {
+		rs.joints = map[*MatcherSet]*joint{}
+	}
+	vs := make([]variant, 0, len(rs.pre.variants)+len(ms.variants))
+	vs = append(append(vs, rs.pre.variants...), ms.variants...)
+	j := &joint{pre: newPrefilter(vs), nRule: int32(len(rs.pre.variants))}
+	rs.joints[ms] = j
+	return j
 }
 
 type compiledRule struct {
@@ -182,4 +222,28 @@ func (rs *RuleSet) isNoise(line string) bool {
 		}
 	}
 	return false
+}
+
+// over fills the fields r leaves unset from base, the rule it overrides.
+func (r Rule) over(base Rule) Rule {
+	if r.Pattern == "" {
+		r.Pattern = base.Pattern
+	}
+	if r.Category == "" {
+		r.Category = base.Category
+	}
+	if r.Title == "" {
+		r.Title = base.Title
+	}
+	if r.Hint == "" {
+		r.Hint = base.Hint
+	}
+	if r.Remediation == "" {
+		r.Remediation = base.Remediation
+	}
+	if r.Confidence == 0 {
+		r.Confidence = base.Confidence
+	}
+	r.Noise = r.Noise || base.Noise
+	return r
 }

@@ -90,6 +90,17 @@ func TestMergeRulesAddsOverridesAndDisables(t *testing.T) {
 	if _, err := MergeRules(base, []Rule{{ID: "e", Pattern: "("}}); err == nil {
 		t.Error("invalid override accepted")
 	}
+	// An override of a built-in rule may change one field only.
+	got, err = MergeRules(base, []Rule{{ID: "a", Remediation: "Ask the build team."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Rule{ID: "a", Pattern: "a", Category: CategoryTest, Title: "A", Confidence: 0.5, Remediation: "Ask the build team."}); got[0] != want {
+		t.Errorf("partial override = %+v, want %+v", got[0], want)
+	}
+	if _, err := MergeRules(base, []Rule{{ID: "new", Remediation: "x"}}); err == nil {
+		t.Error("a new rule without pattern accepted")
+	}
 }
 
 func TestRepositoryRuleChangesClassification(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -46,9 +47,15 @@ func runTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print a JSON document (schema "+triageSchema+") instead of text")
 	baselinePath := fs.String("baseline", "", "a log of the same step when it passed: lines it also has are demoted")
-	checkout := fs.String("checkout", "", "the repository's checkout, to place the files Go tools print at their repository paths")
+	checkout := fs.String("checkout", "", "the repository's checkout, to place the files tools print at their repository paths")
+	rulesPath := fs.String("rules", "", "a rules file in the format of .sentinel/rules.yml (docs/rules.md), applied over the built-in rules")
+	var matcherPaths []string
+	fs.Func("matchers", "a problem-matcher file in GitHub Actions' JSON format, used beside the built-in matchers (repeatable)", func(p string) error {
+		matcherPaths = append(matcherPaths, p)
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] [--checkout DIR] FILE...")
+		fmt.Fprintln(stderr, "usage: sentinel triage [--json] [--baseline PASS.log] [--checkout DIR] [--rules FILE] [--matchers FILE]... FILE...")
 		fmt.Fprintln(stderr, "Classify the failures in build logs, go test -json streams or JUnit XML files.")
 		fmt.Fprintln(stderr, "A FILE of - reads standard input (e.g. go test -json ./... | sentinel triage -).")
 		fs.PrintDefaults()
@@ -75,12 +82,16 @@ func runTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	out := triageOutput{Schema: triageSchema, Files: []triageFileJSON{}}
 	status := 0
-	var paths triage.Paths
+	var opts triage.Options
 	if *checkout != "" {
-		paths = checkoutPaths(*checkout)
+		opts.Paths = checkoutPaths(*checkout)
+	}
+	if err := loadTriageConfig(&opts, *rulesPath, matcherPaths); err != nil {
+		fmt.Fprintln(stderr, "sentinel triage:", err)
+		return 1
 	}
 	for _, path := range fs.Args() {
-		res := triageFile(path, stdin, baseline, paths)
+		res := triageFile(path, stdin, baseline, opts)
 		if res.Error != "" {
 			status = 1
 		}
@@ -110,6 +121,43 @@ func runTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return status
 }
 
+// loadTriageConfig applies a rules file and problem-matcher files as the
+// triage worker applies a repository's: rules over the built-in ones,
+// matchers beside the built-in ones. Errors name the file and line.
+func loadTriageConfig(opts *triage.Options, rulesPath string, matcherPaths []string) error {
+	if rulesPath != "" {
+		data, err := os.ReadFile(rulesPath)
+		if err != nil {
+			return err
+		}
+		repo, err := runner.ParseRules(rulesPath, data)
+		if err != nil {
+			return err
+		}
+		merged, err := triage.MergeRules(triage.BuiltinRules(), repo)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rulesPath, err)
+		}
+		if opts.Rules, err = triage.CompileRules(merged); err != nil {
+			return fmt.Errorf("%s: %w", rulesPath, err)
+		}
+	}
+	var user []*triage.Matcher
+	for _, p := range matcherPaths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		ms, err := triage.ParseProblemMatchers(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		user = append(user, ms...)
+	}
+	opts.Matchers = triage.DefaultMatchers().WithUser(user)
+	return nil
+}
+
 // readBaseline hashes the lines of a passing log the way the triage worker
 // hashes the last successful log of a step.
 func readBaseline(path string) (triage.Baseline, error) {
@@ -123,7 +171,7 @@ func readBaseline(path string) (triage.Baseline, error) {
 
 // triageFile analyses one file, or stdin when path is "-"; errors are
 // reported in the result.
-func triageFile(path string, stdin io.Reader, baseline triage.Baseline, paths triage.Paths) (res triageFileJSON) {
+func triageFile(path string, stdin io.Reader, baseline triage.Baseline, opts triage.Options) (res triageFileJSON) {
 	res = triageFileJSON{File: path, Failures: []triage.Failure{}}
 	var f *os.File
 	var err error
@@ -182,7 +230,7 @@ func triageFile(path string, stdin io.Reader, baseline triage.Baseline, paths tr
 	if step.Log != nil {
 		step.Log = io.TeeReader(step.Log, counter)
 	}
-	failures, err := triage.Analyze([]triage.StepInput{step}, triage.Options{Paths: paths})
+	failures, err := triage.Analyze([]triage.StepInput{step}, opts)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -274,6 +322,19 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 				fmt.Fprintf(w, "       %6d | %s\n", e.Line, e.Text)
 			} else {
 				fmt.Fprintf(w, "              | %s\n", e.Text)
+			}
+		}
+		if len(fl.Diagnostics) > 0 {
+			fmt.Fprintf(w, "     diagnostics:\n")
+			for _, d := range fl.Diagnostics {
+				loc := d.File
+				if d.Line > 0 {
+					loc = fmt.Sprintf("%s:%d", d.File, d.Line)
+				}
+				if d.Column > 0 {
+					loc += fmt.Sprintf(":%d", d.Column)
+				}
+				fmt.Fprintf(w, "       %s %s: %s (%s, log line %d)\n", loc, d.Severity, d.Message, d.Owner, d.LogLine)
 			}
 		}
 		if fl.Hint != "" {

@@ -235,3 +235,54 @@ func TestTriageCommandStdinUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestTriageCommandRulesAndMatchers: --rules applies a rules file as the
+// worker applies .sentinel/rules.yml, --matchers a GitHub Actions matcher
+// file beside the built-in ones; --json keeps evidence[].line and adds the
+// diagnostics. A bad file is an error naming file and line.
+func TestTriageCommandRulesAndMatchers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	log := write("build.log", "make all\nsrc/calc.c:5:17: error: expected ';' before '}' token\nacme-check: lib/widget.acme:7: widget is unbalanced\nmake: *** [Makefile:3: all] Error 1\n")
+	rules := write("rules.yml", "- id: acme.widget\n  pattern: '^acme-check: \\S+: widget is (\\w+)'\n  category: lint\n  title: 'Widget is $1'\n  remediation: Balance it.\n  confidence: 0.99\n")
+	matchers := write("acme.json", `{"problemMatcher": [{"owner": "acme", "pattern": [{"regexp": "^acme-check: (\\S+):(\\d+): (.*)$", "file": 1, "line": 2, "message": 3}]}]}`)
+	var out, errOut bytes.Buffer
+	if code := runTriage([]string{"--json", "--rules", rules, "--matchers", matchers, log}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
+	}
+	var doc triageOutput
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	f := doc.Files[0].Failures[0]
+	if f.Category != "lint" || f.Title != "Widget is unbalanced" || f.File != "lib/widget.acme" || f.Line != 7 {
+		t.Errorf("failure %s %q at %s:%d, want the rules file's lint failure at lib/widget.acme:7", f.Category, f.Title, f.File, f.Line)
+	}
+	if len(f.Evidence) == 0 || f.Evidence[0].Line != 3 {
+		t.Errorf("evidence %+v: want line 3 first", f.Evidence)
+	}
+	var got []string
+	for _, d := range f.Diagnostics {
+		got = append(got, fmt.Sprintf("%s %s:%d %s", d.Owner, d.File, d.Line, d.Message))
+	}
+	want := []string{"gcc src/calc.c:5 expected ';' before '}' token", "acme lib/widget.acme:7 widget is unbalanced"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	bad := write("bad.yml", "- id: acme.widget\n  pattern: '('\n  category: lint\n  title: T\n  confidence: 0.5\n")
+	errOut.Reset()
+	if code := runTriage([]string{"--rules", bad, log}, nil, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), bad+" line 1: rule \"acme.widget\": bad pattern") {
+		t.Errorf("bad rules file: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := runTriage([]string{"--matchers", write("bad.json", "{\"problemMatcher\": [\n{\"owner\": 1}]}"), log}, nil, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "line 2:") {
+		t.Errorf("bad matcher file: exit %d, stderr %q", code, errOut.String())
+	}
+}

@@ -26,6 +26,7 @@ type Pipeline struct {
 	Steps      []Step
 	Incidents  IncidentPolicy
 	Quarantine []string // test identities whose failures do not fail the run
+	Matchers   []string // repository paths of problem-matcher files (GitHub Actions' JSON format)
 	Detected   string   // ecosystem name when the pipeline was detected, "" when read from the file
 }
 
@@ -96,6 +97,7 @@ type rawPipeline struct {
 	Steps      []rawStep         `yaml:"steps"`
 	Incidents  rawIncidents      `yaml:"incidents"`
 	Quarantine []string          `yaml:"quarantine"`
+	Matchers   []string          `yaml:"matchers"`
 }
 
 type rawStep struct {
@@ -165,6 +167,10 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	if raw.Incidents.After < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "incidents", "after"), Msg: "incidents.after must not be negative"}
 	}
+	if err := checkMatcherPaths(doc, raw.Matchers); err != nil {
+		return nil, err
+	}
+	p.Matchers = raw.Matchers
 	if len(raw.Steps) == 0 {
 		line := lineOf(doc, "steps")
 		if line == 0 {

@@ -1,0 +1,174 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// analyzeExecuted runs the real triage worker on a run the run worker
+// executed, with the arguments the run worker queued, and renders its
+// check run.
+func (h *harness) analyzeExecuted(runID int64) CheckOutput {
+	h.t.Helper()
+	ctx := context.Background()
+	var raw []byte
+	if err := h.db.QueryRow(ctx, `SELECT args FROM river_job WHERE kind = 'triage.analyze' AND (args->>'run_id')::bigint = $1`, runID).Scan(&raw); err != nil {
+		h.t.Fatal(err)
+	}
+	var args TriageAnalyzeArgs
+	if err := json.Unmarshal(raw, &args); err != nil {
+		h.t.Fatal(err)
+	}
+	w := &TriageAnalyzeWorker{DB: h.db, Log: slog.New(slog.DiscardHandler)}
+	if _, err := w.AnalyzeWith(ctx, h.client, runID, args.Repo); err != nil {
+		h.t.Fatal(err)
+	}
+	run, err := store.GetRun(ctx, h.db, runID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	steps, failures, err := store.CheckRunReport(ctx, h.db, runID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return RenderCheck(CheckReport{Run: run, Steps: steps, Failures: failures})
+}
+
+func hasAnnotation(out CheckOutput, path string, line int) bool {
+	for _, a := range out.Annotations {
+		if a.GetPath() == path && a.GetStartLine() == line {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRunRepositoryRulesAndMatchers: the rules and matcher files of the
+// run's commit decide the category and place annotations; a matcher file
+// named but absent is a configuration problem in the check run, and the
+// other files still apply.
+func TestRunRepositoryRulesAndMatchers(t *testing.T) {
+	h := newHarness(t, runnertest.Docker(t), true)
+	cloneURL, sha := h.repo(map[string]string{
+		".sentinel.yml": `image: busybox
+matchers:
+  - ci/acme.json
+  - ci/missing.json
+steps:
+  - name: build
+    run: |
+      echo "src/calc.c:5:17: error: expected ';' before '}' token"
+      echo "acme-check: /workspace/lib/widget.acme:7: widget is unbalanced"
+      echo "acme-check: /etc/passwd:1: outside the checkout"
+      exit 1
+`,
+		"ci/acme.json": `{"problemMatcher": [{"owner": "acme", "pattern": [
+  {"regexp": "^acme-check: (\\S+):(\\d+): (.*)$", "file": 1, "line": 2, "message": 3}]}]}`,
+		".sentinel/rules.yml": `- id: acme.widget
+  pattern: '^acme-check: \S+: widget is (\w+)'
+  category: lint
+  title: 'Widget check: widget is $1'
+  remediation: Balance the widget.
+  confidence: 0.99
+`,
+		"src/calc.c": "int main(void) { return 0 }\n", "lib/widget.acme": "x\n",
+	})
+	runID, _ := h.enqueue(cloneURL, sha)
+	if run := h.waitRun(runID, time.Minute); run.State != store.RunFailed {
+		t.Fatalf("run %s: %s", run.State, run.Error)
+	}
+	out := h.analyzeExecuted(runID)
+	_, fs, err := store.CheckRunReport(context.Background(), h.db, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule, problem bool
+	for _, f := range fs {
+		switch {
+		case f.Category == triage.CategoryLint && f.Title == "Widget check: widget is unbalanced":
+			rule = true
+		case f.Category == triage.CategoryConfiguration && strings.Contains(f.Title, "ci/missing.json: file not found"):
+			problem = true
+		}
+	}
+	for _, a := range out.Annotations {
+		t.Logf("annotation %s:%d %s: %s", a.GetPath(), a.GetStartLine(), a.GetTitle(), a.GetMessage())
+	}
+	for _, f := range fs {
+		t.Logf("failure %s: %s", f.Category, f.Title)
+	}
+	if !rule || !problem {
+		t.Errorf("failures %+v: want the repository rule's lint failure and the missing matcher file named", fs)
+	}
+	if !hasAnnotation(out, "lib/widget.acme", 7) {
+		t.Errorf("no annotation from the repository's matcher at lib/widget.acme:7: %v", out.Annotations)
+	}
+	for _, a := range out.Annotations {
+		if strings.Contains(a.GetPath(), "passwd") || strings.HasPrefix(a.GetPath(), "/") {
+			t.Errorf("annotation outside the checkout: %s", a.GetPath())
+		}
+	}
+	if out.Conclusion != "failure" {
+		t.Errorf("conclusion %s", out.Conclusion)
+	}
+}
+
+// TestRunPipelineProblemsNamed: a bad rules file, a result file that is not
+// JUnit XML and declared results that were never written are named in the
+// check run as configuration problems; the run itself passed, and triage
+// used the built-in rules.
+func TestRunPipelineProblemsNamed(t *testing.T) {
+	h := newHarness(t, runnertest.Docker(t), true)
+	cloneURL, sha := h.repo(map[string]string{
+		".sentinel.yml": `image: busybox
+steps:
+  - name: test
+    run: mkdir -p out && echo '<testsuite name="s"><testcase name="a">' > out/junit.xml
+    results: junit:out/*.xml
+  - name: lint
+    run: echo linted
+    results: junit:reports/*.xml
+`,
+		".sentinel/rules.yml": "- id: acme.x\n  pattern: x\n  category: widgets\n  title: X\n  confidence: 0.5\n",
+	})
+	runID, _ := h.enqueue(cloneURL, sha)
+	if run := h.waitRun(runID, time.Minute); run.State != store.RunSucceeded {
+		t.Fatalf("run %s: %s", run.State, run.Error)
+	}
+	out := h.analyzeExecuted(runID)
+	_, fs, err := store.CheckRunReport(context.Background(), h.db, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`.sentinel/rules.yml line 1: rule "acme.x": unknown category "widgets"; triage used the built-in rules`,
+		`step "test": results file out/junit.xml is not valid JUnit XML`,
+		`step "lint": results: no file matching junit:reports/*.xml was written`,
+	}
+	for _, w := range want {
+		found := false
+		for _, f := range fs {
+			if f.Category == triage.CategoryConfiguration && strings.Contains(f.Title, w) {
+				found = true
+			}
+		}
+		if !found {
+			var titles []string
+			for _, f := range fs {
+				titles = append(titles, string(f.Category)+": "+f.Title)
+			}
+			t.Errorf("no configuration failure naming %q in %q", w, titles)
+		}
+	}
+	if out.Conclusion != "failure" {
+		t.Errorf("conclusion %s, want failure: the pipeline is misconfigured", out.Conclusion)
+	}
+}
