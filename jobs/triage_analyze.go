@@ -314,7 +314,8 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 	}
 	in := triage.StepInput{Facts: facts, Log: bytes.NewReader(log)}
 	if !s.LogTruncated && triage.DetectFormat(log[:min(len(log), 8192)]) == triage.FormatGoTestJSON {
-		if r, err := triage.ParseGoTestJSON(bytes.NewReader(log)); err == nil && len(r.Tests) > 0 {
+		// A package that failed to build or vet has problems and no tests.
+		if r, err := triage.ParseGoTestJSON(bytes.NewReader(log)); err == nil && (len(r.Tests) > 0 || len(r.Problems) > 0) {
 			in.Results = r
 		}
 	}
