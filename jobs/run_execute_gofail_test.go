@@ -43,7 +43,7 @@ type goFailCase struct {
 // repository-relative path, the line, and the raw message.
 func TestRunExecuteGoFailures(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs six pipelines in Docker")
+		t.Skip("runs seven pipelines in Docker")
 	}
 	rt := runnertest.Docker(t)
 	h := newHarness(t, rt, true)
@@ -52,6 +52,42 @@ func TestRunExecuteGoFailures(t *testing.T) {
 			name: "panic",
 			files: map[string]string{
 				"go.mod": goMod,
+				"cache/cache.go": `package cache
+
+type Cache struct{ m map[string]int }
+
+func (c *Cache) Put(k string, v int) {
+	c.m[k] = v
+}
+`,
+				"cache/cache_test.go": `package cache
+
+import "testing"
+
+func TestPut(t *testing.T) {
+	var c Cache
+	c.Put("a", 1)
+}
+
+func TestNeverRuns(t *testing.T) {}
+`,
+			},
+			state:    store.RunFailed,
+			category: triage.CategoryTest,
+			anns:     []wantAnnotation{{"cache/cache.go", 6, []string{"panic: assignment to entry in nil map"}}},
+			stopped:  1,
+		},
+		{
+			// The same panic in a step that runs plain go test: triage
+			// reads the log as results.
+			name: "panic-text",
+			files: map[string]string{
+				"go.mod": goMod,
+				".sentinel.yml": `image: golang:1.26
+steps:
+  - name: test
+    run: go test ./...
+`,
 				"cache/cache.go": `package cache
 
 type Cache struct{ m map[string]int }
@@ -335,7 +371,7 @@ func checkGoFailure(t *testing.T, h *harness, runID int64, tc goFailCase, roots 
 		}
 	}
 	stopped := 0
-	for _, s := range steps {
+	for _, s := range report.Steps { // as triage left them
 		stopped += s.StoppedPackages
 	}
 	if stopped != tc.stopped {

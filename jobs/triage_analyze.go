@@ -322,6 +322,17 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 	if in.Results == nil && len(rows) > 0 {
 		in.Results = resultsFromRows(rows)
 	}
+	// A plain go test log is read only here: count the packages a panic or
+	// a timeout stopped, as the runner does for go test -json.
+	if in.Results == nil && s.StoppedPackages == 0 && !s.LogTruncated {
+		if r, err := triage.ParseGoTestText(bytes.NewReader(log)); err == nil {
+			if n := r.Totals().Stopped; n > 0 {
+				if err := store.SetStepStoppedPackages(ctx, tx, s.ID, n); err != nil {
+					return triage.StepInput{}, false, err
+				}
+			}
+		}
+	}
 	if facts.State != triage.StepSucceeded {
 		in.Baseline = w.baseline(ctx, tx, run, s.Name)
 	}

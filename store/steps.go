@@ -102,6 +102,16 @@ func FinishStep(ctx context.Context, q Querier, stepID int64, e StepEnd) error {
 	return nil
 }
 
+// SetStepStoppedPackages records the packages a panic or a timeout ended
+// in a finished step, for steps whose results only triage reads (a plain go
+// test log).
+func SetStepStoppedPackages(ctx context.Context, q Querier, stepID int64, n int) error {
+	if _, err := q.Exec(ctx, `UPDATE steps SET stopped_packages = $2 WHERE id = $1`, stepID, n); err != nil {
+		return fmt.Errorf("set stopped packages of step %d: %w", stepID, err)
+	}
+	return nil
+}
+
 // AbandonSteps ends every pending or running step of a run: running ones in
 // state running, pending ones as skipped (or errored when running is
 // errored, so a rescued attempt shows what was lost). It returns how many
