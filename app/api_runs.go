@@ -58,8 +58,11 @@ type apiStep struct {
 	LogBytes     int64            `json:"log_bytes"`
 	LogTruncated bool             `json:"log_truncated"`
 	LogURL       string           `json:"log_url"`
-	StartedAt    *time.Time       `json:"started_at"`
-	FinishedAt   *time.Time       `json:"finished_at"`
+	// StoppedPackages: packages a panic or a timeout ended; their later
+	// tests did not run and are in no count.
+	StoppedPackages int        `json:"stopped_packages"`
+	StartedAt       *time.Time `json:"started_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
 }
 
 type apiFailure struct {
@@ -69,6 +72,7 @@ type apiFailure struct {
 	Test        string               `json:"test,omitempty"`
 	Category    triage.Category      `json:"category"`
 	Title       string               `json:"title"`
+	Message     string               `json:"message,omitempty"` // raw, as the test or tool printed it
 	Fingerprint string               `json:"fingerprint"`
 	Confidence  float64              `json:"confidence"`
 	File        string               `json:"file,omitempty"`
@@ -108,10 +112,12 @@ type apiCall struct {
 
 type apiRunDetail struct {
 	apiRun
-	Steps       []apiStep    `json:"steps"`
-	Failures    []apiFailure `json:"failures"`
-	Tests       []apiTest    `json:"tests"`
-	GitHubCalls []apiCall    `json:"github_calls"`
+	// StoppedPackages sums the last attempt of each step: see apiStep.
+	StoppedPackages int          `json:"stopped_packages"`
+	Steps           []apiStep    `json:"steps"`
+	Failures        []apiFailure `json:"failures"`
+	Tests           []apiTest    `json:"tests"`
+	GitHubCalls     []apiCall    `json:"github_calls"`
 }
 
 func toAPICalls(calls []store.OutboundCall) []apiCall {
@@ -157,16 +163,16 @@ func (s *Server) apiGetRun(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	d := apiRunDetail{apiRun: s.toAPIRun(v.Run, v.Now), Steps: []apiStep{}, Failures: []apiFailure{}, Tests: []apiTest{}, GitHubCalls: toAPICalls(v.Outbound)}
+	d := apiRunDetail{apiRun: s.toAPIRun(v.Run, v.Now), Steps: []apiStep{}, Failures: []apiFailure{}, Tests: []apiTest{}, GitHubCalls: toAPICalls(v.Outbound), StoppedPackages: v.Stopped}
 	for _, st := range v.Steps {
 		d.Steps = append(d.Steps, apiStep{ID: st.ID, Position: st.Position, Name: st.Name, Attempt: st.Attempt, Image: st.Image,
 			Command: st.Command, State: st.State, ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error,
 			LogBytes: st.LogBytes, LogTruncated: st.LogTruncated, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
-			LogURL: d.URL + "/steps/" + strconv.FormatInt(st.ID, 10) + "/log"})
+			LogURL: d.URL + "/steps/" + strconv.FormatInt(st.ID, 10) + "/log", StoppedPackages: st.StoppedPackages})
 	}
 	for _, f := range v.Failures {
 		d.Failures = append(d.Failures, apiFailure{ID: f.ID, Step: f.StepName, ClusterID: f.ClusterID, Test: f.TestName,
-			Category: f.Category, Title: f.Title, Fingerprint: f.Fingerprint, Confidence: f.Confidence, File: f.File, Line: f.Line,
+			Category: f.Category, Title: f.Title, Message: f.Message, Fingerprint: f.Fingerprint, Confidence: f.Confidence, File: f.File, Line: f.Line,
 			Hint: f.Hint, Remediation: f.Remediation, Flaky: f.Flaky, Quarantined: f.Quarantined, Evidence: f.Evidence})
 	}
 	for _, t := range v.Tests {

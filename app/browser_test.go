@@ -142,10 +142,10 @@ func TestBrowser(t *testing.T) {
 	}
 
 	pages := []struct{ name, path, want string }{
-		{"overview", "/", "TestEvict: want N entries, got N"},
+		{"overview", "/", "TestEvict failed: want 3 entries, got 2"},
 		{"runs", "/runs", "Make the cache concurrent"},
 		{"run", fmt.Sprintf("/runs/%d", s.FailedRun), "The eviction test expects"},
-		{"clusters", "/clusters", "TestEvict: want N entries, got N"},
+		{"clusters", "/clusters", "TestEvict failed: want 3 entries, got 2"},
 		{"cluster", fmt.Sprintf("/clusters/%d", s.Cluster), "example.com/app/cache.TestEvict"},
 		{"flaky", "/flaky", "TestRetryDial"},
 		{"incidents", "/incidents", "TestEvict keeps failing on main"},

@@ -37,9 +37,13 @@ type runView struct {
 	Problems  []testView // failed or flaky: shown first
 	Rest      []testView // passed or skipped: collapsed
 	TestStats struct{ Total, Failed, Flaky, Skipped int }
-	Outbound  []store.OutboundCall
-	Active    bool // not finished: can be cancelled
-	Duration  string
+	// Stopped counts the packages that a panic or a timeout ended in the
+	// last attempt of each step: their later tests are in no count.
+	Stopped     int
+	StoppedText string
+	Outbound    []store.OutboundCall
+	Active      bool // not finished: can be cancelled
+	Duration    string
 }
 
 // loadRun gathers a run's page: steps (with rendered logs when withLogs),
@@ -53,6 +57,17 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 	v.Duration = jobs.FormatDuration(run.Duration(v.Now))
 	if v.Failures, err = store.RunFailures(ctx, s.DB, id); err != nil {
 		return err
+	}
+	// Each failure at the repository path its check run annotation has.
+	modules, err := store.RunGoModules(ctx, s.DB, id)
+	if err != nil {
+		return err
+	}
+	paths := jobs.PathResolver{GoModules: modules, Repository: run.Repository}
+	for i, f := range v.Failures {
+		if p, ok := paths.Resolve(store.ReportFailure{File: f.File, TestPackage: f.TestPackage}); ok {
+			v.Failures[i].File = p
+		}
 	}
 	evidence := map[int64]map[int]bool{}
 	for _, f := range v.Failures {
@@ -80,6 +95,16 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
 		}
 		v.Steps = append(v.Steps, sv)
+	}
+	last := map[int]store.Step{}
+	for _, st := range steps {
+		last[st.Position] = st // ordered by position, then attempt
+	}
+	for _, st := range last {
+		v.Stopped += st.StoppedPackages
+	}
+	if v.Stopped > 0 {
+		v.StoppedText = jobs.StoppedText(v.Stopped)
 	}
 	results, err := store.ListTestResults(ctx, s.DB, id)
 	if err != nil {

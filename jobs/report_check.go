@@ -144,19 +144,11 @@ func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo,
 // complete sends the conclusion, summary, buttons and the annotations the
 // check run does not have yet, at most 50 per request.
 func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id int64, run store.Run) error {
-	steps, failures, err := store.CheckRunReport(ctx, w.DB, run.ID)
+	report, err := LoadCheckReport(ctx, w.DB, run, w.PublicURL, w.WorkspaceRoots)
 	if err != nil {
 		return err
 	}
-	roots := w.WorkspaceRoots
-	if len(roots) == 0 {
-		roots = []string{runner.WorkspaceMount}
-	}
-	modules, err := store.RunGoModules(ctx, w.DB, run.ID)
-	if err != nil {
-		return err
-	}
-	out := RenderCheck(CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: w.PublicURL, Roots: roots, GoModules: modules})
+	out := RenderCheck(report)
 
 	current, err := w.GitHub.GetCheckRun(ctx, repo, id)
 	if err != nil {
@@ -200,6 +192,23 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 		}
 	}
 	return store.SetRunConclusion(ctx, w.DB, run.ID, out.Conclusion)
+}
+
+// LoadCheckReport reads what the completed check run of a finished run
+// says; roots empty means the container workspace, runner.WorkspaceMount.
+func LoadCheckReport(ctx context.Context, q store.Querier, run store.Run, publicURL string, roots []string) (CheckReport, error) {
+	steps, failures, err := store.CheckRunReport(ctx, q, run.ID)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	if len(roots) == 0 {
+		roots = []string{runner.WorkspaceMount}
+	}
+	modules, err := store.RunGoModules(ctx, q, run.ID)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	return CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: publicURL, Roots: roots, GoModules: modules}, nil
 }
 
 func splitRepo(full string) (owner, name string, ok bool) {

@@ -40,10 +40,12 @@ steps:
 `})
 	runID, _ := h.enqueue(cloneURL, sha)
 	h.waitLog(runID, "started", time.Minute)
-	cli := h.rt.(*runner.Docker).Client()
+	d := h.rt.(*runner.Docker)
+	cli := d.Client()
 	ctx := context.Background()
+	// Run ids repeat across test databases sharing the daemon: this instance's only.
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{
-		Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10))})
+		Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10), runner.LabelInstance+"="+d.Instance)})
 	if err != nil || len(list.Items) != 1 {
 		t.Fatalf("containers of run %d: %+v (%v)", runID, list.Items, err)
 	}

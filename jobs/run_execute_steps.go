@@ -139,6 +139,9 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 	}
 	end := stepEnd(res, runErr, ctx, spec)
 	end.LogBytes, end.LogTruncated = stats.Bytes, stats.Truncated
+	if results != nil {
+		end.StoppedPackages = results.Totals().Stopped
+	}
 	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := store.FinishStep(fresh, db, spec.StepID, end); err != nil && runErr == nil {

@@ -83,6 +83,20 @@ func writeSteps(b *strings.Builder, steps []store.Step) {
 		fmt.Fprintf(b, "| %s | %s | %s |\n", cellMD(name), cellMD(result), d)
 	}
 	b.WriteString("\n")
+	for _, s := range steps {
+		if s.StoppedPackages > 0 {
+			fmt.Fprintf(b, "> ⚠️ Step `%s`: %s\n\n", codeMD(s.Name), StoppedText(s.StoppedPackages))
+		}
+	}
+}
+
+// StoppedText says that tests did not run because their package's test
+// binary ended early, for the check run, the dashboard and the API alike.
+func StoppedText(packages int) string {
+	if packages == 1 {
+		return "1 package ended by a panic or a timeout; its later tests did not run and are in no count."
+	}
+	return fmt.Sprintf("%d packages ended by a panic or a timeout; their later tests did not run and are in no count.", packages)
 }
 
 func stepIcon(state triage.StepState) string {

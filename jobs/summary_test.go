@@ -383,3 +383,21 @@ func TestCheckTitleAndAnnotationsWithoutTerminalEscapes(t *testing.T) {
 		t.Errorf("message %q lost its text", a.GetMessage())
 	}
 }
+
+// TestSummarySaysWhenPackagesStopped: tests that never ran because a panic
+// or a timeout ended their package are in no count; the summary says so
+// under the step that ran them.
+func TestSummarySaysWhenPackagesStopped(t *testing.T) {
+	t.Parallel()
+	r := report(store.RunFailed, brokenTest)
+	r.Steps = append([]store.Step(nil), steps...)
+	r.Steps[len(r.Steps)-1].StoppedPackages = 2
+	out := RenderCheck(r)
+	want := "> ⚠️ Step `test`: 2 packages ended by a panic or a timeout; their later tests did not run and are in no count."
+	if !strings.Contains(out.Summary, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.Summary)
+	}
+	if out := RenderCheck(report(store.RunFailed, brokenTest)); strings.Contains(out.Summary, "ended by a panic") {
+		t.Errorf("summary speaks of stopped packages where none stopped:\n%s", out.Summary)
+	}
+}

@@ -325,12 +325,24 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 	}
 	in := triage.StepInput{Facts: facts, Log: bytes.NewReader(log)}
 	if !s.LogTruncated && triage.DetectFormat(log[:min(len(log), 8192)]) == triage.FormatGoTestJSON {
-		if r, err := triage.ParseGoTestJSON(bytes.NewReader(log)); err == nil && len(r.Tests) > 0 {
+		// A package that failed to build or vet has problems and no tests.
+		if r, err := triage.ParseGoTestJSON(bytes.NewReader(log)); err == nil && (len(r.Tests) > 0 || len(r.Problems) > 0) {
 			in.Results = r
 		}
 	}
 	if in.Results == nil && len(rows) > 0 {
 		in.Results = resultsFromRows(rows)
+	}
+	// A plain go test log is read only here: count the packages a panic or
+	// a timeout stopped, as the runner does for go test -json.
+	if in.Results == nil && s.StoppedPackages == 0 && !s.LogTruncated {
+		if r, err := triage.ParseGoTestText(bytes.NewReader(log)); err == nil {
+			if n := r.Totals().Stopped; n > 0 {
+				if err := store.SetStepStoppedPackages(ctx, tx, s.ID, n); err != nil {
+					return triage.StepInput{}, false, err
+				}
+			}
+		}
 	}
 	if facts.State != triage.StepSucceeded {
 		in.Baseline = w.baseline(ctx, tx, run, s.Name)

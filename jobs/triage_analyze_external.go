@@ -79,7 +79,7 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		code, stepState, runState = 1, triage.StepFailed, store.RunFailed
 	}
 	if err := store.FinishStep(ctx, tx, stepID, store.StepEnd{State: stepState, ExitCode: &code,
-		LogBytes: int64(len(in.Log)), LogTruncated: truncated}); err != nil {
+		LogBytes: int64(len(in.Log)), LogTruncated: truncated, StoppedPackages: in.Results.Totals().Stopped}); err != nil {
 		return 0, false, err
 	}
 	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunRunning}, runState, "", ""); err != nil {

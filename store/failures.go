@@ -20,6 +20,7 @@ type Failure struct {
 	ClusterID   int64
 	TestID      int64
 	TestName    string
+	TestPackage string // the test's package, "" when not a test
 	Category    triage.Category
 	Title       string
 	Message     string
@@ -66,7 +67,7 @@ func ParseEvidence(raw []byte) []EvidenceLine {
 
 func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failure, error) {
 	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
-			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), f.category, f.title, f.message, f.fingerprint,
+			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), COALESCE(t.package, ''), f.category, f.title, f.message, f.fingerprint,
 			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
 		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)
 	if err != nil {
@@ -78,7 +79,7 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 		var f Failure
 		var conf float32
 		var ev []byte
-		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.Category, &f.Title,
+		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.TestPackage, &f.Category, &f.Title,
 			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt); err != nil {
 			return nil, fmt.Errorf("failures: %w", err)
 		}

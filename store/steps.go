@@ -25,6 +25,9 @@ type Step struct {
 	LogTruncated bool
 	StartedAt    *time.Time
 	FinishedAt   *time.Time
+	// StoppedPackages counts the packages of the step's test results whose
+	// test binary a panic or a timeout ended; their later tests never ran.
+	StoppedPackages int
 }
 
 // NewStep is what creating a step row needs. Attempt 0 means the next free
@@ -81,18 +84,30 @@ type StepEnd struct {
 	Error        string
 	LogBytes     int64
 	LogTruncated bool
+	// StoppedPackages: see Step.
+	StoppedPackages int
 }
 
 // FinishStep records a running step's end. It changes nothing for a step
 // already in a final state (a rescue may have marked it errored).
 func FinishStep(ctx context.Context, q Querier, stepID int64, e StepEnd) error {
 	_, err := q.Exec(ctx, `UPDATE steps SET state = $2, exit_code = $3, oom_killed = $4, error = $5,
-			log_bytes = $6, log_truncated = $7, finished_at = now(),
+			log_bytes = $6, log_truncated = $7, stopped_packages = $8, finished_at = now(),
 			started_at = COALESCE(started_at, now())
 		WHERE id = $1 AND state IN ('pending', 'running')`,
-		stepID, e.State, e.ExitCode, e.OOMKilled, e.Error, e.LogBytes, e.LogTruncated)
+		stepID, e.State, e.ExitCode, e.OOMKilled, e.Error, e.LogBytes, e.LogTruncated, e.StoppedPackages)
 	if err != nil {
 		return fmt.Errorf("finish step %d: %w", stepID, err)
+	}
+	return nil
+}
+
+// SetStepStoppedPackages records the packages a panic or a timeout ended
+// in a finished step, for steps whose results only triage reads (a plain go
+// test log).
+func SetStepStoppedPackages(ctx context.Context, q Querier, stepID int64, n int) error {
+	if _, err := q.Exec(ctx, `UPDATE steps SET stopped_packages = $2 WHERE id = $1`, stepID, n); err != nil {
+		return fmt.Errorf("set stopped packages of step %d: %w", stepID, err)
 	}
 	return nil
 }
@@ -115,7 +130,7 @@ func AbandonSteps(ctx context.Context, q Querier, runID int64, running triage.St
 // ListSteps returns a run's steps in order of position and attempt.
 func ListSteps(ctx context.Context, q Querier, runID int64) ([]Step, error) {
 	rows, err := q.Query(ctx, `SELECT id, run_id, position, name, attempt, image, command, state, exit_code,
-			oom_killed, error, log_bytes, log_truncated, started_at, finished_at
+			oom_killed, error, log_bytes, log_truncated, started_at, finished_at, stopped_packages
 		FROM steps WHERE run_id = $1 ORDER BY position, attempt, id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("steps of run %d: %w", runID, err)
@@ -125,7 +140,7 @@ func ListSteps(ctx context.Context, q Querier, runID int64) ([]Step, error) {
 	for rows.Next() {
 		var s Step
 		if err := rows.Scan(&s.ID, &s.RunID, &s.Position, &s.Name, &s.Attempt, &s.Image, &s.Command, &s.State,
-			&s.ExitCode, &s.OOMKilled, &s.Error, &s.LogBytes, &s.LogTruncated, &s.StartedAt, &s.FinishedAt); err != nil {
+			&s.ExitCode, &s.OOMKilled, &s.Error, &s.LogBytes, &s.LogTruncated, &s.StartedAt, &s.FinishedAt, &s.StoppedPackages); err != nil {
 			return nil, fmt.Errorf("steps of run %d: %w", runID, err)
 		}
 		out = append(out, s)
@@ -137,9 +152,10 @@ func ListSteps(ctx context.Context, q Querier, runID int64) ([]Step, error) {
 func GetStep(ctx context.Context, q Querier, stepID int64) (Step, error) {
 	var s Step
 	err := q.QueryRow(ctx, `SELECT id, run_id, position, name, attempt, image, command, state, exit_code,
-			oom_killed, error, log_bytes, log_truncated, started_at, finished_at
+			oom_killed, error, log_bytes, log_truncated, started_at, finished_at, stopped_packages
 		FROM steps WHERE id = $1`, stepID).Scan(&s.ID, &s.RunID, &s.Position, &s.Name, &s.Attempt, &s.Image,
-		&s.Command, &s.State, &s.ExitCode, &s.OOMKilled, &s.Error, &s.LogBytes, &s.LogTruncated, &s.StartedAt, &s.FinishedAt)
+		&s.Command, &s.State, &s.ExitCode, &s.OOMKilled, &s.Error, &s.LogBytes, &s.LogTruncated, &s.StartedAt, &s.FinishedAt,
+		&s.StoppedPackages)
 	if err != nil {
 		return Step{}, fmt.Errorf("step %d: %w", stepID, notFound(err))
 	}

@@ -226,3 +226,28 @@ func TestRecordTestResultsWithNULAndInvalidUTF8(t *testing.T) {
 		t.Errorf("stored results (-want +got)\n%s", diff)
 	}
 }
+
+// TestStepStoppedPackages: how many packages a panic or a timeout ended is
+// kept with the step and read back by ListSteps and GetStep.
+func TestStepStoppedPackages(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	_, runID := newRunForSteps(t, db)
+	ctx := context.Background()
+	id, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: runID, Name: "test", State: triage.StepRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := 1
+	if err := store.FinishStep(ctx, db, id, store.StepEnd{State: triage.StepFailed, ExitCode: &one, StoppedPackages: 3}); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := store.ListSteps(ctx, db, runID)
+	if err != nil || len(steps) != 1 || steps[0].StoppedPackages != 3 {
+		t.Fatalf("ListSteps: %+v, %v", steps, err)
+	}
+	s, err := store.GetStep(ctx, db, id)
+	if err != nil || s.StoppedPackages != 3 {
+		t.Fatalf("GetStep: %+v, %v", s, err)
+	}
+}

@@ -15,7 +15,7 @@ const MaxClusterTests = 20
 type ClusterSummary struct {
 	Fingerprint string    `json:"fingerprint"`
 	Category    Category  `json:"category"`
-	Title       string    `json:"title"` // the normalised message
+	Title       string    `json:"title"` // the first failure's raw title: people read raw text
 	Count       int       `json:"count"`
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
@@ -24,7 +24,7 @@ type ClusterSummary struct {
 
 // NewCluster starts a summary from its first failure, seen at now.
 func NewCluster(f Failure, now time.Time) ClusterSummary {
-	return ClusterSummary{Fingerprint: f.Fingerprint, Category: f.Category, Title: f.NormalizedMessage}.Add(f, now)
+	return ClusterSummary{Fingerprint: f.Fingerprint, Category: f.Category, Title: f.Title}.Add(f, now)
 }
 
 // Add returns the summary updated with one more occurrence at now. A
