@@ -102,6 +102,18 @@ func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	if rep := v.C.Representative; rep != nil {
+		fs := []store.Failure{*rep}
+		run, err := store.GetRun(r.Context(), s.DB, rep.RunID)
+		if err == nil {
+			err = s.placeFailures(r.Context(), run, fs)
+		}
+		*rep = fs[0]
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
 	v.Title = "Cluster " + strconv.FormatInt(id, 10) + " · " + v.C.Repository
 	v.Chart = dailyBars(v.C.Daily, v.Now, 30)
 	s.render(w, r, http.StatusOK, "cluster", v)

@@ -149,8 +149,13 @@ func TestGoFailuresReadRawEverywhere(t *testing.T) {
 		t.Errorf("API clusters do not show the raw UUIDs:\n%s", clusters)
 	}
 	for _, f := range detail.Failures {
-		if f.ClusterID != 0 {
-			noNormalised("cluster page", page(fmt.Sprintf("/clusters/%d", f.ClusterID)))
+		if f.ClusterID == 0 {
+			continue
+		}
+		cluster := page(fmt.Sprintf("/clusters/%d", f.ClusterID))
+		noNormalised("cluster page", cluster)
+		if loc := fmt.Sprintf("<code>%s:%d</code>", f.File, f.Line); f.Line > 0 && !strings.Contains(cluster, loc) {
+			t.Errorf("cluster %d does not place its failure at %s", f.ClusterID, loc)
 		}
 	}
 	noNormalised("clusters page", page("/clusters"))

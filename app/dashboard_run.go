@@ -58,16 +58,8 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 	if v.Failures, err = store.RunFailures(ctx, s.DB, id); err != nil {
 		return err
 	}
-	// Each failure at the repository path its check run annotation has.
-	modules, err := store.RunGoModules(ctx, s.DB, id)
-	if err != nil {
+	if err := s.placeFailures(ctx, run, v.Failures); err != nil {
 		return err
-	}
-	paths := jobs.PathResolver{GoModules: modules, Repository: run.Repository}
-	for i, f := range v.Failures {
-		if p, ok := paths.Resolve(store.ReportFailure{File: f.File, TestPackage: f.TestPackage}); ok {
-			v.Failures[i].File = p
-		}
 	}
 	evidence := map[int64]map[int]bool{}
 	for _, f := range v.Failures {
@@ -185,4 +177,20 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Title = "Run " + strconv.FormatInt(v.Run.ID, 10) + " · " + v.Run.Repository
 	s.render(w, r, http.StatusOK, "run", v)
+}
+
+// placeFailures puts each failure of run at the repository path its check
+// run annotation has: go test names a test's file relative to its package.
+func (s *Server) placeFailures(ctx context.Context, run store.Run, fs []store.Failure) error {
+	modules, err := store.RunGoModules(ctx, s.DB, run.ID)
+	if err != nil {
+		return err
+	}
+	paths := jobs.PathResolver{GoModules: modules, Repository: run.Repository}
+	for i, f := range fs {
+		if p, ok := paths.Resolve(store.ReportFailure{File: f.File, TestPackage: f.TestPackage}); ok {
+			fs[i].File = p
+		}
+	}
+	return nil
 }

@@ -133,7 +133,7 @@ func Three() { return 3 }
 			anns: []wantAnnotation{
 				{"a/a.go", 3, []string{`cannot use "one" (untyped string constant) as int value in return statement`}},
 				{"a/a.go", 5, []string{"undefined: missing"}},
-				{"b/b.go", 3, []string{"too many return values"}},
+				{"b/b.go", 3, []string{"too many return values\n\thave (number)\n\twant ()"}},
 			},
 		},
 		{

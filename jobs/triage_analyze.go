@@ -334,9 +334,10 @@ func (w *TriageAnalyzeWorker) stepInput(ctx context.Context, tx pgx.Tx, run stor
 		in.Results = resultsFromRows(rows)
 	}
 	// A plain go test log is read only here: count the packages a panic or
-	// a timeout stopped, as the runner does for go test -json.
+	// a timeout stopped, as the runner does for go test -json. A log with
+	// no test in it is not go test's (a Go program that panicked).
 	if in.Results == nil && s.StoppedPackages == 0 && !s.LogTruncated {
-		if r, err := triage.ParseGoTestText(bytes.NewReader(log)); err == nil {
+		if r, err := triage.ParseGoTestText(bytes.NewReader(log)); err == nil && len(r.Tests) > 0 {
 			if n := r.Totals().Stopped; n > 0 {
 				if err := store.SetStepStoppedPackages(ctx, tx, s.ID, n); err != nil {
 					return triage.StepInput{}, false, err

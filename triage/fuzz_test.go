@@ -151,6 +151,7 @@ func FuzzDecodeEvent(f *testing.F) {
 func FuzzParseGoTestText(f *testing.F) {
 	addSeeds(f, "testdata/go/out/*.txt", "testdata/go/out/*.vtxt", "testdata/go/out/*.build", "testdata/go/out/*.vet", "testdata/go/out/*.moddownload")
 	f.Add([]byte("=== RUN   TestA/b/c\n    a_test.go:1: \n        x\n--- FAIL: TestA (0.00s)\n    --- FAIL: TestA/b/c (0.00s)\nFAIL\tp\t0.1s\n"))
+	f.Add([]byte("# p\nb/b.go:3:23: too many return values\n\thave (number)\n\twant ()\nFAIL\tp [build failed]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := ParseGoTestText(bytes.NewReader(data))
 		if err != nil {

@@ -41,6 +41,9 @@ func problemMessage(p Problem) string {
 	switch p.Kind {
 	case ProblemPanic, ProblemRace, ProblemTimeout:
 	default:
+		if len(p.Detail) > 0 {
+			return p.Message + "\n" + strings.Join(p.Detail, "\n")
+		}
 		return p.Message
 	}
 	var sb strings.Builder

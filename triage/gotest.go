@@ -362,7 +362,13 @@ func parentTest(name string, running func(string) bool) string {
 func goDiagnostics(kind ProblemKind, pkg string, out []string) []Problem {
 	var prs []Problem
 	k := kind
+	detail := false // the last line was a diagnostic or its detail
 	for _, l := range out {
+		if detail && strings.HasPrefix(l, "\t") {
+			prs[len(prs)-1].addDetail(l)
+			continue
+		}
+		detail = false
 		if strings.HasPrefix(l, "# ") {
 			k = kind
 			if strings.HasPrefix(l, "# [") {
@@ -372,6 +378,7 @@ func goDiagnostics(kind ProblemKind, pkg string, out []string) []Problem {
 		}
 		if m := reGoBuildLoc.FindStringSubmatch(l); m != nil {
 			prs = append(prs, Problem{Kind: k, Package: pkg, File: m[1], Line: atoi(m[2]), Message: m[3], Output: out})
+			detail = true
 		} else if isGoCommandError(l) {
 			prs = append(prs, Problem{Kind: k, Package: pkg, Message: l, Output: out})
 		}
@@ -384,6 +391,16 @@ func goDiagnostics(kind ProblemKind, pkg string, out []string) []Problem {
 		msg = "setup failed"
 	}
 	return []Problem{{Kind: kind, Package: pkg, Output: out, Message: msg}}
+}
+
+// maxDiagDetail bounds the detail lines kept under one diagnostic.
+const maxDiagDetail = 20
+
+// addDetail keeps a line the compiler indented under the diagnostic.
+func (p *Problem) addDetail(l string) {
+	if len(p.Detail) < maxDiagDetail {
+		p.Detail = append(p.Detail, l)
+	}
 }
 
 // isGoCommandError reports a "go: ..." line that is an error rather than

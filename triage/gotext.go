@@ -38,6 +38,7 @@ type goTextParser struct {
 	chatty       int // test named by the last "=== RUN/CONT/NAME", or -1
 
 	collecting int // problem (panic, race, timeout) collecting lines, or -1
+	lastDiag   int // problem of the diagnostic on the previous line (or its detail), or -1
 	runningTO  bool
 	prevLine   string
 
@@ -51,7 +52,7 @@ type goTextParser struct {
 
 func newGoTextParser() *goTextParser {
 	return &goTextParser{res: &Results{Format: "go-test-text"}, byName: map[string]int{},
-		marker: -1, chatty: -1, collecting: -1}
+		marker: -1, chatty: -1, collecting: -1, lastDiag: -1}
 }
 
 // ParseGoTestText reads the plain output of go test, go build and go vet.
@@ -105,8 +106,14 @@ func (p *goTextParser) line(l string) {
 		return
 	}
 	if l == "" {
+		p.lastDiag = -1
 		return
 	}
+	if l[0] == '\t' && p.lastDiag >= 0 {
+		p.res.Problems[p.lastDiag].addDetail(l)
+		return
+	}
+	p.lastDiag = -1
 	if l[0] == ' ' || l[0] == '\t' {
 		p.indented(l)
 		return
@@ -159,6 +166,7 @@ func (p *goTextParser) line(l string) {
 				kind = ProblemBuildFailed
 			}
 			p.addProblem(Problem{Kind: kind, Package: p.diagPkg, File: m[1], Line: atoi(m[2]), Message: m[3], Output: []string{l}})
+			p.lastDiag = len(p.res.Problems) - 1
 			return
 		}
 	}

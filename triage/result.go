@@ -68,8 +68,11 @@ type Problem struct {
 	Message string      `json:"message"`        // first line that says what happened
 	File    string      `json:"file,omitempty"`
 	Line    int         `json:"line,omitempty"`
-	Output  []string    `json:"output,omitempty"` // the lines that explain it (bounded)
-	Frames  []string    `json:"frames,omitempty"` // first normalised stack frames, for panics
+	// Detail holds the lines a compiler indented under its diagnostic
+	// ("\thave (number)", "\twant ()"), raw, at most maxDiagDetail.
+	Detail []string `json:"detail,omitempty"`
+	Output []string `json:"output,omitempty"` // the lines that explain it (bounded)
+	Frames []string `json:"frames,omitempty"` // first normalised stack frames, for panics
 }
 
 // Suite is a JUnit test suite as declared in the file.
