@@ -236,3 +236,18 @@ func TestReplayRespectsRunIdentity(t *testing.T) {
 		t.Error("replaying an unknown delivery must fail")
 	}
 }
+
+// A push naming a clone URL off the GitHub host is malformed: the runner
+// would fetch and run code from wherever the payload points.
+func TestPushWithForeignCloneURLIsMalformed(t *testing.T) {
+	ts := apptest.NewServer(t)
+	body := mutate(t, "push/with-new-branch.payload.json", func(p map[string]any) {
+		p["repository"].(map[string]any)["clone_url"] = "https://evil.example/octo/app.git"
+	})
+	if r := ts.Deliver(t, "push", "", body); r.Status != http.StatusBadRequest {
+		t.Fatalf("push from another host: %d %v, want 400", r.Status, r.Body)
+	}
+	if n := ts.Count(t, "SELECT count(*) FROM runs"); n != 0 {
+		t.Errorf("%d runs from a foreign clone URL", n)
+	}
+}
