@@ -273,11 +273,16 @@ func (ex *execution) saveGoModules(ctx context.Context) error {
 // failure turns an error that ended the run early into its outcome.
 func (ex *execution) failure(ctx context.Context, err error) outcome {
 	cause := context.Cause(ctx)
+	var de *runner.DataError
 	switch {
 	case errors.Is(err, errRunTimeout) || errors.Is(cause, errRunTimeout):
 		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
+	case errors.As(err, &de):
+		// What the run names is not there: retrying cannot help, and it
+		// is no fault of the machinery.
+		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	case runner.IsInfra(err):
 		return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 	}

@@ -94,6 +94,24 @@ type InfraError struct {
 func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
 
+// DataError is a run that cannot go on because of what it names or
+// produced: a commit that does not exist, a clone URL where no repository
+// answers, result files that cannot be read. Retrying cannot help, and it
+// says nothing about the machinery: the run fails (configuration) with Msg,
+// and the infrastructure rate does not count it.
+type DataError struct {
+	Msg string
+	Err error // what git or the parser said, when anything
+}
+
+func (e *DataError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %v", e.Msg, e.Err)
+}
+func (e *DataError) Unwrap() error { return e.Err }
+
 // IsInfra reports whether err is (or wraps) an *InfraError.
 func IsInfra(err error) bool {
 	var ie *InfraError
