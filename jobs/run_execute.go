@@ -31,8 +31,12 @@ type RunnerConfig struct {
 	DefaultLimits                     runner.Limits     // applied to limits the pipeline leaves unset
 	MaxLimits                         runner.Limits     // ceilings the pipeline may not exceed (0: none)
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
-	Log                               runner.LogOptions // Secrets here are masked in every step's log
-	Logger                            *slog.Logger
+	// MaxTestResults caps the test results stored per step (default
+	// 50,000); MaxResultFileBytes the size of a result file read (64 MiB).
+	MaxTestResults     int
+	MaxResultFileBytes int64
+	Log                runner.LogOptions // Secrets here are masked in every step's log
+	Logger             *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -44,6 +48,23 @@ func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
 		d = p.Timeout
 	}
 	return min(d, c.maxRun())
+}
+
+// Defaults of the caps on test results.
+const (
+	DefaultMaxTestResults     = 50_000
+	DefaultMaxResultFileBytes = 64 << 20
+)
+
+func (c RunnerConfig) resultCaps() (tests int, fileBytes int64) {
+	tests, fileBytes = c.MaxTestResults, c.MaxResultFileBytes
+	if tests <= 0 {
+		tests = DefaultMaxTestResults
+	}
+	if fileBytes <= 0 {
+		fileBytes = DefaultMaxResultFileBytes
+	}
+	return tests, fileBytes
 }
 
 func (c RunnerConfig) maxRun() time.Duration {

@@ -116,17 +116,26 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 
 	var results *triage.Results
 	if runErr == nil {
-		var err error
-		results, err = ex.results(s, jsonOut, started)
-		if err != nil {
-			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
-		}
+		var warnings []string
+		results, warnings = ex.results(s, jsonOut, started)
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
 			// thousands of results, and a step's results land whole or not at all.
-			if err := ex.w.DB.InTx(ctx, func(tx pgx.Tx) error {
+			err := ex.w.DB.InTx(ctx, func(tx pgx.Tx) error {
 				return store.RecordTestResults(ctx, tx, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests)
-			}); err != nil {
+			})
+			switch {
+			case store.IsDataException(err):
+				// What the step wrote, not the machinery: the run goes on without them.
+				warnings = append(warnings, fmt.Sprintf("step %q: its test results could not be stored: %v", s.Name, err))
+				results = nil
+			case err != nil:
+				runErr = err
+			}
+		}
+		for _, w := range warnings {
+			ex.log.Warn("test results", "step", s.Name, "warning", w)
+			if err := store.AddRunWarning(ctx, db, runID, w); err != nil && runErr == nil {
 				runErr = err
 			}
 		}
@@ -173,13 +182,31 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 
 // results parses what the step produced: the captured stdout for
 // go-test-json, files matching the glob written since the attempt started
-// for junit.
-func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (*triage.Results, error) {
+// for junit. What the step wrote wrong (a file that does not parse, one
+// over the size cap, more tests than the cap) is a warning, not an error:
+// it is data, and the run goes on with what could be read.
+func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (*triage.Results, []string) {
+	maxTests, maxFile := ex.w.Config.resultCaps()
+	var warnings []string
+	capped := func(r *triage.Results) (*triage.Results, []string) {
+		var dropped int
+		r.Tests, dropped = triage.CapTests(r.Tests, maxTests)
+		r.Dropped += dropped
+		if r.Dropped > 0 {
+			warnings = append(warnings, fmt.Sprintf("step %q: %d test results kept of %d, the cap per step (SENTINEL_MAX_TEST_RESULTS); failing tests were kept first",
+				s.Name, len(r.Tests), len(r.Tests)+r.Dropped))
+		}
+		return r, warnings
+	}
 	if jsonOut != nil {
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+			return nil, []string{fmt.Sprintf("step %q: reading its go test -json output: %v", s.Name, err)}
 		}
-		return triage.ParseGoTestJSON(jsonOut)
+		r, err := triage.ParseGoTestJSON(jsonOut)
+		if err != nil {
+			return nil, []string{fmt.Sprintf("step %q: its go test -json output could not be parsed: %v", s.Name, err)}
+		}
+		return capped(r)
 	}
 	glob, ok := s.JUnitGlob()
 	if !ok {
@@ -188,30 +215,36 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 	fsys := os.DirFS(ex.ws)
 	files, err := runner.GlobFiles(fsys, glob)
 	if err != nil {
-		return nil, err
+		return nil, []string{fmt.Sprintf("step %q: results %s: %v", s.Name, glob, err)}
 	}
 	all := &triage.Results{Format: "junit"}
-	var errs []error
 	for _, name := range files {
 		// Reports left by an earlier attempt would be read twice.
-		if st, err := os.Stat(ex.ws + "/" + name); err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
+		st, err := os.Stat(ex.ws + "/" + name)
+		if err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
+			continue
+		}
+		if st.Size() > maxFile {
+			warnings = append(warnings, fmt.Sprintf("step %q: results file %s is %s, over the cap of %s per file (SENTINEL_MAX_RESULT_FILE_SIZE); not read",
+				s.Name, name, runner.FormatBytes(st.Size()), runner.FormatBytes(maxFile)))
 			continue
 		}
 		f, err := fsys.Open(name)
 		if err != nil {
-			errs = append(errs, err)
+			warnings = append(warnings, fmt.Sprintf("step %q: results file %s: %v", s.Name, name, err))
 			continue
 		}
-		r, err := triage.ParseJUnit(f)
+		r, err := triage.ParseJUnitMax(f, maxTests)
 		f.Close()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			warnings = append(warnings, fmt.Sprintf("step %q: results file %s could not be parsed: %v", s.Name, name, err))
 			continue
 		}
 		all.Tests = append(all.Tests, r.Tests...)
 		all.Suites = append(all.Suites, r.Suites...)
+		all.Dropped += r.Dropped
 	}
-	return all, errors.Join(errs...)
+	return capped(all)
 }
 
 func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
