@@ -35,8 +35,11 @@ type RunnerConfig struct {
 	// 50,000); MaxResultFileBytes the size of a result file read (64 MiB).
 	MaxTestResults     int
 	MaxResultFileBytes int64
-	Log                runner.LogOptions // Secrets here are masked in every step's log
-	Logger             *slog.Logger
+	// DiskWatchInterval is how often a step's workspace is measured
+	// against its disk limit (default 2 s).
+	DiskWatchInterval time.Duration
+	Log               runner.LogOptions // Secrets here are masked in every step's log
+	Logger            *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -65,6 +68,13 @@ func (c RunnerConfig) resultCaps() (tests int, fileBytes int64) {
 		fileBytes = DefaultMaxResultFileBytes
 	}
 	return tests, fileBytes
+}
+
+func (c RunnerConfig) diskWatchInterval() time.Duration {
+	if c.DiskWatchInterval <= 0 {
+		return 2 * time.Second
+	}
+	return c.DiskWatchInterval
 }
 
 func (c RunnerConfig) maxRun() time.Duration {

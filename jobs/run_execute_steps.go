@@ -51,7 +51,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 		return ex.failure(ctx, err), true
 	}
 	res, results, err := ex.attempt(ctx, spec, s, attempt)
-	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled; retry++ {
+	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled && !res.DiskExceeded; retry++ {
 		command, ok := retryCommand(s, results)
 		if !ok {
 			break
@@ -74,6 +74,9 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	case res.OOMKilled:
 		return outcome{state: store.RunFailed, category: triage.CategoryOOM,
 			err: fmt.Errorf("step %q was killed: out of memory", s.Name)}, true
+	case res.DiskExceeded:
+		return outcome{state: store.RunFailed, category: triage.CategoryDisk,
+			err: fmt.Errorf("step %q was stopped: disk full: the workspace exceeded its limit of %s", s.Name, runner.FormatBytes(spec.Limits.Disk))}, true
 	case res.Failed():
 		return outcome{state: store.RunFailed, err: fmt.Errorf("step %q exited with code %d", s.Name, res.ExitCode)}, true
 	}
@@ -108,7 +111,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 	}
 	started := time.Now()
 	ex.lastImage = spec.Image
-	res, runErr := ex.w.Config.Runtime.RunStep(ctx, spec)
+	res, runErr := ex.runStep(ctx, spec)
 	stats, logErr := stream.Close()
 	if logErr != nil {
 		ex.log.Warn("storing the step log failed", "step", s.Name, "err", logErr)
@@ -163,6 +166,8 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 		e.State, e.Error = triage.StepErrored, err.Error()
 	case res.TimedOut:
 		e.State, e.Error = triage.StepTimedOut, fmt.Sprintf("exceeded its %s timeout", spec.Timeout)
+	case res.DiskExceeded:
+		e.State, e.Error = triage.StepFailed, fmt.Sprintf("stopped: disk full: the workspace exceeded its limit of %s", runner.FormatBytes(spec.Limits.Disk))
 	default:
 		code := res.ExitCode
 		e.ExitCode, e.OOMKilled = &code, res.OOMKilled
@@ -273,4 +278,26 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	maps.Copy(env, p.Env)
 	maps.Copy(env, s.Env)
 	return env
+}
+
+// runStep runs the step through the runtime while watching the workspace's
+// size: past the disk limit the step is stopped and ends DiskExceeded, a
+// result of the step rather than an error.
+func (ex *execution) runStep(ctx context.Context, spec runner.StepSpec) (runner.StepResult, error) {
+	if spec.Limits.Disk <= 0 {
+		return ex.w.Config.Runtime.RunStep(ctx, spec)
+	}
+	stepCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go runner.WatchWorkspace(stepCtx, spec.Workspace, spec.Limits.Disk, ex.w.Config.diskWatchInterval(), func(e *runner.DiskExceeded) {
+		ex.log.Warn("step stopped", "step", spec.Name, "err", e)
+		stop(e)
+	})
+	res, err := ex.w.Config.Runtime.RunStep(stepCtx, spec)
+	var full *runner.DiskExceeded
+	if err != nil && context.Cause(ctx) == nil && errors.As(context.Cause(stepCtx), &full) {
+		res.DiskExceeded, res.ExitCode = true, -1
+		return res, nil
+	}
+	return res, err
 }

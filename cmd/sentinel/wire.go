@@ -80,6 +80,9 @@ func (m *Main) runnerConfig(rt runner.Runtime, workDir string, token func(contex
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log, Token: token,
 		MaxLimits: m.Config.StepMaxLimits,
+		// The workspace watch works under every runtime.
+		DefaultLimits:  runner.Limits{Disk: m.Config.StepLimits.Disk},
+		MaxTestResults: int(m.Config.MaxTestResults), MaxResultFileBytes: m.Config.MaxResultFileBytes,
 	}
 	if rt.Name() == "docker" {
 		c.DefaultLimits = m.Config.StepLimits

@@ -76,12 +76,17 @@ type StepResult struct {
 	ExitCode  int
 	OOMKilled bool
 	TimedOut  bool
-	Started   time.Time
-	Finished  time.Time
+	// DiskExceeded: the step was stopped because its workspace grew past
+	// the disk limit (set by the caller watching it, WatchWorkspace).
+	DiskExceeded bool
+	Started      time.Time
+	Finished     time.Time
 }
 
 // Failed reports whether the step did not succeed.
-func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
+func (r StepResult) Failed() bool {
+	return r.ExitCode != 0 || r.OOMKilled || r.TimedOut || r.DiskExceeded
+}
 
 // InfraError is a failure of the machinery rather than of the code under
 // test: daemon unreachable, image pull failed, workspace disk full. A run
