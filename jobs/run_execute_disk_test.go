@@ -39,6 +39,16 @@ steps:
 	if steps := h.steps(runID); len(steps) != 1 || steps[0].State != triage.StepFailed || !strings.Contains(steps[0].Error, "disk full") {
 		t.Errorf("steps %+v, want the one step failed with disk full", steps)
 	}
+	// The run records what its steps were given and what held.
+	var disk store.StepLimit
+	for _, l := range run.Limits {
+		if l.Name == "disk" {
+			disk = l
+		}
+	}
+	if len(run.Limits) != 4 || disk.Value != "2 MiB" || !disk.Enforced {
+		t.Errorf("run limits %+v, want memory, cpus, pids and an enforced 2 MiB disk", run.Limits)
+	}
 	h.assertClean(runID)
 
 	cloneURL, sha = h.repo(map[string]string{".sentinel.yml": "image: ignored\nlimits:\n  disk: 1g\nsteps: [{name: a, run: \"true\"}]\n"})

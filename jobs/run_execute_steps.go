@@ -32,6 +32,9 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 		}
 		ids[i], attempts[i] = id, att
 	}
+	if err := store.SetRunLimits(ctx, db, ex.run.ID, ex.limitReport(ex.limits(p))); err != nil {
+		return ex.failure(ctx, err)
+	}
 	for i, s := range p.Steps {
 		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
 			return o
@@ -265,6 +268,25 @@ func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
 
 func (ex *execution) limits(p *runner.Pipeline) runner.Limits {
 	return p.Limits.Or(ex.w.Config.DefaultLimits)
+}
+
+// limitReport is what the run page and the API show of the steps' limits:
+// each value and whether it holds under this runtime.
+func (ex *execution) limitReport(l runner.Limits) []store.StepLimit {
+	var out []store.StepLimit
+	if e, ok := ex.w.Config.Runtime.(runner.LimitEnforcer); ok {
+		out = e.Enforcement(l)
+	} else {
+		for _, name := range []string{"memory", "cpus", "pids"} {
+			out = append(out, store.StepLimit{Name: name, Value: "?", How: "not known: the " + ex.w.Config.Runtime.Name() + " runtime does not say"})
+		}
+	}
+	disk := store.StepLimit{Name: "disk", Value: "none", How: "not set"}
+	if l.Disk > 0 {
+		disk = store.StepLimit{Name: "disk", Value: runner.FormatBytes(l.Disk), Enforced: true,
+			How: fmt.Sprintf("workspace measured every %s; the step is stopped past it", ex.w.Config.diskWatchInterval())}
+	}
+	return append(out, disk)
 }
 
 // env is what every step sees: CI markers, the run's identity, the

@@ -69,7 +69,8 @@ func TestConfigStepLimits(t *testing.T) {
 }
 
 // TestStepLimitsWired: the run worker gets the settings' defaults under
-// Docker, and the ceilings under every runtime; the shell gets no defaults.
+// Docker, and the ceilings under every runtime; the shell gets every default
+// but memory.
 func TestStepLimitsWired(t *testing.T) {
 	c, err := load(nil)
 	if err != nil {
@@ -86,8 +87,13 @@ func TestStepLimitsWired(t *testing.T) {
 		t.Errorf("docker: defaults %+v ceilings %+v, want %+v and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepLimits, c.StepMaxLimits)
 	}
 	rc = m.runnerConfig(runner.NewShell(), t.TempDir(), nil)
-	if rc.DefaultLimits != (runner.Limits{}) || rc.MaxLimits != c.StepMaxLimits {
-		t.Errorf("shell: defaults %+v ceilings %+v, want none and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepMaxLimits)
+	shellWant := c.StepLimits
+	shellWant.Memory = 0
+	if rc.DefaultLimits != shellWant || rc.MaxLimits != c.StepMaxLimits {
+		t.Errorf("shell: defaults %+v ceilings %+v, want %+v (no memory) and %+v", rc.DefaultLimits, rc.MaxLimits, shellWant, c.StepMaxLimits)
+	}
+	if rc.MaxTestResults != 50000 || rc.MaxResultFileBytes != 64<<20 {
+		t.Errorf("result caps %d and %d, want 50000 and 64 MiB", rc.MaxTestResults, rc.MaxResultFileBytes)
 	}
 }
 
