@@ -43,7 +43,9 @@ steps:
 	cli := h.rt.(*runner.Docker).Client()
 	ctx := context.Background()
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{
-		Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10))})
+		// Other tests' databases share the daemon and number their runs alike.
+		Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10),
+			runner.LabelInstance+"="+h.rt.(*runner.Docker).Instance)})
 	if err != nil || len(list.Items) != 1 {
 		t.Fatalf("containers of run %d: %+v (%v)", runID, list.Items, err)
 	}
