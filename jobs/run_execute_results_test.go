@@ -68,3 +68,31 @@ steps:
 		t.Errorf("the check run's summary does not tell the cap:\n%s", out.Summary)
 	}
 }
+
+// TestRunExecuteGoTestJSONOverCap: go test -json output past the result
+// file cap is neither kept whole on disk nor parsed into wrong outcomes: the
+// run gets a warning and no results.
+func TestRunExecuteGoTestJSONOverCap(t *testing.T) {
+	h := newHarness(t, runner.NewShell(), false)
+	h.cfg.MaxResultFileBytes = 4096
+	h.client = newTestClient(t, h.db, h.cfg, true)
+	cloneURL, sha := h.repo(map[string]string{".sentinel.yml": `image: ignored
+steps:
+  - name: tests
+    run: |
+      i=0; while [ $i -lt 200 ]; do
+        printf '{"Action":"pass","Package":"example.com/m","Test":"TestN%d","Elapsed":0}\n' $i; i=$((i+1))
+      done
+    results: go-test-json
+`})
+	runID, _ := h.enqueue(cloneURL, sha)
+	run := h.waitRun(runID, time.Minute)
+	if run.State != store.RunSucceeded || len(run.Warnings) != 1 ||
+		run.Warnings[0] != `step "tests": its go test -json output reached the cap of 4 KiB (SENTINEL_MAX_RESULT_FILE_SIZE); its results were not read` {
+		t.Errorf("run %s %q, want succeeded with a warning of the cap", run.State, run.Warnings)
+	}
+	var n int
+	if err := h.db.QueryRow(context.Background(), `SELECT count(*) FROM test_results WHERE run_id = $1`, runID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d results stored (%v), want none", n, err)
+	}
+}

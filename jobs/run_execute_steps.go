@@ -110,7 +110,10 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		defer os.Remove(f.Name())
 		defer f.Close()
 		jsonOut = f
-		spec.Stdout = io.MultiWriter(stream, f)
+		// Kept to the result file cap: the file is outside the workspace,
+		// where the disk limit does not watch.
+		_, maxFile := ex.w.Config.resultCaps()
+		spec.Stdout = io.MultiWriter(stream, &cappedWriter{w: f, left: maxFile})
 	}
 	started := time.Now()
 	ex.lastImage = spec.Image
@@ -209,6 +212,12 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 	if jsonOut != nil {
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
 			return nil, []string{fmt.Sprintf("step %q: reading its go test -json output: %v", s.Name, err)}
+		}
+		if st, err := jsonOut.Stat(); err == nil && st.Size() >= maxFile {
+			// Cut short, the stream would leave tests without their end, and
+			// they would read as incomplete: better none than wrong ones.
+			return nil, []string{fmt.Sprintf("step %q: its go test -json output reached the cap of %s (SENTINEL_MAX_RESULT_FILE_SIZE); its results were not read",
+				s.Name, runner.FormatBytes(maxFile))}
 		}
 		r, err := triage.ParseGoTestJSON(jsonOut)
 		if err != nil {
@@ -322,4 +331,26 @@ func (ex *execution) runStep(ctx context.Context, spec runner.StepSpec) (runner.
 		return res, nil
 	}
 	return res, err
+}
+
+// cappedWriter writes the first left bytes to w and drops the rest,
+// reporting success so that the step's other outputs go on.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if c.left <= 0 {
+		return len(p), nil
+	}
+	n := int64(len(p))
+	if n > c.left {
+		n = c.left
+	}
+	if _, err := c.w.Write(p[:n]); err != nil {
+		return 0, err
+	}
+	c.left -= n
+	return len(p), nil
 }
