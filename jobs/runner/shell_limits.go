@@ -69,7 +69,11 @@ func cpuSubset(nanoCPUs int64) (set unix.CPUSet, ok bool) {
 
 // Enforcement says which of the limits l the shell runtime applies, and how.
 func (s *Shell) Enforcement(l Limits) []store.StepLimit {
-	out := []store.StepLimit{limitOf("memory", l.Memory, FormatBytes, true, "per process (RLIMIT_DATA): an allocation past it fails; the step is not killed as a whole")}
+	memory := limitOf("memory", l.Memory, FormatBytes, true, "per process (RLIMIT_DATA): an allocation past it fails; the step is not killed as a whole")
+	if l.Memory <= 0 {
+		memory.How = "not set: the shell executor applies only a pipeline's own limits.memory, since a per-process data limit by default would break tools that map large ranges (race detector, sanitizers)"
+	}
+	out := []store.StepLimit{memory}
 	cpus := limitOf("cpus", l.NanoCPUs, FormatCPUs, true, "")
 	if _, ok := cpuSubset(l.NanoCPUs); ok {
 		cpus.How = fmt.Sprintf("pinned to %d of the host's CPUs (affinity), not a time share", (l.NanoCPUs+1e9-1)/1e9)
