@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -65,9 +67,9 @@ func (s *Server) apiCreateRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.CloneURL == "" {
-		req.CloneURL = "https://github.com/" + req.FullName + ".git"
+		req.CloneURL = "https://" + cmp.Or(s.Opts.GitHubHost, "github.com") + "/" + req.FullName + ".git"
 	}
-	cloneURL, err := checkCloneURL(req.CloneURL, s.Opts.AllowLocalRepos)
+	cloneURL, err := checkCloneURL(req.CloneURL, s.Opts.cloneHosts())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -98,11 +100,13 @@ func (s *Server) apiCreateRepo(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkCloneURL accepts what the runner's checkout can fetch: an http(s)
-// URL without credentials and, only when local repositories are allowed
+// URL without credentials on the GitHub host (or a loopback one, when
+// local repositories are allowed) and, only when local repositories are allowed
 // (SENTINEL_ALLOW_LOCAL_REPOS), a file:// URL or an absolute path, returned
 // as a file:// URL. ssh:// and git:// are refused, since checkout cannot
 // use them, and so is anything git could read as an option.
-func checkCloneURL(raw string, allowLocal bool) (string, error) {
+func checkCloneURL(raw string, hosts intake.CloneHosts) (string, error) {
+	allowLocal := hosts.AllowLocal
 	refuse := func(why string) (string, error) {
 		return "", clientError(http.StatusBadRequest, fmt.Sprintf("clone_url %q: %s", raw, why))
 	}
@@ -118,6 +122,9 @@ func checkCloneURL(raw string, allowLocal bool) (string, error) {
 	}
 	switch {
 	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil:
+		if err := hosts.Check(raw); err != nil {
+			return "", clientError(http.StatusBadRequest, err.Error())
+		}
 		return raw, nil
 	case u.Scheme == "file" && u.Host == "" && path.IsAbs(u.Path):
 		if !allowLocal {

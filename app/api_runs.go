@@ -34,6 +34,11 @@ type apiRun struct {
 	FinishedAt    *time.Time      `json:"finished_at"`
 	DurationMS    int64           `json:"duration_ms"`
 	URL           string          `json:"url"`
+	Fork          bool            `json:"fork"`
+	// Limits are the limits the steps were given and whether the runtime
+	// enforced each; null before the steps.
+	Limits   []store.StepLimit `json:"limits"`
+	Warnings []string          `json:"warnings"`
 }
 
 func (s *Server) toAPIRun(r store.Run, now time.Time) apiRun {
@@ -41,7 +46,8 @@ func (s *Server) toAPIRun(r store.Run, now time.Time) apiRun {
 		CommitMessage: r.CommitMessage, Author: r.Author, Trigger: r.Trigger, Attempt: r.Attempt, ExternalID: r.ExternalID,
 		State: r.State, Conclusion: r.Conclusion, Category: r.Category, Error: r.Error, SupersededBy: r.SupersededBy,
 		CheckRunID: r.CheckRunID, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-		DurationMS: r.Duration(now).Milliseconds(), URL: strings.TrimRight(s.Opts.PublicURL, "/") + "/runs/" + strconv.FormatInt(r.ID, 10)}
+		DurationMS: r.Duration(now).Milliseconds(), URL: strings.TrimRight(s.Opts.PublicURL, "/") + "/runs/" + strconv.FormatInt(r.ID, 10),
+		Fork: r.Fork, Limits: r.Limits, Warnings: r.Warnings}
 }
 
 type apiStep struct {

@@ -196,7 +196,8 @@ func TestAPIWrites(t *testing.T) {
 func TestAPIReposRefusesLocalPathsByDefault(t *testing.T) {
 	t.Parallel()
 	ds := newDashServer(t, Options{})
-	for _, u := range []string{"/srv/git/x", "file:///srv/git/x", "ssh://git@github.com/me/x.git", "git://github.com/me/x.git", "relative/path"} {
+	for _, u := range []string{"/srv/git/x", "file:///srv/git/x", "ssh://git@github.com/me/x.git", "git://github.com/me/x.git", "relative/path",
+		"https://evil.example/me/x.git", "http://127.0.0.1:9418/me/x.git"} {
 		status, m := apiDo(t, "POST", ds.url+"/api/repos", fmt.Sprintf(`{"full_name": "me/x", "clone_url": %q}`, u))
 		if status != http.StatusBadRequest {
 			t.Errorf("clone_url %q: %d %v, want 400", u, status, m)
@@ -209,5 +210,8 @@ func TestAPIReposRefusesLocalPathsByDefault(t *testing.T) {
 	status, m := apiDo(t, "POST", local.url+"/api/repos", `{"full_name": "me/y", "clone_url": "/srv/git/y"}`)
 	if repo, _ := m["repo"].(map[string]any); status != http.StatusCreated || repo["clone_url"] != "file:///srv/git/y" {
 		t.Errorf("local path allowed: %d %v, want 201 with file:///srv/git/y", status, m)
+	}
+	if status, m := apiDo(t, "POST", local.url+"/api/repos", `{"full_name": "me/z", "clone_url": "http://127.0.0.1:9418/me/z.git"}`); status != http.StatusCreated {
+		t.Errorf("loopback clone_url allowed: %d %v, want 201", status, m)
 	}
 }

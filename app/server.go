@@ -30,6 +30,14 @@ type Options struct {
 	// AllowLocalRepos lets POST /api/repos add repositories by local path
 	// or file:// URL (the demo, tests, a single-machine setup).
 	AllowLocalRepos bool
+	// GitHubHost serves the repositories (intake.WebHost of
+	// GITHUB_API_URL); clone URLs elsewhere are refused. "" is github.com.
+	GitHubHost string
+}
+
+// cloneHosts is where clone URLs from payloads and the API may point.
+func (o Options) cloneHosts() intake.CloneHosts {
+	return intake.CloneHosts{GitHub: o.GitHubHost, AllowLocal: o.AllowLocalRepos}
 }
 
 // Server holds the dependencies of every handler.
@@ -61,8 +69,10 @@ func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Op
 	if opts.WebhookBodyBudget <= 0 {
 		opts.WebhookBodyBudget = defaultWebhookBodyBudget
 	}
+	in := intake.New(db, rc, actions, log)
+	in.Hosts = opts.cloneHosts()
 	return &Server{DB: db, River: rc, Log: log, Opts: opts, Metrics: NewMetrics(db), Actions: actions,
-		Intake: intake.New(db, rc, actions, log), bodies: &bodyBudget{limit: opts.WebhookBodyBudget}}
+		Intake: in, bodies: &bodyBudget{limit: opts.WebhookBodyBudget}}
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully: requests

@@ -26,9 +26,11 @@ func (a *Actions) Rerun(ctx context.Context, runID int64, actor string) (int64, 
 }
 
 // RerunTx is Rerun in the caller's transaction, for the intake (GitHub's
-// re-run requests and the Re-run button). A run that awaits approval is
-// approved, not re-run: a new attempt would execute a fork's code that
-// nobody approved.
+// re-run requests and the Re-run button). It is the one door to a new
+// attempt, and so the fork gate of re-runs: a run that awaits approval is
+// approved, not re-run, and every new attempt of a fork's run awaits
+// approval again, whatever became of the earlier one (approved, cancelled,
+// superseded), since it executes the fork's code as it is now.
 func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor string) (int64, error) {
 	if prev.State == store.RunAwaitingApproval {
 		return 0, fmt.Errorf("run %d awaits approval; approve it instead: %w", prev.ID, store.ErrInvalidTransition)
@@ -37,18 +39,22 @@ func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor 
 	if err != nil {
 		return 0, err
 	}
+	state := store.RunQueued
+	if prev.Fork {
+		state = store.RunAwaitingApproval
+	}
 	id, created, err := store.InsertRun(ctx, tx, store.NewRun{
 		RepositoryID: prev.RepositoryID, SHA: prev.SHA, Ref: prev.Ref, Branch: prev.Branch, PRNumber: prev.PRNumber,
 		HeadRepo: prev.HeadRepo, CloneURL: prev.CloneURL, CommitMessage: prev.CommitMessage, Author: prev.Author,
-		Trigger: prev.Trigger, Attempt: attempt, ExternalID: prev.ExternalID,
+		Trigger: prev.Trigger, Attempt: attempt, ExternalID: prev.ExternalID, State: state, Fork: prev.Fork,
 	})
 	if err != nil || !created {
 		return id, err
 	}
-	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt}); err != nil {
+	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt, "state": state}); err != nil {
 		return 0, err
 	}
-	return id, EnqueueRun(ctx, a.River, tx, id, true)
+	return id, EnqueueRun(ctx, a.River, tx, id, state == store.RunQueued)
 }
 
 // Cancel marks an unfinished run cancelled, cancels its River job (which

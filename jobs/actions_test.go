@@ -309,3 +309,37 @@ func TestActionsTransitionIncidentAndRetryJob(t *testing.T) {
 	}
 	wantErr(t, "retry no job", a.RetryJob(s.ctx, 999999, "dashboard:admin"), store.ErrNotFound)
 }
+
+// TestRerunOfForkRunAwaitsApproval: whatever became of a fork's run (never
+// approved and cancelled or superseded, or approved and finished), a re-run
+// is a new attempt that awaits approval again, with no run.execute job.
+func TestRerunOfForkRunAwaitsApproval(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	a := s.actions()
+	for _, state := range []store.RunState{store.RunCancelled, store.RunFailed, store.RunSucceeded, store.RunErrored} {
+		sha := "fork-" + string(state)
+		prev, _, err := store.InsertRun(s.ctx, s.db, store.NewRun{RepositoryID: s.repoID, SHA: sha, Ref: "refs/pull/7/head", Branch: "feature",
+			PRNumber: 7, HeadRepo: "mallory/app", Trigger: store.TriggerPullRequest, State: state, Fork: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := a.Rerun(s.ctx, prev, "dashboard:admin")
+		if err != nil {
+			t.Fatalf("%s: %v", state, err)
+		}
+		run, err := store.GetRun(s.ctx, s.db, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.State != store.RunAwaitingApproval || !run.Fork || run.Attempt != 2 {
+			t.Errorf("re-run of a %s fork run: state %s fork %v attempt %d, want awaiting_approval, fork, attempt 2", state, run.State, run.Fork, run.Attempt)
+		}
+		if n := s.count(`SELECT count(*) FROM river_job WHERE kind = 'run.execute' AND (args->>'run_id')::bigint = $1`, next); n != 0 {
+			t.Errorf("re-run of a %s fork run: %d run.execute jobs before approval", state, n)
+		}
+		if err := a.Approve(s.ctx, next, "dashboard:admin"); err != nil {
+			t.Errorf("approve the re-run: %v", err)
+		}
+	}
+}

@@ -31,8 +31,15 @@ type RunnerConfig struct {
 	DefaultLimits                     runner.Limits     // applied to limits the pipeline leaves unset
 	MaxLimits                         runner.Limits     // ceilings the pipeline may not exceed (0: none)
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
-	Log                               runner.LogOptions // Secrets here are masked in every step's log
-	Logger                            *slog.Logger
+	// MaxTestResults caps the test results stored per step (default
+	// 50,000); MaxResultFileBytes the size of a result file read (64 MiB).
+	MaxTestResults     int
+	MaxResultFileBytes int64
+	// DiskWatchInterval is how often a step's workspace is measured
+	// against its disk limit (default 2 s).
+	DiskWatchInterval time.Duration
+	Log               runner.LogOptions // Secrets here are masked in every step's log
+	Logger            *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -44,6 +51,30 @@ func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
 		d = p.Timeout
 	}
 	return min(d, c.maxRun())
+}
+
+// Defaults of the caps on test results.
+const (
+	DefaultMaxTestResults     = 50_000
+	DefaultMaxResultFileBytes = 64 << 20
+)
+
+func (c RunnerConfig) resultCaps() (tests int, fileBytes int64) {
+	tests, fileBytes = c.MaxTestResults, c.MaxResultFileBytes
+	if tests <= 0 {
+		tests = DefaultMaxTestResults
+	}
+	if fileBytes <= 0 {
+		fileBytes = DefaultMaxResultFileBytes
+	}
+	return tests, fileBytes
+}
+
+func (c RunnerConfig) diskWatchInterval() time.Duration {
+	if c.DiskWatchInterval <= 0 {
+		return 2 * time.Second
+	}
+	return c.DiskWatchInterval
 }
 
 func (c RunnerConfig) maxRun() time.Duration {
@@ -329,11 +360,16 @@ func (ex *execution) saveGoModules(ctx context.Context) error {
 // failure turns an error that ended the run early into its outcome.
 func (ex *execution) failure(ctx context.Context, err error) outcome {
 	cause := context.Cause(ctx)
+	var de *runner.DataError
 	switch {
 	case errors.Is(err, errRunTimeout) || errors.Is(cause, errRunTimeout):
 		return outcome{state: store.RunTimedOut, category: triage.CategoryTimeout, err: errRunTimeout}
 	case cause != nil:
 		return outcome{state: store.RunCancelled, err: cause}
+	case errors.As(err, &de):
+		// What the run names is not there: retrying cannot help, and it
+		// is no fault of the machinery.
+		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	case runner.IsInfra(err):
 		return outcome{state: store.RunErrored, category: triage.CategoryInfrastructure, err: err}
 	}

@@ -184,3 +184,39 @@ func TestRunExecuteCloneURLFromRepository(t *testing.T) {
 		t.Errorf("log %q", log)
 	}
 }
+
+// TestRunExecuteDataErrors: a commit that is not in the repository and a
+// clone URL where nothing answers fail the run as configuration at the
+// first attempt, saying what is missing; River does not retry them, and
+// the infrastructure rate does not count them.
+func TestRunExecuteDataErrors(t *testing.T) {
+	h := newHarness(t, runner.NewShell(), true)
+	ctx := context.Background()
+	cloneURL, _ := h.repo(map[string]string{"README": "x"})
+	missing := strings.Repeat("cd", 20)
+	for _, c := range []struct{ url, sha, want string }{
+		{cloneURL, missing, "commit " + missing + " is not in " + cloneURL},
+		{"http://127.0.0.1:1/acme/gone.git", missing, "clone URL http://127.0.0.1:1/acme/gone.git is unreachable"},
+	} {
+		runID, jobID := h.enqueueOpts(c.url, c.sha, &river.InsertOpts{MaxAttempts: 3})
+		run := h.waitRun(runID, time.Minute)
+		if run.State != store.RunFailed || run.Category != triage.CategoryConfiguration || !strings.Contains(run.Error, c.want) {
+			t.Errorf("run %s/%s %q, want failed/configuration saying %q", run.State, run.Category, run.Error, c.want)
+		}
+		var attempt int
+		var state string
+		// The job is finalized just after the run's end is committed.
+		for deadline := time.Now().Add(30 * time.Second); state != "completed" && state != "retryable" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if err := h.db.QueryRow(ctx, `SELECT attempt, state FROM river_job WHERE id = $1`, jobID).Scan(&attempt, &state); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if attempt != 1 || state != "completed" {
+			t.Errorf("job attempt %d %s, want completed at the first attempt", attempt, state)
+		}
+		total, infra, err := store.InfraFailures(ctx, h.db, h.repoID, time.Now().Add(-time.Hour))
+		if err != nil || total != 1 || infra != 0 {
+			t.Errorf("infrastructure rate of the repository: %d of %d (%v), want 0 of 1", infra, total, err)
+		}
+	}
+}

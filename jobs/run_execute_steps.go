@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,9 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 		}
 		ids[i], attempts[i] = id, att
 	}
+	if err := store.SetRunLimits(ctx, db, ex.run.ID, ex.limitReport(ex.limits(p))); err != nil {
+		return ex.failure(ctx, err)
+	}
 	for i, s := range p.Steps {
 		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
 			return o
@@ -51,7 +55,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 		return ex.failure(ctx, err), true
 	}
 	res, results, err := ex.attempt(ctx, spec, s, attempt)
-	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled; retry++ {
+	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled && !res.DiskExceeded; retry++ {
 		command, ok := retryCommand(s, results)
 		if !ok {
 			break
@@ -74,6 +78,9 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	case res.OOMKilled:
 		return outcome{state: store.RunFailed, category: triage.CategoryOOM,
 			err: fmt.Errorf("step %q was killed: out of memory", s.Name)}, true
+	case res.DiskExceeded:
+		return outcome{state: store.RunFailed, category: triage.CategoryDisk,
+			err: fmt.Errorf("step %q was stopped: disk full: the workspace exceeded its limit of %s", s.Name, runner.FormatBytes(spec.Limits.Disk))}, true
 	case res.Failed():
 		return outcome{state: store.RunFailed, err: fmt.Errorf("step %q exited with code %d", s.Name, res.ExitCode)}, true
 	}
@@ -104,11 +111,14 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		defer os.Remove(f.Name())
 		defer f.Close()
 		jsonOut = f
-		spec.Stdout = io.MultiWriter(stream, f)
+		// Kept to the result file cap: the file is outside the workspace,
+		// where the disk limit does not watch.
+		_, maxFile := ex.w.Config.resultCaps()
+		spec.Stdout = io.MultiWriter(stream, &cappedWriter{w: f, left: maxFile})
 	}
 	started := time.Now()
 	ex.lastImage = spec.Image
-	res, runErr := ex.w.Config.Runtime.RunStep(ctx, spec)
+	res, runErr := ex.runStep(ctx, spec)
 	stats, logErr := stream.Close()
 	if logErr != nil {
 		ex.log.Warn("storing the step log failed", "step", s.Name, "err", logErr)
@@ -116,23 +126,36 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 
 	var results *triage.Results
 	if runErr == nil {
-		var err error
-		results, err = ex.results(s, jsonOut, started)
-		if err != nil {
-			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
+		var warnings, problems []string
+		results, warnings, problems = ex.results(s, jsonOut, started)
+		for _, p := range problems {
 			// A step that failed may have stopped before writing its
 			// results; one that passed and wrote none is misconfigured.
-			var none noResultFilesError
-			if !errors.As(err, &none) || !res.Failed() {
-				ex.triage.addProblem(fmt.Sprintf("step %q: %v", s.Name, err))
+			if res.Failed() && strings.Contains(p, noResultFiles) {
+				warnings = append(warnings, p)
+				continue
 			}
+			ex.triage.addProblem(p)
+			warnings = append(warnings, p)
 		}
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
 			// thousands of results, and a step's results land whole or not at all.
-			if err := ex.w.DB.InTx(ctx, func(tx pgx.Tx) error {
+			err := ex.w.DB.InTx(ctx, func(tx pgx.Tx) error {
 				return store.RecordTestResults(ctx, tx, ex.run.RepositoryID, runID, spec.StepID, attempt, results.Tests)
-			}); err != nil {
+			})
+			switch {
+			case store.IsDataException(err):
+				// What the step wrote, not the machinery: the run goes on without them.
+				warnings = append(warnings, fmt.Sprintf("step %q: its test results could not be stored: %v", s.Name, err))
+				results = nil
+			case err != nil:
+				runErr = err
+			}
+		}
+		for _, w := range warnings {
+			ex.log.Warn("test results", "step", s.Name, "warning", w)
+			if err := store.AddRunWarning(ctx, db, runID, w); err != nil && runErr == nil {
 				runErr = err
 			}
 		}
@@ -163,6 +186,8 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 		e.State, e.Error = triage.StepErrored, err.Error()
 	case res.TimedOut:
 		e.State, e.Error = triage.StepTimedOut, fmt.Sprintf("exceeded its %s timeout", spec.Timeout)
+	case res.DiskExceeded:
+		e.State, e.Error = triage.StepFailed, fmt.Sprintf("stopped: disk full: the workspace exceeded its limit of %s", runner.FormatBytes(spec.Limits.Disk))
 	default:
 		code := res.ExitCode
 		e.ExitCode, e.OOMKilled = &code, res.OOMKilled
@@ -182,54 +207,81 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 
 // results parses what the step produced: the captured stdout for
 // go-test-json, files matching the glob written since the attempt started
-// for junit.
-func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (*triage.Results, error) {
+// for junit. What the step wrote wrong (a file that does not parse, one
+// over the size cap, more tests than the cap) is a warning, not an error:
+// it is data, and the run goes on with what could be read. Problems (a
+// file that does not parse, none written) are the pipeline's configuration
+// problems too, named in the check run.
+func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (r *triage.Results, warnings, problems []string) {
+	maxTests, maxFile := ex.w.Config.resultCaps()
+	capped := func(r *triage.Results) (*triage.Results, []string, []string) {
+		var dropped int
+		r.Tests, dropped = triage.CapTests(r.Tests, maxTests)
+		r.Dropped += dropped
+		if r.Dropped > 0 {
+			warnings = append(warnings, fmt.Sprintf("step %q: %d test results kept of %d, the cap per step (SENTINEL_MAX_TEST_RESULTS); failing tests were kept first",
+				s.Name, len(r.Tests), len(r.Tests)+r.Dropped))
+		}
+		return r, warnings, problems
+	}
 	if jsonOut != nil {
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+			return nil, nil, []string{fmt.Sprintf("step %q: reading its go test -json output: %v", s.Name, err)}
+		}
+		if st, err := jsonOut.Stat(); err == nil && st.Size() >= maxFile {
+			// Cut short, the stream would leave tests without their end, and
+			// they would read as incomplete: better none than wrong ones.
+			return nil, []string{fmt.Sprintf("step %q: its go test -json output reached the cap of %s (SENTINEL_MAX_RESULT_FILE_SIZE); its results were not read",
+				s.Name, runner.FormatBytes(maxFile))}, nil
 		}
 		r, err := triage.ParseGoTestJSON(jsonOut)
 		if err != nil {
-			err = fmt.Errorf("results: go test -json output could not be read: %w", err)
+			return nil, nil, []string{fmt.Sprintf("step %q: its go test -json output could not be parsed: %v", s.Name, err)}
 		}
-		return r, err
+		return capped(r)
 	}
 	glob, ok := s.JUnitGlob()
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
 	fsys := os.DirFS(ex.ws)
 	files, err := runner.GlobFiles(fsys, glob)
 	if err != nil {
-		return nil, err
+		return nil, nil, []string{fmt.Sprintf("step %q: results %s: %v", s.Name, glob, err)}
 	}
 	all := &triage.Results{Format: "junit"}
-	var errs []error
 	read := 0
 	for _, name := range files {
 		// Reports left by an earlier attempt would be read twice.
-		if st, err := os.Stat(ex.ws + "/" + name); err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
+		st, err := os.Stat(ex.ws + "/" + name)
+		if err != nil || st.ModTime().Before(started.Add(-2*time.Second)) {
+			continue
+		}
+		if st.Size() > maxFile {
+			warnings = append(warnings, fmt.Sprintf("step %q: results file %s is %s, over the cap of %s per file (SENTINEL_MAX_RESULT_FILE_SIZE); not read",
+				s.Name, name, runner.FormatBytes(st.Size()), runner.FormatBytes(maxFile)))
 			continue
 		}
 		f, err := fsys.Open(name)
 		if err != nil {
-			errs = append(errs, err)
+			problems = append(problems, fmt.Sprintf("step %q: results file %s: %v", s.Name, name, err))
 			continue
 		}
-		r, err := triage.ParseJUnit(f)
+		r, err := triage.ParseJUnitMax(f, maxTests)
 		f.Close()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("results file %s is not valid JUnit XML: %w", name, err))
+			problems = append(problems, fmt.Sprintf("step %q: results file %s is not valid JUnit XML: %v", s.Name, name, err))
 			continue
 		}
 		all.Tests = append(all.Tests, r.Tests...)
 		all.Suites = append(all.Suites, r.Suites...)
+		all.Dropped += r.Dropped
 		read++
 	}
-	if read == 0 && len(errs) == 0 {
-		errs = append(errs, noResultFilesError{glob})
+	if read == 0 && len(problems) == 0 && len(warnings) == 0 {
+		problems = append(problems, fmt.Sprintf("step %q: %s junit:%s was written by the step (check the results: glob in %s)", s.Name, noResultFiles, glob, runner.PipelineFile))
 	}
-	return all, errors.Join(errs...)
+	return capped(all)
 }
 
 func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
@@ -247,6 +299,25 @@ func (ex *execution) limits(p *runner.Pipeline) runner.Limits {
 	return p.Limits.Or(ex.w.Config.DefaultLimits)
 }
 
+// limitReport is what the run page and the API show of the steps' limits:
+// each value and whether it holds under this runtime.
+func (ex *execution) limitReport(l runner.Limits) []store.StepLimit {
+	var out []store.StepLimit
+	if e, ok := ex.w.Config.Runtime.(runner.LimitEnforcer); ok {
+		out = e.Enforcement(l)
+	} else {
+		for _, name := range []string{"memory", "cpus", "pids"} {
+			out = append(out, store.StepLimit{Name: name, Value: "?", How: "not known: the " + ex.w.Config.Runtime.Name() + " runtime does not say"})
+		}
+	}
+	disk := store.StepLimit{Name: "disk", Value: "none", How: "not set"}
+	if l.Disk > 0 {
+		disk = store.StepLimit{Name: "disk", Value: runner.FormatBytes(l.Disk), Enforced: true,
+			How: fmt.Sprintf("workspace measured every %s; the step is stopped past it", ex.w.Config.diskWatchInterval())}
+	}
+	return append(out, disk)
+}
+
 // env is what every step sees: CI markers, the run's identity, the
 // pipeline's env, then the step's. Never a token.
 func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
@@ -260,9 +331,50 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	return env
 }
 
-// noResultFilesError: a step declares results and wrote no file matching them.
-type noResultFilesError struct{ glob string }
+// noResultFiles marks the problem of a step that declares results and
+// wrote no file matching them.
+const noResultFiles = "no results file matching"
 
-func (e noResultFilesError) Error() string {
-	return fmt.Sprintf("results: no file matching junit:%s was written by the step (check the results: glob in %s)", e.glob, runner.PipelineFile)
+// runStep runs the step through the runtime while watching the workspace's
+// size: past the disk limit the step is stopped and ends DiskExceeded, a
+// result of the step rather than an error.
+func (ex *execution) runStep(ctx context.Context, spec runner.StepSpec) (runner.StepResult, error) {
+	if spec.Limits.Disk <= 0 {
+		return ex.w.Config.Runtime.RunStep(ctx, spec)
+	}
+	stepCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go runner.WatchWorkspace(stepCtx, spec.Workspace, spec.Limits.Disk, ex.w.Config.diskWatchInterval(), func(e *runner.DiskExceeded) {
+		ex.log.Warn("step stopped", "step", spec.Name, "err", e)
+		stop(e)
+	})
+	res, err := ex.w.Config.Runtime.RunStep(stepCtx, spec)
+	var full *runner.DiskExceeded
+	if err != nil && context.Cause(ctx) == nil && errors.As(context.Cause(stepCtx), &full) {
+		res.DiskExceeded, res.ExitCode = true, -1
+		return res, nil
+	}
+	return res, err
+}
+
+// cappedWriter writes the first left bytes to w and drops the rest,
+// reporting success so that the step's other outputs go on.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if c.left <= 0 {
+		return len(p), nil
+	}
+	n := int64(len(p))
+	if n > c.left {
+		n = c.left
+	}
+	if _, err := c.w.Write(p[:n]); err != nil {
+		return 0, err
+	}
+	c.left -= n
+	return len(p), nil
 }

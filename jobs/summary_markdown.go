@@ -22,6 +22,9 @@ func renderSummary(conclusion string, r CheckReport) string {
 	if r.Run.Error != "" {
 		fmt.Fprintf(&b, "> **Run error%s:** %s\n\n", categorySuffix(r.Run.Category), oneLineMD(r.Run.Error))
 	}
+	for _, w := range r.Run.Warnings {
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", oneLineMD(w))
+	}
 	writeSteps(&b, r.Steps)
 	writeClusters(&b, r)
 	writeFlaky(&b, r.Failures)

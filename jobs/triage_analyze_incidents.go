@@ -52,7 +52,7 @@ func incidentFacts(ctx context.Context, tx pgx.Tx, run store.Run, need triage.In
 		}
 	}
 	if need.InfraRate {
-		if f.InfraRuns, f.InfraErrored, err = store.InfraFailures(ctx, tx, run.InstallationID, run.RepositoryID, now.Add(-p.Within)); err != nil {
+		if f.InfraRuns, f.InfraErrored, err = store.InfraFailures(ctx, tx, run.RepositoryID, now.Add(-p.Within)); err != nil {
 			return f, err
 		}
 	}

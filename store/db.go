@@ -123,6 +123,14 @@ func IsUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// IsDataException reports whether PostgreSQL refused a value itself
+// (SQLSTATE class 22: bad encoding, out of range, invalid text): the data
+// is at fault, not the database.
+func IsDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
 // Redact removes the password from a connection string for messages and logs.
 func Redact(databaseURL string) string {
 	u, err := url.Parse(databaseURL)

@@ -79,6 +79,9 @@ type Run struct {
 	CheckRunID     int64
 	JobID          int64
 	DeliveryID     string
+	Fork           bool        // code from a fork: every attempt awaits approval
+	Limits         []StepLimit // what each step was given; nil before the steps
+	Warnings       []string    // what went wrong without failing the run
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
@@ -99,14 +102,16 @@ func (r Run) Duration(now time.Time) time.Duration {
 const runColumns = `r.id, r.repository_id, p.full_name, COALESCE(p.installation_id, 0), r.sha, r.ref, r.branch,
 	COALESCE(r.pr_number, 0), r.head_repo, r.clone_url, r.commit_message, r.author, r.trigger, r.attempt,
 	r.external_id, r.state, r.conclusion, r.category, r.error, COALESCE(r.superseded_by, 0),
-	COALESCE(r.check_run_id, 0), COALESCE(r.job_id, 0), r.delivery_id, r.created_at, r.started_at, r.finished_at`
+	COALESCE(r.check_run_id, 0), COALESCE(r.job_id, 0), r.delivery_id, r.fork, r.limits, r.warnings,
+	r.created_at, r.started_at, r.finished_at`
 
 func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var r Run
 	err := row.Scan(&r.ID, &r.RepositoryID, &r.Repository, &r.InstallationID, &r.SHA, &r.Ref, &r.Branch,
 		&r.PRNumber, &r.HeadRepo, &r.CloneURL, &r.CommitMessage, &r.Author, &r.Trigger, &r.Attempt,
 		&r.ExternalID, &r.State, &r.Conclusion, &r.Category, &r.Error, &r.SupersededBy,
-		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.CreatedAt, &r.StartedAt, &r.FinishedAt)
+		&r.CheckRunID, &r.JobID, &r.DeliveryID, &r.Fork, &r.Limits, &r.Warnings,
+		&r.CreatedAt, &r.StartedAt, &r.FinishedAt)
 	return r, err
 }
 

@@ -39,15 +39,16 @@ func FailingStreak(ctx context.Context, q Querier, repositoryID int64, branch st
 	return n, ids, rows.Err()
 }
 
-// InfraFailures counts the runs of an installation's repositories (or of
-// one repository when installationID is 0) finished since a time, and those
-// that errored for infrastructure.
-func InfraFailures(ctx context.Context, q Querier, installationID, repositoryID int64, since time.Time) (total, infra int, err error) {
+// InfraFailures counts one repository's runs finished since a time, and
+// those that errored for infrastructure. The count is per repository, as
+// the incident it may open is filed (one per repository): counted over the
+// installation, every repository of it would file its own incident for one
+// condition, and a quiet repository would be blamed for a busy one's errors.
+func InfraFailures(ctx context.Context, q Querier, repositoryID int64, since time.Time) (total, infra int, err error) {
 	err = q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.state = 'errored' OR r.category = 'infrastructure')
-		FROM runs r JOIN repositories p ON p.id = r.repository_id
-		WHERE r.finished_at >= $3 AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')
-			AND (($1 <> 0 AND p.installation_id = $1) OR ($1 = 0 AND r.repository_id = $2))`,
-		installationID, repositoryID, since).Scan(&total, &infra)
+		FROM runs r
+		WHERE r.repository_id = $1 AND r.finished_at >= $2 AND r.state IN ('succeeded', 'failed', 'timed_out', 'errored')`,
+		repositoryID, since).Scan(&total, &infra)
 	if err != nil {
 		return 0, 0, fmt.Errorf("infrastructure failures: %w", err)
 	}

@@ -20,6 +20,7 @@ type NewRun struct {
 	Attempt       int
 	ExternalID    string
 	State         RunState // queued (default) or awaiting_approval
+	Fork          bool     // code from a fork (see Run.Fork)
 	DeliveryID    string
 }
 
@@ -59,13 +60,13 @@ func InsertRuns(ctx context.Context, q Querier, runs []NewRun) (ids []int64, cre
 	byIdentity := map[string]int64{}
 	rows, err := q.Query(ctx, `
 		INSERT INTO runs (repository_id, sha, ref, branch, pr_number, head_repo, clone_url,
-			commit_message, author, trigger, attempt, external_id, state, delivery_id)
+			commit_message, author, trigger, attempt, external_id, state, delivery_id, fork)
 		SELECT repository_id, sha, ref, branch, NULLIF(pr_number, 0), head_repo, clone_url,
-			commit_message, author, trigger, attempt, external_id, state, delivery_id
+			commit_message, author, trigger, attempt, external_id, state, delivery_id, fork
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+			$8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::text[], $15::bool[]) WITH ORDINALITY
 			AS u(repository_id, sha, ref, branch, pr_number, head_repo, clone_url,
-				commit_message, author, trigger, attempt, external_id, state, delivery_id, ord)
+				commit_message, author, trigger, attempt, external_id, state, delivery_id, fork, ord)
 		ORDER BY ord
 		ON CONFLICT DO NOTHING
 		RETURNING id, repository_id, sha, trigger, attempt, COALESCE(pr_number, 0), external_id`, c.args()...)
@@ -138,6 +139,7 @@ type newRunColumns struct {
 	prNumbers, attempts                                            []int32
 	headRepos, cloneURLs, messages, authors, triggers, externalIDs []string
 	states, deliveryIDs                                            []string
+	forks                                                          []bool
 }
 
 func (c *newRunColumns) add(n NewRun) {
@@ -148,9 +150,10 @@ func (c *newRunColumns) add(n NewRun) {
 	c.messages, c.authors = append(c.messages, n.CommitMessage), append(c.authors, n.Author)
 	c.triggers, c.externalIDs = append(c.triggers, string(n.Trigger)), append(c.externalIDs, n.ExternalID)
 	c.states, c.deliveryIDs = append(c.states, string(n.State)), append(c.deliveryIDs, n.DeliveryID)
+	c.forks = append(c.forks, n.Fork)
 }
 
 func (c *newRunColumns) args() []any {
 	return []any{c.repositoryIDs, c.shas, c.refs, c.branches, c.prNumbers, c.headRepos, c.cloneURLs,
-		c.messages, c.authors, c.triggers, c.attempts, c.externalIDs, c.states, c.deliveryIDs}
+		c.messages, c.authors, c.triggers, c.attempts, c.externalIDs, c.states, c.deliveryIDs, c.forks}
 }

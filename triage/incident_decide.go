@@ -11,7 +11,7 @@ const (
 	IncidentKindCluster        IncidentKind = "cluster"        // one failure cluster keeps failing the default branch
 	IncidentKindRedBranch      IncidentKind = "red_branch"     // the default branch fails run after run, for different reasons
 	IncidentKindWidespread     IncidentKind = "widespread"     // many clusters appeared at once
-	IncidentKindInfrastructure IncidentKind = "infrastructure" // the runner errors in many of the installation's runs
+	IncidentKindInfrastructure IncidentKind = "infrastructure" // the runner errors in many of the repository's runs
 )
 
 // SeenCluster is a failure cluster one run's failures fell into.
@@ -39,7 +39,7 @@ type ExistingIncident struct {
 type IncidentFacts struct {
 	OpenedToday  int           // the repository's incidents opened in the last 24 hours
 	ClusterRuns  map[int64]int // per cluster with no incident: runs of the branch within the policy's Within showing it, this one included
-	InfraRuns    int           // the installation's runs finished within Within
+	InfraRuns    int           // the repository's runs finished within Within
 	InfraErrored int           // of those, the ones that errored for infrastructure
 	RedStreak    int           // consecutive failing runs of the branch, newest first, counted up to the policy's RedStreak
 }
@@ -197,7 +197,7 @@ func (in IncidentInput) view(p IncidentPolicy) incidentView {
 // its cluster is back.
 //
 // Then new incidents open within the daily budget, in this order: an
-// infrastructure incident when the installation's error rate reached the
+// infrastructure incident when the repository's error rate reached the
 // policy's (on any branch), one incident per cluster shown in After runs
 // within Within (or one widespread incident when more than Widespread
 // clusters are due at once; DecideOpen), and a red-branch incident when the

@@ -21,7 +21,13 @@ var reSourceLoc = regexp.MustCompile(`([\w./\\-]+\.(?:py|js|jsx|ts|tsx|mjs|cjs|j
 // skipped) or a status attribute. Bad UTF-8 and characters XML forbids are
 // replaced rather than rejected. Empty input, non-XML, XML that is not JUnit
 // and truncated documents are errors.
-func ParseJUnit(r io.Reader) (*Results, error) {
+func ParseJUnit(r io.Reader) (*Results, error) { return ParseJUnitMax(r, 0) }
+
+// ParseJUnitMax is ParseJUnit keeping at most maxTests test cases (CapTests;
+// 0: all), with memory bounded by the cap rather than by the file: the
+// document is streamed, and the cases kept are cut back to the cap whenever
+// they reach twice it.
+func ParseJUnitMax(r io.Reader, maxTests int) (*Results, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
 	if err := sniffXML(br); err != nil {
 		return nil, err
@@ -29,7 +35,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 	dec := xml.NewDecoder(&xmlSanitizer{r: br, entity: -1})
 	dec.Strict = true
 	dec.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
-	p := &junitParser{res: &Results{Format: "junit"}, attempts: map[string]int{}}
+	p := &junitParser{res: &Results{Format: "junit"}, attempts: map[string]int{}, max: maxTests}
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -52,6 +58,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 	if p.depth != 0 {
 		return nil, errors.New("junit: document is truncated")
 	}
+	p.cap(maxTests)
 	return p.res, nil
 }
 
@@ -93,6 +100,14 @@ type junitParser struct {
 	textAttr string // message attribute of the result element
 	result   Outcome
 	attempts map[string]int
+	max      int // test cases to keep; 0: all
+}
+
+// cap cuts the cases kept back to n.
+func (p *junitParser) cap(n int) {
+	var dropped int
+	p.res.Tests, dropped = CapTests(p.res.Tests, n)
+	p.res.Dropped += dropped
 }
 
 func attr(se xml.StartElement, name string) string {
@@ -252,7 +267,9 @@ func (p *junitParser) endCase() {
 	tc := *p.tc
 	p.tc = nil
 	tc.Attempt = 1
-	if id := tc.ID(); id != "" {
+	// Past a cap, cases not seen before are first attempts and are not
+	// remembered: the map of ids would otherwise grow with the file.
+	if id := tc.ID(); id != "" && (p.max <= 0 || len(p.attempts) < 4*p.max || p.attempts[id] > 0) {
 		p.attempts[id]++
 		tc.Attempt = p.attempts[id]
 	}
@@ -260,6 +277,9 @@ func (p *junitParser) endCase() {
 		tc.Output = ""
 	}
 	p.res.Tests = append(p.res.Tests, tc)
+	if p.max > 0 && len(p.res.Tests) >= 2*p.max {
+		p.cap(p.max)
+	}
 }
 
 // pickMessage prefers the message attribute unless it is a bare word

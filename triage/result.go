@@ -95,6 +95,8 @@ type Results struct {
 	// (compiler errors on stderr, prints from TestMain), bounded.
 	NonJSON      []NumberedLine `json:"non_json,omitempty"`
 	NonJSONCount int            `json:"non_json_count,omitempty"`
+	// Dropped counts the test cases read but not kept, past a cap (CapTests).
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // NumberedLine is a line with its 1-based line number in the input.

@@ -66,6 +66,10 @@ type Intake struct {
 	// besides jobs.ActionRerunFailed, which is a re-run.
 	Buttons map[string]ButtonHandler
 
+	// Hosts are where clone URLs named by payloads may point; a delivery
+	// naming another is malformed.
+	Hosts CloneHosts
+
 	// RetryBudget is how long a delivery is retried while the database is
 	// unavailable before Accept returns ErrUnavailable; zero means 8 s.
 	RetryBudget time.Duration
@@ -86,6 +90,9 @@ func New(db *store.DB, rc *river.Client[pgx.Tx], actions *jobs.Actions, log *slo
 func (in *Intake) Accept(ctx context.Context, d Delivery) (Result, error) {
 	if d.Parsed == nil && d.ParseErr == nil {
 		d.Parsed, d.ParseErr = ParseEvent(d.Event, d.Payload)
+	}
+	if d.ParseErr == nil {
+		d.ParseErr = in.Hosts.checkEvent(d.Parsed)
 	}
 	budget := in.RetryBudget
 	if budget <= 0 {
@@ -110,6 +117,9 @@ func (in *Intake) Replay(ctx context.Context, deliveryID string) (Result, error)
 	}
 	d := Delivery{ID: stored.DeliveryID, Event: stored.Event}
 	d.Parsed, d.ParseErr = ParseEvent(stored.Event, stored.Payload)
+	if d.ParseErr == nil {
+		d.ParseErr = in.Hosts.checkEvent(d.Parsed)
+	}
 	var res Result
 	err = in.DB.InTx(ctx, func(tx pgx.Tx) error {
 		if err := store.MarkDeliveryReplayed(ctx, tx, stored.ID); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sentinel-ci/sentinel/app/apptest"
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 )
 
@@ -98,6 +99,37 @@ func TestRerunRequestOfRunAwaitingApprovalIsRefused(t *testing.T) {
 	}
 	if n := ts.Count(t, "SELECT count(*) FROM deliveries WHERE event = 'check_suite' AND outcome LIKE 'refused: %awaits approval%'"); n != 1 {
 		t.Errorf("the refused request is not recorded as such")
+	}
+}
+
+// A fork's run that was cancelled before anyone approved it, re-requested
+// from GitHub, becomes a new attempt that awaits approval again: nothing of
+// the fork's code is scheduled.
+func TestRerunRequestOfCancelledForkRunAwaitsApproval(t *testing.T) {
+	ts := apptest.NewServer(t)
+	const sha = "bbbb000000000000000000000000000000000003"
+	r := ts.Deliver(t, "pull_request", "", prPayload(t, "opened", sha, true))
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("fork PR: %d %v", r.Status, r.Body)
+	}
+	first := int64(r.Body["runs"].([]any)[0].(float64))
+	if err := (&jobs.Actions{DB: ts.DB, River: ts.River}).Cancel(context.Background(), first, "dashboard:admin"); err != nil {
+		t.Fatal(err)
+	}
+	suite := mutate(t, "check_suite/rerequested.payload.json", func(p map[string]any) {
+		p["check_suite"].(map[string]any)["head_sha"] = sha
+		var pr map[string]any
+		json.Unmarshal(prPayload(t, "opened", sha, true), &pr)
+		p["repository"], p["installation"] = pr["repository"], pr["installation"]
+	})
+	if r := ts.Deliver(t, "check_suite", "", suite); r.Status != http.StatusAccepted {
+		t.Fatalf("re-run request: %d %v, want 202", r.Status, r.Body)
+	}
+	if n := ts.Count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2 AND state = 'awaiting_approval' AND fork", sha); n != 1 {
+		t.Errorf("the re-run of the cancelled fork run does not await approval")
+	}
+	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 0 {
+		t.Errorf("a fork's code was scheduled to run before approval (%d jobs)", n)
 	}
 }
 
@@ -202,5 +234,20 @@ func TestReplayRespectsRunIdentity(t *testing.T) {
 	}
 	if _, err := ts.Intake.Replay(context.Background(), "never-seen"); err == nil {
 		t.Error("replaying an unknown delivery must fail")
+	}
+}
+
+// A push naming a clone URL off the GitHub host is malformed: the runner
+// would fetch and run code from wherever the payload points.
+func TestPushWithForeignCloneURLIsMalformed(t *testing.T) {
+	ts := apptest.NewServer(t)
+	body := mutate(t, "push/with-new-branch.payload.json", func(p map[string]any) {
+		p["repository"].(map[string]any)["clone_url"] = "https://evil.example/octo/app.git"
+	})
+	if r := ts.Deliver(t, "push", "", body); r.Status != http.StatusBadRequest {
+		t.Fatalf("push from another host: %d %v, want 400", r.Status, r.Body)
+	}
+	if n := ts.Count(t, "SELECT count(*) FROM runs"); n != 0 {
+		t.Errorf("%d runs from a foreign clone URL", n)
 	}
 }

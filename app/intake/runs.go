@@ -33,7 +33,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		news[i] = store.NewRun{
 			RepositoryID: a.repoID, SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, PRNumber: r.PRNumber,
 			HeadRepo: r.HeadRepo, CloneURL: r.CloneURL, CommitMessage: r.CommitMessage, Author: r.Author,
-			Trigger: store.Trigger(r.Trigger), State: state, DeliveryID: a.delivery,
+			Trigger: store.Trigger(r.Trigger), State: state, Fork: r.Fork, DeliveryID: a.delivery,
 		}
 	}
 	ids, created, err := store.InsertRuns(ctx, tx, news)

@@ -74,3 +74,44 @@ func TestParseEventRefusesUnsafeNames(t *testing.T) {
 		})
 	}
 }
+
+// TestCloneHosts: clone URLs on the GitHub host pass; another host, or a
+// loopback one unless local repositories are allowed, does not.
+func TestCloneHosts(t *testing.T) {
+	for _, c := range []struct {
+		api  string
+		want string
+	}{
+		{"https://api.github.com/", "github.com"},
+		{"https://ghe.example.com/api/v3/", "ghe.example.com"},
+		{"http://127.0.0.1:8080/", "127.0.0.1:8080"},
+	} {
+		if got := intake.WebHost(c.api); got != c.want {
+			t.Errorf("intake.WebHost(%q) = %q, want %q", c.api, got, c.want)
+		}
+	}
+	gh := intake.CloneHosts{}
+	ghe := intake.CloneHosts{GitHub: "ghe.example.com"}
+	local := intake.CloneHosts{AllowLocal: true}
+	for _, c := range []struct {
+		hosts intake.CloneHosts
+		url   string
+		ok    bool
+	}{
+		{gh, "https://github.com/octo/app.git", true},
+		{gh, "https://GitHub.com/octo/app.git", true},
+		{gh, "https://evil.example/octo/app.git", false},
+		{gh, "https://github.com.evil.example/octo/app.git", false},
+		{gh, "http://127.0.0.1:9418/octo/app.git", false},
+		{gh, "http://localhost/octo/app.git", false},
+		{ghe, "https://ghe.example.com/octo/app.git", true},
+		{ghe, "https://github.com/octo/app.git", false},
+		{local, "http://127.0.0.1:9418/octo/app.git", true},
+		{local, "http://[::1]:9418/octo/app.git", true},
+		{local, "http://10.0.0.5/octo/app.git", false},
+	} {
+		if err := c.hosts.Check(c.url); (err == nil) != c.ok {
+			t.Errorf("%+v.Check(%q) = %v, want ok=%v", c.hosts, c.url, err, c.ok)
+		}
+	}
+}

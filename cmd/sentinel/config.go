@@ -48,6 +48,9 @@ type Config struct {
 	// WorkerLostAfter is how long a process may miss heartbeats before
 	// another rescues its runs.
 	WorkerLostAfter time.Duration
+	// MaxTestResults caps the test results stored per step;
+	// MaxResultFileBytes the size of a result file read.
+	MaxTestResults, MaxResultFileBytes int64
 }
 
 // setting binds one variable to its flag and its field.
@@ -155,9 +158,13 @@ func settings() []setting {
 		{env: "SENTINEL_STEP_MEMORY", flag: "step-memory", def: "4g", help: "memory of each Docker step whose pipeline sets no limits.memory (no swap beyond it)", parse: size(func(c *Config) *int64 { return &c.StepLimits.Memory })},
 		{env: "SENTINEL_STEP_CPUS", flag: "step-cpus", def: defCPUs, help: "CPUs of each Docker step whose pipeline sets no limits.cpus (default 2, or the machine's CPUs when fewer)", parse: cpus(func(c *Config) *int64 { return &c.StepLimits.NanoCPUs })},
 		{env: "SENTINEL_STEP_PIDS", flag: "step-pids", def: "4096", help: "processes and threads of each Docker step whose pipeline sets no limits.pids", parse: count(func(c *Config) *int64 { return &c.StepLimits.Pids })},
+		{env: "SENTINEL_STEP_DISK", flag: "step-disk", def: "10g", help: "workspace size of each step whose pipeline sets no limits.disk; past it the step is stopped (disk)", parse: size(func(c *Config) *int64 { return &c.StepLimits.Disk })},
 		{env: "SENTINEL_STEP_MAX_MEMORY", flag: "step-max-memory", def: "8g", help: "the most memory a pipeline's limits.memory may ask for; above it the run fails as a configuration error", parse: size(func(c *Config) *int64 { return &c.StepMaxLimits.Memory })},
 		{env: "SENTINEL_STEP_MAX_CPUS", flag: "step-max-cpus", def: maxCPUs, help: "the most CPUs a pipeline's limits.cpus may ask for (default: the machine's CPUs)", parse: cpus(func(c *Config) *int64 { return &c.StepMaxLimits.NanoCPUs })},
 		{env: "SENTINEL_STEP_MAX_PIDS", flag: "step-max-pids", def: "8192", help: "the most processes a pipeline's limits.pids may ask for", parse: count(func(c *Config) *int64 { return &c.StepMaxLimits.Pids })},
+		{env: "SENTINEL_STEP_MAX_DISK", flag: "step-max-disk", def: "20g", help: "the most workspace a pipeline's limits.disk may ask for", parse: size(func(c *Config) *int64 { return &c.StepMaxLimits.Disk })},
+		{env: "SENTINEL_MAX_TEST_RESULTS", flag: "max-test-results", def: "50000", help: "test results stored per step; past it failing tests are kept first and the run gets a warning", parse: count(func(c *Config) *int64 { return &c.MaxTestResults })},
+		{env: "SENTINEL_MAX_RESULT_FILE_SIZE", flag: "max-result-file-size", def: "64m", help: "largest test result file read; a larger one is skipped with a warning", parse: size(func(c *Config) *int64 { return &c.MaxResultFileBytes })},
 		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}
@@ -279,6 +286,7 @@ func (c *Config) Validate() error {
 		{"SENTINEL_STEP_MEMORY", "SENTINEL_STEP_MAX_MEMORY", c.StepLimits.Memory, c.StepMaxLimits.Memory, runner.FormatBytes},
 		{"SENTINEL_STEP_CPUS", "SENTINEL_STEP_MAX_CPUS", c.StepLimits.NanoCPUs, c.StepMaxLimits.NanoCPUs, runner.FormatCPUs},
 		{"SENTINEL_STEP_PIDS", "SENTINEL_STEP_MAX_PIDS", c.StepLimits.Pids, c.StepMaxLimits.Pids, func(n int64) string { return strconv.FormatInt(n, 10) }},
+		{"SENTINEL_STEP_DISK", "SENTINEL_STEP_MAX_DISK", c.StepLimits.Disk, c.StepMaxLimits.Disk, runner.FormatBytes},
 	} {
 		switch {
 		case l.def <= 0:

@@ -46,30 +46,31 @@ func TestConfigDefaults(t *testing.T) {
 		t.Error("no App configured, yet GitHubConfigured")
 	}
 	wantCPUs := int64(min(2, runtime.NumCPU())) * 1e9
-	if want := (runner.Limits{Memory: 4 << 30, NanoCPUs: wantCPUs, Pids: 4096}); c.StepLimits != want {
+	if want := (runner.Limits{Memory: 4 << 30, NanoCPUs: wantCPUs, Pids: 4096, Disk: 10 << 30}); c.StepLimits != want {
 		t.Errorf("step limits %+v, want %+v", c.StepLimits, want)
 	}
-	if want := (runner.Limits{Memory: 8 << 30, NanoCPUs: int64(runtime.NumCPU()) * 1e9, Pids: 8192}); c.StepMaxLimits != want {
+	if want := (runner.Limits{Memory: 8 << 30, NanoCPUs: int64(runtime.NumCPU()) * 1e9, Pids: 8192, Disk: 20 << 30}); c.StepMaxLimits != want {
 		t.Errorf("step ceilings %+v, want %+v", c.StepMaxLimits, want)
 	}
 }
 
 func TestConfigStepLimits(t *testing.T) {
 	c, err := load(map[string]string{"SENTINEL_STEP_MEMORY": "1.5GiB", "SENTINEL_STEP_CPUS": "0.5", "SENTINEL_STEP_PIDS": "300",
-		"SENTINEL_STEP_MAX_MEMORY": "2g", "SENTINEL_STEP_MAX_CPUS": "1"}, "-step-max-pids", "600")
+		"SENTINEL_STEP_MAX_MEMORY": "2g", "SENTINEL_STEP_MAX_CPUS": "1", "SENTINEL_STEP_DISK": "3g", "SENTINEL_STEP_MAX_DISK": "4g"}, "-step-max-pids", "600")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (runner.Limits{Memory: 1536 << 20, NanoCPUs: 5e8, Pids: 300}); c.StepLimits != want {
+	if want := (runner.Limits{Memory: 1536 << 20, NanoCPUs: 5e8, Pids: 300, Disk: 3 << 30}); c.StepLimits != want {
 		t.Errorf("step limits %+v, want %+v", c.StepLimits, want)
 	}
-	if want := (runner.Limits{Memory: 2 << 30, NanoCPUs: 1e9, Pids: 600}); c.StepMaxLimits != want {
+	if want := (runner.Limits{Memory: 2 << 30, NanoCPUs: 1e9, Pids: 600, Disk: 4 << 30}); c.StepMaxLimits != want {
 		t.Errorf("step ceilings %+v, want %+v", c.StepMaxLimits, want)
 	}
 }
 
 // TestStepLimitsWired: the run worker gets the settings' defaults under
-// Docker, and the ceilings under every runtime; the shell gets no defaults.
+// Docker, and the ceilings under every runtime; the shell gets every default
+// but memory.
 func TestStepLimitsWired(t *testing.T) {
 	c, err := load(nil)
 	if err != nil {
@@ -86,8 +87,13 @@ func TestStepLimitsWired(t *testing.T) {
 		t.Errorf("docker: defaults %+v ceilings %+v, want %+v and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepLimits, c.StepMaxLimits)
 	}
 	rc = m.runnerConfig(runner.NewShell(), t.TempDir(), nil)
-	if rc.DefaultLimits != (runner.Limits{}) || rc.MaxLimits != c.StepMaxLimits {
-		t.Errorf("shell: defaults %+v ceilings %+v, want none and %+v", rc.DefaultLimits, rc.MaxLimits, c.StepMaxLimits)
+	shellWant := c.StepLimits
+	shellWant.Memory = 0
+	if rc.DefaultLimits != shellWant || rc.MaxLimits != c.StepMaxLimits {
+		t.Errorf("shell: defaults %+v ceilings %+v, want %+v (no memory) and %+v", rc.DefaultLimits, rc.MaxLimits, shellWant, c.StepMaxLimits)
+	}
+	if rc.MaxTestResults != 50000 || rc.MaxResultFileBytes != 64<<20 {
+		t.Errorf("result caps %d and %d, want 50000 and 64 MiB", rc.MaxTestResults, rc.MaxResultFileBytes)
 	}
 }
 

@@ -206,10 +206,13 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 
 // prepareDemoRuntime makes the samples' images available: pulled when a
 // registry answers, otherwise built from this machine's busybox and Go
-// toolchain and substituted for the images the samples name.
+// toolchain and substituted for the images the samples name. It allows
+// local repositories: the demo's samples are served on loopback.
 func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 	m.Log = m.Log.With("component", "demo")
 	m.ShellFallback = true // the demo runs only Sentinel's own samples
+	// ... which it serves from a git server on this machine's loopback.
+	m.Config.AllowLocalRepos = true
 	rt, err := m.runtime()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/app"
+	"github.com/sentinel-ci/sentinel/app/intake"
 	"github.com/sentinel-ci/sentinel/app/tunnel"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
@@ -170,6 +171,7 @@ func (m *Main) serve(ctx context.Context) error {
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,
 		AllowLocalRepos:   m.Config.AllowLocalRepos,
+		GitHubHost:        intake.WebHost(m.Config.GitHubAPIURL),
 	})
 	m.Server.WorkersRunning = m.workersRunning
 	if m.Config.WebhookSecret == "" {

@@ -21,6 +21,7 @@ func (m *Main) replay(ctx context.Context, deliveryID string, stdout io.Writer) 
 		return err
 	}
 	in := intake.New(m.DB, rc, &jobs.Actions{DB: m.DB, River: rc}, m.Log)
+	in.Hosts = intake.CloneHosts{GitHub: intake.WebHost(m.Config.GitHubAPIURL), AllowLocal: m.Config.AllowLocalRepos}
 	res, err := in.Replay(ctx, deliveryID)
 	if err != nil {
 		return err

@@ -224,7 +224,7 @@ func freeTCPPort(t *testing.T) int {
 // A signed push posted to a running serve produces one run and its River
 // jobs, visible through GET /api/runs; the same delivery again is a duplicate.
 func TestServeAcceptsSignedPush(t *testing.T) {
-	m, base := startServe(t, func(c *Config) { c.WebhookSecret = "s3cret"; c.Executor = "shell" })
+	m, base := startServe(t, func(c *Config) { c.WebhookSecret = "s3cret"; c.Executor = "shell"; c.AllowLocalRepos = true })
 	body := []byte(`{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567","deleted":false,
 		"head_commit":{"id":"0123456789abcdef0123456789abcdef01234567","message":"change","author":{"name":"Mona","username":"octocat"}},
 		"repository":{"id":42,"full_name":"octo/app","clone_url":"http://127.0.0.1:1/octo/app.git","default_branch":"main"},

@@ -77,14 +77,18 @@ func (m *Main) workDir() (string, error) {
 // runnerConfig is what run.execute needs. Every Docker step gets the
 // default limits where its pipeline sets none; the ceilings hold under
 // every runtime, so a pipeline valid on one Sentinel is valid on another.
-// The shell runtime gets no defaults: it can only turn a memory limit into
-// an address-space rlimit, which would break tools that reserve large
-// address ranges (the race detector, sanitizers).
+// The shell runtime gets the default pids, CPUs and disk but no default
+// memory: it can only turn memory into a per-process data-segment rlimit,
+// which would break tools that map large writable ranges (the race
+// detector, sanitizers). The run page says which limits held.
 func (m *Main) runnerConfig(rt runner.Runtime, workDir string, token func(context.Context, int64) (string, error)) jobs.RunnerConfig {
 	c := jobs.RunnerConfig{
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log, Token: token,
 		MaxLimits: m.Config.StepMaxLimits,
+		DefaultLimits: runner.Limits{NanoCPUs: m.Config.StepLimits.NanoCPUs, Pids: m.Config.StepLimits.Pids,
+			Disk: m.Config.StepLimits.Disk},
+		MaxTestResults: int(m.Config.MaxTestResults), MaxResultFileBytes: m.Config.MaxResultFileBytes,
 	}
 	if rt.Name() == "docker" {
 		c.DefaultLimits = m.Config.StepLimits

@@ -28,8 +28,9 @@ var fullSHA = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 // Run clones exactly c.SHA into c.Dir, shallow when the server allows
 // fetching a commit by id (GitHub does), full otherwise. The token travels
 // only in the git processes' environment as an HTTP header: never in argv,
-// never in .git/config, never in the workspace the steps see. Failures are
-// *InfraError: a clone that fails is the machinery's problem, not the code's.
+// never in .git/config, never in the workspace the steps see. A commit or
+// repository that is not there is a *DataError (the run's problem, not
+// retried); other failures are *InfraError, the machinery's problem.
 func (c Checkout) Run(ctx context.Context) error {
 	if !fullSHA.MatchString(c.SHA) {
 		return fmt.Errorf("checkout: %q is not a full commit SHA", c.SHA)
@@ -50,16 +51,61 @@ func (c Checkout) Run(ctx context.Context) error {
 		return infra("checkout", err)
 	}
 	if _, err := c.git(ctx, "fetch", "-q", "--no-tags", "--depth=1", "origin", c.SHA); err != nil {
+		if de := c.unreachable(ctx, remote, err); de != nil {
+			return de
+		}
 		// Servers that refuse wants by SHA: fetch the branches and pull
 		// requests, then find the commit among them.
 		if _, err2 := c.git(ctx, "fetch", "-q", "--no-tags", "origin",
 			"+refs/heads/*:refs/remotes/origin/*", "+refs/pull/*/head:refs/remotes/origin/pr/*"); err2 != nil {
+			if de := c.unreachable(ctx, remote, err2); de != nil {
+				return de
+			}
 			return errors.Join(err, err2)
 		}
 	}
 	// Checking out a full SHA either fails or leaves HEAD exactly there.
 	_, err = c.git(ctx, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", c.SHA)
+	if err != nil && context.Cause(ctx) == nil {
+		// The server answered and gave what it has: a commit that is not
+		// among it is not there.
+		if _, missing := c.git(ctx, "cat-file", "-e", c.SHA+"^{commit}"); missing != nil && context.Cause(ctx) == nil {
+			return &DataError{Msg: fmt.Sprintf("checkout: commit %s is not in %s", c.SHA, remote)}
+		}
+	}
 	return err
+}
+
+// unreachable turns a fetch error that names the clone URL as the problem
+// (no such host, nothing listening, no repository there) into a
+// *DataError; nil for anything else (time-outs, server errors, refused
+// credentials, a full disk), which stays an infrastructure error.
+func (c Checkout) unreachable(ctx context.Context, remote string, err error) error {
+	if context.Cause(ctx) != nil || errors.Is(err, syscall.ENOSPC) {
+		return nil
+	}
+	m := strings.ToLower(err.Error())
+	why := ""
+	switch {
+	case strings.Contains(m, "timed out") || strings.Contains(m, "returned error: 5"):
+		return nil
+	case strings.Contains(m, "could not resolve host"):
+		why = "its host name does not resolve"
+	case strings.Contains(m, "connection refused") || strings.Contains(m, "couldn't connect") ||
+		strings.Contains(m, "could not connect") || strings.Contains(m, "failed to connect"):
+		why = "nothing answers at its host"
+	case strings.Contains(m, "returned error: 404") || strings.Contains(m, "repository not found") ||
+		(strings.Contains(m, "repository '") && strings.Contains(m, "' not found")) ||
+		strings.Contains(m, "does not appear to be a git repository"):
+		why = "no repository is there"
+	default:
+		return nil
+	}
+	var ie *InfraError
+	if errors.As(err, &ie) {
+		err = ie.Err // git's words, without the infrastructure label
+	}
+	return &DataError{Msg: fmt.Sprintf("checkout: clone URL %s is unreachable: %s", remote, why), Err: err}
 }
 
 // addOrigin appends the origin remote to a fresh repository's config.

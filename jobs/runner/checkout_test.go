@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -122,5 +123,32 @@ func TestCheckoutWithoutFetchBySHA(t *testing.T) {
 	// One ref discovery for the refused fetch by id, one for the branches.
 	if n := discoveries.Load(); n != 2 {
 		t.Errorf("%d ref discoveries, want 2: the fallback fetch did not happen", n)
+	}
+}
+
+// TestCheckoutDataErrors: a commit that is not in the repository, a
+// repository that is not on the server and a host where nothing listens
+// are *DataError naming what is missing, not infrastructure errors.
+func TestCheckoutDataErrors(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	shas := runnertest.MakeRepo(t, root, "acme/app", map[string]string{"README": "x\n"})
+	srv := runnertest.GitServer(t, root, runnertest.Token)
+	missing := strings.Repeat("ab", 20)
+	for _, c := range []struct {
+		name, url, sha, want string
+	}{
+		{"missing commit", srv.URL + "/acme/app.git", missing, "commit " + missing + " is not in"},
+		{"missing commit, file URL", "file://" + root + "/acme/app.git", missing, "commit " + missing + " is not in"},
+		{"no such repository", srv.URL + "/acme/nothing.git", shas[0], "no repository is there"},
+		{"nothing listening", "http://127.0.0.1:1/acme/app.git", shas[0], "nothing answers at its host"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := runner.Checkout{CloneURL: c.url, SHA: c.sha, Token: runnertest.Token, Dir: filepath.Join(t.TempDir(), "ws")}.Run(context.Background())
+			var de *runner.DataError
+			if !errors.As(err, &de) || runner.IsInfra(err) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err %v, want a data error saying %q", err, c.want)
+			}
+		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 // LimitLines are the lines of a pipeline file's limits, for errors; 0 where
 // a limit is unset (and always in a detected pipeline).
 type LimitLines struct {
-	Memory, CPUs, Pids int
+	Memory, CPUs, Pids, Disk int
 }
 
 // Or fills the limits l leaves unset (0) from def.
@@ -22,6 +22,9 @@ func (l Limits) Or(def Limits) Limits {
 	}
 	if l.Pids == 0 {
 		l.Pids = def.Pids
+	}
+	if l.Disk == 0 {
+		l.Disk = def.Disk
 	}
 	return l
 }
@@ -42,6 +45,9 @@ func (p *Pipeline) CheckLimits(max Limits) error {
 	case max.Pids > 0 && l.Pids > max.Pids:
 		return &ConfigError{Line: p.LimitLines.Pids, Msg: fmt.Sprintf("limits.pids %d is above this Sentinel's ceiling of %d (SENTINEL_STEP_MAX_PIDS)",
 			l.Pids, max.Pids)}
+	case max.Disk > 0 && l.Disk > max.Disk:
+		return &ConfigError{Line: p.LimitLines.Disk, Msg: fmt.Sprintf("limits.disk %s is above this Sentinel's ceiling of %s (SENTINEL_STEP_MAX_DISK)",
+			FormatBytes(l.Disk), FormatBytes(max.Disk))}
 	}
 	return nil
 }

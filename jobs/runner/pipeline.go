@@ -47,6 +47,7 @@ type Limits struct {
 	Memory   int64 // bytes
 	NanoCPUs int64 // 1e9 per CPU
 	Pids     int64
+	Disk     int64 // bytes of workspace (checkout and all a step writes there)
 }
 
 // IncidentPolicy is the repository's threshold for opening an incident.
@@ -115,6 +116,7 @@ type rawLimits struct {
 	Memory yamlBytes `yaml:"memory"`
 	CPUs   yamlCPUs  `yaml:"cpus"`
 	Pids   int64     `yaml:"pids"`
+	Disk   yamlBytes `yaml:"disk"`
 }
 
 type rawIncidents struct {
@@ -150,11 +152,12 @@ func ParsePipeline(r io.Reader) (*Pipeline, error) {
 
 func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	p := &Pipeline{
-		Image:      strings.TrimSpace(raw.Image),
-		Timeout:    raw.Timeout.d,
-		Env:        raw.Env,
-		Limits:     Limits{Memory: raw.Limits.Memory.n, NanoCPUs: raw.Limits.CPUs.n, Pids: raw.Limits.Pids},
-		LimitLines: LimitLines{Memory: lineOf(doc, "limits", "memory"), CPUs: lineOf(doc, "limits", "cpus"), Pids: lineOf(doc, "limits", "pids")},
+		Image:   strings.TrimSpace(raw.Image),
+		Timeout: raw.Timeout.d,
+		Env:     raw.Env,
+		Limits:  Limits{Memory: raw.Limits.Memory.n, NanoCPUs: raw.Limits.CPUs.n, Pids: raw.Limits.Pids, Disk: raw.Limits.Disk.n},
+		LimitLines: LimitLines{Memory: lineOf(doc, "limits", "memory"), CPUs: lineOf(doc, "limits", "cpus"), Pids: lineOf(doc, "limits", "pids"),
+			Disk: lineOf(doc, "limits", "disk")},
 		Incidents:  IncidentPolicy{After: raw.Incidents.After, Within: raw.Incidents.Within.d},
 		Quarantine: raw.Quarantine,
 	}

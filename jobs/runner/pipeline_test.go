@@ -15,7 +15,7 @@ func TestParsePipeline(t *testing.T) {
 	const full = `image: golang:1.26
 timeout: 20m
 env: { CGO_ENABLED: "0" }
-limits: { memory: 2g, cpus: 2, pids: 1024 }
+limits: { memory: 2g, cpus: 2, pids: 1024, disk: 5g }
 steps:
   - name: build
     run: go build ./...
@@ -38,8 +38,8 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 	}
 	want := &Pipeline{
 		Image: "golang:1.26", Timeout: 20 * time.Minute, Env: map[string]string{"CGO_ENABLED": "0"},
-		Limits:     Limits{Memory: 2 << 30, NanoCPUs: 2e9, Pids: 1024},
-		LimitLines: LimitLines{Memory: 4, CPUs: 4, Pids: 4},
+		Limits:     Limits{Memory: 2 << 30, NanoCPUs: 2e9, Pids: 1024, Disk: 5 << 30},
+		LimitLines: LimitLines{Memory: 4, CPUs: 4, Pids: 4, Disk: 4},
 		Steps: []Step{
 			{Name: "build", Run: "go build ./..."},
 			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none"},
@@ -58,7 +58,7 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 // at or under the ceiling, or unset, it is accepted.
 func TestPipelineLimitsAboveCeiling(t *testing.T) {
 	t.Parallel()
-	ceiling := Limits{Memory: 8 << 30, NanoCPUs: 4e9, Pids: 8192}
+	ceiling := Limits{Memory: 8 << 30, NanoCPUs: 4e9, Pids: 8192, Disk: 10 << 30}
 	for _, tc := range []struct {
 		limits string
 		want   string // "" means accepted
@@ -69,6 +69,8 @@ func TestPipelineLimitsAboveCeiling(t *testing.T) {
 		{"\n  cpus: 1\n  memory: 16g", ".sentinel.yml line 4: limits.memory 16 GiB is above this Sentinel's ceiling of 8 GiB (SENTINEL_STEP_MAX_MEMORY)"},
 		{"{ cpus: 4.5 }", ".sentinel.yml line 2: limits.cpus 4.5 is above this Sentinel's ceiling of 4 (SENTINEL_STEP_MAX_CPUS)"},
 		{"\n  pids: 100000", ".sentinel.yml line 3: limits.pids 100000 is above this Sentinel's ceiling of 8192 (SENTINEL_STEP_MAX_PIDS)"},
+		{"\n  disk: 10g", ""},
+		{"\n  pids: 10\n  disk: 11g", ".sentinel.yml line 4: limits.disk 11 GiB is above this Sentinel's ceiling of 10 GiB (SENTINEL_STEP_MAX_DISK)"},
 	} {
 		p, err := ParsePipeline(strings.NewReader("image: busybox\nlimits: " + tc.limits + "\nsteps: [{run: 'true'}]\n"))
 		if err != nil {

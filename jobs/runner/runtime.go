@@ -76,12 +76,17 @@ type StepResult struct {
 	ExitCode  int
 	OOMKilled bool
 	TimedOut  bool
-	Started   time.Time
-	Finished  time.Time
+	// DiskExceeded: the step was stopped because its workspace grew past
+	// the disk limit (set by the caller watching it, WatchWorkspace).
+	DiskExceeded bool
+	Started      time.Time
+	Finished     time.Time
 }
 
 // Failed reports whether the step did not succeed.
-func (r StepResult) Failed() bool { return r.ExitCode != 0 || r.OOMKilled || r.TimedOut }
+func (r StepResult) Failed() bool {
+	return r.ExitCode != 0 || r.OOMKilled || r.TimedOut || r.DiskExceeded
+}
 
 // InfraError is a failure of the machinery rather than of the code under
 // test: daemon unreachable, image pull failed, workspace disk full. A run
@@ -93,6 +98,24 @@ type InfraError struct {
 
 func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
+
+// DataError is a run that cannot go on because of what it names or
+// produced: a commit that does not exist, a clone URL where no repository
+// answers, result files that cannot be read. Retrying cannot help, and it
+// says nothing about the machinery: the run fails (configuration) with Msg,
+// and the infrastructure rate does not count it.
+type DataError struct {
+	Msg string
+	Err error // what git or the parser said, when anything
+}
+
+func (e *DataError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %v", e.Msg, e.Err)
+}
+func (e *DataError) Unwrap() error { return e.Err }
 
 // IsInfra reports whether err is (or wraps) an *InfraError.
 func IsInfra(err error) bool {

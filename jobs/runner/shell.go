@@ -15,9 +15,9 @@ import (
 
 // Shell runs steps as host processes, each in its own process group so that
 // a timeout or a cancellation kills everything the step started. It is for
-// machines without Docker and for the demo: the step's image is ignored,
-// memory is limited with a data-segment rlimit per process (a breach is a
-// failed allocation, not an OOM kill), and network "none" needs a network namespace
+// machines without Docker and for the demo: the step's image is ignored, and
+// limits are what the host lets one process set on another (applyLimits;
+// Enforcement says which hold), and network "none" needs a network namespace
 // (root, or unprivileged user namespaces).
 type Shell struct {
 	// Home is the steps' HOME, where toolchains keep their caches (Go's
@@ -46,13 +46,14 @@ func (s *Shell) Prepare(ctx context.Context, run RunSpec) error {
 }
 
 func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) {
-	command := step.Command
-	if step.Limits.Memory > 0 {
-		// RLIMIT_DATA, not RLIMIT_AS: Go and JVM runtimes reserve far more
-		// address space than they use and would not even start under -v.
-		command = fmt.Sprintf("ulimit -d %d && %s", step.Limits.Memory/1024, command)
+	// The shell waits at the gate until applyLimits has set its limits.
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		return StepResult{}, infra("step gate pipe", err)
 	}
-	cmd := exec.Command("/bin/sh", "-c", command)
+	defer gateW.Close()
+	cmd := exec.Command("/bin/sh", "-c", gatePrefix+step.Command)
+	cmd.ExtraFiles = []*os.File{gateR}
 	cmd.Dir = step.Workspace
 	cmd.Env = shellEnv(step, s.Home)
 	outR, outW, err := os.Pipe()
@@ -77,6 +78,17 @@ func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) 
 	err = cmd.Start()
 	outW.Close()
 	errW.Close()
+	gateR.Close()
+	if err == nil {
+		if err = applyLimits(cmd.Process.Pid, step.Limits); err == nil {
+			_, err = gateW.Write([]byte("\n"))
+		}
+		if err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+	}
+	gateW.Close()
 	if err != nil {
 		outR.Close()
 		errR.Close()
