@@ -56,6 +56,10 @@ type Failure struct {
 	Confidence        float64    `json:"confidence"`         // 0..1
 	Fingerprint       string     `json:"fingerprint"`        // hex SHA-256, see Fingerprint
 	NormalizedMessage string     `json:"normalized_message"` // for the fingerprint and grouping only
+	// Identity is what beside the message went into the fingerprint (the
+	// test id, the package, the top frames), kept so that a fingerprint
+	// can be computed again over a learned template of the message.
+	Identity string `json:"identity,omitempty"`
 	Message           string     `json:"message,omitempty"`  // what people read: the raw failure message, bounded
 	TestID            string     `json:"test_id,omitempty"`
 	File              string     `json:"file,omitempty"`
@@ -258,7 +262,7 @@ func (a *stepAnalysis) fromFacts() (Failure, bool) {
 		msg = messageOf(fl.Evidence[0].Text)
 	}
 	fl.NormalizedMessage = msg
-	fl.Fingerprint = Fingerprint(c, msg, "")
+	fl.Fingerprint = Fingerprint(c, msg, fl.Identity)
 	return fl, true
 }
 
@@ -310,6 +314,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 		// would split one cause into many clusters.
 		identity = ""
 	}
+	f.Identity = identity
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
 	return f
 }
@@ -333,7 +338,7 @@ func (a *stepAnalysis) unexplained() Failure {
 		msg = messageOf(f.Evidence[n-1].Text)
 	}
 	f.NormalizedMessage = msg
-	f.Fingerprint = Fingerprint(f.Category, msg, "")
+	f.Fingerprint = Fingerprint(f.Category, msg, f.Identity)
 	return f
 }
 

@@ -35,6 +35,8 @@ type TemplateMiner struct {
 	live    int
 	nextID  uint32
 	cache   map[string]*templateCluster // exact message → cluster, cleared on merges
+	changes uint64                      // templates created or widened, in this process
+	merges  uint64                      // templates widened, in this process
 }
 
 // MinerOptions tune a TemplateMiner; the zero value means the defaults.
@@ -153,6 +155,7 @@ func (m *TemplateMiner) Add(cat Category, normalized string) Template {
 	c := newCluster(m.nextID, cat, toks, 1)
 	m.nextID++
 	m.live++
+	m.changes++
 	m.buckets[shape] = append(bucket, c)
 	m.remember(key, c)
 	return c.template()
@@ -193,6 +196,22 @@ func (m *TemplateMiner) Templates() []Template {
 		return out[i].ID < out[j].ID
 	})
 	return out
+}
+
+// Changes counts the templates this miner created or widened since it was
+// made or decoded: a caller that stores the miner writes it only when the
+// count moved. Counts of messages alone change nothing it must store.
+func (m *TemplateMiner) Changes() uint64 { return m.changes }
+
+// Widenings counts the templates widened since the miner was made or
+// decoded: after one, messages seen before may fingerprint differently.
+func (m *TemplateMiner) Widenings() uint64 { return m.merges }
+
+// FailureFingerprint is a failure's fingerprint over the template its
+// normalised message matches: the one Analyze gave it when the template
+// is the message itself, a shared one when the message varies.
+func (m *TemplateMiner) FailureFingerprint(f Failure) string {
+	return m.Fingerprint(f.Category, f.NormalizedMessage, f.Identity)
 }
 
 // Len is the number of templates stored.
@@ -366,6 +385,8 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 	clear(bucket[len(out):])
 	m.buckets[shape] = out
 	m.live -= len(members) - 1
+	m.changes++
+	m.merges++
 	clear(m.cache)
 	return keep
 }
