@@ -130,7 +130,7 @@ func MergeClusterRows(ctx context.Context, q Querier, keepID, dropID int64) erro
 			first_seen_at = LEAST(k.first_seen_at, d.first_seen_at), last_seen_at = GREATEST(k.last_seen_at, d.last_seen_at),
 			representative_id = COALESCE(k.representative_id, d.representative_id)
 			FROM clusters d WHERE k.id = $1 AND d.id = $2`,
-		`DELETE FROM clusters WHERE id = $2`,
+		`DELETE FROM clusters WHERE id = $2 AND id <> $1::bigint`,
 	}
 	for _, s := range stmts {
 		if _, err := q.Exec(ctx, s, keepID, dropID); err != nil {

@@ -157,9 +157,11 @@ func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int
 	return id, nil
 }
 
-// SetIncidentDuplicate records that an incident is a duplicate of another.
+// SetIncidentDuplicate records that an incident is a duplicate of another
+// and detaches it from its cluster: the kept incident follows the cluster
+// now, and a duplicate must never be reopened as its regression.
 func SetIncidentDuplicate(ctx context.Context, q Querier, id, of int64) error {
-	if _, err := q.Exec(ctx, `UPDATE incidents SET duplicate_of = $2, updated_at = now() WHERE id = $1`, id, of); err != nil {
+	if _, err := q.Exec(ctx, `UPDATE incidents SET duplicate_of = $2, cluster_id = NULL, updated_at = now() WHERE id = $1`, id, of); err != nil {
 		return fmt.Errorf("incident %d duplicate of %d: %w", id, of, err)
 	}
 	return nil
