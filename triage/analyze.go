@@ -56,10 +56,6 @@ type Failure struct {
 	Confidence        float64    `json:"confidence"`         // 0..1
 	Fingerprint       string     `json:"fingerprint"`        // hex SHA-256, see Fingerprint
 	NormalizedMessage string     `json:"normalized_message"` // for the fingerprint and grouping only
-	// Identity is what beside the message went into the fingerprint (the
-	// test id, the package, the top frames), kept so that a fingerprint
-	// can be computed again over a learned template of the message.
-	Identity string `json:"identity,omitempty"`
 	Message           string     `json:"message,omitempty"`  // what people read: the raw failure message, bounded
 	TestID            string     `json:"test_id,omitempty"`
 	File              string     `json:"file,omitempty"`
@@ -73,6 +69,10 @@ type Failure struct {
 	Rule           string      `json:"rule,omitempty"`   // the rule that decided, if any
 	Source         string      `json:"source"`           // "runner", "log", "test" or "results"
 	Frames         []string    `json:"frames,omitempty"` // normalised top stack frames, if any
+	// Identity is what beside the message went into the fingerprint (the
+	// test id, the package, the top frames), kept so that a fingerprint
+	// can be computed again over a learned template of the message.
+	Identity string `json:"identity,omitempty"`
 }
 
 func (o Options) withDefaults() Options {
