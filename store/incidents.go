@@ -168,11 +168,13 @@ func SetIncidentDuplicate(ctx context.Context, q Querier, id, of int64) error {
 }
 
 // LockRepositoryIncidents returns the repository's incidents that are not
-// resolved, plus the latest resolved one of each of clusterIDs (candidates
-// for reopening), locked for update.
+// resolved, plus the latest resolved one of each of clusterIDs that has no
+// unresolved one (candidates for reopening; a cluster merged into another
+// can bring an old resolved incident beside an open one), locked for update.
 func LockRepositoryIncidents(ctx context.Context, q Querier, repositoryID int64, clusterIDs []int64) ([]Incident, error) {
 	return queryIncidents(ctx, q, `WHERE i.repository_id = $1 AND (i.status <> 'resolved' OR i.id IN (
-			SELECT DISTINCT ON (cluster_id) id FROM incidents WHERE cluster_id = ANY($2) AND status = 'resolved'
+			SELECT DISTINCT ON (cluster_id) id FROM incidents x WHERE cluster_id = ANY($2) AND status = 'resolved'
+				AND NOT EXISTS (SELECT 1 FROM incidents o WHERE o.cluster_id = x.cluster_id AND o.status <> 'resolved')
 			ORDER BY cluster_id, id DESC))
 		ORDER BY i.id FOR UPDATE OF i`, repositoryID, clusterIDs)
 }
