@@ -72,7 +72,7 @@ type Failure struct {
 	// Identity is what beside the message went into the fingerprint (the
 	// test id, the package, the top frames), kept so that a fingerprint
 	// can be computed again over a learned template of the message.
-	Identity string `json:"identity,omitempty"`
+	Identity string `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
