@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -132,4 +133,26 @@ func TestMuteAndRenameClusterThroughEveryDoor(t *testing.T) {
 	testDoors(t, d, []door{formDoor("/clusters/%d/explode"), apiDoor("/api/clusters/%d/explode", "{}")}, []doorCase{
 		{name: "unknown action", setup: func(t *testing.T, d *doorServer) int64 { return d.cluster(t) }, want: http.StatusNotFound},
 	})
+}
+
+// The cluster page offers every cluster action, each form with its CSRF
+// token, and a split button per message.
+func TestClusterPageOffersControl(t *testing.T) {
+	t.Parallel()
+	d := newDoorServer(t)
+	c := d.cluster(t)
+	f := d.clusterFailure(t, c, "connection refused")
+	status, body := get(t, d.c, fmt.Sprintf("%s/clusters/%d", d.url, c))
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`action="/clusters/%d/rename"`, c), fmt.Sprintf(`action="/clusters/%d/mute"`, c),
+		fmt.Sprintf(`action="/clusters/%d/merge"`, c), fmt.Sprintf(`action="/clusters/%d/split"`, c),
+		fmt.Sprintf(`name="failure" value="%d"`, f), `name="csrf"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("cluster page lacks %s", want)
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -105,5 +107,52 @@ func TestAnalyzeTemplatesIdempotent(t *testing.T) {
 	}
 	if got := s.clusterOf(last); got != cluster {
 		t.Errorf("re-analysis moved the failure from cluster %d to %d", cluster, got)
+	}
+}
+
+// The periodic re-fingerprinting moves stored failures to templates that
+// widened without an analysis re-keying them (here: a miner that learned
+// elsewhere, as after a restore or an older Sentinel), keeps the oldest
+// cluster, and changes nothing on a second pass.
+func TestRefingerprintWorkerJoinsStoredFailures(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	a, _ := s.run("v0", "main", 1, failing("lookup of user alice failed: no such row in accounts"))
+	b, _ := s.run("v1", "main", 1, failing("lookup of user bob failed: no such row in accounts"))
+	if s.clusterOf(a) == s.clusterOf(b) {
+		t.Fatal("two values already joined: nothing to re-fingerprint")
+	}
+	err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
+		m, err := loadTemplates(s.ctx, tx, s.repoID)
+		if err != nil {
+			return err
+		}
+		before := m.Changes()
+		m.Add(triage.CategoryTest, triage.Normalize("lookup of user carol failed: no such row in accounts"))
+		if m.Widenings() == 0 {
+			t.Fatal("the third value did not widen the template")
+		}
+		return saveTemplates(s.ctx, tx, s.repoID, m, before)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &ClusterRefingerprintWorker{DB: s.db}
+	n, err := w.Refingerprint(s.ctx, s.rc)
+	if err != nil || n == 0 {
+		t.Fatalf("refingerprint: %d messages, %v", n, err)
+	}
+	if got, want := s.clusterOf(b), s.clusterOf(a); got != want {
+		t.Errorf("after re-fingerprinting: clusters %d and %d, want one", want, got)
+	}
+	if n := s.count(`SELECT count(*) FROM clusters WHERE repository_id = $1`, s.repoID); n != 1 {
+		t.Errorf("%d clusters, want 1", n)
+	}
+	if n, err := w.Refingerprint(s.ctx, s.rc); err != nil || n != 0 {
+		t.Errorf("second pass: %d messages moved, %v", n, err)
+	}
+	c, _ := s.run("v2", "main", 1, failing("lookup of user dave failed: no such row in accounts"))
+	if s.clusterOf(c) != s.clusterOf(a) {
+		t.Errorf("a later occurrence went to cluster %d, not %d", s.clusterOf(c), s.clusterOf(a))
 	}
 }
