@@ -355,7 +355,7 @@ func tokenFits(tpl, tok string) bool {
 	}
 	i := strings.Index(tpl, wildcard)
 	if i < 0 {
-		return samePlaceholders(tpl, tok)
+		return samePlaceholders(tpl, tok) || placeholderFits(tpl, tok)
 	}
 	pre, suf := tpl[:i], tpl[i+len(wildcard):]
 	return len(tok) >= len(pre)+len(suf) && strings.HasPrefix(tok, pre) && strings.HasSuffix(tok, suf) && !namesCause(tok)
@@ -384,6 +384,29 @@ func samePlaceholders(a, b string) bool {
 		j++
 	}
 	return i == len(a) && j == len(b)
+}
+
+// placeholderFits reports whether a token fits a template token with one
+// placeholder between a constant prefix and suffix ("pay_<blob>",
+// "SKU-<n>-XL"): Normalize judged that part variable in the template's
+// messages, so another value there that it did not recognise (an id of
+// letters only) is the same variable. The constant part must say what the
+// value is (two bytes or more), and the value must not name a cause.
+func placeholderFits(tpl, tok string) bool {
+	i := strings.IndexByte(tpl, '<')
+	if i < 0 {
+		return false
+	}
+	end := placeholderEnd(tpl, i)
+	if end == 0 || strings.IndexByte(tpl[end:], '<') >= 0 {
+		return false
+	}
+	pre, suf := tpl[:i], tpl[end:]
+	if len(pre)+len(suf) < 2 || len(tok) <= len(pre)+len(suf) || !strings.HasPrefix(tok, pre) || !strings.HasSuffix(tok, suf) {
+		return false
+	}
+	mid := tok[len(pre) : len(tok)-len(suf)]
+	return strings.IndexByte(mid, '<') < 0 && !namesCause(mid)
 }
 
 // placeholderEnd returns the index after the placeholder at s[i], or 0.

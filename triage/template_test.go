@@ -222,3 +222,28 @@ func TestMatchIndexAgreesWithScan(t *testing.T) {
 		t.Fatal("no bucket was large enough to be indexed: the test checks nothing")
 	}
 }
+
+// A template token with one placeholder between constant parts takes
+// other values there that Normalize did not recognise, unless the value
+// names a cause or nothing constant says what the value is.
+func TestPlaceholderFits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		tpl, tok string
+		want     bool
+	}{
+		{"pay_<blob>", "pay_oklIEzSRHFKLQbOpRcFWEOyf", true},
+		{"SKU-<n>-XL", "SKU-xqz-XL", true},
+		{"SKU-<n>-XL", "SKU-ABC-XL", false},                   // a code in capitals names a cause
+		{"[pool-<n>-thread-<n>]", "[pool-a-thread-b]", false}, // two placeholders
+		{"<id>", "Discount", false},                           // nothing constant
+		{"pay_<blob>", "pay_TestCheckoutTax", false},          // names a cause
+		{"pay_<blob>", "pay_ENOTFOUND", false},
+		{"pay_<blob>", "pay_", false},
+		{"pay_<blob>", "card_oklIEzSRHFKLQbOpRcFWEOyf", false},
+	} {
+		if got := tokenFits(c.tpl, c.tok); got != c.want {
+			t.Errorf("tokenFits(%q, %q) = %v, want %v", c.tpl, c.tok, got, c.want)
+		}
+	}
+}
