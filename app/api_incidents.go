@@ -27,6 +27,8 @@ type apiCluster struct {
 	LastSeenAt     time.Time             `json:"last_seen_at"`
 	IncidentID     int64                 `json:"incident_id,omitempty"`
 	IncidentStatus triage.IncidentStatus `json:"incident_status,omitempty"`
+	Muted          bool                  `json:"muted"`  // opens no incident
+	Pinned         bool                  `json:"pinned"` // split off by a person
 }
 
 func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
@@ -46,9 +48,7 @@ func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
 	out := make([]apiCluster, 0, len(cs))
 	last := ""
 	for _, c := range cs {
-		out = append(out, apiCluster{ID: c.ID, Repository: c.Repository, Fingerprint: c.Fingerprint, Category: c.Category, Title: c.Title,
-			Occurrences: c.Occurrences, RunCount: c.RunCount, Last7Days: c.Recent, FirstSeenAt: c.FirstSeenAt, LastSeenAt: c.LastSeenAt,
-			IncidentID: c.IncidentID, IncidentStatus: c.IncidentStatus})
+		out = append(out, toAPICluster(c))
 		last = clusterCursor(c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"clusters": out, "next_cursor": nextCursor(len(cs), f.Limit, last)})

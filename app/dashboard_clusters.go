@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -117,4 +119,20 @@ func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) {
 	v.Title = "Cluster " + strconv.FormatInt(id, 10) + " · " + v.C.Repository
 	v.Chart = dailyBars(v.C.Daily, v.Now, 30)
 	s.render(w, r, http.StatusOK, "cluster", v)
+}
+
+// handleClusterForm applies a cluster action from the cluster page.
+func (s *Server) handleClusterForm(w http.ResponseWriter, r *http.Request) {
+	s.formAction(w, r, func(id int64, actor string) (string, string, error) {
+		in := clusterControl{Title: r.PostFormValue("title")}
+		var err error
+		if in.Cluster, err = formID(r, "cluster"); err != nil {
+			return "", "", err
+		}
+		if in.Failure, err = formID(r, "failure"); err != nil {
+			return "", "", err
+		}
+		to, flash, err := s.controlCluster(r.Context(), id, chi.URLParam(r, "action"), in, actor)
+		return fmt.Sprintf("/clusters/%d", to), flash, err
+	})
 }

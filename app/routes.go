@@ -53,6 +53,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/api/runs/{id}/cancel", s.apiCancelRun)
 		r.Post("/api/runs/{id}/rerun", s.apiRerunRun)
 		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
+		r.Post("/api/clusters/{id}/{action}", s.apiClusterAction) // merge, split, rename, mute, unmute
 		r.Post("/api/repos", s.apiCreateRepo)
 		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest) // {"owner", "until" | "for", "reason"}
 		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
@@ -82,6 +83,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/flaky/{id}/quarantine", s.handleQuarantineForm)
 		r.Post("/flaky/{id}/unquarantine", s.handleUnquarantineForm)
 		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
+		r.Post("/clusters/{id}/{action}", s.handleClusterForm)
 		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
 	})
 }

@@ -19,6 +19,7 @@ import (
 const routeTable = `
 GET  /                                 handleOverview
 GET  /api/clusters                     apiListClusters
+POST /api/clusters/{id}/{action}       apiClusterAction     requireAPIAction
 GET  /api/flaky                        apiListFlaky
 GET  /api/flaky/{id}                   apiGetFlaky
 POST /api/flaky/{id}/quarantine        apiQuarantineTest    requireAPIAction
@@ -37,6 +38,7 @@ POST /api/runs/{id}/cancel             apiCancelRun         requireAPIAction
 POST /api/runs/{id}/rerun              apiRerunRun          requireAPIAction
 GET  /clusters                         handleClusters
 GET  /clusters/{id}                    handleCluster
+POST /clusters/{id}/{action}           handleClusterForm    requireFormAction
 GET  /dead                             handleDeadLetters
 POST /dead/{id}/retry                  handleRetryJobForm   requireFormAction
 GET  /flaky                            handleFlaky

@@ -92,6 +92,16 @@ func (IncidentSweepArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueTriage, UniqueOpts: river.UniqueOpts{ByState: notCompleted}}
 }
 
+// ClusterRefingerprintArgs fingerprints stored failures again over their
+// repository's templates (periodic).
+type ClusterRefingerprintArgs struct{}
+
+func (ClusterRefingerprintArgs) Kind() string { return "clusters.refingerprint" }
+
+func (ClusterRefingerprintArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTriage, UniqueOpts: river.UniqueOpts{ByState: notCompleted}}
+}
+
 // OrphanReapArgs removes containers and workspaces whose run is over (periodic).
 type OrphanReapArgs struct{}
 

@@ -34,8 +34,9 @@ import (
 //	a run superseded or cancelled               its River job cancelled                       CancelJob
 //	a dead job retried from the dashboard       the job available again                       RetryJob
 //
-// The periodic jobs (incident.sweep, orphan.reap, retention.prune) are
-// River's own inserts, set up in cmd/sentinel/wire.go.
+// The periodic jobs (incident.sweep, orphan.reap, retention.prune,
+// clusters.refingerprint) are River's own inserts, set up in
+// cmd/sentinel/wire.go.
 
 // RunJobs is a new run whose jobs EnqueueRuns inserts.
 type RunJobs struct {

@@ -118,13 +118,14 @@ func CommentIssue(ctx context.Context, gh GitHub, repo GitHubRepo, number int, k
 const (
 	CloseCompleted  = "completed"   // the failure stopped: resolved
 	CloseNotPlanned = "not_planned" // dismissed by a person
+	CloseDuplicate  = "duplicate"   // its cluster was merged into another incident's
 )
 
 // CloseIssue comments why (under key) and closes the issue with reason.
 // Closing a closed issue changes nothing.
 func CloseIssue(ctx context.Context, gh GitHub, repo GitHubRepo, number int, reason, key, comment string) error {
-	if reason != CloseCompleted && reason != CloseNotPlanned {
-		return fmt.Errorf("close issue #%d: reason %q is neither %q nor %q", number, reason, CloseCompleted, CloseNotPlanned)
+	if reason != CloseCompleted && reason != CloseNotPlanned && reason != CloseDuplicate {
+		return fmt.Errorf("close issue #%d: reason %q is not %q, %q or %q", number, reason, CloseCompleted, CloseNotPlanned, CloseDuplicate)
 	}
 	if comment != "" {
 		if err := CommentIssue(ctx, gh, repo, number, key, comment); err != nil {

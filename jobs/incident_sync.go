@@ -149,6 +149,9 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 
 func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in store.Incident) error {
 	db := w.DB
+	if in.DuplicateOf != 0 {
+		return w.closeDuplicate(ctx, repo, in)
+	}
 	events, err := store.IncidentEvents(ctx, db, in.ID, 0)
 	if err != nil {
 		return err
@@ -171,6 +174,29 @@ func (w *IncidentSyncWorker) close(ctx context.Context, repo GitHubRepo, in stor
 		return err
 	}
 	return store.AddIncidentEvent(ctx, db, in.ID, store.IncidentEventGitHub, fmt.Sprintf("closed issue #%d with the postmortem", in.IssueNumber), 0, nil)
+}
+
+// closeDuplicate closes the issue of an incident whose cluster was merged
+// into another's as a duplicate of the kept incident's issue, linking it.
+func (w *IncidentSyncWorker) closeDuplicate(ctx context.Context, repo GitHubRepo, in store.Incident) error {
+	kept, err := store.GetIncident(ctx, w.DB, in.DuplicateOf)
+	if err != nil {
+		return err
+	}
+	link := fmt.Sprintf("[incident %d in Sentinel](%s)", kept.ID, IncidentURL(w.PublicURL, kept.ID))
+	if kept.IssueNumber != 0 {
+		link = fmt.Sprintf("#%d (%s)", kept.IssueNumber, link)
+	}
+	comment := fmt.Sprintf("Duplicate of %s: the failure clusters of the two incidents were merged, and that one is older. "+
+		"Occurrences are followed there from now on.\n\n[This incident in Sentinel](%s)", link, IncidentURL(w.PublicURL, in.ID))
+	if err := CloseIssue(ctx, w.GitHub, repo, in.IssueNumber, CloseDuplicate, fmt.Sprintf("duplicate-%d", kept.ID), comment); err != nil {
+		return err
+	}
+	if err := store.SetIncidentGitHubState(ctx, w.DB, in.ID, store.IssueClosed); err != nil {
+		return err
+	}
+	return store.AddIncidentEvent(ctx, w.DB, in.ID, store.IncidentEventGitHub,
+		fmt.Sprintf("closed issue #%d as a duplicate of incident %d", in.IssueNumber, kept.ID), 0, nil)
 }
 
 func (w *IncidentSyncWorker) reopen(ctx context.Context, repo GitHubRepo, in store.Incident) error {

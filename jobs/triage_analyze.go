@@ -183,6 +183,18 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		return res, err
 	}
 	res.Transitions = fl.events
+	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
+	if err != nil {
+		return res, err
+	}
+	var merged []int64
+	if widened {
+		// Stored failures of the widened templates move to the new
+		// fingerprints before this run's are counted, so they meet.
+		if _, merged, err = refingerprint(ctx, tx, run.RepositoryID, miner, now); err != nil {
+			return res, err
+		}
+	}
 	clusters, err := w.storeFailures(ctx, tx, run, found, tests, fl.flipped, res.First, now)
 	if err != nil {
 		return res, err
@@ -191,6 +203,7 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		p := w.Incidents.WithRepository(policy.IncidentsAfter, policy.IncidentsWithin)
 		res.Incidents, err = w.applyIncidents(ctx, tx, run, facts, p, clusters, now)
 	}
+	res.Incidents = append(merged, res.Incidents...)
 	return res, err
 }
 

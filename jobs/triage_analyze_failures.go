@@ -55,6 +55,13 @@ func (w *TriageAnalyzeWorker) storeFailures(ctx context.Context, tx pgx.Tx, run 
 		c.Flaky = c.Flaky && nf.Flaky
 		c.Confidence = max(c.Confidence, sf.f.Confidence)
 	}
+	refs, err := store.ClusterRefs(ctx, tx, order)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range seen {
+		c.Muted = refs[id].Muted
+	}
 	if _, err := store.ReplaceRunFailures(ctx, tx, run.ID, news); err != nil {
 		return nil, err
 	}

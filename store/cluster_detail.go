@@ -14,6 +14,9 @@ type ClusterDetail struct {
 	Branches       []NameCount
 	Representative *Failure // the representative failure (or the newest)
 	Runs           []Run    // the newest with a failure in the cluster
+	// Messages are the cluster's distinct messages (test, normalised
+	// message), the newest failure of each: what a person may split off.
+	Messages []Failure
 }
 
 // DayCount is a number of events on one day.
@@ -71,6 +74,12 @@ func GetClusterDetail(ctx context.Context, q Querier, id int64, now time.Time) (
 	}
 	if len(fs) > 0 {
 		d.Representative = &fs[0]
+	}
+	if d.Messages, err = failures(ctx, q, `WHERE f.id IN (SELECT DISTINCT ON (category, COALESCE(normalized_message, fingerprint), COALESCE(identity, ''), test_id) id
+			FROM failures WHERE cluster_id = $1 AND $2::bigint = 0
+			ORDER BY category, COALESCE(normalized_message, fingerprint), COALESCE(identity, ''), test_id, id DESC)
+		ORDER BY f.id DESC LIMIT 20`, id, 0); err != nil {
+		return d, err
 	}
 	return d, nil
 }

@@ -26,15 +26,20 @@ type Cluster struct {
 	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
 	IncidentID       int64 // newest incident of the cluster, 0 when none
 	IncidentStatus   triage.IncidentStatus
+	CustomTitle      string // the name a person gave it, shown as Title; "" when none
+	Muted            bool   // opens no incident
+	Pinned           bool   // split off by a person
 }
 
 // clusterSelect reads clusters (alias c) with their repository (p) and
 // newest incident (i); recentSince is the SQL of the start of the window
 // Recent counts.
 func clusterSelect(recentSince string) string {
-	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title, c.occurrences, c.run_count,
+	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, COALESCE(NULLIF(c.custom_title, ''), c.title),
+			c.occurrences, c.run_count,
 			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= ` + recentSince + `) AS recent,
-			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, '')
+			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, ''),
+			c.custom_title, c.muted, c.pinned
 		FROM clusters c JOIN repositories p ON p.id = c.repository_id
 		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
 }
@@ -42,7 +47,8 @@ func clusterSelect(recentSince string) string {
 func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
 	var c Cluster
 	err := row.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
-		&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.RepresentativeID, &c.IncidentID, &c.IncidentStatus)
+		&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.RepresentativeID, &c.IncidentID, &c.IncidentStatus,
+		&c.CustomTitle, &c.Muted, &c.Pinned)
 	return c, err
 }
 
@@ -111,14 +117,42 @@ type ClusterHit struct {
 }
 
 // UpsertClusters creates or updates the repository's clusters for a run's
-// fingerprints and returns their ids by fingerprint. With count false (the
-// run was analysed before) only the ids are resolved: occurrences and
-// run_count are never added twice for one run.
+// fingerprints and returns their ids by fingerprint. A fingerprint that is
+// an alias (its cluster was merged into another) counts for the cluster it
+// leads to. With count false (the run was analysed before) only the ids are
+// resolved: occurrences and run_count are never added twice for one run.
 func UpsertClusters(ctx context.Context, q Querier, repositoryID int64, hits []ClusterHit, count bool, at time.Time) (map[string]int64, error) {
 	out := make(map[string]int64, len(hits))
 	if len(hits) == 0 {
 		return out, nil
 	}
+	asked := make([]string, len(hits))
+	for i, h := range hits {
+		asked[i] = h.Fingerprint
+	}
+	refs, err := ResolveFingerprints(ctx, q, repositoryID, asked)
+	if err != nil {
+		return nil, err
+	}
+	// Hits that lead to one cluster are one row of the upsert.
+	canonical := make(map[string]string, len(hits))
+	var merged []ClusterHit
+	index := map[string]int{}
+	for _, h := range hits {
+		fp := h.Fingerprint
+		if r, ok := refs[fp]; ok {
+			fp = r.Fingerprint
+		}
+		canonical[h.Fingerprint] = fp
+		if i, ok := index[fp]; ok {
+			merged[i].Occurrences += h.Occurrences
+			continue
+		}
+		index[fp] = len(merged)
+		h.Fingerprint = fp
+		merged = append(merged, h)
+	}
+	hits = merged
 	n := len(hits)
 	fps, cats, titles := make([]string, n), make([]string, n), make([]string, n)
 	occ := make([]int32, n)
@@ -142,15 +176,22 @@ func UpsertClusters(ctx context.Context, q Querier, repositoryID int64, hits []C
 		return nil, fmt.Errorf("upsert %d clusters: %w", n, err)
 	}
 	defer rows.Close()
+	byFP := map[string]int64{}
 	for rows.Next() {
 		var id int64
 		var fp string
 		if err := rows.Scan(&id, &fp); err != nil {
 			return nil, err
 		}
-		out[fp] = id
+		byFP[fp] = id
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for asked, fp := range canonical {
+		out[asked] = byFP[fp]
+	}
+	return out, nil
 }
 
 // SetClusterRepresentatives gives each cluster hit by the run a

@@ -34,6 +34,20 @@ type Failure struct {
 	Flaky       bool
 	Quarantined bool
 	CreatedAt   time.Time
+	// NormalizedMessage and Identity are what its fingerprint was computed
+	// from; HasText is false for rows stored before they were recorded.
+	NormalizedMessage string
+	Identity          string
+	HasText           bool
+}
+
+// normalizedOrNil is the failure's normalised message for SQL: NULL when
+// the row has none recorded.
+func (f Failure) normalizedOrNil() *string {
+	if !f.HasText {
+		return nil
+	}
+	return &f.NormalizedMessage
 }
 
 // EvidenceLine is one evidence line of a failure: its 1-based line in the
@@ -68,7 +82,8 @@ func ParseEvidence(raw []byte) []EvidenceLine {
 func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failure, error) {
 	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
 			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), COALESCE(t.package, ''), f.category, f.title, f.message, f.fingerprint,
-			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at
+			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at,
+			f.normalized_message, COALESCE(f.identity, '')
 		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)
 	if err != nil {
 		return nil, fmt.Errorf("failures: %w", err)
@@ -79,9 +94,14 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 		var f Failure
 		var conf float32
 		var ev []byte
+		var norm *string
 		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.TestPackage, &f.Category, &f.Title,
-			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt); err != nil {
+			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt,
+			&norm, &f.Identity); err != nil {
 			return nil, fmt.Errorf("failures: %w", err)
+		}
+		if norm != nil {
+			f.NormalizedMessage, f.HasText = *norm, true
 		}
 		f.Confidence = float64(conf)
 		f.Evidence = ParseEvidence(ev)
@@ -93,6 +113,18 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 // RunFailures returns a run's failures in order.
 func RunFailures(ctx context.Context, q Querier, runID int64) ([]Failure, error) {
 	return failures(ctx, q, `WHERE f.run_id = $1 AND $2::bigint = 0 ORDER BY f.id`, runID, int64(0))
+}
+
+// GetFailure returns one failure.
+func GetFailure(ctx context.Context, q Querier, id int64) (Failure, error) {
+	fs, err := failures(ctx, q, `WHERE f.id = $1 AND $2::bigint = 0`, id, 0)
+	if err == nil && len(fs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Failure{}, fmt.Errorf("failure %d: %w", id, err)
+	}
+	return fs[0], nil
 }
 
 // MainFailure returns a run's first failure that is not a flaky test: what
@@ -211,13 +243,15 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 		}
 		conf := min(max(f.Confidence, 0), 1)
 		var id int64
+		// The normalised message and identity are kept whole (Normalize
+		// bounds the message), or the fingerprint could not be recomputed.
 		err = q.QueryRow(ctx, `INSERT INTO failures (run_id, step_id, cluster_id, test_id, category, title, message,
-				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined)
-			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined, normalized_message, identity)
+			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			RETURNING id`,
 			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), triage.ClipBytes(f.Title, 1000),
 			triage.ClipBytes(failureMessage(f), 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
-			nf.Flaky, nf.Quarantined).Scan(&id)
+			nf.Flaky, nf.Quarantined, f.NormalizedMessage, f.Identity).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("insert failure of run %d: %w", runID, err)
 		}

@@ -58,6 +58,7 @@ type Incident struct {
 	ReopenCount          int
 	Resolution           string
 	Postmortem           string
+	DuplicateOf          int64 // the incident kept when this one's cluster was merged into its; 0 when none
 }
 
 const incidentColumns = `i.id, i.repository_id, r.full_name, COALESCE(r.installation_id, 0), COALESCE(i.cluster_id, 0),
@@ -65,7 +66,7 @@ const incidentColumns = `i.id, i.repository_id, r.full_name, COALESCE(r.installa
 	i.first_bad_sha, i.last_good_sha, COALESCE(i.github_issue_number, 0), i.last_commented_at, i.opened_at,
 	i.mitigated_at, i.resolved_at, i.updated_at, i.fingerprint, i.category, i.confidence, i.occurrences,
 	i.clean_runs, COALESCE(i.last_run_id, 0), i.last_occurrence_at, i.commented_occurrences, i.github_state,
-	i.reopen_count, i.resolution, i.postmortem`
+	i.reopen_count, i.resolution, i.postmortem, COALESCE(i.duplicate_of, 0)`
 
 const incidentFrom = ` FROM incidents i JOIN repositories r ON r.id = i.repository_id LEFT JOIN clusters c ON c.id = i.cluster_id `
 
@@ -78,7 +79,7 @@ func scanIncident(row interface{ Scan(...any) error }) (Incident, error) {
 		&in.FirstBadSHA, &in.LastGoodSHA, &in.IssueNumber, &in.LastCommentedAt, &in.OpenedAt,
 		&in.MitigatedAt, &in.ResolvedAt, &in.UpdatedAt, &in.Fingerprint, &in.Category, &conf, &in.Occurrences,
 		&in.CleanRuns, &in.LastRunID, &in.LastOccurrenceAt, &in.CommentedOccurrences, &in.GitHubState,
-		&in.ReopenCount, &in.Resolution, &in.Postmortem)
+		&in.ReopenCount, &in.Resolution, &in.Postmortem, &in.DuplicateOf)
 	in.Confidence = float64(conf)
 	if err == nil && len(impact) > 0 {
 		// An impact that is not an object is shown as nothing rather than
@@ -156,12 +157,24 @@ func OpenIncidentOfCluster(ctx context.Context, q Querier, clusterID int64) (int
 	return id, nil
 }
 
+// SetIncidentDuplicate records that an incident is a duplicate of another
+// and detaches it from its cluster: the kept incident follows the cluster
+// now, and a duplicate must never be reopened as its regression.
+func SetIncidentDuplicate(ctx context.Context, q Querier, id, of int64) error {
+	if _, err := q.Exec(ctx, `UPDATE incidents SET duplicate_of = $2, cluster_id = NULL, updated_at = now() WHERE id = $1`, id, of); err != nil {
+		return fmt.Errorf("incident %d duplicate of %d: %w", id, of, err)
+	}
+	return nil
+}
+
 // LockRepositoryIncidents returns the repository's incidents that are not
-// resolved, plus the latest resolved one of each of clusterIDs (candidates
-// for reopening), locked for update.
+// resolved, plus the latest resolved one of each of clusterIDs that has no
+// unresolved one (candidates for reopening; a cluster merged into another
+// can bring an old resolved incident beside an open one), locked for update.
 func LockRepositoryIncidents(ctx context.Context, q Querier, repositoryID int64, clusterIDs []int64) ([]Incident, error) {
 	return queryIncidents(ctx, q, `WHERE i.repository_id = $1 AND (i.status <> 'resolved' OR i.id IN (
-			SELECT DISTINCT ON (cluster_id) id FROM incidents WHERE cluster_id = ANY($2) AND status = 'resolved'
+			SELECT DISTINCT ON (cluster_id) id FROM incidents x WHERE cluster_id = ANY($2) AND status = 'resolved'
+				AND NOT EXISTS (SELECT 1 FROM incidents o WHERE o.cluster_id = x.cluster_id AND o.status <> 'resolved')
 			ORDER BY cluster_id, id DESC))
 		ORDER BY i.id FOR UPDATE OF i`, repositoryID, clusterIDs)
 }

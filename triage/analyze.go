@@ -78,6 +78,10 @@ type Failure struct {
 	// step's log (compiler errors, lint findings...), on the step's first
 	// failure only.
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
+	// Identity is what beside the message went into the fingerprint (the
+	// test id, the package, the top frames), kept so that a fingerprint
+	// can be computed again over a learned template of the message.
+	Identity string `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
@@ -272,7 +276,7 @@ func (a *stepAnalysis) fromFacts() (Failure, bool) {
 		msg = messageOf(fl.Evidence[0].Text)
 	}
 	fl.NormalizedMessage = msg
-	fl.Fingerprint = Fingerprint(c, msg, "")
+	fl.Fingerprint = Fingerprint(c, msg, fl.Identity)
 	return fl, true
 }
 
@@ -324,6 +328,7 @@ func (a *stepAnalysis) fromLog(m Match) Failure {
 		// would split one cause into many clusters.
 		identity = ""
 	}
+	f.Identity = identity
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
 	return f
 }
@@ -347,7 +352,7 @@ func (a *stepAnalysis) unexplained() Failure {
 		msg = messageOf(f.Evidence[n-1].Text)
 	}
 	f.NormalizedMessage = msg
-	f.Fingerprint = Fingerprint(f.Category, msg, "")
+	f.Fingerprint = Fingerprint(f.Category, msg, f.Identity)
 	return f
 }
 

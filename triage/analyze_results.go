@@ -91,6 +91,7 @@ func (a *stepAnalysis) fromTest(t TestCase) Failure {
 	if f.NormalizedMessage == "" {
 		f.NormalizedMessage = "test failed"
 	}
+	f.Identity = id
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, id)
 	f.Evidence = a.testEvidence(t, FirstLine(msg))
 	return f
@@ -229,6 +230,7 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 	}
 	f.Title = oneLine(f.Title, 200)
 	f.NormalizedMessage = Normalize(p.Message)
+	f.Identity = identity
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
 	f.Evidence = a.problemEvidence(p)
 	return f, true

@@ -111,7 +111,7 @@ func TestGroupingAccuracy(t *testing.T) {
 		floorAvg, floor float64
 	}{
 		{"per-line", perLineFingerprints, 0.2, 0},
-		{"mined", minedFingerprints, 0.95, 0.6},
+		{"mined", minedFingerprints, 0.98, 0.9},
 	}
 	for _, m := range methods {
 		sum := 0.0

@@ -20,6 +20,7 @@ type SeenCluster struct {
 	Failure    Failure // the run's first failure in it
 	Flaky      bool    // every failure in it is a flaky or quarantined test: it bears on no incident
 	Confidence float64 // the highest confidence among the run's failures in it
+	Muted      bool    // a person muted it: it opens no incident
 }
 
 // ExistingIncident is an incident a run may bear on: every unresolved
@@ -178,9 +179,14 @@ func (in IncidentInput) view(p IncidentPolicy) incidentView {
 		}
 	}
 	for _, id := range ids {
-		if v.tracked[id] {
+		switch {
+		case v.tracked[id]:
 			v.covered = true
-		} else {
+		case v.shown[id].Muted:
+			// A muted cluster is known to people: it opens no incident,
+			// and the branch failing because of it is not news either.
+			v.covered = true
+		default:
 			v.candidates = append(v.candidates, id)
 		}
 	}

@@ -121,13 +121,13 @@ func normalizeOnce(s string) string {
 			if hasMonthName(s) {
 				s = replaceSyslogTimes(s)
 			}
-			s = reTime.ReplaceAllString(s, phTime)
+			s = replaceClockTimes(s)
 		}
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
 		if hasHexRun(s, 7) {
-			s = reHexRun.ReplaceAllStringFunc(s, hexOrKeep)
+			s = replaceHexRuns(s)
 		}
 		if strings.IndexByte(s, '[') >= 0 {
 			s = replaceIPv6(s)

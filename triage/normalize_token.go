@@ -81,10 +81,12 @@ func maskWord(w string) (string, bool) {
 		w = w[:i+1] + w[i+2:]
 		signed = true
 	}
+	// The builder starts at the first variable part: most words with a
+	// digit (file.go:12's "go", v1.2) keep every part.
 	var b strings.Builder
 	changed := false
-	start := 0
-	dashParts := strings.Count(w, "-")
+	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
+	dashParts := strings.IndexByte(w, '-') >= 0
 	for i := 0; i <= len(w); i++ {
 		if i < len(w) && w[i] != '.' && w[i] != '_' && w[i] != '-' {
 			continue
@@ -98,21 +100,21 @@ func maskWord(w string) (string, bool) {
 		if i < len(w) {
 			next = w[i]
 		}
-		ph := variablePart(part, sep, next, dashParts > 0)
-		if ph != "" {
+		if ph := variablePart(part, sep, next, dashParts); ph != "" {
+			if !changed {
+				b.Grow(len(w))
+				changed = true
+			}
+			b.WriteString(w[kept:start])
 			b.WriteString(ph)
-			changed = true
-		} else {
-			b.WriteString(part)
-		}
-		if i < len(w) {
-			b.WriteByte(w[i])
+			kept = i
 		}
 		start = i + 1
 	}
-	if !changed && !signed {
-		return w, false
+	if !changed {
+		return w, signed
 	}
+	b.WriteString(w[kept:])
 	return b.String(), true
 }
 

@@ -35,6 +35,9 @@ type TemplateMiner struct {
 	live    int
 	nextID  uint32
 	cache   map[string]*templateCluster // exact message → cluster, cleared on merges
+	index   map[shapeKey]*tokenIndex    // for Match, built on first use, dropped when the bucket changes
+	changes uint64                      // templates created or widened, in this process
+	merges  uint64                      // templates widened, in this process
 }
 
 // MinerOptions tune a TemplateMiner; the zero value means the defaults.
@@ -77,6 +80,7 @@ type shapeKey struct {
 
 type templateCluster struct {
 	id    uint32
+	plain bool // no wildcard or placeholder: only the same text fits
 	cat   Category
 	text  string
 	ends  []uint16 // end of each token in text
@@ -92,6 +96,7 @@ func NewTemplateMiner(opts MinerOptions) *TemplateMiner {
 		buckets: map[shapeKey][]*templateCluster{},
 		nextID:  1,
 		cache:   map[string]*templateCluster{},
+		index:   map[shapeKey]*tokenIndex{},
 	}
 }
 
@@ -116,7 +121,7 @@ func newCluster(id uint32, cat Category, toks []string, count uint64) *templateC
 		ends[i] = uint16(n)
 		n++
 	}
-	return &templateCluster{id: id, cat: cat, text: text, ends: ends, count: count}
+	return &templateCluster{id: id, plain: strings.IndexByte(text, '<') < 0, cat: cat, text: text, ends: ends, count: count}
 }
 
 // minerTokens splits a normalised message. Normalize bounds messages to
@@ -153,7 +158,9 @@ func (m *TemplateMiner) Add(cat Category, normalized string) Template {
 	c := newCluster(m.nextID, cat, toks, 1)
 	m.nextID++
 	m.live++
+	m.changes++
 	m.buckets[shape] = append(bucket, c)
+	delete(m.index, shape)
 	m.remember(key, c)
 	return c.template()
 }
@@ -165,7 +172,7 @@ func (m *TemplateMiner) Match(cat Category, normalized string) Template {
 		return c.template()
 	}
 	toks := minerTokens(normalized)
-	if c := fitting(m.buckets[shapeKey{cat, len(toks)}], toks); c != nil {
+	if c := m.matching(shapeKey{cat, len(toks)}, toks); c != nil {
 		m.remember(string(cat)+"\x00"+normalized, c)
 		return c.template()
 	}
@@ -195,6 +202,22 @@ func (m *TemplateMiner) Templates() []Template {
 	return out
 }
 
+// Changes counts the templates this miner created or widened since it was
+// made or decoded: a caller that stores the miner writes it only when the
+// count moved. Counts of messages alone change nothing it must store.
+func (m *TemplateMiner) Changes() uint64 { return m.changes }
+
+// Widenings counts the templates widened since the miner was made or
+// decoded: after one, messages seen before may fingerprint differently.
+func (m *TemplateMiner) Widenings() uint64 { return m.merges }
+
+// FailureFingerprint is a failure's fingerprint over the template its
+// normalised message matches: the one Analyze gave it when the template
+// is the message itself, a shared one when the message varies.
+func (m *TemplateMiner) FailureFingerprint(f Failure) string {
+	return m.Fingerprint(f.Category, f.NormalizedMessage, f.Identity)
+}
+
 // Len is the number of templates stored.
 func (m *TemplateMiner) Len() int { return m.live }
 
@@ -205,11 +228,105 @@ func (m *TemplateMiner) remember(key string, c *templateCluster) {
 	m.cache[key] = c
 }
 
+// tokenIndex narrows a bucket, for Match, to the clusters that can fit a
+// message, by the token at one position: those whose token there is that
+// very word, and those whose token there varies (a wildcard or a
+// placeholder). The position is the one where most templates have a
+// constant word, so the second list is short. Both lists hold positions
+// in the bucket, ascending, so the first fit in creation order is found.
+type tokenIndex struct {
+	pos    int
+	byWord map[string][]int32
+	varies []int32
+}
+
+func buildTokenIndex(bucket []*templateCluster, ntoks int) *tokenIndex {
+	best, bestConst := 0, -1
+	for p := 0; p < ntoks; p++ {
+		n := 0
+		for _, c := range bucket {
+			if strings.IndexByte(c.token(p), '<') < 0 {
+				n++
+			}
+		}
+		if n > bestConst {
+			best, bestConst = p, n
+		}
+	}
+	ix := &tokenIndex{pos: best, byWord: map[string][]int32{}}
+	for i, c := range bucket {
+		if t := c.token(best); strings.IndexByte(t, '<') >= 0 {
+			ix.varies = append(ix.varies, int32(i))
+		} else {
+			ix.byWord[t] = append(ix.byWord[t], int32(i))
+		}
+	}
+	return ix
+}
+
+// matching is fitting through the bucket's tokenIndex. Learning (Add)
+// changes buckets too often for an index to pay; matching a stream of
+// messages against learned templates is what it is for.
+func (m *TemplateMiner) matching(shape shapeKey, toks []string) *templateCluster {
+	bucket := m.buckets[shape]
+	if len(bucket) < 8 || len(toks) == 0 {
+		return fitting(bucket, toks)
+	}
+	ix := m.index[shape]
+	if ix == nil {
+		ix = buildTokenIndex(bucket, len(toks))
+		m.index[shape] = ix
+	}
+	exact, varies := ix.byWord[toks[ix.pos]], ix.varies
+	for len(exact) > 0 || len(varies) > 0 {
+		var i int32
+		if len(varies) == 0 || len(exact) > 0 && exact[0] < varies[0] {
+			i, exact = exact[0], exact[1:]
+		} else {
+			i, varies = varies[0], varies[1:]
+		}
+		if c := bucket[i]; fits(c, toks) {
+			return c
+		}
+	}
+	return nil
+}
+
+// fits reports whether the tokens fit a cluster's template.
+func fits(c *templateCluster, toks []string) bool {
+	for i, t := range toks {
+		if !tokenFits(c.token(i), t) {
+			return false
+		}
+	}
+	return true
+}
+
 // fitting returns the first cluster, in creation order, whose template
 // the tokens fit.
 func fitting(bucket []*templateCluster, toks []string) *templateCluster {
 	last := len(toks) - 1
+	// A plain template is fitted by its own text only; the message's
+	// text, joined as templates are, is compared once instead of token by
+	// token. Its length is enough to pass most plain templates by.
+	n := last
+	for _, t := range toks {
+		n += len(t)
+	}
+	joined := ""
 	for _, c := range bucket {
+		if c.plain {
+			if len(c.text) != n {
+				continue
+			}
+			if joined == "" {
+				joined = strings.Join(toks, " ")
+			}
+			if c.text == joined {
+				return c
+			}
+			continue
+		}
 		// Templates of one shape mostly share their first tokens (a
 		// timestamp, a level) and differ at the end: look there first.
 		if last > 0 && !tokenFits(c.token(last), toks[last]) {
@@ -238,7 +355,7 @@ func tokenFits(tpl, tok string) bool {
 	}
 	i := strings.Index(tpl, wildcard)
 	if i < 0 {
-		return samePlaceholders(tpl, tok)
+		return samePlaceholders(tpl, tok) || placeholderFits(tpl, tok)
 	}
 	pre, suf := tpl[:i], tpl[i+len(wildcard):]
 	return len(tok) >= len(pre)+len(suf) && strings.HasPrefix(tok, pre) && strings.HasSuffix(tok, suf) && !namesCause(tok)
@@ -267,6 +384,29 @@ func samePlaceholders(a, b string) bool {
 		j++
 	}
 	return i == len(a) && j == len(b)
+}
+
+// placeholderFits reports whether a token fits a template token with one
+// placeholder between a constant prefix and suffix ("pay_<blob>",
+// "SKU-<n>-XL"): Normalize judged that part variable in the template's
+// messages, so another value there that it did not recognise (an id of
+// letters only) is the same variable. The constant part must say what the
+// value is (two bytes or more), and the value must not name a cause.
+func placeholderFits(tpl, tok string) bool {
+	i := strings.IndexByte(tpl, '<')
+	if i < 0 {
+		return false
+	}
+	end := placeholderEnd(tpl, i)
+	if end == 0 || strings.IndexByte(tpl[end:], '<') >= 0 {
+		return false
+	}
+	pre, suf := tpl[:i], tpl[end:]
+	if len(pre)+len(suf) < 2 || len(tok) <= len(pre)+len(suf) || !strings.HasPrefix(tok, pre) || !strings.HasSuffix(tok, suf) {
+		return false
+	}
+	mid := tok[len(pre) : len(tok)-len(suf)]
+	return strings.IndexByte(mid, '<') < 0 && !namesCause(mid)
 }
 
 // placeholderEnd returns the index after the placeholder at s[i], or 0.
@@ -365,7 +505,10 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 	}
 	clear(bucket[len(out):])
 	m.buckets[shape] = out
+	delete(m.index, shape)
 	m.live -= len(members) - 1
+	m.changes++
+	m.merges++
 	clear(m.cache)
 	return keep
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -192,4 +193,57 @@ func FuzzTemplateMinerDecode(f *testing.F) {
 		}
 		a.Add(CategoryNetwork, "user dave logged in from <ip>")
 	})
+}
+
+// Match through a bucket's token index finds the template a scan of the
+// bucket in creation order finds, for every message of a mixed log.
+func TestMatchIndexAgreesWithScan(t *testing.T) {
+	t.Parallel()
+	data := fingerprintLog(t, 1<<20)
+	m := NewTemplateMiner(MinerOptions{})
+	var msgs []string
+	for _, l := range strings.Split(string(data), "\n") {
+		n := Normalize(l)
+		msgs = append(msgs, n)
+		m.Add(CategoryUnknown, n)
+	}
+	indexed := 0
+	for _, n := range msgs {
+		toks := minerTokens(n)
+		shape := shapeKey{CategoryUnknown, len(toks)}
+		if got, want := m.matching(shape, toks), fitting(m.buckets[shape], toks); got != want {
+			t.Fatalf("%q: index found %v, scan %v", n, got, want)
+		}
+		if m.index[shape] != nil {
+			indexed++
+		}
+	}
+	if indexed == 0 {
+		t.Fatal("no bucket was large enough to be indexed: the test checks nothing")
+	}
+}
+
+// A template token with one placeholder between constant parts takes
+// other values there that Normalize did not recognise, unless the value
+// names a cause or nothing constant says what the value is.
+func TestPlaceholderFits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		tpl, tok string
+		want     bool
+	}{
+		{"pay_<blob>", "pay_oklIEzSRHFKLQbOpRcFWEOyf", true},
+		{"SKU-<n>-XL", "SKU-xqz-XL", true},
+		{"SKU-<n>-XL", "SKU-ABC-XL", false},                   // a code in capitals names a cause
+		{"[pool-<n>-thread-<n>]", "[pool-a-thread-b]", false}, // two placeholders
+		{"<id>", "Discount", false},                           // nothing constant
+		{"pay_<blob>", "pay_TestCheckoutTax", false},          // names a cause
+		{"pay_<blob>", "pay_ENOTFOUND", false},
+		{"pay_<blob>", "pay_", false},
+		{"pay_<blob>", "card_oklIEzSRHFKLQbOpRcFWEOyf", false},
+	} {
+		if got := tokenFits(c.tpl, c.tok); got != c.want {
+			t.Errorf("tokenFits(%q, %q) = %v, want %v", c.tpl, c.tok, got, c.want)
+		}
+	}
 }

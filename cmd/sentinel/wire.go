@@ -47,6 +47,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.OrphanReapWorker{DB: m.DB, Runtime: rt, WorkDir: workDir, Logger: m.Log})
 		},
+		func() error { return river.AddWorkerSafely(w, &jobs.ClusterRefingerprintWorker{DB: m.DB, Log: m.Log}) },
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.RetentionWorker{DB: m.DB, Log: m.Log, Logs: 30 * 24 * time.Hour, Calls: 90 * 24 * time.Hour})
 		},
@@ -66,6 +67,7 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		every(10*time.Minute, jobs.IncidentSweepArgs{}),
 		every(10*time.Minute, jobs.OrphanReapArgs{}),
 		every(6*time.Hour, jobs.RetentionPruneArgs{}),
+		every(6*time.Hour, jobs.ClusterRefingerprintArgs{}),
 	}, nil
 }
 
