@@ -45,7 +45,7 @@ steps:
 	}
 	want := []string{
 		`step "tests": results file out/big.xml is 5061 bytes, over the cap of 4 KiB per file (SENTINEL_MAX_RESULT_FILE_SIZE); not read`,
-		`step "tests": results file out/broken.xml could not be parsed: junit: `,
+		`step "tests": results file out/broken.xml is not valid JUnit XML: junit: `,
 		`step "tests": 5 test results kept of 8, the cap per step (SENTINEL_MAX_TEST_RESULTS); failing tests were kept first`,
 	}
 	if len(run.Warnings) != len(want) {

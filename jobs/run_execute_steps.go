@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -126,17 +125,14 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 
 	var results *triage.Results
 	if runErr == nil {
-		var warnings, problems []string
-		results, warnings, problems = ex.results(s, jsonOut, started)
-		for _, p := range problems {
-			// A step that failed may have stopped before writing its
-			// results; one that passed and wrote none is misconfigured.
-			if res.Failed() && strings.Contains(p, noResultFiles) {
-				warnings = append(warnings, p)
-				continue
-			}
-			ex.triage.addProblem(p)
-			warnings = append(warnings, p)
+		var warnings []string
+		var noFiles string
+		results, warnings, noFiles = ex.results(s, jsonOut, started)
+		// A step that failed may have stopped before writing its results;
+		// one that passed and wrote none is misconfigured.
+		if noFiles != "" && !res.Failed() {
+			warnings = append(warnings, noFiles)
+			ex.triage.addProblem(noFiles)
 		}
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
@@ -209,12 +205,12 @@ func stepEnd(res runner.StepResult, err error, ctx context.Context, spec runner.
 // go-test-json, files matching the glob written since the attempt started
 // for junit. What the step wrote wrong (a file that does not parse, one
 // over the size cap, more tests than the cap) is a warning, not an error:
-// it is data, and the run goes on with what could be read. Problems (a
-// file that does not parse, none written) are the pipeline's configuration
-// problems too, named in the check run.
-func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (r *triage.Results, warnings, problems []string) {
+// it is data, and the run goes on with what could be read. A file that
+// does not parse is also a configuration problem named in the check run;
+// noFiles says the step wrote no file its results: glob matches.
+func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time) (r *triage.Results, warnings []string, noFiles string) {
 	maxTests, maxFile := ex.w.Config.resultCaps()
-	capped := func(r *triage.Results) (*triage.Results, []string, []string) {
+	capped := func(r *triage.Results) (*triage.Results, []string, string) {
 		var dropped int
 		r.Tests, dropped = triage.CapTests(r.Tests, maxTests)
 		r.Dropped += dropped
@@ -222,32 +218,32 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 			warnings = append(warnings, fmt.Sprintf("step %q: %d test results kept of %d, the cap per step (SENTINEL_MAX_TEST_RESULTS); failing tests were kept first",
 				s.Name, len(r.Tests), len(r.Tests)+r.Dropped))
 		}
-		return r, warnings, problems
+		return r, warnings, noFiles
 	}
 	if jsonOut != nil {
 		if _, err := jsonOut.Seek(0, io.SeekStart); err != nil {
-			return nil, nil, []string{fmt.Sprintf("step %q: reading its go test -json output: %v", s.Name, err)}
+			return nil, []string{ex.resultProblem(fmt.Sprintf("step %q: reading its go test -json output: %v", s.Name, err))}, ""
 		}
 		if st, err := jsonOut.Stat(); err == nil && st.Size() >= maxFile {
 			// Cut short, the stream would leave tests without their end, and
 			// they would read as incomplete: better none than wrong ones.
 			return nil, []string{fmt.Sprintf("step %q: its go test -json output reached the cap of %s (SENTINEL_MAX_RESULT_FILE_SIZE); its results were not read",
-				s.Name, runner.FormatBytes(maxFile))}, nil
+				s.Name, runner.FormatBytes(maxFile))}, ""
 		}
 		r, err := triage.ParseGoTestJSON(jsonOut)
 		if err != nil {
-			return nil, nil, []string{fmt.Sprintf("step %q: its go test -json output could not be parsed: %v", s.Name, err)}
+			return nil, []string{ex.resultProblem(fmt.Sprintf("step %q: its go test -json output could not be parsed: %v", s.Name, err))}, ""
 		}
 		return capped(r)
 	}
 	glob, ok := s.JUnitGlob()
 	if !ok {
-		return nil, nil, nil
+		return nil, nil, ""
 	}
 	fsys := os.DirFS(ex.ws)
 	files, err := runner.GlobFiles(fsys, glob)
 	if err != nil {
-		return nil, nil, []string{fmt.Sprintf("step %q: results %s: %v", s.Name, glob, err)}
+		return nil, []string{ex.resultProblem(fmt.Sprintf("step %q: results %s: %v", s.Name, glob, err))}, ""
 	}
 	all := &triage.Results{Format: "junit"}
 	read := 0
@@ -264,13 +260,13 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 		}
 		f, err := fsys.Open(name)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("step %q: results file %s: %v", s.Name, name, err))
+			warnings = append(warnings, ex.resultProblem(fmt.Sprintf("step %q: results file %s: %v", s.Name, name, err)))
 			continue
 		}
 		r, err := triage.ParseJUnitMax(f, maxTests)
 		f.Close()
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("step %q: results file %s is not valid JUnit XML: %v", s.Name, name, err))
+			warnings = append(warnings, ex.resultProblem(fmt.Sprintf("step %q: results file %s is not valid JUnit XML: %v", s.Name, name, err)))
 			continue
 		}
 		all.Tests = append(all.Tests, r.Tests...)
@@ -278,10 +274,18 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 		all.Dropped += r.Dropped
 		read++
 	}
-	if read == 0 && len(problems) == 0 && len(warnings) == 0 {
-		problems = append(problems, fmt.Sprintf("step %q: %s junit:%s was written by the step (check the results: glob in %s)", s.Name, noResultFiles, glob, runner.PipelineFile))
+	if read == 0 && len(warnings) == 0 {
+		noFiles = fmt.Sprintf("step %q: results: no file matching junit:%s was written by the step (check the results: glob in %s)", s.Name, glob, runner.PipelineFile)
 	}
 	return capped(all)
+}
+
+// resultProblem names a results file the step got wrong as a configuration
+// problem of the pipeline in the check run, and returns it for the run's
+// warnings.
+func (ex *execution) resultProblem(msg string) string {
+	ex.triage.addProblem(msg)
+	return msg
 }
 
 func (ex *execution) image(p *runner.Pipeline, s runner.Step) string {
@@ -330,10 +334,6 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	maps.Copy(env, s.Env)
 	return env
 }
-
-// noResultFiles marks the problem of a step that declares results and
-// wrote no file matching them.
-const noResultFiles = "no results file matching"
 
 // runStep runs the step through the runtime while watching the workspace's
 // size: past the disk limit the step is stopped and ends DiskExceeded, a
