@@ -24,7 +24,7 @@ import (
 // container or workspace behind.
 func TestDrillKillWorkerMidStep(t *testing.T) {
 	runnertest.Docker(t) // the local busybox image
-	trials, lostAfter, sleep := drillSize(10, 2), drillSize(60, 6), drillSize(20, 4)
+	trials, lostAfter, sleep := drillSize(10, 2), drillSize(60, 10), drillSize(20, 4)
 	d := newDrill(t, storetest.URL(t), fmt.Sprintf("SENTINEL_WORKER_LOST_AFTER=%ds", lostAfter), "SENTINEL_CONCURRENCY=1")
 	serve := d.start("serve")
 	d.start("worker")
