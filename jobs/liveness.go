@@ -33,11 +33,11 @@ const DefaultLostAfter = 60 * time.Second
 //   - at start it records itself (store.Process, its id being its River
 //     client id) and rescues at once the jobs of its own earlier starts (same
 //     host and work directory, whose process is gone);
-//   - every LostAfter/6 it heartbeats (apart from everything else), and
-//     every LostAfter/4 it rescues the
-//     jobs still running under processes that stopped, or whose heartbeat is
-//     older than LostAfter, ends the steps of finished runs that nobody
-//     will end, and reaps what finished runs left in its work directory.
+//   - every LostAfter/6 it heartbeats, apart from everything else;
+//   - every LostAfter/4 it rescues the jobs still running under processes
+//     that stopped, or whose heartbeat is older than LostAfter, ends the
+//     steps of finished runs that nobody will end, and reaps what finished
+//     runs left in its work directory.
 //
 // A rescue locks the lost attempt's River job (FOR UPDATE SKIP LOCKED), so
 // among many live processes exactly one rescues each attempt. River's own
