@@ -129,6 +129,9 @@ func TestDrillKillWorkerMidStep(t *testing.T) {
 	if orphans != 0 || len(workspaces) != 0 {
 		t.Errorf("leftovers: containers of runs %v, workspaces %v", containers, workspaces)
 	}
+	if v := d.fake.Violations(); len(v) != 0 {
+		t.Errorf("requests that violate GitHub's OpenAPI description: %+v", v)
+	}
 }
 
 // waitStarted waits until the run of sha logged "started" and returns its id.
