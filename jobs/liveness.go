@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,10 +33,11 @@ const DefaultLostAfter = 60 * time.Second
 //   - at start it records itself (store.Process, its id being its River
 //     client id) and rescues at once the jobs of its own earlier starts (same
 //     host and work directory, whose process is gone);
-//   - every LostAfter/6 it heartbeats, and every LostAfter/4 it rescues the
-//     jobs still running under processes that stopped, or whose heartbeat is
-//     older than LostAfter, ends the steps of finished runs that nobody
-//     will end, and reaps what finished runs left in its work directory.
+//   - every LostAfter/6 it heartbeats, apart from everything else;
+//   - every LostAfter/4 it rescues the jobs still running under processes
+//     that stopped, or whose heartbeat is older than LostAfter, ends the
+//     steps of finished runs that nobody will end, and reaps what finished
+//     runs left in its work directory.
 //
 // A rescue locks the lost attempt's River job (FOR UPDATE SKIP LOCKED), so
 // among many live processes exactly one rescues each attempt. River's own
@@ -53,7 +56,26 @@ type Liveness struct {
 	// for LostAfter): it must stop working, or its runs would run twice.
 	OnLost func()
 
-	healthySince time.Time // since when every heartbeat succeeded
+	healthySince atomic.Int64 // UnixNano since when every heartbeat succeeded; 0 after a failure
+	stopBeats    context.CancelFunc
+	beats        sync.WaitGroup
+}
+
+func (l *Liveness) setHealthySince(t time.Time) {
+	if t.IsZero() {
+		l.healthySince.Store(0)
+		return
+	}
+	l.healthySince.Store(t.UnixNano())
+}
+
+// healthyFor is how long this process's heartbeats have all succeeded.
+func (l *Liveness) healthyFor() time.Duration {
+	since := l.healthySince.Load()
+	if since == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, since))
 }
 
 // NewProcessID returns a process id unique per start: host, pid and a
@@ -83,9 +105,9 @@ func (l *Liveness) log() *slog.Logger {
 	return l.Logger
 }
 
-// Start records this process and rescues the runs of its own earlier
-// starts (errors of that rescue are logged; the sweep retries). Call it
-// before River starts working.
+// Start records this process, starts its heartbeat (until Stop), and
+// rescues the runs of its own earlier starts (errors of that rescue are
+// logged; the sweep retries). Call it before River starts working.
 func (l *Liveness) Start(ctx context.Context) error {
 	if l.Process.Hostname == "" {
 		l.Process.Hostname, _ = os.Hostname()
@@ -99,7 +121,25 @@ func (l *Liveness) Start(ctx context.Context) error {
 	if err := store.RegisterProcess(ctx, l.DB, l.Process); err != nil {
 		return err
 	}
-	l.healthySince = time.Now()
+	l.setHealthySince(time.Now())
+	// Heartbeats run apart from sweeps: a slow sweep (Docker, a rescue) must
+	// not make this process look lost.
+	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	l.stopBeats = stop
+	l.beats.Add(1)
+	go func() {
+		defer l.beats.Done()
+		t := time.NewTicker(l.lostAfter() / 6)
+		defer t.Stop()
+		for {
+			select {
+			case <-beatCtx.Done():
+				return
+			case <-t.C:
+				l.heartbeat(beatCtx)
+			}
+		}
+	}()
 	earlier, err := store.UnrescuedProcessesOn(ctx, l.DB, l.Process.Hostname, l.Process.WorkDir, l.Process.ID)
 	if err != nil {
 		return err
@@ -128,18 +168,14 @@ func processExists(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// Run heartbeats and rescues until ctx ends.
+// Run sweeps until ctx ends.
 func (l *Liveness) Run(ctx context.Context) {
-	beat := time.NewTicker(l.lostAfter() / 6)
-	defer beat.Stop()
 	sweep := time.NewTicker(l.lostAfter() / 4)
 	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-beat.C:
-			l.heartbeat(ctx)
 		case <-sweep.C:
 			if err := l.Sweep(ctx); err != nil && ctx.Err() == nil {
 				l.log().Warn("liveness sweep", "err", err)
@@ -149,6 +185,8 @@ func (l *Liveness) Run(ctx context.Context) {
 }
 
 func (l *Liveness) heartbeat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, l.lostAfter()/3)
+	defer cancel()
 	err := store.HeartbeatProcess(ctx, l.DB, l.Process.ID)
 	switch {
 	case errors.Is(err, store.ErrProcessRescued):
@@ -157,18 +195,23 @@ func (l *Liveness) heartbeat(ctx context.Context) {
 			l.OnLost()
 		}
 	case err != nil:
-		l.healthySince = time.Time{}
-		if ctx.Err() == nil {
+		l.setHealthySince(time.Time{})
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			l.log().Warn("heartbeat failed", "err", err)
 		}
-	case l.healthySince.IsZero():
-		l.healthySince = time.Now()
+	case l.healthySince.Load() == 0:
+		l.setHealthySince(time.Now())
 	}
 }
 
-// Stop records a clean stop, once River has stopped: others may then take
-// over whatever this process still held without waiting.
+// Stop ends the heartbeat and records a clean stop, once River has
+// stopped: others may then take over whatever this process still held
+// without waiting.
 func (l *Liveness) Stop(ctx context.Context) error {
+	if l.stopBeats != nil {
+		l.stopBeats()
+		l.beats.Wait()
+	}
 	return store.StopProcess(ctx, l.DB, l.Process.ID)
 }
 
@@ -179,7 +222,7 @@ func (l *Liveness) Stop(ctx context.Context) error {
 // old, and live processes must have beaten again before anyone judges them.
 func (l *Liveness) Sweep(ctx context.Context) error {
 	var errs []error
-	if !l.healthySince.IsZero() && time.Since(l.healthySince) >= l.lostAfter() {
+	if l.healthyFor() >= l.lostAfter() {
 		lost, err := store.LostProcesses(ctx, l.DB, l.lostAfter())
 		errs = append(errs, err)
 		for _, p := range lost {

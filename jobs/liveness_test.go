@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -157,7 +158,8 @@ func (h *harness) newLiveness(id string) *Liveness {
 	if err := l.Start(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
-	l.healthySince = time.Now().Add(-time.Hour)
+	l.setHealthySince(time.Now().Add(-time.Hour))
+	h.t.Cleanup(func() { l.Stop(context.Background()) })
 	return l
 }
 
@@ -326,14 +328,14 @@ func TestLivenessJudgesOthersOnlyWhenItselfHealthy(t *testing.T) {
 	ctx := context.Background()
 	_, jobID := h.heldRun("silent", 1)
 	l := h.newLiveness("back-from-outage")
-	l.healthySince = time.Now() // its heartbeats just started reaching the database again
+	l.setHealthySince(time.Now()) // its heartbeats just started reaching the database again
 	if err := l.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if state, _ := h.jobState(jobID); state != "running" {
 		t.Errorf("job = %s, want running: nobody is judged right after an outage", state)
 	}
-	l.healthySince = time.Now().Add(-l.lostAfter())
+	l.setHealthySince(time.Now().Add(-l.lostAfter()))
 	if err := l.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -371,5 +373,45 @@ steps:
 	}
 	if n := h.jobCount("triage.analyze", runID); n != 0 {
 		t.Errorf("%d triage jobs from a rescued attempt", n)
+	}
+}
+
+// slowRuntime makes every sweep slow, as a busy Docker daemon does.
+type slowRuntime struct {
+	runner.Runtime
+	delay time.Duration
+}
+
+func (s slowRuntime) Leftovers(ctx context.Context) ([]int64, error) {
+	time.Sleep(s.delay)
+	return s.Runtime.Leftovers(ctx)
+}
+
+// A slow sweep must not hold back the heartbeat: a live process whose
+// Docker daemon is slow would otherwise be judged lost by the others (seen
+// in the kill drill under load).
+func TestLivenessHeartbeatsDuringSlowSweep(t *testing.T) {
+	rt := runnertest.Docker(t)
+	h := newHarness(t, rt, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := &Liveness{DB: h.db, Client: h.client, Runtime: slowRuntime{h.rt, 4 * time.Second}, WorkDir: h.cfg.WorkDir,
+		Process: store.Process{ID: "busy", Command: "worker", Hostname: "other-host"}, LostAfter: 3 * time.Second}
+	// Start's own reap is slow too; the heartbeat must already beat.
+	started := time.Now()
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Stop(context.Background()) })
+	go l.Run(ctx)
+	for time.Since(started) < 10*time.Second {
+		time.Sleep(250 * time.Millisecond)
+		var silent time.Duration
+		if err := h.db.QueryRow(ctx, `SELECT now() - heartbeat_at FROM processes WHERE id = 'busy'`).Scan(&silent); err != nil {
+			t.Fatal(err)
+		}
+		if silent > 2*time.Second {
+			t.Fatalf("heartbeat %v old during a slow sweep (beats every %v)", silent, l.lostAfter()/6)
+		}
 	}
 }

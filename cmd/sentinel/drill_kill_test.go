@@ -24,7 +24,7 @@ import (
 // container or workspace behind.
 func TestDrillKillWorkerMidStep(t *testing.T) {
 	runnertest.Docker(t) // the local busybox image
-	trials, lostAfter, sleep := drillSize(10, 2), drillSize(60, 6), drillSize(20, 4)
+	trials, lostAfter, sleep := drillSize(10, 2), drillSize(60, 10), drillSize(20, 4)
 	d := newDrill(t, storetest.URL(t), fmt.Sprintf("SENTINEL_WORKER_LOST_AFTER=%ds", lostAfter), "SENTINEL_CONCURRENCY=1")
 	serve := d.start("serve")
 	d.start("worker")
@@ -128,6 +128,9 @@ func TestDrillKillWorkerMidStep(t *testing.T) {
 		trials, worst.Round(100*time.Millisecond), orphans, len(workspaces))
 	if orphans != 0 || len(workspaces) != 0 {
 		t.Errorf("leftovers: containers of runs %v, workspaces %v", containers, workspaces)
+	}
+	if v := d.fake.Violations(); len(v) != 0 {
+		t.Errorf("requests that violate GitHub's OpenAPI description: %+v", v)
 	}
 }
 
