@@ -85,7 +85,7 @@ func BuiltinMatchers() []*Matcher {
 		{Owner: "shellcheck-tty", Patterns: []MatcherPattern{
 			{Regexp: regexp.MustCompile(`^In (.+?) line (\d+):$`), File: 1, Line: 2},
 			{Regexp: regexp.MustCompile(`^.*$`)},
-			{Regexp: regexp.MustCompile(`^\s*\^[-^]* (SC\d+) \((\w+)\): (.*)$`), Code: 1, Severity: 2, Message: 3, Loop: true},
+			{Regexp: regexp.MustCompile(`^( *)\^[-^]* (SC\d+) \((\w+)\): (.*)$`), Code: 2, Severity: 3, Message: 4, Loop: true, indentColumn: 1},
 		}},
 	}
 }
