@@ -20,3 +20,24 @@ func PipelineProblem(step, message string) Failure {
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, "")
 	return f
 }
+
+// ConfigProblem is a part of the repository's configuration Sentinel could
+// not use while the run went on: a rules or problem-matcher file it could
+// not read, result files a step declares that are missing or cannot be
+// parsed. The message names the file (and line) and what is wrong.
+func ConfigProblem(step, message string) Failure {
+	msg := oneLine(message, 300)
+	if msg == "" {
+		msg = "part of the configuration could not be used"
+	}
+	f := Failure{
+		Step: step, Category: CategoryConfiguration, Title: "Configuration problem: " + msg, Confidence: 0.9,
+		Hint: "The run went on, but Sentinel could not use part of the repository's configuration.",
+		Remediation: "Fix the file the message names: .sentinel/rules.yml and problem-matcher files are described in docs/rules.md; " +
+			"a step's results: in .sentinel.yml must match the report files the step writes.",
+		Source: "runner", Evidence: []Evidence{{Text: msg}},
+	}
+	f.NormalizedMessage = Normalize(msg)
+	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, "")
+	return f
+}
