@@ -174,4 +174,7 @@ steps:
 	if out.Conclusion != "failure" {
 		t.Errorf("conclusion %s, want failure: the pipeline is misconfigured", out.Conclusion)
 	}
+	if !hasAnnotation(out, ".sentinel/rules.yml", 1) {
+		t.Errorf("no annotation at the rules file's bad line: %v", out.Annotations)
+	}
 }

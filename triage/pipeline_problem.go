@@ -1,5 +1,7 @@
 package triage
 
+import "regexp"
+
 // PipelineProblem is the failure of a run that Sentinel could not run as
 // asked: an invalid or missing pipeline file, a result file that cannot be
 // read. The runner knows the cause exactly, so no rule is consulted; the
@@ -37,7 +39,13 @@ func ConfigProblem(step, message string) Failure {
 			"a step's results: in .sentinel.yml must match the report files the step writes.",
 		Source: "runner", Evidence: []Evidence{{Text: msg}},
 	}
+	if m := reConfigPlace.FindStringSubmatch(msg); m != nil {
+		f.File, f.Line = m[1], atoi(m[2]) // annotated at the line that is wrong
+	}
 	f.NormalizedMessage = Normalize(msg)
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, "")
 	return f
 }
+
+// reConfigPlace reads the place of a configuration error: "FILE line N: problem".
+var reConfigPlace = regexp.MustCompile(`^([^\s:]+) line (\d+): `)
