@@ -285,7 +285,7 @@ func (w *TriageAnalyzeWorker) findFailures(ctx context.Context, tx pgx.Tx, run s
 	// Problems with the repository's triage configuration and result
 	// files are the pipeline's, named as such.
 	for _, p := range rt.problems {
-		out = append(out, stepFailure{f: triage.PipelineProblem("run", p)})
+		out = append(out, stepFailure{f: triage.ConfigProblem("run", p)})
 	}
 	// A pipeline the runner rejected (invalid or missing .sentinel.yml) is
 	// named as such: no rule is needed to say what the runner knows.

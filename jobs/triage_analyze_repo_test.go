@@ -158,6 +158,9 @@ steps:
 		for _, f := range fs {
 			if f.Category == triage.CategoryConfiguration && strings.Contains(f.Title, w) {
 				found = true
+				if !strings.Contains(f.Remediation, "docs/rules.md") || strings.Contains(f.Remediation, "never reached your code") {
+					t.Errorf("%s: remediation %q, want one for a run that went on", w, f.Remediation)
+				}
 			}
 		}
 		if !found {
@@ -170,5 +173,8 @@ steps:
 	}
 	if out.Conclusion != "failure" {
 		t.Errorf("conclusion %s, want failure: the pipeline is misconfigured", out.Conclusion)
+	}
+	if !hasAnnotation(out, ".sentinel/rules.yml", 1) {
+		t.Errorf("no annotation at the rules file's bad line: %v", out.Annotations)
 	}
 }

@@ -201,3 +201,25 @@ func TestMoreEcosystemsOneLine(t *testing.T) {
 		}
 	}
 }
+
+// A KeyError names a missing environment variable only when the key is
+// spelled like one: a dictionary's lower-case key is the code's error.
+func TestKeyErrorOfDictIsNotConfiguration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		line string
+		want Category
+	}{
+		{"KeyError: 'port'", CategoryUnknown},
+		{"KeyError: 'DATABASE_URL'", CategoryConfiguration},
+	} {
+		log := "Traceback (most recent call last):\n  File \"app/config.py\", line 10, in port\n    return int(cfg[\"server\"][\"port\"])\n" + tc.line + "\n"
+		fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: stringsReader(log)}}, Options{})
+		if err != nil || len(fs) == 0 {
+			t.Fatalf("Analyze: %v %v", fs, err)
+		}
+		if got := fs[0].Category; (tc.want == CategoryConfiguration) != (got == CategoryConfiguration) {
+			t.Errorf("%s: category %s (%s), want configuration only for an environment variable's name", tc.line, got, fs[0].Rule)
+		}
+	}
+}

@@ -49,6 +49,8 @@ type MatcherPattern struct {
 	Regexp                                                *regexp.Regexp
 	File, FromPath, Line, Column, Severity, Code, Message int
 	Loop                                                  bool
+
+	indentColumn int // built-in only: a group of leading blanks whose length + 1 is the column (a caret under the source)
 }
 
 // MatcherError is a problem in a problem-matcher file: Line is 1-based, 0

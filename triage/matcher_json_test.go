@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -167,4 +168,31 @@ func TestParseProblemMatchersErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzProblemMatchers: any matcher file either fails with a *MatcherError
+// or yields matchers that scan any log without panicking, and their
+// diagnostics stay inside the checkout.
+func FuzzProblemMatchers(f *testing.F) {
+	f.Add([]byte(stylishJSON), []byte("test.js\n  1:2  error  x  y\n"))
+	f.Add([]byte(`{"problemMatcher": [{"owner": "a", "pattern": [{"regexp": "^(.*):(\\d+): (.*)$", "file": 1, "line": 2, "message": 3}]}]}`), []byte("../x:1: up\n/w/a:2: abs\na:3: ok\n"))
+	f.Fuzz(func(t *testing.T, file, log []byte) {
+		ms, err := ParseProblemMatchers(file)
+		if err != nil {
+			var me *MatcherError
+			if !errors.As(err, &me) {
+				t.Fatalf("error %T %v, want *MatcherError", err, err)
+			}
+			return
+		}
+		rep, err := AnalyzeLog(bytes.NewReader(log), LogOptions{Matchers: DefaultMatchers().WithUser(ms)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range rep.Diagnostics {
+			if d.File == "" || strings.HasPrefix(d.File, "/") || d.File == ".." || strings.HasPrefix(d.File, "../") {
+				t.Fatalf("diagnostic outside the checkout: %+v", d)
+			}
+		}
+	})
 }

@@ -251,6 +251,9 @@ func capture(run *partial, p MatcherPattern, g [][]byte) partial {
 	set(&out.severity, p.Severity)
 	set(&out.code, p.Code)
 	set(&out.message, p.Message)
+	if out.column == "" && p.indentColumn > 0 && p.indentColumn < len(g) {
+		out.column = strconv.Itoa(len(g[p.indentColumn]) + 1)
+	}
 	return out
 }
 

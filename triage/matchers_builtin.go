@@ -45,7 +45,7 @@ func BuiltinMatchers() []*Matcher {
 		}},
 		// rustc and cargo: "error[E0425]: cannot find value `x`" then
 		// "  --> src/main.rs:4:13".
-		{Owner: "rustc", Patterns: []MatcherPattern{
+		{Owner: "rustc", gate: startsWithAny("error", "warning"), Patterns: []MatcherPattern{
 			{Regexp: regexp.MustCompile(`^(error|warning)(?:\[(E\d+)\])?: (.*)$`), Severity: 1, Code: 2, Message: 3},
 			{Regexp: regexp.MustCompile(`^\s*--> (.+?):(\d+):(\d+)$`), File: 1, Line: 2, Column: 3},
 		}},
@@ -54,7 +54,7 @@ func BuiltinMatchers() []*Matcher {
 			Regexp:   regexp.MustCompile(`^\[(ERROR|WARNING)\] (?:file://)?(.+?\.(?:java|kt|scala|groovy)):\[(\d+),(\d+)\] (.*)$`),
 			Severity: 1, File: 2, Line: 3, Column: 4, Message: 5}}},
 		// Kotlin in Gradle: "e: file:///w/src/main/kotlin/App.kt:12:5 Unresolved reference: x"
-		{Owner: "kotlinc", Patterns: []MatcherPattern{{
+		{Owner: "kotlinc", gate: startsWithAny("e: ", "w: "), Patterns: []MatcherPattern{{
 			Regexp:   regexp.MustCompile(`^(e|w): (?:file://)?([^\s:][^:]*\.kts?):(\d+):(\d+) (.*)$`),
 			Severity: 1, File: 2, Line: 3, Column: 4, Message: 5}}},
 		// pytest's long tracebacks end with "tests/test_a.py:12: AssertionError";
@@ -70,7 +70,7 @@ func BuiltinMatchers() []*Matcher {
 			Message: 1, File: 2}}},
 		// Jest: the failing test's title ("● suite › test"), then the
 		// first stack frame in the project ("at Object.<anonymous> (src/a.test.js:12:5)").
-		{Owner: "jest", remember: regexp.MustCompile(`^\s*● (.+)$`),
+		{Owner: "jest", gate: isStackFrame, remember: regexp.MustCompile(`^\s*● (.+)$`),
 			Patterns: []MatcherPattern{{
 				Regexp: regexp.MustCompile(`^\s+at (?:.+? \()?([^\s()]+?):(\d+):(\d+)\)?$`),
 				File:   1, Line: 2, Column: 3}}},
@@ -82,10 +82,10 @@ func BuiltinMatchers() []*Matcher {
 				File:   1, Line: 2, Message: 3}}},
 		// shellcheck's default (tty) format: "In deploy.sh line 3:", the
 		// source line, then a caret line per finding.
-		{Owner: "shellcheck-tty", Patterns: []MatcherPattern{
+		{Owner: "shellcheck-tty", gate: isShellcheckHeader, Patterns: []MatcherPattern{
 			{Regexp: regexp.MustCompile(`^In (.+?) line (\d+):$`), File: 1, Line: 2},
 			{Regexp: regexp.MustCompile(`^.*$`)},
-			{Regexp: regexp.MustCompile(`^\s*\^[-^]* (SC\d+) \((\w+)\): (.*)$`), Code: 1, Severity: 2, Message: 3, Loop: true},
+			{Regexp: regexp.MustCompile(`^( *)\^[-^]* (SC\d+) \((\w+)\): (.*)$`), Code: 2, Severity: 3, Message: 4, Loop: true, indentColumn: 1},
 		}},
 	}
 }
@@ -104,4 +104,32 @@ func isScriptPathLine(line []byte) bool {
 // isPytestELine is a pytest "E   message" line.
 func isPytestELine(line []byte) bool {
 	return len(line) > 2 && line[0] == 'E' && (line[1] == ' ' || line[1] == '\t')
+}
+
+// The gates below stand for literals so common in logs ("at ", "in ",
+// "error") that the prefilter would stop on most lines: a line can match
+// the matcher only if it passes.
+
+func startsWithAny(prefixes ...string) func([]byte) bool {
+	return func(line []byte) bool {
+		for _, p := range prefixes {
+			if bytes.HasPrefix(line, []byte(p)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// isStackFrame is an indented "at ..." line of a JavaScript stack trace.
+func isStackFrame(line []byte) bool {
+	if len(line) < 8 || line[0] != ' ' && line[0] != '\t' {
+		return false
+	}
+	return bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("at "))
+}
+
+// isShellcheckHeader is shellcheck's "In FILE line N:".
+func isShellcheckHeader(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("In ")) && bytes.HasSuffix(line, []byte(":"))
 }

@@ -124,7 +124,7 @@ type RuleSet struct {
 	always []int // rules with no required literal: tried on every line
 
 	jointMu sync.Mutex
-	joints  map[*MatcherSet]*joint // prefilters over these rules and a matcher set's patterns
+	joints  [2]jointEntry // with the built-in matchers, and with the last other set used
 }
 
 // joint is one prefilter over a rule set's variants followed by a matcher
@@ -136,25 +136,29 @@ type joint struct {
 	nRule int32
 }
 
-// maxJoints bounds the joint prefilters a rule set keeps: a triage worker
-// uses one matcher set per run, the built-in one most of the time.
-const maxJoints = 8
+type jointEntry struct {
+	ms *MatcherSet
+	j  *joint
+}
 
 // jointWith returns the joint prefilter of rs and ms, built on first use
-// (it costs as much as compiling the rules).
+// (it costs as much as compiling the rules, and some MiB). Two are kept:
+// the one with the built-in matchers, used for most steps, and the last
+// other one (a run's own matchers serve all its steps).
 func (rs *RuleSet) jointWith(ms *MatcherSet) *joint {
 	rs.jointMu.Lock()
 	defer rs.jointMu.Unlock()
-	if j, ok := rs.joints[ms]; ok {
-		return j
+	slot := &rs.joints[1]
+	if ms == DefaultMatchers() {
+		slot = &rs.joints[0]
 	}
-	if rs.joints == nil || len(rs.joints) >= maxJoints {
-		rs.joints = map[*MatcherSet]*joint{}
+	if slot.ms == ms && slot.j != nil {
+		return slot.j
 	}
 	vs := make([]variant, 0, len(rs.pre.variants)+len(ms.variants))
 	vs = append(append(vs, rs.pre.variants...), ms.variants...)
 	j := &joint{pre: newPrefilter(vs), nRule: int32(len(rs.pre.variants))}
-	rs.joints[ms] = j
+	*slot = jointEntry{ms: ms, j: j}
 	return j
 }
 

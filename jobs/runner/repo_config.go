@@ -20,8 +20,12 @@ const RulesFile = ".sentinel/rules.yml"
 // maxMatcherFiles bounds the matchers: key of .sentinel.yml.
 const maxMatcherFiles = 16
 
-// maxRepoConfigFile bounds each rules or matcher file read from a checkout.
-const maxRepoConfigFile = 256 << 10
+// maxRepoConfigFile bounds each rules or matcher file read from a checkout,
+// maxMatcherBytes all matcher files together: they travel in a job's args.
+const (
+	maxRepoConfigFile = 256 << 10
+	maxMatcherBytes   = 1 << 20
+)
 
 // checkMatcherPaths validates the matchers: list: repository paths, inside
 // the repository, at most maxMatcherFiles.
@@ -59,11 +63,16 @@ type MatcherFile struct {
 func LoadMatchers(repo fs.FS, paths []string) ([]MatcherFile, error) {
 	var out []MatcherFile
 	var errs []error
+	total := 0
 	for _, p := range paths {
 		p = path.Clean(strings.TrimSpace(p))
 		data, err := readRepoFile(repo, p)
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if total += len(data); total > maxMatcherBytes {
+			errs = append(errs, &ConfigError{File: p, Msg: fmt.Sprintf("the matcher files together are larger than %d KiB", maxMatcherBytes>>10)})
 			continue
 		}
 		if _, err := triage.ParseProblemMatchers(data); err != nil {

@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"encoding/json"
+	"strconv"
+	"testing"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// TestDiagnosticAnnotations: each diagnostic stored on an evidence line
+// becomes an annotation at its level, except one at the failure's own
+// place or outside the repository; old rows without diagnostics give none.
+func TestDiagnosticAnnotations(t *testing.T) {
+	ev, err := json.Marshal([]triage.Evidence{
+		{Line: 3, Text: "src/a.c:5:2: error: boom", Diagnostic: &triage.Diagnostic{File: "src/a.c", Line: 5, Column: 2, Severity: "error", Message: "boom", Owner: "gcc"}},
+		{Line: 4, Text: "src/a.c:9:1: warning: unused", Diagnostic: &triage.Diagnostic{File: "src/a.c", Line: 9, Column: 1, Severity: "warning", Message: "unused", Owner: "gcc"}},
+		{Line: 5, Text: "x.sh:1:1: note: quote", Diagnostic: &triage.Diagnostic{File: "x.sh", Line: 1, Severity: "notice", Message: "quote", Owner: "shellcheck", Code: "SC2086"}},
+		{Line: 6, Text: "evil", Diagnostic: &triage.Diagnostic{File: "../evil", Line: 1, Severity: "error", Message: "out", Owner: "x"}},
+		{Line: 7, Text: "plain line"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", File: "src/a.c", Line: 5, Evidence: ev},
+		{Category: triage.CategoryTest, Title: "old row", Evidence: json.RawMessage(`["a plain string"]`)},
+	}
+	anns := Annotations(fs, PathResolver{})
+	var got []string
+	for _, a := range anns {
+		got = append(got, a.GetPath()+":"+itoa(a.GetStartLine())+" "+a.GetAnnotationLevel()+" "+a.GetTitle())
+	}
+	want := []string{"src/a.c:5 failure compile: boom", "src/a.c:9 warning gcc warning", "x.sh:1 notice shellcheck notice SC2086"}
+	if len(got) != len(want) {
+		t.Fatalf("annotations %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("annotation %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if anns[1].GetStartColumn() != 1 || anns[1].GetEndColumn() != 1 {
+		t.Errorf("column not kept: %+v", anns[1])
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
