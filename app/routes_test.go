@@ -18,6 +18,9 @@ import (
 // logRequests. ANY is a route registered for every method (r.Handle).
 const routeTable = `
 GET  /                                 handleOverview
+GET  /api/audit                        apiListAudit
+GET  /api/openapi.json                 apiOpenAPI
+GET  /audit                            handleAudit
 GET  /api/clusters                     apiListClusters
 GET  /api/flaky                        apiListFlaky
 GET  /api/flaky/{id}                   apiGetFlaky

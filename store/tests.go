@@ -332,12 +332,10 @@ func PushEvidenceRun(runs []int64, runID int64) []int64 {
 	return out
 }
 
-// testStateStrings is states as the text[] a query parameter needs (nil
-// stays nil).
+// testStateStrings is states as the text[] a query parameter needs. No
+// states is an empty array, never NULL: cardinality(NULL) is NULL, not 0, and
+// would make "no filter" match nothing.
 func testStateStrings(states []triage.TestState) []string {
-	if states == nil {
-		return nil
-	}
 	out := make([]string, len(states))
 	for i, s := range states {
 		out[i] = string(s)
