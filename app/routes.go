@@ -67,6 +67,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/api/openapi.json", s.apiOpenAPI)
 	r.Get("/api/audit", s.apiListAudit)
 	r.Get("/audit", s.handleAudit)
+	r.Get("/tests/{id}", s.handleTestPage)
 
 	// The dashboard's pages, the live log tail and the static assets.
 	r.Get("/static/*", serveStatic)

@@ -21,6 +21,7 @@ GET  /                                 handleOverview
 GET  /api/audit                        apiListAudit
 GET  /api/openapi.json                 apiOpenAPI
 GET  /audit                            handleAudit
+GET  /tests/{id}                       handleTestPage
 GET  /api/clusters                     apiListClusters
 GET  /api/flaky                        apiListFlaky
 GET  /api/flaky/{id}                   apiGetFlaky
