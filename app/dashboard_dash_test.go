@@ -192,9 +192,9 @@ func TestRunPageGoLogAndRetries(t *testing.T) {
 	c := browserlessClient(t)
 	_, body := get(t, c, fmt.Sprintf("%s/runs/%d", ds.url, x.GoRun))
 	for _, w := range []string{
-		`<details open><summary class="fail">--- FAIL: TestWrite (0.02s)</summary>`,
-		`<details><summary class="pass">--- PASS: TestOpen (0.01s)</summary>`,
-		`<details><summary class="skip">--- SKIP: TestSlow (0.00s)</summary>`,
+		`<details open><summary class="go-fail">--- FAIL: TestWrite (0.02s)</summary>`,
+		`<details><summary class="go-pass">--- PASS: TestOpen (0.01s)</summary>`,
+		`<details><summary class="go-skip">--- SKIP: TestSlow (0.00s)</summary>`,
 		fmt.Sprintf(`<span id="s%d-L10">    store_test.go:31: write &lt;empty&gt;: got 0 bytes, want 4</span>`, x.FirstAttempt),
 		fmt.Sprintf(`<div class="pkg fail" id="s%d-L21">FAIL	example.com/app/store	0.04s</div>`, x.FirstAttempt),
 		fmt.Sprintf(`<a href="/runs/%d/steps/%d/log">raw JSON</a>`, x.GoRun, x.GoStep),

@@ -126,12 +126,13 @@ func renderGoTestLog(data []byte, stepID int64, evidence map[int]bool) (html tem
 			fmt.Fprintf(&b, `<div class="%s" id="%s">%s</div>`, cls, lineAnchor(stepID, it.line), ansiLineHTML([]byte(it.text), &st))
 			continue
 		}
-		open, word, cls := " open", "FAIL", "fail"
+		// go- prefixed: .skip is the skip link's class.
+		open, word, cls := " open", "FAIL", "go-fail"
 		switch it.action {
 		case "pass":
-			open, word, cls = "", "PASS", "pass"
+			open, word, cls = "", "PASS", "go-pass"
 		case "skip":
-			open, word, cls = "", "SKIP", "skip"
+			open, word, cls = "", "SKIP", "go-skip"
 		}
 		summary := fmt.Sprintf("--- %s: %s (%.2fs)", word, it.test, it.secs)
 		if it.action == "" {
