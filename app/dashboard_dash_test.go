@@ -240,12 +240,12 @@ func TestAuditPageAndAPI(t *testing.T) {
 		return out
 	}
 	for path, want := range map[string]string{
-		"/api/audit":                    fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|worker incident.suppressed run:%d|api:token test.quarantine test:%d|dashboard:mona run.rerun run:%d", s.Incident, s.GreenRun, s.QTest, s.FailedRun),
-		"/api/audit?actor=dashboard":    fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|dashboard:mona run.rerun run:%d", s.Incident, s.FailedRun),
-		"/api/audit?actor=api:token":    fmt.Sprintf("api:token test.quarantine test:%d", s.QTest),
-		"/api/audit?kind=incident":      fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|worker incident.suppressed run:%d", s.Incident, s.GreenRun),
-		"/api/audit?kind=run.rerun":     fmt.Sprintf("dashboard:mona run.rerun run:%d", s.FailedRun),
-		"/api/audit?object=run":         fmt.Sprintf("worker incident.suppressed run:%d|dashboard:mona run.rerun run:%d", s.GreenRun, s.FailedRun),
+		"/api/audit":                                       fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|worker incident.suppressed run:%d|api:token test.quarantine test:%d|dashboard:mona run.rerun run:%d", s.Incident, s.GreenRun, s.QTest, s.FailedRun),
+		"/api/audit?actor=dashboard":                       fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|dashboard:mona run.rerun run:%d", s.Incident, s.FailedRun),
+		"/api/audit?actor=api:token":                       fmt.Sprintf("api:token test.quarantine test:%d", s.QTest),
+		"/api/audit?kind=incident":                         fmt.Sprintf("dashboard:hubot incident.resolved incident:%d|worker incident.suppressed run:%d", s.Incident, s.GreenRun),
+		"/api/audit?kind=run.rerun":                        fmt.Sprintf("dashboard:mona run.rerun run:%d", s.FailedRun),
+		"/api/audit?object=run":                            fmt.Sprintf("worker incident.suppressed run:%d|dashboard:mona run.rerun run:%d", s.GreenRun, s.FailedRun),
 		"/api/audit?object=run:" + fmt.Sprint(s.FailedRun): fmt.Sprintf("dashboard:mona run.rerun run:%d", s.FailedRun),
 	} {
 		if got := strings.Join(ids(path), "|"); got != want {
@@ -280,5 +280,60 @@ func TestAuditPageAndAPI(t *testing.T) {
 	}
 	if strings.Contains(body, "dashboard:mona") {
 		t.Errorf("audit page: limit=1 shows more than one entry")
+	}
+}
+
+// TestIncidentAndOverviewWording: an incident's impact reads as sentences
+// with its counts named for what they count, the timeline does not say
+// "opened opened:", the list names the issue as owner/repo#N; the overview
+// shows what to look at and no chart for too few days.
+func TestIncidentAndOverviewWording(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	seedDashExtras(t, ds.DB, s)
+	if _, err := ds.DB.Exec(context.Background(), `UPDATE incidents SET occurrences = 2,
+		impact = '{"runs": 3, "branches": 2, "pull_requests": 1, "tests": 1, "first_seen": "2026-12-01T10:00:00Z", "last_seen": "2026-12-01T22:20:00Z", "duration_seconds": 44400}'
+		WHERE id = $1`, s.Incident); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.DB.Exec(context.Background(), `INSERT INTO incident_events (incident_id, kind, message) VALUES ($1, 'opened', 'opened: TestEvict keeps failing')`, s.Incident); err != nil {
+		t.Fatal(err)
+	}
+	c := browserlessClient(t)
+	_, body := get(t, c, fmt.Sprintf("%s/incidents/%d", ds.url, s.Incident))
+	for _, w := range []string{"It failed 3 runs on 2 branches (1 pull request).", "Since the incident opened, 2 runs on the default branch showed it.",
+		"1 test failed with it.", "First seen 2026-12-01 10:00 UTC, last seen 2026-12-01 22:20 UTC (12h20m apart).",
+		"<strong>opened</strong> TestEvict keeps failing", "octo/app#12"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("incident page: missing %q", w)
+		}
+	}
+	for _, bad := range []string{"opened opened", "duration seconds", "T10:00:00Z"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("incident page: shows %q", bad)
+		}
+	}
+	_, body = get(t, c, ds.url+"/incidents")
+	if !strings.Contains(body, `<a href="https://github.com/octo/app/issues/12">octo/app#12</a>`) {
+		t.Errorf("incident list: issue not shown as octo/app#12")
+	}
+	_, body = get(t, c, ds.url+"/")
+	for _, w := range []string{"Failing branches", "Recent runs", "Write the store in one pass", "Open incidents", "TestEvict keeps failing on main",
+		"Newly flaky tests", "TestFlushRace"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("overview: missing %q", w)
+		}
+	}
+	// One day of finished runs: a sentence, not a chart.
+	one := newDashServer(t, Options{})
+	if _, err := one.DB.Exec(context.Background(), `WITH r AS (INSERT INTO repositories (full_name, clone_url) VALUES ('o/r', '') RETURNING id)
+		INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
+		SELECT id, 'a', 'main', 'push', 'succeeded', now() - interval '1 minute', now() - interval '1 minute', now() FROM r`); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, one.url+"/")
+	if strings.Contains(body, `<svg class="chart"`) || !strings.Contains(body, "too few for a chart") {
+		t.Errorf("overview with one day of runs draws a chart")
 	}
 }

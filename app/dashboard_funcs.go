@@ -41,6 +41,7 @@ var templateFuncs = template.FuncMap{
 	"human":     human,
 	"plural":    plural,
 	"lost":      lostWords,
+	"evmsg":     eventMessage,
 }
 
 // human spells a value like red_branch or pull_request as words. It takes
