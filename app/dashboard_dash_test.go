@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -162,7 +165,7 @@ func TestTestPage(t *testing.T) {
 	for _, w := range []string{"TestFlushRace", "example.com/app/store", "failed, then passed on retry",
 		"failed every run (8 of 8)", "8 runs with a failing attempt, 2 pull requests", "8 runs failed, then passed on retry",
 		"Time lost to retries</dt><dd>12s", "First seen flaky", "failed, then passed on the same commit",
-		fmt.Sprintf(`href="/runs/%d"`, x.GoRun), "PR #9 (store-writes)", "Owner</dt><dd>unknown", fmt.Sprintf(`action="/flaky/%d/quarantine"`, x.Costly)} {
+		fmt.Sprintf(`href="/runs/%d"`, x.GoRun), "PR #9 (store-writes)", `<dd id="owner">unknown: Sentinel keeps no copy of octo/app`, fmt.Sprintf(`action="/flaky/%d/quarantine"`, x.Costly)} {
 		if !strings.Contains(body, w) {
 			t.Errorf("test page: missing %q", w)
 		}
@@ -335,5 +338,42 @@ func TestIncidentAndOverviewWording(t *testing.T) {
 	_, body = get(t, c, one.url+"/")
 	if strings.Contains(body, `<svg class="chart"`) || !strings.Contains(body, "too few for a chart") {
 		t.Errorf("overview with one day of runs draws a chart")
+	}
+}
+
+// TestTestPageOwnerFromCodeowners: with the repository on this server, the
+// test page names the owners CODEOWNERS gives the test's package at the
+// commit of its latest run, not at the branch's tip.
+func TestTestPageOwnerFromCodeowners(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	x := seedDashExtras(t, ds.DB, s)
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	os.MkdirAll(filepath.Join(dir, ".github"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".github", "CODEOWNERS"), []byte("*  @octo/everyone\n/store/ @octo/storage @mona\n"), 0o644)
+	git("add", ".")
+	git("commit", "-q", "-m", "owners")
+	sha := git("rev-parse", "HEAD")
+	os.WriteFile(filepath.Join(dir, ".github", "CODEOWNERS"), []byte("* @later\n"), 0o644)
+	git("commit", "-q", "-am", "owners changed after the run")
+	if _, err := ds.DB.Exec(context.Background(), `UPDATE runs SET clone_url = $2, sha = $3, go_modules = '{"example.com/app": ""}' WHERE id = $1`,
+		x.GoRun, "file://"+dir, sha); err != nil {
+		t.Fatal(err)
+	}
+	c := browserlessClient(t)
+	_, body := get(t, c, fmt.Sprintf("%s/tests/%d", ds.url, x.Costly))
+	if want := `<dd id="owner">@octo/storage @mona <small>(.github/CODEOWNERS at ` + sha[:12]; !strings.Contains(body, want) {
+		i := strings.Index(body, `id="owner"`)
+		t.Errorf("owner: %q, want %q", body[i:min(len(body), i+160)], want)
 	}
 }
