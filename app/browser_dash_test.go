@@ -148,6 +148,17 @@ func TestBrowserTestsAndLogs(t *testing.T) {
 		}
 		fits("audit page")
 		shot(fmt.Sprintf("audit-%d", w))
+
+		// The overview and an incident hold at this width too.
+		run("overview", chromedp.Navigate(ds.url+"/"), chromedp.WaitVisible("main h1"))
+		if got := eval(`document.getElementById("failing-h").parentElement.textContent`); !strings.Contains(got, "octo/app main: red since") {
+			t.Errorf("overview failing branches: %q", got)
+		}
+		fits("overview")
+		shot(fmt.Sprintf("overview-%d", w))
+		run("incident", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", ds.url, s.Incident)), chromedp.WaitVisible("main h1"))
+		fits("incident page")
+		shot(fmt.Sprintf("incident-%d", w))
 	}
 	cancel()
 	<-done

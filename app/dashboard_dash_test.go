@@ -317,6 +317,13 @@ func TestIncidentAndOverviewWording(t *testing.T) {
 			t.Errorf("incident page: shows %q", bad)
 		}
 	}
+	if _, err := ds.DB.Exec(context.Background(), `UPDATE incidents SET occurrences = 0, impact = '{"runs_affected": 3, "branches": 1}' WHERE id = $1`, s.Incident); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, fmt.Sprintf("%s/incidents/%d", ds.url, s.Incident))
+	if !strings.Contains(body, "It failed on 1 branch.") || !strings.Contains(body, "runs affected: 3.") {
+		t.Errorf("incident page with other impact keys: branches or the unknown key missing")
+	}
 	_, body = get(t, c, ds.url+"/incidents")
 	if !strings.Contains(body, `<a href="https://github.com/octo/app/issues/12">octo/app#12</a>`) {
 		t.Errorf("incident list: issue not shown as octo/app#12")

@@ -142,6 +142,8 @@ func impactSentences(i store.Incident) []string {
 			s += " (" + plural(prs, "pull request", "pull requests") + ")"
 		}
 		out = append(out, s+".")
+	} else if b, ok := num("branches"); ok {
+		out = append(out, "It failed on "+plural(b, "branch", "branches")+".")
 	}
 	if i.Occurrences > 0 {
 		out = append(out, fmt.Sprintf("Since the incident opened, %s on the default branch showed it.", plural(i.Occurrences, "run", "runs")))

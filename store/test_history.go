@@ -40,7 +40,7 @@ type TestHistory struct {
 }
 
 // LoadTestHistory reads a test's history: its latest results through
-// test_results_test_idx, grouped by run, joined to the runs.
+// test_results_test_cover_idx, grouped by run, joined to the runs.
 func LoadTestHistory(ctx context.Context, q Querier, testID int64, limit int) (TestHistory, error) {
 	var h TestHistory
 	rows, err := q.Query(ctx, `SELECT r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.created_at, x.attempts, x.passed, x.failed, x.ms, x.lost

@@ -235,7 +235,7 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return out, err
 	}
-	// The newest results of each test through test_results_test_idx; a few
+	// The newest results of each test through test_results_test_cover_idx (index-only); a few
 	// results per run (retries) collapse into one outcome per run.
 	rows, err = q.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
 		FROM unnest($1::bigint[]) AS x(test_id)
@@ -277,7 +277,7 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 }
 
 // loadImpact fills the Impact of tests (ids, index into out) from each
-// test's latest ImpactResults results, through test_results_test_idx.
+// test's latest ImpactResults results, through test_results_test_cover_idx (index-only).
 func loadImpact(ctx context.Context, q Querier, out []Test, ids []int64, index map[int64]int) error {
 	rows, err := q.Query(ctx, `SELECT x.test_id, count(*) FILTER (WHERE r.outcome IN ('fail', 'error')),
 			count(DISTINCT r.run_id) FILTER (WHERE r.outcome IN ('fail', 'error')),
