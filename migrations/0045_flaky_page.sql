@@ -7,7 +7,7 @@ CREATE INDEX tests_needs_look_idx ON tests (score DESC, id DESC)
 
 -- A test's latest results with what the flaky page (recent outcomes, impact)
 -- and the test page (history) read, so that those are index-only scans: the
--- page of one test reads up to 1,000 results, the flaky page 200 for each of
+-- page of one test reads up to 500 results, the flaky page 200 for each of
 -- its tests. It replaces test_results_test_idx, the same key without the
 -- payload, so a result still updates one index per test.
 CREATE INDEX test_results_test_cover_idx ON test_results (test_id, id DESC) INCLUDE (run_id, outcome, duration_ms);

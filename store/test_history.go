@@ -23,7 +23,7 @@ type TestRun struct {
 
 // TestHistoryResults is how many of a test's latest results the test page
 // reads: its strip and its counts cover this window.
-const TestHistoryResults = 1000
+const TestHistoryResults = 500
 
 // TestHistory is a test's latest runs (newest first) and what its failures
 // cost over its latest TestHistoryResults results.
@@ -40,28 +40,68 @@ type TestHistory struct {
 }
 
 // LoadTestHistory reads a test's history: its latest results through
-// test_results_test_cover_idx, grouped by run, joined to the runs.
+// test_results_test_cover_idx (index-only), grouped by run, with their runs.
 func LoadTestHistory(ctx context.Context, q Querier, testID int64, limit int) (TestHistory, error) {
 	var h TestHistory
-	rows, err := q.Query(ctx, `SELECT r.id, r.sha, r.branch, COALESCE(r.pr_number, 0), r.created_at, x.attempts, x.passed, x.failed, x.ms, x.lost
-		FROM (SELECT run_id, count(*) AS attempts, bool_or(outcome = 'pass') AS passed, bool_or(outcome IN ('fail', 'error')) AS failed,
-				sum(duration_ms) AS ms, COALESCE(sum(duration_ms) FILTER (WHERE outcome IN ('fail', 'error')), 0) AS lost
-			FROM (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = $1 ORDER BY id DESC LIMIT $2) t
-			GROUP BY run_id) x
-		JOIN runs r ON r.id = x.run_id
-		ORDER BY r.id DESC`, testID, TestHistoryResults)
+	// Two queries rather than a join: with a join the planner hashes the
+	// whole runs table for the thousand runs it needs.
+	rows, err := q.Query(ctx, `SELECT run_id, count(*), bool_or(outcome = 'pass'), bool_or(outcome IN ('fail', 'error')),
+			sum(duration_ms), COALESCE(sum(duration_ms) FILTER (WHERE outcome IN ('fail', 'error')), 0)
+		FROM (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = $1 ORDER BY id DESC LIMIT $2) t
+		GROUP BY run_id ORDER BY run_id DESC`, testID, TestHistoryResults)
 	if err != nil {
 		return h, fmt.Errorf("history of test %d: %w", testID, err)
 	}
-	prs := map[int]bool{}
+	var runs []TestRun
+	var ids []int64
 	for rows.Next() {
 		var t TestRun
 		var ms, lost int64
-		if err := rows.Scan(&t.RunID, &t.SHA, &t.Branch, &t.PRNumber, &t.CreatedAt, &t.Attempts, &t.Passed, &t.Failed, &ms, &lost); err != nil {
+		if err := rows.Scan(&t.RunID, &t.Attempts, &t.Passed, &t.Failed, &ms, &lost); err != nil {
 			rows.Close()
 			return h, fmt.Errorf("history of test %d: %w", testID, err)
 		}
 		t.Duration, t.Lost = time.Duration(ms)*time.Millisecond, time.Duration(lost)*time.Millisecond
+		runs = append(runs, t)
+		ids = append(ids, t.RunID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("history of test %d: %w", testID, err)
+	}
+	if len(runs) == 0 {
+		return h, nil
+	}
+	rows, err = q.Query(ctx, `SELECT id, sha, branch, COALESCE(pr_number, 0), created_at FROM runs WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return h, fmt.Errorf("runs of test %d: %w", testID, err)
+	}
+	type runInfo struct {
+		sha, branch string
+		pr          int
+		at          time.Time
+	}
+	info := make(map[int64]runInfo, len(ids))
+	for rows.Next() {
+		var id int64
+		var ri runInfo
+		if err := rows.Scan(&id, &ri.sha, &ri.branch, &ri.pr, &ri.at); err != nil {
+			rows.Close()
+			return h, fmt.Errorf("runs of test %d: %w", testID, err)
+		}
+		info[id] = ri
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return h, fmt.Errorf("runs of test %d: %w", testID, err)
+	}
+	prs := map[int]bool{}
+	for _, t := range runs {
+		ri, ok := info[t.RunID]
+		if !ok {
+			continue // deleted meanwhile (retention)
+		}
+		t.SHA, t.Branch, t.PRNumber, t.CreatedAt = ri.sha, ri.branch, ri.pr, ri.at
 		h.Window++
 		h.WindowFrom = t.CreatedAt
 		if t.Failed {
@@ -78,10 +118,6 @@ func LoadTestHistory(ctx context.Context, q Querier, testID int64, limit int) (T
 		if len(h.Runs) < limit {
 			h.Runs = append(h.Runs, t)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return h, fmt.Errorf("history of test %d: %w", testID, err)
 	}
 	h.PRsAffected = len(prs)
 	var first *time.Time
