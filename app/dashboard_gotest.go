@@ -21,24 +21,26 @@ type goEvent struct {
 // numbered lines (the last maxLogLines of them) like any other.
 const maxGoLogLines = 20000
 
-// isGoTestJSON reports whether a log is a go test -json stream: its first
-// non-empty lines are test2json events.
+// isGoTestJSON reports whether a log is a go test -json stream: most of
+// its first lines are test2json events. Lines go prints to stderr before
+// or between them ("go: downloading …", build errors) do not disqualify it;
+// the readable view shows them as they are.
 func isGoTestJSON(data []byte) bool {
-	seen := 0
-	for len(data) > 0 && seen < 3 {
+	events, lines := 0, 0
+	for len(data) > 0 && lines < 50 {
 		line, rest, _ := bytes.Cut(data, []byte{'\n'})
 		data = rest
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
+		lines++
 		var ev goEvent
-		if line[0] != '{' || json.Unmarshal(line, &ev) != nil || ev.Action == "" {
-			return false
+		if line[0] == '{' && json.Unmarshal(line, &ev) == nil && ev.Action != "" {
+			events++
 		}
-		seen++
 	}
-	return seen > 0
+	return events > 0 && events*2 >= lines
 }
 
 // goItem is one piece of the readable log: a package-level line (Test
