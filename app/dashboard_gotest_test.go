@@ -27,3 +27,23 @@ func TestIsGoTestJSON(t *testing.T) {
 		t.Errorf("stderr line before the events: %s", html)
 	}
 }
+
+func TestRateWords(t *testing.T) {
+	for _, tc := range []struct {
+		k, n int
+		want string
+	}{
+		{0, 0, "no runs recorded yet"},
+		{0, 30, "no failure in the last 30 runs"},
+		{1, 1, "failed every run (1 of 1); too few runs to be sure"},
+		{3, 36, "fails about 1 run in 12 (3 of the last 36)"},
+		{7, 12, "fails about 1 run in 2 (7 of the last 12)"},
+		{9, 12, "fails most runs (9 of the last 12)"},
+		{2, 5, "fails about 1 run in 3 (2 of the last 5); too few runs to be sure"},
+		{20, 20, "failed every run (20 of 20)"},
+	} {
+		if got := rateWords(tc.k, tc.n); got != tc.want {
+			t.Errorf("rateWords(%d, %d) = %q, want %q", tc.k, tc.n, got, tc.want)
+		}
+	}
+}

@@ -22,20 +22,21 @@ func failRateWords(recent []store.RunOutcome) string {
 	return rateWords(k, n)
 }
 
-// rateWords words k failing runs out of n.
+// rateWords words k failing runs out of n; under 10 runs it says the rate
+// is uncertain.
 func rateWords(k, n int) string {
-	switch {
+	var words string
+	switch every := int(math.Round(float64(n) / float64(max(k, 1)))); {
 	case n == 0:
 		return "no runs recorded yet"
 	case k == 0:
-		return fmt.Sprintf("no failure in the last %s", plural(n, "run", "runs"))
+		words = fmt.Sprintf("no failure in the last %s", plural(n, "run", "runs"))
 	case k == n:
-		return fmt.Sprintf("failed every run (%d of %d)", k, n)
-	}
-	every := int(math.Round(float64(n) / float64(k)))
-	words := fmt.Sprintf("fails about 1 run in %d (%d of the last %d)", every, k, n)
-	if every == 1 {
+		words = fmt.Sprintf("failed every run (%d of %d)", k, n)
+	case every == 1:
 		words = fmt.Sprintf("fails most runs (%d of the last %d)", k, n)
+	default:
+		words = fmt.Sprintf("fails about 1 run in %d (%d of the last %d)", every, k, n)
 	}
 	if n < 10 {
 		words += "; too few runs to be sure"
