@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/sentinel-ci/sentinel/store"
 )
 
 // requireAPIAction guards API writes. A Bearer header must carry the admin
@@ -87,3 +90,43 @@ func (j jsonRaw) MarshalJSON() ([]byte, error) {
 	}
 	return j, nil
 }
+
+// isAPI reports whether a request is for the JSON API, whose errors are
+// JSON even for a path or method that matches no route.
+func isAPI(r *http.Request) bool {
+	return r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/")
+}
+
+// handleNotFound answers a path no route serves.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	err := clientError(http.StatusNotFound, fmt.Sprintf("no such path %s (GET /api/openapi.json lists the API)", r.URL.Path))
+	if isAPI(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	s.pageError(w, r, clientError(http.StatusNotFound, "page not found"))
+}
+
+// handleMethodNotAllowed answers a known path asked with another method.
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	err := clientError(http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
+	if isAPI(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	s.pageError(w, r, err)
+}
+
+// repoByName finds a repository named in a query parameter: 404 naming it
+// when there is none, so that a typo is not answered with an empty list.
+func (s *Server) repoByName(r *http.Request, name string) (store.Repository, error) {
+	repo, err := store.RepositoryByName(r.Context(), s.DB, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return repo, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", name))
+	}
+	return repo, err
+}
+
+// round2 keeps two decimals: a confidence stored as a 32-bit float reads
+// back as 0.8999999761581421 and means 0.9.
+func round2(f float64) float64 { return math.Round(f*100) / 100 }

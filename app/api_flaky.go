@@ -1,6 +1,8 @@
 package app
 
 import (
+	"cmp"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,7 +47,7 @@ type apiQuarantine struct {
 	Until  *time.Time `json:"until,omitempty"`
 }
 
-// apiListFlaky answers GET /api/flaky[?repository=owner/name][&state=flaky,quarantined][&limit=N]:
+// apiListFlaky answers GET /api/flaky[?repo=owner/name][&state=flaky,quarantined][&limit=N]:
 // every tracked test (most suspicious first) with state, score, failure
 // rate, flip rate and the runs that are its evidence.
 func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +58,9 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := store.TestFilter{Limit: limit}
-	if name := q.Get("repository"); name != "" {
-		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
+	// repository= is the deprecated spelling of repo=, kept for old scripts.
+	if name := strings.TrimSpace(cmp.Or(q.Get("repo"), q.Get("repository"))); name != "" {
+		repo, err := s.repoByName(r, name)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -71,7 +74,7 @@ func (s *Server) apiListFlaky(w http.ResponseWriter, r *http.Request) {
 			case triage.TestHealthy, triage.TestFlaky, triage.TestQuarantined, triage.TestBroken, triage.TestRecovered:
 				f.States = append(f.States, triage.TestState(x))
 			default:
-				s.writeError(w, r, clientError(http.StatusBadRequest, "state must be healthy, flaky, quarantined, broken or recovered"))
+				s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown state %q (one of %s)", x, joinValues(triage.TestStates))))
 				return
 			}
 		}

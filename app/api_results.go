@@ -104,7 +104,10 @@ func readResultsUpload(r *http.Request) (ResultsUpload, []byte, error) {
 		return up, nil, clientError(http.StatusBadRequest, "reading the body: "+err.Error())
 	}
 	q := r.URL.Query()
-	envelope := mt == "application/json" && q.Get("repository") == ""
+	// repo= names the repository as everywhere else; repository= is its
+	// older spelling, still accepted.
+	repoName := cmp.Or(q.Get("repo"), q.Get("repository"))
+	envelope := mt == "application/json" && repoName == ""
 	switch {
 	case envelope:
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -119,7 +122,7 @@ func readResultsUpload(r *http.Request) (ResultsUpload, []byte, error) {
 		return up, nil, clientError(http.StatusUnsupportedMediaType,
 			"send the file with Content-Type application/xml or application/x-ndjson, or a JSON envelope with Content-Type application/json")
 	default:
-		up = ResultsUpload{Repository: q.Get("repository"), Commit: cmp.Or(q.Get("commit"), q.Get("sha")),
+		up = ResultsUpload{Repository: repoName, Commit: cmp.Or(q.Get("commit"), q.Get("sha")),
 			Branch: q.Get("branch"), RunID: cmp.Or(q.Get("run_id"), q.Get("external_id")), Format: q.Get("format"),
 			DefaultBranch: q.Get("default_branch")}
 		for name, dst := range map[string]*int{"attempt": &up.Attempt, "pull_request": &up.PullRequest} {

@@ -140,6 +140,12 @@ func (s *Server) apiListRuns(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if f.Repository != "" {
+		if _, err := s.repoByName(r, f.Repository); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
@@ -178,7 +184,7 @@ func (s *Server) apiGetRun(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range v.Failures {
 		d.Failures = append(d.Failures, apiFailure{ID: f.ID, Step: f.StepName, ClusterID: f.ClusterID, Test: f.TestName,
-			Category: f.Category, Title: f.Title, Message: f.Message, Fingerprint: f.Fingerprint, Confidence: f.Confidence, File: f.File, Line: f.Line,
+			Category: f.Category, Title: f.Title, Message: f.Message, Fingerprint: f.Fingerprint, Confidence: round2(f.Confidence), File: f.File, Line: f.Line,
 			Hint: f.Hint, Remediation: f.Remediation, Flaky: f.Flaky, Quarantined: f.Quarantined, Evidence: f.Evidence})
 	}
 	for _, t := range v.Tests {

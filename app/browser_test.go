@@ -189,8 +189,9 @@ func TestBrowser(t *testing.T) {
 	step("approve", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", ds.url, s.ForkRun)), chromedp.WaitVisible("main h1"),
 		chromedp.Click(`//button[text()="Approve and run"]`), chromedp.WaitVisible(".flash"))
 	step("quarantine", chromedp.Navigate(ds.url+"/flaky"), chromedp.WaitVisible("main h1"),
-		chromedp.SendKeys(fmt.Sprintf(`#test-%d input[name="owner"]`, s.FlakyTest), "octocat"),
-		chromedp.Click(fmt.Sprintf(`#test-%d button`, s.FlakyTest)), chromedp.WaitVisible(".flash"))
+		chromedp.Click(fmt.Sprintf(`#test-%d a.button`, s.FlakyTest)), chromedp.WaitVisible(`dialog[open] input[name="owner"]`),
+		chromedp.SendKeys(`dialog[open] input[name="owner"]`, "octocat"),
+		chromedp.Click(`dialog[open] button.primary`), chromedp.WaitVisible(".flash"))
 	if got := text(fmt.Sprintf("#test-%d", s.FlakyTest)); !strings.Contains(got, "octocat") || !strings.Contains(got, "Unquarantine") {
 		t.Errorf("quarantined row: %q", got)
 	}

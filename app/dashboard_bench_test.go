@@ -122,12 +122,20 @@ func BenchmarkDashboard(b *testing.B) {
 		ds = newDashServer(b, Options{})
 		runID = seedHistory(b, ds.DB)
 	}
+	// The test page of the flaky test with the longest history.
+	var testID int64
+	if err := ds.DB.QueryRow(context.Background(), `SELECT id FROM tests WHERE state = 'flaky' ORDER BY id LIMIT 1`).Scan(&testID); err != nil {
+		b.Fatal(err)
+	}
 	pages := []struct{ name, path string }{
 		{"baseline_login", "/login"},
 		{"overview", "/"},
 		{"runs", "/runs"},
 		{"runs_filtered", "/runs?repo=bench/repo2&state=failed"},
 		{"flaky", "/flaky"},
+		{"test", fmt.Sprintf("/tests/%d", testID)},
+		{"audit", "/audit"},
+		{"api_flaky", "/api/flaky"},
 		{"run_detail", fmt.Sprintf("/runs/%d", runID)},
 		{"clusters", "/clusters"},
 		{"incidents", "/incidents"},

@@ -3,21 +3,37 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
+// flakyRow is one test of the flaky page with its rate and impact in words.
+type flakyRow struct {
+	store.Test
+	Suspect bool // healthy or recovered, with an intermittent failure in its window
+	Rate    string
+	Impact  string
+	Ask     string // the page with the quarantine dialog open for this test
+}
+
 type flakyView struct {
 	page
-	Tests  []store.Test
-	Repos  []store.Repository
-	Repo   string
-	State  triage.TestState
-	States []triage.TestState
+	Tests      []flakyRow
+	Repos      []store.Repository
+	Repo       string
+	State      triage.TestState
+	States     []triage.TestState
+	Quarantine *flakyRow // the test the quarantine dialog is open for
+	Close      string    // the page without the dialog
 }
+
+// ImpactResults is how many of each test's latest results its impact counts.
+func (flakyView) ImpactResults() int { return store.ImpactResults }
 
 func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -33,16 +49,45 @@ func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v.Repo != "" {
-		repo, err := store.RepositoryByName(r.Context(), s.DB, v.Repo)
+		repo, err := s.repoByName(r, v.Repo)
 		if err != nil {
-			s.pageError(w, r, clientError(http.StatusNotFound, fmt.Sprintf("no repository %q", v.Repo)))
+			s.pageError(w, r, err)
 			return
 		}
 		f.RepositoryID = repo.ID
 	}
-	if v.Tests, err = store.ListFlakyTests(r.Context(), s.DB, f); err != nil {
+	tests, err := store.ListFlakyTests(r.Context(), s.DB, f)
+	if err != nil {
 		s.pageError(w, r, err)
 		return
+	}
+	keep := url.Values{}
+	if v.Repo != "" {
+		keep.Set("repo", v.Repo)
+	}
+	if v.State != "" {
+		keep.Set("state", string(v.State))
+	}
+	v.Close = "/flaky"
+	if len(keep) > 0 {
+		v.Close += "?" + keep.Encode()
+	}
+	ask, _ := strconv.ParseInt(q.Get("quarantine"), 10, 64)
+	for _, t := range tests {
+		row := flakyRow{Test: t, Rate: failRateWords(t.Recent), Impact: impactWords(t.Impact),
+			Suspect: (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0}
+		aq := url.Values{}
+		for k, vs := range keep {
+			aq[k] = vs
+		}
+		aq.Set("quarantine", strconv.FormatInt(t.ID, 10))
+		row.Ask = "/flaky?" + aq.Encode() + "#quarantine"
+		v.Tests = append(v.Tests, row)
+	}
+	for i := range v.Tests {
+		if t := &v.Tests[i]; t.ID == ask && t.State() != triage.TestQuarantined {
+			v.Quarantine = t
+		}
 	}
 	s.render(w, r, http.StatusOK, "flaky", v)
 }

@@ -39,6 +39,9 @@ var templateFuncs = template.FuncMap{
 	"str":       func(v any) string { return fmt.Sprint(v) },
 	"stateicon": stateIcon,
 	"human":     human,
+	"plural":    plural,
+	"lost":      lostWords,
+	"evmsg":     eventMessage,
 }
 
 // human spells a value like red_branch or pull_request as words. It takes

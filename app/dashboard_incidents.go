@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
@@ -60,6 +62,7 @@ type incidentView struct {
 	Outbound []store.OutboundCall
 	Cluster  *store.Cluster
 	Duration string // open → resolved (or now)
+	Impact   []string
 }
 
 func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +83,7 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		end = *v.I.ResolvedAt
 	}
 	v.Duration = jobs.FormatDuration(end.Sub(v.I.OpenedAt))
+	v.Impact = impactSentences(v.I)
 	if v.Events, err = store.IncidentEvents(ctx, s.DB, id, 1000); err != nil {
 		s.pageError(w, r, err)
 		return
@@ -99,4 +103,73 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "incident", v)
+}
+
+// impactSentences words an incident's recorded impact (store.ClusterImpact:
+// runs, branches, pull_requests, tests, first_seen, last_seen) as
+// sentences, with its default-branch occurrences beside the runs of every
+// branch so the two counts read as what they are. Keys it does not know
+// are listed after.
+func impactSentences(i store.Incident) []string {
+	m := i.Impact
+	if len(m) == 0 {
+		return nil
+	}
+	num := func(k string) (int, bool) {
+		switch v := m[k].(type) {
+		case float64:
+			return int(v), true
+		case int:
+			return v, true
+		case int64:
+			return int(v), true
+		}
+		return 0, false
+	}
+	when := func(k string) (time.Time, bool) {
+		s, _ := m[k].(string)
+		t, err := time.Parse(time.RFC3339, s)
+		return t, err == nil
+	}
+	known := map[string]bool{"runs": true, "branches": true, "pull_requests": true, "tests": true, "first_seen": true, "last_seen": true, "duration_seconds": true}
+	var out []string
+	if runs, ok := num("runs"); ok {
+		s := "It failed " + plural(runs, "run", "runs")
+		if b, ok := num("branches"); ok {
+			s += " on " + plural(b, "branch", "branches")
+		}
+		if prs, ok := num("pull_requests"); ok && prs > 0 {
+			s += " (" + plural(prs, "pull request", "pull requests") + ")"
+		}
+		out = append(out, s+".")
+	} else if b, ok := num("branches"); ok {
+		out = append(out, "It failed on "+plural(b, "branch", "branches")+".")
+	}
+	if i.Occurrences > 0 {
+		out = append(out, fmt.Sprintf("Since the incident opened, %s on the default branch showed it.", plural(i.Occurrences, "run", "runs")))
+	}
+	if tests, ok := num("tests"); ok && tests > 0 {
+		out = append(out, plural(tests, "test", "tests")+" failed with it.")
+	}
+	first, ok1 := when("first_seen")
+	last, ok2 := when("last_seen")
+	if ok1 && ok2 {
+		out = append(out, fmt.Sprintf("First seen %s, last seen %s (%s apart).", formatTime(first), formatTime(last), jobs.FormatDuration(last.Sub(first).Round(time.Minute))))
+	}
+	for _, k := range sortedKeys(m) {
+		if !known[k] {
+			out = append(out, fmt.Sprintf("%s: %v.", human(k), m[k]))
+		}
+	}
+	return out
+}
+
+// eventMessage is a timeline message without a leading repetition of its
+// kind ("opened: …" under the kind "opened"), which older events carry.
+func eventMessage(kind store.IncidentEventKind, msg string) string {
+	k := string(kind)
+	if len(msg) > len(k) && strings.EqualFold(msg[:len(k)], k) && (msg[len(k)] == ':' || msg[len(k)] == ' ') {
+		return strings.TrimSpace(msg[len(k)+1:])
+	}
+	return msg
 }

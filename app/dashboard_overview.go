@@ -7,6 +7,10 @@ import (
 	"github.com/sentinel-ci/sentinel/store"
 )
 
+// minChartPoints is the fewest days the duration chart needs: two dots and
+// a line tell nothing a sentence does not.
+const minChartPoints = 3
+
 type overviewView struct {
 	page
 	store.Overview
@@ -22,7 +26,9 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Overview = o
-	v.DurationChart = durationChart(o.Durations)
+	if len(o.Durations) >= minChartPoints {
+		v.DurationChart = durationChart(o.Durations)
+	}
 	for _, q := range o.Queues {
 		v.DeadJobs += q.Discarded
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"sort"
 	"strconv"
@@ -17,10 +18,17 @@ type stepView struct {
 	Log  renderedLog
 	Live bool // still running: the page follows it over SSE
 	Open bool // shown expanded: failed, or running
+	// GoLog is a finished go test -json log as go test prints it, each
+	// test foldable; when set, Log is not rendered.
+	GoLog template.HTML
+	// Retries are the earlier attempts of this step (oldest first), folded
+	// under it on the run page.
+	Retries []stepView
 }
 
 // testView is a test of a run with all its attempts.
 type testView struct {
+	TestID   int64 // its page: /tests/{id}
 	Package  string
 	Name     string
 	Outcome  string // final: the last attempt's outcome
@@ -84,7 +92,13 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			if err != nil {
 				return err
 			}
-			sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
+			var isGo bool
+			if !sv.Live && isGoTestJSON(data) {
+				sv.GoLog, isGo = renderGoTestLog(data, st.ID, evidence[st.ID])
+			}
+			if !isGo {
+				sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
+			}
 		}
 		v.Steps = append(v.Steps, sv)
 	}
@@ -135,7 +149,7 @@ func groupTests(results []store.TestResult) []testView {
 		if !ok {
 			i = len(out)
 			index[k] = i
-			out = append(out, testView{Package: tr.Package, Name: tr.Name})
+			out = append(out, testView{TestID: tr.TestID, Package: tr.Package, Name: tr.Name})
 		}
 		t := &out[i]
 		t.Attempts = append(t.Attempts, tr)
@@ -164,6 +178,25 @@ func groupTests(results []store.TestResult) []testView {
 	return out
 }
 
+// foldRetries keeps the last attempt of each step position and puts the
+// earlier attempts under it, so a run with retries reads as its steps
+// rather than every attempt expanded one after another. steps are ordered
+// by position, then attempt.
+func foldRetries(steps []stepView) []stepView {
+	var out []stepView
+	for _, st := range steps {
+		if n := len(out); n > 0 && out[n-1].Position == st.Position {
+			prev := out[n-1]
+			st.Retries = append(prev.Retries, prev)
+			st.Retries[len(st.Retries)-1].Retries = nil
+			out[n-1] = st
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
@@ -175,6 +208,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	v.Steps = foldRetries(v.Steps)
 	v.Title = "Run " + strconv.FormatInt(v.Run.ID, 10) + " · " + v.Run.Repository
 	s.render(w, r, http.StatusOK, "run", v)
 }

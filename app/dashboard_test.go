@@ -76,7 +76,7 @@ func TestPagesShowSeededData(t *testing.T) {
 		{fmt.Sprintf("/runs/%d", s.ForkRun), []string{"Approve and run", "from a fork"}},
 		{"/clusters", []string{"TestEvict failed: want 3 entries, got 2", fmt.Sprintf(`/incidents/%d`, s.Incident)}},
 		{fmt.Sprintf("/clusters/%d", s.Cluster), []string{"Occurrences, last 30 days", "example.com/app/cache.TestEvict", "main", "cache_test.go:42"}},
-		{"/flaky", []string{"TestRetryDial", "0.72", "TestSlowServer", "Unquarantine", `class="o-fail"`, `class="o-flip"`}},
+		{"/flaky", []string{"TestRetryDial", "fails about 1 run in 2", "TestSlowServer", "Unquarantine", `class="o-fail"`, `class="o-flip"`}},
 		{"/incidents", []string{"TestEvict keeps failing on main", "high", "#12"}},
 		{fmt.Sprintf("/incidents/%d", s.Incident), []string{"Acknowledge", "Commit f00dfee changed", "runs affected", "Issue #12 opened", "Postmortem", "/repos/octo/app/issues"}},
 		{"/dead", []string{"incident.sync", "GitHub answered 502 Bad Gateway", "Retry"}},

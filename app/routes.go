@@ -27,6 +27,10 @@ func (s *Server) Handler() http.Handler {
 // The webhook checks GitHub's signature itself, and POST /api/results the
 // admin token, since it takes raw files that are neither JSON nor forms.
 func (s *Server) routes(r chi.Router) {
+	// Unknown paths and methods: JSON under /api/, the error page elsewhere.
+	r.NotFound(s.handleNotFound)
+	r.MethodNotAllowed(s.handleMethodNotAllowed)
+
 	// Operations.
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
@@ -58,6 +62,13 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest) // {"owner", "until" | "for", "reason"}
 		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
 	})
+
+	// The audit trail, the page of one test and the API's description
+	// (api_audit.go, dashboard_test_page.go, api_openapi.go).
+	r.Get("/api/openapi.json", s.apiOpenAPI)
+	r.Get("/api/audit", s.apiListAudit)
+	r.Get("/audit", s.handleAudit)
+	r.Get("/tests/{id}", s.handleTestPage)
 
 	// The dashboard's pages, the live log tail and the static assets.
 	r.Get("/static/*", serveStatic)

@@ -18,6 +18,10 @@ import (
 // logRequests. ANY is a route registered for every method (r.Handle).
 const routeTable = `
 GET  /                                 handleOverview
+GET  /api/audit                        apiListAudit
+GET  /api/openapi.json                 apiOpenAPI
+GET  /audit                            handleAudit
+GET  /tests/{id}                       handleTestPage
 GET  /api/clusters                     apiListClusters
 POST /api/clusters/{id}/{action}       apiClusterAction     requireAPIAction
 GET  /api/flaky                        apiListFlaky

@@ -247,7 +247,7 @@ func InsertIncident(ctx context.Context, q Querier, n NewIncident) (id int64, cr
 	if err != nil {
 		return 0, false, fmt.Errorf("open incident: %w", err)
 	}
-	msg := "opened: " + n.Title
+	msg := n.Title // the timeline shows the kind, "opened", before it
 	if n.NeedsHuman {
 		msg += " (needs a human: the root cause is uncertain)"
 	}

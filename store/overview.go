@@ -26,6 +26,20 @@ type Overview struct {
 	QuarantinedTests int
 	TopClusters      []Cluster
 	Durations        []DurationPoint // oldest first, one per day with finished runs
+	RecentRuns       []Run           // the latest runs, newest first
+	ActiveIncidents  []Incident      // open and mitigating, newest first
+	NewlyFlaky       []Test          // tests that became flaky in the last 7 days, newest first
+}
+
+// FailingBranches are the branches whose latest finished run failed.
+func (o Overview) FailingBranches() []PassRate {
+	var out []PassRate
+	for _, p := range o.PassRates {
+		if p.Failing {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // GetOverview gathers the front page's aggregates as of now. Each query
@@ -60,6 +74,12 @@ func GetOverview(ctx context.Context, db *DB, now time.Time) (Overview, error) {
 		return err
 	})
 	g.Go(func() (err error) { o.Durations, err = durationTrend(ctx, db, now, 14); return err })
+	g.Go(func() (err error) { o.RecentRuns, err = ListRuns(ctx, db, RunFilter{Limit: 8}); return err })
+	g.Go(func() (err error) {
+		o.ActiveIncidents, err = ListIncidents(ctx, db, IncidentFilter{Status: IncidentsActive, Limit: 5})
+		return err
+	})
+	g.Go(func() (err error) { o.NewlyFlaky, err = newlyFlaky(ctx, db, now.Add(-7*24*time.Hour), 5); return err })
 	if err := g.Wait(); err != nil {
 		return o, err
 	}
@@ -86,6 +106,9 @@ type PassRate struct {
 	Passed7d     int
 	Recoveries   int           // red → green transitions in the last 30 days
 	MTTR         time.Duration // mean time from the first red run to the next green one
+	Failing      bool          // the latest finished run failed
+	FailingSince time.Time     // when the current red streak began
+	LastRunID    int64         // the latest finished run
 }
 
 // passRates computes pass rates per repository and branch over 24 hours
@@ -160,6 +183,10 @@ func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error
 		}
 		if p.Runs7d == 0 {
 			continue
+		}
+		p.LastRunID = runs[len(runs)-1].id
+		if brokeAt != nil {
+			p.Failing, p.FailingSince = true, *brokeAt
 		}
 		if p.Recoveries > 0 {
 			p.MTTR = total / time.Duration(p.Recoveries)
@@ -280,4 +307,24 @@ func CountTotals(ctx context.Context, q Querier) (Totals, error) {
 		return Totals{}, fmt.Errorf("count totals: %w", err)
 	}
 	return t, nil
+}
+
+// newlyFlaky returns the tests that became flaky since the given time,
+// newest first.
+func newlyFlaky(ctx context.Context, q Querier, since time.Time, limit int) ([]Test, error) {
+	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
+		WHERE t.state = 'flaky' AND t.state_changed_at >= $1 ORDER BY t.state_changed_at DESC, t.id DESC LIMIT $2`, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("newly flaky tests: %w", err)
+	}
+	defer rows.Close()
+	var out []Test
+	for rows.Next() {
+		t, err := scanTest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("newly flaky tests: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

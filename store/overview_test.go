@@ -37,10 +37,11 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 		{"main", "succeeded", 5 * time.Hour},
 		{"main", "failed", 1 * time.Hour}, // red now: a break without recovery
 	}
+	ids := make([]int64, len(runs))
 	for i, r := range runs {
 		at := now.Add(-r.ago)
-		if _, err := db.Exec(ctx, `INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
-			VALUES ($1, $2, $3, 'push', $4, $5, $5, $5)`, repo, string(rune('a'+i)), r.branch, r.state, at); err != nil {
+		if err := db.QueryRow(ctx, `INSERT INTO runs (repository_id, sha, branch, trigger, state, created_at, started_at, finished_at)
+			VALUES ($1, $2, $3, 'push', $4, $5, $5, $5) RETURNING id`, repo, string(rune('a'+i)), r.branch, r.state, at).Scan(&ids[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -49,8 +50,10 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []store.PassRate{
-		{RepositoryID: repo, Repository: "o/r", Branch: "main", Runs24h: 5, Passed24h: 2, Runs7d: 5, Passed7d: 2, Recoveries: 2, MTTR: 2 * time.Hour},
-		{RepositoryID: repo, Repository: "o/r", Branch: "dev", Runs24h: 0, Passed24h: 0, Runs7d: 1, Passed7d: 0},
+		{RepositoryID: repo, Repository: "o/r", Branch: "main", Runs24h: 5, Passed24h: 2, Runs7d: 5, Passed7d: 2, Recoveries: 2, MTTR: 2 * time.Hour,
+			Failing: true, FailingSince: now.Add(-time.Hour), LastRunID: ids[8]},
+		{RepositoryID: repo, Repository: "o/r", Branch: "dev", Runs24h: 0, Passed24h: 0, Runs7d: 1, Passed7d: 0,
+			Failing: true, FailingSince: now.Add(-30 * time.Hour), LastRunID: ids[2]},
 	}
 	if diff := cmp.Diff(want, o.PassRates); diff != "" {
 		t.Errorf("pass rates (-want +got)\n%s", diff)
@@ -60,5 +63,12 @@ func TestOverviewPassRatesAndRecovery(t *testing.T) {
 	}
 	if len(o.Durations) == 0 {
 		t.Error("no duration trend")
+	}
+	// What to look at: both branches are red, the latest runs first.
+	if got := o.FailingBranches(); len(got) != 2 {
+		t.Errorf("failing branches: %v", got)
+	}
+	if len(o.RecentRuns) != 8 || o.RecentRuns[0].ID != ids[8] {
+		t.Errorf("recent runs: %d, first %v", len(o.RecentRuns), o.RecentRuns)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type Test struct {
 	QuarantineReason string
 	StateChangedAt   time.Time
 	Recent           []RunOutcome // newest first; read by ListFlakyTests only
+	Impact           TestImpact   // read by ListFlakyTests only
 	// loaded is the state as read, so that a write-back does not undo a
 	// change someone else made meanwhile (a quarantine from the dashboard).
 	loaded triage.TestState
@@ -173,8 +175,23 @@ type RunOutcome struct {
 	Failed bool
 }
 
+// TestImpact is what a test's failures cost, over its latest
+// ImpactResults results: every failing attempt was retried, re-run or
+// investigated.
+type TestImpact struct {
+	Failures     int           // failing attempts (fail or error)
+	RunsAffected int           // runs with at least one failing attempt
+	TimeLost     time.Duration // time spent in the failing attempts
+}
+
+// ImpactResults is how many of a test's latest results its impact counts.
+const ImpactResults = 200
+
 // FlakyFilter selects tests; zero fields do not filter. State "" lists
-// every test that is not healthy or has a score.
+// the tests that need a look: flaky, quarantined, and suspect ones (healthy
+// or recovered, with an intermittent failure in their window). The score
+// alone says nothing: a healthy test with no failure scores about 0.6 under
+// the prior.
 type FlakyFilter struct {
 	RepositoryID int64
 	State        triage.TestState
@@ -182,9 +199,10 @@ type FlakyFilter struct {
 	Recent       int // outcomes per test, default 20
 }
 
-// ListFlakyTests returns the tests that are not healthy or have a score
-// (or those in f.State), by score, highest first, each with its recent
-// per-run outcomes.
+// ListFlakyTests returns the flaky, suspect and quarantined tests (or those
+// in f.State), each with its recent per-run outcomes and its impact, ranked
+// by impact: failing attempts, then time lost, then score. The candidates
+// are the f.Limit highest-scoring ones.
 func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -194,7 +212,8 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 	}
 	rows, err := q.Query(ctx, `SELECT `+testColumns+` FROM tests t JOIN repositories r ON r.id = t.repository_id
 		WHERE ($1 = 0 OR t.repository_id = $1)
-			AND CASE WHEN $2 = '' THEN (t.state <> 'healthy' OR t.score > 0) ELSE t.state = $2 END
+			AND CASE WHEN $2 = '' THEN (t.state IN ('flaky', 'quarantined') OR (t.state IN ('healthy', 'recovered') AND t.episodes > 0))
+				ELSE t.state = $2 END
 		ORDER BY t.score DESC, t.id DESC LIMIT $3`, f.RepositoryID, f.State, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list flaky tests: %w", err)
@@ -216,7 +235,7 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return out, err
 	}
-	// The newest results of each test through test_results_test_idx; a few
+	// The newest results of each test through test_results_test_cover_idx (index-only); a few
 	// results per run (retries) collapse into one outcome per run.
 	rows, err = q.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
 		FROM unnest($1::bigint[]) AS x(test_id)
@@ -237,7 +256,49 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 			t.Recent = append(t.Recent, o)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("flaky test outcomes: %w", err)
+	}
+	rows.Close()
+	if err := loadImpact(ctx, q, out, ids, index); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := out[a].Impact, out[b].Impact
+		if x.Failures != y.Failures {
+			return x.Failures > y.Failures
+		}
+		if x.TimeLost != y.TimeLost {
+			return x.TimeLost > y.TimeLost
+		}
+		return out[a].Score > out[b].Score
+	})
+	return out, nil
+}
+
+// loadImpact fills the Impact of tests (ids, index into out) from each
+// test's latest ImpactResults results, through test_results_test_cover_idx (index-only).
+func loadImpact(ctx context.Context, q Querier, out []Test, ids []int64, index map[int64]int) error {
+	rows, err := q.Query(ctx, `SELECT x.test_id, count(*) FILTER (WHERE r.outcome IN ('fail', 'error')),
+			count(DISTINCT r.run_id) FILTER (WHERE r.outcome IN ('fail', 'error')),
+			COALESCE(sum(r.duration_ms) FILTER (WHERE r.outcome IN ('fail', 'error')), 0)
+		FROM unnest($1::bigint[]) AS x(test_id)
+		CROSS JOIN LATERAL (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
+		GROUP BY x.test_id`, ids, ImpactResults)
+	if err != nil {
+		return fmt.Errorf("test impact: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, ms int64
+		var im TestImpact
+		if err := rows.Scan(&id, &im.Failures, &im.RunsAffected, &ms); err != nil {
+			return fmt.Errorf("test impact: %w", err)
+		}
+		im.TimeLost = time.Duration(ms) * time.Millisecond
+		out[index[id]].Impact = im
+	}
+	return rows.Err()
 }
 
 // LoadTests loads the given tests without locking them: the caller
@@ -332,12 +393,10 @@ func PushEvidenceRun(runs []int64, runID int64) []int64 {
 	return out
 }
 
-// testStateStrings is states as the text[] a query parameter needs (nil
-// stays nil).
+// testStateStrings is states as the text[] a query parameter needs. No
+// states is an empty array, never NULL: cardinality(NULL) is NULL, not 0, and
+// would make "no filter" match nothing.
 func testStateStrings(states []triage.TestState) []string {
-	if states == nil {
-		return nil
-	}
 	out := make([]string, len(states))
 	for i, s := range states {
 		out[i] = string(s)

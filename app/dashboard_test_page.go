@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// testPageRuns is how many runs the outcome strip of the test page shows.
+const testPageRuns = 60
+
+type testPageView struct {
+	page
+	Test     store.Test
+	History  store.TestHistory
+	Strip    []store.TestRun // oldest first, as a timeline reads
+	Rate     string
+	Events   []store.TestEvent
+	Suspect  bool
+	Owner    string // from CODEOWNERS; "" when unknown
+	OwnerWhy string // why the owner is unknown
+}
+
+// MaxDuration is the longest run of the test in the strip, to scale bars.
+func (v testPageView) MaxDuration() time.Duration {
+	var m time.Duration
+	for _, r := range v.Strip {
+		m = max(m, r.Duration)
+	}
+	return m
+}
+
+// handleTestPage shows one test: its outcomes over the latest runs, how
+// often it fails, what its failures cost, its state changes and its
+// quarantine, with one control to change it.
+func (s *Server) handleTestPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	t, err := store.GetTest(ctx, s.DB, id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := testPageView{page: s.newPage(w, r, t.Name+" · "+t.Repository, "flaky"), Test: t}
+	if v.History, err = store.LoadTestHistory(ctx, s.DB, id, testPageRuns); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.Events, err = store.TestEvents(ctx, s.DB, id, 20); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for i := len(v.History.Runs) - 1; i >= 0; i-- {
+		v.Strip = append(v.Strip, v.History.Runs[i])
+	}
+	v.Rate = rateWords(v.History.FailedRuns, v.History.Window)
+	v.Suspect = (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0
+	v.Owner, v.OwnerWhy = s.testOwner(ctx, t, v.History)
+	s.render(w, r, http.StatusOK, "test", v)
+}
+
+// testOwner reads the owners of a test's package from CODEOWNERS at the
+// commit of its latest run, when this server has the repository (a local
+// clone URL); otherwise it says why the owner is unknown.
+func (s *Server) testOwner(ctx context.Context, t store.Test, h store.TestHistory) (owner, why string) {
+	if len(h.Runs) == 0 {
+		return "", "unknown: the test has no runs yet"
+	}
+	run, err := store.GetRun(ctx, s.DB, h.Runs[0].RunID)
+	if err != nil {
+		return "", "unknown: " + err.Error()
+	}
+	sha := triage.ShortSHA(run.SHA)
+	var data []byte
+	name := ""
+	for _, n := range triage.CodeOwnersPaths {
+		d, found, err := runner.ShowFile(ctx, run.CloneURL, run.SHA, n)
+		if errors.Is(err, runner.ErrNoLocalCopy) {
+			return "", fmt.Sprintf("unknown: Sentinel keeps no copy of %s to read CODEOWNERS at %s from", t.Repository, sha)
+		}
+		if err != nil {
+			return "", "unknown: " + err.Error()
+		}
+		if found {
+			data, name = d, n
+			break
+		}
+	}
+	if name == "" {
+		return "", fmt.Sprintf("none: no CODEOWNERS file at %s", sha)
+	}
+	mods, err := store.RunGoModules(ctx, s.DB, run.ID)
+	if err != nil {
+		return "", "unknown: " + err.Error()
+	}
+	dir, ok := triage.Paths{GoModules: mods}.PackageDir(t.Package)
+	if !ok {
+		return "", fmt.Sprintf("unknown: run #%d recorded no Go module holding %s", run.ID, t.Package)
+	}
+	// A test file of the package, so that patterns such as *_test.go match.
+	if owners := triage.ParseCodeOwners(string(data)).Owners(path.Join(dir, "x_test.go")); len(owners) > 0 {
+		return strings.Join(owners, " "), fmt.Sprintf("%s at %s", name, sha)
+	}
+	return "", fmt.Sprintf("none: %s at %s names no owner of %s", name, sha, path.Join(dir, "*_test.go"))
+}
