@@ -32,6 +32,9 @@ type RunnerConfig struct {
 	MaxLimits                         runner.Limits     // ceilings the pipeline may not exceed (0: none)
 	ImageRewrite                      map[string]string // image → image actually used (local mirrors, tests)
 	Log                               runner.LogOptions // Secrets here are masked in every step's log
+	// Secrets opens the repository secrets that steps name; nil: no run
+	// may name one.
+	Secrets *SecretBox
 	Logger                            *slog.Logger
 }
 
@@ -140,7 +143,9 @@ type execution struct {
 	job       *river.Job[RunExecuteArgs]
 	log       *slog.Logger
 	ws        string
-	secrets   []string
+	secrets   []string          // every value to mask: the token, the configured ones, the repository's secrets
+	stepEnv   map[string]string // secret values by name, for the steps that name them
+	fork      bool              // a pull request from a fork: no secret reaches it
 	lastImage string // image of the last step run, present on the daemon
 }
 
@@ -227,6 +232,9 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := pipeline.CheckLimits(cfg.MaxLimits); err != nil {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
+	if o, failed := ex.openSecrets(ctx, pipeline); failed {
+		return o
+	}
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
 	}
@@ -294,7 +302,7 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 	defer cancel()
 	msg := ""
 	if o.err != nil {
-		msg = o.err.Error()
+		msg = runner.MaskString(o.err.Error(), ex.secrets)
 	}
 	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
 	err := ex.w.DB.InTx(dbCtx, func(tx pgx.Tx) error {

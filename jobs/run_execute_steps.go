@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,9 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		return store.AppendLogChunk(ctx, db, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
 	}, spec.StepID, opts)
 	spec.Stdout, spec.Stderr = stream, stream
+	if ex.fork && len(s.Secrets) > 0 {
+		fmt.Fprintf(stream, "sentinel: this pull request comes from a fork, which gets no secrets: %s not set\n", strings.Join(s.Secrets, ", "))
+	}
 
 	// go test -json output is kept whole in a file beside the workspace (not
 	// in memory, not in the capped log) for the parser.
@@ -121,6 +125,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		if err != nil {
 			ex.log.Warn("reading test results failed", "step", s.Name, "err", err)
 		}
+		maskResults(results, ex.secrets)
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
 			// thousands of results, and a step's results land whole or not at all.
@@ -132,6 +137,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		}
 	}
 	end := stepEnd(res, runErr, ctx, spec)
+	end.Error = runner.MaskString(end.Error, ex.secrets)
 	end.LogBytes, end.LogTruncated = stats.Bytes, stats.Truncated
 	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -230,7 +236,7 @@ func (ex *execution) limits(p *runner.Pipeline) runner.Limits {
 }
 
 // env is what every step sees: CI markers, the run's identity, the
-// pipeline's env, then the step's. Never a token.
+// pipeline's env, then the step's, then the secrets it names. Never a token.
 func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	env := map[string]string{
 		"CI": "true", "SENTINEL": "true",
@@ -239,5 +245,6 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	}
 	maps.Copy(env, p.Env)
 	maps.Copy(env, s.Env)
+	maps.Copy(env, ex.secretEnv(s)) // only the secrets the step names
 	return env
 }

@@ -90,7 +90,17 @@ func testRunnerConfig(rt runner.Runtime, workDir string) RunnerConfig {
 		DefaultLimits: runner.Limits{Memory: 512 << 20, Pids: 512},
 		ImageRewrite:  map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox": runner.LocalImageBusybox},
 		Log:           runner.LogOptions{FlushInterval: 100 * time.Millisecond},
+		Secrets:       testSecretBox(),
 	}
+}
+
+// testSecretBox seals with a fixed key: tests only.
+func testSecretBox() *SecretBox {
+	b, err := NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // newTestClient registers the run worker, and stand-ins for the workers of

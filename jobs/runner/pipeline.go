@@ -39,6 +39,11 @@ type Step struct {
 	Results     string // "", "go-test-json" or "junit:GLOB"
 	RetryFailed int
 	Network     string // "" (default bridge) or "none"
+	// Secrets are the names of the stored secrets the step receives as
+	// environment variables; SecretLines their lines in the file, for the
+	// error when one is not set.
+	Secrets     []string
+	SecretLines []int
 }
 
 // Limits are resource limits for each step's container.
@@ -107,6 +112,7 @@ type rawStep struct {
 	Results     string            `yaml:"results"`
 	RetryFailed int               `yaml:"retry_failed"`
 	Network     string            `yaml:"network"`
+	Secrets     []string          `yaml:"secrets"`
 }
 
 type rawLimits struct {
@@ -212,6 +218,9 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed needs results to know which tests failed", s.Name)}
 		}
 		if err := checkEnv(doc, s.Env, "steps", i, "env"); err != nil {
+			return nil, err
+		}
+		if err := s.checkSecrets(rs.Secrets, func(j int) int { return lineOf(doc, "steps", i, "secrets", j) }); err != nil {
 			return nil, err
 		}
 		p.Steps = append(p.Steps, s)

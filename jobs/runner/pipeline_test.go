@@ -25,6 +25,7 @@ steps:
     retry_failed: 2
     timeout: 10m
     network: none
+    secrets: [NPM_TOKEN, DB_PASSWORD]
   - name: java
     image: maven:3
     run: mvn test
@@ -42,7 +43,8 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 		LimitLines: LimitLines{Memory: 4, CPUs: 4, Pids: 4},
 		Steps: []Step{
 			{Name: "build", Run: "go build ./..."},
-			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none"},
+			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none",
+				Secrets: []string{"NPM_TOKEN", "DB_PASSWORD"}, SecretLines: []int{14, 14}},
 			{Name: "java", Image: "maven:3", Run: "mvn test", Results: "junit:target/**/*.xml"},
 		},
 		Incidents:  IncidentPolicy{After: 3, Within: 24 * time.Hour},
@@ -125,6 +127,11 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"escaping glob", "image: x\nsteps:\n  - run: a\n    results: junit:../x.xml\n", `.sentinel.yml line 4: step "step-1": results: glob "../x.xml" must be relative to the repository and stay inside it`},
 		{"retry without results", "image: x\nsteps:\n  - run: a\n    retry_failed: 2\n", `.sentinel.yml line 4: step "step-1": retry_failed needs results to know which tests failed`},
 		{"bad env name", "image: x\nenv: {\"A-B\": c}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: "A-B" is not a valid environment variable name`},
+		{"bad secret name", "image: x\nsteps:\n  - run: a\n    secrets:\n      - OK\n      - NOT-OK\n", `.sentinel.yml line 6: step "step-1": secrets: "NOT-OK" is not a valid environment variable name`},
+		{"secret twice", "image: x\nsteps:\n  - run: a\n    secrets: [A1, A1]\n", `.sentinel.yml line 4: step "step-1": secrets: A1 is listed twice`},
+		{"secret also in env", "image: x\nsteps:\n  - run: a\n    env: {K: v}\n    secrets:\n      - K\n", `.sentinel.yml line 6: step "step-1": K is both in env and in secrets; keep it in secrets only`},
+		{"reserved secret", "image: x\nsteps:\n  - run: a\n    secrets: [SENTINEL_SHA]\n", `.sentinel.yml line 4: step "step-1": secrets: SENTINEL_SHA is reserved for what Sentinel sets itself`},
+		{"secrets not a list", "image: x\nsteps:\n  - run: a\n    secrets: K\n", ".sentinel.yml line 4: wrong type: got a string, want a list"},
 		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
 		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
 	}
