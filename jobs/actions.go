@@ -46,7 +46,7 @@ type Actions struct {
 	Incidents triage.IncidentPolicy
 	// Secrets seals the values of SetSecret; nil refuses secret changes.
 	Secrets *SecretBox
-	Now       func() time.Time // nil: time.Now
+	Now     func() time.Time // nil: time.Now
 }
 
 func (a *Actions) now() time.Time {

@@ -35,7 +35,7 @@ type RunnerConfig struct {
 	// Secrets opens the repository secrets that steps name; nil: no run
 	// may name one.
 	Secrets *SecretBox
-	Logger                            *slog.Logger
+	Logger  *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -146,7 +146,7 @@ type execution struct {
 	secrets   []string          // every value to mask: the token, the configured ones, the repository's secrets
 	stepEnv   map[string]string // secret values by name, for the steps that name them
 	fork      bool              // a pull request from a fork: no secret reaches it
-	lastImage string // image of the last step run, present on the daemon
+	lastImage string            // image of the last step run, present on the daemon
 }
 
 // outcome is how the run ends.

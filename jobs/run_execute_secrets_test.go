@@ -126,7 +126,9 @@ func TestRunExecuteSecrets(t *testing.T) {
 		if err := actions.SetSecret(ctx, store.SecretScope{InstallationID: testInstallation}, "API_TOKEN", []byte(value), "test"); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { actions.DeleteSecret(ctx, store.SecretScope{InstallationID: testInstallation}, "API_TOKEN", "test") })
+		t.Cleanup(func() {
+			actions.DeleteSecret(ctx, store.SecretScope{InstallationID: testInstallation}, "API_TOKEN", "test")
+		})
 		cloneURL, sha := h.repo(files)
 		runID, _ := h.enqueue(cloneURL, sha)
 		if run := h.waitRun(runID, 2*time.Minute); run.State != store.RunSucceeded {
