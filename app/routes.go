@@ -45,6 +45,8 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/api/repos", s.apiListRepos)
 	r.Get("/api/flaky", s.apiListFlaky)
 	r.Get("/api/flaky/{id}", s.apiGetFlaky)
+	r.Get("/api/repos/{owner}/{repo}/secrets", s.apiListSecrets) // names and dates, never values
+	r.Get("/api/installations/{id}/secrets", s.apiListSecrets)
 	r.Post("/api/results", s.apiPostResults) // JUnit XML or go test -json from another CI system
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireAPIAction)
@@ -56,6 +58,13 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/api/repos", s.apiCreateRepo)
 		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest) // {"owner", "until" | "for", "reason"}
 		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSecretAdmin)                                         // secrets need a configured admin token, always
+			r.Put("/api/repos/{owner}/{repo}/secrets/{secret}", s.apiPutSecret) // {"value": "..."}
+			r.Delete("/api/repos/{owner}/{repo}/secrets/{secret}", s.apiDeleteSecret)
+			r.Put("/api/installations/{id}/secrets/{secret}", s.apiPutSecret)
+			r.Delete("/api/installations/{id}/secrets/{secret}", s.apiDeleteSecret)
+		})
 	})
 
 	// The dashboard's pages, the live log tail and the static assets.

@@ -26,8 +26,14 @@ POST /api/flaky/{id}/release           apiReleaseTest       requireAPIAction
 GET  /api/incidents                    apiListIncidents
 GET  /api/incidents/{id}               apiGetIncident
 POST /api/incidents/{id}/{action}      apiIncidentAction    requireAPIAction
+GET  /api/installations/{id}/secrets  apiListSecrets
+DELETE /api/installations/{id}/secrets/{secret} apiDeleteSecret requireAPIAction requireSecretAdmin
+PUT  /api/installations/{id}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin
 GET  /api/repos                        apiListRepos
 POST /api/repos                        apiCreateRepo        requireAPIAction
+GET  /api/repos/{owner}/{repo}/secrets apiListSecrets
+DELETE /api/repos/{owner}/{repo}/secrets/{secret} apiDeleteSecret requireAPIAction requireSecretAdmin
+PUT  /api/repos/{owner}/{repo}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin
 POST /api/results                      apiPostResults
 GET  /api/runs                         apiListRuns
 POST /api/runs                         apiCreateRun         requireAPIAction

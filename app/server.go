@@ -30,6 +30,9 @@ type Options struct {
 	// AllowLocalRepos lets POST /api/repos add repositories by local path
 	// or file:// URL (the demo, tests, a single-machine setup).
 	AllowLocalRepos bool
+	// Secrets seals the repository secrets set through the API and the
+	// dashboard; nil refuses them.
+	Secrets *jobs.SecretBox
 }
 
 // Server holds the dependencies of every handler.
@@ -57,7 +60,7 @@ type Server struct {
 // NewServer wires a server with its actions and intake; Handler returns its
 // routes.
 func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
-	actions := &jobs.Actions{DB: db, River: rc}
+	actions := &jobs.Actions{DB: db, River: rc, Secrets: opts.Secrets}
 	if opts.WebhookBodyBudget <= 0 {
 		opts.WebhookBodyBudget = defaultWebhookBodyBudget
 	}

@@ -20,15 +20,18 @@ import (
 // Config is everything Sentinel reads from its environment and flags, read
 // once at start-up and passed down explicitly.
 type Config struct {
-	DatabaseURL    string
-	Addr           string
-	PublicURL      string
-	DataDir        string
-	Executor       string // docker, shell, or "" to pick docker when a daemon answers
-	Concurrency    int
-	GitHubWorkers  int
-	TriageWorkers  int
-	AdminToken     string
+	DatabaseURL   string
+	Addr          string
+	PublicURL     string
+	DataDir       string
+	Executor      string // docker, shell, or "" to pick docker when a daemon answers
+	Concurrency   int
+	GitHubWorkers int
+	TriageWorkers int
+	AdminToken    string
+	// SecretKey seals repository secrets (32 bytes, base64 or hex); unset,
+	// a key file under DataDir is created on first use.
+	SecretKey      string
 	GitHubAppID    int64
 	GitHubKeyPEM   string
 	WebhookSecret  string
@@ -133,6 +136,7 @@ func settings() []setting {
 		{env: "SENTINEL_GITHUB_WORKERS", flag: "github-workers", def: "4", help: "GitHub reporting jobs at once", parse: num(func(c *Config) *int { return &c.GitHubWorkers })},
 		{env: "SENTINEL_TRIAGE_WORKERS", flag: "triage-workers", def: "2", help: "triage jobs at once", parse: num(func(c *Config) *int { return &c.TriageWorkers })},
 		{env: "SENTINEL_ADMIN_TOKEN", flag: "admin-token", secret: true, help: "required for dashboard/API actions when set", parse: str(func(c *Config) *string { return &c.AdminToken })},
+		{env: "SENTINEL_SECRET_KEY", flag: "secret-key", secret: true, help: "key sealing repository secrets: 32 random bytes, base64 or hex (unset: $SENTINEL_DATA_DIR/secret.key, created with mode 0600 on first use)", parse: str(func(c *Config) *string { return &c.SecretKey })},
 		{env: "GITHUB_APP_ID", flag: "github-app-id", help: "the GitHub App's id; unset records GitHub calls instead of sending them", parse: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil || n <= 0 {

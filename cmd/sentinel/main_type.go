@@ -38,6 +38,8 @@ type Main struct {
 	// ImageRewrite maps pipeline images to local ones (the demo on a machine
 	// without a registry).
 	ImageRewrite map[string]string
+	// Secrets seals and opens repository secrets (secret_cmd.go).
+	Secrets *jobs.SecretBox
 
 	// Listening is closed once the HTTP listener is bound; Addr is then its
 	// address (tests listen on port 0).
@@ -91,6 +93,9 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		m.Log.Info("migrations applied")
 		return nil
 	}
+	if err := m.openSecrets(); err != nil {
+		return err
+	}
 	rc, err := m.newRiver(true)
 	if err != nil {
 		return err
@@ -121,6 +126,7 @@ func (m *Main) serve(ctx context.Context) error {
 	m.Server = app.NewServer(m.DB, m.River, m.Log, app.Options{
 		PublicURL:     m.Config.PublicURL,
 		AdminToken:    m.Config.AdminToken,
+		Secrets:       m.Secrets,
 		WebhookSecret: m.Config.WebhookSecret,
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,
