@@ -218,7 +218,8 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
-	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
+	co := runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}
+	if err := co.Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
 	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
@@ -246,7 +247,7 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
 	defer cancel()
-	return ex.pipeline(runCtx, pipeline)
+	return ex.pipeline(runCtx, pipeline, ex.facts(runCtx, pipeline, co))
 }
 
 // savePolicy stores what the pipeline file says about quarantine and

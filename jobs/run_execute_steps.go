@@ -19,8 +19,11 @@ import (
 )
 
 // pipeline runs the steps in order; the first step that does not succeed
-// ends the run and the steps after it are skipped.
-func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
+// ends the run and the steps after it are skipped. A step whose when: does
+// not match the run (or every step, when the pipeline's does not) is
+// skipped with the reason; a run that skipped them all succeeds with
+// errFilteredOut, which its check run reports as neutral.
+func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts runner.Facts) outcome {
 	db := ex.w.DB
 	ids := make([]int64, len(p.Steps))
 	attempts := make([]int, len(p.Steps))
@@ -33,13 +36,42 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 		}
 		ids[i], attempts[i] = id, att
 	}
+	pipelineOK, pipelineWhy := p.When.Match(facts)
+	ran := false
+	var why []string
 	for i, s := range p.Steps {
+		ok, reason := pipelineOK, pipelineWhy
+		if ok {
+			ok, reason = s.When.Match(facts)
+		}
+		if !ok {
+			why = append(why, fmt.Sprintf("%s: %s", s.Name, reason))
+			if err := store.FinishStep(ctx, db, ids[i], store.StepEnd{State: triage.StepSkipped, Error: "filtered out: " + reason}); err != nil {
+				return ex.failure(ctx, err)
+			}
+			continue
+		}
+		ran = true
 		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
 			return o
 		}
 	}
+	if !ran {
+		if !pipelineOK {
+			why = []string{"pipeline: " + pipelineWhy}
+		}
+		return outcome{state: store.RunSucceeded, err: fmt.Errorf("%w (%s)", errFilteredOut, strings.Join(why, "; "))}
+	}
 	return outcome{state: store.RunSucceeded}
 }
+
+// errFilteredOut begins the error of a run whose when: filters skipped every
+// step; the check run is neutral and says why.
+var errFilteredOut = errors.New(FilteredOutPrefix)
+
+// FilteredOutPrefix starts the error of a run whose every step was filtered
+// out by when:, which RenderCheck reports as neutral.
+const FilteredOutPrefix = "every step was filtered out by when:"
 
 // step runs one step and, with retry_failed, re-runs its failing tests.
 // done reports that the run ends here, with outcome o.

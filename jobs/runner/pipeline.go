@@ -27,6 +27,7 @@ type Pipeline struct {
 	Incidents  IncidentPolicy
 	Quarantine []string // test identities whose failures do not fail the run
 	Detected   string   // ecosystem name when the pipeline was detected, "" when read from the file
+	When       When     // runs not matching it skip every step
 }
 
 // Step is one step of a pipeline.
@@ -44,6 +45,7 @@ type Step struct {
 	// error when one is not set.
 	Secrets     []string
 	SecretLines []int
+	When        When // a run not matching it skips the step
 }
 
 // Limits are resource limits for each step's container.
@@ -101,6 +103,7 @@ type rawPipeline struct {
 	Steps      []rawStep         `yaml:"steps"`
 	Incidents  rawIncidents      `yaml:"incidents"`
 	Quarantine []string          `yaml:"quarantine"`
+	When       rawWhen           `yaml:"when"`
 }
 
 type rawStep struct {
@@ -113,6 +116,7 @@ type rawStep struct {
 	RetryFailed int               `yaml:"retry_failed"`
 	Network     string            `yaml:"network"`
 	Secrets     []string          `yaml:"secrets"`
+	When        rawWhen           `yaml:"when"`
 }
 
 type rawLimits struct {
@@ -163,6 +167,10 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		Quarantine: raw.Quarantine,
 	}
 	if err := checkEnv(doc, p.Env, "env"); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.When, err = parseWhen(doc, raw.When, "when"); err != nil {
 		return nil, err
 	}
 	if raw.Limits.Pids < 0 {
@@ -218,6 +226,9 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed needs results to know which tests failed", s.Name)}
 		}
 		if err := checkEnv(doc, s.Env, "steps", i, "env"); err != nil {
+			return nil, err
+		}
+		if s.When, err = parseWhen(doc, rs.When, "steps", i, "when"); err != nil {
 			return nil, err
 		}
 		if err := s.checkSecrets(rs.Secrets, func(j int) int { return lineOf(doc, "steps", i, "secrets", j) }); err != nil {

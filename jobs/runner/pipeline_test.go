@@ -132,6 +132,11 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"secret also in env", "image: x\nsteps:\n  - run: a\n    env: {K: v}\n    secrets:\n      - K\n", `.sentinel.yml line 6: step "step-1": K is both in env and in secrets; keep it in secrets only`},
 		{"reserved secret", "image: x\nsteps:\n  - run: a\n    secrets: [SENTINEL_SHA]\n", `.sentinel.yml line 4: step "step-1": secrets: SENTINEL_SHA is reserved for what Sentinel sets itself`},
 		{"secrets not a list", "image: x\nsteps:\n  - run: a\n    secrets: K\n", ".sentinel.yml line 4: wrong type: got a string, want a list"},
+		{"bad branch glob", "image: x\nwhen:\n  branches: [main, \"rel[\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 3: when.branches: bad glob "rel[": syntax error in pattern`},
+		{"bad event", "image: x\nsteps:\n  - run: a\n    when:\n      events:\n        - tag\n", `.sentinel.yml line 6: when.events: "tag" is not one of push, pull_request, api`},
+		{"bad path glob", "image: x\nsteps:\n  - run: a\n    when:\n      paths:\n        - \"src/[a-\"\n", `.sentinel.yml line 6: when.paths: bad glob "src/[a-": syntax error in pattern`},
+		{"escaping path glob", "image: x\nsteps:\n  - run: a\n    when: {paths: [../x]}\n", `.sentinel.yml line 4: when.paths: glob "../x" must be relative to the repository and stay inside it`},
+		{"unknown when key", "image: x\nwhen:\n  branch: [main]\nsteps: [{run: a}]\n", `.sentinel.yml line 3: unknown key "branch"`},
 		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
 		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
 	}
@@ -261,6 +266,48 @@ func TestGlobFiles(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got)\n%s", glob, diff)
+		}
+	}
+}
+
+func TestWhenMatch(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePipeline(strings.NewReader(`image: x
+when: {events: [push, pull_request]}
+steps:
+  - name: release
+    run: a
+    when: {branches: ["release/**", main]}
+  - name: docs
+    run: b
+    when: {paths: ["docs/**", "*.md"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, docs := p.Steps[0].When, p.Steps[1].When
+	tests := []struct {
+		name string
+		w    When
+		f    Facts
+		ok   bool
+		why  string
+	}{
+		{"pipeline event", p.When, Facts{Event: "api"}, false, "when.events [push pull_request] does not include api"},
+		{"pipeline event ok", p.When, Facts{Event: "push"}, true, ""},
+		{"branch deep", rel, Facts{Branch: "release/1.2/hotfix"}, true, ""},
+		{"branch exact", rel, Facts{Branch: "main"}, true, ""},
+		{"branch other", rel, Facts{Branch: "feature/x"}, false, "when.branches [release/** main] does not match branch feature/x"},
+		{"path match", docs, Facts{ChangedKnown: true, Changed: []string{"go.mod", "docs/a/b.txt"}}, true, ""},
+		{"star stays in its segment", docs, Facts{ChangedKnown: true, Changed: []string{"sub/README.md"}}, false, "when.paths [docs/** *.md] matches none of the 1 changed paths"},
+		{"root md", docs, Facts{ChangedKnown: true, Changed: []string{"README.md"}}, true, ""},
+		{"unknown changes run", docs, Facts{}, true, ""},
+		{"known but empty", docs, Facts{ChangedKnown: true}, false, "when.paths [docs/** *.md] matches none of the 0 changed paths"},
+	}
+	for _, tc := range tests {
+		ok, why := tc.w.Match(tc.f)
+		if ok != tc.ok || why != tc.why {
+			t.Errorf("%s: got %v %q, want %v %q", tc.name, ok, why, tc.ok, tc.why)
 		}
 	}
 }
