@@ -73,7 +73,8 @@ var errFilteredOut = errors.New(FilteredOutPrefix)
 // out by when:, which RenderCheck reports as neutral.
 const FilteredOutPrefix = "every step was filtered out by when:"
 
-// step runs one step and, with retry_failed, re-runs its failing tests.
+// step runs one step and, with retry_failed, runs it again (retryPlan:
+// its failing tests selected through the environment, or whole).
 // done reports that the run ends here, with outcome o.
 func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int) (o outcome, done bool) {
 	spec := runner.StepSpec{
@@ -83,20 +84,23 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
 		return ex.failure(ctx, err), true
 	}
-	res, results, err := ex.attempt(ctx, spec, s, attempt)
+	res, results, err := ex.attempt(ctx, spec, s, attempt, "")
+	base := spec.Env
 	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled; retry++ {
-		command, ok := retryCommand(s, results)
+		plan, ok := retryPlan(s, base, results)
 		if !ok {
 			break
 		}
-		spec.Command = command
+		spec.Command = plan.command
+		spec.Env = maps.Clone(base)
+		maps.Copy(spec.Env, plan.env)
 		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB, store.NewStep{RunID: ex.run.ID, Position: pos,
-			Name: s.Name, Image: spec.Image, Command: command, State: triage.StepRunning})
+			Name: s.Name, Image: spec.Image, Command: plan.command, State: triage.StepRunning})
 		if err != nil {
 			break
 		}
-		ex.log.Info("re-running failing tests", "step", s.Name, "attempt", attempt)
-		res, results, err = ex.attempt(ctx, spec, s, attempt)
+		ex.log.Info("retrying a failed step", "step", s.Name, "attempt", attempt)
+		res, results, err = ex.attempt(ctx, spec, s, attempt, plan.note)
 	}
 	switch {
 	case err != nil:
@@ -115,7 +119,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 
 // attempt runs the step once into its own step row (spec.StepID), streams
 // its log, stores its test results and records how it ended.
-func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int) (runner.StepResult, *triage.Results, error) {
+func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int, note string) (runner.StepResult, *triage.Results, error) {
 	db := ex.w.DB
 	runID := ex.run.ID
 	opts := ex.w.Config.Log
@@ -124,6 +128,9 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		return store.AppendLogChunk(ctx, db, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
 	}, spec.StepID, opts)
 	spec.Stdout, spec.Stderr = stream, stream
+	if note != "" {
+		fmt.Fprintln(stream, note)
+	}
 	if ex.fork && len(s.Secrets) > 0 {
 		fmt.Fprintf(stream, "sentinel: this pull request comes from a fork, which gets no secrets: %s not set\n", strings.Join(s.Secrets, ", "))
 	}

@@ -39,6 +39,7 @@ type Step struct {
 	Env         map[string]string
 	Results     string // "", "go-test-json" or "junit:GLOB"
 	RetryFailed int
+	RetryRun    string // command of a retry, "" for Run; sees SENTINEL_RETRY_TESTS
 	Network     string // "" (default bridge) or "none"
 	// Secrets are the names of the stored secrets the step receives as
 	// environment variables; SecretLines their lines in the file, for the
@@ -114,6 +115,7 @@ type rawStep struct {
 	Env         map[string]string `yaml:"env"`
 	Results     string            `yaml:"results"`
 	RetryFailed int               `yaml:"retry_failed"`
+	RetryRun    string            `yaml:"retry_run"`
 	Network     string            `yaml:"network"`
 	Secrets     []string          `yaml:"secrets"`
 	When        rawWhen           `yaml:"when"`
@@ -192,7 +194,7 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		s := Step{
 			Name: strings.TrimSpace(rs.Name), Run: rs.Run, Image: strings.TrimSpace(rs.Image),
 			Timeout: rs.Timeout.d, Env: rs.Env, Results: strings.TrimSpace(rs.Results),
-			RetryFailed: rs.RetryFailed, Network: rs.Network,
+			RetryFailed: rs.RetryFailed, RetryRun: strings.TrimSpace(rs.RetryRun), Network: rs.Network,
 		}
 		if s.Name == "" {
 			s.Name = fmt.Sprintf("step-%d", i+1)
@@ -222,8 +224,8 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		} else if s.Results != "" && s.Results != ResultsGoTestJSON {
 			return nil, &ConfigError{Line: at("results"), Msg: fmt.Sprintf("step %q: results must be go-test-json or junit:GLOB, not %q", s.Name, s.Results)}
 		}
-		if s.RetryFailed > 0 && s.Results == "" {
-			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed needs results to know which tests failed", s.Name)}
+		if s.RetryRun != "" && s.RetryFailed == 0 {
+			return nil, &ConfigError{Line: at("retry_run"), Msg: fmt.Sprintf("step %q: retry_run is used only with retry_failed", s.Name)}
 		}
 		if err := checkEnv(doc, s.Env, "steps", i, "env"); err != nil {
 			return nil, err

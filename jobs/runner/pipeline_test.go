@@ -125,7 +125,7 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"bad network", "image: x\nsteps:\n  - run: a\n    network: host\n", `.sentinel.yml line 4: step "step-1": network must be bridge or none, not "host"`},
 		{"bad results", "image: x\nsteps:\n  - run: a\n    results: tap\n", `.sentinel.yml line 4: step "step-1": results must be go-test-json or junit:GLOB, not "tap"`},
 		{"escaping glob", "image: x\nsteps:\n  - run: a\n    results: junit:../x.xml\n", `.sentinel.yml line 4: step "step-1": results: glob "../x.xml" must be relative to the repository and stay inside it`},
-		{"retry without results", "image: x\nsteps:\n  - run: a\n    retry_failed: 2\n", `.sentinel.yml line 4: step "step-1": retry_failed needs results to know which tests failed`},
+		{"retry_run without retry_failed", "image: x\nsteps:\n  - run: a\n    retry_run: b\n", `.sentinel.yml line 4: step "step-1": retry_run is used only with retry_failed`},
 		{"bad env name", "image: x\nenv: {\"A-B\": c}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: "A-B" is not a valid environment variable name`},
 		{"bad secret name", "image: x\nsteps:\n  - run: a\n    secrets:\n      - OK\n      - NOT-OK\n", `.sentinel.yml line 6: step "step-1": secrets: "NOT-OK" is not a valid environment variable name`},
 		{"secret twice", "image: x\nsteps:\n  - run: a\n    secrets: [A1, A1]\n", `.sentinel.yml line 4: step "step-1": secrets: A1 is listed twice`},
