@@ -138,15 +138,18 @@ func (w *RunExecuteWorker) logger() *slog.Logger {
 
 // execution is one attempt at executing one run.
 type execution struct {
-	w         *RunExecuteWorker
-	run       store.Run
-	job       *river.Job[RunExecuteArgs]
-	log       *slog.Logger
-	ws        string
-	secrets   []string          // every value to mask: the token, the configured ones, the repository's secrets
-	stepEnv   map[string]string // secret values by name, for the steps that name them
-	fork      bool              // a pull request from a fork: no secret reaches it
-	lastImage string            // image of the last step run, present on the daemon
+	w          *RunExecuteWorker
+	run        store.Run
+	job        *river.Job[RunExecuteArgs]
+	log        *slog.Logger
+	ws         string
+	secrets    []string          // every value to mask: the token, the configured ones, the repository's secrets
+	stepEnv    map[string]string // secret values by name, for the steps that name them
+	fork       bool              // a pull request from a fork: no secret reaches it, no cache keeps what it writes
+	goModules  bool              // the checkout has Go modules
+	caches     []runner.CacheMount
+	cacheScope string // the caches steps mount: the repository's, or the run's throwaway copy
+	lastImage  string // image of the last step run, present on the daemon
 }
 
 // outcome is how the run ends.
@@ -233,6 +236,11 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := pipeline.CheckLimits(cfg.MaxLimits); err != nil {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
+	fork, err := ex.fromFork(ctx)
+	if err != nil {
+		return ex.failure(ctx, err)
+	}
+	ex.fork = fork
 	if o, failed := ex.openSecrets(ctx, pipeline); failed {
 		return o
 	}
@@ -242,8 +250,15 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	if err := ex.saveGoModules(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	if err := cfg.Runtime.Prepare(ctx, runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
+	ex.caches = append(runner.DefaultCaches(os.DirFS(ex.ws), ex.goModules), pipeline.Caches...)
+	run := runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws, Caches: ex.caches,
+		CacheScope: "r" + strconv.FormatInt(ex.run.RepositoryID, 10), CacheCopy: ex.fork, Image: ex.image(pipeline, pipeline.Steps[0])}
+	if err := cfg.Runtime.Prepare(ctx, run); err != nil {
 		return ex.failure(ctx, err)
+	}
+	ex.cacheScope = run.CacheScope
+	if ex.fork {
+		ex.cacheScope = runner.CopyScope(ex.run.ID)
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
 	defer cancel()
@@ -276,6 +291,7 @@ func (ex *execution) saveGoModules(ctx context.Context) error {
 	if err != nil {
 		ex.log.Warn("searching the checkout for go.mod files", "err", err)
 	}
+	ex.goModules = len(mods) > 0
 	return store.SetRunGoModules(ctx, ex.w.DB, ex.run.ID, mods)
 }
 

@@ -28,11 +28,7 @@ func (ex *execution) openSecrets(ctx context.Context, p *runner.Pipeline) (o out
 	if len(sealed) == 0 && !named {
 		return outcome{}, false
 	}
-	fork, err := ex.fromFork(ctx)
-	if err != nil {
-		return ex.failure(ctx, err), true
-	}
-	ex.fork = fork
+	fork := ex.fork
 	have := map[string]bool{}
 	for _, s := range sealed {
 		have[s.Name] = true

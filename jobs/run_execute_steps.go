@@ -80,6 +80,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
+		Caches: ex.caches, CacheScope: ex.cacheScope,
 	}
 	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
 		return ex.failure(ctx, err), true

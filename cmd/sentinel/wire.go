@@ -121,6 +121,7 @@ func (m *Main) runtime() (runner.Runtime, error) {
 			return nil, err
 		}
 		sh.Home = home
+		sh.CacheDir = filepath.Join(filepath.Dir(home), "shell-cache")
 	}
 	m.Runtime = rt
 	return rt, nil

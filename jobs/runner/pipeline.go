@@ -25,9 +25,10 @@ type Pipeline struct {
 	LimitLines LimitLines // where the file sets each limit, for errors
 	Steps      []Step
 	Incidents  IncidentPolicy
-	Quarantine []string // test identities whose failures do not fail the run
-	Detected   string   // ecosystem name when the pipeline was detected, "" when read from the file
-	When       When     // runs not matching it skip every step
+	Quarantine []string     // test identities whose failures do not fail the run
+	Detected   string       // ecosystem name when the pipeline was detected, "" when read from the file
+	When       When         // runs not matching it skip every step
+	Caches     []CacheMount // from cache:, besides the ecosystem's defaults
 }
 
 // Step is one step of a pipeline.
@@ -105,6 +106,7 @@ type rawPipeline struct {
 	Incidents  rawIncidents      `yaml:"incidents"`
 	Quarantine []string          `yaml:"quarantine"`
 	When       rawWhen           `yaml:"when"`
+	Cache      []string          `yaml:"cache"`
 }
 
 type rawStep struct {
@@ -174,6 +176,13 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	var err error
 	if p.When, err = parseWhen(doc, raw.When, "when"); err != nil {
 		return nil, err
+	}
+	for j, c := range raw.Cache {
+		m, err := pathCache(c)
+		if err != nil {
+			return nil, &ConfigError{Line: lineOf(doc, "cache", j), Msg: "cache: " + err.Error()}
+		}
+		p.Caches = append(p.Caches, m)
 	}
 	if raw.Limits.Pids < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}

@@ -137,6 +137,10 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"bad path glob", "image: x\nsteps:\n  - run: a\n    when:\n      paths:\n        - \"src/[a-\"\n", `.sentinel.yml line 6: when.paths: bad glob "src/[a-": syntax error in pattern`},
 		{"escaping path glob", "image: x\nsteps:\n  - run: a\n    when: {paths: [../x]}\n", `.sentinel.yml line 4: when.paths: glob "../x" must be relative to the repository and stay inside it`},
 		{"unknown when key", "image: x\nwhen:\n  branch: [main]\nsteps: [{run: a}]\n", `.sentinel.yml line 3: unknown key "branch"`},
+		{"absolute cache path", "image: x\ncache:\n  - node_modules\n  - /var/cache\nsteps: [{run: a}]\n", `.sentinel.yml line 4: cache: cache path "/var/cache" is outside the workspace and the home directory: use a path relative to the repository, or ~/…`},
+		{"cache path leaving the workspace", "image: x\ncache: [a/../../b]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "a/../../b" must stay inside the workspace (and out of .git)`},
+		{"cache path leaving home", "image: x\ncache: [\"~/../etc\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~/../etc" leaves the home directory`},
+		{"other user's home", "image: x\ncache: [\"~bob/x\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~bob/x" is outside the workspace and the home directory: use a path relative to the repository, or ~/…`},
 		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
 		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
 	}
@@ -309,5 +313,28 @@ steps:
 		if ok != tc.ok || why != tc.why {
 			t.Errorf("%s: got %v %q, want %v %q", tc.name, ok, why, tc.ok, tc.why)
 		}
+	}
+}
+
+func TestCaches(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePipeline(strings.NewReader("image: x\ncache: [node_modules/.cache, \"~/.cache/pre-commit\"]\nsteps: [{run: a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Caches) != 2 || p.Caches[0].Target != "/workspace/node_modules/.cache" || p.Caches[1].Target != "/root/.cache/pre-commit" ||
+		!strings.HasPrefix(p.Caches[0].Key, "path-workspace_node_modules_.cache-") {
+		t.Errorf("caches %+v", p.Caches)
+	}
+	fsys := fstest.MapFS{"go.mod": {}, "web/package.json": {}, "pom.xml": {}}
+	var keys []string
+	for _, c := range DefaultCaches(fsys, false) {
+		keys = append(keys, c.Key+"="+c.Env)
+	}
+	if got := strings.Join(keys, " "); got != "go-mod=GOMODCACHE go-build=GOCACHE maven=" {
+		t.Errorf("defaults %s", got)
+	}
+	if got := DefaultCaches(fstest.MapFS{"README": {}}, true); len(got) != 2 || got[0].Key != "go-mod" {
+		t.Errorf("nested Go modules: %+v", got)
 	}
 }
