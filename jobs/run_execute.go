@@ -149,6 +149,7 @@ type execution struct {
 	goModules  bool              // the checkout has Go modules
 	caches     []runner.CacheMount
 	cacheScope string // the caches steps mount: the repository's, or the run's throwaway copy
+	services   []*runningService
 	lastImage  string // image of the last step run, present on the daemon
 }
 
@@ -174,6 +175,7 @@ func (ex *execution) execute(ctx context.Context) error {
 	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
 		ex.log.Warn("runtime cleanup failed", "err", err)
 	}
+	ex.finishServices(fresh, o)
 	if err := ex.removeWorkspace(fresh); err != nil {
 		ex.log.Warn("workspace removal failed", "workspace", ex.ws, "err", err)
 	}

@@ -36,6 +36,9 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts run
 		}
 		ids[i], attempts[i] = id, att
 	}
+	if o, failed := ex.startServices(ctx, p); failed {
+		return o
+	}
 	pipelineOK, pipelineWhy := p.When.Match(facts)
 	ran := false
 	var why []string
@@ -80,7 +83,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
-		Caches: ex.caches, CacheScope: ex.cacheScope,
+		Caches: ex.caches, CacheScope: ex.cacheScope, Services: len(p.Services) > 0,
 	}
 	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
 		return ex.failure(ctx, err), true

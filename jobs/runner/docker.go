@@ -109,6 +109,9 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	opts := containerOptions(step)
 	opts.Config.Labels[LabelInstance] = d.instance()
 	d.cacheMounts(step, &opts)
+	if step.Services && step.Network != "none" {
+		opts.HostConfig.NetworkMode = container.NetworkMode(d.runNetwork(step.RunID))
+	}
 	created, err := d.cli.ContainerCreate(ctx, opts)
 	if err != nil {
 		return StepResult{}, d.stepError(ctx, "create container", err)
@@ -303,6 +306,9 @@ func (d *Docker) Cleanup(ctx context.Context, runID int64) error {
 		if _, err := d.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !ignorable(err) {
 			errs = append(errs, err)
 		}
+	}
+	if err := d.removeRunNetwork(ctx, runID); err != nil {
+		errs = append(errs, err)
 	}
 	if err := d.removeRunCaches(ctx, runID); err != nil {
 		errs = append(errs, err)

@@ -29,6 +29,7 @@ type Pipeline struct {
 	Detected   string       // ecosystem name when the pipeline was detected, "" when read from the file
 	When       When         // runs not matching it skip every step
 	Caches     []CacheMount // from cache:, besides the ecosystem's defaults
+	Services   []Service    // started before the steps, on the run's network
 }
 
 // Step is one step of a pipeline.
@@ -107,6 +108,7 @@ type rawPipeline struct {
 	Quarantine []string          `yaml:"quarantine"`
 	When       rawWhen           `yaml:"when"`
 	Cache      []string          `yaml:"cache"`
+	Services   []rawService      `yaml:"services"`
 }
 
 type rawStep struct {
@@ -175,6 +177,9 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	}
 	var err error
 	if p.When, err = parseWhen(doc, raw.When, "when"); err != nil {
+		return nil, err
+	}
+	if p.Services, err = parseServices(doc, raw.Services); err != nil {
 		return nil, err
 	}
 	for j, c := range raw.Cache {

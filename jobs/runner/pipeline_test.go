@@ -141,6 +141,11 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"cache path leaving the workspace", "image: x\ncache: [a/../../b]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "a/../../b" must stay inside the workspace (and out of .git)`},
 		{"cache path leaving home", "image: x\ncache: [\"~/../etc\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~/../etc" leaves the home directory`},
 		{"other user's home", "image: x\ncache: [\"~bob/x\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~bob/x" is outside the workspace and the home directory: use a path relative to the repository, or ~/…`},
+		{"bad service name", "image: x\nservices:\n  - name: My_DB\n    image: postgres\nsteps: [{run: a}]\n", `.sentinel.yml line 3: service name "My_DB": want lower-case letters, digits and -, as steps reach it by that host name`},
+		{"service twice", "image: x\nservices:\n  - {name: db, image: a}\n  - name: db\n    image: b\nsteps: [{run: a}]\n", `.sentinel.yml line 4: service name "db" is used twice`},
+		{"service without image", "image: x\nservices:\n  - name: db\nsteps: [{run: a}]\n", `.sentinel.yml line 3: service "db": image is required`},
+		{"health without run", "image: x\nservices:\n  - name: db\n    image: a\n    health:\n      timeout: 5s\nsteps: [{run: a}]\n", `.sentinel.yml line 5: service "db": health needs run, the command that says it is ready`},
+		{"bad health timeout", "image: x\nservices:\n  - name: db\n    image: a\n    health: {run: x, timeout: soon}\nsteps: [{run: a}]\n", `.sentinel.yml line 5: bad duration "soon": want a positive duration such as 90s, 10m or 1h`},
 		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
 		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
 	}

@@ -80,6 +80,7 @@ type StepSpec struct {
 	// at its Target, with its Env set.
 	Caches     []CacheMount
 	CacheScope string
+	Services   bool // the run has services: join its network (Docker), unless Network is "none"
 	Stdout     io.Writer
 	Stderr     io.Writer
 }
