@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,5 +92,54 @@ func TestAPISecrets(t *testing.T) {
 		"api:token secret.set repository NPM_TOKEN|api:token secret.set repository NPM_TOKEN"
 	if strings.Join(got, "|") != want {
 		t.Errorf("audit:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+}
+
+// TestAPICaches lists a repository's caches and clears them (audited).
+func TestAPICaches(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{FullName: "octo/app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.TouchCacheEntries(ctx, db, repoID, "r1", map[string]int64{"go-build": 2048, "go-mod": 1024}); err != nil {
+		t.Fatal(err)
+	}
+	ds := newDashServerOn(t, db, Options{AdminToken: "adm1"})
+	do := func(method, path, token string) (int, string) {
+		req, _ := http.NewRequest(method, ds.url+path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("GET", "/api/repos/octo/app/caches", ""); code != 200 || !strings.Contains(body, `"total_bytes": 3072`) || !strings.Contains(body, `"key": "go-build"`) {
+		t.Errorf("list: %d %s", code, body)
+	}
+	if code, _ := do("DELETE", "/api/repos/octo/app/caches", ""); code != 401 {
+		t.Errorf("clear without the token: %d", code)
+	}
+	if code, body := do("DELETE", "/api/repos/octo/app/caches", "adm1"); code != 204 {
+		t.Errorf("clear: %d %s", code, body)
+	}
+	if code, body := do("GET", "/api/repos/octo/app/caches", ""); code != 200 || !strings.Contains(body, `"total_bytes": 0`) || !strings.Contains(body, `"cleared": true`) {
+		t.Errorf("list after clear: %d %s", code, body)
+	}
+	scope, err := store.CacheScope(ctx, db, repoID)
+	if err != nil || scope != "r"+strconv.FormatInt(repoID, 10)+"g1" {
+		t.Errorf("scope after clear %q %v", scope, err)
+	}
+	audit, _ := store.ListAudit(ctx, db, "repository", repoID, 5)
+	if len(audit) != 1 || audit[0].Action != "caches.clear" || audit[0].Actor != "api:token" {
+		t.Errorf("audit %+v", audit)
 	}
 }

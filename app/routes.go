@@ -47,6 +47,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/api/flaky/{id}", s.apiGetFlaky)
 	r.Get("/api/repos/{owner}/{repo}/secrets", s.apiListSecrets) // names and dates, never values
 	r.Get("/api/installations/{id}/secrets", s.apiListSecrets)
+	r.Get("/api/repos/{owner}/{repo}/caches", s.apiListCaches)
 	r.Post("/api/results", s.apiPostResults) // JUnit XML or go test -json from another CI system
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireAPIAction)
@@ -56,6 +57,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/api/runs/{id}/rerun", s.apiRerunRun)
 		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
 		r.Post("/api/repos", s.apiCreateRepo)
+		r.Delete("/api/repos/{owner}/{repo}/caches", s.apiClearCaches)
 		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest) // {"owner", "until" | "for", "reason"}
 		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
 		r.Group(func(r chi.Router) {

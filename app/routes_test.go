@@ -31,6 +31,8 @@ DELETE /api/installations/{id}/secrets/{secret} apiDeleteSecret requireAPIAction
 PUT  /api/installations/{id}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin
 GET  /api/repos                        apiListRepos
 POST /api/repos                        apiCreateRepo        requireAPIAction
+GET  /api/repos/{owner}/{repo}/caches  apiListCaches
+DELETE /api/repos/{owner}/{repo}/caches apiClearCaches requireAPIAction
 GET  /api/repos/{owner}/{repo}/secrets apiListSecrets
 DELETE /api/repos/{owner}/{repo}/secrets/{secret} apiDeleteSecret requireAPIAction requireSecretAdmin
 PUT  /api/repos/{owner}/{repo}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin

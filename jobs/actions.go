@@ -27,6 +27,7 @@ import (
 //	RetryJob            make a dead job available again       dashboard
 //	SetSecret           create or replace a secret            dashboard, API, sentinel secret set
 //	DeleteSecret        remove a secret                       dashboard, API, sentinel secret delete
+//	ClearCaches         start a repository on empty caches    API
 //
 // Each is one transaction: the change, the jobs it causes (enqueue.go) and
 // its audit entry commit together or not at all. The ...Tx forms join the

@@ -35,7 +35,10 @@ type RunnerConfig struct {
 	// Secrets opens the repository secrets that steps name; nil: no run
 	// may name one.
 	Secrets *SecretBox
-	Logger  *slog.Logger
+	// CacheMax caps each repository's caches (SENTINEL_CACHE_MAX); least
+	// recently used ones go first. 0: 10 GiB.
+	CacheMax int64
+	Logger   *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -176,6 +179,7 @@ func (ex *execution) execute(ctx context.Context) error {
 		ex.log.Warn("runtime cleanup failed", "err", err)
 	}
 	ex.finishServices(fresh, o)
+	ex.evictCaches(fresh)
 	if err := ex.removeWorkspace(fresh); err != nil {
 		ex.log.Warn("workspace removal failed", "workspace", ex.ws, "err", err)
 	}
@@ -253,8 +257,12 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return ex.failure(ctx, err)
 	}
 	ex.caches = append(runner.DefaultCaches(os.DirFS(ex.ws), ex.goModules), pipeline.Caches...)
+	scope, err := store.CacheScope(ctx, ex.w.DB, ex.run.RepositoryID)
+	if err != nil {
+		return ex.failure(ctx, err)
+	}
 	run := runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws, Caches: ex.caches,
-		CacheScope: "r" + strconv.FormatInt(ex.run.RepositoryID, 10), CacheCopy: ex.fork, Image: ex.image(pipeline, pipeline.Steps[0])}
+		CacheScope: scope, CacheCopy: ex.fork, Image: ex.image(pipeline, pipeline.Steps[0])}
 	if err := cfg.Runtime.Prepare(ctx, run); err != nil {
 		return ex.failure(ctx, err)
 	}

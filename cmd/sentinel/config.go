@@ -31,7 +31,9 @@ type Config struct {
 	AdminToken    string
 	// SecretKey seals repository secrets (32 bytes, base64 or hex); unset,
 	// a key file under DataDir is created on first use.
-	SecretKey      string
+	SecretKey string
+	// CacheMax caps each repository's step caches; least recently used go first.
+	CacheMax       int64
 	GitHubAppID    int64
 	GitHubKeyPEM   string
 	WebhookSecret  string
@@ -158,6 +160,7 @@ func settings() []setting {
 		{env: "SENTINEL_STEP_MAX_MEMORY", flag: "step-max-memory", def: "8g", help: "the most memory a pipeline's limits.memory may ask for; above it the run fails as a configuration error", parse: size(func(c *Config) *int64 { return &c.StepMaxLimits.Memory })},
 		{env: "SENTINEL_STEP_MAX_CPUS", flag: "step-max-cpus", def: maxCPUs, help: "the most CPUs a pipeline's limits.cpus may ask for (default: the machine's CPUs)", parse: cpus(func(c *Config) *int64 { return &c.StepMaxLimits.NanoCPUs })},
 		{env: "SENTINEL_STEP_MAX_PIDS", flag: "step-max-pids", def: "8192", help: "the most processes a pipeline's limits.pids may ask for", parse: count(func(c *Config) *int64 { return &c.StepMaxLimits.Pids })},
+		{env: "SENTINEL_CACHE_MAX", flag: "cache-max", def: "10g", help: "step caches kept per repository (Docker volumes or shell directories); beyond it the least recently used are removed after a run", parse: size(func(c *Config) *int64 { return &c.CacheMax })},
 		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}

@@ -79,7 +79,7 @@ func (m *Main) runnerConfig(rt runner.Runtime, workDir string, token func(contex
 	c := jobs.RunnerConfig{
 		Runtime: rt, WorkDir: workDir, MaxRunDuration: m.Config.MaxRunDuration,
 		ImageRewrite: m.ImageRewrite, Logger: m.Log, Token: token,
-		MaxLimits: m.Config.StepMaxLimits, Secrets: m.Secrets,
+		MaxLimits: m.Config.StepMaxLimits, Secrets: m.Secrets, CacheMax: m.Config.CacheMax,
 	}
 	if rt.Name() == "docker" {
 		c.DefaultLimits = m.Config.StepLimits

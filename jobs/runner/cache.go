@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -106,4 +107,11 @@ func pathCache(p string) (CacheMount, error) {
 // per scope (a repository, or one run's throwaway copy) and per key.
 func CacheVolume(instance, scope, key string) string {
 	return "sentinel-cache-" + instance + "-" + scope + "-" + key
+}
+
+// CacheStore is what a runtime that keeps caches can measure and remove,
+// for the eviction that keeps a repository under its cap.
+type CacheStore interface {
+	CacheSizes(ctx context.Context, scope string) (map[string]int64, error) // by key, in bytes
+	RemoveCache(ctx context.Context, scope, key string) error
 }

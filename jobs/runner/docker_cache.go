@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -111,4 +112,36 @@ func (d *Docker) removeRunCaches(ctx context.Context, runID int64) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CacheSizes measures the scope's cache volumes (docker system df).
+func (d *Docker) CacheSizes(ctx context.Context, scope string) (map[string]int64, error) {
+	du, err := d.cli.DiskUsage(ctx, client.DiskUsageOptions{Volumes: true, Verbose: true})
+	if err != nil {
+		return nil, infra("measure cache volumes", err)
+	}
+	prefix := CacheVolume(d.instance(), scope, "")
+	out := map[string]int64{}
+	for _, v := range du.Volumes.Items {
+		key, ok := strings.CutPrefix(v.Name, prefix)
+		if !ok || key == "" || v.Labels[LabelCacheScope] != scope {
+			continue
+		}
+		size := int64(0)
+		if v.UsageData != nil && v.UsageData.Size > 0 {
+			size = v.UsageData.Size
+		}
+		out[key] = size
+	}
+	return out, nil
+}
+
+// RemoveCache removes one cache volume; one still in use (a running step)
+// is an error, and is tried again by a later eviction.
+func (d *Docker) RemoveCache(ctx context.Context, scope, key string) error {
+	_, err := d.cli.VolumeRemove(ctx, CacheVolume(d.instance(), scope, key), client.VolumeRemoveOptions{})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return infra("remove cache volume", err)
+	}
+	return nil
 }

@@ -82,3 +82,46 @@ func (s *Shell) removeRunCaches(runID int64) error {
 	})
 	return os.RemoveAll(dir)
 }
+
+// CacheSizes measures the scope's cache directories.
+func (s *Shell) CacheSizes(ctx context.Context, scope string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if s.CacheDir == "" {
+		return out, nil
+	}
+	entries, err := os.ReadDir(filepath.Join(s.CacheDir, scope))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, infra("measure caches", err)
+	}
+	for _, e := range entries {
+		var size int64
+		filepath.WalkDir(filepath.Join(s.CacheDir, scope, e.Name()), func(_ string, d os.DirEntry, err error) error { //nolint:errcheck // sizes are best effort
+			if err == nil && d.Type().IsRegular() {
+				if info, err := d.Info(); err == nil {
+					size += info.Size()
+				}
+			}
+			return nil
+		})
+		out[e.Name()] = size
+	}
+	return out, nil
+}
+
+// RemoveCache removes one cache directory.
+func (s *Shell) RemoveCache(ctx context.Context, scope, key string) error {
+	if s.CacheDir == "" {
+		return nil
+	}
+	dir := s.cacheDir(scope, key)
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error { //nolint:errcheck // best effort before RemoveAll
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

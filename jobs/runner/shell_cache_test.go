@@ -29,11 +29,11 @@ func TestShellCaches(t *testing.T) {
 		if copy {
 			scope = runner.CopyScope(runID)
 		}
-		var out bytes.Buffer
+		var out, errOut bytes.Buffer // one each: the runtime copies them concurrently
 		res, err := sh.RunStep(ctx, runner.StepSpec{RunID: runID, StepID: 1, Workspace: ws, Command: command,
-			Caches: caches, CacheScope: scope, Stdout: &out, Stderr: &out})
+			Caches: caches, CacheScope: scope, Stdout: &out, Stderr: &errOut})
 		if err != nil || res.Failed() {
-			t.Fatalf("step: %v %+v\n%s", err, res, out.String())
+			t.Fatalf("step: %v %+v\n%s%s", err, res, out.String(), errOut.String())
 		}
 		if err := sh.Cleanup(ctx, runID); err != nil {
 			t.Fatal(err)

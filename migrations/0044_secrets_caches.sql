@@ -16,3 +16,24 @@ CREATE TABLE secrets (
 );
 CREATE UNIQUE INDEX secrets_repository_name_idx ON secrets (repository_id, name) WHERE repository_id IS NOT NULL;
 CREATE UNIQUE INDEX secrets_installation_name_idx ON secrets (installation_id, name) WHERE installation_id IS NOT NULL;
+
+-- Caches a repository's steps share (Docker volumes, or directories of the
+-- shell executor). Clearing bumps the generation, so that runs start on new,
+-- empty caches at once; the entries of the old generation are marked
+-- cleared and removed by the next run's eviction pass, which also keeps each
+-- repository under SENTINEL_CACHE_MAX by removing its least recently used
+-- entries (one per scope and key).
+CREATE TABLE repository_caches (
+    repository_id bigint PRIMARY KEY REFERENCES repositories (id) ON DELETE CASCADE,
+    generation    integer NOT NULL DEFAULT 0,
+    cleared_at    timestamptz
+);
+CREATE TABLE cache_entries (
+    repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    scope         text NOT NULL,
+    key           text NOT NULL,
+    size_bytes    bigint NOT NULL DEFAULT 0,
+    last_used_at  timestamptz NOT NULL DEFAULT now(),
+    cleared       boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (repository_id, scope, key)
+);
