@@ -82,6 +82,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/incidents", s.handleIncidents)
 	r.Get("/incidents/{id}", s.handleIncident)
 	r.Get("/dead", s.handleDeadLetters)
+	r.Get("/repos/{owner}/{repo}/secrets", s.handleSecrets)
 	r.Get("/login", s.handleLoginForm)
 	r.Post("/login", s.handleLogin)   // checks the CSRF token itself
 	r.Post("/logout", s.handleLogout) // checks the CSRF token itself
@@ -94,6 +95,8 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/flaky/{id}/unquarantine", s.handleUnquarantineForm)
 		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
 		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
+		r.Post("/repos/{owner}/{repo}/secrets", s.handleSetSecretForm) // refused without a configured admin token
+		r.Post("/repos/{owner}/{repo}/secrets/{secret}/delete", s.handleDeleteSecretForm)
 	})
 }
 

@@ -59,6 +59,9 @@ POST /login                            handleLogin
 POST /logout                           handleLogout
 ANY  /metrics                          promhttp
 GET  /readyz                           handleReadyz
+GET  /repos/{owner}/{repo}/secrets     handleSecrets
+POST /repos/{owner}/{repo}/secrets     handleSetSecretForm  requireFormAction
+POST /repos/{owner}/{repo}/secrets/{secret}/delete handleDeleteSecretForm requireFormAction
 GET  /runs                             handleRuns
 GET  /runs/{id}                        handleRun
 POST /runs/{id}/approve                handleApproveForm    requireFormAction
