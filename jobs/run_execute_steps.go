@@ -36,17 +36,26 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts run
 		}
 		ids[i], attempts[i] = id, att
 	}
-	if o, failed := ex.startServices(ctx, p); failed {
-		return o
-	}
 	pipelineOK, pipelineWhy := p.When.Match(facts)
+	runs := make([]bool, len(p.Steps))
+	reasons := make([]string, len(p.Steps))
+	anyRuns := false
+	for i, s := range p.Steps {
+		runs[i], reasons[i] = pipelineOK, pipelineWhy
+		if runs[i] {
+			runs[i], reasons[i] = s.When.Match(facts)
+		}
+		anyRuns = anyRuns || runs[i]
+	}
+	if anyRuns { // services are for steps: none is started for a run that runs none
+		if o, failed := ex.startServices(ctx, p); failed {
+			return o
+		}
+	}
 	ran := false
 	var why []string
 	for i, s := range p.Steps {
-		ok, reason := pipelineOK, pipelineWhy
-		if ok {
-			ok, reason = s.When.Match(facts)
-		}
+		ok, reason := runs[i], reasons[i]
 		if !ok {
 			why = append(why, fmt.Sprintf("%s: %s", s.Name, reason))
 			if err := store.FinishStep(ctx, db, ids[i], store.StepEnd{State: triage.StepSkipped, Error: "filtered out: " + reason}); err != nil {

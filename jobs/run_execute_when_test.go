@@ -138,7 +138,9 @@ func TestRunExecuteWhen(t *testing.T) {
 	})
 
 	t.Run("everything filtered out", func(t *testing.T) {
-		cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: busybox\nwhen: {branches: [main]}\nsteps:\n  - run: echo hi\n"})
+		cloneURL, sha := h.repo(map[string]string{".sentinel.yml": "image: busybox\nwhen: {branches: [main]}\nsteps:\n  - run: echo hi\n" +
+			// never started when no step runs: its image does not exist
+			"services:\n  - name: db\n    image: sentinel-test/no-such-image:1\n"})
 		runID := h.enqueueDelivered(cloneURL, sha, "feature/x", "push", 0, push("a"))
 		run := h.waitRun(runID, 2*time.Minute)
 		if run.State != store.RunSucceeded || !strings.HasPrefix(run.Error, FilteredOutPrefix) ||
