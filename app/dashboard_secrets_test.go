@@ -61,3 +61,31 @@ func TestSecretsPage(t *testing.T) {
 		t.Errorf("set without a configured admin token: %d", code)
 	}
 }
+
+// TestCachesPage shows a repository's caches and clears them from the form.
+func TestCachesPage(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{FullName: "octo/app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.TouchCacheEntries(ctx, db, repoID, "r1", map[string]int64{"go-build": 3 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	ds := newDashServerOn(t, db, Options{CacheMax: 10 << 30})
+	c := browserlessClient(t)
+	page := ds.url + "/repos/octo/app/caches"
+	_, html := get(t, c, page)
+	if !strings.Contains(html, "<code>go-build</code>") || !strings.Contains(html, "3.0 MiB of 10240.0 MiB used") {
+		t.Errorf("page:\n%s", html)
+	}
+	csrf := csrfFrom(t, c, page)
+	if code, loc, _ := postForm(t, c, page+"/clear", url.Values{"csrf": {csrf}}); code != 303 || !strings.Contains(loc, "flash=") {
+		t.Errorf("clear: %d %s", code, loc)
+	}
+	if _, html := get(t, c, page); !strings.Contains(html, "cleared, removed after the next run") {
+		t.Errorf("page after clearing:\n%s", html)
+	}
+}

@@ -83,6 +83,7 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/incidents/{id}", s.handleIncident)
 	r.Get("/dead", s.handleDeadLetters)
 	r.Get("/repos/{owner}/{repo}/secrets", s.handleSecrets)
+	r.Get("/repos/{owner}/{repo}/caches", s.handleCaches)
 	r.Get("/login", s.handleLoginForm)
 	r.Post("/login", s.handleLogin)   // checks the CSRF token itself
 	r.Post("/logout", s.handleLogout) // checks the CSRF token itself
@@ -97,6 +98,7 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
 		r.Post("/repos/{owner}/{repo}/secrets", s.handleSetSecretForm) // refused without a configured admin token
 		r.Post("/repos/{owner}/{repo}/secrets/{secret}/delete", s.handleDeleteSecretForm)
+		r.Post("/repos/{owner}/{repo}/caches/clear", s.handleClearCachesForm)
 	})
 }
 

@@ -59,6 +59,8 @@ POST /login                            handleLogin
 POST /logout                           handleLogout
 ANY  /metrics                          promhttp
 GET  /readyz                           handleReadyz
+GET  /repos/{owner}/{repo}/caches      handleCaches
+POST /repos/{owner}/{repo}/caches/clear handleClearCachesForm requireFormAction
 GET  /repos/{owner}/{repo}/secrets     handleSecrets
 POST /repos/{owner}/{repo}/secrets     handleSetSecretForm  requireFormAction
 POST /repos/{owner}/{repo}/secrets/{secret}/delete handleDeleteSecretForm requireFormAction

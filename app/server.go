@@ -33,6 +33,8 @@ type Options struct {
 	// Secrets seals the repository secrets set through the API and the
 	// dashboard; nil refuses them.
 	Secrets *jobs.SecretBox
+	// CacheMax is SENTINEL_CACHE_MAX, shown on the caches page.
+	CacheMax int64
 }
 
 // Server holds the dependencies of every handler.

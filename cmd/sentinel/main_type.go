@@ -127,6 +127,7 @@ func (m *Main) serve(ctx context.Context) error {
 		PublicURL:     m.Config.PublicURL,
 		AdminToken:    m.Config.AdminToken,
 		Secrets:       m.Secrets,
+		CacheMax:      m.Config.CacheMax,
 		WebhookSecret: m.Config.WebhookSecret,
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,
