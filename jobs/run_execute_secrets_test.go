@@ -199,3 +199,28 @@ func TestSecretKeyFile(t *testing.T) {
 		t.Error("a short key was accepted")
 	}
 }
+
+// TestRunExecuteSecretUnderOtherKey: a secret sealed under another key
+// fails only the runs that name it, with a configuration error saying so.
+func TestRunExecuteSecretUnderOtherKey(t *testing.T) {
+	h := newHarness(t, runnertest.Docker(t), true)
+	ctx := context.Background()
+	other, _ := NewSecretBox(bytes.Repeat([]byte{9}, 32))
+	old := &Actions{DB: h.db, River: h.client, Secrets: other}
+	named, sha1 := h.repo(map[string]string{".sentinel.yml": "image: busybox\nsteps:\n  - run: echo named\n    secrets: [OLD]\n"})
+	unnamed, sha2 := h.repo(map[string]string{".sentinel.yml": "image: busybox\nsteps:\n  - run: echo unnamed\n"})
+	for _, u := range []string{named, unnamed} {
+		if err := old.SetSecret(ctx, store.SecretScope{RepositoryID: h.upsertRepo(u)}, "OLD", []byte("sealed-elsewhere"), "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, _ := h.enqueue(named, sha1)
+	if run := h.waitRun(r1, 2*time.Minute); run.State != store.RunFailed || run.Category != triage.CategoryConfiguration ||
+		!strings.Contains(run.Error, "does not open with this key") {
+		t.Errorf("run naming it: %s %s %q", run.State, run.Category, run.Error)
+	}
+	r2, _ := h.enqueue(unnamed, sha2)
+	if run := h.waitRun(r2, 2*time.Minute); run.State != store.RunSucceeded {
+		t.Errorf("run naming no secret: %s %q", run.State, run.Error)
+	}
+}
