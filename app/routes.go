@@ -49,6 +49,9 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/api/repos", s.apiListRepos)
 	r.Get("/api/flaky", s.apiListFlaky)
 	r.Get("/api/flaky/{id}", s.apiGetFlaky)
+	r.Get("/api/repos/{owner}/{repo}/secrets", s.apiListSecrets) // names and dates, never values
+	r.Get("/api/installations/{id}/secrets", s.apiListSecrets)
+	r.Get("/api/repos/{owner}/{repo}/caches", s.apiListCaches)
 	r.Post("/api/results", s.apiPostResults) // JUnit XML or go test -json from another CI system
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireAPIAction)
@@ -59,8 +62,16 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/api/incidents/{id}/{action}", s.apiIncidentAction)
 		r.Post("/api/clusters/{id}/{action}", s.apiClusterAction) // merge, split, rename, mute, unmute
 		r.Post("/api/repos", s.apiCreateRepo)
+		r.Delete("/api/repos/{owner}/{repo}/caches", s.apiClearCaches)
 		r.Post("/api/flaky/{id}/quarantine", s.apiQuarantineTest) // {"owner", "until" | "for", "reason"}
 		r.Post("/api/flaky/{id}/release", s.apiReleaseTest)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSecretAdmin)                                         // secrets need a configured admin token, always
+			r.Put("/api/repos/{owner}/{repo}/secrets/{secret}", s.apiPutSecret) // {"value": "..."}
+			r.Delete("/api/repos/{owner}/{repo}/secrets/{secret}", s.apiDeleteSecret)
+			r.Put("/api/installations/{id}/secrets/{secret}", s.apiPutSecret)
+			r.Delete("/api/installations/{id}/secrets/{secret}", s.apiDeleteSecret)
+		})
 	})
 
 	// The audit trail, the page of one test and the API's description
@@ -83,6 +94,8 @@ func (s *Server) routes(r chi.Router) {
 	r.Get("/incidents", s.handleIncidents)
 	r.Get("/incidents/{id}", s.handleIncident)
 	r.Get("/dead", s.handleDeadLetters)
+	r.Get("/repos/{owner}/{repo}/secrets", s.handleSecrets)
+	r.Get("/repos/{owner}/{repo}/caches", s.handleCaches)
 	r.Get("/login", s.handleLoginForm)
 	r.Post("/login", s.handleLogin)   // checks the CSRF token itself
 	r.Post("/logout", s.handleLogout) // checks the CSRF token itself
@@ -96,6 +109,9 @@ func (s *Server) routes(r chi.Router) {
 		r.Post("/incidents/{id}/{action}", s.handleIncidentForm)
 		r.Post("/clusters/{id}/{action}", s.handleClusterForm)
 		r.Post("/dead/{id}/retry", s.handleRetryJobForm)
+		r.Post("/repos/{owner}/{repo}/secrets", s.handleSetSecretForm) // refused without a configured admin token
+		r.Post("/repos/{owner}/{repo}/secrets/{secret}/delete", s.handleDeleteSecretForm)
+		r.Post("/repos/{owner}/{repo}/caches/clear", s.handleClearCachesForm)
 	})
 }
 

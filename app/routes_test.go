@@ -31,8 +31,16 @@ POST /api/flaky/{id}/release           apiReleaseTest       requireAPIAction
 GET  /api/incidents                    apiListIncidents
 GET  /api/incidents/{id}               apiGetIncident
 POST /api/incidents/{id}/{action}      apiIncidentAction    requireAPIAction
+GET  /api/installations/{id}/secrets  apiListSecrets
+DELETE /api/installations/{id}/secrets/{secret} apiDeleteSecret requireAPIAction requireSecretAdmin
+PUT  /api/installations/{id}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin
 GET  /api/repos                        apiListRepos
 POST /api/repos                        apiCreateRepo        requireAPIAction
+GET  /api/repos/{owner}/{repo}/caches  apiListCaches
+DELETE /api/repos/{owner}/{repo}/caches apiClearCaches requireAPIAction
+GET  /api/repos/{owner}/{repo}/secrets apiListSecrets
+DELETE /api/repos/{owner}/{repo}/secrets/{secret} apiDeleteSecret requireAPIAction requireSecretAdmin
+PUT  /api/repos/{owner}/{repo}/secrets/{secret} apiPutSecret requireAPIAction requireSecretAdmin
 POST /api/results                      apiPostResults
 GET  /api/runs                         apiListRuns
 POST /api/runs                         apiCreateRun         requireAPIAction
@@ -57,6 +65,11 @@ POST /login                            handleLogin
 POST /logout                           handleLogout
 ANY  /metrics                          promhttp
 GET  /readyz                           handleReadyz
+GET  /repos/{owner}/{repo}/caches      handleCaches
+POST /repos/{owner}/{repo}/caches/clear handleClearCachesForm requireFormAction
+GET  /repos/{owner}/{repo}/secrets     handleSecrets
+POST /repos/{owner}/{repo}/secrets     handleSetSecretForm  requireFormAction
+POST /repos/{owner}/{repo}/secrets/{secret}/delete handleDeleteSecretForm requireFormAction
 GET  /runs                             handleRuns
 GET  /runs/{id}                        handleRun
 POST /runs/{id}/approve                handleApproveForm    requireFormAction

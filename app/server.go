@@ -33,6 +33,11 @@ type Options struct {
 	// GitHubHost serves the repositories (intake.WebHost of
 	// GITHUB_API_URL); clone URLs elsewhere are refused. "" is github.com.
 	GitHubHost string
+	// Secrets seals the repository secrets set through the API and the
+	// dashboard; nil refuses them.
+	Secrets *jobs.SecretBox
+	// CacheMax is SENTINEL_CACHE_MAX, shown on the caches page.
+	CacheMax int64
 }
 
 // cloneHosts is where clone URLs from payloads and the API may point.
@@ -65,7 +70,7 @@ type Server struct {
 // NewServer wires a server with its actions and intake; Handler returns its
 // routes.
 func NewServer(db *store.DB, rc *river.Client[pgx.Tx], log *slog.Logger, opts Options) *Server {
-	actions := &jobs.Actions{DB: db, River: rc}
+	actions := &jobs.Actions{DB: db, River: rc, Secrets: opts.Secrets}
 	if opts.WebhookBodyBudget <= 0 {
 		opts.WebhookBodyBudget = defaultWebhookBodyBudget
 	}

@@ -25,6 +25,9 @@ import (
 //	OpenIncidentTx      open an incident for a run's failure  Open incident button
 //	TransitionIncident  acknowledge, resolve or reopen        dashboard, API
 //	RetryJob            make a dead job available again       dashboard
+//	SetSecret           create or replace a secret            dashboard, API, sentinel secret set
+//	DeleteSecret        remove a secret                       dashboard, API, sentinel secret delete
+//	ClearCaches         start a repository on empty caches    API
 //
 // Each is one transaction: the change, the jobs it causes (enqueue.go) and
 // its audit entry commit together or not at all. The ...Tx forms join the
@@ -42,7 +45,9 @@ type Actions struct {
 	// Incidents grades an incident opened by hand the way the analysis
 	// grades those it opens (severity, needs-human, root cause).
 	Incidents triage.IncidentPolicy
-	Now       func() time.Time // nil: time.Now
+	// Secrets seals the values of SetSecret; nil refuses secret changes.
+	Secrets *SecretBox
+	Now     func() time.Time // nil: time.Now
 }
 
 func (a *Actions) now() time.Time {

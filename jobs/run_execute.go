@@ -39,7 +39,13 @@ type RunnerConfig struct {
 	// against its disk limit (default 2 s).
 	DiskWatchInterval time.Duration
 	Log               runner.LogOptions // Secrets here are masked in every step's log
-	Logger            *slog.Logger
+	// Secrets opens the repository secrets that steps name; nil: no run
+	// may name one.
+	Secrets *SecretBox
+	// CacheMax caps each repository's caches (SENTINEL_CACHE_MAX); least
+	// recently used ones go first. 0: 10 GiB.
+	CacheMax int64
+	Logger   *slog.Logger
 }
 
 func (c RunnerConfig) runTimeout(p *runner.Pipeline) time.Duration {
@@ -187,14 +193,20 @@ func (w *RunExecuteWorker) logger() *slog.Logger {
 
 // execution is one attempt at executing one run.
 type execution struct {
-	w         *RunExecuteWorker
-	run       store.Run
-	job       *river.Job[RunExecuteArgs]
-	log       *slog.Logger
-	ws        string
-	secrets   []string
-	lastImage string           // image of the last step run, present on the daemon
-	triage    TriageRepoConfig // what the checkout says about triage, for the triage job
+	w          *RunExecuteWorker
+	run        store.Run
+	job        *river.Job[RunExecuteArgs]
+	log        *slog.Logger
+	ws         string
+	secrets    []string          // every value to mask: the token, the configured ones, the repository's secrets
+	stepEnv    map[string]string // secret values by name, for the steps that name them
+	fork       bool              // a pull request from a fork: no secret reaches it, no cache keeps what it writes
+	goModules  bool              // the checkout has Go modules
+	caches     []runner.CacheMount
+	cacheScope string // the caches steps mount: the repository's, or the run's throwaway copy
+	services   []*runningService
+	lastImage  string           // image of the last step run, present on the daemon
+	triage     TriageRepoConfig // what the checkout says about triage, for the triage job
 }
 
 // outcome is how the run ends.
@@ -219,6 +231,8 @@ func (ex *execution) execute(ctx context.Context) error {
 	if err := cfg.Runtime.Cleanup(fresh, ex.run.ID); err != nil {
 		ex.log.Warn("runtime cleanup failed", "err", err)
 	}
+	ex.finishServices(fresh, o)
+	ex.evictCaches(fresh)
 	if err := ex.removeWorkspace(fresh); err != nil {
 		ex.log.Warn("workspace removal failed", "workspace", ex.ws, "err", err)
 	}
@@ -266,7 +280,8 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
 			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
 	}
-	if err := (runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}).Run(ctx); err != nil {
+	co := runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}
+	if err := co.Run(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
 	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
@@ -281,18 +296,37 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
 	ex.readTriageConfig(pipeline)
+	fork, err := ex.fromFork(ctx)
+	if err != nil {
+		return ex.failure(ctx, err)
+	}
+	ex.fork = fork
+	if o, failed := ex.openSecrets(ctx, pipeline); failed {
+		return o
+	}
 	if err := ex.savePolicy(ctx, pipeline); err != nil {
 		return ex.failure(ctx, err)
 	}
 	if err := ex.saveGoModules(ctx); err != nil {
 		return ex.failure(ctx, err)
 	}
-	if err := cfg.Runtime.Prepare(ctx, runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws}); err != nil {
+	ex.caches = append(runner.DefaultCaches(os.DirFS(ex.ws), ex.goModules), pipeline.Caches...)
+	scope, err := store.CacheScope(ctx, ex.w.DB, ex.run.RepositoryID)
+	if err != nil {
 		return ex.failure(ctx, err)
+	}
+	run := runner.RunSpec{RunID: ex.run.ID, Workspace: ex.ws, Caches: ex.caches,
+		CacheScope: scope, CacheCopy: ex.fork, Image: ex.image(pipeline, pipeline.Steps[0])}
+	if err := cfg.Runtime.Prepare(ctx, run); err != nil {
+		return ex.failure(ctx, err)
+	}
+	ex.cacheScope = run.CacheScope
+	if ex.fork {
+		ex.cacheScope = runner.CopyScope(ex.run.ID)
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, cfg.runTimeout(pipeline), errRunTimeout)
 	defer cancel()
-	return ex.pipeline(runCtx, pipeline)
+	return ex.pipeline(runCtx, pipeline, ex.facts(runCtx, pipeline, co))
 }
 
 // savePolicy stores what the pipeline file says about quarantine and
@@ -354,6 +388,7 @@ func (ex *execution) saveGoModules(ctx context.Context) error {
 	if err != nil {
 		ex.log.Warn("searching the checkout for go.mod files", "err", err)
 	}
+	ex.goModules = len(mods) > 0
 	return store.SetRunGoModules(ctx, ex.w.DB, ex.run.ID, mods)
 }
 
@@ -386,7 +421,7 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 	defer cancel()
 	msg := ""
 	if o.err != nil {
-		msg = o.err.Error()
+		msg = runner.MaskString(o.err.Error(), ex.secrets)
 	}
 	retry := o.state == store.RunErrored && ex.job.Attempt < ex.job.MaxAttempts && context.Cause(ctx) == nil
 	stale := false

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,55 +9,73 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
-// retryCommand is the command that re-runs only what failed: for go test
-// -json, one `go test -run '^(A|B)$' pkg` per package with failing top-level
-// tests; for JUnit steps, the step itself. ok is false when a retry cannot
-// tell anything: no failing tests, or the failure is outside any test (a
-// build failure would still be there).
-func retryCommand(s runner.Step, r *triage.Results) (command string, ok bool) {
-	if r == nil {
-		return "", false
-	}
-	failing := failingTests(r)
-	if len(failing) == 0 {
-		return "", false
-	}
-	if _, junit := s.JUnitGlob(); junit {
-		return s.Run, true
-	}
-	if s.Results != runner.ResultsGoTestJSON {
-		return "", false
-	}
-	for _, p := range r.Problems {
-		switch p.Kind {
-		case triage.ProblemBuildFailed, triage.ProblemSetupFailed, triage.ProblemFailed, triage.ProblemNoEnd:
-			return "", false
-		}
-	}
-	pkgs := make([]string, 0, len(failing))
-	for pkg := range failing {
-		pkgs = append(pkgs, pkg)
-	}
-	slices.Sort(pkgs)
-	var b strings.Builder
-	b.WriteString("rc=0\n")
-	for _, pkg := range pkgs {
-		names := failing[pkg]
-		quoted := make([]string, len(names))
-		for i, n := range names {
-			quoted[i] = regexp.QuoteMeta(n)
-		}
-		fmt.Fprintf(&b, "go test -json -count=1 -run %s %s || rc=$?\n",
-			shellQuote("^("+strings.Join(quoted, "|")+")$"), shellQuote(pkg))
-	}
-	b.WriteString("exit $rc\n")
-	return b.String(), true
+// retry is how a failed step is tried again: its own command (or its
+// retry_run) in its own image and directory, with the failing tests named
+// in the environment the toolchain reads.
+type retry struct {
+	command string
+	env     map[string]string // added to the step's environment
+	note    string            // what the log says before the attempt
 }
 
-// failingTests maps each package to the sorted top-level names of its tests
-// that failed, errored or never finished (a subtest's failure re-runs its parent).
-func failingTests(r *triage.Results) map[string][]string {
-	out := map[string][]string{}
+// Environment a retry sets, documented in docs/pipeline.md.
+const (
+	envRetryTests   = "SENTINEL_RETRY_TESTS"   // failing tests, one name per line
+	envRetryPattern = "SENTINEL_RETRY_PATTERN" // ^(A|B)$ over those names
+)
+
+// retryPlan decides how to retry a failed step, given its results. A step
+// without results is run again whole; with results, only its failing tests
+// are selected: for go test, GOFLAGS gains -run=^(A|B)$ -count=1 (go test
+// reads GOFLAGS wherever the step calls it: a Makefile, a script, a
+// sub-directory); every step also gets SENTINEL_RETRY_TESTS and
+// SENTINEL_RETRY_PATTERN for retry_run or a script to use. ok is false
+// when a retry cannot tell anything: results with no failing test (the
+// failure is outside any test) or a build that failed.
+func retryPlan(s runner.Step, stepEnv map[string]string, r *triage.Results) (retry, bool) {
+	command := s.Run
+	if s.RetryRun != "" {
+		command = s.RetryRun
+	}
+	if s.Results == "" {
+		return retry{command: command, note: "sentinel: re-running the whole step (no test results to select from)"}, true
+	}
+	if r == nil {
+		return retry{}, false
+	}
+	names := failingNames(r)
+	if len(names) == 0 {
+		return retry{}, false
+	}
+	if s.Results == runner.ResultsGoTestJSON {
+		for _, p := range r.Problems {
+			switch p.Kind {
+			case triage.ProblemBuildFailed, triage.ProblemSetupFailed, triage.ProblemFailed, triage.ProblemNoEnd:
+				return retry{}, false
+			}
+		}
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	pattern := "^(" + strings.Join(quoted, "|") + ")$"
+	env := map[string]string{envRetryTests: strings.Join(names, "\n"), envRetryPattern: pattern}
+	note := "sentinel: re-running the step for its failing tests: " + strings.Join(names, ", ")
+	if s.Results == runner.ResultsGoTestJSON {
+		// GOFLAGS splits on spaces; a test name has none, and QuoteMeta
+		// escapes no space, so the pattern stays one flag.
+		flags := strings.TrimSpace(stepEnv["GOFLAGS"] + " -run=" + pattern + " -count=1")
+		env["GOFLAGS"] = flags
+		note += " (GOFLAGS=" + flags + ")"
+	}
+	return retry{command: command, env: env, note: note}, true
+}
+
+// failingNames lists the sorted top-level names of the tests that failed,
+// errored or never finished (a subtest's failure re-runs its parent).
+func failingNames(r *triage.Results) []string {
+	var out []string
 	for _, tc := range r.Tests {
 		switch tc.Outcome {
 		case triage.OutcomeFail, triage.OutcomeError, triage.OutcomeIncomplete:
@@ -66,17 +83,10 @@ func failingTests(r *triage.Results) map[string][]string {
 			continue
 		}
 		top, _, _ := strings.Cut(tc.Name, "/")
-		if !slices.Contains(out[tc.Package], top) {
-			out[tc.Package] = append(out[tc.Package], top)
+		if !slices.Contains(out, top) {
+			out = append(out, top)
 		}
 	}
-	for _, names := range out {
-		slices.Sort(names)
-	}
+	slices.Sort(out)
 	return out
-}
-
-// shellQuote quotes s for /bin/sh as a single word.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

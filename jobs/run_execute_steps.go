@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,8 +19,11 @@ import (
 )
 
 // pipeline runs the steps in order; the first step that does not succeed
-// ends the run and the steps after it are skipped.
-func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
+// ends the run and the steps after it are skipped. A step whose when: does
+// not match the run (or every step, when the pipeline's does not) is
+// skipped with the reason; a run that skipped them all succeeds with
+// errFilteredOut, which its check run reports as neutral.
+func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts runner.Facts) outcome {
 	db := ex.w.DB
 	ids := make([]int64, len(p.Steps))
 	attempts := make([]int, len(p.Steps))
@@ -35,38 +39,84 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline) outcome {
 	if err := store.SetRunLimits(ctx, db, ex.run.ID, ex.limitReport(ex.limits(p))); err != nil {
 		return ex.failure(ctx, err)
 	}
+	pipelineOK, pipelineWhy := p.When.Match(facts)
+	runs := make([]bool, len(p.Steps))
+	reasons := make([]string, len(p.Steps))
+	anyRuns := false
 	for i, s := range p.Steps {
+		runs[i], reasons[i] = pipelineOK, pipelineWhy
+		if runs[i] {
+			runs[i], reasons[i] = s.When.Match(facts)
+		}
+		anyRuns = anyRuns || runs[i]
+	}
+	if anyRuns { // services are for steps: none is started for a run that runs none
+		if o, failed := ex.startServices(ctx, p); failed {
+			return o
+		}
+	}
+	ran := false
+	var why []string
+	for i, s := range p.Steps {
+		ok, reason := runs[i], reasons[i]
+		if !ok {
+			why = append(why, fmt.Sprintf("%s: %s", s.Name, reason))
+			if err := store.FinishStep(ctx, db, ids[i], store.StepEnd{State: triage.StepSkipped, Error: "filtered out: " + reason}); err != nil {
+				return ex.failure(ctx, err)
+			}
+			continue
+		}
+		ran = true
 		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
 			return o
 		}
 	}
+	if !ran {
+		if !pipelineOK {
+			why = []string{"pipeline: " + pipelineWhy}
+		}
+		return outcome{state: store.RunSucceeded, err: fmt.Errorf("%w (%s)", errFilteredOut, strings.Join(why, "; "))}
+	}
 	return outcome{state: store.RunSucceeded}
 }
 
-// step runs one step and, with retry_failed, re-runs its failing tests.
+// errFilteredOut begins the error of a run whose when: filters skipped every
+// step; the check run is neutral and says why.
+var errFilteredOut = errors.New(FilteredOutPrefix)
+
+// FilteredOutPrefix starts the error of a run whose every step was filtered
+// out by when:, which RenderCheck reports as neutral.
+const FilteredOutPrefix = "every step was filtered out by when:"
+
+// step runs one step and, with retry_failed, runs it again (retryPlan:
+// its failing tests selected through the environment, or whole).
 // done reports that the run ends here, with outcome o.
 func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int) (o outcome, done bool) {
 	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
+		Caches: ex.caches, CacheScope: ex.cacheScope, Services: len(p.Services) > 0,
 	}
 	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
 		return ex.failure(ctx, err), true
 	}
-	res, results, err := ex.attempt(ctx, spec, s, attempt)
+	res, results, err := ex.attempt(ctx, spec, s, attempt, "")
+	base := spec.Env
 	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled && !res.DiskExceeded; retry++ {
-		command, ok := retryCommand(s, results)
+		plan, ok := retryPlan(s, base, results)
 		if !ok {
 			break
 		}
-		spec.Command = command
+		spec.Command = plan.command
+		spec.Env = maps.Clone(base)
+		maps.Copy(spec.Env, plan.env)
 		spec.StepID, attempt, err = store.InsertStep(ctx, ex.w.DB, store.NewStep{RunID: ex.run.ID, Position: pos,
-			Name: s.Name, Image: spec.Image, Command: command, State: triage.StepRunning})
+			Name: s.Name, Image: spec.Image, Command: plan.command, State: triage.StepRunning})
 		if err != nil {
 			break
 		}
-		ex.log.Info("re-running failing tests", "step", s.Name, "attempt", attempt)
-		res, results, err = ex.attempt(ctx, spec, s, attempt)
+		ex.log.Info("retrying a failed step", "step", s.Name, "attempt", attempt)
+		res, results, err = ex.attempt(ctx, spec, s, attempt, plan.note)
 	}
 	switch {
 	case err != nil:
@@ -88,7 +138,7 @@ func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s ru
 
 // attempt runs the step once into its own step row (spec.StepID), streams
 // its log, stores its test results and records how it ended.
-func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int) (runner.StepResult, *triage.Results, error) {
+func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner.Step, attempt int, note string) (runner.StepResult, *triage.Results, error) {
 	db := ex.w.DB
 	runID := ex.run.ID
 	opts := ex.w.Config.Log
@@ -97,6 +147,12 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		return store.AppendLogChunk(ctx, db, runID, store.LogChunk{StepID: stepID, Seq: seq, FirstLine: firstLine, Data: data})
 	}, spec.StepID, opts)
 	spec.Stdout, spec.Stderr = stream, stream
+	if note != "" {
+		fmt.Fprintln(stream, note)
+	}
+	if ex.fork && len(s.Secrets) > 0 {
+		fmt.Fprintf(stream, "sentinel: this pull request comes from a fork, which gets no secrets: %s not set\n", strings.Join(s.Secrets, ", "))
+	}
 
 	// go test -json output is kept whole in a file beside the workspace (not
 	// in memory, not in the capped log) for the parser.
@@ -134,6 +190,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 			warnings = append(warnings, noFiles)
 			ex.triage.addProblem(noFiles)
 		}
+		maskResults(results, ex.secrets)
 		if results != nil {
 			// COPY, in a transaction of its own: a step can report
 			// thousands of results, and a step's results land whole or not at all.
@@ -157,6 +214,7 @@ func (ex *execution) attempt(ctx context.Context, spec runner.StepSpec, s runner
 		}
 	}
 	end := stepEnd(res, runErr, ctx, spec)
+	end.Error = runner.MaskString(end.Error, ex.secrets)
 	end.LogBytes, end.LogTruncated = stats.Bytes, stats.Truncated
 	if results != nil {
 		end.StoppedPackages = results.Totals().Stopped
@@ -323,7 +381,7 @@ func (ex *execution) limitReport(l runner.Limits) []store.StepLimit {
 }
 
 // env is what every step sees: CI markers, the run's identity, the
-// pipeline's env, then the step's. Never a token.
+// pipeline's env, then the step's, then the secrets it names. Never a token.
 func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	env := map[string]string{
 		"CI": "true", "SENTINEL": "true",
@@ -332,6 +390,7 @@ func (ex *execution) env(p *runner.Pipeline, s runner.Step) map[string]string {
 	}
 	maps.Copy(env, p.Env)
 	maps.Copy(env, s.Env)
+	maps.Copy(env, ex.secretEnv(s)) // only the secrets the step names
 	return env
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/moby/moby/client"
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
@@ -64,6 +65,7 @@ func newHarness(t testing.TB, rt runner.Runtime, start bool) *harness {
 		}
 		rt = d.WithInstance(id)
 		h.rt = rt
+		t.Cleanup(func() { removeCacheVolumes(t, d, id) })
 	}
 	srv := runnertest.GitServer(t, h.gitRoot, runnertest.Token)
 	h.gitURL = srv.URL
@@ -90,7 +92,17 @@ func testRunnerConfig(rt runner.Runtime, workDir string) RunnerConfig {
 		DefaultLimits: runner.Limits{Memory: 512 << 20, Pids: 512},
 		ImageRewrite:  map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox": runner.LocalImageBusybox},
 		Log:           runner.LogOptions{FlushInterval: 100 * time.Millisecond},
+		Secrets:       testSecretBox(),
 	}
+}
+
+// testSecretBox seals with a fixed key: tests only.
+func testSecretBox() *SecretBox {
+	b, err := NewSecretBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // newTestClient registers the run worker, and stand-ins for the workers of
@@ -253,5 +265,21 @@ func (h *harness) assertClean(runID int64) {
 	}
 	if _, err := os.Stat(filepath.Join(h.cfg.WorkDir, "run-"+strconv.FormatInt(runID, 10))); !os.IsNotExist(err) {
 		h.t.Errorf("workspace of run %d not removed (%v)", runID, err)
+	}
+}
+
+// removeCacheVolumes removes the cache volumes a test's runs left on the
+// daemon (they outlive runs by design).
+func removeCacheVolumes(t testing.TB, d *runner.Docker, instance string) {
+	ctx := context.Background()
+	list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+instance)})
+	if err != nil {
+		t.Logf("listing cache volumes: %v", err)
+		return
+	}
+	for _, v := range list.Items {
+		if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
+			t.Logf("removing cache volume %s: %v", v.Name, err)
+		}
 	}
 }

@@ -97,6 +97,13 @@ func allFlaky(fs []store.ReportFailure) bool {
 // RenderCheck turns a finished run into its check run completion.
 func RenderCheck(r CheckReport) CheckOutput {
 	out := CheckOutput{Conclusion: Conclusion(r.Run.State, r.Failures)}
+	if filteredOut(r.Run) {
+		// Nothing ran: neither a pass nor a failure, and the summary says why.
+		out.Conclusion = "neutral"
+		out.Title = "Every step was filtered out by when:"
+		out.Summary = truncateMarkdown(renderFilteredOut(r), maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
+		return out
+	}
 	out.Title = plainText(checkTitle(out.Conclusion, r))
 	out.Summary = truncateMarkdown(renderSummary(out.Conclusion, r), maxOutputChars, RunURL(r.PublicURL, r.Run.ID))
 	if text := renderEvidence(r); text != "" {
@@ -191,4 +198,17 @@ func FormatDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
+}
+
+// filteredOut reports a run whose when: filters skipped every step.
+func filteredOut(run store.Run) bool {
+	return run.State == store.RunSucceeded && strings.HasPrefix(run.Error, FilteredOutPrefix)
+}
+
+func renderFilteredOut(r CheckReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Conclusion: neutral** — no step ran: the `when:` filters of `.sentinel.yml` leave out this %s of branch `%s`. [Run #%d in Sentinel](%s)\n\n",
+		strings.ReplaceAll(string(r.Run.Trigger), "_", " "), r.Run.Branch, r.Run.ID, RunURL(r.PublicURL, r.Run.ID))
+	writeSteps(&b, r.Steps)
+	return b.String()
 }

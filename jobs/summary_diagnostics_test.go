@@ -30,7 +30,7 @@ func TestDiagnosticAnnotations(t *testing.T) {
 	anns := Annotations(fs, PathResolver{})
 	var got []string
 	for _, a := range anns {
-		got = append(got, a.GetPath()+":"+itoa(a.GetStartLine())+" "+a.GetAnnotationLevel()+" "+a.GetTitle())
+		got = append(got, a.GetPath()+":"+strconv.Itoa(a.GetStartLine())+" "+a.GetAnnotationLevel()+" "+a.GetTitle())
 	}
 	want := []string{"src/a.c:5 failure compile: boom", "src/a.c:9 warning gcc warning", "x.sh:1 notice shellcheck notice SC2086"}
 	if len(got) != len(want) {
@@ -45,5 +45,3 @@ func TestDiagnosticAnnotations(t *testing.T) {
 		t.Errorf("column not kept: %+v", anns[1])
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

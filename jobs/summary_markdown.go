@@ -76,6 +76,8 @@ func writeSteps(b *strings.Builder, steps []store.Step) {
 			result += " (out of memory)"
 		case s.ExitCode != nil && *s.ExitCode != 0:
 			result += fmt.Sprintf(" (exit %d)", *s.ExitCode)
+		case s.State == triage.StepSkipped && strings.HasPrefix(s.Error, "filtered out: "):
+			result += " (" + s.Error + ")"
 		}
 		var d string
 		if s.StartedAt != nil && s.FinishedAt != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -399,5 +400,28 @@ func TestSummarySaysWhenPackagesStopped(t *testing.T) {
 	}
 	if out := RenderCheck(report(store.RunFailed, brokenTest)); strings.Contains(out.Summary, "ended by a panic") {
 		t.Errorf("summary speaks of stopped packages where none stopped:\n%s", out.Summary)
+	}
+}
+
+// TestRenderCheckFilteredOut: a run whose when: filters skipped every step
+// is neutral, and the summary says which filter left each step out.
+func TestRenderCheckFilteredOut(t *testing.T) {
+	t.Parallel()
+	r := report(store.RunSucceeded)
+	r.Run.Trigger, r.Run.Branch = store.TriggerPush, "feature/x"
+	r.Run.Error = FilteredOutPrefix + " (deploy: when.branches [main] does not match branch feature/x)"
+	r.Steps = []store.Step{{Name: "deploy", State: triage.StepSkipped, Attempt: 1, Error: "filtered out: when.branches [main] does not match branch feature/x"}}
+	out := RenderCheck(r)
+	if out.Conclusion != "neutral" || out.Title != "Every step was filtered out by when:" {
+		t.Errorf("conclusion %q title %q", out.Conclusion, out.Title)
+	}
+	for _, want := range []string{"no step ran", "this push of branch `feature/x`", "filtered out: when.branches [main] does not match branch feature/x"} {
+		if !strings.Contains(out.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.Summary)
+		}
+	}
+	r.Run.State = store.RunFailed
+	if RenderCheck(r).Conclusion == "neutral" {
+		t.Error("a failed run with that error text was made neutral")
 	}
 }

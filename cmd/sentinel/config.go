@@ -20,15 +20,20 @@ import (
 // Config is everything Sentinel reads from its environment and flags, read
 // once at start-up and passed down explicitly.
 type Config struct {
-	DatabaseURL    string
-	Addr           string
-	PublicURL      string
-	DataDir        string
-	Executor       string // docker, shell, or "" to pick docker when a daemon answers
-	Concurrency    int
-	GitHubWorkers  int
-	TriageWorkers  int
-	AdminToken     string
+	DatabaseURL   string
+	Addr          string
+	PublicURL     string
+	DataDir       string
+	Executor      string // docker, shell, or "" to pick docker when a daemon answers
+	Concurrency   int
+	GitHubWorkers int
+	TriageWorkers int
+	AdminToken    string
+	// SecretKey seals repository secrets (32 bytes, base64 or hex); unset,
+	// a key file under DataDir is created on first use.
+	SecretKey string
+	// CacheMax caps each repository's step caches; least recently used go first.
+	CacheMax       int64
 	GitHubAppID    int64
 	GitHubKeyPEM   string
 	WebhookSecret  string
@@ -139,6 +144,7 @@ func settings() []setting {
 		{env: "SENTINEL_GITHUB_WORKERS", flag: "github-workers", def: "4", help: "GitHub reporting jobs at once", parse: num(func(c *Config) *int { return &c.GitHubWorkers })},
 		{env: "SENTINEL_TRIAGE_WORKERS", flag: "triage-workers", def: "2", help: "triage jobs at once", parse: num(func(c *Config) *int { return &c.TriageWorkers })},
 		{env: "SENTINEL_ADMIN_TOKEN", flag: "admin-token", secret: true, help: "required for dashboard/API actions when set", parse: str(func(c *Config) *string { return &c.AdminToken })},
+		{env: "SENTINEL_SECRET_KEY", flag: "secret-key", secret: true, help: "key sealing repository secrets: 32 random bytes, base64 or hex (unset: $SENTINEL_DATA_DIR/secret.key, created with mode 0600 on first use)", parse: str(func(c *Config) *string { return &c.SecretKey })},
 		{env: "GITHUB_APP_ID", flag: "github-app-id", help: "the GitHub App's id; unset records GitHub calls instead of sending them", parse: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil || n <= 0 {
@@ -165,6 +171,7 @@ func settings() []setting {
 		{env: "SENTINEL_STEP_MAX_DISK", flag: "step-max-disk", def: "20g", help: "the most workspace a pipeline's limits.disk may ask for", parse: size(func(c *Config) *int64 { return &c.StepMaxLimits.Disk })},
 		{env: "SENTINEL_MAX_TEST_RESULTS", flag: "max-test-results", def: "50000", help: "test results stored per step; past it failing tests are kept first and the run gets a warning", parse: count(func(c *Config) *int64 { return &c.MaxTestResults })},
 		{env: "SENTINEL_MAX_RESULT_FILE_SIZE", flag: "max-result-file-size", def: "64m", help: "largest test result file read; a larger one is skipped with a warning", parse: size(func(c *Config) *int64 { return &c.MaxResultFileBytes })},
+		{env: "SENTINEL_CACHE_MAX", flag: "cache-max", def: "10g", help: "step caches kept per repository (Docker volumes or shell directories); beyond it the least recently used are removed after a run", parse: size(func(c *Config) *int64 { return &c.CacheMax })},
 		{env: "SENTINEL_ALLOW_LOCAL_REPOS", flag: "allow-local-repos", help: "let POST /api/repos add local paths and file:// URLs (single-machine setups)", parse: boolean(func(c *Config) *bool { return &c.AllowLocalRepos })},
 		{env: "SENTINEL_LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error", parse: str(func(c *Config) *string { return &c.LogLevel })},
 	}

@@ -32,6 +32,8 @@ Commands:
              template, or with --group the groups, most frequent first (stdin without FILE)
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
+  secret set|delete|list TARGET [NAME]
+             manage the secrets pipeline steps may name (value on stdin; 'sentinel secret' for help)
   setup      register a new GitHub App from a manifest and store its credentials
   version    print the version, the commit it was built from and the Go version
   demo [--serve] [SCENARIO...]
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runFingerprint(rest, os.Stdin, stdout, stderr)
 	case "tunnel":
 		return runTunnel(ctx, rest, stdout, stderr, getenv)
+	case "secret":
+		return runSecret(ctx, rest, os.Stdin, stdout, stderr, getenv)
 	case "setup":
 		return runSetup(ctx, rest, stdout, stderr, getenv)
 	case "version", "-version", "--version":

@@ -39,6 +39,8 @@ type Main struct {
 	// ImageRewrite maps pipeline images to local ones (the demo on a machine
 	// without a registry).
 	ImageRewrite map[string]string
+	// Secrets seals and opens repository secrets (secret_cmd.go).
+	Secrets *jobs.SecretBox
 
 	// Listening is closed once the HTTP listener is bound; Addr is then its
 	// address (tests listen on port 0).
@@ -97,6 +99,9 @@ func (m *Main) Run(ctx context.Context, cmd string) error {
 		return nil
 	}
 	m.ProcessID = jobs.NewProcessID()
+	if err := m.openSecrets(); err != nil {
+		return err
+	}
 	rc, err := m.newRiver(true)
 	if err != nil {
 		return err
@@ -167,6 +172,8 @@ func (m *Main) serve(ctx context.Context) error {
 	m.Server = app.NewServer(m.DB, m.River, m.Log, app.Options{
 		PublicURL:     m.Config.PublicURL,
 		AdminToken:    m.Config.AdminToken,
+		Secrets:       m.Secrets,
+		CacheMax:      m.Config.CacheMax,
 		WebhookSecret: m.Config.WebhookSecret,
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,

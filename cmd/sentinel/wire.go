@@ -91,6 +91,7 @@ func (m *Main) runnerConfig(rt runner.Runtime, workDir string, token func(contex
 		DefaultLimits: runner.Limits{NanoCPUs: m.Config.StepLimits.NanoCPUs, Pids: m.Config.StepLimits.Pids,
 			Disk: m.Config.StepLimits.Disk},
 		MaxTestResults: int(m.Config.MaxTestResults), MaxResultFileBytes: m.Config.MaxResultFileBytes,
+		Secrets: m.Secrets, CacheMax: m.Config.CacheMax,
 	}
 	if rt.Name() == "docker" {
 		c.DefaultLimits = m.Config.StepLimits
@@ -132,6 +133,7 @@ func (m *Main) runtime() (runner.Runtime, error) {
 			return nil, err
 		}
 		sh.Home = home
+		sh.CacheDir = filepath.Join(filepath.Dir(home), "shell-cache")
 	}
 	m.Runtime = rt
 	return rt, nil

@@ -96,7 +96,10 @@ func (d *Docker) Prepare(ctx context.Context, run RunSpec) error {
 		return infra("docker daemon", err)
 	}
 	// A rescued job finds the containers of its crashed predecessor here.
-	return d.Cleanup(ctx, run.RunID)
+	if err := d.Cleanup(ctx, run.RunID); err != nil {
+		return err
+	}
+	return d.prepareCaches(ctx, run)
 }
 
 func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error) {
@@ -105,6 +108,10 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	}
 	opts := containerOptions(step)
 	opts.Config.Labels[LabelInstance] = d.instance()
+	d.cacheMounts(step, &opts)
+	if step.Services && step.Network != "none" {
+		opts.HostConfig.NetworkMode = container.NetworkMode(d.runNetwork(step.RunID))
+	}
 	created, err := d.cli.ContainerCreate(ctx, opts)
 	if err != nil {
 		return StepResult{}, d.stepError(ctx, "create container", err)
@@ -299,6 +306,12 @@ func (d *Docker) Cleanup(ctx context.Context, runID int64) error {
 		if _, err := d.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !ignorable(err) {
 			errs = append(errs, err)
 		}
+	}
+	if err := d.removeRunNetwork(ctx, runID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := d.removeRunCaches(ctx, runID); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -25,9 +25,12 @@ type Pipeline struct {
 	LimitLines LimitLines // where the file sets each limit, for errors
 	Steps      []Step
 	Incidents  IncidentPolicy
-	Quarantine []string // test identities whose failures do not fail the run
-	Matchers   []string // repository paths of problem-matcher files (GitHub Actions' JSON format)
-	Detected   string   // ecosystem name when the pipeline was detected, "" when read from the file
+	Quarantine []string     // test identities whose failures do not fail the run
+	Matchers   []string     // repository paths of problem-matcher files (GitHub Actions' JSON format)
+	Detected   string       // ecosystem name when the pipeline was detected, "" when read from the file
+	When       When         // runs not matching it skip every step
+	Caches     []CacheMount // from cache:, besides the ecosystem's defaults
+	Services   []Service    // started before the steps, on the run's network
 }
 
 // Step is one step of a pipeline.
@@ -39,7 +42,14 @@ type Step struct {
 	Env         map[string]string
 	Results     string // "", "go-test-json" or "junit:GLOB"
 	RetryFailed int
+	RetryRun    string // command of a retry, "" for Run; sees SENTINEL_RETRY_TESTS
 	Network     string // "" (default bridge) or "none"
+	// Secrets are the names of the stored secrets the step receives as
+	// environment variables; SecretLines their lines in the file, for the
+	// error when one is not set.
+	Secrets     []string
+	SecretLines []int
+	When        When // a run not matching it skips the step
 }
 
 // Limits are resource limits for each step's container.
@@ -99,6 +109,9 @@ type rawPipeline struct {
 	Incidents  rawIncidents      `yaml:"incidents"`
 	Quarantine []string          `yaml:"quarantine"`
 	Matchers   []string          `yaml:"matchers"`
+	When       rawWhen           `yaml:"when"`
+	Cache      []string          `yaml:"cache"`
+	Services   []rawService      `yaml:"services"`
 }
 
 type rawStep struct {
@@ -109,7 +122,10 @@ type rawStep struct {
 	Env         map[string]string `yaml:"env"`
 	Results     string            `yaml:"results"`
 	RetryFailed int               `yaml:"retry_failed"`
+	RetryRun    string            `yaml:"retry_run"`
 	Network     string            `yaml:"network"`
+	Secrets     []string          `yaml:"secrets"`
+	When        rawWhen           `yaml:"when"`
 }
 
 type rawLimits struct {
@@ -164,6 +180,20 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	if err := checkEnv(doc, p.Env, "env"); err != nil {
 		return nil, err
 	}
+	var err error
+	if p.When, err = parseWhen(doc, raw.When, "when"); err != nil {
+		return nil, err
+	}
+	if p.Services, err = parseServices(doc, raw.Services); err != nil {
+		return nil, err
+	}
+	for j, c := range raw.Cache {
+		m, err := pathCache(c)
+		if err != nil {
+			return nil, &ConfigError{Line: lineOf(doc, "cache", j), Msg: "cache: " + err.Error()}
+		}
+		p.Caches = append(p.Caches, m)
+	}
 	if raw.Limits.Pids < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}
 	}
@@ -187,7 +217,7 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		s := Step{
 			Name: strings.TrimSpace(rs.Name), Run: rs.Run, Image: strings.TrimSpace(rs.Image),
 			Timeout: rs.Timeout.d, Env: rs.Env, Results: strings.TrimSpace(rs.Results),
-			RetryFailed: rs.RetryFailed, Network: rs.Network,
+			RetryFailed: rs.RetryFailed, RetryRun: strings.TrimSpace(rs.RetryRun), Network: rs.Network,
 		}
 		if s.Name == "" {
 			s.Name = fmt.Sprintf("step-%d", i+1)
@@ -217,10 +247,16 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 		} else if s.Results != "" && s.Results != ResultsGoTestJSON {
 			return nil, &ConfigError{Line: at("results"), Msg: fmt.Sprintf("step %q: results must be go-test-json or junit:GLOB, not %q", s.Name, s.Results)}
 		}
-		if s.RetryFailed > 0 && s.Results == "" {
-			return nil, &ConfigError{Line: at("retry_failed"), Msg: fmt.Sprintf("step %q: retry_failed needs results to know which tests failed", s.Name)}
+		if s.RetryRun != "" && s.RetryFailed == 0 {
+			return nil, &ConfigError{Line: at("retry_run"), Msg: fmt.Sprintf("step %q: retry_run is used only with retry_failed", s.Name)}
 		}
 		if err := checkEnv(doc, s.Env, "steps", i, "env"); err != nil {
+			return nil, err
+		}
+		if s.When, err = parseWhen(doc, rs.When, "steps", i, "when"); err != nil {
+			return nil, err
+		}
+		if err := s.checkSecrets(rs.Secrets, func(j int) int { return lineOf(doc, "steps", i, "secrets", j) }); err != nil {
 			return nil, err
 		}
 		p.Steps = append(p.Steps, s)

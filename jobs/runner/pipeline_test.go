@@ -25,6 +25,7 @@ steps:
     retry_failed: 2
     timeout: 10m
     network: none
+    secrets: [NPM_TOKEN, DB_PASSWORD]
   - name: java
     image: maven:3
     run: mvn test
@@ -42,7 +43,8 @@ quarantine: [example.com/pkg.TestFlaky, other.TestX]
 		LimitLines: LimitLines{Memory: 4, CPUs: 4, Pids: 4, Disk: 4},
 		Steps: []Step{
 			{Name: "build", Run: "go build ./..."},
-			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none"},
+			{Name: "test", Run: "go test -json ./...", Results: ResultsGoTestJSON, RetryFailed: 2, Timeout: 10 * time.Minute, Network: "none",
+				Secrets: []string{"NPM_TOKEN", "DB_PASSWORD"}, SecretLines: []int{14, 14}},
 			{Name: "java", Image: "maven:3", Run: "mvn test", Results: "junit:target/**/*.xml"},
 		},
 		Incidents:  IncidentPolicy{After: 3, Within: 24 * time.Hour},
@@ -125,8 +127,27 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"bad network", "image: x\nsteps:\n  - run: a\n    network: host\n", `.sentinel.yml line 4: step "step-1": network must be bridge or none, not "host"`},
 		{"bad results", "image: x\nsteps:\n  - run: a\n    results: tap\n", `.sentinel.yml line 4: step "step-1": results must be go-test-json or junit:GLOB, not "tap"`},
 		{"escaping glob", "image: x\nsteps:\n  - run: a\n    results: junit:../x.xml\n", `.sentinel.yml line 4: step "step-1": results: glob "../x.xml" must be relative to the repository and stay inside it`},
-		{"retry without results", "image: x\nsteps:\n  - run: a\n    retry_failed: 2\n", `.sentinel.yml line 4: step "step-1": retry_failed needs results to know which tests failed`},
+		{"retry_run without retry_failed", "image: x\nsteps:\n  - run: a\n    retry_run: b\n", `.sentinel.yml line 4: step "step-1": retry_run is used only with retry_failed`},
 		{"bad env name", "image: x\nenv: {\"A-B\": c}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: "A-B" is not a valid environment variable name`},
+		{"bad secret name", "image: x\nsteps:\n  - run: a\n    secrets:\n      - OK\n      - NOT-OK\n", `.sentinel.yml line 6: step "step-1": secrets: "NOT-OK" is not a valid environment variable name`},
+		{"secret twice", "image: x\nsteps:\n  - run: a\n    secrets: [A1, A1]\n", `.sentinel.yml line 4: step "step-1": secrets: A1 is listed twice`},
+		{"secret also in env", "image: x\nsteps:\n  - run: a\n    env: {K: v}\n    secrets:\n      - K\n", `.sentinel.yml line 6: step "step-1": K is both in env and in secrets; keep it in secrets only`},
+		{"reserved secret", "image: x\nsteps:\n  - run: a\n    secrets: [SENTINEL_SHA]\n", `.sentinel.yml line 4: step "step-1": secrets: SENTINEL_SHA is reserved for what Sentinel sets itself`},
+		{"secrets not a list", "image: x\nsteps:\n  - run: a\n    secrets: K\n", ".sentinel.yml line 4: wrong type: got a string, want a list"},
+		{"bad branch glob", "image: x\nwhen:\n  branches: [main, \"rel[\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 3: when.branches: bad glob "rel[": syntax error in pattern`},
+		{"bad event", "image: x\nsteps:\n  - run: a\n    when:\n      events:\n        - tag\n", `.sentinel.yml line 6: when.events: "tag" is not one of push, pull_request, api`},
+		{"bad path glob", "image: x\nsteps:\n  - run: a\n    when:\n      paths:\n        - \"src/[a-\"\n", `.sentinel.yml line 6: when.paths: bad glob "src/[a-": syntax error in pattern`},
+		{"escaping path glob", "image: x\nsteps:\n  - run: a\n    when: {paths: [../x]}\n", `.sentinel.yml line 4: when.paths: glob "../x" must be relative to the repository and stay inside it`},
+		{"unknown when key", "image: x\nwhen:\n  branch: [main]\nsteps: [{run: a}]\n", `.sentinel.yml line 3: unknown key "branch"`},
+		{"absolute cache path", "image: x\ncache:\n  - node_modules\n  - /var/cache\nsteps: [{run: a}]\n", `.sentinel.yml line 4: cache: cache path "/var/cache" is outside the workspace and the home directory: use a path relative to the repository, or ~/…`},
+		{"cache path leaving the workspace", "image: x\ncache: [a/../../b]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "a/../../b" must stay inside the workspace (and out of .git)`},
+		{"cache path leaving home", "image: x\ncache: [\"~/../etc\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~/../etc" leaves the home directory`},
+		{"other user's home", "image: x\ncache: [\"~bob/x\"]\nsteps: [{run: a}]\n", `.sentinel.yml line 2: cache: cache path "~bob/x" is outside the workspace and the home directory: use a path relative to the repository, or ~/…`},
+		{"bad service name", "image: x\nservices:\n  - name: My_DB\n    image: postgres\nsteps: [{run: a}]\n", `.sentinel.yml line 3: service name "My_DB": want lower-case letters, digits and -, as steps reach it by that host name`},
+		{"service twice", "image: x\nservices:\n  - {name: db, image: a}\n  - name: db\n    image: b\nsteps: [{run: a}]\n", `.sentinel.yml line 4: service name "db" is used twice`},
+		{"service without image", "image: x\nservices:\n  - name: db\nsteps: [{run: a}]\n", `.sentinel.yml line 3: service "db": image is required`},
+		{"health without run", "image: x\nservices:\n  - name: db\n    image: a\n    health:\n      timeout: 5s\nsteps: [{run: a}]\n", `.sentinel.yml line 5: service "db": health needs run, the command that says it is ready`},
+		{"bad health timeout", "image: x\nservices:\n  - name: db\n    image: a\n    health: {run: x, timeout: soon}\nsteps: [{run: a}]\n", `.sentinel.yml line 5: bad duration "soon": want a positive duration such as 90s, 10m or 1h`},
 		{"syntax error", "image: x\nsteps: [\n", ".sentinel.yml line 2: did not find expected node content"},
 		{"tabs", "image: x\nsteps:\n\t- run: a\n", ".sentinel.yml line 3: found character that cannot start any token"},
 	}
@@ -257,5 +278,70 @@ func TestGlobFiles(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got)\n%s", glob, diff)
 		}
+	}
+}
+
+func TestWhenMatch(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePipeline(strings.NewReader(`image: x
+when: {events: [push, pull_request]}
+steps:
+  - name: release
+    run: a
+    when: {branches: ["release/**", main]}
+  - name: docs
+    run: b
+    when: {paths: ["docs/**", "*.md"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, docs := p.Steps[0].When, p.Steps[1].When
+	tests := []struct {
+		name string
+		w    When
+		f    Facts
+		ok   bool
+		why  string
+	}{
+		{"pipeline event", p.When, Facts{Event: "api"}, false, "when.events [push pull_request] does not include api"},
+		{"pipeline event ok", p.When, Facts{Event: "push"}, true, ""},
+		{"branch deep", rel, Facts{Branch: "release/1.2/hotfix"}, true, ""},
+		{"branch exact", rel, Facts{Branch: "main"}, true, ""},
+		{"branch other", rel, Facts{Branch: "feature/x"}, false, "when.branches [release/** main] does not match branch feature/x"},
+		{"path match", docs, Facts{ChangedKnown: true, Changed: []string{"go.mod", "docs/a/b.txt"}}, true, ""},
+		{"star stays in its segment", docs, Facts{ChangedKnown: true, Changed: []string{"sub/README.md"}}, false, "when.paths [docs/** *.md] matches none of the 1 changed paths"},
+		{"root md", docs, Facts{ChangedKnown: true, Changed: []string{"README.md"}}, true, ""},
+		{"unknown changes run", docs, Facts{}, true, ""},
+		{"known but empty", docs, Facts{ChangedKnown: true}, false, "when.paths [docs/** *.md] matches none of the 0 changed paths"},
+	}
+	for _, tc := range tests {
+		ok, why := tc.w.Match(tc.f)
+		if ok != tc.ok || why != tc.why {
+			t.Errorf("%s: got %v %q, want %v %q", tc.name, ok, why, tc.ok, tc.why)
+		}
+	}
+}
+
+func TestCaches(t *testing.T) {
+	t.Parallel()
+	p, err := ParsePipeline(strings.NewReader("image: x\ncache: [node_modules/.cache, \"~/.cache/pre-commit\"]\nsteps: [{run: a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Caches) != 2 || p.Caches[0].Target != "/workspace/node_modules/.cache" || p.Caches[1].Target != "/root/.cache/pre-commit" ||
+		!strings.HasPrefix(p.Caches[0].Key, "path-workspace_node_modules_.cache-") {
+		t.Errorf("caches %+v", p.Caches)
+	}
+	fsys := fstest.MapFS{"go.mod": {}, "web/package.json": {}, "pom.xml": {}}
+	var keys []string
+	for _, c := range DefaultCaches(fsys, false) {
+		keys = append(keys, c.Key+"="+c.Env)
+	}
+	if got := strings.Join(keys, " "); got != "go-mod=GOMODCACHE go-build=GOCACHE maven=" {
+		t.Errorf("defaults %s", got)
+	}
+	if got := DefaultCaches(fstest.MapFS{"README": {}}, true); len(got) != 2 || got[0].Key != "go-mod" {
+		t.Errorf("nested Go modules: %+v", got)
 	}
 }

@@ -51,6 +51,15 @@ const WorkspaceMount = "/workspace"
 type RunSpec struct {
 	RunID     int64
 	Workspace string // host directory holding the checkout
+	// Caches are mounted into every step (StepSpec.Caches); CacheScope
+	// names whose they are ("r12": repository 12). With CacheCopy, as for a
+	// pull request from a fork, Prepare gives the run a throwaway copy of
+	// them (scope "run<ID>", made with Image) that Cleanup removes: the run
+	// reads the cache and what it writes is discarded.
+	Caches     []CacheMount
+	CacheScope string
+	CacheCopy  bool
+	Image      string
 }
 
 // StepSpec is one step as the runtime sees it: everything is resolved
@@ -67,8 +76,13 @@ type StepSpec struct {
 	Timeout   time.Duration // 0: none beyond ctx
 	Network   string        // "" or "bridge": default network; "none": no network
 	TmpfsSize int64         // >0: /tmp is a tmpfs of this many bytes (Docker only)
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// Caches and CacheScope are the run's (RunSpec): each cache is mounted
+	// at its Target, with its Env set.
+	Caches     []CacheMount
+	CacheScope string
+	Services   bool // the run has services: join its network (Docker), unless Network is "none"
+	Stdout     io.Writer
+	Stderr     io.Writer
 }
 
 // StepResult is what happened to a step that ran.

@@ -24,6 +24,9 @@ type Shell struct {
 	// build cache, npm's, pip's) between runs; "" uses the workspace, which
 	// is removed after each run.
 	Home string
+	// CacheDir holds the caches of runs (shell_cache.go); "" keeps none
+	// beyond what Home keeps.
+	CacheDir string
 
 	mu     sync.Mutex
 	groups map[int64]map[int]bool // run id → process group ids alive
@@ -42,7 +45,10 @@ func (s *Shell) Prepare(ctx context.Context, run RunSpec) error {
 	if !st.IsDir() {
 		return infra("workspace", fmt.Errorf("%s is not a directory", run.Workspace))
 	}
-	return s.Kill(ctx, run.RunID)
+	if err := s.Kill(ctx, run.RunID); err != nil {
+		return err
+	}
+	return s.prepareCaches(ctx, run)
 }
 
 func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) {
@@ -56,6 +62,11 @@ func (s *Shell) RunStep(ctx context.Context, step StepSpec) (StepResult, error) 
 	cmd.ExtraFiles = []*os.File{gateR}
 	cmd.Dir = step.Workspace
 	cmd.Env = shellEnv(step, s.Home)
+	cacheEnv, err := s.cacheEnv(step)
+	if err != nil {
+		return StepResult{}, err
+	}
+	cmd.Env = append(cmd.Env, cacheEnv...)
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return StepResult{}, infra("step output pipe", err)
@@ -208,7 +219,9 @@ func (s *Shell) Kill(ctx context.Context, runID int64) error {
 	return nil
 }
 
-func (s *Shell) Cleanup(ctx context.Context, runID int64) error { return s.Kill(ctx, runID) }
+func (s *Shell) Cleanup(ctx context.Context, runID int64) error {
+	return errors.Join(s.Kill(ctx, runID), s.removeRunCaches(runID))
+}
 
 // Leftovers lists runs with live process groups in this process; groups of
 // a crashed worker died with it (Pdeathsig) or cannot be found by label.
