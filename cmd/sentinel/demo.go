@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // scenario is one sample repository and what the demo does with it.
@@ -27,22 +29,32 @@ type scenario struct {
 	// a one-in-three failure is random by nature.
 	untilFlaky bool
 	expect     string // what a newcomer should see, printed in the summary
+	want       expectation
+}
+
+// expectation is expect in a form the summary checks against what Sentinel
+// concluded, so that a wrong conclusion is visible at a glance.
+type expectation struct {
+	state    store.RunState  // every run ends in this state ("" when mixed)
+	category triage.Category // every failed run has a failure of this category
+	incident bool            // an incident is open for the repository
+	flaky    bool            // a test of the repository is flaky or quarantined
 }
 
 var scenarios = []scenario{
-	{name: "success", pushes: 2, expect: "succeeded"},
-	{name: "testfail", pushes: 3, expect: "failed: test failure with an annotation at its file and line; incident opened"},
-	{name: "flaky", pushes: 12, untilFlaky: true, expect: "test detected as flaky"},
-	{name: "timeout", pushes: 3, expect: "timed out; incident opened"},
-	{name: "dns", pushes: 3, expect: "failed: network/DNS"},
-	{name: "disk", pushes: 3, expect: "failed: disk full"},
-	{name: "oom", pushes: 3, expect: "failed: out of memory"},
-	{name: "compile", pushes: 3, expect: "failed: compile error"},
+	{name: "success", pushes: 2, expect: "succeeded", want: expectation{state: store.RunSucceeded}},
+	{name: "testfail", pushes: 3, expect: "failed: test failure with an annotation at its file and line; incident opened", want: expectation{state: store.RunFailed, category: triage.CategoryTest, incident: true}},
+	{name: "flaky", pushes: 12, untilFlaky: true, expect: "test detected as flaky", want: expectation{flaky: true}},
+	{name: "timeout", pushes: 3, expect: "timed out; incident opened", want: expectation{state: store.RunTimedOut, category: triage.CategoryTimeout, incident: true}},
+	{name: "dns", pushes: 3, expect: "failed: network/DNS", want: expectation{state: store.RunFailed, category: triage.CategoryNetwork}},
+	{name: "disk", pushes: 3, expect: "failed: disk full", want: expectation{state: store.RunFailed, category: triage.CategoryDisk}},
+	{name: "oom", pushes: 3, expect: "failed: out of memory", want: expectation{state: store.RunFailed, category: triage.CategoryOOM}},
+	{name: "compile", pushes: 3, expect: "failed: compile error", want: expectation{state: store.RunFailed, category: triage.CategoryCompile}},
 }
 
 // demoOptions are the demo's own flags; everything else is Config.
 type demoOptions struct {
-	serve   bool
+	exit    bool
 	pushes  int
 	samples string
 }
@@ -54,7 +66,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("sentinel demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var opts demoOptions
-	fs.BoolVar(&opts.serve, "serve", false, "keep serving the dashboard after the scenarios finish")
+	fs.BoolVar(&opts.exit, "exit", false, "exit after the summary instead of serving the dashboard until Ctrl-C (for scripts)")
+	fs.Bool("serve", true, "serve the dashboard after the summary (the default; kept for older scripts)")
 	fs.IntVar(&opts.pushes, "pushes", 0, "pushes per scenario (default: each scenario's own)")
 	fs.StringVar(&opts.samples, "samples", "samples", "directory holding the sample repositories")
 	fs.Usage = demoUsage(fs)
@@ -174,7 +187,8 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	dashboard := "http://" + m.Addr
 	fmt.Fprintf(stdout, "Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)\n\n", dashboard)
 
-	d := &demo{m: m, out: stdout, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github"}
+	d := &demo{m: m, out: stdout, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github", dashboard: dashboard}
+	started := time.Now()
 	var wg sync.WaitGroup
 	results := make([]scenarioResult, len(chosen))
 	for i, sc := range chosen {
@@ -185,12 +199,17 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 		}()
 	}
 	wg.Wait()
-	if err := d.summary(ctx, results); err != nil {
-		return err
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "\nInterrupted: stopping Sentinel and its PostgreSQL.")
+		stop()
+		<-done
+		return nil
 	}
-	if opts.serve && ctx.Err() == nil {
-		fmt.Fprintf(stdout, "\nServing %s until Ctrl-C.\n", dashboard)
+	d.summary(ctx, results, time.Since(started))
+	if !opts.exit {
+		fmt.Fprintf(stdout, "\nServing the dashboard at %s until Ctrl-C (or `make down` from another terminal).\n", dashboard)
 		<-ctx.Done()
+		fmt.Fprintln(stdout, "Stopping Sentinel and its PostgreSQL.")
 	}
 	stop()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -198,7 +217,7 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	}
 	for _, r := range results {
 		if r.err != nil {
-			return fmt.Errorf("scenario %s: %w", r.name, r.err)
+			return fmt.Errorf("scenario %s: %w", r.sc.name, r.err)
 		}
 	}
 	return nil
@@ -215,6 +234,10 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 		return err
 	}
 	d, ok := rt.(*runner.Docker)
+	if !ok && m.Config.Executor == "shell" {
+		fmt.Fprintln(stdout, "SENTINEL_EXECUTOR=shell: steps run as host processes, without container limits.")
+		return nil
+	}
 	if !ok {
 		fmt.Fprintln(stdout, "Docker is not reachable: steps run as host processes (shell executor), without container limits.")
 		return nil

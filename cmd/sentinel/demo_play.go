@@ -30,11 +30,14 @@ type demo struct {
 	samples string
 	workDir string // working copies the demo commits in
 	webhook string
+	// dashboard is the base URL of the summary's links.
+	dashboard string
 }
 
 type scenarioResult struct {
-	name  string
+	sc    scenario
 	runs  []store.Run
+	cats  [][]string // each run's failure categories
 	flaky bool
 	err   error
 }
@@ -48,7 +51,7 @@ func (d *demo) say(format string, a ...any) {
 // play pushes one sample `pushes` times, waiting for each run to be fully
 // reported before the next push (a newer push would supersede it).
 func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
-	res := scenarioResult{name: sc.name}
+	res := scenarioResult{sc: sc}
 	repo, err := d.prepareRepo(ctx, sc.name)
 	if err != nil {
 		res.err = err
@@ -69,8 +72,10 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 			d.say("✖ %-8s push %d: %v", sc.name, i, err)
 			return res
 		}
+		cats, _ := store.RunFailureCategories(ctx, d.m.DB, run.ID)
 		res.runs = append(res.runs, run)
-		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, d.categories(ctx, run.ID))
+		res.cats = append(res.cats, cats)
+		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, parenthesised(cats))
 		if sc.untilFlaky {
 			if res.flaky = d.hasFlakyTest(ctx, run.RepositoryID); res.flaky {
 				d.say("  %-8s flaky test detected after %d pushes", sc.name, i)
@@ -210,8 +215,7 @@ func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 	return store.Run{}, fmt.Errorf("run of %s not reported within 10 minutes (see the dashboard and the log)", sha[:8])
 }
 
-func (d *demo) categories(ctx context.Context, runID int64) string {
-	cats, _ := store.RunFailureCategories(ctx, d.m.DB, runID)
+func parenthesised(cats []string) string {
 	if len(cats) == 0 {
 		return ""
 	}
@@ -221,22 +225,4 @@ func (d *demo) categories(ctx context.Context, runID int64) string {
 func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
 	n, _ := store.CountTests(ctx, d.m.DB, repoID, []triage.TestState{triage.TestFlaky, triage.TestQuarantined})
 	return n > 0
-}
-
-// summary prints one screen: runs, clusters, flaky tests, incidents and
-// what would have been posted to GitHub.
-func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
-	t, _ := store.CountTotals(ctx, d.m.DB)
-	d.say("\nSummary")
-	for _, r := range results {
-		states := map[store.RunState]int{}
-		for _, run := range r.runs {
-			states[run.State]++
-		}
-		d.say("  %-8s %d runs %v%s", r.name, len(r.runs), states, map[bool]string{true: ", flaky test detected"}[r.flaky])
-	}
-	d.say("  runs %d · failure clusters %d · flaky tests %d · incidents open %d · recorded GitHub calls %d (check runs %d, issues %d)",
-		t.Runs, t.Clusters, t.FlakyTests, t.OpenIncidents, t.OutboundCalls, t.CheckRunsCreated, t.IssuesCreated)
-	d.say("  Dashboard: http://%s", d.m.Addr)
-	return nil
 }

@@ -27,7 +27,7 @@ func TestDemo(t *testing.T) {
 	var out strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	code := run(ctx, []string{"demo", "--samples", "../../samples"}, &out, testWriter{t}, func(k string) string { return env[k] })
+	code := run(ctx, []string{"demo", "--exit", "--samples", "../../samples"}, &out, testWriter{t}, func(k string) string { return env[k] })
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("demo exited %d", code)

@@ -34,7 +34,7 @@ Commands:
              forward webhook deliveries from a smee.io channel to this machine
   setup      register a new GitHub App from a manifest and store its credentials
   version    print the version, the commit it was built from and the Go version
-  demo [--serve] [SCENARIO...]
+  demo [--exit] [SCENARIO...]
              run the sample repositories through Sentinel end to end (no GitHub needed)
   help       show this help
 

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+// TestDemoSummaryJudgesThisDemosRuns checks the summary against each
+// scenario's expectation, from the runs this demo made: a run in the wrong
+// state or category, or a missing incident or flaky test, is marked ✖.
+func TestDemoSummaryJudgesThisDemosRuns(t *testing.T) {
+	db := storetest.NewDB(t)
+	d := &demo{m: &Main{DB: db}, out: io.Discard, dashboard: "http://127.0.0.1:8080"}
+	byName := map[string]scenario{}
+	for _, sc := range scenarios {
+		byName[sc.name] = sc
+	}
+	run := func(id int64, state store.RunState) store.Run {
+		return store.Run{ID: id, RepositoryID: 999, Repository: "demo/x", State: state}
+	}
+	for _, tc := range []struct {
+		name      string
+		res       scenarioResult
+		ok        bool
+		concluded string
+		link      string
+	}{
+		{"as expected", scenarioResult{sc: byName["success"], runs: []store.Run{run(1, store.RunSucceeded), run(2, store.RunSucceeded)}, cats: [][]string{nil, nil}},
+			true, "2 runs: 2 succeeded", "http://127.0.0.1:8080/runs/2"},
+		{"wrong category", scenarioResult{sc: byName["dns"], runs: []store.Run{run(3, store.RunFailed), run(4, store.RunFailed)}, cats: [][]string{{"network"}, {"dependency"}}},
+			false, "2 runs: 1 failed (network), 1 failed (dependency)", "http://127.0.0.1:8080/runs/4"},
+		{"wrong state", scenarioResult{sc: byName["timeout"], runs: []store.Run{run(5, store.RunFailed)}, cats: [][]string{{"timeout"}}},
+			false, "1 run: 1 failed (timeout); no incident", "http://127.0.0.1:8080/runs/5"},
+		{"no incident", scenarioResult{sc: byName["testfail"], runs: []store.Run{run(6, store.RunFailed)}, cats: [][]string{{"test"}}},
+			false, "1 run: 1 failed (test); no incident", "http://127.0.0.1:8080/runs/6"},
+		{"no flaky test", scenarioResult{sc: byName["flaky"], runs: []store.Run{run(7, store.RunSucceeded)}, cats: [][]string{nil}},
+			false, "1 run: 1 succeeded; no flaky test detected", "http://127.0.0.1:8080/runs/7"},
+		{"no run", scenarioResult{sc: byName["oom"]}, false, "no run finished", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := d.judge(context.Background(), tc.res)
+			if v.ok != tc.ok || v.concluded != tc.concluded || v.link != tc.link {
+				t.Errorf("judge = %+v, want ok %v, %q, %q", v, tc.ok, tc.concluded, tc.link)
+			}
+		})
+	}
+
+	var out strings.Builder
+	d.out = &out
+	d.summary(context.Background(), []scenarioResult{
+		{sc: byName["success"], runs: []store.Run{run(1, store.RunSucceeded)}, cats: [][]string{nil}},
+		{sc: byName["oom"], runs: []store.Run{run(2, store.RunFailed)}, cats: [][]string{{"oom"}}},
+		{sc: byName["compile"], runs: []store.Run{run(3, store.RunFailed)}, cats: [][]string{{"test"}}},
+	}, 0)
+	for _, want := range []string{
+		"✔ success\n    expected:  succeeded\n    concluded: 1 run: 1 succeeded\n    see:       http://127.0.0.1:8080/runs/1\n",
+		"✖ compile\n    expected:  failed: compile error\n    concluded: 1 run: 1 failed (test)\n",
+		"2 of 3 scenarios concluded as expected · 3 runs in this demo (1 succeeded, 2 failed)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
