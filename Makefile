@@ -5,8 +5,17 @@ SCENARIO ?=
 
 .PHONY: build run demo test bench down reset
 
+# A first build compiles every dependency (a minute or more on two cores):
+# go build -v names each package it compiles, and awk turns that into a line
+# of progress every few seconds; errors pass through, and go's exit status
+# is make's.
 build:
-	$(GO) build -o bin/sentinel ./cmd/sentinel
+	@{ $(GO) build -v -o bin/sentinel ./cmd/sentinel 2>&1; echo "go-build-exit $$?"; } | awk \
+	  -v total="$$($(GO) list -deps ./cmd/sentinel 2>/dev/null | wc -l)" \
+	  'BEGIN { last = systime() } \
+	   /^go-build-exit / { if ($$2 == 0 && n > 20) printf "build: bin/sentinel built (%d packages compiled)\n", n; exit $$2 } \
+	   /^[^ #:]+$$/ { n++; if (systime() - last >= 5) { printf "build: compiling bin/sentinel, %d of at most %d packages (%s)\n", n, total, $$0; last = systime() }; next } \
+	   { print }'
 
 run: build
 	./bin/sentinel serve

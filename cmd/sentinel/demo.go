@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -97,6 +98,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintf(stderr, "sentinel demo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 2
 	}
+	// Scenarios play side by side: as many runs at once as the machine has
+	// cores, unless told otherwise.
+	concurrencySet := getenv("SENTINEL_CONCURRENCY") != ""
+	fs.Visit(func(f *flag.Flag) { concurrencySet = concurrencySet || f.Name == "concurrency" })
+	if !concurrencySet {
+		cfg.Concurrency = max(cfg.Concurrency, runtime.NumCPU())
+	}
 	chosen, err := pickScenarios(fs.Args(), opts.pushes)
 	if err != nil {
 		fmt.Fprintf(stderr, "sentinel demo: %v\n", err)
@@ -157,12 +165,21 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	}
 	defer logFile.Close()
 	m := NewMain(cfg, newLogger(logFile, cfg.LogLevel))
-	fmt.Fprintf(stdout, "Sentinel demo — logs in %s\n", logFile.Name())
+	p := newProgress(stdout)
+	p.say("Sentinel demo — logs in %s", logFile.Name())
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	go p.run(progressCtx)
 	defer func() { m.Close() }()
+	if cfg.DatabaseURL == "" {
+		p.setStatus("starting PostgreSQL under " + filepath.Join(cfg.DataDir, "postgres") + " and applying migrations")
+	} else {
+		p.setStatus("applying migrations")
+	}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	if err := prepareDemoRuntime(ctx, m, stdout); err != nil {
+	if err := prepareDemoRuntime(ctx, m, p, filepath.Join(demoDir, "cache")); err != nil {
 		return err
 	}
 
@@ -185,9 +202,10 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 		return ctx.Err()
 	}
 	dashboard := "http://" + m.Addr
-	fmt.Fprintf(stdout, "Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)\n\n", dashboard)
+	p.say("Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)", dashboard)
+	p.say("Playing %d scenario%s, up to %d runs at once\n", len(chosen), plural(len(chosen)), cfg.Concurrency)
 
-	d := &demo{m: m, out: stdout, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github", dashboard: dashboard}
+	d := &demo{m: m, p: p, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github", dashboard: dashboard}
 	started := time.Now()
 	var wg sync.WaitGroup
 	results := make([]scenarioResult, len(chosen))
@@ -198,7 +216,9 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 			results[i] = d.play(ctx, sc, i)
 		}()
 	}
+	p.follow(func() string { return d.status(len(chosen)) })
 	wg.Wait()
+	stopProgress()
 	if ctx.Err() != nil {
 		fmt.Fprintln(stdout, "\nInterrupted: stopping Sentinel and its PostgreSQL.")
 		stop()
@@ -225,8 +245,10 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 
 // prepareDemoRuntime makes the samples' images available: pulled when a
 // registry answers, otherwise built from this machine's busybox and Go
-// toolchain and substituted for the images the samples name.
-func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
+// toolchain and substituted for the images the samples name. The local Go
+// image compiles nothing while it builds: its steps share one build cache,
+// cacheDir, mounted into each container, which the next demo reuses.
+func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir string) error {
 	m.Log = m.Log.With("component", "demo")
 	m.ShellFallback = true // the demo runs only Sentinel's own samples
 	rt, err := m.runtime()
@@ -235,34 +257,46 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 	}
 	d, ok := rt.(*runner.Docker)
 	if !ok && m.Config.Executor == "shell" {
-		fmt.Fprintln(stdout, "SENTINEL_EXECUTOR=shell: steps run as host processes, without container limits.")
+		p.say("SENTINEL_EXECUTOR=shell: steps run as host processes, without container limits.")
 		return nil
 	}
 	if !ok {
-		fmt.Fprintln(stdout, "Docker is not reachable: steps run as host processes (shell executor), without container limits.")
+		p.say("Docker is not reachable: steps run as host processes (shell executor), without container limits.")
 		return nil
 	}
+	p.setStatus("looking for the samples' images")
 	missing, err := missingImages(ctx, d, []string{"golang:1.26", "busybox:stable"})
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	fmt.Fprintf(stdout, "Pulling %s ...\n", strings.Join(missing, ", "))
+	p.say("Pulling %s ...", strings.Join(missing, ", "))
+	p.setStatus("pulling " + strings.Join(missing, ", "))
 	if pullErr := pullImages(ctx, d, missing); pullErr == nil {
 		return nil
 	} else {
-		fmt.Fprintf(stdout, "No registry reachable (%v):\nbuilding local images from this machine's static busybox and Go toolchain instead.\n", shortErr(pullErr))
+		p.say("No registry reachable (%v):\nusing local images built from this machine's static busybox and Go toolchain instead.", shortErr(pullErr))
 	}
-	if err := runner.BuildLocalImages(ctx, d.Client(), goRoot()); err != nil {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return err
+	}
+	built := runner.LocalImages{GoRoot: goRoot(), Shared: true, Progress: func(msg string) {
+		if strings.Contains(msg, ": Step ") || !strings.Contains(msg, ":") {
+			p.say("  %s", msg)
+		}
+		p.setStatus(msg)
+	}}
+	if err := built.Build(ctx, d.Client()); err != nil {
 		// Without a registry and without the local ingredients (Debian's
 		// busybox-static) there is nothing to run containers from: the
 		// demo still works, with host processes.
-		fmt.Fprintf(stdout, "Could not build local images (%v):\nrunning steps as host processes (shell executor) instead; apt-get install busybox-static for Docker.\n", shortErr(err))
+		p.say("Could not build local images (%v):\nrunning steps as host processes (shell executor) instead; apt-get install busybox-static for Docker.", shortErr(err))
 		m.Config.Executor = "shell"
 		m.Runtime = nil
 		_, err := m.runtime()
 		return err
 	}
-	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox:stable": runner.LocalImageBusybox}
+	d.CacheDir = cacheDir
+	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGoShared(), "busybox:stable": runner.LocalImageBusybox}
 	return nil
 }
 

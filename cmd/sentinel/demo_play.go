@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,8 +25,7 @@ import (
 // about each push with a signed webhook delivery, as GitHub would.
 type demo struct {
 	m       *Main
-	out     io.Writer
-	outMu   sync.Mutex
+	p       *progress
 	gitRoot string // bare repositories, served over smart HTTP at gitURL
 	gitURL  string
 	samples string
@@ -32,6 +33,10 @@ type demo struct {
 	webhook string
 	// dashboard is the base URL of the summary's links.
 	dashboard string
+
+	mu      sync.Mutex
+	playing map[string]string // scenario → what it waits for, while it plays
+	runs    int               // runs concluded so far
 }
 
 type scenarioResult struct {
@@ -42,16 +47,44 @@ type scenarioResult struct {
 	err   error
 }
 
-func (d *demo) say(format string, a ...any) {
-	d.outMu.Lock()
-	defer d.outMu.Unlock()
-	fmt.Fprintf(d.out, format+"\n", a...)
+func (d *demo) say(format string, a ...any) { d.p.say(format, a...) }
+
+// setPlaying records what a scenario waits for ("" when it is over), for
+// the progress line.
+func (d *demo) setPlaying(name, what string, concluded bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.playing == nil {
+		d.playing = map[string]string{}
+	}
+	if what == "" {
+		delete(d.playing, name)
+	} else {
+		d.playing[name] = what
+	}
+	if concluded {
+		d.runs++
+	}
+}
+
+// status is the progress line while scenarios play: how far along, and
+// what each unfinished scenario waits for.
+func (d *demo) status(total int) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := slices.Sorted(maps.Keys(d.playing))
+	waiting := make([]string, len(names))
+	for i, n := range names {
+		waiting[i] = n + " " + d.playing[n]
+	}
+	return fmt.Sprintf("%d of %d scenarios finished, %d runs concluded; waiting for %s", total-len(names), total, d.runs, strings.Join(waiting, ", "))
 }
 
 // play pushes one sample `pushes` times, waiting for each run to be fully
 // reported before the next push (a newer push would supersede it).
 func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
 	res := scenarioResult{sc: sc}
+	defer d.setPlaying(sc.name, "", false)
 	repo, err := d.prepareRepo(ctx, sc.name)
 	if err != nil {
 		res.err = err
@@ -65,6 +98,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 		}
 		var run store.Run
 		if err == nil {
+			d.setPlaying(sc.name, fmt.Sprintf("run %d/%d", i, sc.pushes), false)
 			run, err = d.waitForRun(ctx, sha)
 		}
 		if err != nil {
@@ -72,6 +106,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 			d.say("✖ %-8s push %d: %v", sc.name, i, err)
 			return res
 		}
+		d.setPlaying(sc.name, "", true)
 		cats, _ := store.RunFailureCategories(ctx, d.m.DB, run.ID)
 		res.runs = append(res.runs, run)
 		res.cats = append(res.cats, cats)

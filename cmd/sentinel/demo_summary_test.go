@@ -15,7 +15,7 @@ import (
 // state or category, or a missing incident or flaky test, is marked ✖.
 func TestDemoSummaryJudgesThisDemosRuns(t *testing.T) {
 	db := storetest.NewDB(t)
-	d := &demo{m: &Main{DB: db}, out: io.Discard, dashboard: "http://127.0.0.1:8080"}
+	d := &demo{m: &Main{DB: db}, p: newProgress(io.Discard), dashboard: "http://127.0.0.1:8080"}
 	byName := map[string]scenario{}
 	for _, sc := range scenarios {
 		byName[sc.name] = sc
@@ -51,7 +51,7 @@ func TestDemoSummaryJudgesThisDemosRuns(t *testing.T) {
 	}
 
 	var out strings.Builder
-	d.out = &out
+	d.p = newProgress(&out)
 	d.summary(context.Background(), []scenarioResult{
 		{sc: byName["success"], runs: []store.Run{run(1, store.RunSucceeded)}, cats: [][]string{nil}},
 		{sc: byName["oom"], runs: []store.Run{run(2, store.RunFailed)}, cats: [][]string{{"oom"}}},

@@ -41,11 +41,19 @@ type Docker struct {
 	// overlap ours: kill, cleanup and reaping only touch our own. See
 	// InstanceID; "" means "default".
 	Instance string
+	// CacheDir, when set, is a host directory mounted read-write at
+	// CacheMount in every step container: toolchain caches shared by every
+	// step and run (the demo's Go build cache, see LocalImageGoShared).
+	// Only for trusted repositories: a step can write what later steps read.
+	CacheDir string
 }
+
+// CacheMount is where Docker.CacheDir appears inside step containers.
+const CacheMount = "/cache"
 
 // WithInstance returns a runtime on the same client for another instance.
 func (d *Docker) WithInstance(instance string) *Docker {
-	return &Docker{cli: d.cli, Instance: instance}
+	return &Docker{cli: d.cli, Instance: instance, CacheDir: d.CacheDir}
 }
 
 func (d *Docker) instance() string {
@@ -103,7 +111,7 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	if err := d.ensureImage(ctx, step.Image); err != nil {
 		return StepResult{}, err
 	}
-	opts := containerOptions(step)
+	opts := containerOptions(step, d.CacheDir)
 	opts.Config.Labels[LabelInstance] = d.instance()
 	created, err := d.cli.ContainerCreate(ctx, opts)
 	if err != nil {
@@ -208,7 +216,7 @@ func (d *Docker) stepError(ctx context.Context, op string, err error) error {
 	return infra(op, err)
 }
 
-func containerOptions(step StepSpec) client.ContainerCreateOptions {
+func containerOptions(step StepSpec, cacheDir string) client.ContainerCreateOptions {
 	env := make([]string, 0, len(step.Env))
 	for k, v := range step.Env {
 		env = append(env, k+"="+v)
@@ -226,6 +234,9 @@ func containerOptions(step StepSpec) client.ContainerCreateOptions {
 		CapAdd:      keptCapabilities,
 		LogConfig:   container.LogConfig{Type: "none"}, // output is streamed by attach; no second copy on disk
 		Init:        boolPtr(true),                     // reap zombies, forward signals
+	}
+	if cacheDir != "" {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: cacheDir, Target: CacheMount})
 	}
 	if step.Limits.Memory > 0 {
 		host.Memory = step.Limits.Memory
