@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -53,6 +55,10 @@ func TestDemoServesUntilInterrupted(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no summary within 3 minutes:\n%s", out.String())
 		}
+	}
+	// `make down` finds this instance's containers by the id it wrote.
+	if b, err := os.ReadFile(filepath.Join(env["SENTINEL_DATA_DIR"], instanceFile)); err != nil || len(strings.TrimSpace(string(b))) != 12 {
+		t.Errorf("instance file: %q (%v)", b, err)
 	}
 	if !strings.Contains(out.String(), "1 of 1 scenarios concluded as expected") {
 		t.Errorf("summary:\n%s", out.String())
