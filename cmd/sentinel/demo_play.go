@@ -91,6 +91,12 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 		d.say("✖ %-8s could not prepare the repository: %v", sc.name, err)
 		return res
 	}
+	// The repositories persist in the data directory: a test found flaky
+	// by an earlier demo is still flaky.
+	known := false
+	if repo, err := store.RepositoryByName(ctx, d.m.DB, "demo/"+sc.name); err == nil && sc.untilFlaky {
+		known = d.hasFlakyTest(ctx, repo.ID)
+	}
 	for i := 1; i <= sc.pushes && ctx.Err() == nil; i++ {
 		sha, err := d.commit(ctx, repo, fmt.Sprintf("demo push %d of %s", i, sc.name))
 		if err == nil {
@@ -113,7 +119,11 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, parenthesised(cats))
 		if sc.untilFlaky {
 			if res.flaky = d.hasFlakyTest(ctx, run.RepositoryID); res.flaky {
-				d.say("  %-8s flaky test detected after %d pushes", sc.name, i)
+				if known {
+					d.say("  %-8s the flaky test is known from an earlier demo in this data directory (make reset starts afresh)", sc.name)
+				} else {
+					d.say("  %-8s flaky test detected after %d push%s", sc.name, i, map[bool]string{true: "es"}[i > 1])
+				}
 				break
 			}
 		}
