@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -31,6 +32,9 @@ func TestDemo(t *testing.T) {
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("demo exited %d", code)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("%d of %d scenarios concluded as expected", len(scenarios), len(scenarios))) {
+		t.Error("the summary does not say every scenario concluded as expected")
 	}
 
 	conn, err := pgx.Connect(ctx, dbURL)
