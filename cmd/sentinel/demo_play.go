@@ -35,9 +35,12 @@ type demo struct {
 	dashboard string
 
 	mu      sync.Mutex
-	playing map[string]string // scenario → what it waits for, while it plays
-	runs    int               // runs concluded so far
+	playing map[string]waiting // scenario → what it waits for, while it plays
+	runs    int                // runs concluded so far
 }
+
+// waiting is the run a scenario waits for: "run 2/3" of commit sha.
+type waiting struct{ what, sha string }
 
 type scenarioResult struct {
 	sc    scenario
@@ -51,16 +54,16 @@ func (d *demo) say(format string, a ...any) { d.p.say(format, a...) }
 
 // setPlaying records what a scenario waits for ("" when it is over), for
 // the progress line.
-func (d *demo) setPlaying(name, what string, concluded bool) {
+func (d *demo) setPlaying(name, what, sha string, concluded bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.playing == nil {
-		d.playing = map[string]string{}
+		d.playing = map[string]waiting{}
 	}
 	if what == "" {
 		delete(d.playing, name)
 	} else {
-		d.playing[name] = what
+		d.playing[name] = waiting{what, sha}
 	}
 	if concluded {
 		d.runs++
@@ -71,20 +74,61 @@ func (d *demo) setPlaying(name, what string, concluded bool) {
 // what each unfinished scenario waits for.
 func (d *demo) status(total int) string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	names := slices.Sorted(maps.Keys(d.playing))
-	waiting := make([]string, len(names))
+	playing := maps.Clone(d.playing)
+	runs := d.runs
+	d.mu.Unlock()
+	names := slices.Sorted(maps.Keys(playing))
+	parts := make([]string, len(names))
 	for i, n := range names {
-		waiting[i] = n + " " + d.playing[n]
+		parts[i] = n + " " + playing[n].what + d.runPhase(n, playing[n].sha)
 	}
-	return fmt.Sprintf("%d of %d scenarios finished, %d runs concluded; waiting for %s", total-len(names), total, d.runs, strings.Join(waiting, ", "))
+	return fmt.Sprintf("%d of %d scenarios finished, %d runs concluded; waiting for %s", total-len(names), total, runs, strings.Join(parts, ", "))
+}
+
+// runPhase says where the run of a scenario's commit is: queued, in which
+// step, or being triaged and reported.
+func (d *demo) runPhase(name, sha string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	repo, err := store.RepositoryByName(ctx, d.m.DB, "demo/"+name)
+	if err != nil {
+		return ""
+	}
+	id, err := store.LatestRunOfCommit(ctx, d.m.DB, repo.ID, sha)
+	if err != nil {
+		return ""
+	}
+	run, err := store.GetRun(ctx, d.m.DB, id)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case run.State == store.RunQueued:
+		return " (queued)"
+	case store.IsFinalRunState(run.State):
+		return " (triage and report)"
+	}
+	steps, _ := store.ListSteps(ctx, d.m.DB, id) // every step, pending ones too, and retry attempts
+	total := 0
+	for _, st := range steps {
+		total = max(total, st.Position+1)
+	}
+	for _, st := range steps {
+		if st.State == triage.StepRunning {
+			return fmt.Sprintf(" (step %d of %d: %s)", st.Position+1, total, st.Name)
+		}
+	}
+	if total == 0 {
+		return " (checkout)"
+	}
+	return " (between steps)"
 }
 
 // play pushes one sample `pushes` times, waiting for each run to be fully
 // reported before the next push (a newer push would supersede it).
 func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
 	res := scenarioResult{sc: sc}
-	defer d.setPlaying(sc.name, "", false)
+	defer d.setPlaying(sc.name, "", "", false)
 	repo, err := d.prepareRepo(ctx, sc.name)
 	if err != nil {
 		res.err = err
@@ -104,7 +148,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 		}
 		var run store.Run
 		if err == nil {
-			d.setPlaying(sc.name, fmt.Sprintf("run %d/%d", i, sc.pushes), false)
+			d.setPlaying(sc.name, fmt.Sprintf("run %d/%d", i, sc.pushes), sha, false)
 			run, err = d.waitForRun(ctx, sha)
 		}
 		if err != nil {
@@ -112,7 +156,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 			d.say("✖ %-8s push %d: %v", sc.name, i, err)
 			return res
 		}
-		d.setPlaying(sc.name, "", true)
+		d.setPlaying(sc.name, "", "", true)
 		cats, _ := store.RunFailureCategories(ctx, d.m.DB, run.ID)
 		res.runs = append(res.runs, run)
 		res.cats = append(res.cats, cats)

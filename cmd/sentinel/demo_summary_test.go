@@ -67,3 +67,43 @@ func TestDemoSummaryJudgesThisDemosRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoStatusSaysWhereEachRunIs: the progress line names, per scenario
+// still playing, the run it waits for and where that run is.
+func TestDemoStatusSaysWhereEachRunIs(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.NewDB(t)
+	d := &demo{m: &Main{DB: db}, p: newProgress(io.Discard)}
+	repoID, err := store.UpsertRepository(ctx, db, store.Repository{FullName: "demo/success", DefaultBranch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := strings.Repeat("ab", 20)
+	ids, _, err := store.InsertRuns(ctx, db, []store.NewRun{{RepositoryID: repoID, SHA: sha, Ref: "refs/heads/main", Branch: "main", Trigger: store.TriggerPush, Attempt: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.setPlaying("success", "run 1/2", sha, false)
+	d.setPlaying("oom", "run 3/3", strings.Repeat("cd", 20), false) // no run yet
+	d.setPlaying("dns", "", "", true)                                // finished, one run concluded
+	if got, want := d.status(3), "1 of 3 scenarios finished, 1 runs concluded; waiting for oom run 3/3, success run 1/2 (queued)"; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+	if _, err := store.TransitionRun(ctx, db, ids[0], []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"vet", "build", "test"} {
+		id, _, err := store.InsertStep(ctx, db, store.NewStep{RunID: ids[0], Position: i, Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "build" {
+			if err := store.StartStep(ctx, db, id, "img", "go build ./..."); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := d.status(3); !strings.HasSuffix(got, "success run 1/2 (step 2 of 3: build)") {
+		t.Errorf("status = %q", got)
+	}
+}
