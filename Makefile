@@ -6,16 +6,25 @@ SCENARIO ?=
 .PHONY: build run demo test bench down reset
 
 # A first build compiles every dependency (a minute or more on two cores):
-# go build -v names each package it compiles, and awk turns that into a line
-# of progress every few seconds; errors pass through, and go's exit status
-# is make's.
+# go build -v names each package it compiles, and the loop turns that into a
+# line of progress at least every 10 seconds (a ticker covers long packages);
+# errors pass through, and go's exit status is make's. A shell loop, not awk:
+# mawk reads a pipe in blocks, which would hold the lines back.
 build:
-	@{ $(GO) build -v -o bin/sentinel ./cmd/sentinel 2>&1; echo "go-build-exit $$?"; } | awk \
-	  -v total="$$($(GO) list -deps ./cmd/sentinel 2>/dev/null | wc -l)" \
-	  'BEGIN { last = systime() } \
-	   /^go-build-exit / { if ($$2 == 0 && n > 20) printf "build: bin/sentinel built (%d packages compiled)\n", n; exit $$2 } \
-	   /^[^ #:]+$$/ { n++; if (systime() - last >= 5) { printf "build: compiling bin/sentinel, %d of at most %d packages (%s)\n", n, total, $$0; fflush(); last = systime() }; next } \
-	   { print; fflush() }'
+	@total=$$($(GO) list -deps ./cmd/sentinel 2>/dev/null | wc -l); n=0; pkg=; last=$$(date +%s); \
+	{ (while sleep 3; do echo "go-build-tick"; done) & ticker=$$!; \
+	  $(GO) build -v -o bin/sentinel ./cmd/sentinel 2>&1; code=$$?; kill $$ticker; echo "go-build-exit $$code"; } | \
+	while IFS= read -r line; do \
+	  case "$$line" in \
+	    "go-build-exit "*) code=$${line#go-build-exit }; \
+	      if [ "$$code" = 0 ] && [ $$n -gt 20 ]; then echo "build: bin/sentinel built ($$n packages compiled)"; fi; exit $$code ;; \
+	    go-build-tick) ;; \
+	    *" "*|"#"*|*:*) echo "$$line"; continue ;; \
+	    *) n=$$((n+1)); pkg=$$line ;; \
+	  esac; \
+	  now=$$(date +%s); \
+	  if [ $$n -gt 0 ] && [ $$((now - last)) -ge 7 ]; then echo "build: compiling bin/sentinel, $$n of at most $$total packages ($$pkg)"; last=$$now; fi; \
+	done
 
 run: build
 	./bin/sentinel serve
