@@ -296,6 +296,11 @@ func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir stri
 		return err
 	}
 	d.CacheDir = cacheDir
+	if uid := os.Getuid(); uid != 0 {
+		// Steps write the shared cache; as root, an ordinary user could not
+		// delete it (make reset).
+		d.User = fmt.Sprintf("%d:%d", uid, os.Getgid())
+	}
 	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGoShared(), "busybox:stable": runner.LocalImageBusybox}
 	return nil
 }

@@ -46,6 +46,10 @@ type Docker struct {
 	// step and run (the demo's Go build cache, see LocalImageGoShared).
 	// Only for trusted repositories: a step can write what later steps read.
 	CacheDir string
+	// User, when set ("uid:gid"), runs step containers as that user rather
+	// than the image's: the demo, run by an ordinary user, so that what its
+	// steps write to CacheDir and the workspace stays that user's to delete.
+	User string
 }
 
 // CacheMount is where Docker.CacheDir appears inside step containers.
@@ -53,7 +57,7 @@ const CacheMount = "/cache"
 
 // WithInstance returns a runtime on the same client for another instance.
 func (d *Docker) WithInstance(instance string) *Docker {
-	return &Docker{cli: d.cli, Instance: instance, CacheDir: d.CacheDir}
+	return &Docker{cli: d.cli, Instance: instance, CacheDir: d.CacheDir, User: d.User}
 }
 
 func (d *Docker) instance() string {
@@ -112,6 +116,7 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 		return StepResult{}, err
 	}
 	opts := containerOptions(step, d.CacheDir)
+	opts.Config.User = d.User
 	opts.Config.Labels[LabelInstance] = d.instance()
 	created, err := d.cli.ContainerCreate(ctx, opts)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -430,5 +431,17 @@ func TestDockerCacheDirSharedBetweenSteps(t *testing.T) {
 	}
 	if res, _ := step(runnertest.Docker(t), "test -e "+runner.CacheMount+"/entry"); !res.Failed() {
 		t.Error("a runtime without CacheDir mounts it too")
+	}
+	// As an ordinary user (who owns the cache directory, as the demo's user
+	// owns its data directory), what a step writes in the cache is that user's.
+	if err := os.Chown(cache, 10001, 10001); err != nil {
+		t.Fatal(err)
+	}
+	d.User = "10001:10001"
+	if res, out := step(d, "id -u; echo x > "+runner.CacheMount+"/mine"); res.Failed() || out != "10001\n" {
+		t.Fatalf("as 10001: %q (%+v)", out, res)
+	}
+	if fi, err := os.Stat(filepath.Join(cache, "mine")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 10001 {
+		t.Errorf("file written as 10001: %v %v", fi, err)
 	}
 }
