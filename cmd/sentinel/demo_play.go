@@ -52,8 +52,8 @@ type scenarioResult struct {
 
 func (d *demo) say(format string, a ...any) { d.p.say(format, a...) }
 
-// setPlaying records what a scenario waits for ("" when it is over), for
-// the progress line.
+// setPlaying records what a scenario waits for ("" once it is over: a
+// scenario counts as finished only then), for the progress line.
 func (d *demo) setPlaying(name, what, sha string, concluded bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -128,6 +128,7 @@ func (d *demo) runPhase(name, sha string) string {
 // reported before the next push (a newer push would supersede it).
 func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
 	res := scenarioResult{sc: sc}
+	d.setPlaying(sc.name, "its repository", "", false)
 	defer d.setPlaying(sc.name, "", "", false)
 	repo, err := d.prepareRepo(ctx, sc.name)
 	if err != nil {
@@ -156,7 +157,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 			d.say("✖ %-8s push %d: %v", sc.name, i, err)
 			return res
 		}
-		d.setPlaying(sc.name, "", "", true)
+		d.setPlaying(sc.name, "its next push", "", true)
 		cats, _ := store.RunFailureCategories(ctx, d.m.DB, run.ID)
 		res.runs = append(res.runs, run)
 		res.cats = append(res.cats, cats)
