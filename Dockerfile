@@ -7,9 +7,10 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/sentinel ./cmd/sentinel
 
 FROM debian:bookworm-slim
-# git checks out repositories; ca-certificates reaches GitHub; the PostgreSQL
-# server lets the image run without DATABASE_URL (compose sets one anyway).
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates git postgresql \
+# git checks out repositories; ca-certificates reaches GitHub. No PostgreSQL
+# server: the image needs DATABASE_URL (docker-compose.yml runs PostgreSQL in
+# its own container); the managed cluster is for `make run` and the demo.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates git \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --create-home --home-dir /var/lib/sentinel sentinel
 COPY --from=build /out/sentinel /usr/local/bin/sentinel

@@ -5,8 +5,26 @@ SCENARIO ?=
 
 .PHONY: build run demo test drill bench down reset
 
+# A first build compiles every dependency (a minute or more on two cores):
+# go build -v names each package it compiles, and the loop turns that into a
+# line of progress at least every 10 seconds (a ticker covers long packages);
+# errors pass through, and go's exit status is make's. A shell loop, not awk:
+# mawk reads a pipe in blocks, which would hold the lines back.
 build:
-	$(GO) build -o bin/sentinel ./cmd/sentinel
+	@total=$$($(GO) list -deps ./cmd/sentinel 2>/dev/null | wc -l); n=0; pkg=; last=$$(date +%s); \
+	{ (while sleep 3; do echo "go-build-tick"; done) & ticker=$$!; \
+	  $(GO) build -v -o bin/sentinel ./cmd/sentinel 2>&1; code=$$?; kill $$ticker; echo "go-build-exit $$code"; } | \
+	while IFS= read -r line; do \
+	  case "$$line" in \
+	    "go-build-exit "*) code=$${line#go-build-exit }; \
+	      if [ "$$code" = 0 ] && [ $$n -gt 20 ]; then echo "build: bin/sentinel built ($$n packages compiled)"; fi; exit $$code ;; \
+	    go-build-tick) ;; \
+	    *" "*|"#"*|*:*) echo "$$line"; continue ;; \
+	    *) n=$$((n+1)); pkg=$$line ;; \
+	  esac; \
+	  now=$$(date +%s); \
+	  if [ $$n -gt 0 ] && [ $$((now - last)) -ge 7 ]; then echo "build: compiling bin/sentinel, $$n of at most $$total packages ($$pkg)"; last=$$now; fi; \
+	done
 
 run: build
 	./bin/sentinel serve
@@ -30,11 +48,24 @@ drill:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
 
-# Stops what `make run`/`make demo` started (the managed PostgreSQL stops
-# with Sentinel) and removes containers the runner labelled.
+# Stops what `make run`/`make demo` of this checkout started, and nothing
+# else: the sentinel holding the data directory's lock (its pid is in
+# sentinel.pid; a pid file whose lock nobody holds is stale and ignored; the
+# managed PostgreSQL stops with it), then the job containers labelled with
+# this instance (sentinel.instance, written at start). Other checkouts'
+# Sentinels and their containers are left alone.
+DATA_DIR ?= $(or $(SENTINEL_DATA_DIR),data)
 down:
-	-pkill -TERM -f 'bin/sentinel (serve|demo|worker)' || true
-	-docker ps -aq --filter label=sentinel.run | xargs -r docker rm -f >/dev/null 2>&1 || true
+	@pid=$$(cat "$(DATA_DIR)/sentinel.pid" 2>/dev/null); \
+	if [ -n "$$pid" ] && ! flock -n "$(DATA_DIR)/sentinel.pid" true 2>/dev/null && kill -0 "$$pid" 2>/dev/null; then \
+	  echo "down: stopping sentinel (pid $$pid) of $(DATA_DIR)"; kill -TERM "$$pid"; \
+	  for i in $$(seq 60); do kill -0 "$$pid" 2>/dev/null || break; sleep 1; done; \
+	fi
+	@inst=$$(cat "$(DATA_DIR)/sentinel.instance" 2>/dev/null); \
+	if [ -n "$$inst" ] && command -v docker >/dev/null; then \
+	  ids=$$(docker ps -aq --filter "label=sentinel.instance=$$inst"); \
+	  if [ -n "$$ids" ]; then echo "down: removing the job containers of instance $$inst"; docker rm -f $$ids >/dev/null; fi; \
+	fi
 
 reset: down
-	rm -rf data
+	rm -rf "$(DATA_DIR)"

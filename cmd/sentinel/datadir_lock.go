@@ -77,3 +77,14 @@ func livePostmaster(pidFile string) (int, bool) {
 	}
 	return pid, strings.TrimSpace(string(comm)) == "postgres"
 }
+
+// instanceFile, under the data directory, names the Docker label value
+// (runner.LabelInstance) of this Sentinel's containers, for `make down`.
+const instanceFile = "sentinel.instance"
+
+func writeInstanceFile(dataDir, instance string) error {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dataDir, instanceFile), []byte(instance+"\n"), 0o644)
+}

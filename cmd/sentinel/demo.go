@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/store"
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // scenario is one sample repository and what the demo does with it.
@@ -27,22 +30,32 @@ type scenario struct {
 	// a one-in-three failure is random by nature.
 	untilFlaky bool
 	expect     string // what a newcomer should see, printed in the summary
+	want       expectation
+}
+
+// expectation is expect in a form the summary checks against what Sentinel
+// concluded, so that a wrong conclusion is visible at a glance.
+type expectation struct {
+	state    store.RunState  // every run ends in this state ("" when mixed)
+	category triage.Category // every failed run has a failure of this category
+	incident bool            // an incident is open for the repository
+	flaky    bool            // a test of the repository is flaky or quarantined
 }
 
 var scenarios = []scenario{
-	{name: "success", pushes: 2, expect: "succeeded"},
-	{name: "testfail", pushes: 3, expect: "failed: test failure with an annotation at its file and line; incident opened"},
-	{name: "flaky", pushes: 12, untilFlaky: true, expect: "test detected as flaky"},
-	{name: "timeout", pushes: 3, expect: "timed out; incident opened"},
-	{name: "dns", pushes: 3, expect: "failed: network/DNS"},
-	{name: "disk", pushes: 3, expect: "failed: disk full"},
-	{name: "oom", pushes: 3, expect: "failed: out of memory"},
-	{name: "compile", pushes: 3, expect: "failed: compile error"},
+	{name: "success", pushes: 2, expect: "succeeded", want: expectation{state: store.RunSucceeded}},
+	{name: "testfail", pushes: 3, expect: "failed: test failure with an annotation at its file and line; incident opened", want: expectation{state: store.RunFailed, category: triage.CategoryTest, incident: true}},
+	{name: "flaky", pushes: 12, untilFlaky: true, expect: "test detected as flaky", want: expectation{flaky: true}},
+	{name: "timeout", pushes: 3, expect: "timed out; incident opened", want: expectation{state: store.RunTimedOut, category: triage.CategoryTimeout, incident: true}},
+	{name: "dns", pushes: 3, expect: "failed: network/DNS", want: expectation{state: store.RunFailed, category: triage.CategoryNetwork}},
+	{name: "disk", pushes: 3, expect: "failed: disk full", want: expectation{state: store.RunFailed, category: triage.CategoryDisk}},
+	{name: "oom", pushes: 3, expect: "failed: out of memory", want: expectation{state: store.RunFailed, category: triage.CategoryOOM}},
+	{name: "compile", pushes: 3, expect: "failed: compile error", want: expectation{state: store.RunFailed, category: triage.CategoryCompile}},
 }
 
 // demoOptions are the demo's own flags; everything else is Config.
 type demoOptions struct {
-	serve   bool
+	exit    bool
 	pushes  int
 	samples string
 }
@@ -54,7 +67,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("sentinel demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var opts demoOptions
-	fs.BoolVar(&opts.serve, "serve", false, "keep serving the dashboard after the scenarios finish")
+	fs.BoolVar(&opts.exit, "exit", false, "exit after the summary instead of serving the dashboard until Ctrl-C (for scripts)")
+	fs.Bool("serve", true, "serve the dashboard after the summary (the default; kept for older scripts)")
 	fs.IntVar(&opts.pushes, "pushes", 0, "pushes per scenario (default: each scenario's own)")
 	fs.StringVar(&opts.samples, "samples", "samples", "directory holding the sample repositories")
 	fs.Usage = demoUsage(fs)
@@ -83,6 +97,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		fmt.Fprintf(stderr, "sentinel demo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 2
+	}
+	// Scenarios play side by side: as many runs at once as the machine has
+	// cores, unless told otherwise.
+	concurrencySet := getenv("SENTINEL_CONCURRENCY") != ""
+	fs.Visit(func(f *flag.Flag) { concurrencySet = concurrencySet || f.Name == "concurrency" })
+	if !concurrencySet {
+		cfg.Concurrency = max(cfg.Concurrency, runtime.NumCPU())
 	}
 	chosen, err := pickScenarios(fs.Args(), opts.pushes)
 	if err != nil {
@@ -144,12 +165,21 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	}
 	defer logFile.Close()
 	m := NewMain(cfg, newLogger(logFile, cfg.LogLevel))
-	fmt.Fprintf(stdout, "Sentinel demo — logs in %s\n", logFile.Name())
+	p := newProgress(stdout)
+	p.say("Sentinel demo — logs in %s", logFile.Name())
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
+	go p.run(progressCtx)
 	defer func() { m.Close() }()
+	if cfg.DatabaseURL == "" {
+		p.setStatus("starting PostgreSQL under " + filepath.Join(cfg.DataDir, "postgres") + " and applying migrations")
+	} else {
+		p.setStatus("applying migrations")
+	}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	if err := prepareDemoRuntime(ctx, m, stdout); err != nil {
+	if err := prepareDemoRuntime(ctx, m, p, filepath.Join(demoDir, "cache")); err != nil {
 		return err
 	}
 
@@ -172,9 +202,11 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 		return ctx.Err()
 	}
 	dashboard := "http://" + m.Addr
-	fmt.Fprintf(stdout, "Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)\n\n", dashboard)
+	p.say("Dashboard: %s   (GitHub calls are recorded, not sent: see each run's page)", dashboard)
+	p.say("Playing %d scenario%s, up to %d runs at once\n", len(chosen), plural(len(chosen)), cfg.Concurrency)
 
-	d := &demo{m: m, out: stdout, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github"}
+	d := &demo{m: m, p: p, gitRoot: gitRoot, gitURL: gitURL, samples: samples, workDir: filepath.Join(demoDir, "src"), webhook: dashboard + "/webhooks/github", dashboard: dashboard}
+	started := time.Now()
 	var wg sync.WaitGroup
 	results := make([]scenarioResult, len(chosen))
 	for i, sc := range chosen {
@@ -184,13 +216,20 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 			results[i] = d.play(ctx, sc, i)
 		}()
 	}
+	p.follow(func() string { return d.status(len(chosen)) })
 	wg.Wait()
-	if err := d.summary(ctx, results); err != nil {
-		return err
+	stopProgress()
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "\nInterrupted: stopping Sentinel and its PostgreSQL.")
+		stop()
+		<-done
+		return nil
 	}
-	if opts.serve && ctx.Err() == nil {
-		fmt.Fprintf(stdout, "\nServing %s until Ctrl-C.\n", dashboard)
+	d.summary(ctx, results, time.Since(started))
+	if !opts.exit {
+		fmt.Fprintf(stdout, "\nServing the dashboard at %s until Ctrl-C (or `make down` from another terminal).\n", dashboard)
 		<-ctx.Done()
+		fmt.Fprintln(stdout, "Stopping Sentinel and its PostgreSQL.")
 	}
 	stop()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -198,7 +237,7 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	}
 	for _, r := range results {
 		if r.err != nil {
-			return fmt.Errorf("scenario %s: %w", r.name, r.err)
+			return fmt.Errorf("scenario %s: %w", r.sc.name, r.err)
 		}
 	}
 	return nil
@@ -206,9 +245,11 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 
 // prepareDemoRuntime makes the samples' images available: pulled when a
 // registry answers, otherwise built from this machine's busybox and Go
-// toolchain and substituted for the images the samples name. It allows
-// local repositories: the demo's samples are served on loopback.
-func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
+// toolchain and substituted for the images the samples name. The local Go
+// image compiles nothing while it builds: its steps share one build cache,
+// cacheDir, mounted into each container, which the next demo reuses. It
+// allows local repositories: the demo's samples are served on loopback.
+func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir string) error {
 	m.Log = m.Log.With("component", "demo")
 	m.ShellFallback = true // the demo runs only Sentinel's own samples
 	// ... which it serves from a git server on this machine's loopback.
@@ -218,31 +259,52 @@ func prepareDemoRuntime(ctx context.Context, m *Main, stdout io.Writer) error {
 		return err
 	}
 	d, ok := rt.(*runner.Docker)
-	if !ok {
-		fmt.Fprintln(stdout, "Docker is not reachable: steps run as host processes (shell executor), without container limits.")
+	if !ok && m.Config.Executor == "shell" {
+		p.say("SENTINEL_EXECUTOR=shell: steps run as host processes, without container limits.")
 		return nil
 	}
+	if !ok {
+		p.say("Docker is not reachable: steps run as host processes (shell executor), without container limits.")
+		return nil
+	}
+	p.setStatus("looking for the samples' images")
 	missing, err := missingImages(ctx, d, []string{"golang:1.26", "busybox:stable"})
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	fmt.Fprintf(stdout, "Pulling %s ...\n", strings.Join(missing, ", "))
+	p.say("Pulling %s ...", strings.Join(missing, ", "))
+	p.setStatus("pulling " + strings.Join(missing, ", "))
 	if pullErr := pullImages(ctx, d, missing); pullErr == nil {
 		return nil
 	} else {
-		fmt.Fprintf(stdout, "No registry reachable (%v):\nbuilding local images from this machine's static busybox and Go toolchain instead.\n", shortErr(pullErr))
+		p.say("No registry reachable (%v):\nusing local images built from this machine's static busybox and Go toolchain instead.", shortErr(pullErr))
 	}
-	if err := runner.BuildLocalImages(ctx, d.Client(), goRoot()); err != nil {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return err
+	}
+	built := runner.LocalImages{GoRoot: goRoot(), Shared: true, Progress: func(msg string) {
+		if strings.Contains(msg, ": Step ") || !strings.Contains(msg, ":") {
+			p.say("  %s", msg)
+		}
+		p.setStatus(msg)
+	}}
+	if err := built.Build(ctx, d.Client()); err != nil {
 		// Without a registry and without the local ingredients (Debian's
 		// busybox-static) there is nothing to run containers from: the
 		// demo still works, with host processes.
-		fmt.Fprintf(stdout, "Could not build local images (%v):\nrunning steps as host processes (shell executor) instead; apt-get install busybox-static for Docker.\n", shortErr(err))
+		p.say("Could not build local images (%v):\nrunning steps as host processes (shell executor) instead; apt-get install busybox-static for Docker.", shortErr(err))
 		m.Config.Executor = "shell"
 		m.Runtime = nil
 		_, err := m.runtime()
 		return err
 	}
-	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox:stable": runner.LocalImageBusybox}
+	d.CacheDir = cacheDir
+	if uid := os.Getuid(); uid != 0 {
+		// Steps write the shared cache; as root, an ordinary user could not
+		// delete it (make reset).
+		d.User = fmt.Sprintf("%d:%d", uid, os.Getgid())
+	}
+	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGoShared(), "busybox:stable": runner.LocalImageBusybox}
 	return nil
 }
 

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,37 +25,122 @@ import (
 // about each push with a signed webhook delivery, as GitHub would.
 type demo struct {
 	m       *Main
-	out     io.Writer
-	outMu   sync.Mutex
+	p       *progress
 	gitRoot string // bare repositories, served over smart HTTP at gitURL
 	gitURL  string
 	samples string
 	workDir string // working copies the demo commits in
 	webhook string
+	// dashboard is the base URL of the summary's links.
+	dashboard string
+
+	mu      sync.Mutex
+	playing map[string]waiting // scenario → what it waits for, while it plays
+	runs    int                // runs concluded so far
 }
 
+// waiting is the run a scenario waits for: "run 2/3" of commit sha.
+type waiting struct{ what, sha string }
+
 type scenarioResult struct {
-	name  string
+	sc    scenario
 	runs  []store.Run
+	cats  [][]string // each run's failure categories
 	flaky bool
 	err   error
 }
 
-func (d *demo) say(format string, a ...any) {
-	d.outMu.Lock()
-	defer d.outMu.Unlock()
-	fmt.Fprintf(d.out, format+"\n", a...)
+func (d *demo) say(format string, a ...any) { d.p.say(format, a...) }
+
+// setPlaying records what a scenario waits for ("" once it is over: a
+// scenario counts as finished only then), for the progress line.
+func (d *demo) setPlaying(name, what, sha string, concluded bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.playing == nil {
+		d.playing = map[string]waiting{}
+	}
+	if what == "" {
+		delete(d.playing, name)
+	} else {
+		d.playing[name] = waiting{what, sha}
+	}
+	if concluded {
+		d.runs++
+	}
+}
+
+// status is the progress line while scenarios play: how far along, and
+// what each unfinished scenario waits for.
+func (d *demo) status(total int) string {
+	d.mu.Lock()
+	playing := maps.Clone(d.playing)
+	runs := d.runs
+	d.mu.Unlock()
+	names := slices.Sorted(maps.Keys(playing))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + playing[n].what + d.runPhase(n, playing[n].sha)
+	}
+	return fmt.Sprintf("%d of %d scenarios finished, %d runs concluded; waiting for %s", total-len(names), total, runs, strings.Join(parts, ", "))
+}
+
+// runPhase says where the run of a scenario's commit is: queued, in which
+// step, or being triaged and reported.
+func (d *demo) runPhase(name, sha string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	repo, err := store.RepositoryByName(ctx, d.m.DB, "demo/"+name)
+	if err != nil {
+		return ""
+	}
+	id, err := store.LatestRunOfCommit(ctx, d.m.DB, repo.ID, sha)
+	if err != nil {
+		return ""
+	}
+	run, err := store.GetRun(ctx, d.m.DB, id)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case run.State == store.RunQueued:
+		return " (queued)"
+	case store.IsFinalRunState(run.State):
+		return " (triage and report)"
+	}
+	steps, _ := store.ListSteps(ctx, d.m.DB, id) // every step, pending ones too, and retry attempts
+	total := 0
+	for _, st := range steps {
+		total = max(total, st.Position+1)
+	}
+	for _, st := range steps {
+		if st.State == triage.StepRunning {
+			return fmt.Sprintf(" (step %d of %d: %s)", st.Position+1, total, st.Name)
+		}
+	}
+	if total == 0 {
+		return " (checkout)"
+	}
+	return " (between steps)"
 }
 
 // play pushes one sample `pushes` times, waiting for each run to be fully
 // reported before the next push (a newer push would supersede it).
 func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult {
-	res := scenarioResult{name: sc.name}
+	res := scenarioResult{sc: sc}
+	d.setPlaying(sc.name, "its repository", "", false)
+	defer d.setPlaying(sc.name, "", "", false)
 	repo, err := d.prepareRepo(ctx, sc.name)
 	if err != nil {
 		res.err = err
 		d.say("✖ %-8s could not prepare the repository: %v", sc.name, err)
 		return res
+	}
+	// The repositories persist in the data directory: a test found flaky
+	// by an earlier demo is still flaky.
+	known := false
+	if repo, err := store.RepositoryByName(ctx, d.m.DB, "demo/"+sc.name); err == nil && sc.untilFlaky {
+		known = d.hasFlakyTest(ctx, repo.ID)
 	}
 	for i := 1; i <= sc.pushes && ctx.Err() == nil; i++ {
 		sha, err := d.commit(ctx, repo, fmt.Sprintf("demo push %d of %s", i, sc.name))
@@ -62,6 +149,7 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 		}
 		var run store.Run
 		if err == nil {
+			d.setPlaying(sc.name, fmt.Sprintf("run %d/%d", i, sc.pushes), sha, false)
 			run, err = d.waitForRun(ctx, sha)
 		}
 		if err != nil {
@@ -69,11 +157,18 @@ func (d *demo) play(ctx context.Context, sc scenario, index int) scenarioResult 
 			d.say("✖ %-8s push %d: %v", sc.name, i, err)
 			return res
 		}
+		d.setPlaying(sc.name, "its next push", "", true)
+		cats, _ := store.RunFailureCategories(ctx, d.m.DB, run.ID)
 		res.runs = append(res.runs, run)
-		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, d.categories(ctx, run.ID))
+		res.cats = append(res.cats, cats)
+		d.say("%s %-8s push %d/%d → run %d %s%s", mark(run), sc.name, i, sc.pushes, run.ID, run.State, parenthesised(cats))
 		if sc.untilFlaky {
 			if res.flaky = d.hasFlakyTest(ctx, run.RepositoryID); res.flaky {
-				d.say("  %-8s flaky test detected after %d pushes", sc.name, i)
+				if known {
+					d.say("  %-8s the flaky test is known from an earlier demo in this data directory (make reset starts afresh)", sc.name)
+				} else {
+					d.say("  %-8s flaky test detected after %d push%s", sc.name, i, map[bool]string{true: "es"}[i > 1])
+				}
 				break
 			}
 		}
@@ -210,8 +305,7 @@ func (d *demo) waitForRun(ctx context.Context, sha string) (store.Run, error) {
 	return store.Run{}, fmt.Errorf("run of %s not reported within 10 minutes (see the dashboard and the log)", sha[:8])
 }
 
-func (d *demo) categories(ctx context.Context, runID int64) string {
-	cats, _ := store.RunFailureCategories(ctx, d.m.DB, runID)
+func parenthesised(cats []string) string {
 	if len(cats) == 0 {
 		return ""
 	}
@@ -221,22 +315,4 @@ func (d *demo) categories(ctx context.Context, runID int64) string {
 func (d *demo) hasFlakyTest(ctx context.Context, repoID int64) bool {
 	n, _ := store.CountTests(ctx, d.m.DB, repoID, []triage.TestState{triage.TestFlaky, triage.TestQuarantined})
 	return n > 0
-}
-
-// summary prints one screen: runs, clusters, flaky tests, incidents and
-// what would have been posted to GitHub.
-func (d *demo) summary(ctx context.Context, results []scenarioResult) error {
-	t, _ := store.CountTotals(ctx, d.m.DB)
-	d.say("\nSummary")
-	for _, r := range results {
-		states := map[store.RunState]int{}
-		for _, run := range r.runs {
-			states[run.State]++
-		}
-		d.say("  %-8s %d runs %v%s", r.name, len(r.runs), states, map[bool]string{true: ", flaky test detected"}[r.flaky])
-	}
-	d.say("  runs %d · failure clusters %d · flaky tests %d · incidents open %d · recorded GitHub calls %d (check runs %d, issues %d)",
-		t.Runs, t.Clusters, t.FlakyTests, t.OpenIncidents, t.OutboundCalls, t.CheckRunsCreated, t.IssuesCreated)
-	d.say("  Dashboard: http://%s", d.m.Addr)
-	return nil
 }

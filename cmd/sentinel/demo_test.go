@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -27,10 +28,13 @@ func TestDemo(t *testing.T) {
 	var out strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	code := run(ctx, []string{"demo", "--samples", "../../samples"}, &out, testWriter{t}, func(k string) string { return env[k] })
+	code := run(ctx, []string{"demo", "--exit", "--samples", "../../samples"}, &out, testWriter{t}, func(k string) string { return env[k] })
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("demo exited %d", code)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("%d of %d scenarios concluded as expected", len(scenarios), len(scenarios))) {
+		t.Error("the summary does not say every scenario concluded as expected")
 	}
 
 	conn, err := pgx.Connect(ctx, dbURL)

@@ -54,7 +54,7 @@ func TestEndToEndSecretNeverLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := prepareDemoRuntime(ctx, m, io.Discard); err != nil {
+	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), filepath.Join(os.TempDir(), "sentinel-test-demo-cache")); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -69,7 +69,7 @@ func TestEndToEndSecretNeverLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stopGit()
-	d := &demo{m: m, out: io.Discard, gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
+	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
 		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
 	repo, err := d.prepareRepo(ctx, "testfail")
 	if err != nil {

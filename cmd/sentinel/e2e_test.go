@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,7 +52,9 @@ func TestEndToEndPushToCheckRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := prepareDemoRuntime(ctx, m, io.Discard); err != nil {
+	// The demo's Go build cache, shared by the test processes that use it
+	// (Go's cache is safe for concurrent use), as it is by the demo's runs.
+	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), filepath.Join(os.TempDir(), "sentinel-test-demo-cache")); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -66,7 +69,7 @@ func TestEndToEndPushToCheckRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stopGit()
-	d := &demo{m: m, out: io.Discard, gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
+	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
 		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
 	repo, err := d.prepareRepo(ctx, "testfail")
 	if err != nil {

@@ -50,7 +50,7 @@ func TestHelpShowsDefaults(t *testing.T) {
 		{args: []string{"replay", "-h"}, want: []string{"usage: sentinel replay [flags] DELIVERY_ID"}},
 		{args: []string{"demo", "-h"}, want: append([]string{
 			"usage: sentinel demo [flags] [SCENARIO...]",
-			"  -serve\n",
+			"  -exit\n",
 			"  -pushes int",
 			"(default \"samples\")",
 			"($SENTINEL_ADDR) (default 127.0.0.1:8080)",

@@ -36,7 +36,7 @@ Commands:
              manage the secrets pipeline steps may name (value on stdin; 'sentinel secret' for help)
   setup      register a new GitHub App from a manifest and store its credentials
   version    print the version, the commit it was built from and the Go version
-  demo [--serve] [SCENARIO...]
+  demo [--exit] [SCENARIO...]
              run the sample repositories through Sentinel end to end (no GitHub needed)
   help       show this help
 

@@ -27,7 +27,8 @@ import (
 // returns its base URL; the process stops when the test ends.
 func startServe(t *testing.T, mutate func(*Config)) (*Main, string) {
 	t.Helper()
-	cfg, err := load(map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0", "SENTINEL_SHUTDOWN_GRACE": "5s"})
+	cfg, err := load(map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0", "SENTINEL_SHUTDOWN_GRACE": "5s",
+		"SENTINEL_DATA_DIR": t.TempDir()}) // not ./data beside the sources
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,6 +126,11 @@ func (m *Main) runtime() (runner.Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SENTINEL_EXECUTOR: %w", err)
 	}
+	// `make down` removes the containers labelled with this instance, and
+	// only those: other checkouts' Sentinels share the daemon.
+	if err := writeInstanceFile(m.Config.DataDir, instance); err != nil {
+		return nil, err
+	}
 	if sh, ok := rt.(*runner.Shell); ok {
 		// Toolchain caches (Go's build cache, modules) survive between runs.
 		home, err := filepath.Abs(filepath.Join(m.Config.DataDir, "shell-home"))

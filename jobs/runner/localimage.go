@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -30,6 +31,16 @@ func LocalImageGo() string {
 	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-warm"
 }
 
+// LocalImageGoShared is the busybox image plus this machine's Go toolchain
+// (without its sources of cmd/, which building other code never reads) and
+// no build cache of its own: GOCACHE is under SharedCacheMount, where the runtime
+// mounts Docker.CacheDir. The standard library is then compiled once, as the
+// first steps need it, and shared by every later step and run, instead of
+// compiled whole while the image builds. The demo uses it.
+func LocalImageGoShared() string {
+	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-shared"
+}
+
 // BusyboxPath is where Debian's busybox-static package installs its binary.
 const BusyboxPath = "/bin/busybox"
 
@@ -43,12 +54,27 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 // BuildLocalImages builds LocalImageBusybox from a static busybox (Debian's
 // busybox-static) and, when goroot is not empty, LocalImageGo with the Go
 // toolchain at goroot copied to /usr/local/go. Images already present are kept.
+func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) error {
+	return LocalImages{GoRoot: goroot}.Build(ctx, cli)
+}
+
+// LocalImages says which local images to build.
+type LocalImages struct {
+	GoRoot string // the toolchain copied into the Go image; "" builds busybox only
+	// Shared builds LocalImageGoShared instead of the warm LocalImageGo.
+	Shared bool
+	// Progress, when set, receives what the build is doing: the context
+	// sent so far and each build step, as they happen.
+	Progress func(string)
+}
+
+// Build builds the images that are missing.
 //
 // `go test ./...` runs the packages' test binaries in parallel, and more than
 // one of them builds these images; a lock across processes makes the others
 // wait for the first build and then find the images present, rather than
 // build the same tags side by side.
-func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) error {
+func (li LocalImages) Build(ctx context.Context, cli *client.Client) error {
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "sentinel-test-images.lock"), os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return fmt.Errorf("test images lock: %w", err)
@@ -57,7 +83,7 @@ func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) er
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("test images lock: %w", err)
 	}
-	if err := buildIfMissing(ctx, cli, LocalImageBusybox, func(tw *tar.Writer) error {
+	if err := li.buildIfMissing(ctx, cli, LocalImageBusybox, func(tw *tar.Writer) error {
 		if err := addFile(tw, "Dockerfile", []byte(busyboxDockerfile), 0o644); err != nil {
 			return err
 		}
@@ -66,10 +92,22 @@ func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) er
 			return fmt.Errorf("static busybox (apt-get install -y busybox-static): %w", err)
 		}
 		return addFile(tw, "busybox", bin, 0o755)
-	}); err != nil || goroot == "" {
+	}); err != nil || li.GoRoot == "" {
 		return err
 	}
-	return buildIfMissing(ctx, cli, LocalImageGo(), func(tw *tar.Writer) error {
+	if li.Shared {
+		return li.buildIfMissing(ctx, cli, LocalImageGoShared(), func(tw *tar.Writer) error {
+			dockerfile := "FROM " + LocalImageBusybox + `
+COPY go /usr/local/go
+ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=` + SharedCacheMount + `/go-build GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
+`
+			if err := addFile(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
+				return err
+			}
+			return addTree(tw, li.GoRoot, "go", "src/cmd")
+		})
+	}
+	return li.buildIfMissing(ctx, cli, LocalImageGo(), func(tw *tar.Writer) error {
 		dockerfile := "FROM " + LocalImageBusybox + `
 COPY go /usr/local/go
 ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=/tmp/gocache GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
@@ -80,19 +118,42 @@ RUN go build std && go test -count=1 -run '^$' errors >/dev/null && chmod -R a+r
 		if err := addFile(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
 			return err
 		}
-		return addTree(tw, goroot, "go")
+		return addTree(tw, li.GoRoot, "go")
 	})
 }
 
-func buildIfMissing(ctx context.Context, cli *client.Client, tag string, fill func(*tar.Writer) error) error {
+// countingWriter counts the bytes of the build context sent so far.
+type countingWriter struct {
+	w    io.Writer
+	n    int64
+	tell func(int64)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	// Tell every 16 MiB: enough to see it move, not a line per write.
+	if before := c.n; (before+int64(n))>>24 != before>>24 && c.tell != nil {
+		c.tell(before + int64(n))
+	}
+	c.n += int64(n)
+	return n, err
+}
+
+func (li LocalImages) buildIfMissing(ctx context.Context, cli *client.Client, tag string, fill func(*tar.Writer) error) error {
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect %s: %w", tag, err)
 	}
+	tell := func(string) {}
+	if li.Progress != nil {
+		tell = li.Progress
+	}
+	tell("building image " + tag)
 	pr, pw := io.Pipe()
 	go func() {
-		tw := tar.NewWriter(pw)
+		cw := &countingWriter{w: pw, tell: func(n int64) { tell(fmt.Sprintf("building image %s: sent %d MiB of its context", tag, n>>20)) }}
+		tw := tar.NewWriter(cw)
 		err := fill(tw)
 		if err == nil {
 			err = tw.Close()
@@ -109,6 +170,7 @@ func buildIfMissing(ctx context.Context, cli *client.Client, tag string, fill fu
 	dec := json.NewDecoder(res.Body)
 	for {
 		var msg struct {
+			Stream      string `json:"stream"`
 			Error       string `json:"error"`
 			ErrorDetail struct {
 				Message string `json:"message"`
@@ -122,6 +184,9 @@ func buildIfMissing(ctx context.Context, cli *client.Client, tag string, fill fu
 		if msg.Error != "" {
 			return fmt.Errorf("build %s: %s", tag, msg.Error)
 		}
+		if line := strings.TrimSpace(msg.Stream); strings.HasPrefix(line, "Step ") {
+			tell("building image " + tag + ": " + line)
+		}
 	}
 }
 
@@ -134,8 +199,9 @@ func addFile(tw *tar.Writer, name string, data []byte, mode int64) error {
 }
 
 // addTree adds dir under prefix, leaving out Go's own tests, which a
-// toolchain does not need to build and test other code.
-func addTree(tw *tar.Writer, dir, prefix string) error {
+// toolchain does not need to build and test other code, and the
+// subdirectories named in skip (slash-separated, relative to dir).
+func addTree(tw *tar.Writer, dir, prefix string, skip ...string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -144,7 +210,7 @@ func addTree(tw *tar.Writer, dir, prefix string) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (rel == "test" || rel == "doc" || rel == "api" || d.Name() == "testdata") {
+		if d.IsDir() && (rel == "test" || rel == "doc" || rel == "api" || d.Name() == "testdata" || slices.Contains(skip, filepath.ToSlash(rel))) {
 			return fs.SkipDir
 		}
 		info, err := d.Info()
