@@ -30,7 +30,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		v.DurationChart = durationChart(o.Durations)
 	}
 	for _, q := range o.Queues {
-		v.DeadJobs += q.Discarded
+		v.DeadJobs += int(q.Discarded)
 	}
 	s.render(w, r, http.StatusOK, "overview", v)
 }

@@ -134,10 +134,10 @@ func seedDashboard(t testing.TB, db *store.DB) seeded {
 		VALUES ($1, $2, 'TestEvict keeps failing on main', 'high', 'open', '{"runs_affected": 3, "branches": 1}',
 			'Commit f00dfee changed the cache eviction order.', 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed', now() - interval '3 hours', 12) RETURNING id`, s.Repo, s.Cluster)
 	q(nil, `INSERT INTO incident_events (incident_id, kind, message, run_id) VALUES ($1, 'opened', 'Failure seen in 3 runs within 24h', $2), ($1, 'github', 'Issue #12 opened', NULL)`, s.Incident, s.FailedRun)
-	q(nil, `INSERT INTO outbound_calls (method, path, request, status, run_id, recorded) VALUES
-		('POST', '/repos/octo/app/check-runs', '{"name": "Sentinel", "head_sha": "f00dfeed", "status": "queued"}', 201, $1, true),
-		('PATCH', '/repos/octo/app/check-runs/1', '{"name": "Sentinel", "conclusion": "failure"}', 200, $1, true)`, s.FailedRun)
-	q(nil, `INSERT INTO outbound_calls (method, path, request, status, incident_id, recorded) VALUES ('POST', '/repos/octo/app/issues', '{"title": "TestEvict keeps failing on main"}', 201, $1, true)`, s.Incident)
+	q(nil, `INSERT INTO outbound_calls (method, path, request, status, run_id, recorded, seq) VALUES
+		('POST', '/repos/octo/app/check-runs', '{"name": "Sentinel", "head_sha": "f00dfeed", "status": "queued"}', 201, $1, true, 1),
+		('PATCH', '/repos/octo/app/check-runs/1', '{"name": "Sentinel", "conclusion": "failure"}', 200, $1, true, 1)`, s.FailedRun)
+	q(nil, `INSERT INTO outbound_calls (method, path, request, status, incident_id, recorded, seq) VALUES ('POST', '/repos/octo/app/issues', '{"title": "TestEvict keeps failing on main"}', 201, $1, true, 1)`, s.Incident)
 	q(&s.DeadJob, `INSERT INTO river_job (args, kind, max_attempts, attempt, queue, state, finalized_at, errors)
 		VALUES ('{"incident_id": 1}', 'incident.sync', 20, 20, 'github', 'discarded', now(),
 			ARRAY['{"at": "2026-01-01T00:00:00Z", "attempt": 20, "error": "GitHub answered 502 Bad Gateway", "trace": ""}'::jsonb]) RETURNING id`)

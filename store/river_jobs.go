@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -12,38 +13,81 @@ import (
 // and writes them in one place, QueueCancelWaiting, where River has no
 // call that does the job.
 
-// QueueDepth counts the River jobs of one queue by state.
+// QueueDepth counts the River jobs of one queue by state, each count
+// bounded (see Depth).
 type QueueDepth struct {
 	Queue     string
-	Available int
-	Scheduled int
-	Retryable int
-	Running   int
-	Discarded int
+	Available Depth
+	Scheduled Depth
+	Retryable Depth
+	Running   Depth
+	Discarded Depth
 }
 
-// QueueDepths counts River's unfinished and discarded jobs per queue.
+// Depth is a count of jobs that stops at MaxQueueDepth+1: past a thousand
+// jobs waiting, the exact number tells a person nothing more, and counting
+// it costs the dashboard a read of every waiting job.
+type Depth int
+
+// MaxQueueDepth is the largest depth QueueDepths counts exactly.
+const MaxQueueDepth = 1000
+
+// String shows a depth past MaxQueueDepth as "1000+".
+func (d Depth) String() string {
+	if d > MaxQueueDepth {
+		return strconv.Itoa(MaxQueueDepth) + "+"
+	}
+	return strconv.Itoa(int(d))
+}
+
+// QueueDepths counts River's unfinished and discarded jobs per queue, in
+// time bounded whatever the backlog: the queues holding jobs of each state
+// are found by skipping through River's (state, queue, ...) index one queue
+// at a time, and each count stops after MaxQueueDepth+1 index entries.
 func QueueDepths(ctx context.Context, q Querier) ([]QueueDepth, error) {
-	rows, err := q.Query(ctx, `SELECT queue,
-			count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'scheduled'),
-			count(*) FILTER (WHERE state = 'retryable'), count(*) FILTER (WHERE state = 'running'),
-			count(*) FILTER (WHERE state = 'discarded')
-		FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded')
-		GROUP BY queue ORDER BY queue`)
+	rows, err := q.Query(ctx, sqlQueueDepths, MaxQueueDepth+1)
 	if err != nil {
 		return nil, fmt.Errorf("queue depths: %w", err)
 	}
 	defer rows.Close()
 	var out []QueueDepth
 	for rows.Next() {
-		var d QueueDepth
-		if err := rows.Scan(&d.Queue, &d.Available, &d.Scheduled, &d.Retryable, &d.Running, &d.Discarded); err != nil {
+		var queue, state string
+		var n Depth
+		if err := rows.Scan(&queue, &state, &n); err != nil {
 			return nil, fmt.Errorf("queue depths: %w", err)
 		}
-		out = append(out, d)
+		if len(out) == 0 || out[len(out)-1].Queue != queue {
+			out = append(out, QueueDepth{Queue: queue})
+		}
+		d := &out[len(out)-1]
+		switch state {
+		case "available":
+			d.Available = n
+		case "scheduled":
+			d.Scheduled = n
+		case "retryable":
+			d.Retryable = n
+		case "running":
+			d.Running = n
+		case "discarded":
+			d.Discarded = n
+		}
 	}
 	return out, rows.Err()
 }
+
+const sqlQueueDepths = `WITH RECURSIVE queues AS (
+		SELECT s.state, (SELECT min(queue) FROM river_job j WHERE j.state = s.state) AS queue
+		FROM unnest('{available,scheduled,retryable,running,discarded}'::river_job_state[]) s (state)
+		UNION ALL
+		SELECT p.state, (SELECT min(queue) FROM river_job j WHERE j.state = p.state AND j.queue > p.queue)
+		FROM queues p WHERE p.queue IS NOT NULL
+	)
+	SELECT p.queue, p.state::text,
+		(SELECT count(*) FROM (SELECT FROM river_job j WHERE j.state = p.state AND j.queue = p.queue LIMIT $1) x)
+	FROM queues p WHERE p.queue IS NOT NULL
+	ORDER BY p.queue`
 
 // JobCount is the number of River jobs of one queue in one state.
 type JobCount struct {

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -52,6 +54,40 @@ func TestCancelWaiting(t *testing.T) {
 		}
 		if string(j.State) != want || (want == "cancelled" && j.FinalizedAt == nil) {
 			t.Errorf("job %d: %s (finalized %v), want %s", id, j.State, j.FinalizedAt, want)
+		}
+	}
+}
+
+// TestQueueDepthsBounded: each queue's jobs are counted by state, finished
+// ones left out, and a backlog past MaxQueueDepth is shown as "1000+"
+// instead of being counted job by job.
+func TestQueueDepthsBounded(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	if _, err := db.Exec(ctx, `INSERT INTO river_job (kind, args, queue, state, finalized_at, attempted_at)
+		SELECT 'store.depth_test', '{}', queue, state::river_job_state,
+			CASE WHEN state IN ('completed', 'discarded') THEN now() END, CASE WHEN state = 'running' THEN now() END
+		FROM (VALUES ('runs', 'available', 3), ('runs', 'scheduled', 2), ('runs', 'running', 1), ('runs', 'discarded', 1),
+			('runs', 'completed', 5), ('github', 'available', 1205), ('triage', 'retryable', 1), ('triage', 'completed', 2)) v (queue, state, n),
+			generate_series(1, n)`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.QueueDepths(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.QueueDepth{
+		{Queue: "github", Available: store.MaxQueueDepth + 1},
+		{Queue: "runs", Available: 3, Scheduled: 2, Running: 1, Discarded: 1},
+		{Queue: "triage", Retryable: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("queue depths (-want +got):\n%s", diff)
+	}
+	if len(got) > 0 {
+		if s := fmt.Sprint(got[0].Available); s != "1000+" {
+			t.Errorf("a backlog past the bound shows as %q, want 1000+", s)
 		}
 	}
 }

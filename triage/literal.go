@@ -39,7 +39,7 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if len(cl) == 0 {
 			return nil, false
 		}
-		vre, err := regexp.Compile(alt.String())
+		vre, err := regexp.Compile(regexpText(alt))
 		if err != nil {
 			return nil, false
 		}
@@ -280,9 +280,9 @@ type clauseRef struct{ v, c int32 }
 type prefilter struct {
 	class    [256]uint8
 	nclass   int32
-	delta    []int32 // state*nclass + class -> next state
-	outs     [][]clauseRef
-	hasOut   []bool
+	delta    []int32       // state*nclass + class -> next state
+	outs     [][]clauseRef // by state
+	hasOut   []bool        // by premultiplied state, as delta answers
 	variants []variant
 	// per-line scratch (a prefilter is used by one goroutine at a time
 	// through its scanner's copy; see scratch)
@@ -387,10 +387,11 @@ func newPrefilter(variants []variant) *prefilter {
 	for i := range p.delta {
 		p.delta[i] *= int32(nc)
 	}
-	p.outs = make([][]clauseRef, n*nc)
+	// outs is indexed by state, not by premultiplied state: a slice header
+	// per (state, class) pair was most of the memory the rules took.
+	p.outs = outs
 	p.hasOut = make([]bool, n*nc)
 	for i, o := range outs {
-		p.outs[i*nc] = o
 		p.hasOut[i*nc] = len(o) > 0
 	}
 	return p
@@ -435,7 +436,7 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 		if !hasOut[s] {
 			continue
 		}
-		for _, r := range p.outs[s] {
+		for _, r := range p.outs[s/p.nclass] {
 			cs := &sc.clauseStamp[r.v][r.c]
 			if *cs == stamp {
 				continue

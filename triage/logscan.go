@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"sync"
 )
 
 // LogOptions tunes AnalyzeLog. The zero value is ready to use.
@@ -84,20 +85,19 @@ const baselineFactor = 0.25
 
 const tailLines = 5
 
-var defaultRules *RuleSet
+// DefaultRules is the compiled built-in rule set. It is compiled on first
+// use, not at start-up: compiling costs a few hundred milliseconds of CPU and
+// tens of megabytes, which every command that never reads a log (help,
+// version, an idle server) would otherwise pay.
+func DefaultRules() *RuleSet { return defaultRules() }
 
-// DefaultRules is the compiled built-in rule set.
-func DefaultRules() *RuleSet {
-	return defaultRules
-}
-
-func init() {
+var defaultRules = sync.OnceValue(func() *RuleSet {
 	rs, err := CompileRules(BuiltinRules())
 	if err != nil {
 		panic("triage: built-in rules do not compile: " + err.Error())
 	}
-	defaultRules = rs
-}
+	return rs
+})
 
 // AnalyzeLog reads a step log line by line and returns its best evidence.
 // Memory stays bounded whatever the log's length. Lines of a go test -json

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -126,29 +127,28 @@ func applyCheckRunChange(cr *github.CheckRun, conclusion *string, completedAt *g
 	}
 }
 
-// GetCheckRun answers with the state after the last recorded write.
+// GetCheckRun answers with the state after the last recorded write. Both
+// look-ups are index reads, whatever the repository's history.
 func (r *Recorder) GetCheckRun(ctx context.Context, repo jobs.GitHubRepo, id int64) (*github.CheckRun, error) {
-	updates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/check-runs/%d", id)))
+	last, err := store.LastOutboundCallAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/check-runs/%d", id)))
+	if err == nil {
+		return decode[github.CheckRun](last.Response)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	create, err := store.OutboundCallAtID(ctx, r.db, http.MethodPost, repoPath(repo, "/check-runs"), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(fmt.Sprintf("get check run %d on %s", id, repo))
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(updates) > 0 {
-		return decode[github.CheckRun](updates[len(updates)-1].Response)
-	}
-	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/check-runs"))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range creates {
-		if c.ID == id {
-			return decode[github.CheckRun](c.Response)
-		}
-	}
-	return nil, notFound(fmt.Sprintf("get check run %d on %s", id, repo))
+	return decode[github.CheckRun](create.Response)
 }
 
 func (r *Recorder) ListCheckRunsForRef(ctx context.Context, repo jobs.GitHubRepo, ref, checkName string) ([]*github.CheckRun, error) {
-	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/check-runs"))
+	creates, err := store.OutboundCheckRunsFor(ctx, r.db, repoPath(repo, "/check-runs"), ref)
 	if err != nil {
 		return nil, err
 	}

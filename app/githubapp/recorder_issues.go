@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -28,21 +29,22 @@ func (r *Recorder) CreateIssue(ctx context.Context, repo jobs.GitHubRepo, req gi
 
 // getIssue answers with the issue's state after its last recorded write.
 func (r *Recorder) getIssue(ctx context.Context, repo jobs.GitHubRepo, number int) (*github.Issue, error) {
-	edits, err := store.OutboundCallsAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
-	if err != nil {
+	last, err := store.LastOutboundCallAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/%d", number)))
+	if err == nil {
+		return decode[github.Issue](last.Response)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if len(edits) > 0 {
-		return decode[github.Issue](edits[len(edits)-1].Response)
-	}
-	creates, err := store.OutboundCallsAt(ctx, r.db, http.MethodPost, repoPath(repo, "/issues"))
-	if err != nil {
-		return nil, err
-	}
-	if number < 1 || number > len(creates) {
+	// An issue's number is the sequence number of the POST that created it.
+	create, err := store.OutboundCallAtSeq(ctx, r.db, http.MethodPost, repoPath(repo, "/issues"), number)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(fmt.Sprintf("get issue #%d on %s", number, repo))
 	}
-	return decode[github.Issue](creates[number-1].Response)
+	if err != nil {
+		return nil, err
+	}
+	return decode[github.Issue](create.Response)
 }
 
 func (r *Recorder) EditIssue(ctx context.Context, repo jobs.GitHubRepo, number int, req github.IssueRequest) (*github.Issue, error) {
@@ -78,8 +80,8 @@ func (r *Recorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, 
 		return nil, err
 	}
 	var out []*github.Issue
-	for n := len(creates); n >= 1; n-- { // newest first, as GitHub lists
-		is, err := r.getIssue(ctx, repo, n)
+	for i := len(creates) - 1; i >= 0; i-- { // newest first, as GitHub lists
+		is, err := r.getIssue(ctx, repo, creates[i].Seq)
 		if err != nil {
 			return nil, err
 		}
