@@ -143,7 +143,8 @@ func TestComposeInitLetsImageUserCompleteARun(t *testing.T) {
 	srv := exec.Command("sh", "-c", entry, sentinelSvc.Entrypoint[3], "serve")
 	srv.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: imageUID, Gid: imageUID}}
 	srv.Env = append(os.Environ(), "DATABASE_URL="+storetest.URL(t), "SENTINEL_DATA_DIR="+data,
-		fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port), "SENTINEL_EXECUTOR=shell", "HOME="+base)
+		fmt.Sprintf("SENTINEL_ADDR=127.0.0.1:%d", port), "SENTINEL_EXECUTOR=shell", "HOME="+base,
+		"SENTINEL_ALLOW_LOCAL_REPOS=true") // the test's git server is on loopback
 	var logs lockedBuffer
 	srv.Stdout, srv.Stderr = &logs, &logs
 	if err := srv.Start(); err != nil {

@@ -19,8 +19,8 @@ type progress struct {
 	mu     sync.Mutex
 	out    io.Writer
 	start  time.Time
-	last   time.Time      // when a line was last printed
-	what   string         // set by setStatus
+	last   time.Time     // when a line was last printed
+	what   string        // set by setStatus
 	status func() string // when set, what the demo is doing (overrides what)
 }
 

@@ -85,7 +85,7 @@ func TestDemoStatusSaysWhereEachRunIs(t *testing.T) {
 	}
 	d.setPlaying("success", "run 1/2", sha, false)
 	d.setPlaying("oom", "run 3/3", strings.Repeat("cd", 20), false) // no run yet
-	d.setPlaying("dns", "", "", true)                                // finished, one run concluded
+	d.setPlaying("dns", "", "", true)                               // finished, one run concluded
 	if got, want := d.status(3), "1 of 3 scenarios finished, 1 runs concluded; waiting for oom run 3/3, success run 1/2 (queued)"; got != want {
 		t.Errorf("status = %q, want %q", got, want)
 	}
