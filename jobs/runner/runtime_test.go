@@ -318,8 +318,10 @@ func TestDockerUnreachableIsInfra(t *testing.T) {
 // TestDockerLimitsOnContainer: a step's limits are what docker inspect
 // shows on its container while it runs: memory without swap, nano-CPUs and
 // the pids limit.
+//
+// Not parallel: under the package's parallel Docker tests the container was
+// at times already gone when listed (seen in CI, not explained yet).
 func TestDockerLimitsOnContainer(t *testing.T) {
-	t.Parallel()
 	d := runnertest.Docker(t)
 	runID := nextRunID.Add(1)
 	limits := runner.Limits{Memory: 256 << 20, NanoCPUs: 5e8, Pids: 64}
@@ -336,7 +338,7 @@ func TestDockerLimitsOnContainer(t *testing.T) {
 		var in inspected
 		defer func() { got <- in; _ = d.Kill(ctx, runID) }()
 		list, err := d.Client().ContainerList(ctx, client.ContainerListOptions{
-			Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10))})
+			Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10), runner.LabelInstance+"="+d.Instance)})
 		if err != nil || len(list.Items) != 1 {
 			in.err = fmt.Errorf("containers: %+v (%v)", list.Items, err)
 			return

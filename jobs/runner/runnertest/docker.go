@@ -6,6 +6,7 @@ package runnertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -40,7 +41,10 @@ func Docker(t testing.TB) *runner.Docker {
 			return
 		}
 		dockerErr = runner.BuildLocalImages(ctx, d.Client(), goRoot())
-		dockerRT = d
+		// An instance of this test process's own: other processes sharing
+		// the daemon (other packages' tests, a running Sentinel) clean up
+		// their own instance's containers by run id, and run ids collide.
+		dockerRT = d.WithInstance(fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano()))
 	})
 	if dockerErr != nil {
 		// A benchmark that skipped would vanish from make bench unnoticed.
