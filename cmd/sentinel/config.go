@@ -34,16 +34,12 @@ type Config struct {
 	// a key file under DataDir is created on first use.
 	SecretKey string
 	// CacheMax caps each repository's step caches; least recently used go first.
-	CacheMax      int64
-	GitHubAppID   int64
-	GitHubKeyPEM  string
-	WebhookSecret string
-	GitHubAPIURL  string
-	SmeeURL       string
-	// NotifyURLs receive team notifications (jobs/notify.go); NotifySecret
-	// signs those not sent to Slack.
-	NotifyURLs     []string
-	NotifySecret   string
+	CacheMax       int64
+	GitHubAppID    int64
+	GitHubKeyPEM   string
+	WebhookSecret  string
+	GitHubAPIURL   string
+	SmeeURL        string
 	ShutdownGrace  time.Duration
 	MaxRunDuration time.Duration
 	LogLevel       string
@@ -61,6 +57,10 @@ type Config struct {
 	// MaxTestResults caps the test results stored per step;
 	// MaxResultFileBytes the size of a result file read.
 	MaxTestResults, MaxResultFileBytes int64
+	// NotifyURLs receive team notifications (jobs/notify.go); NotifySecret
+	// signs those not sent to Slack.
+	NotifyURLs   []string
+	NotifySecret string
 }
 
 // setting binds one variable to its flag and its field.
