@@ -226,6 +226,24 @@ func TestNotificationsDeliveredOnceUnderFaults(t *testing.T) {
 			}
 		}
 	}
+	// The same event queued again, even with other details, is refused.
+	var again NotifyEvent
+	for _, ev := range recv.accepted["/ops"] {
+		again = ev
+		break
+	}
+	again.Text = "changed"
+	if err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
+		if err := EnqueueNotify(s.ctx, s.rc, tx, again); err != nil {
+			return err
+		}
+		return EnqueueNotifySends(s.ctx, s.rc, tx, again, urls)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(`SELECT count(*) FROM river_job WHERE kind = 'notify.event'`); n != len(want) {
+		t.Errorf("notify.event jobs after queuing %s again: %d, want %d", again.ID, n, len(want))
+	}
 	// Each (event, endpoint) was queued once: River refused duplicates.
 	if n := s.count(`SELECT count(*) FROM river_job WHERE kind = 'notify.send'`); n != len(want)*len(urls) {
 		t.Errorf("notify.send jobs: %d, want %d", n, len(want)*len(urls))
