@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,6 +191,37 @@ func TestFlakyCSVErrors(t *testing.T) {
 		err := h.readFile(p)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want %q", c.body, err, c.want)
+		}
+	}
+}
+
+// TestFlakyMassFailureExcluded: a run where most of at least 10 tests failed
+// at once is not evidence (triage.MassFailure) for any of its tests, as on
+// the server.
+func TestFlakyMassFailureExcluded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("run,commit,test,outcome\n")
+	for run := 1; run <= 12; run++ {
+		for i := 0; i < 10; i++ {
+			outcome := "pass"
+			if run == 6 && i < 8 { // the runner's disk filled up
+				outcome = "fail"
+			}
+			fmt.Fprintf(&b, "%d,c%02d,pkg::T%d,%s\n", run, run, i, outcome)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "mass.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &flakyHistory{seen: map[string]bool{}}
+	if err := h.readFile(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range h.judge() {
+		const want = 1
+		if tt.Verdict != "healthy" || tt.Failures != 0 || tt.Excluded != want || tt.Runs != 12-want {
+			t.Errorf("%s: %s, %d failures in %d runs, %d excluded (want healthy, %d excluded)", tt.Test, tt.Verdict, tt.Failures, tt.Runs, tt.Excluded, want)
 		}
 	}
 }
