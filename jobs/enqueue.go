@@ -31,6 +31,10 @@ import (
 //	                                              incident.sync per incident it changed       EnqueueIncidentSync
 //	an incident opened or moved (by hand, by    incident.sync                                 EnqueueIncidentSync
 //	  the sweep, or behind its GitHub issue)
+//	  … and its opened/resolved/reopened        notify.event per event (outbox:               EnqueueIncidentSync
+//	  events not yet notified                     store.TakeIncidentNotices)                    → EnqueueNotify
+//	an analysis moves tests to flaky or broken  notify.event per test                         EnqueueNotify
+//	a notify.event runs                         notify.send per SENTINEL_NOTIFY_URL           EnqueueNotifySends
 //	a run superseded or cancelled               its River job cancelled                       CancelJob
 //	a dead job retried from the dashboard       the job available again                       RetryJob
 //
@@ -129,6 +133,31 @@ func EnqueueTriageRepo(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx,
 func EnqueueIncidentSync(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, incidentID int64) error {
 	if _, err := rc.InsertTx(ctx, tx, IncidentSyncArgs{IncidentID: incidentID}, nil); err != nil {
 		return fmt.Errorf("queue sync of incident %d: %w", incidentID, err)
+	}
+	// Every change of an incident's status queues its sync here, in the
+	// change's transaction: the place to queue its notifications too.
+	return incidentNotices(ctx, rc, tx, incidentID)
+}
+
+// EnqueueNotify queues a team notification, once per event id whatever
+// the retries of the transaction's job.
+func EnqueueNotify(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, ev NotifyEvent) error {
+	ev.Schema = NotifySchema
+	if _, err := rc.InsertTx(ctx, tx, NotifyEventArgs{ID: ev.ID, Event: ev}, nil); err != nil {
+		return fmt.Errorf("queue notification %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// EnqueueNotifySends queues one delivery of ev per endpoint, unique by
+// (event id, URL).
+func EnqueueNotifySends(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, ev NotifyEvent, urls []string) error {
+	params := make([]river.InsertManyParams, len(urls))
+	for i, u := range urls {
+		params[i] = river.InsertManyParams{Args: NotifySendArgs{ID: ev.ID, URL: u, Event: ev}}
+	}
+	if _, err := rc.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("queue deliveries of %s: %w", ev.ID, err)
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ type AnalyzeResult struct {
 	Incidents   []int64 // incidents opened or changed
 
 	installationID int64
+	notices        []NotifyEvent // tests become flaky or broken
 	trigger        store.Trigger
 	state          store.RunState
 }
@@ -97,6 +98,11 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 		}
 		for _, id := range res.Incidents {
 			if err := EnqueueIncidentSync(ctx, rc, tx, id); err != nil {
+				return err
+			}
+		}
+		for _, ev := range res.notices {
+			if err := EnqueueNotify(ctx, rc, tx, ev); err != nil {
 				return err
 			}
 		}
@@ -183,6 +189,7 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		return res, err
 	}
 	res.Transitions = fl.events
+	res.notices = testNotices(run, tests, fl.events, now)
 	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
 	if err != nil {
 		return res, err

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // IncidentEventKind is what an entry of an incident's timeline records.
@@ -83,5 +87,38 @@ func IncidentRuns(ctx context.Context, q Querier, id int64) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incident %d %w", id, err)
 	}
+	return out, nil
+}
+
+// IncidentNotice is an incident event the team is told about (opened,
+// resolved, reopened), taken once from the outbox.
+type IncidentNotice struct {
+	EventID   int64
+	Kind      IncidentEventKind
+	Message   string
+	RunID     int64
+	CreatedAt time.Time
+}
+
+// TakeIncidentNotices marks the incident's opened, resolved and reopened
+// events not yet notified as notified and returns them, oldest first. The
+// caller queues their notifications in the same transaction, so an event
+// is queued exactly once.
+func TakeIncidentNotices(ctx context.Context, q Querier, incidentID int64) ([]IncidentNotice, error) {
+	rows, err := q.Query(ctx, `UPDATE incident_events SET notified = true
+		WHERE incident_id = $1 AND NOT notified AND kind IN ('opened', 'resolved', 'reopened')
+		RETURNING id, kind, message, COALESCE(run_id, 0), created_at`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("notices of incident %d: %w", incidentID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IncidentNotice, error) {
+		var n IncidentNotice
+		err := r.Scan(&n.EventID, &n.Kind, &n.Message, &n.RunID, &n.CreatedAt)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notices of incident %d: %w", incidentID, err)
+	}
+	slices.SortFunc(out, func(a, b IncidentNotice) int { return cmp.Compare(a.EventID, b.EventID) })
 	return out, nil
 }

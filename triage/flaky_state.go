@@ -192,6 +192,16 @@ func EverFlaky(ts []Transition) bool {
 // Observations without a SHA are taken as distinct commits. It is the
 // function to measure precision and recall against labelled re-run data.
 func FlakyVerdict(obs []Observation, c FlakyConfig) bool {
+	_, _, ts := JudgeHistory(obs, c)
+	return EverFlaky(ts)
+}
+
+// JudgeHistory is FlakyVerdict's whole result: observations on a commit
+// that already had the opposite outcome are marked SameCommitFlip, then
+// the history is replayed through ClassifyHistory. It is what `sentinel
+// flaky` reports for an exported history, so offline and server verdicts
+// come from one engine.
+func JudgeHistory(obs []Observation, c FlakyConfig) (FlakyState, FlakyScore, []Transition) {
 	type seen struct{ pass, fail bool }
 	bySHA := map[string]*seen{}
 	marked := make([]Observation, len(obs))
@@ -211,6 +221,5 @@ func FlakyVerdict(obs []Observation, c FlakyConfig) bool {
 		}
 		marked[i] = o
 	}
-	_, _, ts := ClassifyHistory(marked, c, time.Time{})
-	return EverFlaky(ts)
+	return ClassifyHistory(marked, c, time.Time{})
 }

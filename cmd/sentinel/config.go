@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 )
 
@@ -56,6 +57,10 @@ type Config struct {
 	// MaxTestResults caps the test results stored per step;
 	// MaxResultFileBytes the size of a result file read.
 	MaxTestResults, MaxResultFileBytes int64
+	// NotifyURLs receive team notifications (jobs/notify.go); NotifySecret
+	// signs those not sent to Slack.
+	NotifyURLs   []string
+	NotifySecret string
 }
 
 // setting binds one variable to its flag and its field.
@@ -157,6 +162,16 @@ func settings() []setting {
 		{env: "GITHUB_WEBHOOK_SECRET", flag: "github-webhook-secret", secret: true, help: "HMAC secret of webhook deliveries", parse: str(func(c *Config) *string { return &c.WebhookSecret })},
 		{env: "GITHUB_API_URL", flag: "github-api-url", def: "https://api.github.com/", help: "REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)", parse: str(func(c *Config) *string { return &c.GitHubAPIURL })},
 		{env: "SENTINEL_SMEE_URL", flag: "smee-url", help: "forward webhooks from this smee.io channel (development)", parse: str(func(c *Config) *string { return &c.SmeeURL })},
+		{env: "SENTINEL_NOTIFY_URL", flag: "notify-url", help: "comma-separated endpoints told when an incident opens, resolves or reopens and when a test becomes flaky or broken (hooks.slack.com: Slack's payload; else a signed JSON event)", parse: func(c *Config, v string) error {
+			c.NotifyURLs = nil
+			for _, u := range strings.Split(v, ",") {
+				if u = strings.TrimSpace(u); u != "" {
+					c.NotifyURLs = append(c.NotifyURLs, u)
+				}
+			}
+			return nil
+		}},
+		{env: "SENTINEL_NOTIFY_SECRET", flag: "notify-secret", secret: true, help: "HMAC-SHA256 key signing notifications (X-Sentinel-Signature-256) to endpoints other than Slack", parse: str(func(c *Config) *string { return &c.NotifySecret })},
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
 		{env: "SENTINEL_WORKER_LOST_AFTER", flag: "worker-lost-after", def: "60s", help: "a serve or worker process silent this long is lost: another rescues its runs (heartbeats every sixth of it)", parse: dur(func(c *Config) *time.Duration { return &c.WorkerLostAfter })},
@@ -271,6 +286,13 @@ func (c *Config) Validate() error {
 	if c.SmeeURL != "" {
 		if u, err := url.Parse(c.SmeeURL); err != nil || u.Scheme != "https" && u.Scheme != "http" {
 			bad("SENTINEL_SMEE_URL", "%q is not an http(s) URL", c.SmeeURL)
+		}
+	}
+	for _, n := range c.NotifyURLs {
+		if u, err := url.Parse(n); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+			bad("SENTINEL_NOTIFY_URL", "%q is not an http(s) URL", n)
+		} else if !jobs.IsSlack(n) && c.NotifySecret == "" {
+			bad("SENTINEL_NOTIFY_SECRET", "must be set when SENTINEL_NOTIFY_URL names an endpoint other than Slack (%s): receivers verify the signature", u.Host)
 		}
 	}
 	if c.ShutdownGrace < 0 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"flag names variable", nil, []string{"-concurrency", "x"}, "$SENTINEL_CONCURRENCY"},
 		{"both secret and file", map[string]string{"GITHUB_WEBHOOK_SECRET": "a", "GITHUB_WEBHOOK_SECRET_FILE": "/x"}, nil, "GITHUB_WEBHOOK_SECRET and GITHUB_WEBHOOK_SECRET_FILE are both set"},
 		{"missing file", map[string]string{"SENTINEL_ADMIN_TOKEN_FILE": "/nonexistent/token"}, nil, "SENTINEL_ADMIN_TOKEN_FILE"},
+		{"notify url", map[string]string{"SENTINEL_NOTIFY_URL": "https://hooks.slack.com/services/T/B/X, ftp://x"}, nil, `SENTINEL_NOTIFY_URL: "ftp://x" is not an http(s) URL`},
+		{"notify without secret", map[string]string{"SENTINEL_NOTIFY_URL": "https://hooks.slack.com/services/T/B/X,https://ops.example.com/hook"}, nil, "SENTINEL_NOTIFY_SECRET: must be set when SENTINEL_NOTIFY_URL names an endpoint other than Slack (ops.example.com)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +148,19 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestConfigNotify: the URL list is split and trimmed; Slack alone needs no
+// secret.
+func TestConfigNotify(t *testing.T) {
+	c, err := load(map[string]string{"SENTINEL_NOTIFY_URL": " https://hooks.slack.com/services/T/B/X ,"})
+	if err != nil || !slices.Equal(c.NotifyURLs, []string{"https://hooks.slack.com/services/T/B/X"}) {
+		t.Fatalf("slack only: %v %q", err, c.NotifyURLs)
+	}
+	c, err = load(map[string]string{"SENTINEL_NOTIFY_URL": "https://a.example/h,https://b.example/h", "SENTINEL_NOTIFY_SECRET": "s3"})
+	if err != nil || len(c.NotifyURLs) != 2 || c.NotifySecret != "s3" {
+		t.Fatalf("signed: %v %q %q", err, c.NotifyURLs, c.NotifySecret)
 	}
 }
 

@@ -30,6 +30,9 @@ Commands:
   fingerprint [--group] [FILE]
              learn templates from the input, then print each line's fingerprint and
              template, or with --group the groups, most frequent first (stdin without FILE)
+  flaky [--json] FILE...
+             judge each test flaky, broken or healthy from exported CI history: one
+             JUnit XML or go test -json report per run, or a run,commit,test,outcome CSV
   tunnel --from https://smee.io/CHANNEL
              forward webhook deliveries from a smee.io channel to this machine
   secret set|delete|list TARGET [NAME]
@@ -103,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runTriage(rest, os.Stdin, stdout, stderr)
 	case "fingerprint":
 		return runFingerprint(rest, os.Stdin, stdout, stderr)
+	case "flaky":
+		return runFlaky(rest, stdout, stderr)
 	case "tunnel":
 		return runTunnel(ctx, rest, stdout, stderr, getenv)
 	case "secret":

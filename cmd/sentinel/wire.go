@@ -42,6 +42,10 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.IncidentSyncWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
 		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.NotifyEventWorker{DB: m.DB, URLs: m.Config.NotifyURLs, PublicURL: m.Config.PublicURL})
+		},
+		func() error { return river.AddWorkerSafely(w, &jobs.NotifySendWorker{Secret: m.Config.NotifySecret}) },
 		// periodic
 		func() error { return river.AddWorkerSafely(w, &jobs.IncidentSweepWorker{DB: m.DB, Log: m.Log}) },
 		func() error {
