@@ -343,4 +343,3 @@ func cutRunes(s string, n int) string {
 	}
 	return s[:n]
 }
-
