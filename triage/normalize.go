@@ -79,19 +79,22 @@ func normalizeOnce(s string) string {
 	}
 	// Each rule runs only when the bytes it needs are present: most log
 	// lines skip most rules.
-	if strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/") || strings.Contains(s, `\`) {
+	// Every path rule needs a "/" or a "\\": one scan rules them all out
+	// for most lines, before a dozen substring searches.
+	slash, backslash := strings.IndexByte(s, '/') >= 0, strings.IndexByte(s, '\\') >= 0
+	if backslash || slash && (strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/")) {
 		s = reTmpPath.ReplaceAllString(s, phTmp)
 		if strings.Contains(s, phTmp+"/b") {
 			// go build work directories number packages in build order.
 			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
 	}
-	if strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/") || strings.Contains(s, `\a\`) {
+	if backslash && strings.Contains(s, `\a\`) || slash && (strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/")) {
 		// CI checkouts live in different places on different runners; a
 		// path relative to the checkout is what a developer sees locally.
 		s = reWorkspace.ReplaceAllString(s, "")
 	}
-	if strings.Contains(s, "/home/") || strings.Contains(s, "/Users/") || strings.Contains(s, `\`) {
+	if backslash || slash && (strings.Contains(s, "/home/") || strings.Contains(s, "/Users/")) {
 		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasSuffix(m, `\`) {
 				return `~\`
@@ -105,7 +108,11 @@ func normalizeOnce(s string) string {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
-		if dash && hasHexRun(s, 8) {
+		// No rule below makes a hex run where there was none (each
+		// placeholder starts and ends with a non-hex byte): one scan
+		// answers both hex guards for most lines.
+		hexRun := longestHexRun(s)
+		if dash && hexRun >= 8 && hasHexRun(s, 8) {
 			s = replaceUUIDs(s)
 		}
 		if dash && colon && hasISODate(s) {
@@ -126,10 +133,10 @@ func normalizeOnce(s string) string {
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
-		if hasHexRun(s, 7) {
+		if hexRun >= 7 && hasHexRun(s, 7) {
 			s = replaceHexRuns(s)
 		}
-		if strings.IndexByte(s, '[') >= 0 {
+		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
 		if hasDottedQuad(s) {
@@ -196,27 +203,34 @@ func isStatusNumber(before string) bool {
 	if len(before) > 24 {
 		before = before[len(before)-24:]
 	}
-	var tail []byte
-	for i := len(before) - 1; i >= 0 && len(tail) < 16; i-- {
+	// A fixed array, not a growing slice: this runs for every number.
+	var buf [16]byte
+	n := 0
+	for i := len(before) - 1; i >= 0 && n < len(buf); i-- {
 		c := before[i]
 		switch {
 		case c >= 'a' && c <= 'z':
-			tail = append(tail, c)
+			buf[n] = c
+			n++
 		case c >= 'A' && c <= 'Z':
-			tail = append(tail, c+'a'-'A')
+			buf[n] = c + 'a' - 'A'
+			n++
 		case c == ' ' || c == '_' || c == '-':
 		default:
 			i = -1
 		}
 	}
+	tail := buf[:n]
 	// tail is reversed: compare with reversed words.
-	for _, w := range []string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"} {
-		if strings.HasPrefix(string(tail), w) {
+	for _, w := range statusWordsReversed {
+		if len(tail) >= len(w) && string(tail[:len(w)]) == w {
 			return true
 		}
 	}
 	return false
 }
+
+var statusWordsReversed = [...]string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"}
 
 // cutWord cuts s to at most n bytes without splitting a word: the tail of
 // a cut word could read as a number or id on its own, and normalising the
@@ -272,6 +286,40 @@ func hasHexRun(s string, n int) bool {
 		} else {
 			run = 0
 		}
+	}
+	return false
+}
+
+// longestHexRun returns the length of the longest run of hex digits in s.
+func longestHexRun(s string) int {
+	run, best := 0, 0
+	for i := 0; i < len(s); i++ {
+		if isHexByte(s[i]) {
+			run++
+			continue
+		}
+		best = max(best, run)
+		run = 0
+	}
+	return max(best, run)
+}
+
+// hasIPv6Start: "[" then up to four hex digits and ":", the start every
+// reIPv6 match has; "[INFO]" and "[ 45%]" fail it without the regexp.
+func hasIPv6Start(s string) bool {
+	for i := strings.IndexByte(s, '['); i >= 0; {
+		j := i + 1
+		for j < len(s) && j-i <= 5 && isHexByte(s[j]) {
+			j++
+		}
+		if j < len(s) && s[j] == ':' {
+			return true
+		}
+		k := strings.IndexByte(s[i+1:], '[')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
 	}
 	return false
 }

@@ -26,8 +26,18 @@ func maskTokens(s string) string {
 			continue
 		}
 		j := i
+		digitOrDash := false
 		for j < len(s) && isTokenByte(s[j]) {
+			if c := s[j]; c <= '9' && c != '.' {
+				digitOrDash = true // a digit or "-"
+			}
 			j++
+		}
+		if !digitOrDash {
+			// maskWord keeps every word with neither a digit nor a "-":
+			// most words of a line, skipped without a call.
+			i = j
+			continue
 		}
 		w := s[i:j]
 		// A sentence's full stop is not part of the word before it.
@@ -217,16 +227,31 @@ func isGeneratedSuffix(p string) bool {
 // of letters, digits and "-", the last alphabetic, as top-level domains
 // are. Two-label names are too often file or package names to tell.
 func isHostName(w string) bool {
-	if strings.Count(w, ".") < 2 || strings.IndexByte(w, '_') >= 0 {
-		return false
-	}
-	labels := strings.Split(w, ".")
-	for _, l := range labels {
-		if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+	// The same test as splitting on "." and checking each label, without
+	// the allocation: this runs for every word with a digit in it.
+	dots := 0
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '.':
+			dots++
+		case '_':
 			return false
 		}
 	}
-	tld := labels[len(labels)-1]
+	if dots < 2 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(w); i++ {
+		if i < len(w) && w[i] != '.' {
+			continue
+		}
+		if l := w[start:i]; l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	tld := w[strings.LastIndexByte(w, '.')+1:]
 	if len(tld) < 2 {
 		return false
 	}
@@ -237,7 +262,7 @@ func isHostName(w string) bool {
 	}
 	// Every label but the last holds a digit, or the first does: a
 	// numbered host in a named domain.
-	return hasDigit(labels[0])
+	return hasDigit(w[:strings.IndexByte(w, '.')])
 }
 
 // phBlob replaces base64 data: keys, signatures, tokens.
