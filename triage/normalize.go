@@ -103,15 +103,14 @@ func normalizeOnce(s string) string {
 		})
 	}
 	// Before the hex and number rules, which would take pieces of it.
-	s = maskBlobs(s)
+	s, hexRun := maskBlobs(s)
 	if strings.ContainsAny(s, "0123456789") {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
 		// No rule below makes a hex run where there was none (each
-		// placeholder starts and ends with a non-hex byte): one scan
-		// answers both hex guards for most lines.
-		hexRun := longestHexRun(s)
+		// placeholder starts and ends with a non-hex byte): maskBlobs's
+		// longest run answers both hex guards for most lines.
 		if dash && hexRun >= 8 && hasHexRun(s, 8) {
 			s = replaceUUIDs(s)
 		}
@@ -249,9 +248,7 @@ func cutWord(s string, n int) string {
 	return cut
 }
 
-func isWordByte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-}
+func isWordByte(c byte) bool { return byteClass[c]&clWord != 0 }
 
 // replaceIPv6 replaces bracketed IPv6 addresses, but not a printed Go map
 // that happens to look like one ("map[a:1:]").
@@ -288,20 +285,6 @@ func hasHexRun(s string, n int) bool {
 		}
 	}
 	return false
-}
-
-// longestHexRun returns the length of the longest run of hex digits in s.
-func longestHexRun(s string) int {
-	run, best := 0, 0
-	for i := 0; i < len(s); i++ {
-		if isHexByte(s[i]) {
-			run++
-			continue
-		}
-		best = max(best, run)
-		run = 0
-	}
-	return max(best, run)
 }
 
 // hasIPv6Start: "[" then up to four hex digits and ":", the start every

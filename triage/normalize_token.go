@@ -60,9 +60,7 @@ func maskTokens(s string) string {
 	return b.String()
 }
 
-func isTokenByte(c byte) bool {
-	return isWordByte(c) || c == '-' || c == '.'
-}
+func isTokenByte(c byte) bool { return byteClass[c]&clToken != 0 }
 
 func hasDigit(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -272,9 +270,14 @@ const phBlob = "<blob>"
 // data: 16 bytes or more, with capitals, small letters and digits, and the
 // class of character changing at least every third byte. Identifiers and
 // paths (NullPointerException2, src/main/java) change far less often.
-func maskBlobs(s string) string {
+//
+// It also returns the longest run of hex digits in s, which the hex rules'
+// guards need: hex runs lie inside base64 runs, so the same scan finds
+// them, and a blob's replacement only removes runs.
+func maskBlobs(s string) (string, int) {
 	var b *strings.Builder
 	last := 0
+	hexRun, hexBest := 0, 0
 	for i := 0; i < len(s); {
 		if !isBase64Byte(s[i]) {
 			i++
@@ -283,8 +286,15 @@ func maskBlobs(s string) string {
 		j := i
 		upper, lower, digit, switches := 0, 0, 0, 0
 		prev := 0
+		hexRun = 0
 		for ; j < len(s) && isBase64Byte(s[j]); j++ {
 			c := s[j]
+			if isHexByte(c) {
+				hexRun++
+				hexBest = max(hexBest, hexRun)
+			} else {
+				hexRun = 0
+			}
 			class := 4
 			switch {
 			case c >= 'A' && c <= 'Z':
@@ -321,12 +331,10 @@ func maskBlobs(s string) string {
 		i = j
 	}
 	if b == nil {
-		return s
+		return s, hexBest
 	}
 	b.WriteString(s[last:])
-	return b.String()
+	return b.String(), hexBest
 }
 
-func isBase64Byte(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
-}
+func isBase64Byte(c byte) bool { return byteClass[c]&clBase64 != 0 }
