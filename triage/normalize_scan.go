@@ -486,11 +486,39 @@ func replaceDurations(s string) string {
 		return e
 	}
 	return replaceAt(s, phDur, clDigit, func(s string, i int) int {
+		if !unitFollows(s, i) {
+			return -1
+		}
 		if e := durationComponent(s, i, rest); e >= 0 {
 			return e
 		}
 		return durationWords(s, i)
 	})
+}
+
+// unitFollows reports whether the number at i (digits, maybe ".digits")
+// is followed by the first byte of a unit or unit word, directly or after
+// one space: a necessary condition of both duration forms, which turns
+// away most numbers before the full match is tried.
+func unitFollows(s string, i int) bool {
+	k := digitRunEnd(s, i)
+	if unitStartAt(s, k) {
+		return true
+	}
+	return k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) && unitStartAt(s, digitRunEnd(s, k+1))
+}
+
+func unitStartAt(s string, p int) bool {
+	if p >= len(s) {
+		return false
+	}
+	switch s[p] {
+	case 'n', 'u', 0xC2, 'm', 's', 'h':
+		return true
+	case ' ', '\t', '\n', '\f', '\r':
+		return p+1 < len(s) && (s[p+1] == 'm' || s[p+1] == 's' || s[p+1] == 'h')
+	}
+	return false
 }
 
 // durationComponent matches `\d+(\.\d+)?(ns|us|µs|ms|s|m|h)` at j, then cont.

@@ -284,17 +284,29 @@ func maskBlobs(s string) (string, int) {
 			continue
 		}
 		j := i
-		upper, lower, digit, switches := 0, 0, 0, 0
-		prev := 0
 		hexRun = 0
-		for ; j < len(s) && isBase64Byte(s[j]); j++ {
-			c := s[j]
-			if isHexByte(c) {
+		for ; j < len(s); j++ {
+			cl := byteClass[s[j]]
+			if cl&clBase64 == 0 {
+				break
+			}
+			if cl&clHex != 0 {
 				hexRun++
 				hexBest = max(hexBest, hexRun)
 			} else {
 				hexRun = 0
 			}
+		}
+		if j-i < 16 {
+			// Too short for a blob: most runs are words, counted no
+			// further.
+			i = j
+			continue
+		}
+		upper, lower, digit, switches := 0, 0, 0, 0
+		prev := 0
+		for k := i; k < j; k++ {
+			c := s[k]
 			class := 4
 			switch {
 			case c >= 'A' && c <= 'Z':
