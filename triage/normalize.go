@@ -104,7 +104,7 @@ func normalizeOnce(s string) string {
 	}
 	// Before the hex and number rules, which would take pieces of it.
 	s, hexRun := maskBlobs(s)
-	if strings.ContainsAny(s, "0123456789") {
+	if hasDigit(s) {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
@@ -117,7 +117,7 @@ func normalizeOnce(s string) string {
 		if dash && colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
+		if (dash || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, '.') >= 0) && hasDateShape(s) {
 			s = replaceDates(s)
 		}
 		if colon && hasClockShape(s) {
@@ -148,7 +148,7 @@ func normalizeOnce(s string) string {
 	// Before the number rule, which would cut a host name or an id into
 	// pieces that no longer look like one.
 	s = maskTokens(s)
-	if strings.ContainsAny(s, "0123456789") {
+	if hasDigit(s) {
 		s = replaceNumbers(s)
 	}
 	s = collapseSpace(s)
@@ -198,7 +198,10 @@ func afterHTTPVersion(before string) bool {
 // that makes the number a status: "exit code 2", "exit status: 1",
 // "exitCode=137", "killed by signal 9", "status code 503".
 func isStatusNumber(before string) bool {
-	before = strings.TrimRight(before, " :=\t")
+	// strings.TrimRight(before, " :=\t") by hand: it runs for every number.
+	for len(before) > 0 && strings.IndexByte(" :=\t", before[len(before)-1]) >= 0 {
+		before = before[:len(before)-1]
+	}
 	if len(before) > 24 {
 		before = before[len(before)-24:]
 	}
@@ -340,7 +343,10 @@ func sortGoMap(m string) string {
 // cleanTerminal keeps what a terminal would finally show: the text after the
 // last carriage return, without escape sequences or other control bytes.
 func cleanTerminal(s string) string {
-	s = strings.TrimRight(s, "\r\n")
+	// By hand: strings.TrimRight builds its cutset's table on every call.
+	for len(s) > 0 && (s[len(s)-1] == '\r' || s[len(s)-1] == '\n') {
+		s = s[:len(s)-1]
+	}
 	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
 		s = s[i+1:]
 	}
