@@ -79,19 +79,22 @@ func normalizeOnce(s string) string {
 	}
 	// Each rule runs only when the bytes it needs are present: most log
 	// lines skip most rules.
-	if strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/") || strings.Contains(s, `\`) {
+	// Every path rule needs a "/" or a "\\": one scan rules them all out
+	// for most lines, before a dozen substring searches.
+	slash, backslash := strings.IndexByte(s, '/') >= 0, strings.IndexByte(s, '\\') >= 0
+	if backslash || slash && (strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/")) {
 		s = reTmpPath.ReplaceAllString(s, phTmp)
 		if strings.Contains(s, phTmp+"/b") {
 			// go build work directories number packages in build order.
 			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
 	}
-	if strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/") || strings.Contains(s, `\a\`) {
+	if backslash && strings.Contains(s, `\a\`) || slash && (strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/")) {
 		// CI checkouts live in different places on different runners; a
 		// path relative to the checkout is what a developer sees locally.
 		s = reWorkspace.ReplaceAllString(s, "")
 	}
-	if strings.Contains(s, "/home/") || strings.Contains(s, "/Users/") || strings.Contains(s, `\`) {
+	if backslash || slash && (strings.Contains(s, "/home/") || strings.Contains(s, "/Users/")) {
 		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasSuffix(m, `\`) {
 				return `~\`
@@ -100,18 +103,21 @@ func normalizeOnce(s string) string {
 		})
 	}
 	// Before the hex and number rules, which would take pieces of it.
-	s = maskBlobs(s)
-	if strings.ContainsAny(s, "0123456789") {
+	s, hexRun := maskBlobs(s)
+	if hasDigit(s) {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
-		if dash && hasHexRun(s, 8) {
+		// No rule below makes a hex run where there was none (each
+		// placeholder starts and ends with a non-hex byte): maskBlobs's
+		// longest run answers both hex guards for most lines.
+		if dash && hexRun >= 8 && hasHexRun(s, 8) {
 			s = replaceUUIDs(s)
 		}
 		if dash && colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
+		if (dash || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, '.') >= 0) && hasDateShape(s) {
 			s = replaceDates(s)
 		}
 		if colon && hasClockShape(s) {
@@ -126,10 +132,10 @@ func normalizeOnce(s string) string {
 		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
-		if hasHexRun(s, 7) {
+		if hexRun >= 7 && hasHexRun(s, 7) {
 			s = replaceHexRuns(s)
 		}
-		if strings.IndexByte(s, '[') >= 0 {
+		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
 		if hasDottedQuad(s) {
@@ -142,7 +148,7 @@ func normalizeOnce(s string) string {
 	// Before the number rule, which would cut a host name or an id into
 	// pieces that no longer look like one.
 	s = maskTokens(s)
-	if strings.ContainsAny(s, "0123456789") {
+	if hasDigit(s) {
 		s = replaceNumbers(s)
 	}
 	s = collapseSpace(s)
@@ -192,31 +198,41 @@ func afterHTTPVersion(before string) bool {
 // that makes the number a status: "exit code 2", "exit status: 1",
 // "exitCode=137", "killed by signal 9", "status code 503".
 func isStatusNumber(before string) bool {
-	before = strings.TrimRight(before, " :=\t")
+	// strings.TrimRight(before, " :=\t") by hand: it runs for every number.
+	for len(before) > 0 && strings.IndexByte(" :=\t", before[len(before)-1]) >= 0 {
+		before = before[:len(before)-1]
+	}
 	if len(before) > 24 {
 		before = before[len(before)-24:]
 	}
-	var tail []byte
-	for i := len(before) - 1; i >= 0 && len(tail) < 16; i-- {
+	// A fixed array, not a growing slice: this runs for every number.
+	var buf [16]byte
+	n := 0
+	for i := len(before) - 1; i >= 0 && n < len(buf); i-- {
 		c := before[i]
 		switch {
 		case c >= 'a' && c <= 'z':
-			tail = append(tail, c)
+			buf[n] = c
+			n++
 		case c >= 'A' && c <= 'Z':
-			tail = append(tail, c+'a'-'A')
+			buf[n] = c + 'a' - 'A'
+			n++
 		case c == ' ' || c == '_' || c == '-':
 		default:
 			i = -1
 		}
 	}
+	tail := buf[:n]
 	// tail is reversed: compare with reversed words.
-	for _, w := range []string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"} {
-		if strings.HasPrefix(string(tail), w) {
+	for _, w := range statusWordsReversed {
+		if len(tail) >= len(w) && string(tail[:len(w)]) == w {
 			return true
 		}
 	}
 	return false
 }
+
+var statusWordsReversed = [...]string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"}
 
 // cutWord cuts s to at most n bytes without splitting a word: the tail of
 // a cut word could read as a number or id on its own, and normalising the
@@ -235,9 +251,7 @@ func cutWord(s string, n int) string {
 	return cut
 }
 
-func isWordByte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-}
+func isWordByte(c byte) bool { return byteClass[c]&clWord != 0 }
 
 // replaceIPv6 replaces bracketed IPv6 addresses, but not a printed Go map
 // that happens to look like one ("map[a:1:]").
@@ -276,6 +290,26 @@ func hasHexRun(s string, n int) bool {
 	return false
 }
 
+// hasIPv6Start: "[" then up to four hex digits and ":", the start every
+// reIPv6 match has; "[INFO]" and "[ 45%]" fail it without the regexp.
+func hasIPv6Start(s string) bool {
+	for i := strings.IndexByte(s, '['); i >= 0; {
+		j := i + 1
+		for j < len(s) && j-i <= 5 && isHexByte(s[j]) {
+			j++
+		}
+		if j < len(s) && s[j] == ':' {
+			return true
+		}
+		k := strings.IndexByte(s[i+1:], '[')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	return false
+}
+
 // hexOrKeep replaces a run of hex digits only when it mixes digits and
 // letters: "deadbeef" or "accede" are words, "3f909e36" is an id.
 func hexOrKeep(m string) string {
@@ -309,7 +343,10 @@ func sortGoMap(m string) string {
 // cleanTerminal keeps what a terminal would finally show: the text after the
 // last carriage return, without escape sequences or other control bytes.
 func cleanTerminal(s string) string {
-	s = strings.TrimRight(s, "\r\n")
+	// By hand: strings.TrimRight builds its cutset's table on every call.
+	for len(s) > 0 && (s[len(s)-1] == '\r' || s[len(s)-1] == '\n') {
+		s = s[:len(s)-1]
+	}
 	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
 		s = s[i+1:]
 	}

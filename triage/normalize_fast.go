@@ -103,6 +103,4 @@ func replaceHexRuns(s string) string {
 	return b.String()
 }
 
-func isHexByte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
+func isHexByte(c byte) bool { return byteClass[c]&clHex != 0 }

@@ -8,6 +8,44 @@ import "strings"
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// byteClass answers the scanners' per-byte questions with one load each
+// instead of a chain of range tests: every byte of a line goes through
+// several of them.
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+		if alnum || b == '_' {
+			t[c] |= clWord | clToken
+		}
+		if b == '-' || b == '.' {
+			t[c] |= clToken
+		}
+		if b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
+			t[c] |= clHex
+		}
+		if b >= '0' && b <= '9' {
+			t[c] |= clDigit | clSyslog
+		}
+		if b >= 'A' && b <= 'S' {
+			t[c] |= clSyslog // a month's first letter
+		}
+		if alnum || b == '+' || b == '/' {
+			t[c] |= clBase64
+		}
+	}
+	return t
+}()
+
+const (
+	clWord   = 1 << iota // [0-9A-Za-z_], a regexp \w byte
+	clToken              // a word byte, "-" or "."
+	clHex                // [0-9a-fA-F]
+	clBase64             // [0-9A-Za-z+/]
+	clDigit              // [0-9]
+	clSyslog             // [0-9A-S], where a syslog or access log time starts
+)
+
 // hasISODate: "dddd-dd-dd" followed by "T" or " " (reDateTime).
 func hasISODate(s string) bool {
 	for i := strings.IndexByte(s, '-'); i >= 0 && i+7 < len(s); {
@@ -261,11 +299,13 @@ func matchDateTime(s string, i int) int {
 
 // replaceAt rewrites s, replacing each span match(s, i) returns (the end,
 // or -1) at positions that start a word, with ph.
-func replaceAt(s, ph string, first func(c byte) bool, match func(s string, i int) int) string {
+// first is the class of byte (clDigit, clHex, clSyslog) a match starts
+// with: a table lookup, as this test runs for every byte.
+func replaceAt(s, ph string, first uint8, match func(s string, i int) int) string {
 	var b strings.Builder
 	last, found := 0, false
 	for i := 0; i < len(s); i++ {
-		if !first(s[i]) || i > 0 && isWordByte(s[i-1]) {
+		if byteClass[s[i]]&first == 0 || i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
 		end := match(s, i)
@@ -288,15 +328,13 @@ func replaceAt(s, ph string, first func(c byte) bool, match func(s string, i int
 	return b.String()
 }
 
-func isHexDigit(c byte) bool {
-	return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
+func isHexDigit(c byte) bool { return byteClass[c]&clHex != 0 }
 
 func atWordEnd(s string, e int) bool { return e == len(s) || !isWordByte(s[e]) }
 
 // replaceUUIDs is reUUID.ReplaceAllString(s, phUUID) by hand.
 func replaceUUIDs(s string) string {
-	return replaceAt(s, phUUID, isHexDigit, func(s string, i int) int {
+	return replaceAt(s, phUUID, clHex, func(s string, i int) int {
 		j := i
 		for g, n := range []int{8, 4, 4, 4, 12} {
 			if g > 0 {
@@ -322,7 +360,7 @@ func replaceUUIDs(s string) string {
 // replaceIPv4s is reIPv4.ReplaceAllString(s, phIP) by hand:
 // `\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`.
 func replaceIPv4s(s string) string {
-	return replaceAt(s, phIP, isDigit, func(s string, i int) int {
+	return replaceAt(s, phIP, clDigit, func(s string, i int) int {
 		j := i
 		for octet := 0; octet < 4; octet++ {
 			if octet > 0 {
@@ -368,8 +406,7 @@ func replaceSyslogTimes(s string) string {
 		}
 		return -1
 	}
-	first := func(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'S' }
-	return replaceAt(s, phTime, first, func(s string, i int) int {
+	return replaceAt(s, phTime, clSyslog, func(s string, i int) int {
 		if !isDigit(s[i]) {
 			// "Dec  5 22:31:08"
 			if !isMonthAt(s, i) {
@@ -448,12 +485,40 @@ func replaceDurations(s string) string {
 		memo[j] = int32(e + 2)
 		return e
 	}
-	return replaceAt(s, phDur, isDigit, func(s string, i int) int {
+	return replaceAt(s, phDur, clDigit, func(s string, i int) int {
+		if !unitFollows(s, i) {
+			return -1
+		}
 		if e := durationComponent(s, i, rest); e >= 0 {
 			return e
 		}
 		return durationWords(s, i)
 	})
+}
+
+// unitFollows reports whether the number at i (digits, maybe ".digits")
+// is followed by the first byte of a unit or unit word, directly or after
+// one space: a necessary condition of both duration forms, which turns
+// away most numbers before the full match is tried.
+func unitFollows(s string, i int) bool {
+	k := digitRunEnd(s, i)
+	if unitStartAt(s, k) {
+		return true
+	}
+	return k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) && unitStartAt(s, digitRunEnd(s, k+1))
+}
+
+func unitStartAt(s string, p int) bool {
+	if p >= len(s) {
+		return false
+	}
+	switch s[p] {
+	case 'n', 'u', 0xC2, 'm', 's', 'h':
+		return true
+	case ' ', '\t', '\n', '\f', '\r':
+		return p+1 < len(s) && (s[p+1] == 'm' || s[p+1] == 's' || s[p+1] == 'h')
+	}
+	return false
 }
 
 // durationComponent matches `\d+(\.\d+)?(ns|us|µs|ms|s|m|h)` at j, then cont.
@@ -519,7 +584,7 @@ func durationWords(s string, i int) int {
 // `\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`.
 func replaceDates(s string) string {
 	isSep := func(c byte) bool { return c == '-' || c == '/' || c == '.' }
-	return replaceAt(s, phDate, isDigit, func(s string, i int) int {
+	return replaceAt(s, phDate, clDigit, func(s string, i int) int {
 		a := digitRunEnd(s, i)
 		if a-i == 4 && a < len(s) && isSep(s[a]) {
 			b := digitRunEnd(s, a+1)

@@ -26,8 +26,18 @@ func maskTokens(s string) string {
 			continue
 		}
 		j := i
+		digitOrDash := false
 		for j < len(s) && isTokenByte(s[j]) {
+			if c := s[j]; c <= '9' && c != '.' {
+				digitOrDash = true // a digit or "-"
+			}
 			j++
+		}
+		if !digitOrDash {
+			// maskWord keeps every word with neither a digit nor a "-":
+			// most words of a line, skipped without a call.
+			i = j
+			continue
 		}
 		w := s[i:j]
 		// A sentence's full stop is not part of the word before it.
@@ -50,9 +60,7 @@ func maskTokens(s string) string {
 	return b.String()
 }
 
-func isTokenByte(c byte) bool {
-	return isWordByte(c) || c == '-' || c == '.'
-}
+func isTokenByte(c byte) bool { return byteClass[c]&clToken != 0 }
 
 func hasDigit(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -217,16 +225,31 @@ func isGeneratedSuffix(p string) bool {
 // of letters, digits and "-", the last alphabetic, as top-level domains
 // are. Two-label names are too often file or package names to tell.
 func isHostName(w string) bool {
-	if strings.Count(w, ".") < 2 || strings.IndexByte(w, '_') >= 0 {
-		return false
-	}
-	labels := strings.Split(w, ".")
-	for _, l := range labels {
-		if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+	// The same test as splitting on "." and checking each label, without
+	// the allocation: this runs for every word with a digit in it.
+	dots := 0
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '.':
+			dots++
+		case '_':
 			return false
 		}
 	}
-	tld := labels[len(labels)-1]
+	if dots < 2 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(w); i++ {
+		if i < len(w) && w[i] != '.' {
+			continue
+		}
+		if l := w[start:i]; l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	tld := w[strings.LastIndexByte(w, '.')+1:]
 	if len(tld) < 2 {
 		return false
 	}
@@ -237,7 +260,7 @@ func isHostName(w string) bool {
 	}
 	// Every label but the last holds a digit, or the first does: a
 	// numbered host in a named domain.
-	return hasDigit(labels[0])
+	return hasDigit(w[:strings.IndexByte(w, '.')])
 }
 
 // phBlob replaces base64 data: keys, signatures, tokens.
@@ -247,19 +270,43 @@ const phBlob = "<blob>"
 // data: 16 bytes or more, with capitals, small letters and digits, and the
 // class of character changing at least every third byte. Identifiers and
 // paths (NullPointerException2, src/main/java) change far less often.
-func maskBlobs(s string) string {
+//
+// It also returns the longest run of hex digits in s, which the hex rules'
+// guards need: hex runs lie inside base64 runs, so the same scan finds
+// them, and a blob's replacement only removes runs.
+func maskBlobs(s string) (string, int) {
 	var b *strings.Builder
 	last := 0
+	hexRun, hexBest := 0, 0
 	for i := 0; i < len(s); {
 		if !isBase64Byte(s[i]) {
 			i++
 			continue
 		}
 		j := i
+		hexRun = 0
+		for ; j < len(s); j++ {
+			cl := byteClass[s[j]]
+			if cl&clBase64 == 0 {
+				break
+			}
+			if cl&clHex != 0 {
+				hexRun++
+				hexBest = max(hexBest, hexRun)
+			} else {
+				hexRun = 0
+			}
+		}
+		if j-i < 16 {
+			// Too short for a blob: most runs are words, counted no
+			// further.
+			i = j
+			continue
+		}
 		upper, lower, digit, switches := 0, 0, 0, 0
 		prev := 0
-		for ; j < len(s) && isBase64Byte(s[j]); j++ {
-			c := s[j]
+		for k := i; k < j; k++ {
+			c := s[k]
 			class := 4
 			switch {
 			case c >= 'A' && c <= 'Z':
@@ -296,12 +343,10 @@ func maskBlobs(s string) string {
 		i = j
 	}
 	if b == nil {
-		return s
+		return s, hexBest
 	}
 	b.WriteString(s[last:])
-	return b.String()
+	return b.String(), hexBest
 }
 
-func isBase64Byte(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
-}
+func isBase64Byte(c byte) bool { return byteClass[c]&clBase64 != 0 }

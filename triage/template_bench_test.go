@@ -148,3 +148,21 @@ func TestDistinctMessagesAreStored(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// BenchmarkNormalizeLog measures Normalize alone over the lines of the
+// fingerprint benchmark's log, per CPU.
+func BenchmarkNormalizeLog(b *testing.B) {
+	data := fingerprintLog(b, 8<<20)
+	lines := strings.Split(string(data), "\n")
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for _, l := range lines {
+			Normalize(l)
+		}
+	}
+	b.StopTimer()
+	cpuPerOp := (cpuTime() - cpu0).Seconds() / float64(b.N)
+	b.ReportMetric(float64(len(data))/cpuPerOp/1e6, "MB/s-per-cpu")
+}

@@ -1,0 +1,345 @@
+package normref
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNormalizedLen bounds a normalised message (bytes, cut on a rune boundary).
+const MaxNormalizedLen = 512
+
+// Placeholders that replace the values normalisation removes. None of them
+// contains a digit or hex run, so normalising twice changes nothing.
+const (
+	phNum  = "<n>"
+	phHex  = "<hex>"
+	phUUID = "<uuid>"
+	phTime = "<time>"
+	phDate = "<date>"
+	phDur  = "<dur>"
+	phIP   = "<ip>"
+	phTmp  = "<tmp>"
+)
+
+// The order matters: wider shapes (UUIDs, timestamps, IPs, durations) are
+// replaced before the bare-number rule would cut them into pieces.
+var (
+	reANSI       = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]`)
+	reUUID       = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+	reDateTime   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`)
+	reDate       = regexp.MustCompile(`\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`)
+	reSyslogTime = regexp.MustCompile(`\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}\b|\b\d{2}/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d{2}:\d{2}:\d{2}( [+-]\d{4})?`)
+	reTime       = regexp.MustCompile(`\b\d{1,2}:\d{2}:\d{2}([.,]\d+)?(Z|\s?[AP]M\b)?`)
+	reTmpPath    = regexp.MustCompile(`(/private)?(/var/folders/[^/\s]+/[^/\s]+/T|/tmp|/var/tmp|/dev/shm)/[^/\s:'"()\[\]<>]+|(?i)\b[a-z]:\\Users\\[^\\\s]+\\AppData\\Local\\Temp\\[^\\\s:'"]+`)
+	reWorkspace  = regexp.MustCompile(`(?:/home/runner/work|/Users/runner/work|/home/[^/\s]+/actions-runner/_work)/[^/\s]+/[^/\s]+/|/github/workspace/|/builds/[^/\s]+/[^/\s]+/|/var/lib/jenkins/workspace/[^/\s]+/|/drone/src/|/go/src/[^/\s]+/[^/\s]+/[^/\s]+/|(?i)\b[a-z]:\\a\\[^\\\s]+\\[^\\\s]+\\`)
+	reGoBuildDir = regexp.MustCompile(`<tmp>/b\d+\b`)
+	reHome       = regexp.MustCompile(`(/home|/Users)/[^/\s:'"<>]+/|(?i)\b[a-z]:\\Users\\[^\\\s:'"]+\\`)
+	reHex0x      = regexp.MustCompile(`0[xX][0-9a-fA-F]+`)
+	reHexRun     = regexp.MustCompile(`\b[0-9a-fA-F]{7,}\b`)
+	reIPv6       = regexp.MustCompile(`\[(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}\](?::\d+)?`)
+	reIPv4       = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
+	reDuration   = regexp.MustCompile(`\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h)(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))*\b|\b\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b`)
+	reNumber     = regexp.MustCompile(`\b\d+([.,]\d+)*\b`)
+	reGoMap      = regexp.MustCompile(`map\[[^\[\]]*\]`)
+	reSpaceRun   = regexp.MustCompile(`\s+`)
+)
+
+// Normalize rewrites a log or failure message so that two occurrences of the
+// same cause compare equal across runs, machines and days: it strips terminal
+// escapes and carriage-return progress output, and replaces timestamps,
+// dates, UUIDs, hex ids and addresses, IPs and ports, temporary and home
+// directories, durations and other numbers with fixed placeholders, and
+// sorts the entries of printed Go maps. Identifiers, file names and error
+// words are kept. Normalize is idempotent.
+func Normalize(s string) string {
+	if len(s) > 4*MaxNormalizedLen {
+		s = cutRunes(s, 4*MaxNormalizedLen)
+	}
+	s = normalizeOnce(s)
+	// A cut can leave text that normalises differently (a word's tail
+	// reads as a number); normalise the cut text again until it is stable.
+	for i := 0; len(s) > MaxNormalizedLen && i < 4; i++ {
+		s = normalizeOnce(cutWord(s, MaxNormalizedLen))
+	}
+	if len(s) > MaxNormalizedLen {
+		s = strings.TrimSpace(cutWord(s, MaxNormalizedLen))
+	}
+	return s
+}
+
+func normalizeOnce(s string) string {
+	s = cleanTerminal(s)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	// Each rule runs only when the bytes it needs are present: most log
+	// lines skip most rules.
+	if strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/") || strings.Contains(s, `\`) {
+		s = reTmpPath.ReplaceAllString(s, phTmp)
+		if strings.Contains(s, phTmp+"/b") {
+			// go build work directories number packages in build order.
+			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
+		}
+	}
+	if strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/") || strings.Contains(s, `\a\`) {
+		// CI checkouts live in different places on different runners; a
+		// path relative to the checkout is what a developer sees locally.
+		s = reWorkspace.ReplaceAllString(s, "")
+	}
+	if strings.Contains(s, "/home/") || strings.Contains(s, "/Users/") || strings.Contains(s, `\`) {
+		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.HasSuffix(m, `\`) {
+				return `~\`
+			}
+			return "~/"
+		})
+	}
+	// Before the hex and number rules, which would take pieces of it.
+	s = maskBlobs(s)
+	if strings.ContainsAny(s, "0123456789") {
+		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
+		// The guards below are necessary conditions of each pattern,
+		// checked by hand because the patterns cost far more to run.
+		if dash && hasHexRun(s, 8) {
+			s = replaceUUIDs(s)
+		}
+		if dash && colon && hasISODate(s) {
+			s = replaceDateTimes(s)
+		}
+		if (dash || strings.ContainsAny(s, "/.")) && hasDateShape(s) {
+			s = replaceDates(s)
+		}
+		if colon && hasClockShape(s) {
+			// syslog's "Dec  5 22:31:08" and the access log's
+			// "05/Dec/2026:22:31:08 +0000" name the month: logs
+			// spanning two months must not split on it.
+			if hasMonthName(s) {
+				s = replaceSyslogTimes(s)
+			}
+			s = replaceClockTimes(s)
+		}
+		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
+			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
+		}
+		if hasHexRun(s, 7) {
+			s = replaceHexRuns(s)
+		}
+		if strings.IndexByte(s, '[') >= 0 {
+			s = replaceIPv6(s)
+		}
+		if hasDottedQuad(s) {
+			s = replaceIPv4s(s)
+		}
+		if hasDurationShape(s) {
+			s = replaceDurations(s)
+		}
+	}
+	// Before the number rule, which would cut a host name or an id into
+	// pieces that no longer look like one.
+	s = maskTokens(s)
+	if strings.ContainsAny(s, "0123456789") {
+		s = replaceNumbers(s)
+	}
+	s = collapseSpace(s)
+	if strings.Contains(s, "map[") {
+		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
+	}
+	return s
+}
+
+// replaceNumbers replaces numbers, but keeps an exit code, exit status,
+// signal or status code: 1 and 137 are different causes.
+func replaceNumbers(s string) string {
+	locs := findNumbers(s)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, l := range locs {
+		if isStatusNumber(s[:l[0]]) || l[1]-l[0] == 3 && s[l[0]] >= '1' && s[l[0]] <= '5' && afterHTTPVersion(s[:l[0]]) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(phNum)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// afterHTTPVersion reports whether before ends in an HTTP version, as the
+// status of a response line or an access log entry follows it:
+// `HTTP/1.1 503` or `"GET /x HTTP/1.1" 404`.
+func afterHTTPVersion(before string) bool {
+	before = strings.TrimRight(before, " ")
+	before = strings.TrimSuffix(before, `"`)
+	i := strings.LastIndex(before, "HTTP/")
+	if i < 0 {
+		return false
+	}
+	v := before[i+len("HTTP/"):]
+	return len(v) >= 1 && len(v) <= 3 && strings.Trim(v, "0123456789.") == ""
+}
+
+// isStatusNumber reports whether the text before a number ends in a word
+// that makes the number a status: "exit code 2", "exit status: 1",
+// "exitCode=137", "killed by signal 9", "status code 503".
+func isStatusNumber(before string) bool {
+	before = strings.TrimRight(before, " :=\t")
+	if len(before) > 24 {
+		before = before[len(before)-24:]
+	}
+	var tail []byte
+	for i := len(before) - 1; i >= 0 && len(tail) < 16; i-- {
+		c := before[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			tail = append(tail, c)
+		case c >= 'A' && c <= 'Z':
+			tail = append(tail, c+'a'-'A')
+		case c == ' ' || c == '_' || c == '-':
+		default:
+			i = -1
+		}
+	}
+	// tail is reversed: compare with reversed words.
+	for _, w := range []string{"edoctixe", "edochtiwdetixe", "sutats", "edocsutats", "langis", "edocnruter", "ptth"} {
+		if strings.HasPrefix(string(tail), w) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutWord cuts s to at most n bytes without splitting a word: the tail of
+// a cut word could read as a number or id on its own, and normalising the
+// result again would change it.
+func cutWord(s string, n int) string {
+	cut := cutRunes(s, n)
+	if len(cut) < len(s) && isWordByte(s[len(cut)]) {
+		i := len(cut)
+		for i > 0 && isWordByte(cut[i-1]) {
+			i--
+		}
+		if i > 0 {
+			cut = cut[:i]
+		}
+	}
+	return cut
+}
+
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// replaceIPv6 replaces bracketed IPv6 addresses, but not a printed Go map
+// that happens to look like one ("map[a:1:]").
+func replaceIPv6(s string) string {
+	locs := reIPv6.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		if strings.HasSuffix(s[:l[0]], "map") {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(phIP)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// hasHexRun reports whether s has n hex digits in a row.
+func hasHexRun(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// hexOrKeep replaces a run of hex digits only when it mixes digits and
+// letters: "deadbeef" or "accede" are words, "3f909e36" is an id.
+func hexOrKeep(m string) string {
+	digit, letter := false, false
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if c >= '0' && c <= '9' {
+			digit = true
+		} else {
+			letter = true
+		}
+	}
+	if digit && letter {
+		return phHex
+	}
+	return m
+}
+
+// sortGoMap orders the entries of a printed Go map, whose iteration order
+// is random from one run to the next.
+func sortGoMap(m string) string {
+	inner := strings.TrimSpace(m[len("map[") : len(m)-1])
+	if inner == "" {
+		return "map[]"
+	}
+	parts := strings.Fields(inner)
+	sort.Strings(parts)
+	return "map[" + strings.Join(parts, " ") + "]"
+}
+
+// cleanTerminal keeps what a terminal would finally show: the text after the
+// last carriage return, without escape sequences or other control bytes.
+func cleanTerminal(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
+		s = s[i+1:]
+	}
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		s = reANSI.ReplaceAllString(s, "")
+	}
+	if hasControl(s) {
+		s = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return s
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// cutRunes returns at most n bytes of s without splitting a UTF-8 sequence.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,544 @@
+package normref
+
+import "strings"
+
+// Hand-written scanners for the hot paths of normalisation. Each guard is
+// a necessary condition of the pattern it protects, so skipping the
+// pattern when the guard fails changes no output.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// hasISODate: "dddd-dd-dd" followed by "T" or " " (reDateTime).
+func hasISODate(s string) bool {
+	for i := strings.IndexByte(s, '-'); i >= 0 && i+7 < len(s); {
+		if i >= 4 && isDigit(s[i-1]) && isDigit(s[i-4]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == '-' &&
+			isDigit(s[i+4]) && isDigit(s[i+5]) && (s[i+6] == 'T' || s[i+6] == ' ') {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// hasDateShape: a digit, a separator, one or two digits, a separator, a
+// digit (reDate).
+func hasDateShape(s string) bool {
+	for i := 1; i+4 < len(s); i++ {
+		c := s[i]
+		if (c == '-' || c == '/' || c == '.') && isDigit(s[i-1]) && isDigit(s[i+1]) {
+			j := i + 2
+			if isDigit(s[j]) {
+				j++
+			}
+			if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasClockShape: "d:dd:dd" (reTime, reSyslogTime).
+func hasClockShape(s string) bool {
+	for i := 1; i+5 < len(s); i++ {
+		if s[i] == ':' && isDigit(s[i-1]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasMonthName: an English month abbreviation followed by a space or "/"
+// (reSyslogTime).
+func hasMonthName(s string) bool {
+	for i := 0; i+3 < len(s); i++ {
+		c := s[i]
+		if c < 'A' || c > 'S' || s[i+3] != ' ' && s[i+3] != '/' {
+			continue
+		}
+		// Substrings starting with a capital here are exactly the months.
+		if strings.Contains("JanFebMarAprMayJunJulAugSepOctNovDec", s[i:i+3]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDottedQuad: three "d.d" in one run of digits and dots (reIPv4).
+func hasDottedQuad(s string) bool {
+	dots := 0
+	for i := 1; i+1 < len(s); i++ {
+		switch {
+		case s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]):
+			if dots++; dots >= 3 {
+				return true
+			}
+		case s[i] != '.' && !isDigit(s[i]):
+			dots = 0
+		}
+	}
+	return false
+}
+
+// hasDurationShape: a digit followed by a unit's first byte, directly or
+// after one space (reDuration).
+func hasDurationShape(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if !isDigit(s[i]) {
+			continue
+		}
+		switch c := s[i+1]; c {
+		case 'n', 'u', 'm', 's', 'h', 0xC2:
+			return true
+		case ' ', '\t', '\n', '\f', '\r', '\v':
+			if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// findNumbers returns the spans of reNumber, `\b\d+([.,]\d+)*\b`, found by
+// hand: a run of digits at a word boundary, with as many ".d" or ",d"
+// groups as still end at a word boundary.
+func findNumbers(s string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		end := -1
+		if j == len(s) || !isWordByte(s[j]) {
+			end = j
+		}
+		for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+			j++
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			if j == len(s) || !isWordByte(s[j]) {
+				end = j
+			}
+		}
+		if end < 0 {
+			// No boundary after: the run is part of a word; skip it.
+			for i+1 < len(s) && isWordByte(s[i+1]) {
+				i++
+			}
+			continue
+		}
+		out = append(out, [2]int{i, end})
+		i = end - 1
+	}
+	return out
+}
+
+// collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
+func collapseSpace(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t', '\n', '\f', '\r':
+			clean = false
+		case ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				clean = false
+			}
+		}
+		if !clean {
+			break
+		}
+	}
+	if clean {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\t', '\n', '\f', '\r', ' ':
+			space = true
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+		}
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// replaceDateTimes is reDateTime.ReplaceAllString(s, phTime) by hand:
+// `\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`.
+func replaceDateTimes(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+16 <= len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		end := matchDateTime(s, i)
+		if end < 0 {
+			continue
+		}
+		if b.Len() == 0 && last == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(phTime)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func digitsAt(s string, i, n int) bool {
+	if i+n > len(s) {
+		return false
+	}
+	for k := i; k < i+n; k++ {
+		if !isDigit(s[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchDateTime returns the end of a date and time starting at i, or -1.
+func matchDateTime(s string, i int) int {
+	if !digitsAt(s, i, 4) || s[i+4] != '-' || !digitsAt(s, i+5, 2) || s[i+7] != '-' || !digitsAt(s, i+8, 2) ||
+		s[i+10] != 'T' && s[i+10] != ' ' || !digitsAt(s, i+11, 2) || s[i+13] != ':' || !digitsAt(s, i+14, 2) {
+		return -1
+	}
+	j := i + 16
+	if j+2 < len(s) && s[j] == ':' && digitsAt(s, j+1, 2) {
+		j += 3
+		if j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+			j += 2
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+		}
+	}
+	if j < len(s) {
+		switch s[j] {
+		case 'Z':
+			j++
+		case '+', '-':
+			k := j + 1
+			if digitsAt(s, k, 2) {
+				k += 2
+				atBoundary := func(e int) bool { return e == len(s) || !isWordByte(s[e]) }
+				switch {
+				case k < len(s) && s[k] == ':' && digitsAt(s, k+1, 2) && atBoundary(k+3):
+					j = k + 3
+				case digitsAt(s, k, 2) && atBoundary(k+2):
+					j = k + 2
+				}
+			}
+		}
+	}
+	return j
+}
+
+// replaceAt rewrites s, replacing each span match(s, i) returns (the end,
+// or -1) at positions that start a word, with ph.
+func replaceAt(s, ph string, first func(c byte) bool, match func(s string, i int) int) string {
+	var b strings.Builder
+	last, found := 0, false
+	for i := 0; i < len(s); i++ {
+		if !first(s[i]) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		end := match(s, i)
+		if end < 0 {
+			continue
+		}
+		if !found {
+			b.Grow(len(s))
+			found = true
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(ph)
+		last = end
+		i = end - 1
+	}
+	if !found {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isHexDigit(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func atWordEnd(s string, e int) bool { return e == len(s) || !isWordByte(s[e]) }
+
+// replaceUUIDs is reUUID.ReplaceAllString(s, phUUID) by hand.
+func replaceUUIDs(s string) string {
+	return replaceAt(s, phUUID, isHexDigit, func(s string, i int) int {
+		j := i
+		for g, n := range []int{8, 4, 4, 4, 12} {
+			if g > 0 {
+				if j >= len(s) || s[j] != '-' {
+					return -1
+				}
+				j++
+			}
+			for k := 0; k < n; k++ {
+				if j >= len(s) || !isHexDigit(s[j]) {
+					return -1
+				}
+				j++
+			}
+		}
+		if !atWordEnd(s, j) {
+			return -1
+		}
+		return j
+	})
+}
+
+// replaceIPv4s is reIPv4.ReplaceAllString(s, phIP) by hand:
+// `\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`.
+func replaceIPv4s(s string) string {
+	return replaceAt(s, phIP, isDigit, func(s string, i int) int {
+		j := i
+		for octet := 0; octet < 4; octet++ {
+			if octet > 0 {
+				if j >= len(s) || s[j] != '.' {
+					return -1
+				}
+				j++
+			}
+			k := j
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			if k == j || k-j > 3 {
+				return -1
+			}
+			j = k
+		}
+		if j+1 < len(s) && s[j] == ':' && isDigit(s[j+1]) {
+			k := j + 1
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			if atWordEnd(s, k) {
+				return k
+			}
+		}
+		if !atWordEnd(s, j) {
+			return -1
+		}
+		return j
+	})
+}
+
+func isMonthAt(s string, i int) bool {
+	return i+3 <= len(s) && s[i] >= 'A' && s[i] <= 'S' && strings.Contains("JanFebMarAprMayJunJulAugSepOctNovDec", s[i:i+3])
+}
+
+// replaceSyslogTimes is reSyslogTime.ReplaceAllString(s, phTime) by hand.
+func replaceSyslogTimes(s string) string {
+	clock := func(s string, j int) int { // dd:dd:dd
+		if digitsAt(s, j, 2) && j+2 < len(s) && s[j+2] == ':' && digitsAt(s, j+3, 2) && j+5 < len(s) && s[j+5] == ':' && digitsAt(s, j+6, 2) {
+			return j + 8
+		}
+		return -1
+	}
+	first := func(c byte) bool { return isDigit(c) || c >= 'A' && c <= 'S' }
+	return replaceAt(s, phTime, first, func(s string, i int) int {
+		if !isDigit(s[i]) {
+			// "Dec  5 22:31:08"
+			if !isMonthAt(s, i) {
+				return -1
+			}
+			j := i + 3
+			spaces := 0
+			for j < len(s) && s[j] == ' ' && spaces < 2 {
+				j++
+				spaces++
+			}
+			if spaces == 0 {
+				return -1
+			}
+			k := j
+			for k < len(s) && isDigit(s[k]) && k-j < 2 {
+				k++
+			}
+			if k == j || k >= len(s) || s[k] != ' ' {
+				return -1
+			}
+			end := clock(s, k+1)
+			if end < 0 || !atWordEnd(s, end) {
+				return -1
+			}
+			return end
+		}
+		// "05/Dec/2026:22:31:08 +0000"
+		if !digitsAt(s, i, 2) || i+2 >= len(s) || s[i+2] != '/' || !isMonthAt(s, i+3) || i+6 >= len(s) || s[i+6] != '/' ||
+			!digitsAt(s, i+7, 4) || i+11 >= len(s) || s[i+11] != ':' {
+			return -1
+		}
+		end := clock(s, i+12)
+		if end < 0 {
+			return -1
+		}
+		if end+5 < len(s)+0 && s[end] == ' ' && (s[end+1] == '+' || s[end+1] == '-') && digitsAt(s, end+2, 4) {
+			end += 6
+		}
+		return end
+	})
+}
+
+func digitRunEnd(s string, j int) int {
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	return j
+}
+
+var durationUnits = []string{"ns", "us", "µs", "ms", "s", "m", "h"}
+
+// replaceDurations is reDuration.ReplaceAllString(s, phDur) by hand, with
+// the pattern's order of preference: a number and a unit, repeated
+// ("2m30.5s"), or a number and a unit word ("3 seconds").
+func replaceDurations(s string) string {
+	// What follows a component at j does not depend on where the match
+	// began: remember it, or a long chain that fails at its end ("1.1ms"
+	// repeated, then a letter) is walked again from every start in it.
+	var memo []int32
+	var rest func(s string, j int) int
+	rest = func(s string, j int) int {
+		if memo == nil {
+			memo = make([]int32, len(s)+1)
+		}
+		if memo[j] != 0 {
+			return int(memo[j]) - 2
+		}
+		e := -1
+		if j < len(s) && isDigit(s[j]) {
+			e = durationComponent(s, j, rest)
+		}
+		if e < 0 && atWordEnd(s, j) {
+			e = j
+		}
+		memo[j] = int32(e + 2)
+		return e
+	}
+	return replaceAt(s, phDur, isDigit, func(s string, i int) int {
+		if e := durationComponent(s, i, rest); e >= 0 {
+			return e
+		}
+		return durationWords(s, i)
+	})
+}
+
+// durationComponent matches `\d+(\.\d+)?(ns|us|µs|ms|s|m|h)` at j, then cont.
+func durationComponent(s string, j int, cont func(string, int) int) int {
+	k := digitRunEnd(s, j)
+	if k == j {
+		return -1
+	}
+	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
+		if e := durationUnit(s, digitRunEnd(s, k+1), cont); e >= 0 {
+			return e
+		}
+	}
+	return durationUnit(s, k, cont)
+}
+
+func durationUnit(s string, j int, cont func(string, int) int) int {
+	for _, u := range durationUnits {
+		if strings.HasPrefix(s[j:], u) {
+			if e := cont(s, j+len(u)); e >= 0 {
+				return e
+			}
+		}
+	}
+	return -1
+}
+
+var durationWordList = []string{"millisecond", "second", "sec", "minute", "min", "hour"}
+
+// durationWords matches `\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b` at i.
+func durationWords(s string, i int) int {
+	k := digitRunEnd(s, i)
+	ends := []int{}
+	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
+		ends = append(ends, digitRunEnd(s, k+1))
+	}
+	ends = append(ends, k)
+	for _, n := range ends {
+		starts := []int{}
+		if n < len(s) && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\f' || s[n] == '\r') {
+			starts = append(starts, n+1)
+		}
+		starts = append(starts, n)
+		for _, w := range starts {
+			for _, word := range durationWordList {
+				if !strings.HasPrefix(s[w:], word) {
+					continue
+				}
+				e := w + len(word)
+				if e < len(s) && s[e] == 's' && atWordEnd(s, e+1) {
+					return e + 1
+				}
+				if atWordEnd(s, e) {
+					return e
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// replaceDates is reDate.ReplaceAllString(s, phDate) by hand:
+// `\b(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\b`.
+func replaceDates(s string) string {
+	isSep := func(c byte) bool { return c == '-' || c == '/' || c == '.' }
+	return replaceAt(s, phDate, isDigit, func(s string, i int) int {
+		a := digitRunEnd(s, i)
+		if a-i == 4 && a < len(s) && isSep(s[a]) {
+			b := digitRunEnd(s, a+1)
+			if n := b - a - 1; n >= 1 && n <= 2 && b < len(s) && isSep(s[b]) {
+				c := digitRunEnd(s, b+1)
+				if n := c - b - 1; n >= 1 && n <= 2 && atWordEnd(s, c) {
+					return c
+				}
+			}
+		}
+		if n := a - i; n >= 1 && n <= 2 && a < len(s) && s[a] == '/' {
+			b := digitRunEnd(s, a+1)
+			if n := b - a - 1; n >= 1 && n <= 2 && b < len(s) && s[b] == '/' {
+				c := digitRunEnd(s, b+1)
+				if c-b-1 == 4 && atWordEnd(s, c) {
+					return c
+				}
+			}
+		}
+		return -1
+	})
+}

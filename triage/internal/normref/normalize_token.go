@@ -1,0 +1,307 @@
+package normref
+
+import "strings"
+
+// Placeholders of the token pass. Like the others they hold no digit, so a
+// second pass finds nothing left to replace.
+const (
+	phID   = "<id>"
+	phHost = "<host>"
+)
+
+// maskTokens replaces the identifiers the pattern rules cannot see because
+// they are glued to words: numbers joined by "_" (blk_1234, job_2026_0412),
+// parts that mix letters and digits the way generated ids do (x2kqz,
+// 7d9f8b6c4, node12a, web01), Kubernetes generated name suffixes, and host
+// names with a digit in them. A word is a run of letters, digits, "_", "-"
+// and "."; words without a digit are kept, as are error codes (E0425,
+// TS2304), names with a plain trailing number (int64, sha256, ssh2), units
+// (64kB) and file names, so the tokens that tell causes apart survive.
+func maskTokens(s string) string {
+	var b *strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isTokenByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isTokenByte(s[j]) {
+			j++
+		}
+		w := s[i:j]
+		// A sentence's full stop is not part of the word before it.
+		w = strings.TrimRight(w, ".")
+		if m, changed := maskWord(w); changed {
+			if b == nil {
+				b = &strings.Builder{}
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(m)
+			last = i + len(w)
+		}
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isTokenByte(c byte) bool {
+	return isWordByte(c) || c == '-' || c == '.'
+}
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// maskWord masks one word's variable parts; changed is false when it keeps
+// the word as it is.
+func maskWord(w string) (string, bool) {
+	if !hasDigit(w) {
+		if strings.IndexByte(w, '-') < 0 || !hasGeneratedPart(w) {
+			return w, false
+		}
+	}
+	if isHostName(w) {
+		return phHost, true
+	}
+	signed := false
+	if i := strings.Index(w, "_-"); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
+		// blk_-1608999687919862906 and blk_38865049064139660 are the
+		// same kind of id: the sign is part of the value.
+		w = w[:i+1] + w[i+2:]
+		signed = true
+	}
+	// The builder starts at the first variable part: most words with a
+	// digit (file.go:12's "go", v1.2) keep every part.
+	var b strings.Builder
+	changed := false
+	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
+	dashParts := strings.IndexByte(w, '-') >= 0
+	for i := 0; i <= len(w); i++ {
+		if i < len(w) && w[i] != '.' && w[i] != '_' && w[i] != '-' {
+			continue
+		}
+		part := w[start:i]
+		sep := byte(0)
+		if start > 0 {
+			sep = w[start-1]
+		}
+		next := byte(0)
+		if i < len(w) {
+			next = w[i]
+		}
+		if ph := variablePart(part, sep, next, dashParts); ph != "" {
+			if !changed {
+				b.Grow(len(w))
+				changed = true
+			}
+			b.WriteString(w[kept:start])
+			b.WriteString(ph)
+			kept = i
+		}
+		start = i + 1
+	}
+	if !changed {
+		return w, signed
+	}
+	b.WriteString(w[kept:])
+	return b.String(), true
+}
+
+// variablePart returns the placeholder for a variable part of a word, or ""
+// to keep it. sep and next are the separators around the part (0 at the
+// word's ends); dashed says the word has a "-" in it.
+func variablePart(p string, sep, next byte, dashed bool) string {
+	if p == "" {
+		return ""
+	}
+	letters, digits, upper, transitions := 0, 0, 0, 0
+	hexOnly := true
+	prevDigit := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		isDigit := c >= '0' && c <= '9'
+		if isDigit {
+			digits++
+		} else {
+			letters++
+			if c >= 'A' && c <= 'Z' {
+				upper++
+			}
+			if !(c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				hexOnly = false
+			}
+		}
+		if i > 0 && isDigit != prevDigit {
+			transitions++
+		}
+		prevDigit = isDigit
+	}
+	switch {
+	case digits == 0:
+		// A Kubernetes generated name: a random suffix in the alphabet
+		// it draws from, which has no vowels.
+		if dashed && sep == '-' && next == 0 && isGeneratedSuffix(p) {
+			return phID
+		}
+		if dashed && sep == '-' && next == '-' && len(p) >= 8 && isGeneratedSuffix(p) {
+			return phID
+		}
+		return ""
+	case letters == 0:
+		// Plain numbers after a space or "-" are the number rule's; the
+		// ones it cannot see are glued by "_" or inside a dotted name.
+		if sep == '_' || next == '_' {
+			return phNum
+		}
+		return ""
+	case upper == letters && transitions == 1 && p[0] >= 'A' && p[0] <= 'Z':
+		return "" // an error or rule code: E0425, TS2304, SC2086
+	case hexOnly && len(p) >= 6:
+		return phHex
+	case transitions == 1 && p[0] > '9':
+		// letters then a number: int64, sha256, ssh2 are names; a
+		// zero-padded number is a counter (web01, db003).
+		if p[letters] == '0' && digits > 1 {
+			return phID
+		}
+		return ""
+	case transitions == 1:
+		// A number then a unit (16339198kB, 3rd): the number varies.
+		// "0x" is the hex prefix the hex rule leaves.
+		if p == "0x" || p == "0X" {
+			return ""
+		}
+		return phNum + p[digits:]
+	case upper > 0 && upper < letters && transitions <= 2:
+		return "" // camelCase identifiers: base64Encode, Int32Value
+	default:
+		return phID // x2kqz, node12a, 28b9f, hq9cpg6996
+	}
+}
+
+// hasGeneratedPart reports whether a dashed word without digits ends in a
+// generated suffix, so that maskWord need not look at the others.
+func hasGeneratedPart(w string) bool {
+	i := strings.LastIndexByte(w, '-')
+	return i > 0 && isGeneratedSuffix(w[i+1:])
+}
+
+// isGeneratedSuffix reports whether p looks like the random part of a
+// Kubernetes generated name: 5 (pod) or 8 to 10 (replica-set hash) bytes
+// from its vowel-free alphabet, with a digit or no vowel-like letter at all.
+func isGeneratedSuffix(p string) bool {
+	if len(p) != 5 && (len(p) < 8 || len(p) > 10) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if !strings.ContainsRune("bcdfghjklmnpqrstvwxz2456789", rune(p[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostName reports whether w is a dotted host name with a digit in it
+// (ip-10-0-3-17.ec2.internal, app7.prod.example.com): three or more labels
+// of letters, digits and "-", the last alphabetic, as top-level domains
+// are. Two-label names are too often file or package names to tell.
+func isHostName(w string) bool {
+	if strings.Count(w, ".") < 2 || strings.IndexByte(w, '_') >= 0 {
+		return false
+	}
+	labels := strings.Split(w, ".")
+	for _, l := range labels {
+		if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+	}
+	tld := labels[len(labels)-1]
+	if len(tld) < 2 {
+		return false
+	}
+	for i := 0; i < len(tld); i++ {
+		if c := tld[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	// Every label but the last holds a digit, or the first does: a
+	// numbered host in a named domain.
+	return hasDigit(labels[0])
+}
+
+// phBlob replaces base64 data: keys, signatures, tokens.
+const phBlob = "<blob>"
+
+// maskBlobs replaces runs of the base64 alphabet that read as random
+// data: 16 bytes or more, with capitals, small letters and digits, and the
+// class of character changing at least every third byte. Identifiers and
+// paths (NullPointerException2, src/main/java) change far less often.
+func maskBlobs(s string) string {
+	var b *strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isBase64Byte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		upper, lower, digit, switches := 0, 0, 0, 0
+		prev := 0
+		for ; j < len(s) && isBase64Byte(s[j]); j++ {
+			c := s[j]
+			class := 4
+			switch {
+			case c >= 'A' && c <= 'Z':
+				upper++
+				class = 1
+			case c >= 'a' && c <= 'z':
+				lower++
+				class = 2
+			case c >= '0' && c <= '9':
+				digit++
+				class = 3
+			}
+			if class == 4 {
+				continue // "+" and "/" separate path segments as often
+			}
+			if prev != 0 && class != prev {
+				switches++
+			}
+			prev = class
+		}
+		n := j - i
+		if n >= 16 && upper > 0 && lower > 0 && (digit > 0 && switches*3 >= n || switches*2 >= n) {
+			if b == nil {
+				b = &strings.Builder{}
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(phBlob)
+			for j < len(s) && s[j] == '=' {
+				j++
+			}
+			last = j
+		}
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64Byte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
