@@ -103,6 +103,7 @@ func TestAPIMatchesOpenAPI(t *testing.T) {
 		{"POST", fmt.Sprintf("/api/runs/%d/cancel", s.ForkRun), "application/json", "{}", 200},
 		{"POST", fmt.Sprintf("/api/runs/%d/cancel", s.ForkRun), "application/json", "{}", 409},
 		{"POST", fmt.Sprintf("/api/runs/%d/rerun", s.FailedRun), "application/json", "{}", 201},
+		{"POST", fmt.Sprintf("/api/runs/%d/rerun", s.FailedRun), "application/json", `{"failed_only": true}`, 201},
 		{"GET", "/api/clusters", "", "", 200},
 		{"GET", "/api/clusters?category=test&repo=octo/app", "", "", 200},
 		{"GET", "/api/clusters?category=bogus", "", "", 400},

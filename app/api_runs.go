@@ -230,8 +230,20 @@ func (s *Server) apiCancelRun(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiRerunRun starts a new attempt of the run: whole, or with
+// {"failed_only": true} only what failed in it (the check run's "Re-run
+// failed"). The body is optional.
 func (s *Server) apiRerunRun(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		FailedOnly bool `json:"failed_only"`
+	}
+	if r.ContentLength != 0 && isJSON(r) {
+		if err := decodeJSON(r, &body); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	s.apiRunAction(w, r, http.StatusCreated, func(id int64, actor string) (int64, error) {
-		return s.Actions.Rerun(r.Context(), id, actor)
+		return s.Actions.Rerun(r.Context(), id, actor, body.FailedOnly)
 	})
 }

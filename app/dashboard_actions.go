@@ -41,10 +41,17 @@ func (s *Server) formAction(w http.ResponseWriter, r *http.Request, fn func(id i
 	redirectBack(w, r, to, flash)
 }
 
+// handleRerunForm re-runs a run whole, or (failed_only=1: "Re-run failed
+// tests") only what failed in it.
 func (s *Server) handleRerunForm(w http.ResponseWriter, r *http.Request) {
 	s.formAction(w, r, func(id int64, actor string) (string, string, error) {
-		newID, err := s.Actions.Rerun(r.Context(), id, actor)
-		return fmt.Sprintf("/runs/%d", newID), fmt.Sprintf("Re-run of run %d queued.", id), err
+		failedOnly := r.PostFormValue("failed_only") == "1"
+		newID, err := s.Actions.Rerun(r.Context(), id, actor, failedOnly)
+		what := "Re-run"
+		if failedOnly {
+			what = "Re-run of the failed tests"
+		}
+		return fmt.Sprintf("/runs/%d", newID), fmt.Sprintf("%s of run %d queued.", what, id), err
 	})
 }
 

@@ -71,7 +71,8 @@ func TestPagesShowSeededData(t *testing.T) {
 			"TestEvict failed", "90%", "The eviction test expects", "Run go test -run TestEvict",
 			fmt.Sprintf(`<div class="l ev" id="s%d-L4">`, s.TestStep), `<span class="af2">--- PASS: TestCache (0.01s)</span>`,
 			`<span class="af1 ab">--- FAIL: TestEvict (0.02s)</span>`, "exit 1", "/repos/octo/app/check-runs", "recorded only",
-			"example.com/app/net.TestRetryDial", "flaky", "3 tests: 1 failed, 1 flaky"}},
+			"example.com/app/net.TestRetryDial", "flaky", "3 tests: 1 failed, 1 flaky",
+			`<input type="hidden" name="failed_only" value="1"><button title="Run only the failing tests again; steps that passed are skipped">Re-run failed tests</button>`}},
 		{fmt.Sprintf("/runs/%d", s.RunningRun), []string{"data-live=", "starting", "Cancel run"}},
 		{fmt.Sprintf("/runs/%d", s.ForkRun), []string{"Approve and run", "from a fork"}},
 		{"/clusters", []string{"TestEvict failed: want 3 entries, got 2", fmt.Sprintf(`/incidents/%d`, s.Incident)}},
@@ -93,6 +94,10 @@ func TestPagesShowSeededData(t *testing.T) {
 				t.Errorf("GET %s: missing %q", tc.path, w)
 			}
 		}
+	}
+	// A run that has not finished has no failures to re-run yet.
+	if _, body := get(t, c, fmt.Sprintf("%s/runs/%d", ds.url, s.RunningRun)); strings.Contains(body, "Re-run failed tests") {
+		t.Errorf("a running run offers to re-run its failed tests")
 	}
 }
 

@@ -26,6 +26,11 @@ func TestRerunThroughEveryDoor(t *testing.T) {
 				var next int64
 				d.DB.QueryRow(t.Context(), `SELECT r.id FROM runs r JOIN runs prev ON prev.sha = r.sha WHERE prev.id = $1 AND r.attempt = 2`, id).Scan(&next)
 				d.auditedBy(t, door, "run.rerun", next)
+				// The form and the API re-run whole unless asked; the button is "Re-run failed".
+				wantOf := map[string]int64{"button": id}[door]
+				if of := d.count(t, `SELECT COALESCE(failed_only_of, 0) FROM runs WHERE id = $1`, next); int64(of) != wantOf {
+					t.Errorf("attempt 2 re-runs the failures of run %d, want %d", of, wantOf)
+				}
 			}},
 		{name: "run awaiting approval is approved, not re-run",
 			setup: func(t *testing.T, d *doorServer) int64 { return d.run(t, "awaiting_approval") }, want: http.StatusConflict,
@@ -41,6 +46,54 @@ func TestRerunThroughEveryDoor(t *testing.T) {
 		{name: "unknown run (a button on a check run Sentinel does not know is ignored)",
 			setup: func(*testing.T, *doorServer) int64 { return noSuchID }, want: http.StatusNotFound,
 			wantBy: map[string]int{"button": http.StatusOK}},
+	})
+}
+
+// TestRerunFailedOnlyThroughEveryDoor: "Re-run failed tests" (the form's
+// failed_only, the API's {"failed_only": true}, the check run's button)
+// makes attempt 2 re-run the failures of the run, through the fork gate.
+func TestRerunFailedOnlyThroughEveryDoor(t *testing.T) {
+	t.Parallel()
+	d := newDoorServer(t)
+	attempt2 := func(t *testing.T, d *doorServer, id int64) (state string, of int) {
+		d.DB.QueryRow(t.Context(), `SELECT r.state, COALESCE(r.failed_only_of, 0) FROM runs r JOIN runs prev ON prev.sha = r.sha
+			WHERE prev.id = $1 AND r.attempt = 2`, id).Scan(&state, &of)
+		return state, of
+	}
+	doors := []door{formDoor("/runs/%d/rerun", "failed_only", "1"), apiDoor("/api/runs/%d/rerun", `{"failed_only": true}`), buttonDoor("rerun_failed")}
+	testDoors(t, d, doors, []doorCase{
+		{name: "failed run", setup: func(t *testing.T, d *doorServer) int64 { return d.run(t, "failed") }, want: http.StatusOK,
+			check: func(t *testing.T, d *doorServer, door string, id int64) {
+				if st, of := attempt2(t, d, id); st != "queued" || int64(of) != id {
+					t.Errorf("attempt 2 is %q re-running the failures of %d, want queued re-running %d", st, of, id)
+				}
+			}},
+		{name: "a fork's failed run awaits approval again",
+			setup: func(t *testing.T, d *doorServer) int64 {
+				id := d.run(t, "failed")
+				if _, err := d.DB.Exec(t.Context(), `UPDATE runs SET fork = true, trigger = 'pull_request', pr_number = 7, head_repo = 'stranger/app' WHERE id = $1`, id); err != nil {
+					t.Fatal(err)
+				}
+				return id
+			}, want: http.StatusOK,
+			check: func(t *testing.T, d *doorServer, door string, id int64) {
+				if st, of := attempt2(t, d, id); st != "awaiting_approval" || int64(of) != id {
+					t.Errorf("attempt 2 is %q re-running the failures of %d, want awaiting_approval re-running %d", st, of, id)
+				}
+				if n := d.count(t, `SELECT count(*) FROM river_job WHERE kind = 'run.execute' AND (args->>'run_id')::bigint IN
+					(SELECT r.id FROM runs r JOIN runs prev ON prev.sha = r.sha WHERE prev.id = $1 AND r.attempt = 2)`, id); n != 0 {
+					t.Errorf("the fork's re-run was queued before approval")
+				}
+			}},
+		{name: "a run that succeeded has no failures to re-run",
+			setup: func(t *testing.T, d *doorServer) int64 { return d.run(t, "succeeded") }, want: http.StatusConflict,
+			check: func(t *testing.T, d *doorServer, door string, id int64) {
+				if st, _ := attempt2(t, d, id); st != "" {
+					t.Errorf("a succeeded run got a failed-only attempt 2 (%s)", st)
+				}
+			}},
+		{name: "a running run has not failed yet",
+			setup: func(t *testing.T, d *doorServer) int64 { return d.run(t, "running") }, want: http.StatusConflict},
 	})
 }
 

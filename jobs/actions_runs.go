@@ -11,15 +11,16 @@ import (
 )
 
 // Rerun creates the next attempt of a run's commit and queues it; it
-// returns the new run's id.
-func (a *Actions) Rerun(ctx context.Context, runID int64, actor string) (int64, error) {
+// returns the new run's id. failedOnly makes it a "Re-run failed" attempt
+// (see RerunTx).
+func (a *Actions) Rerun(ctx context.Context, runID int64, actor string, failedOnly bool) (int64, error) {
 	var newID int64
 	err := a.DB.InTx(ctx, func(tx pgx.Tx) error {
 		prev, err := store.GetRun(ctx, tx, runID)
 		if err != nil {
 			return err
 		}
-		newID, err = a.RerunTx(ctx, tx, prev, actor)
+		newID, err = a.RerunTx(ctx, tx, prev, actor, failedOnly)
 		return err
 	})
 	return newID, err
@@ -31,9 +32,18 @@ func (a *Actions) Rerun(ctx context.Context, runID int64, actor string) (int64, 
 // approved, not re-run, and every new attempt of a fork's run awaits
 // approval again, whatever became of the earlier one (approved, cancelled,
 // superseded), since it executes the fork's code as it is now.
-func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor string) (int64, error) {
+//
+// failedOnly re-runs only what did not pass in prev (the executor's
+// failedOnlyPlan): steps with failing tests run those tests, steps that
+// failed otherwise (or never ran) run whole, steps that passed are skipped.
+// It needs a finished run that did not succeed.
+func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor string, failedOnly bool) (int64, error) {
 	if prev.State == store.RunAwaitingApproval {
 		return 0, fmt.Errorf("run %d awaits approval; approve it instead: %w", prev.ID, store.ErrInvalidTransition)
+	}
+	if failedOnly && (!store.IsFinalRunState(prev.State) || prev.State == store.RunSucceeded) {
+		return 0, fmt.Errorf("run %d is %s: only a finished run that did not succeed has failures to re-run: %w",
+			prev.ID, prev.State, store.ErrInvalidTransition)
 	}
 	attempt, err := store.NextAttempt(ctx, tx, prev.RepositoryID, prev.SHA, prev.Trigger, prev.PRNumber)
 	if err != nil {
@@ -51,7 +61,13 @@ func (a *Actions) RerunTx(ctx context.Context, tx pgx.Tx, prev store.Run, actor 
 	if err != nil || !created {
 		return id, err
 	}
-	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt, "state": state}); err != nil {
+	if failedOnly {
+		if err := store.SetRunFailedOnly(ctx, tx, id, prev.ID); err != nil {
+			return 0, err
+		}
+	}
+	if err := store.Audit(ctx, tx, actor, "run.rerun", "run", id, map[string]any{"previous": prev.ID, "attempt": attempt, "state": state,
+		"failed_only": failedOnly}); err != nil {
 		return 0, err
 	}
 	return id, EnqueueRun(ctx, a.River, tx, id, state == store.RunQueued)

@@ -74,16 +74,16 @@ func TestActionsOnRuns(t *testing.T) {
 	fork := s.newRun("f1", store.RunAwaitingApproval)
 	queued := s.newRun("q1", store.RunQueued)
 
-	next, err := a.Rerun(s.ctx, failed, "api:token")
+	next, err := a.Rerun(s.ctx, failed, "api:token", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := s.count(`SELECT count(*) FROM runs WHERE id = $1 AND attempt = 2 AND state = 'queued' AND job_id IS NOT NULL`, next); n != 1 {
 		t.Errorf("the re-run is not a queued attempt 2 with its job")
 	}
-	_, err = a.Rerun(s.ctx, fork, "api:token")
+	_, err = a.Rerun(s.ctx, fork, "api:token", false)
 	wantErr(t, "re-run of a run awaiting approval", err, store.ErrInvalidTransition)
-	_, err = a.Rerun(s.ctx, 999999, "api:token")
+	_, err = a.Rerun(s.ctx, 999999, "api:token", false)
 	wantErr(t, "re-run of no run", err, store.ErrNotFound)
 
 	wantErr(t, "approve a queued run", a.Approve(s.ctx, queued, "api:token"), store.ErrInvalidTransition)
@@ -324,7 +324,7 @@ func TestRerunOfForkRunAwaitsApproval(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, err := a.Rerun(s.ctx, prev, "dashboard:admin")
+		next, err := a.Rerun(s.ctx, prev, "dashboard:admin", false)
 		if err != nil {
 			t.Fatalf("%s: %v", state, err)
 		}

@@ -39,6 +39,10 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts run
 	if err := store.SetRunLimits(ctx, db, ex.run.ID, ex.limitReport(ex.limits(p))); err != nil {
 		return ex.failure(ctx, err)
 	}
+	carry, err := ex.failedOnlyPlan(ctx, p)
+	if err != nil {
+		return ex.failure(ctx, err)
+	}
 	pipelineOK, pipelineWhy := p.When.Match(facts)
 	runs := make([]bool, len(p.Steps))
 	reasons := make([]string, len(p.Steps))
@@ -48,14 +52,14 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts run
 		if runs[i] {
 			runs[i], reasons[i] = s.When.Match(facts)
 		}
-		anyRuns = anyRuns || runs[i]
+		anyRuns = anyRuns || runs[i] && (carry == nil || carry[i].skip == "")
 	}
 	if anyRuns { // services are for steps: none is started for a run that runs none
 		if o, failed := ex.startServices(ctx, p); failed {
 			return o
 		}
 	}
-	ran := false
+	ran, passed := false, false // passed: some step was skipped for passing in an earlier attempt
 	var why []string
 	for i, s := range p.Steps {
 		ok, reason := runs[i], reasons[i]
@@ -66,12 +70,24 @@ func (ex *execution) pipeline(ctx context.Context, p *runner.Pipeline, facts run
 			}
 			continue
 		}
+		var first *retry
+		if carry != nil {
+			if carry[i].skip != "" {
+				// A "Re-run failed" attempt: the step passed in an earlier one.
+				passed = true
+				if err := store.FinishStep(ctx, db, ids[i], store.StepEnd{State: triage.StepSkipped, Error: carry[i].skip}); err != nil {
+					return ex.failure(ctx, err)
+				}
+				continue
+			}
+			first = carry[i].plan
+		}
 		ran = true
-		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i]); done {
+		if o, done := ex.step(ctx, p, i, s, ids[i], attempts[i], first); done {
 			return o
 		}
 	}
-	if !ran {
+	if !ran && !passed {
 		if !pipelineOK {
 			why = []string{"pipeline: " + pipelineWhy}
 		}
@@ -89,19 +105,27 @@ var errFilteredOut = errors.New(FilteredOutPrefix)
 const FilteredOutPrefix = "every step was filtered out by when:"
 
 // step runs one step and, with retry_failed, runs it again (retryPlan:
-// its failing tests selected through the environment, or whole).
+// its failing tests selected through the environment, or whole). first,
+// when not nil, is how a "Re-run failed" attempt runs it the first time:
+// only the tests that failed in the attempt it re-runs.
 // done reports that the run ends here, with outcome o.
-func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int) (o outcome, done bool) {
+func (ex *execution) step(ctx context.Context, p *runner.Pipeline, pos int, s runner.Step, stepID int64, attempt int, first *retry) (o outcome, done bool) {
 	spec := runner.StepSpec{
 		RunID: ex.run.ID, StepID: stepID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s),
 		Command: s.Run, Env: ex.env(p, s), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
 		Caches: ex.caches, CacheScope: ex.cacheScope, Services: len(p.Services) > 0,
 	}
-	if err := store.StartStep(ctx, ex.w.DB, stepID, "", ""); err != nil {
+	base := spec.Env
+	note := ""
+	if first != nil {
+		spec.Command, note = first.command, first.note
+		spec.Env = maps.Clone(base)
+		maps.Copy(spec.Env, first.env)
+	}
+	if err := store.StartStep(ctx, ex.w.DB, stepID, "", spec.Command); err != nil {
 		return ex.failure(ctx, err), true
 	}
-	res, results, err := ex.attempt(ctx, spec, s, attempt, "")
-	base := spec.Env
+	res, results, err := ex.attempt(ctx, spec, s, attempt, note)
 	for retry := 0; err == nil && retry < s.RetryFailed && res.Failed() && !res.TimedOut && !res.OOMKilled && !res.DiskExceeded; retry++ {
 		plan, ok := retryPlan(s, base, results)
 		if !ok {

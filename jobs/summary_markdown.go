@@ -76,7 +76,7 @@ func writeSteps(b *strings.Builder, steps []store.Step) {
 			result += " (out of memory)"
 		case s.ExitCode != nil && *s.ExitCode != 0:
 			result += fmt.Sprintf(" (exit %d)", *s.ExitCode)
-		case s.State == triage.StepSkipped && strings.HasPrefix(s.Error, "filtered out: "):
+		case s.State == triage.StepSkipped && (strings.HasPrefix(s.Error, "filtered out: ") || strings.HasPrefix(s.Error, passedInPrefix)):
 			result += " (" + s.Error + ")"
 		}
 		var d string

@@ -403,6 +403,18 @@ func TestSummarySaysWhenPackagesStopped(t *testing.T) {
 	}
 }
 
+// TestRenderCheckPassedInEarlierAttempt: a "Re-run failed" attempt's check
+// run says why a step was skipped: it passed in an earlier attempt.
+func TestRenderCheckPassedInEarlierAttempt(t *testing.T) {
+	t.Parallel()
+	r := report(store.RunSucceeded)
+	r.Steps = []store.Step{{Name: "build", State: triage.StepSkipped, Attempt: 1, Error: "passed in attempt 1"},
+		{Name: "test", State: triage.StepSucceeded, Attempt: 1}}
+	if out := RenderCheck(r); !strings.Contains(out.Summary, "| build | ⏭️ skipped (passed in attempt 1) |") {
+		t.Errorf("summary does not say why build was skipped:\n%s", out.Summary)
+	}
+}
+
 // TestRenderCheckFilteredOut: a run whose when: filters skipped every step
 // is neutral, and the summary says which filter left each step out.
 func TestRenderCheckFilteredOut(t *testing.T) {

@@ -131,7 +131,7 @@ func (a *intakeTx) rerun(ctx context.Context) error {
 		a.outcome, a.reason = OutcomeIgnored, "no earlier run of this commit to re-run"
 		return nil
 	}
-	id, err := a.in.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender))
+	id, err := a.in.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender), false)
 	if a.refused(err) {
 		return nil
 	}

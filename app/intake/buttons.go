@@ -41,7 +41,7 @@ func (a *intakeTx) button(ctx context.Context) error {
 		return nil
 	}
 	if b.Identifier == jobs.ActionRerunFailed {
-		id, err := a.in.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender))
+		id, err := a.in.Actions.RerunTx(ctx, a.tx, *prev, jobs.GitHubActor(a.ev.Sender), true)
 		if a.refused(err) {
 			return nil
 		}

@@ -163,8 +163,8 @@ func TestCheckSuiteRerequestedCreatesNextAttempt(t *testing.T) {
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("rerequest: %d %v", r.Status, r.Body)
 	}
-	if n := ts.Count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2", p.CheckSuite.HeadSHA); n != 1 {
-		t.Errorf("want attempt 2 of the commit, have %d", n)
+	if n := ts.Count(t, "SELECT count(*) FROM runs WHERE sha = $1 AND attempt = 2 AND failed_only_of IS NULL", p.CheckSuite.HeadSHA); n != 1 {
+		t.Errorf("want attempt 2 of the commit, whole, have %d", n)
 	}
 	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'run.execute'"); n != 2 {
 		t.Errorf("%d run.execute jobs, want 2", n)
