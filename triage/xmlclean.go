@@ -94,6 +94,18 @@ func (s *xmlSanitizer) convert(final bool) {
 	in := s.in
 	for len(in) > 0 {
 		c := in[0]
+		// Most of a report is plain text: copy a run of bytes that emit
+		// would pass through one by one (no markup, entity or cut) at once.
+		if room := maxXMLRun - s.run; plainXMLByte(c) && s.entity < 0 && !s.dropping && room > 0 {
+			j := 1
+			for j < len(in) && j < room && plainXMLByte(in[j]) {
+				j++
+			}
+			out = append(out, in[:j]...)
+			s.run += j
+			in = in[j:]
+			continue
+		}
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 				out = s.emitAll(out, "\uFFFD")
@@ -116,4 +128,10 @@ func (s *xmlSanitizer) convert(final bool) {
 	}
 	s.out = out
 	s.in = append(s.in[:0], in...)
+}
+
+// plainXMLByte reports whether emit passes c through unchanged and does not
+// track it: ASCII that is allowed in XML and is not '<', '>' or '&'.
+func plainXMLByte(c byte) bool {
+	return c < utf8.RuneSelf && (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != '<' && c != '>' && c != '&'
 }
