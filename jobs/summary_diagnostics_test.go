@@ -75,3 +75,20 @@ func TestStoredDiagnosticAnnotations(t *testing.T) {
 		t.Errorf("annotations\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestSummarySaysDiagnosticsCapped: the check run's summary says when a
+// step printed more diagnostics than were kept, and is silent otherwise.
+func TestSummarySaysDiagnosticsCapped(t *testing.T) {
+	ds := []triage.Diagnostic{{File: "src/a.c", Line: 5, Severity: "error", Message: "boom", Owner: "gcc", LogLine: 3}}
+	run := store.Run{ID: 9, State: store.RunFailed}
+	capped := RenderCheck(CheckReport{Run: run, Failures: []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", StepName: "build", Diagnostics: ds, DiagnosticsDropped: 12}}})
+	if want := "step `build` printed 12 diagnostics beyond the 1 kept"; !strings.Contains(capped.Summary, want) {
+		t.Errorf("summary lacks %q:\n%s", want, capped.Summary)
+	}
+	whole := RenderCheck(CheckReport{Run: run, Failures: []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", StepName: "build", Diagnostics: ds}}})
+	if strings.Contains(whole.Summary, "beyond the") {
+		t.Errorf("summary speaks of a cap that was not reached:\n%s", whole.Summary)
+	}
+}
