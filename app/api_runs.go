@@ -88,6 +88,31 @@ type apiFailure struct {
 	Flaky       bool                 `json:"flaky"`
 	Quarantined bool                 `json:"quarantined"`
 	Evidence    []store.EvidenceLine `json:"evidence"`
+	// Diagnostics are the located problems the matchers read in the
+	// step's log (on its first failure), each a check-run annotation;
+	// DiagnosticsDropped counts those not kept.
+	Diagnostics        []apiDiagnostic `json:"diagnostics"`
+	DiagnosticsDropped int             `json:"diagnostics_dropped"`
+}
+
+type apiDiagnostic struct {
+	File     string `json:"file"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Code     string `json:"code,omitempty"`
+	Owner    string `json:"owner"`
+	LogLine  int64  `json:"log_line"`
+}
+
+func toAPIDiagnostics(ds []triage.Diagnostic) []apiDiagnostic {
+	out := make([]apiDiagnostic, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, apiDiagnostic{File: d.File, Line: d.Line, Column: d.Column, Severity: d.Severity, Message: d.Message,
+			Code: d.Code, Owner: d.Owner, LogLine: d.LogLine})
+	}
+	return out
 }
 
 type apiAttempt struct {
@@ -185,7 +210,8 @@ func (s *Server) apiGetRun(w http.ResponseWriter, r *http.Request) {
 	for _, f := range v.Failures {
 		d.Failures = append(d.Failures, apiFailure{ID: f.ID, Step: f.StepName, ClusterID: f.ClusterID, Test: f.TestName,
 			Category: f.Category, Title: f.Title, Message: f.Message, Fingerprint: f.Fingerprint, Confidence: round2(f.Confidence), File: f.File, Line: f.Line,
-			Hint: f.Hint, Remediation: f.Remediation, Flaky: f.Flaky, Quarantined: f.Quarantined, Evidence: f.Evidence})
+			Hint: f.Hint, Remediation: f.Remediation, Flaky: f.Flaky, Quarantined: f.Quarantined, Evidence: f.Evidence,
+			Diagnostics: toAPIDiagnostics(f.Diagnostics), DiagnosticsDropped: f.DiagnosticsDropped})
 	}
 	for _, t := range v.Tests {
 		at := apiTest{Package: t.Package, Name: t.Name, Outcome: t.Outcome, Flaky: t.Flaky}

@@ -124,10 +124,11 @@ func seedDashboard(t testing.TB, db *store.DB) seeded {
 	q(nil, `INSERT INTO test_results (run_id, test_id, outcome) SELECT id, $2, CASE WHEN id % 2 = 0 THEN 'fail' ELSE 'pass' END FROM runs WHERE repository_id = $1 AND id <> $3`, s.Repo, retry, s.FailedRun)
 	q(&s.Cluster, `INSERT INTO clusters (repository_id, fingerprint, category, title, occurrences, run_count, first_seen_at, last_seen_at)
 		VALUES ($1, 'f1f2f3', 'test', 'TestEvict failed: want 3 entries, got 2', 3, 3, now() - interval '3 days', now() - interval '1 hour') RETURNING id`, s.Repo)
-	q(nil, `INSERT INTO failures (run_id, step_id, cluster_id, test_id, category, title, message, fingerprint, confidence, evidence, file, line, hint, remediation, created_at)
+	q(nil, `INSERT INTO failures (run_id, step_id, cluster_id, test_id, category, title, message, fingerprint, confidence, evidence, file, line, hint, remediation, created_at, diagnostics)
 		VALUES ($1, $2, $3, $4, 'test', 'TestEvict failed', 'want 3 entries, got 2', 'f1f2f3', 0.9,
 			'[{"line": 4, "text": "    cache_test.go:42: want 3 entries, got 2"}, {"line": 5, "text": "--- FAIL: TestEvict (0.02s)"}]',
-			'cache_test.go', 42, 'The eviction test expects three entries after the concurrent change.', 'Run go test -run TestEvict ./cache locally.', now() - interval '1 hour')`,
+			'cache_test.go', 42, 'The eviction test expects three entries after the concurrent change.', 'Run go test -run TestEvict ./cache locally.', now() - interval '1 hour',
+			'[{"file": "cache/lru.go", "line": 17, "column": 2, "severity": "warning", "message": "ineffectual assignment to n", "code": "ineffassign", "owner": "golangci-lint", "log_line": 2}]')`,
 		s.FailedRun, s.TestStep, s.Cluster, evict)
 	q(nil, `UPDATE clusters SET representative_id = (SELECT max(id) FROM failures) WHERE id = $1`, s.Cluster)
 	q(&s.Incident, `INSERT INTO incidents (repository_id, cluster_id, title, severity, status, impact, root_cause, first_bad_sha, opened_at, github_issue_number)

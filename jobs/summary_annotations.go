@@ -16,6 +16,8 @@ import (
 // Annotations makes one annotation per failure that has a file and a line
 // inside the repository: level failure, or warning for a flaky test; title
 // and message from triage, within GitHub's limits; paths come from paths.
+// Then one per diagnostic stored with the failures (error → failure,
+// warning, notice), but none at a failure's own line.
 func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRunAnnotation {
 	var out []*github.CheckRunAnnotation
 	for _, f := range fs {
@@ -56,68 +58,93 @@ func Annotations(fs []store.ReportFailure, paths PathResolver) []*github.CheckRu
 			Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
 		})
 	}
+	failureAt := make(map[string]bool, len(out))
+	for _, a := range out {
+		failureAt[a.GetPath()+":"+strconv.Itoa(a.GetStartLine())] = true
+	}
+	seen := map[diagnosticKey]bool{}
 	for _, f := range fs {
-		out = append(out, diagnosticAnnotations(f, out)...)
+		for _, d := range failureDiagnostics(f) {
+			if a := diagnosticAnnotation(d, failureAt, seen); a != nil {
+				out = append(out, a)
+			}
+		}
 	}
 	return out
 }
 
-// diagnosticAnnotations makes an annotation of each diagnostic a problem
-// matcher read on the failure's evidence lines (see triage.Diagnostic),
-// at its repository path, unless an annotation is already at that line.
-func diagnosticAnnotations(f store.ReportFailure, have []*github.CheckRunAnnotation) []*github.CheckRunAnnotation {
+// failureDiagnostics are the diagnostics stored with a failure: every one
+// the matchers read in its step's log. Rows stored before they were kept
+// have only those on evidence lines (see triage.Evidence.Diagnostic).
+func failureDiagnostics(f store.ReportFailure) []triage.Diagnostic {
+	if len(f.Diagnostics) > 0 {
+		return f.Diagnostics
+	}
 	var items []json.RawMessage
 	if len(f.Evidence) == 0 || json.Unmarshal(f.Evidence, &items) != nil {
 		return nil
 	}
-	var out []*github.CheckRunAnnotation
-	taken := func(p string, line int) bool {
-		for _, a := range append(have, out...) {
-			if a.GetPath() == p && a.GetStartLine() == line {
-				return true
-			}
-		}
-		return false
-	}
+	var out []triage.Diagnostic
 	for _, it := range items {
 		var e struct {
 			Diagnostic *triage.Diagnostic `json:"diagnostic"`
 		}
-		if json.Unmarshal(it, &e) != nil || e.Diagnostic == nil || e.Diagnostic.Line < 1 {
-			continue
+		if json.Unmarshal(it, &e) == nil && e.Diagnostic != nil {
+			out = append(out, *e.Diagnostic)
 		}
-		d := e.Diagnostic
-		p, ok := RepoPath(d.File, nil) // triage resolved it; this only refuses what climbs out
-		if !ok || taken(p, d.Line) {
-			continue
-		}
-		level := "failure"
-		switch d.Severity {
-		case "warning":
-			level = "warning"
-		case "notice":
-			level = "notice"
-		}
-		title := d.Owner + " " + d.Severity
-		if d.Code != "" {
-			title += " " + d.Code
-		}
-		msg := d.Message
-		if msg == "" {
-			msg = title
-		}
-		a := &github.CheckRunAnnotation{
-			Path: github.String(p), StartLine: github.Int(d.Line), EndLine: github.Int(d.Line),
-			AnnotationLevel: github.String(level),
-			Title:           github.String(triage.Clip(plainText(title), maxAnnotationTitle)),
-			Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
-		}
-		if d.Column > 0 {
-			a.StartColumn, a.EndColumn = github.Int(d.Column), github.Int(d.Column)
-		}
-		out = append(out, a)
 	}
 	return out
+}
+
+// diagnosticKey is what makes two diagnostic annotations the same: steps
+// that compile the same code print the same errors.
+type diagnosticKey struct {
+	path, level, message string
+	line, column         int
+}
+
+// diagnosticAnnotation is the annotation of one diagnostic (see
+// triage.Diagnostic) at its repository path, or nil when it has no line,
+// its path leaves the repository, a failure's own annotation is at that
+// line (it says more), or the same diagnostic was annotated already.
+func diagnosticAnnotation(d triage.Diagnostic, failureAt map[string]bool, seen map[diagnosticKey]bool) *github.CheckRunAnnotation {
+	if d.Line < 1 {
+		return nil
+	}
+	p, ok := RepoPath(d.File, nil) // triage resolved it; this only refuses what climbs out
+	if !ok || failureAt[p+":"+strconv.Itoa(d.Line)] {
+		return nil
+	}
+	level := "failure"
+	switch d.Severity {
+	case "warning":
+		level = "warning"
+	case "notice":
+		level = "notice"
+	}
+	k := diagnosticKey{path: p, level: level, message: d.Message, line: d.Line, column: d.Column}
+	if seen[k] {
+		return nil
+	}
+	seen[k] = true
+	title := d.Owner + " " + d.Severity
+	if d.Code != "" {
+		title += " " + d.Code
+	}
+	msg := d.Message
+	if msg == "" {
+		msg = title
+	}
+	a := &github.CheckRunAnnotation{
+		Path: github.String(p), StartLine: github.Int(d.Line), EndLine: github.Int(d.Line),
+		AnnotationLevel: github.String(level),
+		Title:           github.String(triage.Clip(plainText(title), maxAnnotationTitle)),
+		Message:         github.String(triage.ClipBytes(plainText(msg), maxAnnotationMessage)),
+	}
+	if d.Column > 0 {
+		a.StartColumn, a.EndColumn = github.Int(d.Column), github.Int(d.Column)
+	}
+	return a
 }
 
 // PathResolver turns the file names tools report into repository paths.

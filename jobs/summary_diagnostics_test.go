@@ -3,6 +3,7 @@ package jobs
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sentinel-ci/sentinel/store"
@@ -43,5 +44,51 @@ func TestDiagnosticAnnotations(t *testing.T) {
 	}
 	if anns[1].GetStartColumn() != 1 || anns[1].GetEndColumn() != 1 {
 		t.Errorf("column not kept: %+v", anns[1])
+	}
+}
+
+// TestStoredDiagnosticAnnotations: every diagnostic stored with a failure
+// is annotated, whether or not it is on an evidence line; one at the
+// failure's own line, outside the repository, without a line or repeated
+// by a second step is not.
+func TestStoredDiagnosticAnnotations(t *testing.T) {
+	ds := []triage.Diagnostic{
+		{File: "src/a.c", Line: 5, Column: 2, Severity: "error", Message: "boom", Owner: "gcc", LogLine: 3},
+		{File: "src/a.c", Line: 9, Severity: "error", Message: "again", Owner: "gcc", LogLine: 300},
+		{File: "src/a.c", Line: 9, Column: 14, Severity: "error", Message: "second on the line", Owner: "gcc", LogLine: 301},
+		{File: "src/b.c", Line: 2, Severity: "warning", Message: "unused", Owner: "gcc", LogLine: 400},
+		{File: "/etc/passwd", Line: 1, Severity: "error", Message: "absolute", Owner: "x", LogLine: 401},
+		{File: "../up.c", Line: 1, Severity: "error", Message: "climbs", Owner: "x", LogLine: 402},
+		{File: "src/c.c", Severity: "error", Message: "no line", Owner: "x", LogLine: 403},
+	}
+	ev := json.RawMessage(`[{"line":3,"text":"src/a.c:5:2: error: boom"}]`)
+	fs := []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", File: "src/a.c", Line: 5, Evidence: ev, Diagnostics: ds},
+		{Category: triage.CategoryCompile, Title: "boom again", StepName: "test", Diagnostics: ds[1:2]},
+	}
+	var got []string
+	for _, a := range Annotations(fs, PathResolver{}) {
+		got = append(got, a.GetPath()+":"+strconv.Itoa(a.GetStartLine())+":"+strconv.Itoa(a.GetStartColumn())+" "+a.GetAnnotationLevel()+" "+a.GetMessage())
+	}
+	want := []string{"src/a.c:5:0 failure boom", "src/a.c:9:0 failure again", "src/a.c:9:14 failure second on the line", "src/b.c:2:0 warning unused"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("annotations\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSummarySaysDiagnosticsCapped: the check run's summary says when a
+// step printed more diagnostics than were kept, and is silent otherwise.
+func TestSummarySaysDiagnosticsCapped(t *testing.T) {
+	ds := []triage.Diagnostic{{File: "src/a.c", Line: 5, Severity: "error", Message: "boom", Owner: "gcc", LogLine: 3}}
+	run := store.Run{ID: 9, State: store.RunFailed}
+	capped := RenderCheck(CheckReport{Run: run, Failures: []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", StepName: "build", Diagnostics: ds, DiagnosticsDropped: 12}}})
+	if want := "step `build` printed 12 diagnostics beyond the 1 kept"; !strings.Contains(capped.Summary, want) {
+		t.Errorf("summary lacks %q:\n%s", want, capped.Summary)
+	}
+	whole := RenderCheck(CheckReport{Run: run, Failures: []store.ReportFailure{
+		{Category: triage.CategoryCompile, Title: "boom", StepName: "build", Diagnostics: ds}}})
+	if strings.Contains(whole.Summary, "beyond the") {
+		t.Errorf("summary speaks of a cap that was not reached:\n%s", whole.Summary)
 	}
 }

@@ -25,6 +25,13 @@ func renderSummary(conclusion string, r CheckReport) string {
 	for _, w := range r.Run.Warnings {
 		fmt.Fprintf(&b, "> **Warning:** %s\n\n", oneLineMD(w))
 	}
+	for _, f := range r.Failures {
+		if f.DiagnosticsDropped > 0 {
+			// Say so, or a reader takes the annotations for all of them.
+			fmt.Fprintf(&b, "> **Note:** step `%s` printed %d diagnostics beyond the %d kept; only those kept are annotated, the log has them all.\n\n",
+				codeMD(f.StepName), f.DiagnosticsDropped, len(f.Diagnostics))
+		}
+	}
 	writeSteps(&b, r.Steps)
 	writeClusters(&b, r)
 	writeFlaky(&b, r.Failures)

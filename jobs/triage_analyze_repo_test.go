@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -176,5 +177,78 @@ steps:
 	}
 	if !hasAnnotation(out, ".sentinel/rules.yml", 1) {
 		t.Errorf("no annotation at the rules file's bad line: %v", out.Annotations)
+	}
+}
+
+// TestRunEveryDiagnosticAnnotated: a gcc build whose five errors in two
+// files lie far apart in the log gets five failure annotations, one per
+// error (the failure's own place once), and its warnings, which are never
+// evidence, are annotated too: not only the diagnostics on evidence lines.
+func TestRunEveryDiagnosticAnnotated(t *testing.T) {
+	h := newHarness(t, runnertest.Docker(t), true)
+	var log strings.Builder
+	noise := func(from int) {
+		for i := range 40 {
+			fmt.Fprintf(&log, "gcc -O2 -Wall -c -o obj/unit%02d.o src/unit%02d.c\n", from+i, from+i)
+		}
+	}
+	errs := []struct {
+		file      string
+		line, col int
+		msg       string
+	}{
+		{"src/parser.c", 41, 9, "'tok' undeclared (first use in this function)"},
+		{"src/parser.c", 77, 5, "expected ';' before 'return'"},
+		{"src/lexer.c", 12, 18, "unknown type name 'sizet'"},
+		{"src/parser.c", 130, 22, "too few arguments to function 'next_token'"},
+		{"src/lexer.c", 58, 3, "'else' without a previous 'if'"},
+	}
+	warns := []struct {
+		file string
+		line int
+	}{{"src/lexer.c", 7}, {"src/parser.c", 19}, {"src/lexer.c", 90}}
+	for i, e := range errs {
+		noise(i * 40)
+		if i < len(warns) {
+			w := warns[i]
+			fmt.Fprintf(&log, "%s:%d:9: warning: unused variable 'tmp%d' [-Wunused-variable]\n", w.file, w.line, i)
+		}
+		fmt.Fprintf(&log, "In file included from %s:1:\n%s:%d:%d: error: %s\n", e.file, e.file, e.line, e.col, e.msg)
+	}
+	log.WriteString("make: *** [Makefile:12: obj/parser.o] Error 1\n")
+	cloneURL, sha := h.repo(map[string]string{
+		".sentinel.yml": "image: busybox\nsteps:\n  - name: build\n    run: cat ci/build.log; exit 2\n",
+		"ci/build.log":  log.String(),
+		"src/parser.c":  "int main(void) { return 0; }\n", "src/lexer.c": "int lex(void);\n",
+	})
+	runID, _ := h.enqueue(cloneURL, sha)
+	if run := h.waitRun(runID, time.Minute); run.State != store.RunFailed {
+		t.Fatalf("run %s: %s", run.State, run.Error)
+	}
+	out := h.analyzeExecuted(runID)
+	for _, a := range out.Annotations {
+		t.Logf("annotation %s:%d:%d %s %s: %s", a.GetPath(), a.GetStartLine(), a.GetStartColumn(), a.GetAnnotationLevel(), a.GetTitle(), a.GetMessage())
+	}
+	if len(out.Annotations) != len(errs)+len(warns) {
+		t.Errorf("%d annotations, want %d: one per error and warning", len(out.Annotations), len(errs)+len(warns))
+	}
+	for _, w := range warns {
+		if !hasAnnotation(out, w.file, w.line) {
+			t.Errorf("no annotation for the warning at %s:%d", w.file, w.line)
+		}
+	}
+	for _, e := range errs {
+		n := 0
+		for _, a := range out.Annotations {
+			if a.GetPath() == e.file && a.GetStartLine() == e.line {
+				n++
+				if a.GetAnnotationLevel() != "failure" || a.GetStartColumn() != e.col && a.GetStartColumn() != 0 {
+					t.Errorf("%s:%d level %s column %d, want failure at column %d", e.file, e.line, a.GetAnnotationLevel(), a.GetStartColumn(), e.col)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d annotations at %s:%d, want 1", n, e.file, e.line)
+		}
 	}
 }

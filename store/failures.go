@@ -39,6 +39,26 @@ type Failure struct {
 	NormalizedMessage string
 	Identity          string
 	HasText           bool
+	// Diagnostics are the located problems the matchers read in the step's
+	// log, on the step's first failure only; DiagnosticsDropped counts those
+	// not kept (see MaxFailureDiagnostics).
+	Diagnostics        []triage.Diagnostic
+	DiagnosticsDropped int
+}
+
+// MaxFailureDiagnostics bounds the diagnostics stored with one failure: each
+// becomes an annotation, and a log of thousands of warnings must not make a
+// row, a page or a check run that large. The rest are only counted.
+const MaxFailureDiagnostics = 200
+
+// ParseDiagnostics reads failures.diagnostics; a value it cannot read
+// gives none, as rows are written only by ReplaceRunFailures.
+func ParseDiagnostics(raw []byte) []triage.Diagnostic {
+	var ds []triage.Diagnostic
+	if len(raw) == 0 || json.Unmarshal(raw, &ds) != nil {
+		return nil
+	}
+	return ds
 }
 
 // normalizedOrNil is the failure's normalised message for SQL: NULL when
@@ -83,7 +103,7 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 	rows, err := q.Query(ctx, `SELECT f.id, f.run_id, COALESCE(f.step_id, 0), COALESCE(s.name, ''), COALESCE(f.cluster_id, 0),
 			COALESCE(f.test_id, 0), COALESCE(t.package || '.' || t.name, ''), COALESCE(t.package, ''), f.category, f.title, f.message, f.fingerprint,
 			f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation, f.flaky, f.quarantined, f.created_at,
-			f.normalized_message, COALESCE(f.identity, '')
+			f.normalized_message, COALESCE(f.identity, ''), f.diagnostics, f.diagnostics_dropped
 		FROM failures f LEFT JOIN steps s ON s.id = f.step_id LEFT JOIN tests t ON t.id = f.test_id `+where, a, b)
 	if err != nil {
 		return nil, fmt.Errorf("failures: %w", err)
@@ -93,11 +113,11 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 	for rows.Next() {
 		var f Failure
 		var conf float32
-		var ev []byte
+		var ev, diags []byte
 		var norm *string
 		if err := rows.Scan(&f.ID, &f.RunID, &f.StepID, &f.StepName, &f.ClusterID, &f.TestID, &f.TestName, &f.TestPackage, &f.Category, &f.Title,
 			&f.Message, &f.Fingerprint, &conf, &ev, &f.File, &f.Line, &f.Hint, &f.Remediation, &f.Flaky, &f.Quarantined, &f.CreatedAt,
-			&norm, &f.Identity); err != nil {
+			&norm, &f.Identity, &diags, &f.DiagnosticsDropped); err != nil {
 			return nil, fmt.Errorf("failures: %w", err)
 		}
 		if norm != nil {
@@ -105,6 +125,7 @@ func failures(ctx context.Context, q Querier, where string, a, b int64) ([]Failu
 		}
 		f.Confidence = float64(conf)
 		f.Evidence = ParseEvidence(ev)
+		f.Diagnostics = ParseDiagnostics(diags)
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -241,17 +262,29 @@ func ReplaceRunFailures(ctx context.Context, q Querier, runID int64, fs []NewFai
 		if err != nil {
 			return nil, fmt.Errorf("failure evidence: %w", err)
 		}
+		diags, dropped := f.Diagnostics, f.DiagnosticsDropped
+		if len(diags) > MaxFailureDiagnostics {
+			diags, dropped = diags[:MaxFailureDiagnostics], dropped+len(diags)-MaxFailureDiagnostics
+		}
+		if diags == nil {
+			diags = []triage.Diagnostic{}
+		}
+		diagJSON, err := json.Marshal(diags)
+		if err != nil {
+			return nil, fmt.Errorf("failure diagnostics: %w", err)
+		}
 		conf := min(max(f.Confidence, 0), 1)
 		var id int64
 		// The normalised message and identity are kept whole (Normalize
 		// bounds the message), or the fingerprint could not be recomputed.
 		err = q.QueryRow(ctx, `INSERT INTO failures (run_id, step_id, cluster_id, test_id, category, title, message,
-				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined, normalized_message, identity)
-			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+				fingerprint, confidence, evidence, file, line, hint, remediation, flaky, quarantined, normalized_message, identity,
+				diagnostics, diagnostics_dropped)
+			VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			RETURNING id`,
 			runID, nf.StepID, nf.ClusterID, nf.TestID, string(f.Category), triage.ClipBytes(f.Title, 1000),
 			triage.ClipBytes(failureMessage(f), 4000), f.Fingerprint, conf, evJSON, f.File, f.Line, f.Hint, f.Remediation,
-			nf.Flaky, nf.Quarantined, f.NormalizedMessage, f.Identity).Scan(&id)
+			nf.Flaky, nf.Quarantined, f.NormalizedMessage, f.Identity, diagJSON, dropped).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("insert failure of run %d: %w", runID, err)
 		}

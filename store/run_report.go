@@ -35,6 +35,10 @@ type ReportFailure struct {
 	TestPackage string // the test's package (a Go import path, a JUnit class), "" when not a test
 	// SeenBefore counts earlier runs of the repository with a failure in the same cluster.
 	SeenBefore int
+	// Diagnostics are every located problem the matchers read in the
+	// step's log (see Failure.Diagnostics), each an annotation.
+	Diagnostics        []triage.Diagnostic
+	DiagnosticsDropped int
 }
 
 // CheckRunReport returns a run's steps (by position and attempt) and
@@ -52,7 +56,8 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []Repo
 			COALESCE(CASE WHEN t.package <> '' THEN t.package || '.' || t.name ELSE t.name END, ''), COALESCE(t.package, ''),
 			CASE WHEN f.cluster_id IS NULL THEN 0 ELSE (
 				SELECT count(DISTINCT f2.run_id) FROM failures f2
-				WHERE f2.cluster_id = f.cluster_id AND f2.run_id < f.run_id) END
+				WHERE f2.cluster_id = f.cluster_id AND f2.run_id < f.run_id) END,
+			f.diagnostics, f.diagnostics_dropped
 		FROM failures f
 		LEFT JOIN steps s ON s.id = f.step_id
 		LEFT JOIN tests t ON t.id = f.test_id
@@ -65,12 +70,14 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []Repo
 	for rows.Next() {
 		var f ReportFailure
 		var conf float32
+		var diags []byte
 		if err := rows.Scan(&f.ID, &f.ClusterID, &f.TestID, &f.StepName, &f.Category, &f.Title, &f.Message,
 			&f.Fingerprint, &conf, &f.Evidence, &f.File, &f.Line, &f.Hint, &f.Remediation,
-			&f.Flaky, &f.Quarantined, &f.TestName, &f.TestPackage, &f.SeenBefore); err != nil {
+			&f.Flaky, &f.Quarantined, &f.TestName, &f.TestPackage, &f.SeenBefore, &diags, &f.DiagnosticsDropped); err != nil {
 			return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
 		}
 		f.Confidence = float64(conf)
+		f.Diagnostics = ParseDiagnostics(diags)
 		failures = append(failures, f)
 	}
 	if err := rows.Err(); err != nil {

@@ -78,6 +78,10 @@ type Failure struct {
 	// step's log (compiler errors, lint findings...), on the step's first
 	// failure only.
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
+	// DiagnosticsDropped counts the diagnostics of the step's log beyond
+	// those kept (the scan keeps at most 100), so that pages can say so.
+	// Not in the CLI's JSON, whose contract stays as it was.
+	DiagnosticsDropped int `json:"-"`
 	// Identity is what beside the message went into the fingerprint (the
 	// test id, the package, the top frames), kept so that a fingerprint
 	// can be computed again over a learned template of the message.
@@ -170,7 +174,7 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 	for i := range out {
 		out[i].Step = st.Facts.Step
 	}
-	attachDiagnostics(out, rep.Diagnostics)
+	attachDiagnostics(out, rep.Diagnostics, rep.DiagnosticsDropped)
 	return out, nil
 }
 

@@ -75,8 +75,9 @@ type LogReport struct {
 	Matches []Match // best matches, ordered by line number
 	Tail    []Match // the last non-blank lines (Score 0), for when no rule matched
 	// Diagnostics are the located problems the matchers found, in log
-	// order, at most maxDiagnostics.
-	Diagnostics []Diagnostic
+	// order, at most maxDiagnostics; DiagnosticsDropped counts the others.
+	Diagnostics        []Diagnostic
+	DiagnosticsDropped int
 }
 
 // baselineFactor scales the score of a line that also appeared in the last
@@ -477,6 +478,7 @@ func (s *LogScanner) Report() *LogReport {
 	rep := &LogReport{Lines: s.lines, Bytes: s.bytes}
 	if s.matchers != nil {
 		rep.Diagnostics = append(rep.Diagnostics, s.matchers.diagnostics()...)
+		rep.DiagnosticsDropped = s.matchers.dropped
 	}
 	for _, m := range s.heap.items {
 		rep.Matches = append(rep.Matches, *m)

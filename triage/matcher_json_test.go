@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -195,4 +196,23 @@ func FuzzProblemMatchers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDiagnosticsDroppedCounted: a step log with more diagnostics than the
+// scan keeps gives its first failure the kept ones and the count of the
+// others, so that pages can say the list is cut.
+func TestDiagnosticsDroppedCounted(t *testing.T) {
+	var b strings.Builder
+	n := maxDiagnostics + 5
+	for i := range n {
+		fmt.Fprintf(&b, "src/gen.c:%d:3: error: 'v%d' undeclared (first use in this function)\n", i+1, i)
+	}
+	b.WriteString("make: *** [Makefile:4: gen.o] Error 1\n")
+	fs, err := Analyze([]StepInput{{Facts: StepFacts{Step: "build", ExitCode: 2, State: StepFailed}, Log: strings.NewReader(b.String())}}, Options{})
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("failures %v, %v", fs, err)
+	}
+	if len(fs[0].Diagnostics) != maxDiagnostics || fs[0].DiagnosticsDropped != 5 {
+		t.Errorf("%d diagnostics, %d dropped; want %d and 5", len(fs[0].Diagnostics), fs[0].DiagnosticsDropped, maxDiagnostics)
+	}
 }

@@ -386,12 +386,13 @@ func hasSuffixFold(b []byte, sufs ...string) bool {
 // attachDiagnostics gives the step's first failure all its diagnostics,
 // and each evidence line the diagnostic read on it, so that they travel
 // with the failure. A failure from the log without a location takes the
-// one of the first diagnostic in its deciding block.
-func attachDiagnostics(fs []Failure, ds []Diagnostic) {
+// one of the first diagnostic in its deciding block. dropped counts the
+// diagnostics the scan did not keep.
+func attachDiagnostics(fs []Failure, ds []Diagnostic, dropped int) {
 	if len(fs) == 0 || len(ds) == 0 {
 		return
 	}
-	fs[0].Diagnostics = ds
+	fs[0].Diagnostics, fs[0].DiagnosticsDropped = ds, dropped
 	byLine := make(map[int64]*Diagnostic, len(ds))
 	for i := range ds {
 		if _, dup := byLine[ds[i].LogLine]; !dup {
