@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sentinel-ci/sentinel/triage"
+)
+
+// sparkRe finds the row-sized trends of a page.
+var sparkRe = regexp.MustCompile(`(?s)<svg class="spark".*?</svg>`)
+
+// TestClustersListSelectTitlesTrend: the clusters list filters by a
+// category chosen from the list triage knows (an unknown one is a 400, as
+// in the API), names each cluster by its representative failure rather than
+// its normalised message, and draws a 14-day trend per cluster.
+func TestClustersListSelectTitlesTrend(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	ctx := context.Background()
+	var net int64
+	if err := ds.DB.QueryRow(ctx, `INSERT INTO clusters (repository_id, fingerprint, category, title, occurrences, run_count, first_seen_at, last_seen_at)
+		VALUES ($1, 'n1n2n3', 'network', 'dial tcp <ip>:<n>: connect: connection refused', 3, 3, now() - interval '5 days', now() - interval '2 hours') RETURNING id`, s.Repo).Scan(&net); err != nil {
+		t.Fatal(err)
+	}
+	// Two occurrences today, one three days ago, one outside the window.
+	if _, err := ds.DB.Exec(ctx, `INSERT INTO failures (run_id, cluster_id, category, title, message, fingerprint, created_at)
+		SELECT $1, $2, 'network', 'Network: connection refused', 'dial tcp 10.0.0.7:5432: connect: connection refused', 'n1n2n3', at
+		FROM unnest(ARRAY[now(), now() - interval '1 minute', now() - interval '3 days', now() - interval '20 days']) AS at`, s.FailedRun, net); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.DB.Exec(ctx, `UPDATE clusters SET representative_id = (SELECT max(id) FROM failures WHERE cluster_id = $1) WHERE id = $1`, net); err != nil {
+		t.Fatal(err)
+	}
+	c := browserlessClient(t)
+	status, body := get(t, c, ds.url+"/clusters")
+	if status != 200 {
+		t.Fatalf("GET /clusters: %d\n%s", status, body)
+	}
+	if strings.Contains(body, `name="category" value=`) {
+		t.Error("category is still a free-text box")
+	}
+	for _, cat := range triage.Categories {
+		if !strings.Contains(body, fmt.Sprintf(`<option value="%s">`, cat)) {
+			t.Errorf("category select: no option %q", cat)
+		}
+	}
+	for _, w := range []string{"Network: connection refused", "dial tcp 10.0.0.7:5432: connect: connection refused", "TestEvict failed"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("clusters list: missing %q", w)
+		}
+	}
+	if strings.Contains(body, "&lt;ip&gt;") {
+		t.Error("clusters list shows normalised text")
+	}
+	sparks := sparkRe.FindAllString(body, -1)
+	if len(sparks) != 2 {
+		t.Fatalf("clusters list: %d sparklines, want one per cluster (2)", len(sparks))
+	}
+	for _, sp := range sparks {
+		if n := strings.Count(sp, "<circle"); n != clusterSparkDays {
+			t.Errorf("sparkline with %d points, want %d: %s", n, clusterSparkDays, sp)
+		}
+	}
+	if !strings.Contains(body, "3 occurrences in the last 14 days") {
+		t.Errorf("the network cluster's trend does not count its 3 recent occurrences:\n%s", strings.Join(sparks, "\n"))
+	}
+	// The filter selects its option, and an unknown value is refused.
+	_, body = get(t, c, ds.url+"/clusters?category=network")
+	if !strings.Contains(body, `<option value="network" selected>`) || strings.Contains(body, "TestEvict failed") {
+		t.Error("category filter: option not selected or other categories listed")
+	}
+	status, body = get(t, c, ds.url+"/clusters?category=bogus")
+	if status != http.StatusBadRequest || !strings.Contains(body, `unknown category &#34;bogus&#34;`) {
+		t.Errorf("unknown category: %d, want 400 naming it\n%s", status, body)
+	}
+	// The cluster page carries the same headline, a rename still wins.
+	_, body = get(t, c, fmt.Sprintf("%s/clusters/%d", ds.url, net))
+	if !strings.Contains(body, "<h1>Network: connection refused</h1>") {
+		t.Error("cluster page: headline is not the representative failure's title")
+	}
+	if _, err := ds.DB.Exec(ctx, `UPDATE clusters SET custom_title = 'Database refuses connections' WHERE id = $1`, net); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, ds.url+"/clusters")
+	if !strings.Contains(body, "Database refuses connections") {
+		t.Error("clusters list: a person's name for the cluster is not shown")
+	}
+}
