@@ -92,3 +92,58 @@ func TestClustersListSelectTitlesTrend(t *testing.T) {
 		t.Error("clusters list: a person's name for the cluster is not shown")
 	}
 }
+
+// TestRunsListFlakyAuthorDuration: a run that passed only after a failed
+// attempt carries a flaky badge by its state (one that passed at once does
+// not); each row names its author and draws its duration against the
+// longest run on the page; long cells end in an ellipsis with the full text
+// in their title.
+func TestRunsListFlakyAuthorDuration(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	x := seedDashExtras(t, ds.DB, s)
+	ctx := context.Background()
+	// A clean success: no retried step, no failing result.
+	var clean int64
+	if err := ds.DB.QueryRow(ctx, `INSERT INTO runs (repository_id, sha, ref, branch, trigger, state, conclusion, commit_message, author, created_at, started_at, finished_at)
+		VALUES ($1, 'dddddddddddddddddddddddddddddddddddddddd', 'refs/heads/main', 'main', 'push', 'succeeded', 'success', 'Clean', 'octocat',
+			now() - interval '10 minutes', now() - interval '10 minutes', now() - interval '9 minutes') RETURNING id`, s.Lib).Scan(&clean); err != nil {
+		t.Fatal(err)
+	}
+	c := browserlessClient(t)
+	status, body := get(t, c, ds.url+"/runs?limit=500")
+	if status != 200 {
+		t.Fatalf("GET /runs: %d\n%s", status, body)
+	}
+	row := func(id int64) string {
+		t.Helper()
+		m := regexp.MustCompile(fmt.Sprintf(`(?s)<tr>\s*<td><a href="/runs/%d">.*?</tr>`, id)).FindString(body)
+		if m == "" {
+			t.Fatalf("runs list: no row for run %d", id)
+		}
+		return m
+	}
+	goRow, cleanRow := row(x.GoRun), row(clean)
+	if !strings.Contains(goRow, `class="badge-flaky"`) {
+		t.Errorf("run %d passed on retry, no flaky badge:\n%s", x.GoRun, goRow)
+	}
+	if strings.Contains(cleanRow, `badge-flaky`) {
+		t.Errorf("run %d passed at once, yet marked flaky", clean)
+	}
+	if strings.Contains(row(s.FailedRun), `badge-flaky`) {
+		t.Error("a failed run is marked flaky")
+	}
+	for _, w := range []string{`<td title="hubot">hubot</td>`, `title="Write the store in one pass"`, `class="durbar" style="width: `} {
+		if !strings.Contains(goRow, w) {
+			t.Errorf("run row: missing %q:\n%s", w, goRow)
+		}
+	}
+	if !strings.Contains(cleanRow, `<td title="octocat">octocat</td>`) {
+		t.Error("run row: no author")
+	}
+	// The longest runs on the page (5 minutes) fill their bar; a 1-minute run fills a fifth.
+	if !strings.Contains(goRow, `style="width: 100%"`) || !strings.Contains(cleanRow, `style="width: 20%"`) {
+		t.Errorf("duration bars not relative to the longest run:\n%s\n%s", goRow, cleanRow)
+	}
+}
