@@ -147,3 +147,51 @@ func TestRunsListFlakyAuthorDuration(t *testing.T) {
 		t.Errorf("duration bars not relative to the longest run:\n%s\n%s", goRow, cleanRow)
 	}
 }
+
+// TestTestPageWeeklyTrend: the test page draws the failure rate per week
+// over the last 8 weeks, a point for each week with runs (none for the
+// others), and nothing from before the window.
+func TestTestPageWeeklyTrend(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	ctx := context.Background()
+	var id int64
+	if err := ds.DB.QueryRow(ctx, `INSERT INTO tests (repository_id, package, name, state) VALUES ($1, 'example.com/app/trend', 'TestTrend', 'flaky') RETURNING id`, s.Lib).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// Days ago and outcome: this week 1 of 2 failed, two weeks ago 1 of 1,
+	// five weeks ago 0 of 1; ten weeks ago is outside the window.
+	if _, err := ds.DB.Exec(ctx, `WITH r AS (
+			INSERT INTO runs (repository_id, sha, ref, branch, trigger, state, commit_message, created_at)
+			SELECT $1, md5(d::text) || 'abcdefgh', 'refs/heads/main', 'main', 'push', 'succeeded', o, now() - make_interval(days => d)
+			FROM unnest(ARRAY[1, 2, 15, 40, 70], ARRAY['fail', 'pass', 'fail', 'pass', 'fail']) AS x(d, o) RETURNING id, commit_message)
+		INSERT INTO test_results (run_id, test_id, outcome) SELECT id, $2, commit_message FROM r`, s.Lib, id); err != nil {
+		t.Fatal(err)
+	}
+	c := browserlessClient(t)
+	status, body := get(t, c, fmt.Sprintf("%s/tests/%d", ds.url, id))
+	if status != 200 {
+		t.Fatalf("GET /tests/%d: %d\n%s", id, status, body)
+	}
+	sparks := sparkRe.FindAllString(body, -1)
+	if len(sparks) != 1 {
+		t.Fatalf("test page: %d sparklines, want 1", len(sparks))
+	}
+	sp := sparks[0]
+	if n := strings.Count(sp, "<circle"); n != 3 {
+		t.Errorf("trend: %d points, want 3 (the weeks with runs):\n%s", n, sp)
+	}
+	for _, w := range []string{"Failure rate per week, last 8 weeks", "failed 1 of 2 runs (50%)", "failed 1 of 1 runs (100%)", "failed 0 of 1 runs (0%)"} {
+		if !strings.Contains(sp, w) {
+			t.Errorf("trend: missing %q:\n%s", w, sp)
+		}
+	}
+	// Weeks without runs have no dot; the line passes over them.
+	if n := strings.Count(sp, "<polyline"); n != 1 {
+		t.Errorf("trend: no line:\n%s", sp)
+	}
+	if n := strings.Count(body, "no runs</td>"); n != 5 {
+		t.Errorf("trend table: %d weeks without runs, want 5", n)
+	}
+}

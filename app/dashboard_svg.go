@@ -93,7 +93,7 @@ func dailyBars(counts []store.DayCount, now time.Time, days int) template.HTML {
 }
 
 // sparkPoint is one point of a sparkline: its value, whether it has one
-// (a week without runs has no failure rate: a gap, not a zero) and the
+// (a week without runs has no failure rate: no dot, not a zero) and the
 // words its tooltip says.
 type sparkPoint struct {
 	V     float64
@@ -104,8 +104,9 @@ type sparkPoint struct {
 const sparkW, sparkH, sparkPad = 112.0, 24.0, 2.0
 
 // sparkline draws a row-sized trend: a line through the points that have a
-// value, broken at those that have none, and a dot per point carrying its
-// label; maxV is the top of the scale (at least the largest value).
+// value (passing over those that have none, which keep their place on the
+// axis) and a dot per such point carrying its label; maxV is the top of the
+// scale (at least the largest value).
 func sparkline(title string, pts []sparkPoint, maxV float64) template.HTML {
 	if len(pts) == 0 {
 		return ""
@@ -128,21 +129,15 @@ func sparkline(title string, pts []sparkPoint, maxV float64) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title>`,
 		sparkW, sparkH, sparkW, sparkH, html.EscapeString(title), html.EscapeString(title))
-	var seg []string
-	flush := func() {
-		if len(seg) > 1 {
-			fmt.Fprintf(&b, `<polyline points="%s"/>`, strings.Join(seg, " "))
-		}
-		seg = seg[:0]
-	}
+	var line []string
 	for i, p := range pts {
-		if !p.OK {
-			flush()
-			continue
+		if p.OK {
+			line = append(line, fmt.Sprintf("%.1f,%.1f", x(i), y(p.V)))
 		}
-		seg = append(seg, fmt.Sprintf("%.1f,%.1f", x(i), y(p.V)))
 	}
-	flush()
+	if len(line) > 1 {
+		fmt.Fprintf(&b, `<polyline points="%s"/>`, strings.Join(line, " "))
+	}
 	for i, p := range pts {
 		if p.OK {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.6"><title>%s</title></circle>`, x(i), y(p.V), html.EscapeString(p.Label))
