@@ -195,3 +195,31 @@ func TestTestPageWeeklyTrend(t *testing.T) {
 		t.Errorf("trend table: %d weeks without runs, want 5", n)
 	}
 }
+
+// TestRepositoryLinksToSecretsAndCaches: where the dashboard shows a
+// repository (run page, cluster page, overview's pass rates), it links the
+// repository's secrets and caches pages, and those two link each other.
+func TestRepositoryLinksToSecretsAndCaches(t *testing.T) {
+	t.Parallel()
+	ds := newDashServer(t, Options{})
+	s := seedDashboard(t, ds.DB)
+	c := browserlessClient(t)
+	links := []string{`href="/repos/octo/app/secrets"`, `href="/repos/octo/app/caches"`}
+	for _, path := range []string{fmt.Sprintf("/runs/%d", s.FailedRun), fmt.Sprintf("/clusters/%d", s.Cluster), "/"} {
+		status, body := get(t, c, ds.url+path)
+		if status != 200 {
+			t.Fatalf("GET %s: %d", path, status)
+		}
+		for _, l := range links {
+			if !strings.Contains(body, l) {
+				t.Errorf("%s: no link %s", path, l)
+			}
+		}
+	}
+	for path, want := range map[string]string{"/repos/octo/app/secrets": links[1], "/repos/octo/app/caches": links[0]} {
+		status, body := get(t, c, ds.url+path)
+		if status != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d, link %s missing", path, status, want)
+		}
+	}
+}
