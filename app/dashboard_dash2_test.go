@@ -191,6 +191,9 @@ func TestTestPageWeeklyTrend(t *testing.T) {
 	if n := strings.Count(sp, "<polyline"); n != 1 {
 		t.Errorf("trend: no line:\n%s", sp)
 	}
+	if !strings.Contains(body, "50% of runs failed</small>") {
+		t.Error("trend: the newest week's rate is not said beside it")
+	}
 	if n := strings.Count(body, "no runs</td>"); n != 5 {
 		t.Errorf("trend table: %d weeks without runs, want 5", n)
 	}

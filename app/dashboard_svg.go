@@ -129,6 +129,7 @@ func sparkline(title string, pts []sparkPoint, maxV float64) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title>`,
 		sparkW, sparkH, sparkW, sparkH, html.EscapeString(title), html.EscapeString(title))
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, sparkPad, y(0), sparkW-sparkPad, y(0))
 	var line []string
 	for i, p := range pts {
 		if p.OK {

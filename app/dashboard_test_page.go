@@ -32,6 +32,17 @@ type testPageView struct {
 	Trend    template.HTML
 }
 
+// LatestWeek is the newest week of the trend that had runs, for the words
+// beside it; nil when no week had.
+func (v testPageView) LatestWeek() *store.WeekRate {
+	for i := len(v.Weeks) - 1; i >= 0; i-- {
+		if v.Weeks[i].Runs > 0 {
+			return &v.Weeks[i]
+		}
+	}
+	return nil
+}
+
 // testTrendWeeks is the window of the test page's flake-rate trend.
 const testTrendWeeks = 8
 
