@@ -32,10 +32,6 @@ type apiCluster struct {
 }
 
 func (s *Server) apiListClusters(w http.ResponseWriter, r *http.Request) {
-	if c := r.URL.Query().Get("category"); c != "" && !oneOf(triage.Categories, c) {
-		s.writeError(w, r, clientError(http.StatusBadRequest, fmt.Sprintf("unknown category %q (one of %s)", c, joinValues(triage.Categories))))
-		return
-	}
 	f, err := s.clusterFilterFromQuery(r, r.URL.Query())
 	if err != nil {
 		s.writeError(w, r, err)

@@ -122,6 +122,14 @@ func TestBrowserTestsAndLogs(t *testing.T) {
 		fits("flaky page")
 		shot(fmt.Sprintf("flaky-%d", w))
 
+		// The clusters list: a category select, a drawn trend per row.
+		run("clusters page", chromedp.Navigate(ds.url+"/clusters"), chromedp.WaitVisible("main h1"))
+		if got := eval(`document.querySelectorAll("select[name=category] option").length + " " + [...document.querySelectorAll("table.clusters tbody tr")].map(r => { const b = r.querySelector("svg.spark").getBoundingClientRect(); return b.width > 50 && b.height > 10; }).join(",")`); got != "12 true" {
+			t.Errorf("clusters page: category options and drawn sparklines: %q, want 12 options and one drawn trend", got)
+		}
+		fits("clusters page")
+		shot(fmt.Sprintf("clusters-%d", w))
+
 		// The run page: the Go log as go test prints it, the retry folded.
 		run("run page", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", ds.url, x.GoRun)), chromedp.WaitVisible("main h1"),
 			chromedp.Click(fmt.Sprintf(`#step-%d > summary`, x.GoStep)))

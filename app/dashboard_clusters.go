@@ -17,17 +17,31 @@ import (
 
 type clustersView struct {
 	page
-	Clusters []store.Cluster
-	Repos    []store.Repository
-	Filter   store.ClusterFilter
-	Repo     string
-	NextURL  string
+	Clusters   []clusterRow
+	Repos      []store.Repository
+	Categories []triage.Category
+	Filter     store.ClusterFilter
+	Repo       string
+	NextURL    string
+	SparkDays  int
 }
+
+// clusterRow is a cluster in the list with its trend.
+type clusterRow struct {
+	store.Cluster
+	Trend template.HTML
+}
+
+// clusterSparkDays is the window of the clusters list's trend column.
+const clusterSparkDays = 14
 
 // clusterFilterFromQuery reads the filters and cursor shared by the page and
 // the API. The cursor is "UNIXNANO-ID" of the last cluster of a page.
 func (s *Server) clusterFilterFromQuery(r *http.Request, q url.Values) (store.ClusterFilter, error) {
 	f := store.ClusterFilter{Category: triage.Category(q.Get("category"))}
+	if f.Category != "" && !f.Category.Valid() {
+		return f, clientError(http.StatusBadRequest, fmt.Sprintf("unknown category %q (one of %s)", f.Category, joinValues(triage.Categories)))
+	}
 	if name := strings.TrimSpace(q.Get("repo")); name != "" {
 		repo, err := store.RepositoryByName(r.Context(), s.DB, name)
 		if err != nil {
@@ -59,7 +73,8 @@ func clusterCursor(c store.Cluster) string {
 }
 
 func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
-	v := clustersView{page: s.newPage(w, r, "Failure clusters", "clusters"), Repo: r.URL.Query().Get("repo")}
+	v := clustersView{page: s.newPage(w, r, "Failure clusters", "clusters"), Repo: r.URL.Query().Get("repo"),
+		Categories: triage.Categories, SparkDays: clusterSparkDays}
 	f, err := s.clusterFilterFromQuery(r, r.URL.Query())
 	if err != nil {
 		s.pageError(w, r, err)
@@ -74,14 +89,28 @@ func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	if v.Clusters, err = store.ListClusters(r.Context(), s.DB, f); err != nil {
+	cs, err := store.ListClusters(r.Context(), s.DB, f)
+	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	if len(v.Clusters) == f.Limit {
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	start := v.Now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(clusterSparkDays - 1))
+	daily, err := store.ClustersDaily(r.Context(), s.DB, ids, start)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, c := range cs {
+		v.Clusters = append(v.Clusters, clusterRow{Cluster: c, Trend: dailySpark(daily[c.ID], v.Now, clusterSparkDays)})
+	}
+	if len(cs) == f.Limit {
 		q := r.URL.Query()
 		q.Del("flash")
-		q.Set("cursor", clusterCursor(v.Clusters[len(v.Clusters)-1]))
+		q.Set("cursor", clusterCursor(cs[len(cs)-1]))
 		v.NextURL = "/clusters?" + q.Encode()
 	}
 	s.render(w, r, http.StatusOK, "clusters", v)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sentinel-ci/sentinel/store"
 )
@@ -15,6 +16,8 @@ import (
 type runRow struct {
 	store.Run
 	Headline store.RunHeadline
+	Flaky    bool // succeeded only after a failed attempt
+	BarPct   int  // duration against the longest run on the page, 0–100
 }
 
 type runsView struct {
@@ -107,8 +110,21 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	retried, err := store.RunsPassedOnRetry(r.Context(), s.DB, ids)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	var longest time.Duration
 	for _, run := range runs {
-		v.Runs = append(v.Runs, runRow{Run: run, Headline: heads[run.ID]})
+		longest = max(longest, run.Duration(v.Now))
+	}
+	for _, run := range runs {
+		row := runRow{Run: run, Headline: heads[run.ID], Flaky: retried[run.ID]}
+		if longest > 0 {
+			row.BarPct = int(100 * run.Duration(v.Now) / longest)
+		}
+		v.Runs = append(v.Runs, row)
 	}
 	if len(runs) == f.Limit {
 		q := r.URL.Query()

@@ -91,3 +91,78 @@ func dailyBars(counts []store.DayCount, now time.Time, days int) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// sparkPoint is one point of a sparkline: its value, whether it has one
+// (a week without runs has no failure rate: no dot, not a zero) and the
+// words its tooltip says.
+type sparkPoint struct {
+	V     float64
+	OK    bool
+	Label string
+}
+
+const sparkW, sparkH, sparkPad = 112.0, 24.0, 2.0
+
+// sparkline draws a row-sized trend: a line through the points that have a
+// value (passing over those that have none, which keep their place on the
+// axis) and a dot per such point carrying its label; maxV is the top of the
+// scale (at least the largest value).
+func sparkline(title string, pts []sparkPoint, maxV float64) template.HTML {
+	if len(pts) == 0 {
+		return ""
+	}
+	for _, p := range pts {
+		if p.OK {
+			maxV = max(maxV, p.V)
+		}
+	}
+	if maxV <= 0 {
+		maxV = 1
+	}
+	x := func(i int) float64 {
+		if len(pts) == 1 {
+			return sparkW / 2
+		}
+		return sparkPad + float64(i)*(sparkW-2*sparkPad)/float64(len(pts)-1)
+	}
+	y := func(v float64) float64 { return sparkH - sparkPad - v/maxV*(sparkH-2*sparkPad) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%s</title>`,
+		sparkW, sparkH, sparkW, sparkH, html.EscapeString(title), html.EscapeString(title))
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f"/>`, sparkPad, y(0), sparkW-sparkPad, y(0))
+	var line []string
+	for i, p := range pts {
+		if p.OK {
+			line = append(line, fmt.Sprintf("%.1f,%.1f", x(i), y(p.V)))
+		}
+	}
+	if len(line) > 1 {
+		fmt.Fprintf(&b, `<polyline points="%s"/>`, strings.Join(line, " "))
+	}
+	for i, p := range pts {
+		if p.OK {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.6"><title>%s</title></circle>`, x(i), y(p.V), html.EscapeString(p.Label))
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// dailySpark draws occurrences per day over the days ending at now's day
+// (UTC), a point for every day, zero included.
+func dailySpark(counts []store.DayCount, now time.Time, days int) template.HTML {
+	byDay := make(map[string]int, len(counts))
+	total := 0
+	for _, c := range counts {
+		byDay[c.Day.UTC().Format(time.DateOnly)] = c.Count
+		total += c.Count
+	}
+	start := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
+	pts := make([]sparkPoint, days)
+	for i := range pts {
+		day := start.AddDate(0, 0, i)
+		n := byDay[day.Format(time.DateOnly)]
+		pts[i] = sparkPoint{V: float64(n), OK: true, Label: fmt.Sprintf("%s: %d", day.Format("Jan 2"), n)}
+	}
+	return sparkline(fmt.Sprintf("%d occurrences in the last %d days", total, days), pts, 0)
+}

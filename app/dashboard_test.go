@@ -64,7 +64,7 @@ func TestPagesShowSeededData(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/", []string{"Pass rate by branch", "octo/app", "main", "TestEvict failed: want 3 entries, got 2", "1 recoveries", `<svg class="chart"`, "awaiting approval"}},
+		{"/", []string{"Pass rate by branch", "octo/app", "main", "TestEvict failed</a>", "1 recoveries", `<svg class="chart"`, "awaiting approval"}},
 		{"/runs", []string{fmt.Sprintf(`href="/runs/%d"`, s.FailedRun), "Make the cache concurrent", "TestEvict failed", "PR #7"}},
 		{"/runs?state=awaiting_approval", []string{"Fix typo"}},
 		{fmt.Sprintf("/runs/%d", s.FailedRun), []string{
@@ -75,7 +75,7 @@ func TestPagesShowSeededData(t *testing.T) {
 			`<input type="hidden" name="failed_only" value="1"><button title="Run only the failing tests again; steps that passed are skipped">Re-run failed tests</button>`}},
 		{fmt.Sprintf("/runs/%d", s.RunningRun), []string{"data-live=", "starting", "Cancel run"}},
 		{fmt.Sprintf("/runs/%d", s.ForkRun), []string{"Approve and run", "from a fork"}},
-		{"/clusters", []string{"TestEvict failed: want 3 entries, got 2", fmt.Sprintf(`/incidents/%d`, s.Incident)}},
+		{"/clusters", []string{"TestEvict failed</a>", "want 3 entries, got 2", fmt.Sprintf(`/incidents/%d`, s.Incident)}},
 		{fmt.Sprintf("/clusters/%d", s.Cluster), []string{"Occurrences, last 30 days", "example.com/app/cache.TestEvict", "main", "cache_test.go:42"}},
 		{"/flaky", []string{"TestRetryDial", "fails about 1 run in 2", "TestSlowServer", "Unquarantine", `class="o-fail"`, `class="o-flip"`}},
 		{"/incidents", []string{"TestEvict keeps failing on main", "high", "#12"}},

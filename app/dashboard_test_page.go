@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"path"
 	"strings"
@@ -27,6 +28,38 @@ type testPageView struct {
 	Suspect  bool
 	Owner    string // from CODEOWNERS; "" when unknown
 	OwnerWhy string // why the owner is unknown
+	Weeks    []store.WeekRate
+	Trend    template.HTML
+}
+
+// LatestWeek is the newest week of the trend that had runs, for the words
+// beside it; nil when no week had.
+func (v testPageView) LatestWeek() *store.WeekRate {
+	for i := len(v.Weeks) - 1; i >= 0; i-- {
+		if v.Weeks[i].Runs > 0 {
+			return &v.Weeks[i]
+		}
+	}
+	return nil
+}
+
+// testTrendWeeks is the window of the test page's flake-rate trend.
+const testTrendWeeks = 8
+
+// weeklyRateSpark draws the failure rate per week on a 0–100 % scale; a
+// week without runs has no dot.
+func weeklyRateSpark(weeks []store.WeekRate) template.HTML {
+	pts := make([]sparkPoint, len(weeks))
+	for i, w := range weeks {
+		label := fmt.Sprintf("week of %s: no runs", w.Start.UTC().Format("Jan 2"))
+		if w.Runs > 0 {
+			label = fmt.Sprintf("week of %s: failed %d of %d runs (%d%%)", w.Start.UTC().Format("Jan 2"), w.Failed, w.Runs, 100*w.Failed/w.Runs)
+			pts[i] = sparkPoint{V: float64(w.Failed) / float64(w.Runs), OK: true, Label: label}
+		} else {
+			pts[i].Label = label
+		}
+	}
+	return sparkline(fmt.Sprintf("Failure rate per week, last %d weeks", len(weeks)), pts, 1)
 }
 
 // MaxDuration is the longest run of the test in the strip, to scale bars.
@@ -65,6 +98,11 @@ func (s *Server) handleTestPage(w http.ResponseWriter, r *http.Request) {
 	for i := len(v.History.Runs) - 1; i >= 0; i-- {
 		v.Strip = append(v.Strip, v.History.Runs[i])
 	}
+	if v.Weeks, err = store.TestWeeklyRates(ctx, s.DB, id, v.Now, testTrendWeeks); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Trend = weeklyRateSpark(v.Weeks)
 	v.Rate = rateWords(v.History.FailedRuns, v.History.Window)
 	v.Suspect = (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0
 	v.Owner, v.OwnerWhy = s.testOwner(ctx, t, v.History)

@@ -100,3 +100,29 @@ func nameCounts(ctx context.Context, q Querier, sql string, args ...any) ([]Name
 	}
 	return out, rows.Err()
 }
+
+// ClustersDaily returns the occurrences per day since since of each of the
+// given clusters (only days with occurrences), in one query through
+// failures_cluster_idx: the clusters list draws a trend for each row.
+func ClustersDaily(ctx context.Context, q Querier, ids []int64, since time.Time) (map[int64][]DayCount, error) {
+	out := make(map[int64][]DayCount, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT cluster_id, date_trunc('day', created_at AT TIME ZONE 'UTC'), count(*) FROM failures
+		WHERE cluster_id = ANY($1) AND created_at >= $2 GROUP BY 1, 2 ORDER BY 1, 2`, ids, since)
+	if err != nil {
+		return nil, fmt.Errorf("clusters daily: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var c DayCount
+		if err := rows.Scan(&id, &c.Day, &c.Count); err != nil {
+			return nil, fmt.Errorf("clusters daily: %w", err)
+		}
+		c.Day = time.Date(c.Day.Year(), c.Day.Month(), c.Day.Day(), 0, 0, 0, 0, time.UTC)
+		out[id] = append(out[id], c)
+	}
+	return out, rows.Err()
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sentinel-ci/sentinel/triage"
@@ -29,6 +30,34 @@ type Cluster struct {
 	CustomTitle      string // the name a person gave it, shown as Title; "" when none
 	Muted            bool   // opens no incident
 	Pinned           bool   // split off by a person
+	// ExampleTitle and ExampleMessage are the representative failure's
+	// readable title and raw message ("" when it has none): what the
+	// dashboard shows, since Title is normalised text.
+	ExampleTitle   string
+	ExampleMessage string
+}
+
+// Headline is what a person reads as the cluster's name: the name a person
+// gave it, else its representative failure's title, else the normalised
+// message it was keyed by.
+func (c Cluster) Headline() string {
+	switch {
+	case c.CustomTitle != "":
+		return c.CustomTitle
+	case c.ExampleTitle != "":
+		return c.ExampleTitle
+	}
+	return c.Title
+}
+
+// Example is the first line of the representative failure's raw message,
+// clipped, or "" when the headline already says it.
+func (c Cluster) Example() string {
+	m := triage.Clip(strings.TrimSpace(triage.FirstLine(c.ExampleMessage)), 200)
+	if m == "" || strings.Contains(c.Headline(), m) {
+		return ""
+	}
+	return m
 }
 
 // clusterSelect reads clusters (alias c) with their repository (p) and
@@ -39,8 +68,9 @@ func clusterSelect(recentSince string) string {
 			c.occurrences, c.run_count,
 			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= ` + recentSince + `) AS recent,
 			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, ''),
-			c.custom_title, c.muted, c.pinned
+			c.custom_title, c.muted, c.pinned, COALESCE(rf.title, ''), COALESCE(rf.message, '')
 		FROM clusters c JOIN repositories p ON p.id = c.repository_id
+		LEFT JOIN failures rf ON rf.id = c.representative_id
 		LEFT JOIN LATERAL (SELECT id, status FROM incidents WHERE cluster_id = c.id ORDER BY id DESC LIMIT 1) i ON true`
 }
 
@@ -48,7 +78,7 @@ func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
 	var c Cluster
 	err := row.Scan(&c.ID, &c.RepositoryID, &c.Repository, &c.Fingerprint, &c.Category, &c.Title, &c.Occurrences,
 		&c.RunCount, &c.Recent, &c.FirstSeenAt, &c.LastSeenAt, &c.RepresentativeID, &c.IncidentID, &c.IncidentStatus,
-		&c.CustomTitle, &c.Muted, &c.Pinned)
+		&c.CustomTitle, &c.Muted, &c.Pinned, &c.ExampleTitle, &c.ExampleMessage)
 	return c, err
 }
 

@@ -129,3 +129,46 @@ func LoadTestHistory(ctx context.Context, q Querier, testID int64, limit int) (T
 	}
 	return h, nil
 }
+
+// WeekRate is how many runs of a test in one week had a failing attempt.
+type WeekRate struct {
+	Start  time.Time // the week's first instant: now minus a multiple of 7 days
+	Runs   int
+	Failed int
+}
+
+// TestWeeklyRates returns a test's runs and failed runs per week over the
+// weeks before now, oldest first, a week without runs included with zero
+// runs. Results are read through test_results_test_cover_idx (index-only),
+// bounded below by the first run of the window.
+func TestWeeklyRates(ctx context.Context, q Querier, testID int64, now time.Time, weeks int) ([]WeekRate, error) {
+	since := now.Add(-time.Duration(weeks) * 7 * 24 * time.Hour)
+	// The window's runs come from runs_created_cover_idx (index-only). Its
+	// smallest id bounds the results read; OFFSET 0 keeps the planner from
+	// turning min(id) into a walk of the id index from the oldest run.
+	rows, err := q.Query(ctx, `WITH w AS MATERIALIZED (SELECT id, created_at FROM runs WHERE created_at >= $2 AND created_at <= $3),
+		t AS (
+			SELECT run_id, bool_or(outcome IN ('fail', 'error')) AS failed FROM test_results
+			WHERE test_id = $1 AND run_id >= (SELECT COALESCE(min(id), 0) FROM (SELECT id FROM w OFFSET 0) b)
+			GROUP BY run_id)
+		SELECT floor(extract(epoch FROM $3::timestamptz - w.created_at) / 604800)::int AS ago, count(*), count(*) FILTER (WHERE t.failed)
+		FROM t JOIN w ON w.id = t.run_id GROUP BY 1`, testID, since, now)
+	if err != nil {
+		return nil, fmt.Errorf("weekly rates of test %d: %w", testID, err)
+	}
+	defer rows.Close()
+	out := make([]WeekRate, weeks)
+	for i := range out {
+		out[i].Start = now.Add(-time.Duration(weeks-i) * 7 * 24 * time.Hour)
+	}
+	for rows.Next() {
+		var ago, runs, failed int
+		if err := rows.Scan(&ago, &runs, &failed); err != nil {
+			return nil, fmt.Errorf("weekly rates of test %d: %w", testID, err)
+		}
+		if i := weeks - 1 - ago; i >= 0 && i < weeks {
+			out[i].Runs, out[i].Failed = runs, failed
+		}
+	}
+	return out, rows.Err()
+}
