@@ -16,6 +16,8 @@ var unsetMeaning = map[string]string{
 	"GITHUB_WEBHOOK_SECRET":      "unset: every delivery is refused; required with GITHUB_APP_ID",
 	"SENTINEL_SMEE_URL":          "unset: no forwarding",
 	"SENTINEL_ALLOW_LOCAL_REPOS": "default false",
+	"SENTINEL_NOTIFY_URL":        "unset: no notifications are sent",
+	"SENTINEL_NOTIFY_SECRET":     "unset: only Slack endpoints may be named; required with any other",
 }
 
 // usage is the flag's help as `-h` prints it: what the setting does, its
