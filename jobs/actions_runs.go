@@ -100,6 +100,9 @@ func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
 		if err := EnqueueReport(ctx, a.River, tx, runID, PhaseCompleted); err != nil {
 			return err
 		}
+		if err := EnqueuePRComment(ctx, a.River, tx, run.RepositoryID, run.PRNumber); err != nil {
+			return err
+		}
 		return store.Audit(ctx, tx, actor, "run.cancel", "run", runID, map[string]any{"from": run.State})
 	})
 }

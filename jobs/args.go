@@ -110,3 +110,20 @@ func (OrphanReapArgs) Kind() string { return "orphan.reap" }
 func (OrphanReapArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueRuns, UniqueOpts: river.UniqueOpts{ByState: notCompleted}}
 }
+
+// PRCommentArgs brings Sentinel's comment on a pull request in line with
+// the pull request's latest run.
+type PRCommentArgs struct {
+	RepositoryID int64 `json:"repository_id"`
+	PRNumber     int   `json:"pr_number"`
+}
+
+func (PRCommentArgs) Kind() string { return "report.pr_comment" }
+
+func (PRCommentArgs) InsertOpts() river.InsertOpts {
+	// Not unique: a job inserted while another is running must still run,
+	// or a change made after the running one read the run would be lost.
+	// Jobs of one pull request are serialised by a lock and send nothing
+	// when the body is unchanged, so a duplicate costs a query.
+	return river.InsertOpts{Queue: QueueGitHub, MaxAttempts: 20}
+}

@@ -28,7 +28,9 @@ import (
 //	a run ends (run worker, reaper, posted      triage.analyze                                EnqueueTriage
 //	  external results)
 //	an analysis ends                            report.check(completed), and                  EnqueueReport
+//	                                              report.pr_comment for a pull request's run  EnqueuePRComment
 //	                                              incident.sync per incident it changed       EnqueueIncidentSync
+//	a run cancelled by a person                 report.pr_comment as well                     EnqueuePRComment
 //	an incident opened or moved (by hand, by    incident.sync                                 EnqueueIncidentSync
 //	  the sweep, or behind its GitHub issue)
 //	  … and its opened/resolved/reopened        notify.event per event (outbox:               EnqueueIncidentSync
@@ -111,6 +113,18 @@ func insertRunJobs(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, sup
 func EnqueueReport(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, phase string) error {
 	if _, err := rc.InsertTx(ctx, tx, ReportCheckArgs{RunID: runID, Phase: phase}, nil); err != nil {
 		return fmt.Errorf("report run %d %s: %w", runID, phase, err)
+	}
+	return nil
+}
+
+// EnqueuePRComment brings the comment of pull request pr (0: none, nothing
+// is queued) in line with its latest run.
+func EnqueuePRComment(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, repositoryID int64, pr int) error {
+	if pr == 0 {
+		return nil
+	}
+	if _, err := rc.InsertTx(ctx, tx, PRCommentArgs{RepositoryID: repositoryID, PRNumber: pr}, nil); err != nil {
+		return fmt.Errorf("queue comment on pull request #%d: %w", pr, err)
 	}
 	return nil
 }

@@ -47,6 +47,8 @@ type GitHub interface {
 	CreateComment(ctx context.Context, repo GitHubRepo, number int, body string) (*github.IssueComment, error)
 	// ListComments returns every comment of an issue, oldest first.
 	ListComments(ctx context.Context, repo GitHubRepo, number int) ([]*github.IssueComment, error)
+	// EditComment replaces the body of a comment on an issue or pull request.
+	EditComment(ctx context.Context, repo GitHubRepo, commentID int64, body string) (*github.IssueComment, error)
 	// EnsureLabel creates the label unless the repository has it.
 	EnsureLabel(ctx context.Context, repo GitHubRepo, name, color, description string) error
 

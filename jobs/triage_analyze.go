@@ -66,6 +66,8 @@ type AnalyzeResult struct {
 	Incidents   []int64 // incidents opened or changed
 
 	installationID int64
+	repositoryID   int64
+	prNumber       int           // 0: not a pull request
 	notices        []NotifyEvent // tests become flaky or broken
 	trigger        store.Trigger
 	state          store.RunState
@@ -93,6 +95,9 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 		report = res.installationID != 0 || res.trigger != store.TriggerExternal
 		if report {
 			if err := EnqueueReport(ctx, rc, tx, runID, PhaseCompleted); err != nil {
+				return err
+			}
+			if err := EnqueuePRComment(ctx, rc, tx, res.repositoryID, res.prNumber); err != nil {
 				return err
 			}
 		}
@@ -152,6 +157,7 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 		return res, fmt.Errorf("run %d is still %s", run.ID, run.State)
 	}
 	res.installationID, res.trigger, res.state = run.InstallationID, run.Trigger, run.State
+	res.repositoryID, res.prNumber = run.RepositoryID, run.PRNumber
 	found, err := w.findFailures(ctx, tx, run, w.repoTriage(repo))
 	if err != nil {
 		return res, err

@@ -16,20 +16,31 @@ import (
 // report jobs for the same run never both create a check run or send the same
 // annotations. The returned function releases the lock.
 func (db *DB) LockRunReport(ctx context.Context, runID int64) (unlock func(), err error) {
+	return db.sessionLock(ctx, fmt.Sprintf("sentinel.report:%d", runID))
+}
+
+// LockPRComment serialises the writes of one pull request's comment, so
+// that two jobs never both create it.
+func (db *DB) LockPRComment(ctx context.Context, repositoryID int64, pr int) (unlock func(), err error) {
+	return db.sessionLock(ctx, fmt.Sprintf("sentinel.prcomment:%d:%d", repositoryID, pr))
+}
+
+// sessionLock takes the advisory lock named key on a connection of its own,
+// held across GitHub calls (outside any transaction) until unlock.
+func (db *DB) sessionLock(ctx context.Context, key string) (unlock func(), err error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+		return nil, fmt.Errorf("lock %s: %w", key, err)
 	}
-	const key = `hashtextextended('sentinel.report:' || $1::bigint, 0)`
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, runID); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, key); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("lock report of run %d: %w", runID, err)
+		return nil, fmt.Errorf("lock %s: %w", key, err)
 	}
 	return func() {
 		// The job's context may be over; the lock must still go.
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, runID); err != nil {
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key); err != nil {
 			_ = conn.Conn().Close(uctx) // closing the session releases its locks
 		}
 		conn.Release()

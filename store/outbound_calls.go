@@ -139,6 +139,11 @@ func OutboundCallAtID(ctx context.Context, q Querier, method, path string, id in
 	return oneOutbound(q.Query(ctx, sqlOutboundAtID, id, method, path))
 }
 
+// OutboundCallByID returns call id, or ErrNotFound.
+func OutboundCallByID(ctx context.Context, q Querier, id int64) (OutboundCall, error) {
+	return oneOutbound(q.Query(ctx, `SELECT `+outboundColumns+` FROM outbound_calls WHERE id = $1`, id))
+}
+
 // OutboundCheckRunsFor returns the POSTs to path (a repository's
 // .../check-runs) whose request created a check run on headSHA, oldest first.
 func OutboundCheckRunsFor(ctx context.Context, q Querier, path, headSHA string) ([]OutboundCall, error) {

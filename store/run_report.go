@@ -31,6 +31,9 @@ type ReportFailure struct {
 	// is known flaky or quarantined.
 	Flaky       bool
 	Quarantined bool
+	// FlakyInRun: the test failed and then passed within this run (a retry
+	// or a re-run attempt), beside whatever its history says.
+	FlakyInRun  bool
 	TestName    string // "package.Name", "" for failures that are not a test
 	TestPackage string // the test's package (a Go import path, a JUnit class), "" when not a test
 	// SeenBefore counts earlier runs of the repository with a failure in the same cluster.
@@ -51,7 +54,7 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []Repo
 	rows, err := q.Query(ctx, `
 		SELECT f.id, COALESCE(f.cluster_id, 0), COALESCE(f.test_id, 0), COALESCE(s.name, ''), f.category, f.title, f.message,
 			f.fingerprint, f.confidence, f.evidence, f.file, f.line, f.hint, f.remediation,
-			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false),
+			f.flaky OR COALESCE(t.state IN ('flaky', 'quarantined'), false), f.flaky,
 			f.quarantined OR COALESCE(t.state = 'quarantined', false),
 			COALESCE(CASE WHEN t.package <> '' THEN t.package || '.' || t.name ELSE t.name END, ''), COALESCE(t.package, ''),
 			CASE WHEN f.cluster_id IS NULL THEN 0 ELSE (
@@ -73,7 +76,7 @@ func CheckRunReport(ctx context.Context, q Querier, runID int64) ([]Step, []Repo
 		var diags []byte
 		if err := rows.Scan(&f.ID, &f.ClusterID, &f.TestID, &f.StepName, &f.Category, &f.Title, &f.Message,
 			&f.Fingerprint, &conf, &f.Evidence, &f.File, &f.Line, &f.Hint, &f.Remediation,
-			&f.Flaky, &f.Quarantined, &f.TestName, &f.TestPackage, &f.SeenBefore, &diags, &f.DiagnosticsDropped); err != nil {
+			&f.Flaky, &f.FlakyInRun, &f.Quarantined, &f.TestName, &f.TestPackage, &f.SeenBefore, &diags, &f.DiagnosticsDropped); err != nil {
 			return nil, nil, fmt.Errorf("report failures of run %d: %w", runID, err)
 		}
 		f.Confidence = float64(conf)

@@ -136,6 +136,15 @@ func (c *Client) ListComments(ctx context.Context, repo jobs.GitHubRepo, number 
 	}
 }
 
+func (c *Client) EditComment(ctx context.Context, repo jobs.GitHubRepo, commentID int64, body string) (*github.IssueComment, error) {
+	gc, err := c.Installation(repo.InstallationID)
+	if err != nil {
+		return nil, err
+	}
+	cm, _, err := gc.Issues.EditComment(ctx, repo.Owner, repo.Name, commentID, &github.IssueComment{Body: github.String(body)})
+	return cm, gitHubError(fmt.Sprintf("edit comment %d on %s", commentID, repo), err)
+}
+
 func (c *Client) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {
 	gc, err := c.Installation(repo.InstallationID)
 	if err != nil {

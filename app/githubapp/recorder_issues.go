@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-github/v62/github"
 
@@ -93,8 +94,15 @@ func (r *Recorder) ListIssues(ctx context.Context, repo jobs.GitHubRepo, label, 
 }
 
 func (r *Recorder) CreateComment(ctx context.Context, repo jobs.GitHubRepo, number int, body string) (*github.IssueComment, error) {
-	if _, err := r.getIssue(ctx, repo, number); err != nil {
+	// A pull request is an issue on GitHub; here only the runs know it.
+	isPR, err := store.RepositoryHasPullRequest(ctx, r.db, repo.String(), number)
+	if err != nil {
 		return nil, err
+	}
+	if !isPR {
+		if _, err := r.getIssue(ctx, repo, number); err != nil {
+			return nil, err
+		}
 	}
 	req := map[string]string{"body": body}
 	resp, err := r.record(ctx, repo, http.MethodPost, repoPath(repo, fmt.Sprintf("/issues/%d/comments", number)), req, http.StatusCreated, func(id int64, _ int) any {
@@ -113,13 +121,57 @@ func (r *Recorder) ListComments(ctx context.Context, repo jobs.GitHubRepo, numbe
 	}
 	out := make([]*github.IssueComment, 0, len(calls))
 	for _, c := range calls {
-		cm, err := decode[github.IssueComment](c.Response)
+		cm, err := r.currentComment(ctx, repo, c)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, cm)
 	}
 	return out, nil
+}
+
+// currentComment is a recorded comment as its last recorded edit left it.
+func (r *Recorder) currentComment(ctx context.Context, repo jobs.GitHubRepo, create store.OutboundCall) (*github.IssueComment, error) {
+	edit, err := store.LastOutboundCallAt(ctx, r.db, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/comments/%d", create.ID)))
+	if err == nil {
+		return decode[github.IssueComment](edit.Response)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return decode[github.IssueComment](create.Response)
+}
+
+// EditComment records the edit of a comment recorded earlier (a comment's id
+// is the id of the call that created it); any other id is 404, as on GitHub.
+func (r *Recorder) EditComment(ctx context.Context, repo jobs.GitHubRepo, commentID int64, body string) (*github.IssueComment, error) {
+	create, err := store.OutboundCallByID(ctx, r.db, commentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !isCommentCreate(repo, create)) {
+		return nil, notFound(fmt.Sprintf("edit comment %d on %s", commentID, repo))
+	}
+	if err != nil {
+		return nil, err
+	}
+	cur, err := r.currentComment(ctx, repo, create)
+	if err != nil {
+		return nil, err
+	}
+	req := map[string]string{"body": body}
+	resp, err := r.record(ctx, repo, http.MethodPatch, repoPath(repo, fmt.Sprintf("/issues/comments/%d", commentID)), req, http.StatusOK, func(int64, int) any {
+		cur.Body = github.String(body)
+		cur.UpdatedAt = &github.Timestamp{Time: r.now()}
+		return cur
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decode[github.IssueComment](resp)
+}
+
+// isCommentCreate tells whether call created a comment on one of repo's issues.
+func isCommentCreate(repo jobs.GitHubRepo, call store.OutboundCall) bool {
+	rest, ok := strings.CutPrefix(call.Path, repoPath(repo, "/issues/"))
+	return ok && call.Method == http.MethodPost && strings.HasSuffix(rest, "/comments")
 }
 
 func (r *Recorder) EnsureLabel(ctx context.Context, repo jobs.GitHubRepo, name, color, description string) error {

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,12 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sentinel-ci/sentinel/app/githubapp"
-	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/store"
-	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
 // A secret set through the API reaches the step that names it, and is
@@ -27,50 +18,8 @@ import (
 // neither the stored log, the check run sent to GitHub (title, summary,
 // text, annotations) nor the API's view of the run carries it.
 func TestEndToEndSecretNeverLeaves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a sample through the whole pipeline")
-	}
-	fake := githubtest.New(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	gh, err := githubapp.NewClient(githubapp.Config{AppID: 1, PrivateKey: keyPEM, APIURL: fake.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := load(map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0",
-		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s", "SENTINEL_ADMIN_TOKEN": "e2e-admin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.WebhookSecret = "e2e-secret"
-	m := NewMain(cfg, newLogger(testWriter{t}, "warn"))
-	m.GitHub = gh
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), filepath.Join(os.TempDir(), "sentinel-test-demo-cache")); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx, "serve") }()
-	defer func() { stop(); <-done }()
-	<-m.Listening
-
-	gitRoot := t.TempDir()
-	gitURL, stopGit, err := serveGit(gitRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopGit()
-	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
-		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
+	e := startE2E(t, map[string]string{"SENTINEL_ADMIN_TOKEN": "e2e-admin"})
+	ctx, m, fake, d := e.ctx, e.m, e.fake, e.d
 	repo, err := d.prepareRepo(ctx, "testfail")
 	if err != nil {
 		t.Fatal(err)

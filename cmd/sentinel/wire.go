@@ -40,6 +40,10 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 				WorkspaceRoots: []string{workDir}, Log: m.Log})
 		},
 		func() error {
+			return river.AddWorkerSafely(w, &jobs.PRCommentWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,
+				WorkspaceRoots: []string{workDir}, Log: m.Log})
+		},
+		func() error {
 			return river.AddWorkerSafely(w, &jobs.IncidentSyncWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
 		},
 		func() error {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
@@ -27,6 +29,46 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 	resp := s.commentJSON(is, c)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// updateComment answers PATCH /repos/{owner}/{repo}/issues/comments/{id}:
+// the comment's body is replaced; a comment id of another repository, or one
+// that does not exist, is 404 as on GitHub.
+func (s *Server) updateComment(w http.ResponseWriter, r *http.Request) {
+	repo, ok := s.repoFor(w, r)
+	if !ok {
+		return
+	}
+	var b struct {
+		Body *string `json:"body"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || b.Body == nil {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", github.Error{Resource: "IssueComment", Field: "body", Code: "missing_field"})
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, is := range s.repo(repo).issues {
+		for i := range is.Comments {
+			if err == nil && is.Comments[i].ID == id {
+				is.Comments[i].Body = *b.Body
+				is.Comments[i].Edits++
+				writeJSON(w, http.StatusOK, s.commentJSON(is, is.Comments[i]))
+				return
+			}
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+// DeleteComment removes a comment, as a person can on GitHub.
+func (s *Server) DeleteComment(fullName string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, is := range s.repo(fullName).issues {
+		is.Comments = slices.DeleteFunc(is.Comments, func(c Comment) bool { return c.ID == id })
+	}
 }
 
 // listComments answers GET /repos/{owner}/{repo}/issues/{number}/comments, oldest first.

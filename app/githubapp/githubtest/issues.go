@@ -25,17 +25,32 @@ type Issue struct {
 	Comments    []Comment
 	History     []string // "open", "closed:completed", "open:reopened", one entry per state change
 	CreatedAt   time.Time
+	// PullRequest: the number is a pull request's (GitHub numbers pull
+	// requests and issues in one sequence and answers both as issues).
+	PullRequest bool
 }
 
 // Comment is one issue comment.
 type Comment struct {
-	ID   int64
-	Body string
+	ID    int64
+	Body  string
+	Edits int // times the body was replaced (PATCH)
 }
 
 type repoState struct {
 	issues []*Issue // number = index + 1
 	labels map[string]*github.Label
+}
+
+// AddPullRequest opens a pull request in the repository, as a person would,
+// and returns its number: the next in the repository's issue sequence.
+func (s *Server) AddPullRequest(fullName, title string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.repo(fullName)
+	is := &Issue{ID: s.id(), Number: len(rs.issues) + 1, Repo: fullName, Title: title, State: "open", CreatedAt: s.now(), History: []string{"open"}, PullRequest: true}
+	rs.issues = append(rs.issues, is)
+	return is.Number
 }
 
 // Issues returns copies of the repository's issues in number order.
@@ -283,6 +298,12 @@ func (s *Server) issueJSON(is *Issue) *github.Issue {
 	}
 	if is.StateReason != "" {
 		out.StateReason = github.String(is.StateReason)
+	}
+	if is.PullRequest {
+		out.PullRequestLinks = &github.PullRequestLinks{
+			URL:     github.String(fmt.Sprintf("%s/repos/%s/pulls/%d", base, is.Repo, is.Number)),
+			HTMLURL: github.String(fmt.Sprintf("https://github.com/%s/pull/%d", is.Repo, is.Number)),
+		}
 	}
 	rs := s.repo(is.Repo)
 	for _, n := range is.Labels {

@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /repos/{owner}/{repo}/issues/{number}", s.authed(s.updateIssue))
 	m.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.authed(s.createComment))
 	m.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.authed(s.listComments))
+	m.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.authed(s.updateComment))
 	m.HandleFunc("GET /repos/{owner}/{repo}/labels/{name}", s.authed(s.getLabel))
 	m.HandleFunc("POST /repos/{owner}/{repo}/labels", s.authed(s.createLabel))
 	m.HandleFunc("GET /search/issues", s.authed(s.searchIssues))

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/app/githubapp"
+	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
+	"github.com/sentinel-ci/sentinel/store/storetest"
+)
+
+// e2e is a real `sentinel serve` (PostgreSQL, River, the demo's runtime)
+// reporting to a fake GitHub, with a git server holding the demo's
+// repositories: what the end-to-end tests drive.
+type e2e struct {
+	ctx  context.Context
+	m    *Main
+	fake *githubtest.Server
+	d    *demo
+}
+
+// startE2E starts one for the test, with env added to the configuration;
+// everything stops at the end of the test.
+func startE2E(t *testing.T, env map[string]string) *e2e {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a sample through the whole pipeline")
+	}
+	fake := githubtest.New(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	gh, err := githubapp.NewClient(githubapp.Config{AppID: 1, PrivateKey: keyPEM, APIURL: fake.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0",
+		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := load(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.WebhookSecret = "e2e-secret"
+	m := NewMain(cfg, newLogger(testWriter{t}, "warn"))
+	m.GitHub = gh
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	// The demo's Go build cache, shared by the test processes that use it
+	// (Go's cache is safe for concurrent use), as it is by the demo's runs.
+	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), filepath.Join(os.TempDir(), "sentinel-test-demo-cache")); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx, "serve") }()
+	t.Cleanup(func() { stop(); <-done })
+	<-m.Listening
+
+	gitRoot := t.TempDir()
+	gitURL, stopGit, err := serveGit(gitRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopGit() })
+	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
+		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
+	return &e2e{ctx: ctx, m: m, fake: fake, d: d}
+}
