@@ -100,6 +100,11 @@ func (a *Actions) QuarantineFlakyTx(ctx context.Context, tx pgx.Tx, run store.Ru
 			Reason: fmt.Sprintf("from the check run of run %d", run.ID), Until: &until, Actor: GitHubActor(login)}); err != nil {
 			return err
 		}
+		// Quarantined here at once; the pull request makes it the repository's.
+		reason := fmt.Sprintf("failed and passed in run %d; quarantined from its check run by %s", run.ID, owner)
+		if err := ProposeQuarantine(ctx, a.River, tx, run.RepositoryID, id, store.ProposalAdd, reason); err != nil {
+			return err
+		}
 	}
 	return EnqueueReport(ctx, a.River, tx, run.ID, PhaseCompleted)
 }

@@ -127,3 +127,26 @@ func (PRCommentArgs) InsertOpts() river.InsertOpts {
 	// when the body is unchanged, so a duplicate costs a query.
 	return river.InsertOpts{Queue: QueueGitHub, MaxAttempts: 20}
 }
+
+// QuarantineProposeArgs opens the pull request of a quarantine proposal.
+type QuarantineProposeArgs struct {
+	ProposalID int64 `json:"proposal_id"`
+}
+
+func (QuarantineProposeArgs) Kind() string { return "quarantine.propose" }
+
+func (QuarantineProposeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueGitHub, MaxAttempts: 20, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: notCompleted}}
+}
+
+// QuarantineReviewArgs decides whether a quarantined test's proposal has
+// run its course: the test recovered or its quarantine expired.
+type QuarantineReviewArgs struct {
+	TestID int64 `json:"test_id"`
+}
+
+func (QuarantineReviewArgs) Kind() string { return "quarantine.review" }
+
+func (QuarantineReviewArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueGitHub, MaxAttempts: 20, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: notCompleted}}
+}

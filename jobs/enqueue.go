@@ -31,6 +31,11 @@ import (
 //	                                              report.pr_comment for a pull request's run  EnqueuePRComment
 //	                                              incident.sync per incident it changed       EnqueueIncidentSync
 //	a run cancelled by a person                 report.pr_comment as well                     EnqueuePRComment
+//	a flaky test quarantined from the check     quarantine.propose (a pull request adding     ProposeQuarantine
+//	  run's button, or confirmed flaky with       it to .sentinel/quarantine.yml)
+//	  flaky.auto_quarantine
+//	a quarantined test passes in a run          quarantine.review                             EnqueueQuarantineReview
+//	the review finds it recovered or expired    quarantine.propose (the removal)              ProposeQuarantine
 //	an incident opened or moved (by hand, by    incident.sync                                 EnqueueIncidentSync
 //	  the sweep, or behind its GitHub issue)
 //	  … and its opened/resolved/reopened        notify.event per event (outbox:               EnqueueIncidentSync
@@ -125,6 +130,29 @@ func EnqueuePRComment(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, 
 	}
 	if _, err := rc.InsertTx(ctx, tx, PRCommentArgs{RepositoryID: repositoryID, PRNumber: pr}, nil); err != nil {
 		return fmt.Errorf("queue comment on pull request #%d: %w", pr, err)
+	}
+	return nil
+}
+
+// ProposeQuarantine records a proposal to add the test to (or remove it
+// from) the quarantine file and queues the job opening its pull request;
+// a test with a proposal pending or open gets no second one.
+func ProposeQuarantine(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, repositoryID, testID int64, kind store.ProposalKind, reason string) error {
+	id, created, err := store.InsertProposal(ctx, tx, store.QuarantineProposal{RepositoryID: repositoryID, TestID: testID,
+		Kind: kind, Branch: proposalBranch(kind, testID), Reason: reason})
+	if err != nil || !created {
+		return err
+	}
+	if _, err := rc.InsertTx(ctx, tx, QuarantineProposeArgs{ProposalID: id}, nil); err != nil {
+		return fmt.Errorf("queue quarantine proposal for test %d: %w", testID, err)
+	}
+	return nil
+}
+
+// EnqueueQuarantineReview reviews a quarantined test's proposal.
+func EnqueueQuarantineReview(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, testID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, QuarantineReviewArgs{TestID: testID}, nil); err != nil {
+		return fmt.Errorf("queue quarantine review of test %d: %w", testID, err)
 	}
 	return nil
 }

@@ -49,6 +49,24 @@ type GitHub interface {
 	ListComments(ctx context.Context, repo GitHubRepo, number int) ([]*github.IssueComment, error)
 	// EditComment replaces the body of a comment on an issue or pull request.
 	EditComment(ctx context.Context, repo GitHubRepo, commentID int64, body string) (*github.IssueComment, error)
+	// BranchHead returns the commit a branch points at.
+	BranchHead(ctx context.Context, repo GitHubRepo, branch string) (string, error)
+	// CreateBranch makes branch point at sha; a branch that exists is a
+	// *GitHubError with status 422.
+	CreateBranch(ctx context.Context, repo GitHubRepo, branch, sha string) error
+	DeleteBranch(ctx context.Context, repo GitHubRepo, branch string) error
+	// GetFile returns a file's content and blob sha at ref; a missing file
+	// is a *GitHubError with status 404.
+	GetFile(ctx context.Context, repo GitHubRepo, path, ref string) (content []byte, blobSHA string, err error)
+	// PutFile commits content at path on branch, replacing the blob blobSHA
+	// ("" for a new file).
+	PutFile(ctx context.Context, repo GitHubRepo, path, branch, message string, content []byte, blobSHA string) error
+	CreatePullRequest(ctx context.Context, repo GitHubRepo, pr github.NewPullRequest) (*github.PullRequest, error)
+	// PullRequestFor returns the newest pull request (any state) from branch
+	// of the repository itself, or nil.
+	PullRequestFor(ctx context.Context, repo GitHubRepo, branch string) (*github.PullRequest, error)
+	ClosePullRequest(ctx context.Context, repo GitHubRepo, number int) error
+
 	// EnsureLabel creates the label unless the repository has it.
 	EnsureLabel(ctx context.Context, repo GitHubRepo, name, color, description string) error
 

@@ -296,6 +296,15 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
 	}
 	ex.readTriageConfig(pipeline)
+	listed, err := runner.LoadQuarantine(os.DirFS(ex.ws), time.Now())
+	if err != nil {
+		var ce *runner.ConfigError
+		if errors.As(err, &ce) {
+			return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
+		}
+		return ex.failure(ctx, &runner.InfraError{Op: "read " + runner.QuarantineFile, Err: err})
+	}
+	pipeline.Quarantine = append(pipeline.Quarantine, listed...)
 	fork, err := ex.fromFork(ctx)
 	if err != nil {
 		return ex.failure(ctx, err)
@@ -343,7 +352,10 @@ func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 	if ex.run.Branch != pol.DefaultBranch {
 		return nil
 	}
-	return store.SetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within)
+	if err := store.SetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within); err != nil {
+		return err
+	}
+	return store.SetRepositoryFlakyActions(ctx, ex.w.DB, ex.run.RepositoryID, p.Flaky.AutoQuarantine, p.Flaky.RecoverRuns)
 }
 
 // readTriageConfig reads what the checkout says about triage: the

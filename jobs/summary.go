@@ -66,6 +66,11 @@ func ClusterURL(publicURL string, clusterID int64) string {
 	return fmt.Sprintf("%s/clusters/%d", strings.TrimSuffix(publicURL, "/"), clusterID)
 }
 
+// TestURL is the dashboard page of a test.
+func TestURL(publicURL string, testID int64) string {
+	return fmt.Sprintf("%s/tests/%d", strings.TrimSuffix(publicURL, "/"), testID)
+}
+
 // Conclusion decides the check run's conclusion from the run's final state
 // and its failures. A run whose every failure is a known flaky test is
 // neutral: it does not block a merge, and the summary says why.

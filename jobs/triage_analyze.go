@@ -69,8 +69,13 @@ type AnalyzeResult struct {
 	repositoryID   int64
 	prNumber       int           // 0: not a pull request
 	notices        []NotifyEvent // tests become flaky or broken
-	trigger        store.Trigger
-	state          store.RunState
+	// proposals are the tests to propose for quarantine (quarantined by
+	// flaky.auto_quarantine in this analysis); reviews the quarantined
+	// tests that passed, whose proposals may have run their course.
+	proposals []store.TestEvent
+	reviews   []int64
+	trigger   store.Trigger
+	state     store.RunState
 }
 
 // Analyze does the worker's job for one run in one transaction, inserting
@@ -108,6 +113,16 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 		}
 		for _, ev := range res.notices {
 			if err := EnqueueNotify(ctx, rc, tx, ev); err != nil {
+				return err
+			}
+		}
+		for _, ev := range res.proposals {
+			if err := ProposeQuarantine(ctx, rc, tx, res.repositoryID, ev.TestID, store.ProposalAdd, ev.Reason); err != nil {
+				return err
+			}
+		}
+		for _, id := range res.reviews {
+			if err := EnqueueQuarantineReview(ctx, rc, tx, id); err != nil {
 				return err
 			}
 		}
@@ -196,6 +211,9 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	}
 	res.Transitions = fl.events
 	res.notices = testNotices(run, tests, fl.events, now)
+	if res.proposals, res.reviews, err = quarantineActions(ctx, tx, run, policy, tests, fl.events, now); err != nil {
+		return res, err
+	}
 	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
 	if err != nil {
 		return res, err

@@ -67,3 +67,19 @@ func LatestPRRun(ctx context.Context, q Querier, repositoryID int64, pr int) (Ru
 	}
 	return GetRun(ctx, q, id)
 }
+
+// LatestBranchSHA returns the commit of the newest run on branch of the
+// repository (full name), or ErrNotFound: what the recorder answers for a
+// branch's head, having no repository of its own.
+func LatestBranchSHA(ctx context.Context, q Querier, fullName, branch string) (string, error) {
+	var sha string
+	err := q.QueryRow(ctx, `SELECT r.sha FROM runs r JOIN repositories p ON p.id = r.repository_id
+		WHERE p.full_name = $1 AND r.branch = $2 AND r.pr_number IS NULL ORDER BY r.id DESC LIMIT 1`, fullName, branch).Scan(&sha)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("head of %s on %s: %w", branch, fullName, err)
+	}
+	return sha, nil
+}

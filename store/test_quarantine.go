@@ -21,6 +21,7 @@ const (
 	QuarantineByButton    QuarantineSource = "button"    // a check run's button
 	QuarantineByConfig    QuarantineSource = "config"    // the repository's .sentinel.yml
 	QuarantineByAPI       QuarantineSource = "api"       // POST /api/flaky/{id}/quarantine
+	QuarantineByPolicy    QuarantineSource = "policy"    // flaky: {auto_quarantine: true}, on confirmation
 )
 
 // Quarantine says who quarantines a test, until when and why.

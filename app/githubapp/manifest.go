@@ -33,13 +33,15 @@ type HookAttributes struct {
 }
 
 // SentinelPermissions are the permissions Sentinel's App asks for: it writes check runs and
-// issues, reads code to clone it, and reads pull requests to annotate them.
+// issues, reads code to clone it, and writes pull requests (comments, and quarantine
+// proposals: a branch of its own with a commit to .sentinel/quarantine.yml, never the
+// default branch) — which needs contents write.
 func SentinelPermissions() map[string]string {
 	return map[string]string{
 		"checks":        "write",
 		"issues":        "write",
-		"contents":      "read",
-		"pull_requests": "read",
+		"contents":      "write",
+		"pull_requests": "write",
 		"metadata":      "read",
 	}
 }

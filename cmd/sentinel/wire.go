@@ -40,6 +40,12 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 				WorkspaceRoots: []string{workDir}, Log: m.Log})
 		},
 		func() error {
+			return river.AddWorkerSafely(w, &jobs.QuarantineProposeWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL, Log: m.Log})
+		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.QuarantineReviewWorker{DB: m.DB, GitHub: gh, Log: m.Log})
+		},
+		func() error {
 			return river.AddWorkerSafely(w, &jobs.PRCommentWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,
 				WorkspaceRoots: []string{workDir}, Log: m.Log})
 		},

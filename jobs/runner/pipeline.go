@@ -31,6 +31,17 @@ type Pipeline struct {
 	When       When         // runs not matching it skip every step
 	Caches     []CacheMount // from cache:, besides the ecosystem's defaults
 	Services   []Service    // started before the steps, on the run's network
+	Flaky      FlakyPolicy
+}
+
+// FlakyPolicy is what flaky: says Sentinel may do about flaky tests.
+type FlakyPolicy struct {
+	// AutoQuarantine: a test confirmed flaky on the default branch is
+	// quarantined, and a pull request adding it to QuarantineFile opened.
+	AutoQuarantine bool
+	// RecoverRuns is how many passing runs in a row end a quarantine
+	// Sentinel proposed (the pull request removing it); 0: the default.
+	RecoverRuns int
 }
 
 // Step is one step of a pipeline.
@@ -112,6 +123,12 @@ type rawPipeline struct {
 	When       rawWhen           `yaml:"when"`
 	Cache      []string          `yaml:"cache"`
 	Services   []rawService      `yaml:"services"`
+	Flaky      rawFlaky          `yaml:"flaky"`
+}
+
+type rawFlaky struct {
+	AutoQuarantine bool `yaml:"auto_quarantine"`
+	RecoverRuns    int  `yaml:"recover_runs"`
 }
 
 type rawStep struct {
@@ -197,6 +214,10 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	if raw.Limits.Pids < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}
 	}
+	if raw.Flaky.RecoverRuns < 0 || raw.Flaky.RecoverRuns > 1000 {
+		return nil, &ConfigError{Line: lineOf(doc, "flaky", "recover_runs"), Msg: "flaky.recover_runs must be between 1 and 1000 (0 or absent: 30)"}
+	}
+	p.Flaky = FlakyPolicy{AutoQuarantine: raw.Flaky.AutoQuarantine, RecoverRuns: raw.Flaky.RecoverRuns}
 	if raw.Incidents.After < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "incidents", "after"), Msg: "incidents.after must not be negative"}
 	}

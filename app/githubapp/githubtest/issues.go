@@ -28,6 +28,8 @@ type Issue struct {
 	// PullRequest: the number is a pull request's (GitHub numbers pull
 	// requests and issues in one sequence and answers both as issues).
 	PullRequest bool
+	Head, Base  string // branches of a pull request opened through the API
+	Merged      bool
 }
 
 // Comment is one issue comment.
@@ -40,6 +42,7 @@ type Comment struct {
 type repoState struct {
 	issues []*Issue // number = index + 1
 	labels map[string]*github.Label
+	git    *gitState // nil until a git call or SetFile
 }
 
 // AddPullRequest opens a pull request in the repository, as a person would,

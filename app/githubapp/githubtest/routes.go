@@ -28,6 +28,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /repos/{owner}/{repo}/labels/{name}", s.authed(s.getLabel))
 	m.HandleFunc("POST /repos/{owner}/{repo}/labels", s.authed(s.createLabel))
 	m.HandleFunc("GET /search/issues", s.authed(s.searchIssues))
+	m.HandleFunc("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.authed(s.getRef))
+	m.HandleFunc("POST /repos/{owner}/{repo}/git/refs", s.authed(s.createRef))
+	m.HandleFunc("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.authed(s.deleteRef))
+	m.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.authed(s.getContent))
+	m.HandleFunc("PUT /repos/{owner}/{repo}/contents/{path...}", s.authed(s.putContent))
+	m.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.authed(s.listPulls))
+	m.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.authed(s.createPull))
+	m.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.authed(s.updatePull))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found (githubtest does not implement "+r.Method+" "+r.URL.Path+")")
 	})
@@ -59,7 +67,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"token":                tok,
 		"expires_at":           time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-		"permissions":          map[string]string{"checks": "write", "issues": "write", "contents": "read", "metadata": "read"},
+		"permissions":          map[string]string{"checks": "write", "issues": "write", "contents": "write", "pull_requests": "write", "metadata": "read"},
 		"repository_selection": "all",
 	})
 }

@@ -56,8 +56,8 @@ func ParseSpec(data []byte, name string) (*Spec, error) {
 	sort.Strings(paths)
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
-		pattern, names := templateRegexp(p)
 		for method, op := range item.Operations() {
+			pattern, names := templateRegexp(p, multiSegment(op))
 			s.ops = append(s.ops, specOp{method: method, re: pattern, names: names, op: op, pathRaw: p})
 		}
 	}
@@ -69,15 +69,30 @@ func ParseSpec(data []byte, name string) (*Spec, error) {
 
 var paramRe = regexp.MustCompile(`\{([^}/]+)\}`)
 
-func templateRegexp(p string) (*regexp.Regexp, []string) {
+func templateRegexp(p string, multi map[string]bool) (*regexp.Regexp, []string) {
 	var names []string
 	quoted := regexp.QuoteMeta(p)
 	// QuoteMeta escapes the braces; match the escaped form.
 	expr := regexp.MustCompile(`\\\{([^}/\\]+)\\\}`).ReplaceAllStringFunc(quoted, func(m string) string {
-		names = append(names, paramRe.FindStringSubmatch(strings.ReplaceAll(m, `\`, ""))[1])
+		name := paramRe.FindStringSubmatch(strings.ReplaceAll(m, `\`, ""))[1]
+		names = append(names, name)
+		if multi[name] {
+			return `(.+)` // a file path or a ref such as heads/feature
+		}
 		return `([^/]+)`
 	})
 	return regexp.MustCompile("^" + expr + "$"), names
+}
+
+// multiSegment names the path parameters of op marked x-multi-segment.
+func multiSegment(op *openapi3.Operation) map[string]bool {
+	out := map[string]bool{}
+	for _, ref := range op.Parameters {
+		if ref.Value != nil && ref.Value.In == "path" && ref.Value.Extensions["x-multi-segment"] == true {
+			out[ref.Value.Name] = true
+		}
+	}
+	return out
 }
 
 // openAPISubset is GitHub's OpenAPI description of the calls Sentinel makes,
