@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 SCENARIO ?=
 
-.PHONY: build run demo test drill bench down reset
+.PHONY: build run demo test drill bench loadtest down reset
 
 # A first build compiles every dependency (a minute or more on two cores):
 # go build -v names each package it compiles, and the loop turns that into a
@@ -47,6 +47,19 @@ drill:
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
+
+# The real `sentinel serve` under a steady stream of signed pushes
+# (cmd/loadtest): a throwaway durable PostgreSQL (fsync on), recorded GitHub
+# mode, the shell executor, pushes offered open-loop at RATE per second for
+# DURATION to 50 repositories x 4 branches of a one-step no-op pipeline.
+# Prints the rate achieved, p50/p99/max latency, deliveries acknowledged and
+# stored, the job backlog and its drain, beside a bare INSERT rate measured
+# on the same PostgreSQL. LOADTEST_DATABASE_URL runs it on a server of your
+# own instead (a fresh database is created in it and dropped after).
+RATE     ?= 1000
+DURATION ?= 60s
+loadtest: build
+	$(GO) run ./cmd/loadtest -bin bin/sentinel -rate $(RATE) -duration $(DURATION)
 
 # Stops what `make run`/`make demo` of this checkout started, and nothing
 # else: the sentinel holding the data directory's lock (its pid is in
