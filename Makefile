@@ -44,9 +44,16 @@ test:
 drill:
 	SENTINEL_DRILL=full $(GO) test -count=1 -timeout 90m -v -run '^TestDrill' ./cmd/sentinel
 
-# Benchmarks report ratios against a baseline measured in the same run.
+# Benchmarks measure each figure against an anchor in interleaved blocks of
+# the same run, then cmd/benchtable prints one table: figure, anchor, goal,
+# measured. It keys on metric names (b.ReportMetric): figure F as F-min,
+# F-med and F-max over the blocks, its anchor as anchor-F-min/med/max in the
+# same unit, F ÷ anchor as x-anchor-min/med/max; the goals, with the
+# benchmark and F of each, are one table in cmd/benchtable/goals.go. A figure
+# not found shows as MISSING and, like a failed benchmark, makes bench fail.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg|--- FAIL)'
+	$(GO) run ./cmd/benchtable bench.out.tmp
 
 # The real `sentinel serve` under a steady stream of signed pushes
 # (cmd/loadtest): a throwaway durable PostgreSQL (fsync on), recorded GitHub
