@@ -37,7 +37,7 @@ func TestLoadTestShort(t *testing.T) {
 	if got := res.offered.acknowledged(); got != opts.deliveries() {
 		t.Errorf("%d of %d deliveries acknowledged: %s", got, opts.deliveries(), res.answers())
 	}
-	if res.stored != res.offered.acknowledged() || res.lost() != 0 {
+	if res.stored != res.offered.acknowledged() || res.lost != 0 {
 		t.Errorf("%d deliveries stored, %d acknowledged", res.stored, res.offered.acknowledged())
 	}
 	if !res.drained() {

@@ -13,10 +13,14 @@ import (
 	"github.com/sentinel-ci/sentinel/app"
 )
 
+// maxConns bounds the connections to the server.
+const maxConns = 256
+
 // offered is what the senders saw: each delivery's latency from its due
 // time, and the answers by status (0: no answer).
 type offered struct {
 	latencies []time.Duration // of the 202s
+	ackedIDs  []string        // the X-GitHub-Delivery of each 202
 	statuses  map[int]int
 	elapsed   time.Duration // from the first due time to the last answer
 	firstErr  error
@@ -40,10 +44,14 @@ func (o offered) percentile(p int) time.Duration {
 // offered rate.
 func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, n int, perSecond float64) offered {
 	client := &http.Client{
-		Timeout: 30 * time.Second,
-		// Connections are kept and reused, as GitHub's senders do; dialling
-		// anew for each delivery would spend the CPU the server is measured on.
-		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute},
+		// GitHub gives up on a delivery after 10 s.
+		Timeout: 10 * time.Second,
+		// At most maxConns connections, kept and reused: dialling anew for
+		// each delivery would spend the CPU the server is measured on, and
+		// a server falling behind would be buried under connections rather
+		// than show its queue. Deliveries beyond them wait in the client,
+		// which their latency, counted from the due time, includes.
+		Transport: &http.Transport{MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: maxConns, IdleConnTimeout: time.Minute},
 	}
 	defer client.CloseIdleConnections()
 	var mu sync.Mutex
@@ -65,13 +73,15 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, err := deliver(ctx, client, webhookURL, secret, fmt.Sprintf("load-%s-%d", runID, i), body)
+			id := fmt.Sprintf("load-%s-%d", runID, i)
+			status, err := deliver(ctx, client, webhookURL, secret, id, body)
 			done := time.Now()
 			mu.Lock()
 			defer mu.Unlock()
 			res.statuses[status]++
 			if status == http.StatusAccepted {
 				res.latencies = append(res.latencies, done.Sub(due))
+				res.ackedIDs = append(res.ackedIDs, id)
 			} else if res.firstErr == nil {
 				res.firstErr = fmt.Errorf("delivery %d: status %d: %v", i, status, err)
 			}

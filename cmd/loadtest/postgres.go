@@ -121,11 +121,13 @@ func bareInsertRate(ctx context.Context, db *store.DB, d time.Duration) (float64
 	return float64(n.Load()) / time.Since(start).Seconds(), nil
 }
 
-// storedDeliveries counts the deliveries the server stored.
-func storedDeliveries(ctx context.Context, db *store.DB) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&n)
-	return n, err
+// storedDeliveries counts the deliveries the server stored, and those of
+// acked (delivery ids it acknowledged) it did not.
+func storedDeliveries(ctx context.Context, db *store.DB, acked []string) (stored, lost int, err error) {
+	err = db.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries),
+		(SELECT count(*) FROM unnest($1::text[]) a (id) WHERE NOT EXISTS (SELECT FROM deliveries d WHERE d.delivery_id = a.id))`,
+		acked).Scan(&stored, &lost)
+	return stored, lost, err
 }
 
 // runStates counts the runs by state and says why the first that failed

@@ -16,7 +16,8 @@ type result struct {
 	durableCluster bool   // a throwaway cluster started by the load test
 	durability     string // the PostgreSQL settings that decide a commit's cost
 	offered        offered
-	stored         int // deliveries in the database after the load
+	stored         int // deliveries in the database after the drain
+	lost           int // acknowledged deliveries not among them
 	backlogAfter   int64
 	backlogByQueue map[string]int64
 	backlogLeft    int64          // after the drain
@@ -43,9 +44,6 @@ func (r result) achieved() float64 {
 	return float64(r.offered.acknowledged()) / r.offered.elapsed.Seconds()
 }
 
-// lost counts deliveries acknowledged but not stored.
-func (r result) lost() int { return max(r.offered.acknowledged()-r.stored, 0) }
-
 func (r result) drained() bool { return r.backlogLeft == 0 }
 
 func (r result) print(w io.Writer) {
@@ -64,7 +62,8 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "  latency to 202  p50 %s  p99 %s  max %s (from each delivery's due time)\n",
 		ms(r.offered.percentile(50)), ms(r.offered.percentile(99)), ms(r.offered.percentile(100)))
 	fmt.Fprintf(w, "  answers         %s\n", r.answers())
-	fmt.Fprintf(w, "  stored          %d deliveries of %d acknowledged (%d lost)\n", r.stored, r.offered.acknowledged(), r.lost())
+	fmt.Fprintf(w, "  stored          %d deliveries; of the %d acknowledged, %d missing (a delivery its sender gave up on may be stored too)\n",
+		r.stored, r.offered.acknowledged(), r.lost)
 	fmt.Fprintf(w, "  backlog after   %d jobs (%s)\n", r.backlogAfter, byCount(r.backlogByQueue))
 	if r.drained() {
 		fmt.Fprintf(w, "  drained in      %.1f s\n", r.drainTook.Seconds())
