@@ -129,9 +129,10 @@ type row struct {
 func rows(gs []goal, out output) []row {
 	var rs []row
 	for _, g := range gs {
+		match := regexp.MustCompile("^(?:" + g.bench + ")$")
 		var names []string
 		for _, name := range out.order {
-			if name == g.bench || strings.HasSuffix(g.bench, "/") && strings.HasPrefix(name, g.bench) {
+			if match.MatchString(name) {
 				names = append(names, name)
 			}
 		}
@@ -151,17 +152,14 @@ func judge(g goal, name string, metrics map[string]float64) row {
 		op = ">="
 	}
 	r := row{figure: g.figure, goal: fmt.Sprintf("%s %s %s (%s)", op, strconv.FormatFloat(g.value, 'g', -1, 64), g.unit, g.issue)}
-	if sub, ok := strings.CutPrefix(name, g.bench); ok && sub != "" {
+	if _, sub, ok := strings.Cut(name, "/"); ok {
 		r.figure += ": " + sub
 	}
 	var missing []string
 	if g.anchor == "" {
 		r.anchor, r.ratio = "none: "+g.noAnchor, "—"
 	} else {
-		r.anchor = g.anchor
-		if a, ok := spreadOf(metrics, "anchor-"+g.metric); ok && g.metric != "x-anchor" {
-			r.anchor += " (median " + num(a.med) + ")"
-		}
+		r.anchor = g.anchor + anchorMedian(metrics)
 		if x, ok := spreadOf(metrics, "x-anchor"); ok {
 			r.ratio = x.String()
 		} else {
@@ -185,6 +183,23 @@ func judge(g goal, name string, metrics map[string]float64) row {
 		r.verdict, r.found = "missed", true
 	}
 	return r
+}
+
+// anchorMedian shows the anchor's median when the benchmark reports one
+// anchor-F-min/med/max.
+func anchorMedian(metrics map[string]float64) string {
+	var found []string
+	for name := range metrics {
+		if f, ok := strings.CutPrefix(name, "anchor-"); ok && strings.HasSuffix(f, "-med") {
+			if _, ok := spreadOf(metrics, strings.TrimSuffix(name, "-med")); ok {
+				found = append(found, strings.TrimSuffix(f, "-med"))
+			}
+		}
+	}
+	if len(found) != 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (median %s %s)", num(metrics["anchor-"+found[0]+"-med"]), found[0])
 }
 
 func dedupe(s []string) []string {
