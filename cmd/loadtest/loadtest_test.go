@@ -55,7 +55,10 @@ func TestLoadTestShort(t *testing.T) {
 	if res.bareBefore <= 0 || res.bareAfter <= 0 || res.achieved() <= 0 {
 		t.Errorf("rates: bare %.0f/%.0f, achieved %.1f", res.bareBefore, res.bareAfter, res.achieved())
 	}
-	for _, want := range []string{"achieved", "p99", "stored", "backlog after", "bare INSERT"} {
+	if !res.cpu.ok || res.cpu.serve <= 0 || res.storedDuringLoad == 0 {
+		t.Errorf("CPU %+v for %d deliveries", res.cpu, res.storedDuringLoad)
+	}
+	for _, want := range []string{"achieved", "p99", "stored", "backlog after", "CPU per stored", "bare INSERT"} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("the report does not say %q", want)
 		}

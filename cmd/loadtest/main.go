@@ -137,9 +137,16 @@ func loadTest(ctx context.Context, opts options, progress io.Writer) (result, er
 	defer srv.stop()
 
 	say("offering %d deliveries at %g/s for %s", opts.deliveries(), opts.rate, opts.duration)
+	res.loadBefore = loadAverage()
+	cpu0 := sampleCPU(srv.cmd.Process.Pid, db.pgPID)
 	res.offered = offer(ctx, srv.webhookURL(), secret, fmt.Sprint(time.Now().Unix()), pushes, opts.deliveries(), opts.rate)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
+	}
+	res.cpu = sampleCPU(srv.cmd.Process.Pid, db.pgPID).since(cpu0)
+	res.loadAfter = loadAverage()
+	if res.storedDuringLoad, err = countDeliveries(ctx, obs); err != nil {
+		return res, err
 	}
 	if srv.exited() {
 		return res, fmt.Errorf("serve exited during the load:\n%s", srv.logTail())

@@ -21,19 +21,25 @@ const maxConns = 256
 type offered struct {
 	latencies []time.Duration // of the 202s
 	ackedIDs  []string        // the X-GitHub-Delivery of each 202
-	statuses  map[int]int
-	elapsed   time.Duration // from the first due time to the last answer
-	firstErr  error
+	// lags are how late each delivery left this process, sorted: a
+	// starved load generator, not the server, when large.
+	lags     []time.Duration
+	statuses map[int]int
+	elapsed  time.Duration // from the first due time to the last answer
+	firstErr error
 }
 
 func (o offered) acknowledged() int { return o.statuses[http.StatusAccepted] }
 
 // percentile of the acknowledged deliveries' latencies (p in 0..100).
-func (o offered) percentile(p int) time.Duration {
-	if len(o.latencies) == 0 {
+func (o offered) percentile(p int) time.Duration { return percentile(o.latencies, p) }
+
+// percentile of sorted durations (p in 0..100; 0 when there are none).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	return o.latencies[(len(o.latencies)-1)*p/100]
+	return sorted[(len(sorted)-1)*p/100]
 }
 
 // offer sends n signed push deliveries to webhookURL open-loop at perSecond:
@@ -73,12 +79,14 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lag := time.Since(due)
 			id := fmt.Sprintf("load-%s-%d", runID, i)
 			status, err := deliver(ctx, client, webhookURL, secret, id, body)
 			done := time.Now()
 			mu.Lock()
 			defer mu.Unlock()
 			res.statuses[status]++
+			res.lags = append(res.lags, lag)
 			if status == http.StatusAccepted {
 				res.latencies = append(res.latencies, done.Sub(due))
 				res.ackedIDs = append(res.ackedIDs, id)
@@ -93,6 +101,7 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 	wg.Wait()
 	res.elapsed = last.Sub(start)
 	slices.Sort(res.latencies)
+	slices.Sort(res.lags)
 	return res
 }
 

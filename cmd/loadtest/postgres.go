@@ -22,8 +22,9 @@ import (
 
 // database is where one load test runs: a fresh database, dropped after.
 type database struct {
-	url  string
-	stop func()
+	url   string
+	stop  func()
+	pgPID int // the postmaster of a cluster the load test started, else 0
 }
 
 // openDatabase starts a throwaway durable cluster in dir (the managed
@@ -36,7 +37,7 @@ func openDatabase(ctx context.Context, serverURL, dir string, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		return &database{url: pg.URL(), stop: func() { pg.Stop() }}, nil //nolint:errcheck // best effort at exit
+		return &database{url: pg.URL(), stop: func() { pg.Stop() }, pgPID: postmasterPID(filepath.Join(dir, "data"))}, nil //nolint:errcheck // best effort at exit
 	}
 	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
@@ -119,6 +120,13 @@ func bareInsertRate(ctx context.Context, db *store.DB, d time.Duration) (float64
 		return 0, fmt.Errorf("bare insert: %w", err)
 	}
 	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}
+
+// countDeliveries counts the deliveries stored so far.
+func countDeliveries(ctx context.Context, db *store.DB) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&n)
+	return n, err
 }
 
 // storedDeliveries counts the deliveries the server stored, and those of

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -17,15 +18,20 @@ type result struct {
 	durability     string // the PostgreSQL settings that decide a commit's cost
 	offered        offered
 	stored         int // deliveries in the database after the drain
-	lost           int // acknowledged deliveries not among them
-	backlogAfter   int64
-	backlogByQueue map[string]int64
-	backlogLeft    int64          // after the drain
-	drainTook      time.Duration  // how long the drain was waited for
-	runs           map[string]int // the runs by state, after the drain
-	firstFailure   string         // why the first failed run failed
-	bareBefore     float64        // bare INSERTs/s before the load
-	bareAfter      float64        // and after the drain
+	// storedDuringLoad counts those stored by the end of the load, the
+	// work the CPU spent during it (cpu) is divided by.
+	storedDuringLoad      int
+	cpu                   cpuSample
+	loadBefore, loadAfter string // the machine's load average
+	lost                  int    // acknowledged deliveries not among them
+	backlogAfter          int64
+	backlogByQueue        map[string]int64
+	backlogLeft           int64          // after the drain
+	drainTook             time.Duration  // how long the drain was waited for
+	runs                  map[string]int // the runs by state, after the drain
+	firstFailure          string         // why the first failed run failed
+	bareBefore            float64        // bare INSERTs/s before the load
+	bareAfter             float64        // and after the drain
 }
 
 // The issue's targets at 1,000 deliveries/s offered (issue 23); at other
@@ -61,6 +67,8 @@ func (r result) print(w io.Writer) {
 		r.achieved(), r.offered.acknowledged(), r.offered.elapsed.Seconds())
 	fmt.Fprintf(w, "  latency to 202  p50 %s  p99 %s  max %s (from each delivery's due time)\n",
 		ms(r.offered.percentile(50)), ms(r.offered.percentile(99)), ms(r.offered.percentile(100)))
+	fmt.Fprintf(w, "  sender lag      p99 %s  max %s (due time to leaving this process, in the latency above)\n",
+		ms(percentile(r.offered.lags, 99)), ms(percentile(r.offered.lags, 100)))
 	fmt.Fprintf(w, "  answers         %s\n", r.answers())
 	fmt.Fprintf(w, "  stored          %d deliveries; of the %d acknowledged, %d missing (a delivery its sender gave up on may be stored too)\n",
 		r.stored, r.offered.acknowledged(), r.lost)
@@ -73,6 +81,26 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "  runs            %s\n", byCount(r.runs))
 	if r.firstFailure != "" {
 		fmt.Fprintf(w, "  first failure   %s\n", r.firstFailure)
+	}
+	if r.cpu.ok && r.storedDuringLoad > 0 {
+		perDelivery := func(d time.Duration) string {
+			return fmt.Sprintf("%.2f ms", d.Seconds()*1000/float64(r.storedDuringLoad))
+		}
+		pg := "PostgreSQL not measured (not started by the load test)"
+		if r.durableCluster {
+			pg = "PostgreSQL " + perDelivery(r.cpu.postgres)
+		}
+		fmt.Fprintf(w, "  CPU per stored  serve %s (its job workers included), %s; %d deliveries stored during the load\n",
+			perDelivery(r.cpu.serve), pg, r.storedDuringLoad)
+		if r.cpu.machine > 0 {
+			who := "serve"
+			if r.durableCluster {
+				who = "serve and its PostgreSQL"
+			}
+			ours := r.cpu.serve + r.cpu.postgres
+			fmt.Fprintf(w, "  machine         %s had %.0f%% of the busy CPU during the load (%.1f of %.1f CPU-s); load average %s before, %s after, on %d CPUs\n",
+				who, 100*ours.Seconds()/r.cpu.machine.Seconds(), ours.Seconds(), r.cpu.machine.Seconds(), r.loadBefore, r.loadAfter, runtime.NumCPU())
+		}
 	}
 	fmt.Fprintf(w, "  bare INSERT     %.0f/s before the load, %.0f/s after the drain (%d connections, one row per commit)\n",
 		r.bareBefore, r.bareAfter, bareInsertSenders)
