@@ -69,6 +69,10 @@ func (r result) print(w io.Writer) {
 		ms(r.offered.percentile(50)), ms(r.offered.percentile(99)), ms(r.offered.percentile(100)))
 	fmt.Fprintf(w, "  sender lag      p99 %s  max %s (due time to leaving this process, in the latency above)\n",
 		ms(percentile(r.offered.lags, 99)), ms(percentile(r.offered.lags, 100)))
+	if lag := percentile(r.offered.lags, 99); lag > targetP99 {
+		fmt.Fprintf(w, "  NOTE            the load generator fell behind its schedule (sender lag p99 %s > %s): less than the rate asked was offered, and the figures judge this machine's load as much as the server\n",
+			ms(lag), ms(targetP99))
+	}
 	fmt.Fprintf(w, "  answers         %s\n", r.answers())
 	fmt.Fprintf(w, "  stored          %d deliveries; of the %d acknowledged, %d missing (a delivery its sender gave up on may be stored too)\n",
 		r.stored, r.offered.acknowledged(), r.lost)
