@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 SCENARIO ?=
 
-.PHONY: build run demo test drill bench down reset
+.PHONY: build run demo test drill bench loadtest down reset
 
 # A first build compiles every dependency (a minute or more on two cores):
 # go build -v names each package it compiles, and the loop turns that into a
@@ -44,9 +44,29 @@ test:
 drill:
 	SENTINEL_DRILL=full $(GO) test -count=1 -timeout 90m -v -run '^TestDrill' ./cmd/sentinel
 
-# Benchmarks report ratios against a baseline measured in the same run.
+# Benchmarks measure each figure against an anchor in interleaved blocks of
+# the same run, then cmd/benchtable prints one table: figure, anchor, goal,
+# measured. It keys on metric names (b.ReportMetric): figure F as F-min,
+# F-med and F-max over the blocks, its anchor as anchor-F-min/med/max in the
+# same unit, F ÷ anchor as x-anchor-min/med/max; the goals, with the
+# benchmark and F of each, are one table in cmd/benchtable/goals.go. A figure
+# not found shows as MISSING and, like a failed benchmark, makes bench fail.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg)'
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS) | tee bench.out.tmp | grep -E '^(Benchmark|ok|FAIL|PASS|goos|pkg|--- FAIL)'
+	$(GO) run ./cmd/benchtable bench.out.tmp
+
+# The real `sentinel serve` under a steady stream of signed pushes
+# (cmd/loadtest): a throwaway durable PostgreSQL (fsync on), recorded GitHub
+# mode, the shell executor, pushes offered open-loop at RATE per second for
+# DURATION to 50 repositories x 4 branches of a one-step no-op pipeline.
+# Prints the rate achieved, p50/p99/max latency, deliveries acknowledged and
+# stored, the job backlog and its drain, beside a bare INSERT rate measured
+# on the same PostgreSQL. LOADTEST_DATABASE_URL runs it on a server of your
+# own instead (a fresh database is created in it and dropped after).
+RATE     ?= 1000
+DURATION ?= 60s
+loadtest: build
+	$(GO) run ./cmd/loadtest -bin bin/sentinel -rate $(RATE) -duration $(DURATION)
 
 # Stops what `make run`/`make demo` of this checkout started, and nothing
 # else: the sentinel holding the data directory's lock (its pid is in

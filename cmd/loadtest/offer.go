@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sentinel-ci/sentinel/app"
+)
+
+// maxConns bounds the connections to the server.
+const maxConns = 256
+
+// offered is what the senders saw: each delivery's latency from its due
+// time, and the answers by status (0: no answer).
+type offered struct {
+	latencies []time.Duration // of the 202s
+	ackedIDs  []string        // the X-GitHub-Delivery of each 202
+	// lags are how late each delivery left this process, sorted: a
+	// starved load generator, not the server, when large.
+	lags     []time.Duration
+	statuses map[int]int
+	elapsed  time.Duration // from the first due time to the last answer
+	firstErr error
+}
+
+func (o offered) acknowledged() int { return o.statuses[http.StatusAccepted] }
+
+// percentile of the acknowledged deliveries' latencies (p in 0..100).
+func (o offered) percentile(p int) time.Duration { return percentile(o.latencies, p) }
+
+// percentile of sorted durations (p in 0..100; 0 when there are none).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[(len(sorted)-1)*p/100]
+}
+
+// offer sends n signed push deliveries to webhookURL open-loop at perSecond:
+// delivery i is due at start + i/perSecond and is sent then whatever became
+// of the earlier ones (GitHub does not wait for an answer before sending the
+// next), each from its own goroutine. Latency counts from the due time, so
+// that a server falling behind shows as latency rather than as a lower
+// offered rate.
+func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, n int, perSecond float64) offered {
+	client := &http.Client{
+		// GitHub gives up on a delivery after 10 s.
+		Timeout: 10 * time.Second,
+		// At most maxConns connections, kept and reused: dialling anew for
+		// each delivery would spend the CPU the server is measured on, and
+		// a server falling behind would be buried under connections rather
+		// than show its queue. Deliveries beyond them wait in the client,
+		// which their latency, counted from the due time, includes.
+		Transport: &http.Transport{MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: maxConns, IdleConnTimeout: time.Minute},
+	}
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	res := offered{statuses: map[int]int{}}
+	var wg sync.WaitGroup
+	start := time.Now()
+	var last time.Time
+	for i := range n {
+		due := start.Add(time.Duration(float64(i) / perSecond * float64(time.Second)))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(due)):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		l := lanes[i%len(lanes)]
+		_, body := l.push(i / len(lanes))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lag := time.Since(due)
+			id := fmt.Sprintf("load-%s-%d", runID, i)
+			status, err := deliver(ctx, client, webhookURL, secret, id, body)
+			done := time.Now()
+			mu.Lock()
+			defer mu.Unlock()
+			res.statuses[status]++
+			res.lags = append(res.lags, lag)
+			if status == http.StatusAccepted {
+				res.latencies = append(res.latencies, done.Sub(due))
+				res.ackedIDs = append(res.ackedIDs, id)
+			} else if res.firstErr == nil {
+				res.firstErr = fmt.Errorf("delivery %d: status %d: %v", i, status, err)
+			}
+			if done.After(last) {
+				last = done
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = last.Sub(start)
+	slices.Sort(res.latencies)
+	slices.Sort(res.lags)
+	return res
+}
+
+// deliver posts one signed push delivery and returns the status (0 with the
+// error when no answer came).
+func deliver(ctx context.Context, client *http.Client, url, secret, id string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/loadtest")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", app.Sign(secret, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	// Drained so that the connection is reused.
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck // the status is the answer
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
