@@ -33,6 +33,9 @@ type TriageAnalyzeWorker struct {
 	Incidents triage.IncidentPolicy // defaults for repositories that set none
 	Log       *slog.Logger
 	Now       func() time.Time // nil: time.Now
+	// ConfirmBudget is each repository's re-run time per 24 hours for
+	// confirming failed tests (SENTINEL_CONFIRM_BUDGET); 0: no probes.
+	ConfirmBudget time.Duration
 }
 
 func (w *TriageAnalyzeWorker) Timeout(*river.Job[TriageAnalyzeArgs]) time.Duration {
@@ -84,7 +87,7 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 	report := true
 	err := w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		res, err = w.analyzeTx(ctx, tx, runID, repo)
+		res, err = w.analyzeTx(ctx, rc, tx, runID, repo)
 		if err != nil {
 			return err
 		}
@@ -138,7 +141,7 @@ func (w *TriageAnalyzeWorker) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
+func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	// Serialise analyses of one run (a rescued job running beside the first).
 	if err := store.LockRunAnalysis(ctx, tx, runID); err != nil {
@@ -190,6 +193,11 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	}
 	res.Transitions = fl.events
 	res.notices = testNotices(run, tests, fl.events, now)
+	if res.First {
+		if err := w.queueProbes(ctx, rc, tx, run, policy, tests, mass.Mass, now); err != nil {
+			return res, err
+		}
+	}
 	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
 	if err != nil {
 		return res, err

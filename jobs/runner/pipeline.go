@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // PipelineFile is the name of the pipeline file at the repository root.
@@ -31,6 +33,26 @@ type Pipeline struct {
 	When       When         // runs not matching it skip every step
 	Caches     []CacheMount // from cache:, besides the ecosystem's defaults
 	Services   []Service    // started before the steps, on the run's network
+	Flaky      FlakyPolicy
+}
+
+// FlakyPolicy is what flaky: says about confirmation re-runs.
+type FlakyPolicy struct {
+	// ConfirmRuns is how many times a test that failed is re-run alone
+	// at its commit to confirm it flaky or broken; nil: the default
+	// (triage.DefaultConfirmRuns), 0: never.
+	ConfirmRuns *int
+	// ConfirmPullRequests re-runs failures of pull requests too (by
+	// default only the default branch's).
+	ConfirmPullRequests bool
+}
+
+// Runs is the number of confirmation re-runs, with the default applied.
+func (f FlakyPolicy) Runs() int {
+	if f.ConfirmRuns == nil {
+		return triage.DefaultConfirmRuns
+	}
+	return *f.ConfirmRuns
 }
 
 // Step is one step of a pipeline.
@@ -112,6 +134,12 @@ type rawPipeline struct {
 	When       rawWhen           `yaml:"when"`
 	Cache      []string          `yaml:"cache"`
 	Services   []rawService      `yaml:"services"`
+	Flaky      rawFlaky          `yaml:"flaky"`
+}
+
+type rawFlaky struct {
+	ConfirmRuns         *int `yaml:"confirm_runs"`
+	ConfirmPullRequests bool `yaml:"confirm_pull_requests"`
 }
 
 type rawStep struct {
@@ -197,6 +225,11 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	if raw.Limits.Pids < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}
 	}
+	if n := raw.Flaky.ConfirmRuns; n != nil && (*n < 0 || *n > triage.MaxConfirmRuns) {
+		return nil, &ConfigError{Line: lineOf(doc, "flaky", "confirm_runs"),
+			Msg: fmt.Sprintf("flaky.confirm_runs must be between 0 (no confirmation re-runs) and %d", triage.MaxConfirmRuns)}
+	}
+	p.Flaky = FlakyPolicy{ConfirmRuns: raw.Flaky.ConfirmRuns, ConfirmPullRequests: raw.Flaky.ConfirmPullRequests}
 	if raw.Incidents.After < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "incidents", "after"), Msg: "incidents.after must not be negative"}
 	}
