@@ -39,6 +39,9 @@ type TestProbe struct {
 	FinishedAt    *time.Time
 }
 
+// Took is the time the probe's re-runs took.
+func (p TestProbe) Took() time.Duration { return time.Duration(p.Seconds * float64(time.Second)) }
+
 // Finished reports whether the probe is over (done or skipped).
 func (p TestProbe) Finished() bool { return p.State == ProbeDone || p.State == ProbeSkipped }
 
