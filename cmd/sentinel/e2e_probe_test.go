@@ -159,6 +159,10 @@ steps:
 		if probes, err = store.RunProbes(ctx, m.DB, run.ID); err != nil {
 			t.Fatal(err)
 		}
+		if len(probes) == 0 {
+			// The analysis that concluded the run records them in its transaction.
+			t.Fatal("the run concluded without probes of its failed tests")
+		}
 		finished := len(probes) == 2
 		for _, p := range probes {
 			finished = finished && p.Finished()
