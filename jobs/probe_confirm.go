@@ -107,9 +107,13 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 			ex.log.Warn("probe workspace removal failed", "err", err)
 		}
 	}()
+	// The machinery failing (or the process stopping) is worth another
+	// attempt; on the last, the probes end saying why, rather than stay
+	// running for ever.
+	last := job.Attempt >= job.MaxAttempts
 	p, co, why, err := w.prepare(ctx, ex)
-	if err != nil && job.Attempt < job.MaxAttempts && ctx.Err() == nil {
-		return err // the machinery failed: River tries again
+	if err != nil && (!last || ctx.Err() != nil) {
+		return err
 	}
 	if err != nil {
 		why = err.Error()
@@ -121,7 +125,11 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 			}
 			continue
 		}
-		if err := w.probe(ctx, ex, p, co, probe); err != nil {
+		err := w.probe(ctx, ex, p, co, probe)
+		if err != nil && last && ctx.Err() == nil {
+			err = w.conclude(ctx, run, probe, triage.ConfirmVerdict{}, "re-runs stopped by an error: "+err.Error(), true)
+		}
+		if err != nil {
 			return err
 		}
 	}

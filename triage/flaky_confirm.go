@@ -39,7 +39,7 @@ func (v ConfirmVerdict) State() TestState {
 		return ""
 	case v.Failures < v.Runs:
 		return TestFlaky
-	case v.Runs >= min(v.Wanted, minBrokenRuns) && v.Runs >= 1:
+	case v.Runs >= min(v.Wanted, minBrokenRuns):
 		return TestBroken
 	}
 	return ""
