@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -30,6 +31,8 @@ type testPageView struct {
 	OwnerWhy string // why the owner is unknown
 	Weeks    []store.WeekRate
 	Trend    template.HTML
+	Probes   []store.TestProbe // confirmation re-runs, newest first
+	Budget   string            // what the repository spent of its re-run budget
 }
 
 // LatestWeek is the newest week of the trend that had runs, for the words
@@ -106,6 +109,14 @@ func (s *Server) handleTestPage(w http.ResponseWriter, r *http.Request) {
 	v.Rate = rateWords(v.History.FailedRuns, v.History.Window)
 	v.Suspect = (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0
 	v.Owner, v.OwnerWhy = s.testOwner(ctx, t, v.History)
+	if v.Probes, err = store.TestProbes(ctx, s.DB, id, 10); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	if v.Budget, err = s.confirmBudget(ctx, t.RepositoryID, v.Now); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "test", v)
 }
 
@@ -152,4 +163,18 @@ func (s *Server) testOwner(ctx context.Context, t store.Test, h store.TestHistor
 		return strings.Join(owners, " "), fmt.Sprintf("%s at %s", name, sha)
 	}
 	return "", fmt.Sprintf("none: %s at %s names no owner of %s", name, sha, path.Join(dir, "*_test.go"))
+}
+
+// confirmBudget says what a repository spent of its daily budget of
+// confirmation re-runs.
+func (s *Server) confirmBudget(ctx context.Context, repositoryID int64, now time.Time) (string, error) {
+	if s.Opts.ConfirmBudget <= 0 {
+		return "none: confirmation re-runs are off (SENTINEL_CONFIRM_BUDGET is 0)", nil
+	}
+	used, err := store.ProbeSecondsSince(ctx, s.DB, repositoryID, now.Add(-jobs.ConfirmBudgetSpan))
+	if err != nil {
+		return "", err
+	}
+	spent := time.Duration(used * float64(time.Second)).Round(time.Second)
+	return fmt.Sprintf("%s of %s used in the last 24 hours (SENTINEL_CONFIRM_BUDGET)", spent, s.Opts.ConfirmBudget), nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Secrets *jobs.SecretBox
 	// CacheMax is SENTINEL_CACHE_MAX, shown on the caches page.
 	CacheMax int64
+	// ConfirmBudget is SENTINEL_CONFIRM_BUDGET, shown with what each
+	// repository spent of it on the test page.
+	ConfirmBudget time.Duration
 }
 
 // cloneHosts is where clone URLs from payloads and the API may point.

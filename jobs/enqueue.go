@@ -41,6 +41,10 @@ import (
 //	  … and its opened/resolved/reopened        notify.event per event (outbox:               EnqueueIncidentSync
 //	  events not yet notified                     store.TakeIncidentNotices)                    → EnqueueNotify
 //	an analysis moves tests to flaky or broken  notify.event per test                         EnqueueNotify
+//	an analysis finds tests that failed,        probe.confirm for the run (low priority)      EnqueueProbe
+//	  neither flaky nor broken (default branch)
+//	a probe reaches its verdict                 report.check(completed), and notify.event     EnqueueReport
+//	                                              when the test's state moved                 EnqueueNotify
 //	a notify.event runs                         notify.send per SENTINEL_NOTIFY_URL           EnqueueNotifySends
 //	a run superseded or cancelled               its River job cancelled                       CancelJob
 //	a dead job retried from the dashboard       the job available again                       RetryJob
@@ -187,6 +191,15 @@ func EnqueueNotify(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, ev 
 	ev.Schema = NotifySchema
 	if _, err := rc.InsertTx(ctx, tx, NotifyEventArgs{ID: ev.ID, Event: ev}, nil); err != nil {
 		return fmt.Errorf("queue notification %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// EnqueueProbe queues the confirmation re-runs recorded for a run's
+// failed tests (store.InsertProbes), one job per run.
+func EnqueueProbe(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, ProbeConfirmArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("queue the probes of run %d: %w", runID, err)
 	}
 	return nil
 }

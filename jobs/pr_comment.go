@@ -60,7 +60,17 @@ func (w *PRCommentWorker) Comment(ctx context.Context, repositoryID int64, pr in
 	if err != nil {
 		return err
 	}
-	body, worth := RenderPRComment(report)
+	var testIDs []int64
+	for _, f := range report.Failures {
+		if f.TestID != 0 {
+			testIDs = append(testIDs, f.TestID)
+		}
+	}
+	proposals, err := store.LatestProposals(ctx, w.DB, testIDs)
+	if err != nil {
+		return err
+	}
+	body, worth := RenderPRComment(report, proposals)
 	sum := sha256.Sum256([]byte(body))
 	hash := hex.EncodeToString(sum[:])
 

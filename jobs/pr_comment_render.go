@@ -21,9 +21,11 @@ const maxCommentChars = 65536
 // known, and what Sentinel did. worth is false when the run passed and
 // nothing happened on the way, or a person cancelled it: such a pull
 // request gets no comment (an existing one is still brought up to date).
-func RenderPRComment(r CheckReport) (body string, worth bool) {
+//
+// proposals are the quarantine proposals of the run's failed tests.
+func RenderPRComment(r CheckReport, proposals []store.QuarantineProposal) (body string, worth bool) {
 	conclusion := Conclusion(r.Run.State, r.Failures)
-	did := prActions(r)
+	did := prActions(r, proposals)
 	worth = (conclusion != "success" && conclusion != "cancelled") || len(r.Failures) > 0 || len(did) > 0
 
 	var b strings.Builder
@@ -123,8 +125,8 @@ func writePRFailures(b *strings.Builder, r CheckReport, heading, note string, fs
 	b.WriteString("\n")
 }
 
-// prActions lists what Sentinel did during the run, in the order it did it.
-func prActions(r CheckReport) []string {
+// prActions lists what Sentinel did about the run, in the order it did it.
+func prActions(r CheckReport, proposals []store.QuarantineProposal) []string {
 	var out []string
 	if r.Run.Attempt > 1 {
 		out = append(out, fmt.Sprintf("ran the commit again (attempt %d)", r.Run.Attempt))
@@ -148,6 +150,26 @@ func prActions(r CheckReport) []string {
 	for _, f := range r.Failures {
 		if f.Quarantined && f.TestName != "" {
 			out = append(out, fmt.Sprintf("kept `%s` from blocking: it is quarantined", codeMD(f.TestName)))
+		}
+	}
+	for _, p := range r.Probes {
+		what := p.Message
+		switch p.State {
+		case store.ProbeQueued, store.ProbeRunning:
+			what = fmt.Sprintf("re-running it alone %d times at this commit (this comment is updated with the verdict)", p.Wanted)
+		}
+		out = append(out, fmt.Sprintf("[`%s`](%s): %s", codeMD(triage.TestID(p.Package, p.Name)), TestURL(r.PublicURL, p.TestID), oneLineMD(what)))
+	}
+	for _, p := range proposals {
+		verb := "proposed quarantining"
+		if p.Kind == store.ProposalRemove {
+			verb = "proposed taking out of quarantine"
+		}
+		switch {
+		case p.PRNumber != 0:
+			out = append(out, fmt.Sprintf("%s a test in #%d (%s)", verb, p.PRNumber, p.State))
+		case p.State == store.ProposalPending:
+			out = append(out, verb+" a test (the pull request is being opened)")
 		}
 	}
 	return out

@@ -53,13 +53,13 @@ func TestRenderPRComment(t *testing.T) {
 	step := func(attempt int, state triage.StepState) store.Step {
 		return store.Step{Position: 0, Name: "test", Attempt: attempt, State: state}
 	}
-	if _, worth := RenderPRComment(CheckReport{Run: run, Steps: []store.Step{step(1, triage.StepSucceeded)}}); worth {
+	if _, worth := RenderPRComment(CheckReport{Run: run, Steps: []store.Step{step(1, triage.StepSucceeded)}}, nil); worth {
 		t.Error("a run that passed at once is worth a comment, want none")
 	}
 
 	retried := CheckReport{Run: run, PublicURL: "http://s", Steps: []store.Step{step(1, triage.StepFailed), step(2, triage.StepSucceeded)},
 		Failures: []store.ReportFailure{{TestName: "calc.TestRound", Category: triage.CategoryTest, Title: "want 2, got 3", Flaky: true, FlakyInRun: true}}}
-	body, worth := RenderPRComment(retried)
+	body, worth := RenderPRComment(retried, nil)
 	if !worth {
 		t.Fatal("a run saved by a retry is not worth a comment")
 	}

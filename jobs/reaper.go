@@ -56,6 +56,17 @@ func Reap(ctx context.Context, db *store.DB, rt runner.Runtime, workDir string, 
 			errs = append(errs, err)
 			continue
 		}
+		if err == nil {
+			// A finished run's failed tests may be re-running under its id.
+			probing, err := store.ProbesRunning(ctx, db, id)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if probing {
+				continue
+			}
+		}
 		if err := rt.Cleanup(ctx, id); err != nil {
 			errs = append(errs, err)
 			continue

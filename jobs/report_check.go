@@ -208,7 +208,11 @@ func LoadCheckReport(ctx context.Context, q store.Querier, run store.Run, public
 	if err != nil {
 		return CheckReport{}, err
 	}
-	return CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: publicURL, Roots: roots, GoModules: modules}, nil
+	probes, err := store.RunProbes(ctx, q, run.ID)
+	if err != nil {
+		return CheckReport{}, err
+	}
+	return CheckReport{Run: run, Steps: steps, Failures: failures, PublicURL: publicURL, Roots: roots, GoModules: modules, Probes: probes}, nil
 }
 
 func splitRepo(full string) (owner, name string, ok bool) {

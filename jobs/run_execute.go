@@ -255,14 +255,16 @@ func (ex *execution) removeWorkspace(ctx context.Context) error {
 	return err
 }
 
-// steps checks out the commit, reads the pipeline and runs it.
-func (ex *execution) steps(ctx context.Context) outcome {
+// checkout clones the run's commit into the workspace and reads its
+// pipeline, checked against the runner's ceilings; failed reports that
+// the run ends here with o.
+func (ex *execution) checkout(ctx context.Context) (p *runner.Pipeline, co runner.Checkout, o outcome, failed bool) {
 	cfg := ex.w.Config
 	token := ""
 	if cfg.Token != nil && ex.run.InstallationID != 0 {
 		t, err := cfg.Token(ctx, ex.run.InstallationID)
 		if err != nil {
-			return ex.failure(ctx, &runner.InfraError{Op: "installation token", Err: err})
+			return nil, co, ex.failure(ctx, &runner.InfraError{Op: "installation token", Err: err}), true
 		}
 		token = t
 	}
@@ -272,28 +274,38 @@ func (ex *execution) steps(ctx context.Context) outcome {
 		// Runs started from the dashboard or API may leave it to the repository.
 		repo, err := store.GetRepository(ctx, ex.w.DB, ex.run.RepositoryID)
 		if err != nil {
-			return ex.failure(ctx, err)
+			return nil, co, ex.failure(ctx, err), true
 		}
 		cloneURL = repo.CloneURL
 	}
 	if cloneURL == "" {
-		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
-			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}
+		return nil, co, outcome{state: store.RunFailed, category: triage.CategoryConfiguration,
+			err: fmt.Errorf("repository %s has no clone URL", ex.run.Repository)}, true
 	}
-	co := runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}
+	co = runner.Checkout{CloneURL: cloneURL, SHA: ex.run.SHA, Token: token, Dir: ex.ws}
 	if err := co.Run(ctx); err != nil {
-		return ex.failure(ctx, err)
+		return nil, co, ex.failure(ctx, err), true
 	}
 	pipeline, err := runner.LoadPipeline(os.DirFS(ex.ws))
 	if err != nil {
 		var ce *runner.ConfigError
 		if errors.As(err, &ce) || errors.Is(err, runner.ErrNoPipeline) {
-			return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
+			return nil, co, outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}, true
 		}
-		return ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err})
+		return nil, co, ex.failure(ctx, &runner.InfraError{Op: "read pipeline", Err: err}), true
 	}
 	if err := pipeline.CheckLimits(cfg.MaxLimits); err != nil {
-		return outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}
+		return nil, co, outcome{state: store.RunFailed, category: triage.CategoryConfiguration, err: err}, true
+	}
+	return pipeline, co, outcome{}, false
+}
+
+// steps checks out the commit, reads the pipeline and runs it.
+func (ex *execution) steps(ctx context.Context) outcome {
+	cfg := ex.w.Config
+	pipeline, co, o, failed := ex.checkout(ctx)
+	if failed {
+		return o
 	}
 	ex.readTriageConfig(pipeline)
 	listed, err := runner.LoadQuarantine(os.DirFS(ex.ws), time.Now())
@@ -338,8 +350,8 @@ func (ex *execution) steps(ctx context.Context) outcome {
 	return ex.pipeline(runCtx, pipeline, ex.facts(runCtx, pipeline, co))
 }
 
-// savePolicy stores what the pipeline file says about quarantine and
-// incidents for triage, which has no checkout. Only the default branch
+// savePolicy stores what the pipeline file says about quarantine,
+// incidents and confirmation re-runs for triage, which has no checkout. Only the default branch
 // speaks for the repository: a pull request must not quarantine tests.
 func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 	if ex.run.PRNumber != 0 {
@@ -353,6 +365,9 @@ func (ex *execution) savePolicy(ctx context.Context, p *runner.Pipeline) error {
 		return nil
 	}
 	if err := store.SetRepositoryPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Quarantine, p.Incidents.After, p.Incidents.Within); err != nil {
+		return err
+	}
+	if err := store.SetConfirmPolicy(ctx, ex.w.DB, ex.run.RepositoryID, p.Flaky.Runs(), p.Flaky.ConfirmPullRequests); err != nil {
 		return err
 	}
 	return store.SetRepositoryFlakyActions(ctx, ex.w.DB, ex.run.RepositoryID, p.Flaky.AutoQuarantine, p.Flaky.RecoverRuns)

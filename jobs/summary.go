@@ -40,6 +40,7 @@ type CheckReport struct {
 	// to place the bare file names go test prints (relative to the package
 	// directory); nil: guessed from the repository's name (see PathResolver).
 	GoModules map[string]string
+	Probes    []store.TestProbe // confirmation re-runs of its failed tests
 }
 
 // CheckOutput is the rendered completion of a check run.

@@ -35,6 +35,7 @@ func renderSummary(conclusion string, r CheckReport) string {
 	writeSteps(&b, r.Steps)
 	writeClusters(&b, r)
 	writeFlaky(&b, r.Failures)
+	writeProbes(&b, r)
 	return b.String()
 }
 
@@ -204,6 +205,28 @@ func writeFlaky(b *strings.Builder, fs []store.ReportFailure) {
 			state = "flaky, quarantined"
 		}
 		fmt.Fprintf(b, "- `%s` is %s\n", codeMD(failureName(f)), state)
+	}
+	b.WriteString("\n")
+}
+
+// writeProbes says what the confirmation re-runs of the run's failed tests
+// found, or that they are still to come; the check run is reported again
+// as each verdict lands.
+func writeProbes(b *strings.Builder, r CheckReport) {
+	if len(r.Probes) == 0 {
+		return
+	}
+	b.WriteString("### Confirmation re-runs\n\n")
+	base := strings.TrimSuffix(r.PublicURL, "/")
+	for _, p := range r.Probes {
+		what := p.Message
+		switch p.State {
+		case store.ProbeQueued:
+			what = fmt.Sprintf("queued: re-running it alone %d times at this commit", p.Wanted)
+		case store.ProbeRunning:
+			what = fmt.Sprintf("re-running it alone %d times at this commit", p.Wanted)
+		}
+		fmt.Fprintf(b, "- [`%s`](%s/tests/%d): %s\n", codeMD(triage.TestID(p.Package, p.Name)), base, p.TestID, oneLineMD(what))
 	}
 	b.WriteString("\n")
 }

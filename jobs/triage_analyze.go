@@ -33,6 +33,9 @@ type TriageAnalyzeWorker struct {
 	Incidents triage.IncidentPolicy // defaults for repositories that set none
 	Log       *slog.Logger
 	Now       func() time.Time // nil: time.Now
+	// ConfirmBudget is each repository's re-run time per 24 hours for
+	// confirming failed tests (SENTINEL_CONFIRM_BUDGET); 0: no probes.
+	ConfirmBudget time.Duration
 }
 
 func (w *TriageAnalyzeWorker) Timeout(*river.Job[TriageAnalyzeArgs]) time.Duration {
@@ -69,13 +72,8 @@ type AnalyzeResult struct {
 	repositoryID   int64
 	prNumber       int           // 0: not a pull request
 	notices        []NotifyEvent // tests become flaky or broken
-	// proposals are the tests to propose for quarantine (quarantined by
-	// flaky.auto_quarantine in this analysis); reviews the quarantined
-	// tests that passed, whose proposals may have run their course.
-	proposals []store.TestEvent
-	reviews   []int64
-	trigger   store.Trigger
-	state     store.RunState
+	trigger        store.Trigger
+	state          store.RunState
 }
 
 // Analyze does the worker's job for one run in one transaction, inserting
@@ -91,7 +89,7 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 	report := true
 	err := w.DB.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		res, err = w.analyzeTx(ctx, tx, runID, repo)
+		res, err = w.analyzeTx(ctx, rc, tx, runID, repo)
 		if err != nil {
 			return err
 		}
@@ -113,16 +111,6 @@ func (w *TriageAnalyzeWorker) AnalyzeWith(ctx context.Context, rc *river.Client[
 		}
 		for _, ev := range res.notices {
 			if err := EnqueueNotify(ctx, rc, tx, ev); err != nil {
-				return err
-			}
-		}
-		for _, ev := range res.proposals {
-			if err := ProposeQuarantine(ctx, rc, tx, res.repositoryID, ev.TestID, store.ProposalAdd, ev.Reason); err != nil {
-				return err
-			}
-		}
-		for _, id := range res.reviews {
-			if err := EnqueueQuarantineReview(ctx, rc, tx, id); err != nil {
 				return err
 			}
 		}
@@ -158,7 +146,7 @@ func (w *TriageAnalyzeWorker) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
+func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64, repo *TriageRepoConfig) (AnalyzeResult, error) {
 	var res AnalyzeResult
 	// Serialise analyses of one run (a rescued job running beside the first).
 	if err := store.LockRunAnalysis(ctx, tx, runID); err != nil {
@@ -211,8 +199,21 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, tx pgx.Tx, runID in
 	}
 	res.Transitions = fl.events
 	res.notices = testNotices(run, tests, fl.events, now)
-	if res.proposals, res.reviews, err = quarantineActions(ctx, tx, run, policy, tests, fl.events, now); err != nil {
-		return res, err
+	flaky, reviews := quarantineActions(tests, fl.events)
+	for _, ev := range flaky {
+		if err := autoQuarantine(ctx, rc, tx, run, ev, now); err != nil {
+			return res, err
+		}
+	}
+	for _, id := range reviews {
+		if err := EnqueueQuarantineReview(ctx, rc, tx, id); err != nil {
+			return res, err
+		}
+	}
+	if res.First {
+		if err := w.queueProbes(ctx, rc, tx, run, policy, tests, mass.Mass, now); err != nil {
+			return res, err
+		}
 	}
 	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
 	if err != nil {

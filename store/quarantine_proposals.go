@@ -173,3 +173,17 @@ func TestFileAndAuthor(ctx context.Context, q Querier, testID int64) (file, auth
 	}
 	return file, author, nil
 }
+
+// LatestProposals returns the newest proposal of each of the tests that has one.
+func LatestProposals(ctx context.Context, q Querier, testIDs []int64) ([]QuarantineProposal, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT ON (test_id) `+proposalColumns+` FROM quarantine_proposals
+		WHERE test_id = ANY($1) ORDER BY test_id, id DESC`, testIDs)
+	if err != nil {
+		return nil, fmt.Errorf("proposals of %d tests: %w", len(testIDs), err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (QuarantineProposal, error) { return scanProposal(row) })
+	if err != nil {
+		return nil, fmt.Errorf("proposals of %d tests: %w", len(testIDs), err)
+	}
+	return out, nil
+}

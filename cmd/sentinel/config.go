@@ -54,6 +54,9 @@ type Config struct {
 	// WorkerLostAfter is how long a process may miss heartbeats before
 	// another rescues its runs.
 	WorkerLostAfter time.Duration
+	// ConfirmBudget is each repository's time per 24 hours for re-running
+	// failed tests to confirm them flaky or broken; 0: no re-runs.
+	ConfirmBudget time.Duration
 	// MaxTestResults caps the test results stored per step;
 	// MaxResultFileBytes the size of a result file read.
 	MaxTestResults, MaxResultFileBytes int64
@@ -174,6 +177,7 @@ func settings() []setting {
 		{env: "SENTINEL_NOTIFY_SECRET", flag: "notify-secret", secret: true, help: "HMAC-SHA256 key signing notifications (X-Sentinel-Signature-256) to endpoints other than Slack", parse: str(func(c *Config) *string { return &c.NotifySecret })},
 		{env: "SENTINEL_SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s", help: "how long running jobs may finish after SIGTERM", parse: dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 		{env: "SENTINEL_MAX_RUN_DURATION", flag: "max-run-duration", def: "2h", help: "cap on any run's timeout", parse: dur(func(c *Config) *time.Duration { return &c.MaxRunDuration })},
+		{env: "SENTINEL_CONFIRM_BUDGET", flag: "confirm-budget", def: "1h", help: "re-run time each repository gets per 24 hours for confirming failed tests flaky or broken by re-running them alone at their commit (0: no confirmation re-runs)", parse: dur(func(c *Config) *time.Duration { return &c.ConfirmBudget })},
 		{env: "SENTINEL_WORKER_LOST_AFTER", flag: "worker-lost-after", def: "60s", help: "a serve or worker process silent this long is lost: another rescues its runs (heartbeats every sixth of it)", parse: dur(func(c *Config) *time.Duration { return &c.WorkerLostAfter })},
 		{env: "SENTINEL_WEBHOOK_BODY_BUDGET", flag: "webhook-body-budget", def: "64m", help: "webhook bodies held at once across all deliveries; beyond it deliveries are answered 503", parse: size(func(c *Config) *int64 { return &c.WebhookBodyBudget })},
 		{env: "SENTINEL_STEP_MEMORY", flag: "step-memory", def: "4g", help: "memory of each Docker step whose pipeline sets no limits.memory (no swap beyond it)", parse: size(func(c *Config) *int64 { return &c.StepLimits.Memory })},
@@ -300,6 +304,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRunDuration < time.Minute {
 		bad("SENTINEL_MAX_RUN_DURATION", "%v is shorter than a minute", c.MaxRunDuration)
+	}
+	if c.ConfirmBudget < 0 {
+		bad("SENTINEL_CONFIRM_BUDGET", "%v is negative", c.ConfirmBudget)
 	}
 	if c.WorkerLostAfter < 3*time.Second {
 		bad("SENTINEL_WORKER_LOST_AFTER", "%v is shorter than 3s", c.WorkerLostAfter)

@@ -174,6 +174,7 @@ func (m *Main) serve(ctx context.Context) error {
 		AdminToken:    m.Config.AdminToken,
 		Secrets:       m.Secrets,
 		CacheMax:      m.Config.CacheMax,
+		ConfirmBudget: m.Config.ConfirmBudget,
 		WebhookSecret: m.Config.WebhookSecret,
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,

@@ -32,8 +32,13 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 	for _, worker := range []func() error{
 		// queue "runs"
 		func() error { return river.AddWorkerSafely(w, &jobs.RunExecuteWorker{DB: m.DB, Config: runConfig}) },
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.ProbeConfirmWorker{DB: m.DB, Config: runConfig, Budget: m.Config.ConfirmBudget})
+		},
 		// queue "triage"
-		func() error { return river.AddWorkerSafely(w, &jobs.TriageAnalyzeWorker{DB: m.DB, Log: m.Log}) },
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.TriageAnalyzeWorker{DB: m.DB, Log: m.Log, ConfirmBudget: m.Config.ConfirmBudget})
+		},
 		// queue "github"
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.ReportCheckWorker{DB: m.DB, GitHub: gh, PublicURL: m.Config.PublicURL,

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // PipelineFile is the name of the pipeline file at the repository root.
@@ -36,12 +38,27 @@ type Pipeline struct {
 
 // FlakyPolicy is what flaky: says Sentinel may do about flaky tests.
 type FlakyPolicy struct {
+	// ConfirmRuns is how many times a test that failed is re-run alone
+	// at its commit to confirm it flaky or broken; nil: the default
+	// (triage.DefaultConfirmRuns), 0: never.
+	ConfirmRuns *int
+	// ConfirmPullRequests re-runs failures of pull requests too (by
+	// default only the default branch's).
+	ConfirmPullRequests bool
 	// AutoQuarantine: a test confirmed flaky on the default branch is
 	// quarantined, and a pull request adding it to QuarantineFile opened.
 	AutoQuarantine bool
 	// RecoverRuns is how many passing runs in a row end a quarantine
 	// Sentinel proposed (the pull request removing it); 0: the default.
 	RecoverRuns int
+}
+
+// Runs is the number of confirmation re-runs, with the default applied.
+func (f FlakyPolicy) Runs() int {
+	if f.ConfirmRuns == nil {
+		return triage.DefaultConfirmRuns
+	}
+	return *f.ConfirmRuns
 }
 
 // Step is one step of a pipeline.
@@ -127,6 +144,8 @@ type rawPipeline struct {
 }
 
 type rawFlaky struct {
+	ConfirmRuns         *int `yaml:"confirm_runs"`
+	ConfirmPullRequests bool `yaml:"confirm_pull_requests"`
 	AutoQuarantine bool `yaml:"auto_quarantine"`
 	RecoverRuns    int  `yaml:"recover_runs"`
 }
@@ -214,10 +233,15 @@ func (raw *rawPipeline) validate(doc *yaml.Node) (*Pipeline, error) {
 	if raw.Limits.Pids < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "limits", "pids"), Msg: "limits.pids must not be negative"}
 	}
+	if n := raw.Flaky.ConfirmRuns; n != nil && (*n < 0 || *n > triage.MaxConfirmRuns) {
+		return nil, &ConfigError{Line: lineOf(doc, "flaky", "confirm_runs"),
+			Msg: fmt.Sprintf("flaky.confirm_runs must be between 0 (no confirmation re-runs) and %d", triage.MaxConfirmRuns)}
+	}
 	if raw.Flaky.RecoverRuns < 0 || raw.Flaky.RecoverRuns > 1000 {
 		return nil, &ConfigError{Line: lineOf(doc, "flaky", "recover_runs"), Msg: "flaky.recover_runs must be between 1 and 1000 (0 or absent: 30)"}
 	}
-	p.Flaky = FlakyPolicy{AutoQuarantine: raw.Flaky.AutoQuarantine, RecoverRuns: raw.Flaky.RecoverRuns}
+	p.Flaky = FlakyPolicy{ConfirmRuns: raw.Flaky.ConfirmRuns, ConfirmPullRequests: raw.Flaky.ConfirmPullRequests,
+		AutoQuarantine: raw.Flaky.AutoQuarantine, RecoverRuns: raw.Flaky.RecoverRuns}
 	if raw.Incidents.After < 0 {
 		return nil, &ConfigError{Line: lineOf(doc, "incidents", "after"), Msg: "incidents.after must not be negative"}
 	}

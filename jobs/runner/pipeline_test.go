@@ -114,6 +114,8 @@ func TestParsePipelineErrors(t *testing.T) {
 		{"steps not a list", "image: x\nsteps: build\n", ".sentinel.yml line 2: wrong type: got a string, want a list"},
 		// yaml.v3 names the Go type with its package ("runner.rawLimits").
 		{"limits not a mapping", "image: x\nlimits: 5\nsteps: [{run: a}]\n", ".sentinel.yml line 2: wrong type: got a number, want a mapping"},
+		{"confirm_runs too many", "image: x\nflaky:\n  confirm_runs: 51\nsteps: [{run: a}]\n", `.sentinel.yml line 3: flaky.confirm_runs must be between 0 (no confirmation re-runs) and 50`},
+		{"confirm_runs negative", "image: x\nflaky: {confirm_runs: -1}\nsteps: [{run: a}]\n", `.sentinel.yml line 2: flaky.confirm_runs must be between 0 (no confirmation re-runs) and 50`},
 		{"empty steps", "image: x\nsteps: []\n", ".sentinel.yml line 2: steps: at least one step is required"},
 		{"no steps key", "image: x\n", ".sentinel.yml line 1: steps: at least one step is required"},
 		{"empty file", "", ".sentinel.yml line 1: file is empty; it needs at least a steps list"},
@@ -344,4 +346,27 @@ func TestCaches(t *testing.T) {
 	if got := DefaultCaches(fstest.MapFS{"README": {}}, true); len(got) != 2 || got[0].Key != "go-mod" {
 		t.Errorf("nested Go modules: %+v", got)
 	}
+}
+
+// TestParsePipelineFlaky: confirm_runs defaults to triage's default when
+// unset, 0 turns confirmation off, and pull requests are opted into.
+func TestParsePipelineFlaky(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]FlakyPolicy{
+		"image: x\nsteps: [{run: a}]\n":                                                        flakyPolicy(10, false),
+		"image: x\nflaky: {confirm_runs: 0}\nsteps: [{run: a}]\n":                              flakyPolicy(0, false),
+		"image: x\nflaky: {confirm_runs: 4, confirm_pull_requests: true}\nsteps: [{run: a}]\n": flakyPolicy(4, true),
+	} {
+		p, err := ParsePipeline(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Flaky.Runs() != want.Runs() || p.Flaky.ConfirmPullRequests != want.ConfirmPullRequests {
+			t.Errorf("%q: confirm_runs %d, pull requests %v; want %d, %v", in, p.Flaky.Runs(), p.Flaky.ConfirmPullRequests, want.Runs(), want.ConfirmPullRequests)
+		}
+	}
+}
+
+func flakyPolicy(runs int, prs bool) FlakyPolicy {
+	return FlakyPolicy{ConfirmRuns: &runs, ConfirmPullRequests: prs}
 }
