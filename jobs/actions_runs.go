@@ -96,6 +96,10 @@ func (a *Actions) Cancel(ctx context.Context, runID int64, actor string) error {
 			if err := CancelJob(ctx, a.River, tx, run.JobID); err != nil {
 				return fmt.Errorf("run %d: %w", runID, err)
 			}
+		} else if err := store.CancelWaitingExecute(ctx, tx, runID); err != nil {
+			// The intake does not record a run's job: the worker does, once
+			// the run starts.
+			return err
 		}
 		if err := EnqueueReport(ctx, a.River, tx, runID, PhaseCompleted); err != nil {
 			return err

@@ -95,8 +95,17 @@ func TestActionsOnRuns(t *testing.T) {
 	}
 	wantErr(t, "approve twice", a.Approve(s.ctx, fork, "api:token"), store.ErrInvalidTransition)
 
+	// A run the intake created records no job until it starts: its waiting
+	// job is found by run id.
+	if _, err := s.db.Exec(s.ctx, `INSERT INTO river_job (kind, args, queue, state)
+		VALUES ('run.execute', jsonb_build_object('run_id', $1::bigint), 'runs', 'available')`, queued); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Cancel(s.ctx, queued, "dashboard:admin"); err != nil {
 		t.Fatal(err)
+	}
+	if n := s.count(`SELECT count(*) FROM river_job WHERE kind = 'run.execute' AND state = 'cancelled' AND (args->>'run_id')::bigint = $1`, queued); n != 1 {
+		t.Errorf("cancelled run: its waiting job was not cancelled")
 	}
 	if st := s.str(`SELECT state || ' ' || error FROM runs WHERE id = $1`, queued); st != "cancelled cancelled by dashboard:admin" {
 		t.Errorf("cancelled run: %s", st)

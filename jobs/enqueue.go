@@ -22,6 +22,7 @@ import (
 //	  approval)                                   unless the run awaits approval
 //	the intake's runs, a batch at a time        the same for each new run, and                EnqueueRuns
 //	                                              report.check(completed) per superseded run
+//	                                              GitHub may have heard of
 //	a run starts                                report.check(in_progress)                     EnqueueReport
 //	a run cancelled; a quarantine from the      report.check(completed)                       EnqueueReport
 //	  check run's button
@@ -74,17 +75,17 @@ func EnqueueRun(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID 
 }
 
 // EnqueueRuns inserts the jobs of a batch of runs in one round trip: the
-// completed report of each superseded run (the runner never finishes a run
-// it did not start, so its check run is completed here), then each new
-// run's queued report and, when it executes, its run.execute job. It
-// returns the run.execute job id of each of created (0 when it does not
-// execute), for the caller to record as the runs' jobs.
-func EnqueueRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, superseded []int64, created []RunJobs) ([]int64, error) {
-	jobIDs, err := insertRunJobs(ctx, rc, tx, superseded, created)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue runs: %w", err)
+// completed report of each superseded run whose check run GitHub may have
+// seen (the runner never finishes a run it did not start, so its check run
+// is completed here), then each new run's queued report and, when it
+// executes, its run.execute job. The runs' job ids are not recorded: a
+// superseding push finds a run's waiting jobs by run id, and the worker
+// records its job when the run starts.
+func EnqueueRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, superseded []int64, created []RunJobs) error {
+	if _, err := insertRunJobs(ctx, rc, tx, superseded, created); err != nil {
+		return fmt.Errorf("enqueue runs: %w", err)
 	}
-	return jobIDs, nil
+	return nil
 }
 
 func insertRunJobs(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, superseded []int64, created []RunJobs) ([]int64, error) {
@@ -219,8 +220,8 @@ func EnqueueNotifySends(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx
 
 // CancelJob cancels a River job: at once when it waits, through its
 // worker's context when it runs; a finished or deleted job is left alone.
-// (The intake cancels the waiting jobs of superseded runs in bulk with
-// store.QueueCancelWaiting and only the running ones here.)
+// (The intake cancels the waiting jobs of superseded runs in bulk, in
+// store.SupersedeRunsBatch, and only the running ones here.)
 func CancelJob(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, jobID int64) error {
 	if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
 		return fmt.Errorf("cancel job %d: %w", jobID, err)

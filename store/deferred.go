@@ -1,22 +1,27 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Deferred collects writes whose results nobody waits for (audit rows, runs'
-// job ids, deliveries' outcomes) and queues them, at the end of a
-// transaction, as at most three set-based statements, however many
-// deliveries the transaction holds.
+// Deferred collects writes whose results nobody waits for (audit rows,
+// deliveries with their outcomes, a replayed delivery's new outcome) and
+// queues them, at the end of a transaction, as at most three set-based
+// statements, however many deliveries the transaction holds.
 type Deferred struct {
 	audit struct {
 		actors, actions, subjectTypes, details []string
 		subjectIDs                             []int64
 	}
-	jobRuns, jobIDs []int64
-	outcome         struct {
+	deliveries struct {
+		deliveryIDs, events, actions, headers, outcomes, runIDs []string
+		installs, repoIDs                                       []int64
+		payloads                                                [][]byte
+	}
+	outcome struct {
 		ids, repoIDs     []int64
 		outcomes, runIDs []string
 	}
@@ -34,12 +39,20 @@ func (d *Deferred) Audit(actor, action, subjectType string, subjectID int64, det
 	return nil
 }
 
-// SetRunJob queues recording the River job of a run (see SetRunJob).
-func (d *Deferred) SetRunJob(runID, jobID int64) {
-	d.jobRuns, d.jobIDs = append(d.jobRuns, runID), append(d.jobIDs, jobID)
+// Delivery queues inserting a delivery with what the intake did with it:
+// its payload as received, its outcome, repository and runs. The unique
+// X-GitHub-Delivery id fails the statement, and so the transaction, if
+// another transaction recorded the delivery meanwhile.
+func (d *Deferred) Delivery(rec Delivery) {
+	h, _ := json.Marshal(rec.Headers) // a map of strings always encodes
+	l := &d.deliveries
+	l.deliveryIDs, l.events, l.actions = append(l.deliveryIDs, rec.DeliveryID), append(l.events, rec.Event), append(l.actions, rec.Action)
+	l.headers, l.outcomes, l.runIDs = append(l.headers, string(h)), append(l.outcomes, rec.Outcome), append(l.runIDs, int64ArrayLiteral(rec.RunIDs))
+	l.installs, l.repoIDs, l.payloads = append(l.installs, rec.InstallationID), append(l.repoIDs, rec.RepositoryID), append(l.payloads, rec.Payload)
 }
 
-// DeliveryOutcome queues what the intake did with a delivery.
+// DeliveryOutcome queues what the intake did with a delivery recorded
+// before (a replay).
 func (d *Deferred) DeliveryOutcome(id, repositoryID int64, outcome string, runIDs []int64) {
 	o := &d.outcome
 	o.ids, o.repoIDs, o.outcomes, o.runIDs = append(o.ids, id), append(o.repoIDs, repositoryID), append(o.outcomes, outcome), append(o.runIDs, int64ArrayLiteral(runIDs))
@@ -55,11 +68,13 @@ func (d *Deferred) Queue(b *pgx.Batch) {
 				AS u(actor, action, subject_type, subject_id, details, ord)
 			ORDER BY ord`, a.actors, a.actions, a.subjectTypes, a.subjectIDs, a.details)
 	}
-	if len(d.jobRuns) > 0 {
+	if l := d.deliveries; len(l.deliveryIDs) > 0 {
 		b.Queue(`
-			UPDATE runs SET job_id = u.job_id, updated_at = now()
-			FROM unnest($1::bigint[], $2::bigint[]) AS u(run_id, job_id)
-			WHERE runs.id = u.run_id`, d.jobRuns, d.jobIDs)
+			INSERT INTO deliveries (delivery_id, event, action, installation_id, repository_id, headers, payload, outcome, run_ids)
+			SELECT d, e, a, NULLIF(i, 0), NULLIF(r, 0), h::jsonb, p, o, ids::bigint[]
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bytea[], $8::text[], $9::text[])
+				WITH ORDINALITY AS u(d, e, a, i, r, h, p, o, ids, ord)
+			ORDER BY ord`, l.deliveryIDs, l.events, l.actions, l.installs, l.repoIDs, l.headers, l.payloads, l.outcomes, l.runIDs)
 	}
 	if o := d.outcome; len(o.ids) > 0 {
 		b.Queue(`

@@ -78,24 +78,14 @@ func (k Known) Repository(ref RepoRef) *Repository {
 	return k.byName[ref.FullName]
 }
 
-// InsertDeliveries inserts a batch of deliveries, skipping those whose
-// X-GitHub-Delivery id was seen before (ids[i] == 0 marks a duplicate,
-// including a repeat within the batch), and in the same round trip reads
-// the installations and repositories they name, so that the intake writes
-// those only when they changed. Round trips, not rows, bound the intake's
-// rate, so the whole batch costs one.
-func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery, repos []RepoRef) (ids []int64, k Known, err error) {
-	n := len(ds)
-	deliveryIDs, events, actions := make([]string, n), make([]string, n), make([]string, n)
-	installs, headers, payloads := make([]int64, n), make([]string, n), make([][]byte, n)
-	for i, d := range ds {
-		h, err := json.Marshal(d.Headers)
-		if err != nil {
-			return nil, k, err
-		}
-		deliveryIDs[i], events[i], actions[i] = d.DeliveryID, d.Event, d.Action
-		installs[i], headers[i], payloads[i] = d.InstallationID, string(h), d.Payload
-	}
+// LookupDeliveries reads, in one round trip, which of the X-GitHub-Delivery
+// ids were recorded before and what the store holds about the
+// installations and repositories a batch of deliveries names, so that the
+// intake writes those only when they changed and each delivery row once,
+// at the end of its transaction, with its outcome (Deferred.Delivery).
+// Round trips, not rows, bound the intake's rate, so the whole batch costs
+// one.
+func LookupDeliveries(ctx context.Context, tx pgx.Tx, deliveryIDs []string, installs []int64, repos []RepoRef) (seen map[string]bool, k Known, err error) {
 	var repoIDs []int64
 	var repoNames []string
 	for _, r := range repos {
@@ -106,36 +96,24 @@ func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery, repos []Rep
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`
-		INSERT INTO deliveries (delivery_id, event, action, installation_id, headers, payload)
-		SELECT d, e, a, NULLIF(i, 0), h::jsonb, p
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) WITH ORDINALITY AS u(d, e, a, i, h, p, ord)
-		ORDER BY ord
-		ON CONFLICT (delivery_id) DO NOTHING
-		RETURNING delivery_id, id`, deliveryIDs, events, actions, installs, headers, payloads)
+	b.Queue(`SELECT delivery_id FROM deliveries WHERE delivery_id = ANY($1)`, deliveryIDs)
 	b.Queue(`SELECT `+installationColumns+` FROM installations WHERE id = ANY($1)`, installs)
 	b.Queue(`SELECT `+repositoryColumns+` FROM repositories WHERE github_id = ANY($1) OR full_name = ANY($2)`,
 		repoIDs, repoNames)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 
-	inserted := map[string]int64{}
+	seen = map[string]bool{}
 	rows, _ := br.Query()
 	for rows.Next() {
 		var did string
-		var id int64
-		if err := rows.Scan(&did, &id); err != nil {
-			return nil, k, fmt.Errorf("insert deliveries: %w", err)
+		if err := rows.Scan(&did); err != nil {
+			return nil, k, fmt.Errorf("read deliveries: %w", err)
 		}
-		inserted[did] = id
+		seen[did] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, k, fmt.Errorf("insert deliveries: %w", err)
-	}
-	ids = make([]int64, n)
-	for i, did := range deliveryIDs {
-		ids[i] = inserted[did]
-		delete(inserted, did) // a repeat within the batch is a duplicate
+		return nil, k, fmt.Errorf("read deliveries: %w", err)
 	}
 
 	k = Known{installations: map[int64]*Installation{}, byGitHubID: map[int64]*Repository{}, byName: map[string]*Repository{}}
@@ -164,5 +142,5 @@ func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery, repos []Rep
 	if err := rows.Err(); err != nil {
 		return nil, k, fmt.Errorf("read repositories: %w", err)
 	}
-	return ids, k, br.Close()
+	return seen, k, br.Close()
 }

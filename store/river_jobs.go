@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // River owns its tables (river_job, river_queue) and changes them through
 // its client. Sentinel reads them for the dashboard, metrics and health,
-// and writes them in one place, QueueCancelWaiting, where River has no
-// call that does the job.
+// and writes them where River has no call that does the job: cancelling
+// the waiting jobs of runs by run id (SupersedeRunsBatch, for many at once,
+// and CancelWaitingExecute), through river_job_waiting_run_idx.
 
 // QueueDepth counts the River jobs of one queue by state, each count
 // bounded (see Depth).
@@ -154,35 +153,16 @@ func AbandonedRuns(ctx context.Context, q Querier) ([]AbandonedRun, error) {
 	return out, nil
 }
 
-// QueueCancelWaiting queues on b the cancelling of those of the River jobs
-// ids that have not started, the way River's JobCancel does (state
-// cancelled, finalized now), and, once b's results are read, sets *running
-// to the ids that are running. Those need river.Client.JobCancelTx, which
-// signals the worker holding them. River has no call that cancels many jobs,
-// and the webhook intake cancels one per superseded run: one round trip
-// each would cap its rate, so this rides in the intake's last batch.
-// Finished jobs are left alone.
-func QueueCancelWaiting(b *pgx.Batch, ids []int64, running *[]int64) {
-	if len(ids) == 0 {
-		return
+// CancelWaitingExecute cancels the run.execute job of a run that has not
+// started (the intake does not record it in runs.job_id), as River's
+// JobCancel does: state cancelled, finalized now. A job already taken by a
+// worker is left to it; the worker finds the run no longer queued.
+func CancelWaitingExecute(ctx context.Context, q Querier, runID int64) error {
+	_, err := q.Exec(ctx, `UPDATE river_job SET state = 'cancelled', finalized_at = now()
+		WHERE args->>'run_id' = $1::bigint::text AND kind = 'run.execute'
+			AND state IN ('available', 'scheduled', 'pending', 'retryable')`, runID)
+	if err != nil {
+		return fmt.Errorf("cancel the job of run %d: %w", runID, err)
 	}
-	b.Queue(`
-		WITH j AS (
-			SELECT id, state FROM river_job WHERE id = ANY($1) FOR UPDATE
-		), cancelled AS (
-			-- River also stamps metadata.cancel_attempted_at, which only its
-			-- rescuer of running jobs reads; leaving the metadata alone spares
-			-- an update of its GIN index.
-			UPDATE river_job SET state = 'cancelled', finalized_at = now()
-			FROM j WHERE river_job.id = j.id AND j.state IN ('available', 'scheduled', 'retryable', 'pending')
-			RETURNING river_job.id
-		)
-		SELECT id FROM j WHERE state = 'running'`, ids).Query(func(rows pgx.Rows) error {
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("cancel jobs: %w", err)
-		}
-		*running = ids
-		return nil
-	})
+	return nil
 }

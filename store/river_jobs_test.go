@@ -6,54 +6,84 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
-type cancelTestArgs struct{ N int }
-
-func (cancelTestArgs) Kind() string { return "store.cancel_test" }
-
-func TestCancelWaiting(t *testing.T) {
+// TestSupersedeCancelsWaitingJobs: superseding runs cancels their waiting
+// River jobs in the same statement. A run that never started keeps GitHub
+// unaware of it when its queued report had not been sent; a running run's
+// job is returned for River to cancel; jobs that ran, or run, are left alone.
+func TestSupersedeCancelsWaitingJobs(t *testing.T) {
 	db := storetest.NewDB(t)
+	repo := seedRepo(t, db)
 	ctx := context.Background()
-	rc, err := river.NewClient(db.RiverDriver(), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := rc.InsertMany(ctx, []river.InsertManyParams{
-		{Args: cancelTestArgs{N: 1}}, {Args: cancelTestArgs{N: 2}}, {Args: cancelTestArgs{N: 3}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiting, running, done := res[0].Job.ID, res[1].Job.ID, res[2].Job.ID
-	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, running); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, done); err != nil {
-		t.Fatal(err)
-	}
-	var got []int64
-	b := &pgx.Batch{}
-	store.QueueCancelWaiting(b, []int64{waiting, running, done}, &got)
-	err = db.InTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0] != running {
-		t.Errorf("running jobs %v, want [%d]", got, running)
-	}
-	for id, want := range map[int64]string{waiting: "cancelled", running: "running", done: "completed"} {
-		j, err := rc.JobGet(ctx, id)
+	run := func(sha, branch string) int64 {
+		id, _, err := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: sha, Branch: branch, Trigger: "push"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(j.State) != want || (want == "cancelled" && j.FinalizedAt == nil) {
-			t.Errorf("job %d: %s (finalized %v), want %s", id, j.State, j.FinalizedAt, want)
+		return id
+	}
+	job := func(kind string, runID int64, phase, state string, attempt int) int64 {
+		args := fmt.Sprintf(`{"run_id":%d}`, runID)
+		if phase != "" {
+			args = fmt.Sprintf(`{"run_id":%d,"phase":%q}`, runID, phase)
+		}
+		var id int64
+		if err := db.QueryRow(ctx, `INSERT INTO river_job (kind, args, queue, state, attempt, attempted_at)
+			VALUES ($1, $2, 'q', $3::river_job_state, $4::int, CASE WHEN $4::int > 0 THEN now() END) RETURNING id`,
+			kind, args, state, attempt).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	unsent := run("a1", "a") // queued; its report not sent yet
+	unsentExec, unsentReport := job("run.execute", unsent, "", "available", 0), job("report.check", unsent, "queued", "available", 0)
+	sending := run("b1", "b") // queued; its report being sent now
+	sendingExec, sendingReport := job("run.execute", sending, "", "available", 0), job("report.check", sending, "queued", "running", 1)
+	started := run("c1", "c") // running, its check run on GitHub
+	startedExec, startedReport := job("run.execute", started, "", "running", 1), job("report.check", started, "in_progress", "available", 0)
+	if _, err := db.Exec(ctx, `UPDATE runs SET state = 'running', job_id = $2, check_run_id = 9 WHERE id = $1`, started, startedExec); err != nil {
+		t.Fatal(err)
+	}
+	bystander := run("d1", "d")
+	bystanderExec := job("run.execute", bystander, "", "available", 0)
+
+	var ss []store.Supersession
+	for _, branch := range []string{"a", "b", "c"} {
+		ss = append(ss, store.Supersession{RepositoryID: repo, Branch: branch, NewRunID: run(branch+"2", branch)})
+	}
+	got, err := store.SupersedeRunsBatch(ctx, db, ss, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRun := map[int64]store.Superseded{}
+	for _, s := range got {
+		byRun[s.RunID] = store.Superseded{RunID: s.RunID, JobID: s.JobID, Unreported: s.Unreported}
+	}
+	want := map[int64]store.Superseded{
+		unsent:  {RunID: unsent, Unreported: true},
+		sending: {RunID: sending},
+		started: {RunID: started, JobID: startedExec},
+	}
+	if diff := cmp.Diff(want, byRun); diff != "" {
+		t.Errorf("superseded (-want +got):\n%s", diff)
+	}
+	for id, state := range map[int64]string{
+		unsentExec: "cancelled", unsentReport: "cancelled",
+		sendingExec: "cancelled", sendingReport: "running",
+		startedExec: "running", startedReport: "available",
+		bystanderExec: "available",
+	} {
+		var got string
+		var finalized bool
+		if err := db.QueryRow(ctx, `SELECT state::text, finalized_at IS NOT NULL FROM river_job WHERE id = $1`, id).Scan(&got, &finalized); err != nil {
+			t.Fatal(err)
+		}
+		if got != state || finalized != (state == "cancelled") {
+			t.Errorf("job %d: %s (finalized %v), want %s", id, got, finalized, state)
 		}
 	}
 }

@@ -8,8 +8,15 @@ import (
 // Superseded is an earlier run that a newer push replaced.
 type Superseded struct {
 	RunID int64
-	JobID int64 // 0 when the run had no job yet
+	// JobID is the run's River job while it runs: River cancels it through
+	// the worker holding it (river.Client.JobCancelTx). 0 when none runs;
+	// waiting jobs are cancelled by the supersession itself.
+	JobID int64
 	By    int64 // the run that replaced it
+	// Unreported: the run never started and its check run never reached
+	// GitHub, and its waiting report was cancelled, so it needs no
+	// completed report either: GitHub never hears of it.
+	Unreported bool
 }
 
 // Supersession says run NewRunID replaces the unfinished runs of its pull
@@ -22,18 +29,25 @@ type Supersession struct {
 }
 
 // SupersedeRuns cancels the earlier unfinished runs of the same pull request
-// (prNumber != 0) or branch, marking them superseded by newRunID, and returns
-// them so the caller can cancel their River jobs in the same transaction.
+// (prNumber != 0) or branch, marking them superseded by newRunID (see
+// SupersedeRunsBatch).
 func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
 	return SupersedeRunsBatch(ctx, q, []Supersession{{RepositoryID: repositoryID, Branch: branch, PRNumber: prNumber, NewRunID: newRunID}}, nil)
 }
 
 // SupersedeRunsBatch applies many supersessions in one statement and returns
-// the runs it cancelled, so the caller can cancel their River jobs in the
-// same transaction. A run is replaced when it is older than the new run or
-// among sameBatch, the runs created with it: within one intake batch the
+// the runs it cancelled. A run is replaced when it is older than the new run
+// or among sameBatch, the runs created with it: within one intake batch the
 // caller, not the id order, says which run is newest. Give at most one
 // supersession per branch or pull request.
+//
+// The same statement cancels the replaced runs' waiting River jobs, as
+// River's JobCancel does (state cancelled, finalized now; River has no call
+// that cancels many): each run.execute job, and the queued report of a run
+// that never started and has no check run on GitHub (Superseded.Unreported).
+// A job that already ran, or runs now, is left alone: a running run.execute
+// job is returned for the caller to cancel through River, and a report that
+// may have reached GitHub is completed by the caller.
 func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameBatch []int64) ([]Superseded, error) {
 	var repoIDs, newIDs []int64
 	var branches []string
@@ -45,22 +59,7 @@ func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameB
 	if sameBatch == nil {
 		sameBatch = []int64{}
 	}
-	// The lane conditions match runs_active_lane_idx, which holds only
-	// unfinished runs.
-	rows, err := q.Query(ctx, `
-		WITH k AS (
-			SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
-		), target AS (
-			SELECT r.id, k.new_id FROM k JOIN runs r
-				ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
-				AND (k.pr_number <> 0 OR r.branch = k.branch)
-			WHERE r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
-				AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
-		)
-		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
-			error = 'superseded by run ' || target.new_id
-		FROM target WHERE runs.id = target.id
-		RETURNING runs.id, COALESCE(runs.job_id, 0), target.new_id`, repoIDs, branches, prs, newIDs, sameBatch)
+	rows, err := q.Query(ctx, sqlSupersede, repoIDs, branches, prs, newIDs, sameBatch)
 	if err != nil {
 		return nil, fmt.Errorf("supersede runs: %w", err)
 	}
@@ -68,10 +67,52 @@ func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameB
 	var out []Superseded
 	for rows.Next() {
 		var s Superseded
-		if err := rows.Scan(&s.RunID, &s.JobID, &s.By); err != nil {
+		if err := rows.Scan(&s.RunID, &s.JobID, &s.By, &s.Unreported); err != nil {
 			return nil, fmt.Errorf("supersede runs: %w", err)
 		}
 		out = append(out, s)
 	}
 	return out, rows.Err()
 }
+
+// sqlSupersede: the lane conditions match runs_active_lane_idx, which holds
+// only unfinished runs; the jobs are found through river_job_waiting_run_idx
+// (its predicate repeated so that the planner uses it). runs.job_id is set
+// when a worker starts the run (jobs.RunExecuteWorker), so a run without one
+// never started. A job a worker takes meanwhile no longer matches the
+// cancelling UPDATE's state condition, which PostgreSQL checks again on the
+// row as the worker left it.
+const sqlSupersede = `
+	WITH k AS (
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
+	), target AS (
+		SELECT r.id, k.new_id FROM k JOIN runs r
+			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
+			AND (k.pr_number <> 0 OR r.branch = k.branch)
+		WHERE r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+	), superseded AS (
+		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
+			error = 'superseded by run ' || target.new_id
+		FROM target WHERE runs.id = target.id
+		RETURNING runs.id, runs.job_id, runs.check_run_id, target.new_id
+	), waiting AS (
+		SELECT j.id, j.kind, s.id AS run_id FROM superseded s JOIN river_job j ON j.args->>'run_id' = s.id::text
+		WHERE j.state IN ('available', 'scheduled', 'pending', 'retryable') AND j.kind IN ('run.execute', 'report.check')
+			AND (j.kind = 'run.execute'
+				OR (s.job_id IS NULL AND s.check_run_id IS NULL AND j.attempt = 0 AND j.args->>'phase' = 'queued'))
+	), cancelled AS (
+		-- River also stamps metadata.cancel_attempted_at, which only its
+		-- rescuer of running jobs reads; leaving the metadata alone spares
+		-- an update of its GIN index.
+		UPDATE river_job SET state = 'cancelled', finalized_at = now()
+		FROM waiting WHERE river_job.id = waiting.id
+			AND river_job.state IN ('available', 'scheduled', 'pending', 'retryable')
+		RETURNING waiting.run_id, waiting.kind
+	)
+	SELECT s.id,
+		COALESCE((SELECT j.id FROM river_job j WHERE j.id = s.job_id AND j.state = 'running'), 0),
+		s.new_id,
+		s.job_id IS NULL AND s.check_run_id IS NULL
+			AND EXISTS (SELECT FROM cancelled c WHERE c.run_id = s.id AND c.kind = 'report.check')
+	FROM superseded s`

@@ -127,12 +127,15 @@ func (in *Intake) Replay(ctx context.Context, deliveryID string) (Result, error)
 		}
 		late := &store.Deferred{}
 		p := &pendingDelivery{d: d}
-		results, oldJobs, err := in.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []int64{stored.ID}, store.Known{}, late)
+		results, running, err := in.applyDeliveries(ctx, tx, []*pendingDelivery{p}, []bool{false}, store.Known{}, late,
+			func(_ int, repoID int64, outcome string, runIDs []int64) {
+				late.DeliveryOutcome(stored.ID, repoID, outcome, runIDs)
+			})
 		if err != nil {
 			return err
 		}
 		res = results[0]
-		return finishBatch(ctx, in.River, tx, late, oldJobs)
+		return finishBatch(ctx, in.River, tx, late, running)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("delivery %s: %w", deliveryID, err)
@@ -140,52 +143,75 @@ func (in *Intake) Replay(ctx context.Context, deliveryID string) (Result, error)
 	return res, nil
 }
 
-// recordBatch records a batch of deliveries in tx: their rows in one
-// statement, then each parsed event, then all their runs together.
+// recordBatch records a batch of deliveries in tx: it reads which were seen
+// before and what is known of the installations and repositories they
+// name, acts on each parsed event, creates all their runs together, and
+// inserts the deliveries last, each with what was done with it, so that a
+// delivery row is written once. A delivery recorded meanwhile by another
+// transaction makes the insert fail on the unique delivery id, and the
+// batch is retried delivery by delivery (commitBatch), finding it seen.
 func (in *Intake) recordBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery) ([]Result, error) {
-	recs := make([]store.Delivery, len(batch))
+	ids := make([]string, len(batch))
+	var installs []int64
 	var refs []store.RepoRef
 	for i, p := range batch {
-		recs[i] = store.Delivery{DeliveryID: p.d.ID, Event: p.d.Event, Headers: p.d.Headers, Payload: p.d.Payload}
+		ids[i] = p.d.ID
 		if p.d.Parsed == nil {
 			continue
 		}
-		recs[i].Action = p.d.Parsed.Action
 		if p.d.Parsed.Installation != nil {
-			recs[i].InstallationID = p.d.Parsed.Installation.ID
+			installs = append(installs, p.d.Parsed.Installation.ID)
 		}
 		if p.d.Parsed.Repo != nil {
 			refs = append(refs, store.RepoRef{GitHubID: p.d.Parsed.Repo.GitHubID, FullName: p.d.Parsed.Repo.FullName})
 		}
 	}
-	rowIDs, known, err := store.InsertDeliveries(ctx, tx, recs, refs)
+	seen, known, err := store.LookupDeliveries(ctx, tx, ids, installs, refs)
 	if err != nil {
 		return nil, err
+	}
+	dup := make([]bool, len(batch))
+	for i, p := range batch {
+		dup[i] = seen[p.d.ID]
+		seen[p.d.ID] = true // a repeat within the batch is a duplicate too
 	}
 	late := &store.Deferred{}
-	results, oldJobs, err := in.applyDeliveries(ctx, tx, batch, rowIDs, known, late)
+	results, running, err := in.applyDeliveries(ctx, tx, batch, dup, known, late,
+		func(i int, repoID int64, outcome string, runIDs []int64) {
+			d := batch[i].d
+			rec := store.Delivery{DeliveryID: d.ID, Event: d.Event, Headers: d.Headers, Payload: d.Payload,
+				RepositoryID: repoID, Outcome: outcome, RunIDs: runIDs}
+			if d.Parsed != nil {
+				rec.Action = d.Parsed.Action
+				if d.Parsed.Installation != nil {
+					rec.InstallationID = d.Parsed.Installation.ID
+				}
+			}
+			late.Delivery(rec)
+		})
 	if err != nil {
 		return nil, err
 	}
-	return results, finishBatch(ctx, in.River, tx, late, oldJobs)
+	return results, finishBatch(ctx, in.River, tx, late, running)
 }
 
-// applyDeliveries acts on recorded deliveries (rowIDs[i] == 0: a duplicate),
-// queues their outcomes in late and returns the River jobs of the runs they
-// superseded.
-func (in *Intake) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, rowIDs []int64, known store.Known, late *store.Deferred) ([]Result, []int64, error) {
+// applyDeliveries acts on deliveries (dup[i]: seen before, acted on
+// nothing), hands each other delivery's outcome to record, and returns the
+// River jobs running the runs they superseded, for finishBatch to cancel.
+func (in *Intake) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendingDelivery, dup []bool, known store.Known, late *store.Deferred,
+	record func(i int, repoID int64, outcome string, runIDs []int64)) ([]Result, []int64, error) {
 	results := make([]Result, len(batch))
 	applied := make([]*intakeTx, len(batch))
 	var wantRuns []*intakeTx
 	for i, p := range batch {
 		results[i].DeliveryID = p.d.ID
 		switch {
-		case rowIDs[i] == 0:
+		case dup[i]:
 			results[i].Outcome = OutcomeDuplicate
 		case p.d.ParseErr != nil:
 			// A malformed payload is kept (nothing is lost) and answered 400.
 			results[i].Outcome, results[i].Reason = OutcomeMalformed, p.d.ParseErr.Error()
-			late.DeliveryOutcome(rowIDs[i], 0, "malformed: "+p.d.ParseErr.Error(), nil)
+			record(i, 0, "malformed: "+p.d.ParseErr.Error(), nil)
 		default:
 			a := &intakeTx{in: in, tx: tx, ev: p.d.Parsed, actor: "webhook:" + p.d.ID, delivery: p.d.ID, known: known, late: late}
 			if err := a.apply(ctx); err != nil {
@@ -197,7 +223,7 @@ func (in *Intake) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendi
 			}
 		}
 	}
-	oldJobs, err := createRuns(ctx, in.River, tx, late, wantRuns)
+	running, err := createRuns(ctx, in.River, tx, late, wantRuns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,7 +236,7 @@ func (in *Intake) applyDeliveries(ctx context.Context, tx pgx.Tx, batch []*pendi
 		if a.reason != "" {
 			outcome += ": " + a.reason
 		}
-		late.DeliveryOutcome(rowIDs[i], a.repoID, outcome, a.runIDs)
+		record(i, a.repoID, outcome, a.runIDs)
 	}
-	return results, oldJobs, nil
+	return results, running, nil
 }

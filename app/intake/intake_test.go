@@ -37,27 +37,52 @@ func prPayload(t *testing.T, action, sha string, fork bool) []byte {
 	})
 }
 
+// A newer commit of a pull request supersedes the earlier run and cancels
+// its waiting jobs. A run whose check run never reached GitHub gets no
+// completed report (GitHub never hears of it); one whose check run did gets
+// its check run completed.
 func TestPullRequestSupersedesEarlierRun(t *testing.T) {
 	ts := apptest.NewServer(t)
-	first := ts.Deliver(t, "pull_request", "", prPayload(t, "opened", "aaaa000000000000000000000000000000000001", false))
-	second := ts.Deliver(t, "pull_request", "", prPayload(t, "synchronize", "aaaa000000000000000000000000000000000002", false))
-	if first.Status != http.StatusAccepted || second.Status != http.StatusAccepted {
-		t.Fatalf("deliveries: %d %d", first.Status, second.Status)
+	runOf := func(sha string) int64 {
+		t.Helper()
+		r := ts.Deliver(t, "pull_request", "", prPayload(t, "synchronize", sha, false))
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("delivery of %s: %d %v", sha, r.Status, r.Body)
+		}
+		return int64(r.Body["runs"].([]any)[0].(float64))
 	}
-	firstID := int64(first.Body["runs"].([]any)[0].(float64))
-	secondID := int64(second.Body["runs"].([]any)[0].(float64))
+	jobs := func(runID int64, kind, phase, state string) int {
+		return ts.Count(t, `SELECT count(*) FROM river_job WHERE kind = $2 AND (args->>'run_id')::bigint = $1
+			AND COALESCE(args->>'phase', '') = $3 AND state::text = $4`, runID, kind, phase, state)
+	}
+	firstID := runOf("aaaa000000000000000000000000000000000001")
+	secondID := runOf("aaaa000000000000000000000000000000000002")
 	old, _ := store.GetRun(context.Background(), ts.DB, firstID)
 	if old.State != store.RunCancelled || old.SupersededBy != secondID {
 		t.Errorf("first run: state %s superseded_by %d, want cancelled by %d", old.State, old.SupersededBy, secondID)
 	}
-	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE id = $1 AND state = 'cancelled'", old.JobID); n != 1 {
-		t.Errorf("the superseded run's River job was not cancelled")
+	if jobs(firstID, "run.execute", "", "cancelled") != 1 || jobs(firstID, "report.check", "queued", "cancelled") != 1 {
+		t.Errorf("the superseded run's execute job and unsent report were not cancelled")
 	}
-	if n := ts.Count(t, "SELECT count(*) FROM river_job WHERE kind = 'report.check' AND args->>'phase' = 'completed' AND (args->>'run_id')::bigint = $1", firstID); n != 1 {
-		t.Errorf("the superseded run's check run is not completed (%d report jobs)", n)
+	if n := jobs(firstID, "report.check", "completed", "available"); n != 0 {
+		t.Errorf("%d completed reports for a run GitHub never heard of", n)
 	}
 	if r, _ := store.GetRun(context.Background(), ts.DB, secondID); r.State != store.RunQueued || r.PRNumber == 0 || r.Trigger != "pull_request" {
 		t.Errorf("second run: %+v", r)
+	}
+
+	// The second run's queued report reaches GitHub, as a worker would send it.
+	if err := store.SetCheckRunID(context.Background(), ts.DB, secondID, 4242); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := ts.DB.Exec(context.Background(), `UPDATE river_job SET state = 'completed', attempt = 1, finalized_at = now()
+		WHERE kind = 'report.check' AND (args->>'run_id')::bigint = $1`, secondID)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("the second run's queued report: %v, %v", tag, err)
+	}
+	runOf("aaaa000000000000000000000000000000000003")
+	if jobs(secondID, "run.execute", "", "cancelled") != 1 || jobs(secondID, "report.check", "completed", "available") != 1 {
+		t.Errorf("the run GitHub heard of: execute job not cancelled or check run not completed")
 	}
 }
 

@@ -16,8 +16,9 @@ import (
 // and pull requests, and enqueues the jobs, all set-based: the round trips
 // are the same for one delivery as for a hundred. Within the batch, the
 // later delivery of a branch or pull request is the newer run. It returns
-// the River jobs of the superseded runs, for finishBatch to cancel.
-func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) (oldJobs []int64, err error) {
+// the River jobs running superseded runs, for finishBatch to cancel (the
+// waiting ones are cancelled with the supersession).
+func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) (running []int64, err error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
@@ -51,6 +52,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 	newest := map[lane]int{}
 	var order []lane
 	var createdIDs []int64
+	createdNow := map[int64]bool{}
 	actorOf := map[int64]string{}
 	for i, a := range items {
 		a.runIDs = append(a.runIDs, ids[i])
@@ -68,6 +70,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		}
 		newest[l] = i
 		createdIDs = append(createdIDs, ids[i])
+		createdNow[ids[i]] = true
 		actorOf[ids[i]] = a.actor
 		if err := late.Audit(a.actor, "run.created", "run", ids[i], map[string]any{"sha": n.SHA, "trigger": n.Trigger, "state": n.State}); err != nil {
 			return nil, err
@@ -91,41 +94,38 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 	for _, old := range superseded {
 		replaced[old.RunID] = true
 		if old.JobID != 0 {
-			oldJobs = append(oldJobs, old.JobID)
+			running = append(running, old.JobID)
 		}
 		if err := late.Audit(actorOf[old.By], "run.superseded", "run", old.RunID, map[string]any{"by": old.By}); err != nil {
 			return nil, err
 		}
 		// The runner never finishes a run it did not start (or finds
-		// already cancelled), so the intake completes its check run.
-		completed = append(completed, old.RunID)
+		// already cancelled), so the intake completes its check run,
+		// unless GitHub never heard of it: its queued report was cancelled
+		// unsent, or, created in this batch, it has no jobs yet.
+		if !old.Unreported && !createdNow[old.RunID] {
+			completed = append(completed, old.RunID)
+		}
 	}
 	var fresh []jobs.RunJobs
 	for i, id := range ids {
 		if !created[i] || replaced[id] {
-			continue // a run replaced within its own batch gets only its completed report
+			continue // a run replaced within its own batch gets no jobs: GitHub never hears of it
 		}
 		fresh = append(fresh, jobs.RunJobs{RunID: id, Execute: news[i].State == store.RunQueued})
 	}
-	jobIDs, err := jobs.EnqueueRuns(ctx, rc, tx, completed, fresh)
-	if err != nil {
+	if err := jobs.EnqueueRuns(ctx, rc, tx, completed, fresh); err != nil {
 		return nil, err
 	}
-	for i, r := range fresh {
-		if jobIDs[i] != 0 {
-			late.SetRunJob(r.RunID, jobIDs[i])
-		}
-	}
-	return oldJobs, nil
+	return running, nil
 }
 
-// finishBatch sends the batch's deferred writes and cancels the waiting jobs
-// of superseded runs in one round trip, then signals the running ones.
-func finishBatch(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, oldJobs []int64) error {
+// finishBatch sends the batch's deferred writes in one round trip, then
+// cancels the River jobs running superseded runs (River signals their
+// workers).
+func finishBatch(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, running []int64) error {
 	b := &pgx.Batch{}
 	late.Queue(b)
-	var running []int64
-	store.QueueCancelWaiting(b, oldJobs, &running)
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("finish intake batch: %w", err)
