@@ -17,7 +17,7 @@ type runRow struct {
 	store.Run
 	Headline store.RunHeadline
 	Flaky    []string // tests that failed, then passed on a retry or re-run
-	BarPct   int  // duration against the longest run on the page, 0–100
+	BarPct   int      // duration against the longest run on the page, 0–100
 }
 
 type runsView struct {
