@@ -39,7 +39,8 @@ func (s *Server) apiClusterAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func toAPICluster(c store.Cluster) apiCluster {
-	return apiCluster{ID: c.ID, Repository: c.Repository, Fingerprint: c.Fingerprint, Category: c.Category, Title: c.Title,
+	return apiCluster{ID: c.ID, Repository: c.Repository, Fingerprint: c.Fingerprint, Category: c.Category,
+		Title: c.Headline(), Example: c.ExampleLine(), Template: c.Title,
 		Occurrences: c.Occurrences, RunCount: c.RunCount, Last7Days: c.Recent, FirstSeenAt: c.FirstSeenAt, LastSeenAt: c.LastSeenAt,
 		IncidentID: c.IncidentID, IncidentStatus: c.IncidentStatus, Muted: c.Muted, Pinned: c.Pinned}
 }

@@ -19,7 +19,9 @@ type apiCluster struct {
 	Repository     string                `json:"repository"`
 	Fingerprint    string                `json:"fingerprint"`
 	Category       triage.Category       `json:"category"`
-	Title          string                `json:"title"`
+	Title          string                `json:"title"`             // what a person reads: Cluster.Headline
+	Example        string                `json:"example,omitempty"` // first line of the representative failure's raw message
+	Template       string                `json:"template"`          // the normalised message the cluster is keyed by
 	Occurrences    int                   `json:"occurrences"`
 	RunCount       int                   `json:"run_count"`
 	Last7Days      int                   `json:"occurrences_7d"`

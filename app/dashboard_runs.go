@@ -16,8 +16,8 @@ import (
 type runRow struct {
 	store.Run
 	Headline store.RunHeadline
-	Flaky    bool // succeeded only after a failed attempt
-	BarPct   int  // duration against the longest run on the page, 0–100
+	Flaky    []string // tests that failed, then passed on a retry or re-run
+	BarPct   int      // duration against the longest run on the page, 0–100
 }
 
 type runsView struct {
@@ -30,6 +30,12 @@ type runsView struct {
 	Runs     []runRow
 	NextURL  string
 	Filtered bool
+}
+
+// FlakyTitle says why a run is marked flaky: which of its tests failed,
+// then passed on a retry or re-run.
+func (runsView) FlakyTitle(tests []string) string {
+	return "Failed, then passed on a retry or re-run: " + strings.Join(tests, ", ")
 }
 
 // runFilterFromQuery reads the list filters shared by the page and the API.
@@ -110,7 +116,7 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	retried, err := store.RunsPassedOnRetry(r.Context(), s.DB, ids)
+	retried, err := store.TestsPassedOnRetry(r.Context(), s.DB, ids)
 	if err != nil {
 		s.pageError(w, r, err)
 		return

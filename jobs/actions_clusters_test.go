@@ -130,8 +130,8 @@ func TestActionsMuteAndRenameCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Title != "Pricing test off by one" || got.Fingerprint != fp || got.Muted {
-		t.Errorf("after rename: title %q fingerprint changed %v muted %v", got.Title, got.Fingerprint != fp, got.Muted)
+	if got.Headline() != "Pricing test off by one" || got.Fingerprint != fp || got.Muted {
+		t.Errorf("after rename: headline %q fingerprint changed %v muted %v", got.Headline(), got.Fingerprint != fp, got.Muted)
 	}
 	wantErr(t, "rename missing", a.RenameCluster(s.ctx, 999999, "x", "api:token"), store.ErrNotFound)
 	for _, action := range []string{"cluster.mute", "cluster.unmute", "cluster.rename"} {

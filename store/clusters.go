@@ -18,7 +18,7 @@ type Cluster struct {
 	Repository       string
 	Fingerprint      string
 	Category         triage.Category
-	Title            string
+	Title            string // the normalised message it is keyed by: <n>, <path>… in place of what varies
 	Occurrences      int
 	RunCount         int
 	Recent           int // occurrences in the reader's window (7 days by default)
@@ -27,7 +27,7 @@ type Cluster struct {
 	RepresentativeID int64 // a failure that stands for the cluster, 0 when none
 	IncidentID       int64 // newest incident of the cluster, 0 when none
 	IncidentStatus   triage.IncidentStatus
-	CustomTitle      string // the name a person gave it, shown as Title; "" when none
+	CustomTitle      string // the name a person gave it, shown as its Headline; "" when none
 	Muted            bool   // opens no incident
 	Pinned           bool   // split off by a person
 	// ExampleTitle and ExampleMessage are the representative failure's
@@ -50,10 +50,15 @@ func (c Cluster) Headline() string {
 	return c.Title
 }
 
-// Example is the first line of the representative failure's raw message,
-// clipped, or "" when the headline already says it.
+// ExampleLine is the first line of the representative failure's raw
+// message, clipped; "" when it has none.
+func (c Cluster) ExampleLine() string {
+	return triage.Clip(strings.TrimSpace(triage.FirstLine(c.ExampleMessage)), 200)
+}
+
+// Example is ExampleLine, or "" when the headline already says it.
 func (c Cluster) Example() string {
-	m := triage.Clip(strings.TrimSpace(triage.FirstLine(c.ExampleMessage)), 200)
+	m := c.ExampleLine()
 	if m == "" || strings.Contains(c.Headline(), m) {
 		return ""
 	}
@@ -64,7 +69,7 @@ func (c Cluster) Example() string {
 // newest incident (i); recentSince is the SQL of the start of the window
 // Recent counts.
 func clusterSelect(recentSince string) string {
-	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, COALESCE(NULLIF(c.custom_title, ''), c.title),
+	return `SELECT c.id, c.repository_id, p.full_name, c.fingerprint, c.category, c.title,
 			c.occurrences, c.run_count,
 			(SELECT count(*) FROM failures f WHERE f.cluster_id = c.id AND f.created_at >= ` + recentSince + `) AS recent,
 			c.first_seen_at, c.last_seen_at, COALESCE(c.representative_id, 0), COALESCE(i.id, 0), COALESCE(i.status, ''),

@@ -301,29 +301,3 @@ func failureMessage(f triage.Failure) string {
 	}
 	return f.Title
 }
-
-// RunsPassedOnRetry returns which of the given runs succeeded only after
-// something failed first: a step needed another attempt, or a test failed
-// before an attempt passed. The runs list marks them flaky. One query over
-// steps' (run_id, position, attempt) key and test_results_run_idx.
-func RunsPassedOnRetry(ctx context.Context, q Querier, runIDs []int64) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	if len(runIDs) == 0 {
-		return out, nil
-	}
-	rows, err := q.Query(ctx, `SELECT r.id FROM runs r WHERE r.id = ANY($1) AND r.state = 'succeeded'
-		AND (EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.attempt > 1)
-			OR EXISTS (SELECT 1 FROM test_results t WHERE t.run_id = r.id AND t.outcome IN ('fail', 'error')))`, runIDs)
-	if err != nil {
-		return nil, fmt.Errorf("runs passed on retry: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("runs passed on retry: %w", err)
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
-}

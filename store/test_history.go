@@ -139,20 +139,16 @@ type WeekRate struct {
 
 // TestWeeklyRates returns a test's runs and failed runs per week over the
 // weeks before now, oldest first, a week without runs included with zero
-// runs. Results are read through test_results_test_cover_idx (index-only),
-// bounded below by the first run of the window.
+// runs. A run falls in the week its first result of the test was recorded
+// in (results are recorded as the run goes, minutes after it starts); the
+// results are read through test_results_test_time_idx (index-only), only
+// those of the window.
 func TestWeeklyRates(ctx context.Context, q Querier, testID int64, now time.Time, weeks int) ([]WeekRate, error) {
 	since := now.Add(-time.Duration(weeks) * 7 * 24 * time.Hour)
-	// The window's runs come from runs_created_cover_idx (index-only). Its
-	// smallest id bounds the results read; OFFSET 0 keeps the planner from
-	// turning min(id) into a walk of the id index from the oldest run.
-	rows, err := q.Query(ctx, `WITH w AS MATERIALIZED (SELECT id, created_at FROM runs WHERE created_at >= $2 AND created_at <= $3),
-		t AS (
-			SELECT run_id, bool_or(outcome IN ('fail', 'error')) AS failed FROM test_results
-			WHERE test_id = $1 AND run_id >= (SELECT COALESCE(min(id), 0) FROM (SELECT id FROM w OFFSET 0) b)
-			GROUP BY run_id)
-		SELECT floor(extract(epoch FROM $3::timestamptz - w.created_at) / 604800)::int AS ago, count(*), count(*) FILTER (WHERE t.failed)
-		FROM t JOIN w ON w.id = t.run_id GROUP BY 1`, testID, since, now)
+	rows, err := q.Query(ctx, `SELECT floor(extract(epoch FROM $3::timestamptz - t.first) / 604800)::int AS ago, count(*), count(*) FILTER (WHERE t.failed)
+		FROM (SELECT run_id, min(created_at) AS first, bool_or(outcome IN ('fail', 'error')) AS failed FROM test_results
+			WHERE test_id = $1 AND created_at >= $2 AND created_at <= $3 GROUP BY run_id) t
+		GROUP BY 1`, testID, since, now)
 	if err != nil {
 		return nil, fmt.Errorf("weekly rates of test %d: %w", testID, err)
 	}

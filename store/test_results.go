@@ -243,3 +243,49 @@ func SameCommitOutcomes(ctx context.Context, q Querier, repositoryID int64, sha 
 	}
 	return out, rows.Err()
 }
+
+// TestsPassedOnRetry returns, for each of the given runs that has any, the
+// tests that failed and then passed on a retry or re-run: a failing or
+// erroring result followed by a pass of the same test at a later attempt of
+// the run, or a pass in the run of a test that failed in an earlier attempt
+// of its commit (a re-run: same repository, commit, trigger and pull
+// request). Names are sorted. The runs list marks these runs flaky; a step
+// that needed another attempt, or a test that failed and never passed,
+// does not count. Failing results are found through
+// test_results_failing_idx; a later pass through test_results_run_idx.
+func TestsPassedOnRetry(ctx context.Context, q Querier, runIDs []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	// A failure of an earlier run counts with attempt 0: any pass in the
+	// run comes after it.
+	rows, err := q.Query(ctx, `WITH listed AS (
+			SELECT id, repository_id, sha, trigger, COALESCE(pr_number, 0) AS pr, attempt FROM runs WHERE id = ANY($1)),
+		failed AS (
+			SELECT l.id AS run_id, f.test_id, f.attempt FROM listed l JOIN test_results f ON f.run_id = l.id
+			WHERE f.outcome IN ('fail', 'error')
+			UNION
+			SELECT l.id, f.test_id, 0 FROM listed l
+				JOIN runs e ON e.repository_id = l.repository_id AND e.sha = l.sha AND e.trigger = l.trigger
+					AND COALESCE(e.pr_number, 0) = l.pr AND e.attempt < l.attempt
+				JOIN test_results f ON f.run_id = e.id
+			WHERE l.attempt > 1 AND f.outcome IN ('fail', 'error'))
+		SELECT DISTINCT x.run_id, t.name FROM failed x JOIN tests t ON t.id = x.test_id
+		WHERE EXISTS (SELECT 1 FROM test_results p WHERE p.run_id = x.run_id AND p.test_id = x.test_id
+			AND p.outcome = 'pass' AND p.attempt > x.attempt)
+		ORDER BY 1, 2`, runIDs)
+	if err != nil {
+		return nil, fmt.Errorf("tests passed on retry: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("tests passed on retry: %w", err)
+		}
+		out[id] = append(out[id], name)
+	}
+	return out, rows.Err()
+}
