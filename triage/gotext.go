@@ -51,6 +51,7 @@ type goTextParser struct {
 	// forAnalysis keeps only the tests Analyze reads (see dropSettled).
 	forAnalysis bool
 	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
+	drop        []bool         // dropSettled's scratch: tests to forget
 }
 
 func newGoTextParser() *goTextParser {
@@ -441,29 +442,35 @@ func (p *goTextParser) dropSettled() {
 	if p.lastFail == nil {
 		p.lastFail = map[string]int{}
 	}
-	drop := map[int]bool{}
+	p.drop = append(p.drop[:0], make([]bool, len(p.res.Tests))...)
+	dropped := false
 	for _, i := range p.tests {
 		tc := &p.res.Tests[i]
-		id := tc.ID()
-		if j, ok := p.lastFail[id]; ok {
-			drop[j] = true
-			delete(p.lastFail, id)
+		failing := isFailing(tc.Outcome)
+		if failing || len(p.lastFail) > 0 {
+			id := tc.ID()
+			if j, ok := p.lastFail[id]; ok {
+				p.drop[j], dropped = true, true
+				delete(p.lastFail, id)
+			}
+			if failing {
+				p.lastFail[id] = i
+			}
 		}
 		switch {
-		case isFailing(tc.Outcome):
-			p.lastFail[id] = i
+		case failing:
 		case tc.Outcome == OutcomeIncomplete:
 			tc.Output = ""
 		default:
-			drop[i] = true
+			p.drop[i], dropped = true, true
 		}
 	}
-	if len(drop) == 0 {
+	if !dropped {
 		return
 	}
 	kept := p.res.Tests[:0]
 	for i, tc := range p.res.Tests {
-		if !drop[i] {
+		if !p.drop[i] {
 			kept = append(kept, tc)
 		}
 	}

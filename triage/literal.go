@@ -39,13 +39,33 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if len(cl) == 0 {
 			return nil, false
 		}
-		vre, err := regexp.Compile(regexpText(alt))
+		vre, err := regexp.Compile(regexpText(withoutTrailingAny(alt)))
 		if err != nil {
 			return nil, false
 		}
 		vs = append(vs, variant{clauses: cl, re: vre})
 	}
 	return vs, true
+}
+
+// withoutTrailingAny returns re without the ".*" that ends it, if any: a
+// variant's expression is only asked whether a line matches, and whether
+// X.* matches is whether X does, without the expression walking the rest
+// of the line. re is not changed.
+func withoutTrailingAny(re *syntax.Regexp) *syntax.Regexp {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 {
+		return re
+	}
+	last := re.Sub[len(re.Sub)-1]
+	for last.Op == syntax.OpCapture {
+		last = last.Sub[0]
+	}
+	if last.Op != syntax.OpStar || last.Sub[0].Op != syntax.OpAnyCharNotNL && last.Sub[0].Op != syntax.OpAnyChar {
+		return re
+	}
+	out := *re
+	out.Sub = re.Sub[:len(re.Sub)-1]
+	return &out
 }
 
 // requiredLiterals is the union of each variant's best clause: a line
@@ -278,11 +298,13 @@ type clauseRef struct{ v, c int32 }
 // over byte classes: one table load per input byte whatever the number of
 // rules), then a count of met clauses per variant.
 type prefilter struct {
-	class    [256]uint8
-	nclass   int32
-	delta    []int32       // state*nclass + class -> next state
+	class  [256]uint8
+	nclass int32
+	// delta maps state*nclass + class to the next state, premultiplied by
+	// nclass, and bit-inverted (negative) when that state has outputs, so
+	// the scan loop does one load per byte and tests the sign.
+	delta    []int32
 	outs     [][]clauseRef // by state
-	hasOut   []bool        // by premultiplied state, as delta answers
 	variants []variant
 	// per-line scratch (a prefilter is used by one goroutine at a time
 	// through its scanner's copy; see scratch)
@@ -382,18 +404,15 @@ func newPrefilter(variants []variant) *prefilter {
 			queue = append(queue, t)
 		}
 	}
-	// Store next states premultiplied by the class count, so the scan
-	// loop does one add and one load per byte.
-	for i := range p.delta {
-		p.delta[i] *= int32(nc)
-	}
 	// outs is indexed by state, not by premultiplied state: a slice header
 	// per (state, class) pair was most of the memory the rules took.
-	p.outs = outs
-	p.hasOut = make([]bool, n*nc)
-	for i, o := range outs {
-		p.hasOut[i*nc] = len(o) > 0
+	for i, t := range p.delta {
+		p.delta[i] = t * int32(nc)
+		if len(outs[t]) > 0 {
+			p.delta[i] = ^p.delta[i]
+		}
 	}
+	p.outs = outs
 	return p
 }
 
@@ -430,12 +449,13 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 	}
 	stamp := sc.stamp
 	s := int32(0)
-	delta, class, hasOut := p.delta, &p.class, p.hasOut
+	delta, class := p.delta, &p.class
 	for _, b := range line {
 		s = delta[s+int32(class[b])]
-		if !hasOut[s] {
+		if s >= 0 {
 			continue
 		}
+		s = ^s
 		for _, r := range p.outs[s/p.nclass] {
 			cs := &sc.clauseStamp[r.v][r.c]
 			if *cs == stamp {
