@@ -51,6 +51,7 @@ type goTextParser struct {
 	// forAnalysis keeps only the tests Analyze reads (see dropSettled).
 	forAnalysis bool
 	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
+	idBuf       []byte
 	drop        []bool         // dropSettled's scratch: tests to forget
 }
 
@@ -448,13 +449,19 @@ func (p *goTextParser) dropSettled() {
 		tc := &p.res.Tests[i]
 		failing := isFailing(tc.Outcome)
 		if failing || len(p.lastFail) > 0 {
-			id := tc.ID()
-			if j, ok := p.lastFail[id]; ok {
+			// The ID is written to a buffer: looking a []byte up in a
+			// map makes no string, and most tests are looked up only.
+			p.idBuf = append(p.idBuf[:0], tc.Package...)
+			if tc.Package != "" {
+				p.idBuf = append(p.idBuf, "::"...)
+			}
+			p.idBuf = append(p.idBuf, tc.Name...)
+			if j, ok := p.lastFail[string(p.idBuf)]; ok {
 				p.drop[j], dropped = true, true
-				delete(p.lastFail, id)
+				delete(p.lastFail, string(p.idBuf))
 			}
 			if failing {
-				p.lastFail[id] = i
+				p.lastFail[string(p.idBuf)] = i
 			}
 		}
 		switch {

@@ -290,8 +290,9 @@ func isASCII(s string) bool {
 	return true
 }
 
-// clauseRef names clause c of variant v.
-type clauseRef struct{ v, c int32 }
+// clauseRef names a clause of variant v by its slot among the clauses of
+// all variants.
+type clauseRef struct{ v, slot int32 }
 
 // prefilter finds, for a line, the rules worth running: an Aho-Corasick
 // automaton over every clause literal (ASCII case-insensitive, dense table
@@ -306,13 +307,15 @@ type prefilter struct {
 	delta    []int32
 	outs     [][]clauseRef // by state
 	variants []variant
+	need     []int32 // by variant: its number of clauses
+	nslots   int     // clauses of all variants
 	// per-line scratch (a prefilter is used by one goroutine at a time
 	// through its scanner's copy; see scratch)
 }
 
 // scratch is the per-scanner state of a prefilter run.
 type scratch struct {
-	clauseStamp [][]uint32 // [variant][clause] -> line stamp when met
+	clauseStamp []uint32 // clause slot -> line stamp when met
 	metCount    []int32
 	metStamp    []uint32
 	stamp       uint32
@@ -320,11 +323,7 @@ type scratch struct {
 }
 
 func newScratch(p *prefilter) *scratch {
-	s := &scratch{clauseStamp: make([][]uint32, len(p.variants)), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
-	for i, v := range p.variants {
-		s.clauseStamp[i] = make([]uint32, len(v.clauses))
-	}
-	return s
+	return &scratch{clauseStamp: make([]uint32, p.nslots), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
 }
 
 func lowerByte(c byte) byte {
@@ -341,11 +340,14 @@ func newPrefilter(variants []variant) *prefilter {
 		ref clauseRef
 	}
 	var lits []lit
+	p.need = make([]int32, len(variants))
 	for vi, v := range variants {
-		for ci, c := range v.clauses {
+		p.need[vi] = int32(len(v.clauses))
+		for _, c := range v.clauses {
 			for _, s := range c {
-				lits = append(lits, lit{s, clauseRef{int32(vi), int32(ci)}})
+				lits = append(lits, lit{s, clauseRef{int32(vi), int32(p.nslots)}})
 			}
+			p.nslots++
 		}
 	}
 	p.nclass = 1
@@ -441,9 +443,7 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 	}
 	sc.stamp++
 	if sc.stamp == 0 {
-		for i := range sc.clauseStamp {
-			clear(sc.clauseStamp[i])
-		}
+		clear(sc.clauseStamp)
 		clear(sc.metStamp)
 		sc.stamp = 1
 	}
@@ -457,7 +457,7 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 		}
 		s = ^s
 		for _, r := range p.outs[s/p.nclass] {
-			cs := &sc.clauseStamp[r.v][r.c]
+			cs := &sc.clauseStamp[r.slot]
 			if *cs == stamp {
 				continue
 			}
@@ -467,7 +467,7 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 				sc.metCount[r.v] = 0
 			}
 			sc.metCount[r.v]++
-			if int(sc.metCount[r.v]) == len(p.variants[r.v].clauses) {
+			if sc.metCount[r.v] == p.need[r.v] {
 				sc.candidates = append(sc.candidates, r.v)
 			}
 		}

@@ -167,7 +167,7 @@ type LogScanner struct {
 func NewLogScanner(opts LogOptions) *LogScanner {
 	opts = opts.withDefaults()
 	size := max(opts.ContextLines, tailLines) + 1
-	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre), echo: echoState{indent: -1}}
+	s := &LogScanner{opts: opts, ring: make([][]byte, size), echo: echoState{indent: -1}}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
 	}
@@ -175,6 +175,8 @@ func NewLogScanner(opts LogOptions) *LogScanner {
 		s.joint = opts.Rules.jointWith(opts.Matchers)
 		s.scr = newScratch(s.joint.pre)
 		s.matchers = newMatcherScan(opts.Matchers, opts.Paths)
+	} else {
+		s.scr = newScratch(opts.Rules.pre)
 	}
 	return s
 }
@@ -465,13 +467,18 @@ func (s *LogScanner) closeBlock() {
 
 // expandTitle fills the rule's title template from the match.
 func expandTitle(r *compiledRule, text []byte) string {
+	if r.fixedTitle != "" {
+		return r.fixedTitle
+	}
 	idx := r.re.FindSubmatchIndex(text)
 	if idx == nil {
 		return r.Title
 	}
 	t := string(r.re.Expand(nil, []byte(r.Title), text, idx))
-	return oneLine(t, 200)
+	return oneLine(t, maxTitleLen)
 }
+
+const maxTitleLen = 200
 
 // Report returns what the scanner has found so far.
 func (s *LogScanner) Report() *LogReport {
