@@ -52,7 +52,7 @@ type goTextParser struct {
 	forAnalysis bool
 	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
 	idBuf       []byte
-	drop        []bool         // dropSettled's scratch: tests to forget
+	drop        []bool // dropSettled's scratch: tests to forget
 }
 
 func newGoTextParser() *goTextParser {
