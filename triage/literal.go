@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -17,6 +18,35 @@ type variant struct {
 	rule    int
 	clauses [][]string
 	re      *regexp.Regexp
+	// literal is set when the variant is one case-sensitive literal, at
+	// the start of the line when anchored: then a byte comparison
+	// answers for re.
+	literal  []byte
+	anchored bool
+}
+
+// match reports whether the variant's expression matches text.
+func (v *variant) match(text []byte) bool {
+	switch {
+	case v.literal == nil:
+		return v.re.Match(text)
+	case v.anchored:
+		return bytes.HasPrefix(text, v.literal)
+	}
+	return bytes.Contains(text, v.literal)
+}
+
+// literalOf returns the literal re is, possibly anchored at the start of
+// the text, when it is one case-sensitive literal without U+FFFD (which
+// would match invalid UTF-8 in re, and no byte comparison does).
+func literalOf(re *syntax.Regexp) (lit []byte, anchored bool) {
+	if re.Op == syntax.OpConcat && len(re.Sub) == 2 && re.Sub[0].Op == syntax.OpBeginText {
+		re, anchored = re.Sub[1], true
+	}
+	if re.Op != syntax.OpLiteral || re.Flags&syntax.FoldCase != 0 || slices.Contains(re.Rune, utf8.RuneError) {
+		return nil, false
+	}
+	return []byte(string(re.Rune)), anchored
 }
 
 const maxClauses = 4
@@ -43,7 +73,8 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if err != nil {
 			return nil, false
 		}
-		vs = append(vs, variant{clauses: cl, re: vre})
+		lit, anchored := literalOf(alt)
+		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored})
 	}
 	return vs, true
 }

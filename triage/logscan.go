@@ -6,7 +6,6 @@ import (
 	"container/heap"
 	"errors"
 	"io"
-	"regexp"
 	"sort"
 	"sync"
 )
@@ -354,10 +353,18 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 	best = -1
 	bestConf := 0.0
-	try := func(ri int, re *regexp.Regexp) {
+	// try tests rule ri through its variant v, or its own expression
+	// when v is nil.
+	try := func(ri int, v *variant) {
 		r := &rs.rules[ri]
+		matches := func() bool {
+			if v == nil {
+				return r.re.Match(text)
+			}
+			return v.match(text)
+		}
 		if r.Noise {
-			if !noise && re.Match(text) {
+			if !noise && matches() {
 				noise = true
 			}
 			return
@@ -365,7 +372,7 @@ func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
 			return
 		}
-		if re.Match(text) {
+		if matches() {
 			best, bestConf = ri, r.Confidence
 		}
 	}
@@ -375,10 +382,10 @@ func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 			continue // a matcher's
 		}
 		v := &rs.pre.variants[vi]
-		try(v.rule, v.re)
+		try(v.rule, v)
 	}
 	for _, ri := range rs.always {
-		try(ri, rs.rules[ri].re)
+		try(ri, nil)
 	}
 	// A warning line is noise, unless it names a cause as certain as a
 	// full disk ("npm WARN tar ENOSPC: no space left on device").

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// The prefilter and each variant's own expression stand for a rule's
+// The prefilter and each variant's own expression (or the literal that
+// stands for it) stand for a rule's
 // expression: on every line of the test logs, a rule must match exactly
 // when one of its variants is a candidate and matches.
 func TestPrefilterAgreesWithRules(t *testing.T) {
@@ -28,6 +29,14 @@ func TestPrefilterAgreesWithRules(t *testing.T) {
 	}
 	lines = append(lines, bytes.Split(mixedLog(256<<10), []byte("\n"))...)
 	rs := DefaultRules()
+	// Each literal variant's text at the start of a line, inside it, and
+	// in other case: a literal stands for its expression only where the
+	// expression would match.
+	for _, v := range rs.pre.variants {
+		if v.literal != nil {
+			lines = append(lines, v.literal, append([]byte("x "), v.literal...), bytes.ToUpper(v.literal), bytes.ToLower(v.literal))
+		}
+	}
 	sc := newScratch(rs.pre)
 	ls := NewLogScanner(LogOptions{})
 	for _, raw := range lines {
@@ -35,7 +44,7 @@ func TestPrefilterAgreesWithRules(t *testing.T) {
 		viaVariant := make([]bool, len(rs.rules))
 		for _, vi := range rs.pre.scan(sc, text) {
 			v := &rs.pre.variants[vi]
-			if v.re.Match(text) {
+			if v.match(text) {
 				viaVariant[v.rule] = true
 			}
 		}
