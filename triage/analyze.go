@@ -133,6 +133,7 @@ func analyzeStep(st StepInput, opts Options) ([]Failure, error) {
 		if st.Results == nil {
 			gt = newGoTextParser()
 			gt.vetCmd = reVetStep.MatchString(st.Facts.Step)
+			gt.forAnalysis = true
 			log = io.TeeReader(log, gt)
 		}
 		var err error

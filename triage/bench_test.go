@@ -4,9 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,44 +64,185 @@ func mixedLog(size int) []byte {
 	return b.Bytes()
 }
 
-// BenchmarkAnalyzeLog measures parsing, classification and fingerprinting
-// of a mixed build log, and reports the throughput as a ratio to plain
-// bufio line scanning of the same bytes measured in the same run.
+// ciLogSources are the real CI output the benchmark log is made of, beside
+// generated chatter: the labelled logs, the rule and matcher test logs,
+// and the go command's own output (plain, -v and -json).
+var ciLogSources = []string{"testdata/labelled/*.log", "testdata/logs/*.log", "testdata/matchers/*.log", "testdata/go/out/*"}
+
+// ciLog writes a realistic mixed CI log of about size bytes to a file in
+// dir: the generated chatter of mixedLog (timestamps, ANSI colour,
+// progress lines, passing tests of many ecosystems) with, every 40 KiB or
+// so, one whole real log of the sources above, each line stamped the way
+// GitHub Actions does. A source that yields no file fails the benchmark:
+// it would measure a different log.
+func ciLog(tb testing.TB, dir string, size int) string {
+	var real [][]byte
+	for _, pattern := range ciLogSources {
+		paths, err := filepath.Glob(pattern)
+		if err != nil || len(paths) == 0 {
+			tb.Fatalf("benchmark input %s is missing (%v)", pattern, err)
+		}
+		for _, p := range paths {
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			real = append(real, raw)
+		}
+	}
+	chatter := mixedLog(size)
+	path := filepath.Join(dir, "ci.log")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	rng := rand.New(rand.NewPCG(16, 16))
+	written := 0
+	next := 0
+	for off := 0; off < len(chatter) && written < size; {
+		end := off + bytes.IndexByte(chatter[off:], '\n') + 1
+		n, _ := w.Write(chatter[off:end])
+		written += n
+		off = end
+		if written < next {
+			continue
+		}
+		next = written + 20<<10 + rng.IntN(40<<10)
+		stamp := chatter[off-n : off-n+min(n, 29)] // the chatter line's own timestamp and space
+		for l := range bytes.Lines(real[rng.IntN(len(real))]) {
+			w.Write(stamp)
+			n, _ := w.Write(l)
+			written += len(stamp) + n
+			if !bytes.HasSuffix(l, []byte("\n")) {
+				w.WriteByte('\n')
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkAnalyzeLog measures Analyze of a 100 MB realistic mixed CI log
+// (ciLog) read from a file, as `sentinel triage` reads one, against an
+// anchor: bufio line scanning of the same file. Anchor and analysis
+// alternate in blocks; each figure is min/median/max over the blocks:
+//
+//   - MB/s-per-cpu: the log's size over the CPU time the process used
+//     (garbage collection included), so the figure is per core whatever
+//     else the machine runs;
+//   - x-anchor: that rate over the anchor's in the same block;
+//   - peak-MiB: the process's peak resident memory during the analysis
+//     over its resident memory just before (the kernel's high-water mark,
+//     reset before each analysis), after a collection returned freed
+//     memory to the system.
+//
+// Run it once (each block reads 100 MB twice):
+//
+//	go test ./triage/ -run '^$' -bench 'BenchmarkAnalyzeLog$' -benchtime 1x
 func BenchmarkAnalyzeLog(b *testing.B) {
-	data := mixedLog(32 << 20)
-	// The prefilter shared by the built-in rules and matchers is built on
-	// first use, once per process: not a cost of each log.
-	if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: bytes.NewReader(data[:4096])}}, Options{}); err != nil {
+	const blocks = 5
+	path := ciLog(b, b.TempDir(), 100<<20)
+	st, err := os.Stat(path)
+	if err != nil {
 		b.Fatal(err)
 	}
-	baseline := measure(func() {
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 64*1024), 64*1024)
-		n := 0
-		for sc.Scan() {
-			n += len(sc.Bytes())
+	mb := float64(st.Size()) / 1e6
+	analyze := func() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
 		}
-		_ = n
-	})
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: bytes.NewReader(data)}}, Options{})
+		defer f.Close()
+		fs, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: f}}, Options{})
 		if err != nil || len(fs) == 0 {
 			b.Fatalf("Analyze = %d failures, %v", len(fs), err)
 		}
 	}
-	b.StopTimer()
-	perOp := b.Elapsed().Seconds() / float64(b.N)
-	mbps := float64(len(data)) / perOp / 1e6
-	// The machine is shared: CPU time of this process gives the per-core
-	// rate even when other processes compete for the cores.
-	cpuPerOp := (cpuTime() - cpu0).Seconds() / float64(b.N)
-	b.ReportMetric(float64(len(data))/cpuPerOp/1e6, "MB/s-per-cpu")
-	b.ReportMetric(mbps, "MB/s-analyze")
-	b.ReportMetric(float64(len(data))/baseline.Seconds()/1e6, "MB/s-bufio")
-	b.ReportMetric(baseline.Seconds()/perOp, "ratio-vs-bufio")
+	scan := func() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		n := 0
+		for sc.Scan() {
+			n += len(sc.Bytes())
+		}
+		if sc.Err() != nil || n == 0 {
+			b.Fatalf("scan read %d bytes: %v", n, sc.Err())
+		}
+	}
+	// The rules and the prefilter they share with the matchers are built
+	// on first use, once per process: not a cost of each log.
+	if _, err := Analyze([]StepInput{{Facts: StepFacts{ExitCode: 1}, Log: strings.NewReader("x\n")}}, Options{}); err != nil {
+		b.Fatal(err)
+	}
+	var rate, anchor, ratio, peak []float64
+	for b.Loop() {
+		for range blocks {
+			c0 := cpuTime()
+			scan()
+			c1 := cpuTime()
+			base := settledRSS(b)
+			c2 := cpuTime()
+			analyze()
+			c3 := cpuTime()
+			peak = append(peak, float64(peakRSS(b)-base)/(1<<20))
+			rate = append(rate, mb/(c3-c2).Seconds())
+			anchor = append(anchor, mb/(c1-c0).Seconds())
+			ratio = append(ratio, (c1-c0).Seconds()/(c3-c2).Seconds())
+		}
+	}
+	report := func(name string, v []float64) {
+		slices.Sort(v)
+		b.ReportMetric(v[0], name+"-min")
+		b.ReportMetric(v[len(v)/2], name+"-med")
+		b.ReportMetric(v[len(v)-1], name+"-max")
+	}
+	report("MB/s-per-cpu", rate)
+	report("anchor-MB/s-per-cpu", anchor)
+	report("x-anchor", ratio)
+	report("peak-MiB", peak)
+}
+
+// settledRSS collects garbage, returns the freed memory to the system,
+// resets the kernel's high-water mark of resident memory and returns the
+// resident memory now, in bytes: the baseline of peakRSS.
+func settledRSS(tb testing.TB) int64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		tb.Fatalf("cannot reset the peak resident memory: %v", err)
+	}
+	return procStatus(tb, "VmRSS:")
+}
+
+// peakRSS is the high-water mark of resident memory since settledRSS.
+func peakRSS(tb testing.TB) int64 { return procStatus(tb, "VmHWM:") }
+
+func procStatus(tb testing.TB, field string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for l := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	tb.Fatalf("no %s in /proc/self/status", field)
+	return 0
 }
 
 // BenchmarkParseGoTestJSON reports go test -json parsing throughput, per
@@ -146,8 +292,6 @@ func measure(f func()) time.Duration {
 	}
 	return best
 }
-
-var _ = io.Discard
 
 // cpuTime is the user+system CPU time this process has used so far.
 func cpuTime() time.Duration {

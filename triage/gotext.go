@@ -15,7 +15,6 @@ import (
 // its message block and location, like -json streams do.
 
 var (
-	reGoTextPkgEnd = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(?:\s+(.*))?$`)
 	// "\t\tTestName (1s)" under "running tests:" of a -timeout panic.
 	reGoTextRunning = regexp.MustCompile(`^\s+(\S+) \([\d.hmsµn]+\)$`)
 	// A command line of the log that runs the go command ("+ go vet ./...",
@@ -40,7 +39,7 @@ type goTextParser struct {
 	collecting int // problem (panic, race, timeout) collecting lines, or -1
 	lastDiag   int // problem of the diagnostic on the previous line (or its detail), or -1
 	runningTO  bool
-	prevLine   string
+	prevLine   string // the line before, read only while collecting (see passOver)
 
 	diagKind ProblemKind // under a "# pkg" header: "" when not
 	diagPkg  string
@@ -48,6 +47,12 @@ type goTextParser struct {
 	vetCmd   bool // the log ran go vet: diagnostics are findings, not compile errors
 
 	partial []byte // Write's unfinished line
+
+	// forAnalysis keeps only the tests Analyze reads (see dropSettled).
+	forAnalysis bool
+	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
+	idBuf       []byte
+	drop        []bool // dropSettled's scratch: tests to forget
 }
 
 func newGoTextParser() *goTextParser {
@@ -88,14 +93,39 @@ func (p *goTextParser) Write(b []byte) (int, error) {
 		}
 		if len(p.partial) > 0 {
 			p.partial = append(p.partial, b[:min(i, max(0, maxEventLine-len(p.partial)))]...)
-			p.line(strings.TrimRight(string(p.partial), "\r"))
+			p.feed(p.partial)
 			p.partial = p.partial[:0]
 		} else {
-			p.line(strings.TrimRight(string(b[:i]), "\r"))
+			p.feed(b[:i])
 		}
 		b = b[i+1:]
 	}
 	return n, nil
+}
+
+// feed reads one line Write was given. Most lines of a log are none of go
+// test's business: they are passed over on the bytes, without making a
+// string of each.
+func (p *goTextParser) feed(b []byte) {
+	b = bytes.TrimRight(b, "\r")
+	if !p.passOver(cutTimestamp(b)) {
+		p.line(string(b))
+	}
+}
+
+// passOver does for line l (without its timestamp) what line would, and
+// reports true, when l can only end the test block being read: a line at
+// the margin that starts none of the forms line reads and names neither
+// the go command nor a Go file, read while no report is being collected.
+// It does not keep l as prevLine: a report is only ever collected from the
+// line after the one that starts it, which line reads.
+func (p *goTextParser) passOver(l []byte) bool {
+	if p.collecting >= 0 || len(l) == 0 || strings.IndexByte(" \t-=pfW#goF?", l[0]) >= 0 ||
+		bytes.Contains(l, []byte("go ")) || bytes.Contains(l, []byte(".go:")) {
+		return false
+	}
+	p.lastDiag, p.marker = -1, -1
+	return true
 }
 
 func (p *goTextParser) line(l string) {
@@ -152,8 +182,8 @@ func (p *goTextParser) line(l string) {
 		}
 		return
 	case strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "? "):
-		if m := reGoTextPkgEnd.FindStringSubmatch(l); m != nil {
-			p.endPackage(m[1], m[2], m[3])
+		if status, pkg, rest, ok := goTextPackageEnd(l); ok {
+			p.endPackage(status, pkg, rest)
 			return
 		}
 	}
@@ -178,6 +208,47 @@ func (p *goTextParser) line(l string) {
 	}
 	// Anything else at the margin (a fmt.Println of a test) ends a block.
 	p.marker = -1
+}
+
+// goTextPackageEnd reads the line go test prints after a package's tests:
+// "ok", "FAIL" or "?", white space, the package, and optionally white space
+// and the rest ("0.012s", "[no test files]", "[build failed]"). White space
+// is RE2's \s: tab, newline, form feed, carriage return and space.
+func goTextPackageEnd(l string) (status, pkg, rest string, ok bool) {
+	switch {
+	case strings.HasPrefix(l, "ok"):
+		status = "ok"
+	case strings.HasPrefix(l, "FAIL"):
+		status = "FAIL"
+	case strings.HasPrefix(l, "?"):
+		status = "?"
+	default:
+		return "", "", "", false
+	}
+	i := len(status)
+	j := i
+	for j < len(l) && isRE2Space(l[j]) {
+		j++
+	}
+	k := j
+	for k < len(l) && !isRE2Space(l[k]) {
+		k++
+	}
+	if j == i || k == j {
+		return "", "", "", false
+	}
+	r := k
+	for r < len(l) && isRE2Space(l[r]) {
+		r++
+	}
+	if strings.IndexByte(l[r:], '\n') >= 0 {
+		return "", "", "", false // the rest is one line
+	}
+	return status, l[j:k], l[r:], true
+}
+
+func isRE2Space(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // indented is a line of test output: a report of the test whose block is
@@ -353,10 +424,71 @@ func (p *goTextParser) endPackage(status, pkg, rest string) {
 		}
 		p.res.Problems = append(p.res.Problems, goDiagnostics(kind, pkg, nil)...)
 	}
+	if p.forAnalysis {
+		p.dropSettled()
+	}
 	p.tests, p.problems = p.tests[:0], p.problems[:0]
 	clear(p.byName)
 	p.marker, p.chatty, p.collecting = -1, -1, -1
 	p.diagKind, p.diagPkg = "", ""
+}
+
+// dropSettled forgets, when a package ends, the tests Analyze never reads,
+// so that its memory does not grow with the number of tests a log runs:
+// those that passed or were skipped, and failures a later run of the same
+// test supersedes (only the last run of a test counts). Incomplete tests
+// stay, for the hung-test search, but without their output, which nothing
+// reads. Once a package has ended, no index into the tests is held.
+func (p *goTextParser) dropSettled() {
+	if p.lastFail == nil {
+		p.lastFail = map[string]int{}
+	}
+	p.drop = append(p.drop[:0], make([]bool, len(p.res.Tests))...)
+	dropped := false
+	for _, i := range p.tests {
+		tc := &p.res.Tests[i]
+		failing := isFailing(tc.Outcome)
+		if failing || len(p.lastFail) > 0 {
+			// The ID is written to a buffer: looking a []byte up in a
+			// map makes no string, and most tests are looked up only.
+			p.idBuf = append(p.idBuf[:0], tc.Package...)
+			if tc.Package != "" {
+				p.idBuf = append(p.idBuf, "::"...)
+			}
+			p.idBuf = append(p.idBuf, tc.Name...)
+			if j, ok := p.lastFail[string(p.idBuf)]; ok {
+				p.drop[j], dropped = true, true
+				delete(p.lastFail, string(p.idBuf))
+			}
+			if failing {
+				p.lastFail[string(p.idBuf)] = i
+			}
+		}
+		switch {
+		case failing:
+		case tc.Outcome == OutcomeIncomplete:
+			tc.Output = ""
+		default:
+			p.drop[i], dropped = true, true
+		}
+	}
+	if !dropped {
+		return
+	}
+	kept := p.res.Tests[:0]
+	for i, tc := range p.res.Tests {
+		if !p.drop[i] {
+			kept = append(kept, tc)
+		}
+	}
+	clear(p.res.Tests[len(kept):])
+	p.res.Tests = kept
+	clear(p.lastFail)
+	for i, tc := range kept {
+		if isFailing(tc.Outcome) {
+			p.lastFail[tc.ID()] = i
+		}
+	}
 }
 
 func (p *goTextParser) finish() *Results {
@@ -377,13 +509,23 @@ func (r *Results) found() bool { return len(r.Tests) > 0 || len(r.Problems) > 0 
 
 // cutTimestamp drops the RFC 3339 time CI systems put before every line
 // of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading").
-func cutTimestamp(l string) string {
+func cutTimestamp[T string | []byte](l T) T {
 	if len(l) < 21 || l[4] != '-' || l[7] != '-' || l[10] != 'T' || l[0] < '0' || l[0] > '9' {
 		return l
 	}
-	i := strings.IndexByte(l[19:min(len(l), 40)], ' ')
-	if i < 0 || l[19+i-1] != 'Z' && !strings.ContainsAny(l[19:19+i], "+-") {
+	i := 19
+	for i < min(len(l), 40) && l[i] != ' ' {
+		i++
+	}
+	if i == min(len(l), 40) {
 		return l
 	}
-	return l[19+i+1:]
+	zone := l[i-1] == 'Z'
+	for j := 19; j < i && !zone; j++ {
+		zone = l[j] == '+' || l[j] == '-'
+	}
+	if !zone {
+		return l
+	}
+	return l[i+1:]
 }

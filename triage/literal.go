@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -17,6 +18,35 @@ type variant struct {
 	rule    int
 	clauses [][]string
 	re      *regexp.Regexp
+	// literal is set when the variant is one case-sensitive literal, at
+	// the start of the line when anchored: then a byte comparison
+	// answers for re.
+	literal  []byte
+	anchored bool
+}
+
+// match reports whether the variant's expression matches text.
+func (v *variant) match(text []byte) bool {
+	switch {
+	case v.literal == nil:
+		return v.re.Match(text)
+	case v.anchored:
+		return bytes.HasPrefix(text, v.literal)
+	}
+	return bytes.Contains(text, v.literal)
+}
+
+// literalOf returns the literal re is, possibly anchored at the start of
+// the text, when it is one case-sensitive literal without U+FFFD (which
+// would match invalid UTF-8 in re, and no byte comparison does).
+func literalOf(re *syntax.Regexp) (lit []byte, anchored bool) {
+	if re.Op == syntax.OpConcat && len(re.Sub) == 2 && re.Sub[0].Op == syntax.OpBeginText {
+		re, anchored = re.Sub[1], true
+	}
+	if re.Op != syntax.OpLiteral || re.Flags&syntax.FoldCase != 0 || slices.Contains(re.Rune, utf8.RuneError) {
+		return nil, false
+	}
+	return []byte(string(re.Rune)), anchored
 }
 
 const maxClauses = 4
@@ -39,13 +69,34 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if len(cl) == 0 {
 			return nil, false
 		}
-		vre, err := regexp.Compile(regexpText(alt))
+		vre, err := regexp.Compile(regexpText(withoutTrailingAny(alt)))
 		if err != nil {
 			return nil, false
 		}
-		vs = append(vs, variant{clauses: cl, re: vre})
+		lit, anchored := literalOf(alt)
+		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored})
 	}
 	return vs, true
+}
+
+// withoutTrailingAny returns re without the ".*" that ends it, if any: a
+// variant's expression is only asked whether a line matches, and whether
+// X.* matches is whether X does, without the expression walking the rest
+// of the line. re is not changed.
+func withoutTrailingAny(re *syntax.Regexp) *syntax.Regexp {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 {
+		return re
+	}
+	last := re.Sub[len(re.Sub)-1]
+	for last.Op == syntax.OpCapture {
+		last = last.Sub[0]
+	}
+	if last.Op != syntax.OpStar || last.Sub[0].Op != syntax.OpAnyCharNotNL && last.Sub[0].Op != syntax.OpAnyChar {
+		return re
+	}
+	out := *re
+	out.Sub = re.Sub[:len(re.Sub)-1]
+	return &out
 }
 
 // requiredLiterals is the union of each variant's best clause: a line
@@ -270,27 +321,32 @@ func isASCII(s string) bool {
 	return true
 }
 
-// clauseRef names clause c of variant v.
-type clauseRef struct{ v, c int32 }
+// clauseRef names a clause of variant v by its slot among the clauses of
+// all variants.
+type clauseRef struct{ v, slot int32 }
 
 // prefilter finds, for a line, the rules worth running: an Aho-Corasick
 // automaton over every clause literal (ASCII case-insensitive, dense table
 // over byte classes: one table load per input byte whatever the number of
 // rules), then a count of met clauses per variant.
 type prefilter struct {
-	class    [256]uint8
-	nclass   int32
-	delta    []int32       // state*nclass + class -> next state
+	class  [256]uint8
+	nclass int32
+	// delta maps state*nclass + class to the next state, premultiplied by
+	// nclass, and bit-inverted (negative) when that state has outputs, so
+	// the scan loop does one load per byte and tests the sign.
+	delta    []int32
 	outs     [][]clauseRef // by state
-	hasOut   []bool        // by premultiplied state, as delta answers
 	variants []variant
+	need     []int32 // by variant: its number of clauses
+	nslots   int     // clauses of all variants
 	// per-line scratch (a prefilter is used by one goroutine at a time
 	// through its scanner's copy; see scratch)
 }
 
 // scratch is the per-scanner state of a prefilter run.
 type scratch struct {
-	clauseStamp [][]uint32 // [variant][clause] -> line stamp when met
+	clauseStamp []uint32 // clause slot -> line stamp when met
 	metCount    []int32
 	metStamp    []uint32
 	stamp       uint32
@@ -298,11 +354,7 @@ type scratch struct {
 }
 
 func newScratch(p *prefilter) *scratch {
-	s := &scratch{clauseStamp: make([][]uint32, len(p.variants)), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
-	for i, v := range p.variants {
-		s.clauseStamp[i] = make([]uint32, len(v.clauses))
-	}
-	return s
+	return &scratch{clauseStamp: make([]uint32, p.nslots), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
 }
 
 func lowerByte(c byte) byte {
@@ -319,11 +371,14 @@ func newPrefilter(variants []variant) *prefilter {
 		ref clauseRef
 	}
 	var lits []lit
+	p.need = make([]int32, len(variants))
 	for vi, v := range variants {
-		for ci, c := range v.clauses {
+		p.need[vi] = int32(len(v.clauses))
+		for _, c := range v.clauses {
 			for _, s := range c {
-				lits = append(lits, lit{s, clauseRef{int32(vi), int32(ci)}})
+				lits = append(lits, lit{s, clauseRef{int32(vi), int32(p.nslots)}})
 			}
+			p.nslots++
 		}
 	}
 	p.nclass = 1
@@ -382,18 +437,15 @@ func newPrefilter(variants []variant) *prefilter {
 			queue = append(queue, t)
 		}
 	}
-	// Store next states premultiplied by the class count, so the scan
-	// loop does one add and one load per byte.
-	for i := range p.delta {
-		p.delta[i] *= int32(nc)
-	}
 	// outs is indexed by state, not by premultiplied state: a slice header
 	// per (state, class) pair was most of the memory the rules took.
-	p.outs = outs
-	p.hasOut = make([]bool, n*nc)
-	for i, o := range outs {
-		p.hasOut[i*nc] = len(o) > 0
+	for i, t := range p.delta {
+		p.delta[i] = t * int32(nc)
+		if len(outs[t]) > 0 {
+			p.delta[i] = ^p.delta[i]
+		}
 	}
+	p.outs = outs
 	return p
 }
 
@@ -422,22 +474,21 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 	}
 	sc.stamp++
 	if sc.stamp == 0 {
-		for i := range sc.clauseStamp {
-			clear(sc.clauseStamp[i])
-		}
+		clear(sc.clauseStamp)
 		clear(sc.metStamp)
 		sc.stamp = 1
 	}
 	stamp := sc.stamp
 	s := int32(0)
-	delta, class, hasOut := p.delta, &p.class, p.hasOut
+	delta, class := p.delta, &p.class
 	for _, b := range line {
 		s = delta[s+int32(class[b])]
-		if !hasOut[s] {
+		if s >= 0 {
 			continue
 		}
+		s = ^s
 		for _, r := range p.outs[s/p.nclass] {
-			cs := &sc.clauseStamp[r.v][r.c]
+			cs := &sc.clauseStamp[r.slot]
 			if *cs == stamp {
 				continue
 			}
@@ -447,7 +498,7 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 				sc.metCount[r.v] = 0
 			}
 			sc.metCount[r.v]++
-			if int(sc.metCount[r.v]) == len(p.variants[r.v].clauses) {
+			if sc.metCount[r.v] == p.need[r.v] {
 				sc.candidates = append(sc.candidates, r.v)
 			}
 		}

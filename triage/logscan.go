@@ -6,7 +6,6 @@ import (
 	"container/heap"
 	"errors"
 	"io"
-	"regexp"
 	"sort"
 	"sync"
 )
@@ -167,7 +166,7 @@ type LogScanner struct {
 func NewLogScanner(opts LogOptions) *LogScanner {
 	opts = opts.withDefaults()
 	size := max(opts.ContextLines, tailLines) + 1
-	s := &LogScanner{opts: opts, ring: make([][]byte, size), scr: newScratch(opts.Rules.pre), echo: echoState{indent: -1}}
+	s := &LogScanner{opts: opts, ring: make([][]byte, size), echo: echoState{indent: -1}}
 	for i := range s.ring {
 		s.ring[i] = make([]byte, 0, 256)
 	}
@@ -175,6 +174,8 @@ func NewLogScanner(opts LogOptions) *LogScanner {
 		s.joint = opts.Rules.jointWith(opts.Matchers)
 		s.scr = newScratch(s.joint.pre)
 		s.matchers = newMatcherScan(opts.Matchers, opts.Paths)
+	} else {
+		s.scr = newScratch(opts.Rules.pre)
 	}
 	return s
 }
@@ -352,10 +353,18 @@ func (rs *RuleSet) best(sc *scratch, text []byte) (best int, noise bool) {
 func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 	best = -1
 	bestConf := 0.0
-	try := func(ri int, re *regexp.Regexp) {
+	// try tests rule ri through its variant v, or its own expression
+	// when v is nil.
+	try := func(ri int, v *variant) {
 		r := &rs.rules[ri]
+		matches := func() bool {
+			if v == nil {
+				return r.re.Match(text)
+			}
+			return v.match(text)
+		}
 		if r.Noise {
-			if !noise && re.Match(text) {
+			if !noise && matches() {
 				noise = true
 			}
 			return
@@ -363,7 +372,7 @@ func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 		if r.Confidence < bestConf || r.Confidence == bestConf && best >= 0 && r.Category.rank() >= rs.rules[best].Category.rank() {
 			return
 		}
-		if re.Match(text) {
+		if matches() {
 			best, bestConf = ri, r.Confidence
 		}
 	}
@@ -373,10 +382,10 @@ func (rs *RuleSet) bestOf(cands []int32, text []byte) (best int, noise bool) {
 			continue // a matcher's
 		}
 		v := &rs.pre.variants[vi]
-		try(v.rule, v.re)
+		try(v.rule, v)
 	}
 	for _, ri := range rs.always {
-		try(ri, rs.rules[ri].re)
+		try(ri, nil)
 	}
 	// A warning line is noise, unless it names a cause as certain as a
 	// full disk ("npm WARN tar ENOSPC: no space left on device").
@@ -465,13 +474,18 @@ func (s *LogScanner) closeBlock() {
 
 // expandTitle fills the rule's title template from the match.
 func expandTitle(r *compiledRule, text []byte) string {
+	if r.fixedTitle != "" {
+		return r.fixedTitle
+	}
 	idx := r.re.FindSubmatchIndex(text)
 	if idx == nil {
 		return r.Title
 	}
 	t := string(r.re.Expand(nil, []byte(r.Title), text, idx))
-	return oneLine(t, 200)
+	return oneLine(t, maxTitleLen)
 }
+
+const maxTitleLen = 200
 
 // Report returns what the scanner has found so far.
 func (s *LogScanner) Report() *LogReport {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -165,6 +166,9 @@ func (rs *RuleSet) jointWith(ms *MatcherSet) *joint {
 type compiledRule struct {
 	Rule
 	re *regexp.Regexp
+	// fixedTitle is the title of every match when Title names no group:
+	// a match need not run re again to expand it.
+	fixedTitle string
 }
 
 // CompileRules validates and compiles rules for AnalyzeLog and Analyze.
@@ -183,7 +187,11 @@ func CompileRules(rules []Rule) (*RuleSet, error) {
 		}
 		re := regexp.MustCompile(r.Pattern) // validated above
 		idx := len(rs.rules)
-		rs.rules = append(rs.rules, compiledRule{Rule: r, re: re})
+		cr := compiledRule{Rule: r, re: re}
+		if !strings.Contains(r.Title, "$") {
+			cr.fixedTitle = oneLine(r.Title, maxTitleLen)
+		}
+		rs.rules = append(rs.rules, cr)
 		vs, ok := variantsOf(r.Pattern)
 		if !ok {
 			rs.always = append(rs.always, idx)
