@@ -2,6 +2,7 @@ package triage
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
 	"regexp"
@@ -390,17 +391,16 @@ func cutRunes(s string, n int) string {
 // is neither. The fields are length-prefixed so no two inputs collide by
 // shifting text from one field to the next.
 func Fingerprint(category Category, normalized, identity string) string {
-	h := sha256.New()
-	for _, part := range []string{"sentinel-fp-v1", string(category), normalized, identity} {
-		var n [8]byte
-		l := len(part)
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(part))
+	// One buffer, on the stack for most messages, and one hash over it:
+	// this runs for every line that is fingerprinted.
+	var stack [640]byte
+	b := stack[:0]
+	for _, part := range [...]string{"sentinel-fp-v1", string(category), normalized, identity} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(part)))
+		b = append(b, part...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // LineHash is the hash of a log line's normalised form, used for baselines:
