@@ -92,6 +92,33 @@ func normalizeOnce(s string) string {
 	return normalizeText(s)
 }
 
+// pathHints reports, in one look at each "/", whether s has what each
+// path rule needs: a temporary directory ("/tmp/", "/var/", "/dev/shm/"),
+// a CI checkout ("/work/", "workspace/", "/builds/", "/src/") or a home
+// directory ("/home/", "/Users/").
+func pathHints(s string) (tmp, work, home bool) {
+	for i := strings.IndexByte(s, '/'); i >= 0; {
+		r := s[i:]
+		switch {
+		case strings.HasPrefix(r, "/tmp/"), strings.HasPrefix(r, "/var/"), strings.HasPrefix(r, "/dev/shm/"):
+			tmp = true
+		case strings.HasPrefix(r, "/work/"), strings.HasPrefix(r, "/builds/"), strings.HasPrefix(r, "/src/"):
+			work = true
+		case strings.HasPrefix(r, "/home/"), strings.HasPrefix(r, "/Users/"):
+			home = true
+		}
+		if i >= len("workspace") && s[i-len("workspace"):i] == "workspace" {
+			work = true
+		}
+		j := strings.IndexByte(r[1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return tmp, work, home
+}
+
 // leadingDateTime returns the end of the date and time s starts with, when
 // a space or tab follows it, or 0.
 func leadingDateTime(s string) int {
@@ -111,20 +138,31 @@ func normalizeText(s string) string {
 	// lines skip most rules.
 	// Every path rule needs a "/" or a "\\": one scan rules them all out
 	// for most lines, before a dozen substring searches.
-	slash, backslash := strings.IndexByte(s, '/') >= 0, strings.IndexByte(s, '\\') >= 0
-	if backslash || slash && (strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/")) {
+	backslash := strings.IndexByte(s, '\\') >= 0
+	tmp, work, home := pathHints(s)
+	if backslash || tmp {
+		before := s
 		s = reTmpPath.ReplaceAllString(s, phTmp)
 		if strings.Contains(s, phTmp+"/b") {
 			// go build work directories number packages in build order.
 			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
+		if s != before {
+			// The checkout rule's hints are not all it needs: they
+			// must be looked for in what the rule sees.
+			_, work, home = pathHints(s)
+		}
 	}
-	if backslash && strings.Contains(s, `\a\`) || slash && (strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/")) {
+	if backslash && strings.Contains(s, `\a\`) || work {
 		// CI checkouts live in different places on different runners; a
 		// path relative to the checkout is what a developer sees locally.
-		s = reWorkspace.ReplaceAllString(s, "")
+		if r := reWorkspace.ReplaceAllString(s, ""); r != s {
+			// Removing a checkout can join two halves of a home.
+			s = r
+			_, _, home = pathHints(s)
+		}
 	}
-	if backslash || slash && (strings.Contains(s, "/home/") || strings.Contains(s, "/Users/")) {
+	if backslash || home {
 		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasSuffix(m, `\`) {
 				return `~\`
@@ -191,20 +229,20 @@ func normalizeText(s string) string {
 // replaceNumbers replaces numbers, but keeps an exit code, exit status,
 // signal or status code: 1 and 137 are different causes.
 func replaceNumbers(s string) string {
-	locs := findNumbers(s)
-	if locs == nil {
+	start, end := nextNumber(s, 0)
+	if start < 0 {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
-	for _, l := range locs {
-		if isStatusNumber(s[:l[0]]) || l[1]-l[0] == 3 && s[l[0]] >= '1' && s[l[0]] <= '5' && afterHTTPVersion(s[:l[0]]) {
+	for ; start >= 0; start, end = nextNumber(s, end) {
+		if isStatusNumber(s[:start]) || end-start == 3 && s[start] >= '1' && s[start] <= '5' && afterHTTPVersion(s[:start]) {
 			continue
 		}
-		b.WriteString(s[last:l[0]])
+		b.WriteString(s[last:start])
 		b.WriteString(phNum)
-		last = l[1]
+		last = end
 	}
 	b.WriteString(s[last:])
 	return b.String()

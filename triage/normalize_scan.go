@@ -141,12 +141,12 @@ func hasDurationShape(s string) bool {
 	return false
 }
 
-// findNumbers returns the spans of reNumber, `\b\d+([.,]\d+)*\b`, found by
-// hand: a run of digits at a word boundary, with as many ".d" or ",d"
-// groups as still end at a word boundary.
-func findNumbers(s string) [][2]int {
-	var out [][2]int
-	for i := 0; i < len(s); i++ {
+// nextNumber returns the span of the first match of reNumber,
+// `\b\d+([.,]\d+)*\b`, at or after i, found by hand: a run of digits at
+// a word boundary, with as many ".d" or ",d" groups as still end at a
+// word boundary. start is -1 when there is none.
+func nextNumber(s string, i int) (start, end int) {
+	for ; i < len(s); i++ {
 		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
@@ -174,10 +174,9 @@ func findNumbers(s string) [][2]int {
 			}
 			continue
 		}
-		out = append(out, [2]int{i, end})
-		i = end - 1
+		return i, end
 	}
-	return out
+	return -1, -1
 }
 
 // collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
@@ -551,18 +550,19 @@ var durationWordList = []string{"millisecond", "second", "sec", "minute", "min",
 // durationWords matches `\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b` at i.
 func durationWords(s string, i int) int {
 	k := digitRunEnd(s, i)
-	ends := []int{}
+	// The pattern's order of preference: with the fraction first, and
+	// with the space before the word first. Arrays: this runs for every
+	// number followed by a unit's first letter.
+	ends, ne := [2]int{k, k}, 1
 	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
-		ends = append(ends, digitRunEnd(s, k+1))
+		ends[0], ne = digitRunEnd(s, k+1), 2
 	}
-	ends = append(ends, k)
-	for _, n := range ends {
-		starts := []int{}
+	for _, n := range ends[:ne] {
+		starts, ns := [2]int{n, n}, 1
 		if n < len(s) && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\f' || s[n] == '\r') {
-			starts = append(starts, n+1)
+			starts[0], ns = n+1, 2
 		}
-		starts = append(starts, n)
-		for _, w := range starts {
+		for _, w := range starts[:ns] {
 			for _, word := range durationWordList {
 				if !strings.HasPrefix(s[w:], word) {
 					continue
