@@ -181,43 +181,46 @@ func nextNumber(s string, i int) (start, end int) {
 
 // collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
 func collapseSpace(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\t', '\n', '\f', '\r':
-			clean = false
-		case ' ':
-			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
-				clean = false
-			}
-		}
-		if !clean {
+	s = strings.TrimSpace(s)
+	// The first run of space that is not a single " ": most lines have
+	// none, and are returned as they are.
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ' && s[i+1] == ' ' {
 			break
 		}
 	}
-	if clean {
-		return strings.TrimSpace(s)
+	if i == len(s) {
+		return s
+	}
+	if s[i-1] == ' ' { // " \t": the run starts at the space
+		i--
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	space := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\t', '\n', '\f', '\r', ' ':
-			space = true
-		default:
-			if space {
-				b.WriteByte(' ')
-				space = false
-			}
-			b.WriteByte(c)
+	// Words are copied whole, and each run of space as one " ".
+	for last := 0; ; {
+		b.WriteString(s[last:i])
+		for i < len(s) && isSpaceByte(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		b.WriteByte(' ')
+		last = i
+		for i < len(s) && !isSpaceByte(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			b.WriteString(s[last:])
+			break
 		}
 	}
-	if space {
-		b.WriteByte(' ')
-	}
-	return strings.TrimSpace(b.String())
+	return b.String()
 }
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
 
 // replaceDateTimes is reDateTime.ReplaceAllString(s, phTime) by hand:
 // `\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`.
