@@ -111,21 +111,20 @@ func blockBench(b *testing.B, data []byte, work func() int) {
 	report("x-anchor", ratio)
 }
 
-// BenchmarkTemplateLearn measures the first pass: Normalize and Add.
+// BenchmarkTemplateLearn measures the first pass: Normalize and Add into
+// a new miner, in blocks against the anchor as BenchmarkFingerprint is.
 func BenchmarkTemplateLearn(b *testing.B) {
 	data := fingerprintLog(b, 8<<20)
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for b.Loop() {
+	blockBench(b, data, func() int {
+		n := 0
 		m := NewTemplateMiner(MinerOptions{})
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
 			m.Add(CategoryUnknown, Normalize(sc.Text()))
+			n += len(sc.Bytes()) + 1
 		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(len(data))/((cpuTime()-cpu0).Seconds()/float64(b.N))/1e6, "MB/s-per-cpu")
+		return n
+	})
 }
 
 // distinctMessages returns n failure messages of distinct templates, of
