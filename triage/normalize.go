@@ -174,6 +174,7 @@ func normalizeText(s string) string {
 	s, hexRun := maskBlobs(s)
 	if hasDigit(s) {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
+		shapes := findDigitShapes(s)
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
 		// No rule below makes a hex run where there was none (each
@@ -185,10 +186,10 @@ func normalizeText(s string) string {
 		if dash && colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if (dash || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, '.') >= 0) && hasDateShape(s) {
+		if shapes.date {
 			s = replaceDates(s)
 		}
-		if colon && hasClockShape(s) {
+		if shapes.clock {
 			// syslog's "Dec  5 22:31:08" and the access log's
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
@@ -206,10 +207,10 @@ func normalizeText(s string) string {
 		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
-		if hasDottedQuad(s) {
+		if shapes.quad {
 			s = replaceIPv4s(s)
 		}
-		if hasDurationShape(s) {
+		if shapes.dur {
 			s = replaceDurations(s)
 		}
 	}

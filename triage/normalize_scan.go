@@ -62,34 +62,6 @@ func hasISODate(s string) bool {
 	return false
 }
 
-// hasDateShape: a digit, a separator, one or two digits, a separator, a
-// digit (reDate).
-func hasDateShape(s string) bool {
-	for i := 1; i+4 < len(s); i++ {
-		c := s[i]
-		if (c == '-' || c == '/' || c == '.') && isDigit(s[i-1]) && isDigit(s[i+1]) {
-			j := i + 2
-			if isDigit(s[j]) {
-				j++
-			}
-			if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasClockShape: "d:dd:dd" (reTime, reSyslogTime).
-func hasClockShape(s string) bool {
-	for i := 1; i+5 < len(s); i++ {
-		if s[i] == ':' && isDigit(s[i-1]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
-			return true
-		}
-	}
-	return false
-}
-
 // hasMonthName: an English month abbreviation followed by a space or "/"
 // (reSyslogTime).
 func hasMonthName(s string) bool {
@@ -106,39 +78,62 @@ func hasMonthName(s string) bool {
 	return false
 }
 
-// hasDottedQuad: three "d.d" in one run of digits and dots (reIPv4).
-func hasDottedQuad(s string) bool {
-	dots := 0
-	for i := 1; i+1 < len(s); i++ {
-		switch {
-		case s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]):
-			if dots++; dots >= 3 {
-				return true
-			}
-		case s[i] != '.' && !isDigit(s[i]):
-			dots = 0
-		}
-	}
-	return false
-}
+// digitShapes holds the guards of the rules whose matches are digits
+// around separators, found in one pass over the line: a date (reDate: a
+// digit, a separator, one or two digits, a separator, a digit), a clock
+// time ("d:dd:dd", reTime and reSyslogTime), a dotted quad (three "d.d"
+// in one run of digits and dots, reIPv4) and a duration (a digit then a
+// unit's first byte, directly or after one space, reDuration).
+//
+// The rules between this pass and each guard's use only put placeholders
+// in, which hold no digit and start and end with "<" and ">": they can
+// take a shape away but make none, so the guards stay necessary.
+type digitShapes struct{ date, clock, quad, dur bool }
 
-// hasDurationShape: a digit followed by a unit's first byte, directly or
-// after one space (reDuration).
-func hasDurationShape(s string) bool {
+func findDigitShapes(s string) (sh digitShapes) {
+	dots := 0
 	for i := 0; i+1 < len(s); i++ {
-		if !isDigit(s[i]) {
+		c := s[i]
+		if isDigit(c) {
+			switch s[i+1] {
+			case 'n', 'u', 'm', 's', 'h', 0xC2:
+				sh.dur = true
+			case ' ', '\t', '\n', '\f', '\r', '\v':
+				if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
+					sh.dur = true
+				}
+			}
 			continue
 		}
-		switch c := s[i+1]; c {
-		case 'n', 'u', 'm', 's', 'h', 0xC2:
-			return true
-		case ' ', '\t', '\n', '\f', '\r', '\v':
-			if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
-				return true
+		if c != '.' {
+			dots = 0
+		}
+		if i == 0 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+			continue
+		}
+		switch c {
+		case '.':
+			if dots++; dots >= 3 {
+				sh.quad = true
+			}
+			fallthrough
+		case '-', '/':
+			if i+4 < len(s) {
+				j := i + 2
+				if isDigit(s[j]) {
+					j++
+				}
+				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
+					sh.date = true
+				}
+			}
+		case ':':
+			if i+5 < len(s) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
+				sh.clock = true
 			}
 		}
 	}
-	return false
+	return sh
 }
 
 // nextNumber returns the span of the first match of reNumber,

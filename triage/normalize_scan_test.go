@@ -28,11 +28,12 @@ func TestScannersMatchPatterns(t *testing.T) {
 		guard func(string) bool
 	}{
 		{"hasISODate", reDateTime, hasISODate},
-		{"hasDateShape", reDate, hasDateShape},
-		{"hasClockShape", reTime, hasClockShape},
+		{"digitShapes.date", reDate, func(s string) bool { return findDigitShapes(s).date }},
+		{"digitShapes.clock", reTime, func(s string) bool { return findDigitShapes(s).clock }},
+		{"digitShapes.clock", reSyslogTime, func(s string) bool { return findDigitShapes(s).clock }},
 		{"hasMonthName", reSyslogTime, hasMonthName},
-		{"hasDottedQuad", reIPv4, hasDottedQuad},
-		{"hasDurationShape", reDuration, hasDurationShape},
+		{"digitShapes.quad", reIPv4, func(s string) bool { return findDigitShapes(s).quad }},
+		{"digitShapes.dur", reDuration, func(s string) bool { return findDigitShapes(s).dur }},
 	}
 	for _, l := range lines {
 		for _, g := range guards {
