@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sentinel-ci/sentinel/triage/internal/normref"
 )
 
 // addSeeds adds every file matching the globs (relative to this package) to
@@ -107,6 +109,9 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		once := Normalize(s)
+		if want := normref.Normalize(s); once != want {
+			t.Fatalf("Normalize(%q) = %q, the reference normaliser gives %q", s, once, want)
+		}
 		if twice := Normalize(once); twice != once {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, once, twice)
 		}

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
 	"regexp"
@@ -77,24 +78,91 @@ func normalizeOnce(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
+	// CI runners stamp every line with the time (GitHub Actions:
+	// "2024-05-02T10:11:20.5555556Z "). The date-time rule replaces it,
+	// no rule before it can take part of it, and no rule after it looks
+	// across the space that ends it, so the rest of the line is
+	// normalised alone: every pass below is a third shorter.
+	if end := leadingDateTime(s); end > 0 {
+		if rest := normalizeText(s[end:]); rest != "" {
+			return phTime + " " + rest
+		}
+		return phTime
+	}
+	return normalizeText(s)
+}
+
+// pathHints reports, in one look at each "/", whether s has what each
+// path rule needs: a temporary directory ("/tmp/", "/var/", "/dev/shm/"),
+// a CI checkout ("/work/", "workspace/", "/builds/", "/src/") or a home
+// directory ("/home/", "/Users/").
+func pathHints(s string) (tmp, work, home bool) {
+	for i := strings.IndexByte(s, '/'); i >= 0; {
+		r := s[i:]
+		switch {
+		case strings.HasPrefix(r, "/tmp/"), strings.HasPrefix(r, "/var/"), strings.HasPrefix(r, "/dev/shm/"):
+			tmp = true
+		case strings.HasPrefix(r, "/work/"), strings.HasPrefix(r, "/builds/"), strings.HasPrefix(r, "/src/"):
+			work = true
+		case strings.HasPrefix(r, "/home/"), strings.HasPrefix(r, "/Users/"):
+			home = true
+		}
+		if i >= len("workspace") && s[i-len("workspace"):i] == "workspace" {
+			work = true
+		}
+		j := strings.IndexByte(r[1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return tmp, work, home
+}
+
+// leadingDateTime returns the end of the date and time s starts with, when
+// a space or tab follows it, or 0.
+func leadingDateTime(s string) int {
+	if len(s) <= 16 || !isDigit(s[0]) {
+		return 0
+	}
+	if end := matchDateTime(s, 0); end > 0 && end < len(s) && (s[end] == ' ' || s[end] == '\t') {
+		return end
+	}
+	return 0
+}
+
+// normalizeText is normalizeOnce after the terminal's clean-up: s is valid
+// UTF-8 without control bytes but tabs.
+func normalizeText(s string) string {
 	// Each rule runs only when the bytes it needs are present: most log
 	// lines skip most rules.
 	// Every path rule needs a "/" or a "\\": one scan rules them all out
 	// for most lines, before a dozen substring searches.
-	slash, backslash := strings.IndexByte(s, '/') >= 0, strings.IndexByte(s, '\\') >= 0
-	if backslash || slash && (strings.Contains(s, "/tmp/") || strings.Contains(s, "/var/") || strings.Contains(s, "/dev/shm/")) {
+	backslash := strings.IndexByte(s, '\\') >= 0
+	tmp, work, home := pathHints(s)
+	if backslash || tmp {
+		before := s
 		s = reTmpPath.ReplaceAllString(s, phTmp)
 		if strings.Contains(s, phTmp+"/b") {
 			// go build work directories number packages in build order.
 			s = reGoBuildDir.ReplaceAllString(s, phTmp+"/b"+phNum)
 		}
+		if s != before {
+			// The checkout rule's hints are not all it needs: they
+			// must be looked for in what the rule sees.
+			_, work, home = pathHints(s)
+		}
 	}
-	if backslash && strings.Contains(s, `\a\`) || slash && (strings.Contains(s, "/work/") || strings.Contains(s, "workspace/") || strings.Contains(s, "/builds/") || strings.Contains(s, "/src/")) {
+	if backslash && strings.Contains(s, `\a\`) || work {
 		// CI checkouts live in different places on different runners; a
 		// path relative to the checkout is what a developer sees locally.
-		s = reWorkspace.ReplaceAllString(s, "")
+		if r := reWorkspace.ReplaceAllString(s, ""); r != s {
+			// Removing a checkout can join two halves of a home.
+			s = r
+			_, _, home = pathHints(s)
+		}
 	}
-	if backslash || slash && (strings.Contains(s, "/home/") || strings.Contains(s, "/Users/")) {
+	if backslash || home {
 		s = reHome.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasSuffix(m, `\`) {
 				return `~\`
@@ -106,6 +174,7 @@ func normalizeOnce(s string) string {
 	s, hexRun := maskBlobs(s)
 	if hasDigit(s) {
 		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
+		shapes := findDigitShapes(s)
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
 		// No rule below makes a hex run where there was none (each
@@ -117,10 +186,10 @@ func normalizeOnce(s string) string {
 		if dash && colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if (dash || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, '.') >= 0) && hasDateShape(s) {
+		if shapes.date {
 			s = replaceDates(s)
 		}
-		if colon && hasClockShape(s) {
+		if shapes.clock {
 			// syslog's "Dec  5 22:31:08" and the access log's
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
@@ -138,10 +207,10 @@ func normalizeOnce(s string) string {
 		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
-		if hasDottedQuad(s) {
+		if shapes.quad {
 			s = replaceIPv4s(s)
 		}
-		if hasDurationShape(s) {
+		if shapes.dur {
 			s = replaceDurations(s)
 		}
 	}
@@ -161,20 +230,20 @@ func normalizeOnce(s string) string {
 // replaceNumbers replaces numbers, but keeps an exit code, exit status,
 // signal or status code: 1 and 137 are different causes.
 func replaceNumbers(s string) string {
-	locs := findNumbers(s)
-	if locs == nil {
+	start, end := nextNumber(s, 0)
+	if start < 0 {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
-	for _, l := range locs {
-		if isStatusNumber(s[:l[0]]) || l[1]-l[0] == 3 && s[l[0]] >= '1' && s[l[0]] <= '5' && afterHTTPVersion(s[:l[0]]) {
+	for ; start >= 0; start, end = nextNumber(s, end) {
+		if isStatusNumber(s[:start]) || end-start == 3 && s[start] >= '1' && s[start] <= '5' && afterHTTPVersion(s[:start]) {
 			continue
 		}
-		b.WriteString(s[last:l[0]])
+		b.WriteString(s[last:start])
 		b.WriteString(phNum)
-		last = l[1]
+		last = end
 	}
 	b.WriteString(s[last:])
 	return b.String()
@@ -390,17 +459,16 @@ func cutRunes(s string, n int) string {
 // is neither. The fields are length-prefixed so no two inputs collide by
 // shifting text from one field to the next.
 func Fingerprint(category Category, normalized, identity string) string {
-	h := sha256.New()
-	for _, part := range []string{"sentinel-fp-v1", string(category), normalized, identity} {
-		var n [8]byte
-		l := len(part)
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(part))
+	// One buffer, on the stack for most messages, and one hash over it:
+	// this runs for every line that is fingerprinted.
+	var stack [640]byte
+	b := stack[:0]
+	for _, part := range [...]string{"sentinel-fp-v1", string(category), normalized, identity} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(part)))
+		b = append(b, part...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // LineHash is the hash of a log line's normalised form, used for baselines:

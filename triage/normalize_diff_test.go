@@ -26,6 +26,16 @@ func TestNormalizeMatchesReference(t *testing.T) {
 			t.Fatalf("%s: Normalize(%q)\n got %q\nwant %q", where, s, got, want)
 		}
 	}
+	// Where the fast normaliser's shortcuts meet: a stamp before text, a
+	// rule's hint made or unmade by an earlier rule.
+	for _, s := range []string{
+		"2024-05-02T10:11:20.5Z 3 seconds", "2024-05-02 10:11 seconds later", "2024-05-02T10:11:20Z\t", "2024-05-02T10:11:20Z  ",
+		"2024-05-02T10:11:20.123456789-0700 exit code 2", "2024-05-02T10:11:20Z [::1]:80 map[b:1 a:2]",
+		"/tmp/ <tmp>/b12 x", "x/tmp/work/x /home/u/actions-runner/_work/a/b/c", "x/h/github/workspace/ome/u/y",
+		`C:\a\b\c\Users\x\y /home/q/z`, "v1.2.3-rc.4 10-20-30 1.2.3.4.5",
+	} {
+		check("edge", s)
+	}
 	lines := 0
 	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

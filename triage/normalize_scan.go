@@ -62,34 +62,6 @@ func hasISODate(s string) bool {
 	return false
 }
 
-// hasDateShape: a digit, a separator, one or two digits, a separator, a
-// digit (reDate).
-func hasDateShape(s string) bool {
-	for i := 1; i+4 < len(s); i++ {
-		c := s[i]
-		if (c == '-' || c == '/' || c == '.') && isDigit(s[i-1]) && isDigit(s[i+1]) {
-			j := i + 2
-			if isDigit(s[j]) {
-				j++
-			}
-			if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasClockShape: "d:dd:dd" (reTime, reSyslogTime).
-func hasClockShape(s string) bool {
-	for i := 1; i+5 < len(s); i++ {
-		if s[i] == ':' && isDigit(s[i-1]) && isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
-			return true
-		}
-	}
-	return false
-}
-
 // hasMonthName: an English month abbreviation followed by a space or "/"
 // (reSyslogTime).
 func hasMonthName(s string) bool {
@@ -106,47 +78,70 @@ func hasMonthName(s string) bool {
 	return false
 }
 
-// hasDottedQuad: three "d.d" in one run of digits and dots (reIPv4).
-func hasDottedQuad(s string) bool {
-	dots := 0
-	for i := 1; i+1 < len(s); i++ {
-		switch {
-		case s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]):
-			if dots++; dots >= 3 {
-				return true
-			}
-		case s[i] != '.' && !isDigit(s[i]):
-			dots = 0
-		}
-	}
-	return false
-}
+// digitShapes holds the guards of the rules whose matches are digits
+// around separators, found in one pass over the line: a date (reDate: a
+// digit, a separator, one or two digits, a separator, a digit), a clock
+// time ("d:dd:dd", reTime and reSyslogTime), a dotted quad (three "d.d"
+// in one run of digits and dots, reIPv4) and a duration (a digit then a
+// unit's first byte, directly or after one space, reDuration).
+//
+// The rules between this pass and each guard's use only put placeholders
+// in, which hold no digit and start and end with "<" and ">": they can
+// take a shape away but make none, so the guards stay necessary.
+type digitShapes struct{ date, clock, quad, dur bool }
 
-// hasDurationShape: a digit followed by a unit's first byte, directly or
-// after one space (reDuration).
-func hasDurationShape(s string) bool {
+func findDigitShapes(s string) (sh digitShapes) {
+	dots := 0
 	for i := 0; i+1 < len(s); i++ {
-		if !isDigit(s[i]) {
+		c := s[i]
+		if isDigit(c) {
+			switch s[i+1] {
+			case 'n', 'u', 'm', 's', 'h', 0xC2:
+				sh.dur = true
+			case ' ', '\t', '\n', '\f', '\r', '\v':
+				if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
+					sh.dur = true
+				}
+			}
 			continue
 		}
-		switch c := s[i+1]; c {
-		case 'n', 'u', 'm', 's', 'h', 0xC2:
-			return true
-		case ' ', '\t', '\n', '\f', '\r', '\v':
-			if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
-				return true
+		if c != '.' {
+			dots = 0
+		}
+		if i == 0 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+			continue
+		}
+		switch c {
+		case '.':
+			if dots++; dots >= 3 {
+				sh.quad = true
+			}
+			fallthrough
+		case '-', '/':
+			if i+4 < len(s) {
+				j := i + 2
+				if isDigit(s[j]) {
+					j++
+				}
+				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
+					sh.date = true
+				}
+			}
+		case ':':
+			if i+5 < len(s) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
+				sh.clock = true
 			}
 		}
 	}
-	return false
+	return sh
 }
 
-// findNumbers returns the spans of reNumber, `\b\d+([.,]\d+)*\b`, found by
-// hand: a run of digits at a word boundary, with as many ".d" or ",d"
-// groups as still end at a word boundary.
-func findNumbers(s string) [][2]int {
-	var out [][2]int
-	for i := 0; i < len(s); i++ {
+// nextNumber returns the span of the first match of reNumber,
+// `\b\d+([.,]\d+)*\b`, at or after i, found by hand: a run of digits at
+// a word boundary, with as many ".d" or ",d" groups as still end at a
+// word boundary. start is -1 when there is none.
+func nextNumber(s string, i int) (start, end int) {
+	for ; i < len(s); i++ {
 		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
@@ -174,51 +169,53 @@ func findNumbers(s string) [][2]int {
 			}
 			continue
 		}
-		out = append(out, [2]int{i, end})
-		i = end - 1
+		return i, end
 	}
-	return out
+	return -1, -1
 }
 
 // collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
 func collapseSpace(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\t', '\n', '\f', '\r':
-			clean = false
-		case ' ':
-			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
-				clean = false
-			}
-		}
-		if !clean {
+	s = strings.TrimSpace(s)
+	// The first run of space that is not a single " ": most lines have
+	// none, and are returned as they are.
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ' && s[i+1] == ' ' {
 			break
 		}
 	}
-	if clean {
-		return strings.TrimSpace(s)
+	if i == len(s) {
+		return s
+	}
+	if s[i-1] == ' ' { // " \t": the run starts at the space
+		i--
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	space := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\t', '\n', '\f', '\r', ' ':
-			space = true
-		default:
-			if space {
-				b.WriteByte(' ')
-				space = false
-			}
-			b.WriteByte(c)
+	// Words are copied whole, and each run of space as one " ".
+	for last := 0; ; {
+		b.WriteString(s[last:i])
+		for i < len(s) && isSpaceByte(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		b.WriteByte(' ')
+		last = i
+		for i < len(s) && !isSpaceByte(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			b.WriteString(s[last:])
+			break
 		}
 	}
-	if space {
-		b.WriteByte(' ')
-	}
-	return strings.TrimSpace(b.String())
+	return b.String()
 }
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
 
 // replaceDateTimes is reDateTime.ReplaceAllString(s, phTime) by hand:
 // `\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2}\b)?`.
@@ -551,18 +548,19 @@ var durationWordList = []string{"millisecond", "second", "sec", "minute", "min",
 // durationWords matches `\d+(\.\d+)?\s?(milliseconds?|seconds?|secs?|minutes?|mins?|hours?)\b` at i.
 func durationWords(s string, i int) int {
 	k := digitRunEnd(s, i)
-	ends := []int{}
+	// The pattern's order of preference: with the fraction first, and
+	// with the space before the word first. Arrays: this runs for every
+	// number followed by a unit's first letter.
+	ends, ne := [2]int{k, k}, 1
 	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
-		ends = append(ends, digitRunEnd(s, k+1))
+		ends[0], ne = digitRunEnd(s, k+1), 2
 	}
-	ends = append(ends, k)
-	for _, n := range ends {
-		starts := []int{}
+	for _, n := range ends[:ne] {
+		starts, ns := [2]int{n, n}, 1
 		if n < len(s) && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '\f' || s[n] == '\r') {
-			starts = append(starts, n+1)
+			starts[0], ns = n+1, 2
 		}
-		starts = append(starts, n)
-		for _, w := range starts {
+		for _, w := range starts[:ns] {
 			for _, word := range durationWordList {
 				if !strings.HasPrefix(s[w:], word) {
 					continue

@@ -26,16 +26,21 @@ func maskTokens(s string) string {
 			continue
 		}
 		j := i
-		digitOrDash := false
+		digitOrDash, letter := false, false
 		for j < len(s) && isTokenByte(s[j]) {
-			if c := s[j]; c <= '9' && c != '.' {
+			// Of the token bytes, letters and "_" sort after "9".
+			if c := s[j]; c > '9' {
+				letter = true // a letter or "_"
+			} else if c != '.' {
 				digitOrDash = true // a digit or "-"
 			}
 			j++
 		}
-		if !digitOrDash {
-			// maskWord keeps every word with neither a digit nor a "-":
-			// most words of a line, skipped without a call.
+		if !digitOrDash || !letter {
+			// maskWord keeps every word with neither a digit nor a "-"
+			// (most words of a line), and every word of digits, "-" and
+			// "." alone (numbers, versions: the number rule's): they
+			// are skipped without a call.
 			i = j
 			continue
 		}

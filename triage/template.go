@@ -34,10 +34,14 @@ type TemplateMiner struct {
 	buckets map[shapeKey][]*templateCluster
 	live    int
 	nextID  uint32
-	cache   map[string]*templateCluster // exact message → cluster, cleared on merges
-	index   map[shapeKey]*tokenIndex    // for Match, built on first use, dropped when the bucket changes
-	changes uint64                      // templates created or widened, in this process
-	merges  uint64                      // templates widened, in this process
+	cache   map[cacheKey]*templateCluster // exact message → cluster, cleared on merges
+	// Messages Match found no template for, with their text: they are
+	// looked for again in every later log, through whole buckets (often
+	// full ones). Cleared whenever a template is created or widened.
+	unmatched map[cacheKey]string
+	index     map[shapeKey]*tokenIndex // for Match, built on first use, dropped when the bucket changes
+	changes   uint64                   // templates created or widened, in this process
+	merges    uint64                   // templates widened, in this process
 }
 
 // MinerOptions tune a TemplateMiner; the zero value means the defaults.
@@ -73,6 +77,13 @@ type Template struct {
 	Count    uint64 // messages added to it
 }
 
+// cacheKey is a message of a category; a struct rather than a joined
+// string, so looking a message up copies nothing.
+type cacheKey struct {
+	cat Category
+	msg string
+}
+
 type shapeKey struct {
 	cat    Category
 	tokens int
@@ -92,11 +103,12 @@ const maxMinerCache = 1 << 16
 // NewTemplateMiner returns an empty miner.
 func NewTemplateMiner(opts MinerOptions) *TemplateMiner {
 	return &TemplateMiner{
-		opts:    opts.withDefaults(),
-		buckets: map[shapeKey][]*templateCluster{},
-		nextID:  1,
-		cache:   map[string]*templateCluster{},
-		index:   map[shapeKey]*tokenIndex{},
+		opts:      opts.withDefaults(),
+		buckets:   map[shapeKey][]*templateCluster{},
+		nextID:    1,
+		cache:     map[cacheKey]*templateCluster{},
+		unmatched: map[cacheKey]string{},
+		index:     map[shapeKey]*tokenIndex{},
 	}
 }
 
@@ -136,7 +148,7 @@ func minerTokens(msg string) []string {
 // Add learns from one normalised message of a category and returns the
 // template it now belongs to.
 func (m *TemplateMiner) Add(cat Category, normalized string) Template {
-	key := string(cat) + "\x00" + normalized
+	key := cacheKey{cat, normalized}
 	if c, ok := m.cache[key]; ok {
 		c.count++
 		return c.template()
@@ -161,6 +173,7 @@ func (m *TemplateMiner) Add(cat Category, normalized string) Template {
 	m.changes++
 	m.buckets[shape] = append(bucket, c)
 	delete(m.index, shape)
+	clear(m.unmatched)
 	m.remember(key, c)
 	return c.template()
 }
@@ -168,15 +181,24 @@ func (m *TemplateMiner) Add(cat Category, normalized string) Template {
 // Match returns the learned template a message fits, without learning;
 // a message that fits none is its own template, with ID 0.
 func (m *TemplateMiner) Match(cat Category, normalized string) Template {
-	if c, ok := m.cache[string(cat)+"\x00"+normalized]; ok {
+	key := cacheKey{cat, normalized}
+	if c, ok := m.cache[key]; ok {
 		return c.template()
+	}
+	if text, ok := m.unmatched[key]; ok {
+		return Template{Category: cat, Text: text}
 	}
 	toks := minerTokens(normalized)
 	if c := m.matching(shapeKey{cat, len(toks)}, toks); c != nil {
-		m.remember(string(cat)+"\x00"+normalized, c)
+		m.remember(key, c)
 		return c.template()
 	}
-	return Template{Category: cat, Text: strings.Join(toks, " ")}
+	text := strings.Join(toks, " ")
+	if len(m.unmatched) >= maxMinerCache {
+		clear(m.unmatched)
+	}
+	m.unmatched[cacheKey{cat, strings.Clone(normalized)}] = text
+	return Template{Category: cat, Text: text}
 }
 
 // Fingerprint is Fingerprint over the template a message matches, so that
@@ -221,10 +243,13 @@ func (m *TemplateMiner) FailureFingerprint(f Failure) string {
 // Len is the number of templates stored.
 func (m *TemplateMiner) Len() int { return m.live }
 
-func (m *TemplateMiner) remember(key string, c *templateCluster) {
+func (m *TemplateMiner) remember(key cacheKey, c *templateCluster) {
 	if len(m.cache) >= maxMinerCache {
 		clear(m.cache)
 	}
+	// A copy: the caller's message may be a slice of a whole log, which
+	// the cache would otherwise keep alive.
+	key.msg = strings.Clone(key.msg)
 	m.cache[key] = c
 }
 
@@ -510,6 +535,7 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 	m.changes++
 	m.merges++
 	clear(m.cache)
+	clear(m.unmatched)
 	return keep
 }
 

@@ -223,6 +223,37 @@ func TestMatchIndexAgreesWithScan(t *testing.T) {
 	}
 }
 
+// Match remembers the messages that fit no template, but not past a
+// template being learned or widened that they fit.
+func TestMatchForgetsMissesWhenTemplatesChange(t *testing.T) {
+	t.Parallel()
+	m := NewTemplateMiner(MinerOptions{})
+	miss := func(msg string) {
+		t.Helper()
+		for range 2 { // the second time from what the first remembered
+			if tpl := m.Match(CategoryUnknown, msg); tpl.ID != 0 || tpl.Text != msg {
+				t.Fatalf("Match(%q) = %+v before any template fits it", msg, tpl)
+			}
+		}
+	}
+	miss("upstream connect refused")
+	learned := m.Add(CategoryUnknown, "upstream connect refused")
+	if tpl := m.Match(CategoryUnknown, "upstream connect refused"); tpl.ID != learned.ID {
+		t.Fatalf("after it was learned: %+v, want template %d", tpl, learned.ID)
+	}
+	m.Add(CategoryUnknown, "worker delta stopped")
+	m.Add(CategoryUnknown, "worker epsilon stopped")
+	miss("worker gamma stopped")
+	// The third sibling widens the template without creating one.
+	merged := m.Add(CategoryUnknown, "worker zeta stopped")
+	if merged.Text != "worker <*> stopped" {
+		t.Fatalf("siblings gave %q, want them merged", merged.Text)
+	}
+	if tpl := m.Match(CategoryUnknown, "worker gamma stopped"); tpl.ID != merged.ID {
+		t.Fatalf("after the widening: %+v, want template %d", tpl, merged.ID)
+	}
+}
+
 // A template token with one placeholder between constant parts takes
 // other values there that Normalize did not recognise, unless the value
 // names a cause or nothing constant says what the value is.
