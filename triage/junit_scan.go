@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -185,25 +186,25 @@ func (s *xmlScanner) next() (xmlTok, error) {
 			s.inText, s.inCDATA, s.b0, s.b1, s.crlf = true, false, 0, 0, false
 			continue
 		}
-		if c, err := s.mustgetc(); err != nil {
+		c, err := s.mustgetc()
+		if err != nil {
 			return 0, err
-		} else {
-			switch c {
-			case '/':
-				return s.endTag()
-			case '?':
-				if err := s.skipProcInst(); err != nil {
-					return 0, err
-				}
-				continue
-			case '!':
-				if err := s.bang(); err != nil {
-					return 0, err
-				}
-				continue
-			}
-			s.ungetc(c)
 		}
+		switch c {
+		case '/':
+			return s.endTag()
+		case '?':
+			if err := s.skipProcInst(); err != nil {
+				return 0, err
+			}
+			continue
+		case '!':
+			if err := s.bang(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		s.ungetc(c)
 		return s.startTag()
 	}
 }
@@ -627,7 +628,7 @@ func procInstParam(param, s string) string {
 	var sep byte
 	for i < len(s) {
 		sub := s[i:]
-		k := bytes.Index([]byte(sub), []byte(param))
+		k := strings.Index(sub, param)
 		if k < 0 || len(param)+k >= len(sub) {
 			return ""
 		}
@@ -640,7 +641,7 @@ func procInstParam(param, s string) string {
 	if sep == 0 {
 		return ""
 	}
-	j := bytes.IndexByte([]byte(s[i:]), sep)
+	j := strings.IndexByte(s[i:], sep)
 	if j < 0 {
 		return ""
 	}
