@@ -28,7 +28,13 @@ type scenario struct {
 
 func newScenario(t testing.TB) *scenario {
 	t.Helper()
-	db := storetest.NewDB(t)
+	return newScenarioOn(t, storetest.NewDB(t))
+}
+
+// newScenarioOn is newScenario on a database of the caller's (a benchmark's
+// durable cluster).
+func newScenarioOn(t testing.TB, db *store.DB) *scenario {
+	t.Helper()
 	ctx := context.Background()
 	rc, err := NewClient(db, nil, ClientConfig{}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"bufio"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -32,33 +31,40 @@ func ParseJUnitMax(r io.Reader, maxTests int) (*Results, error) {
 	if err := sniffXML(br); err != nil {
 		return nil, err
 	}
-	dec := xml.NewDecoder(&xmlSanitizer{r: br, entity: -1})
-	dec.Strict = true
-	dec.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
+	sc := newXMLScanner(&xmlSanitizer{r: br, entity: -1})
 	p := &junitParser{res: &Results{Format: "junit"}, attempts: map[string]int{}, max: maxTests}
 	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
+		tok, err := sc.next()
 		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return nil, fmt.Errorf("junit: line %d: %s", se.Line, se.Msg)
-			}
 			return nil, fmt.Errorf("junit: %w", err)
 		}
-		if err := p.token(tok); err != nil {
+		switch tok {
+		case tokStart:
+			err = p.startElement(string(sc.local()), sc)
+		case tokEnd:
+			p.endElement(string(sc.local()))
+		case tokText:
+			p.charData(sc.text)
+		}
+		if err != nil {
 			return nil, err
 		}
+		if tok == tokEOF {
+			break
+		}
 	}
+	return p.finish()
+}
+
+// finish checks that a whole JUnit document was read.
+func (p *junitParser) finish() (*Results, error) {
 	if !p.rootSeen {
 		return nil, errors.New("junit: no root element")
 	}
 	if p.depth != 0 {
 		return nil, errors.New("junit: document is truncated")
 	}
-	p.cap(maxTests)
+	p.cap(p.max)
 	return p.res, nil
 }
 
@@ -110,78 +116,73 @@ func (p *junitParser) cap(n int) {
 	p.res.Dropped += dropped
 }
 
-func attr(se xml.StartElement, name string) string {
-	for _, a := range se.Attr {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
+// xmlAttrs gives a start tag's attribute values by local name ("" when
+// absent).
+type xmlAttrs interface{ attr(name string) string }
 
-func attrInt(se xml.StartElement, name string) int {
-	n, _ := strconv.Atoi(strings.TrimSpace(attr(se, name)))
+func attrInt(a xmlAttrs, name string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(a.attr(name)))
 	return n
 }
 
-func (p *junitParser) token(tok xml.Token) error {
-	switch t := tok.(type) {
-	case xml.StartElement:
-		p.depth++
-		name := t.Name.Local
-		if !p.rootSeen {
-			p.rootSeen = true
-			if name != "testsuites" && name != "testsuite" {
-				return fmt.Errorf("junit: not JUnit XML: root element is <%s>, want <testsuites> or <testsuite>", name)
-			}
+func (p *junitParser) startElement(name string, a xmlAttrs) error {
+	p.depth++
+	if !p.rootSeen {
+		p.rootSeen = true
+		if name != "testsuites" && name != "testsuite" {
+			return fmt.Errorf("junit: not JUnit XML: root element is <%s>, want <testsuites> or <testsuite>", name)
 		}
-		switch name {
-		case "testsuite":
-			p.res.Suites = append(p.res.Suites, Suite{Name: attr(t, "name"), Tests: attrInt(t, "tests"),
-				Failures: attrInt(t, "failures"), Errors: attrInt(t, "errors"),
-				Skipped: attrInt(t, "skipped") + attrInt(t, "disabled")})
-			p.suites = append(p.suites, len(p.res.Suites)-1)
-		case "testcase":
-			p.startCase(t)
-		case "failure", "error", "skipped", "system-out", "system-err":
-			if p.tc != nil {
-				p.startResult(name, t)
-			}
-		}
-	case xml.EndElement:
-		p.depth--
-		switch t.Name.Local {
-		case "testsuite":
-			if len(p.suites) > 0 {
-				p.suites = p.suites[:len(p.suites)-1]
-			}
-		case "testcase":
-			p.endCase()
-		case "failure", "error", "skipped", "system-out", "system-err":
-			p.endResult(t.Name.Local)
-		}
-	case xml.CharData:
-		if p.inText != "" && p.text.Len() < MaxTestOutput {
-			room := MaxTestOutput - p.text.Len()
-			if len(t) > room {
-				t = t[:room]
-			}
-			p.text.Write(t)
+	}
+	switch name {
+	case "testsuite":
+		p.res.Suites = append(p.res.Suites, Suite{Name: a.attr("name"), Tests: attrInt(a, "tests"),
+			Failures: attrInt(a, "failures"), Errors: attrInt(a, "errors"),
+			Skipped: attrInt(a, "skipped") + attrInt(a, "disabled")})
+		p.suites = append(p.suites, len(p.res.Suites)-1)
+	case "testcase":
+		p.startCase(a)
+	case "failure", "error", "skipped", "system-out", "system-err":
+		if p.tc != nil {
+			p.startResult(name, a)
 		}
 	}
 	return nil
 }
 
-func (p *junitParser) startCase(t xml.StartElement) {
-	class := attr(t, "classname")
-	if class == "" {
-		class = attr(t, "class")
+func (p *junitParser) endElement(name string) {
+	p.depth--
+	switch name {
+	case "testsuite":
+		if len(p.suites) > 0 {
+			p.suites = p.suites[:len(p.suites)-1]
+		}
+	case "testcase":
+		p.endCase()
+	case "failure", "error", "skipped", "system-out", "system-err":
+		p.endResult(name)
 	}
-	tc := &TestCase{Package: class, Name: attr(t, "name"), Outcome: OutcomePass, File: attr(t, "file"), Line: attrInt(t, "line")}
-	if secs, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(attr(t, "time")), ",", ""), 64); err == nil && secs > 0 {
+}
+
+func (p *junitParser) charData(t []byte) {
+	if p.inText != "" && p.text.Len() < MaxTestOutput {
+		room := MaxTestOutput - p.text.Len()
+		if len(t) > room {
+			t = t[:room]
+		}
+		p.text.Write(t)
+	}
+}
+
+func (p *junitParser) startCase(a xmlAttrs) {
+	class := a.attr("classname")
+	if class == "" {
+		class = a.attr("class")
+	}
+	tc := &TestCase{Package: class, Name: a.attr("name"), Outcome: OutcomePass, File: a.attr("file"), Line: attrInt(a, "line")}
+	if secs, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(a.attr("time")), ",", ""), 64); err == nil && secs > 0 {
 		tc.Duration = time.Duration(secs * float64(time.Second))
 	}
-	switch strings.ToLower(attr(t, "status")) {
+	switch strings.ToLower(a.attr("status")) {
 	case "disabled", "skipped", "skip", "notrun", "ignored":
 		tc.Outcome = OutcomeSkip
 	case "failed", "failure", "fail":
@@ -195,10 +196,10 @@ func (p *junitParser) startCase(t xml.StartElement) {
 	}
 }
 
-func (p *junitParser) startResult(name string, t xml.StartElement) {
+func (p *junitParser) startResult(name string, a xmlAttrs) {
 	p.inText = name
 	p.text.Reset()
-	p.textAttr = attr(t, "message")
+	p.textAttr = a.attr("message")
 	var o Outcome
 	switch name {
 	case "failure":
