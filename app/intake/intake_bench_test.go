@@ -175,9 +175,10 @@ func BenchmarkIntake(b *testing.B) {
 	lo, med, hi := spread(ratios)
 	b.Logf("ratio to bare INSERT over %d blocks of %d: min %.2f, median %.2f, max %.2f", benchBlocks, n, lo, med, hi)
 	b.Logf("offered 1000/s for %d deliveries: achieved %.0f/s, p50 %v, p99 %v", n, pacedRate, percentile(paced, 50), percentile(paced, 99))
-	b.ReportMetric(lo, "ratio_min")
-	b.ReportMetric(med, "ratio_median")
-	b.ReportMetric(hi, "ratio_max")
+	// make bench's table reads the ratio to the anchor as x-anchor-min/-med/-max.
+	b.ReportMetric(lo, "x-anchor-min")
+	b.ReportMetric(med, "x-anchor-med")
+	b.ReportMetric(hi, "x-anchor-max")
 	b.ReportMetric(median(rates(intakes)), "deliveries/s")
 	b.ReportMetric(median(rates(anchors)), "inserts/s")
 	b.ReportMetric(float64(percentile(lat, 50).Microseconds())/1000, "p50_ms")
