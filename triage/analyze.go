@@ -233,7 +233,8 @@ func bestMatch(ms []Match) (Match, bool) {
 
 const (
 	laterMargin   = 0.2 // how much weaker a later error may be and still decide
-	laterMinScore = 0.7 // summaries (0.6) never do
+	laterMinScore = 0.7 // summaries (summaryScore) never do
+	summaryScore  = 0.6 // the confidence of the rules for summary lines
 	laterGap      = 5   // lines after a transient error's block that it may have caused
 )
 
@@ -398,6 +399,17 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 			}
 			return ms[i].Line < ms[j].Line
 		})
+	}
+	if primary != nil && primary.Score > summaryScore {
+		// A summary restates the error it follows; with that error
+		// in hand, it is not evidence.
+		kept := same[:0]
+		for _, m := range same {
+			if m.Score > summaryScore {
+				kept = append(kept, m)
+			}
+		}
+		same = kept
 	}
 	byStrength(same)
 	byStrength(other)

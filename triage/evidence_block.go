@@ -20,6 +20,7 @@ type block struct {
 	prefix     []byte
 	blanks     int // blank lines seen since end, kept if the block goes on
 	open       bool
+	toBlank    bool // every line up to the next blank one belongs to the block
 }
 
 // LineRange is an inclusive range of 1-based log line numbers.
@@ -32,6 +33,11 @@ type LineRange struct {
 // gcc's function context, a numbered failure of RSpec/minitest, a pytest
 // test header, a traceback's first line, a test runner's failing file.
 var reBlockLead = regexp.MustCompile(`: In (?:member )?function |: In instantiation of|^In file included from |^\s+\d+\) \S|^_{3,} .+ _{3,}$|^Traceback \(most recent call last\)|^\s*(?:FAIL|FAILED:) \S`)
+
+// reFailureHeader matches a numbered failure's header that ends with a
+// colon ("  1) Failure:", "  2) Error:"): the message, test name and trace
+// under it are not indented, and a blank line ends them.
+var reFailureHeader = regexp.MustCompile(`^\s*\d+\) .*:$`)
 
 // isBlockLead is reBlockLead with the cheap tests first: it runs on the
 // line before every match.
@@ -92,6 +98,7 @@ func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 		}
 	}
 	b.lines = append(b.lines, string(truncBytes(text, maxContextLen)))
+	b.toBlank = reFailureHeader.MatchString(b.lines[0])
 	s.block = b
 	return b
 }
@@ -106,7 +113,7 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 	}
 	if len(bytes.TrimSpace(text)) == 0 {
 		b.blanks++
-		if b.blanks > 1 {
+		if b.blanks > 1 || b.toBlank {
 			b.open = false
 		}
 		return false
@@ -126,7 +133,7 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 func (b *block) continues(text []byte, matched Category, conf float64) bool {
 	ind := indentOf(text)
 	switch {
-	case ind >= max(1, b.indent):
+	case b.toBlank, ind >= max(1, b.indent):
 		return true
 	case matched == b.category && conf >= 0.65:
 		return true
