@@ -429,7 +429,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 		if len(picked) >= a.opts.MaxEvidence {
 			break
 		}
-		if !covered(m) {
+		if !covered(m) && !repeats(picked, m) {
 			picked = append(picked, m)
 		}
 	}
@@ -456,6 +456,32 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 	}
 	return blockEvidence(picked, byLine)
 }
+
+// repeats reports whether m's line says again what a picked block already
+// shows: a build tool's summary reprints the failed command's output
+// (BuildKit's "------ > [2/4] RUN" section) with a shorter prefix.
+func repeats(picked []Match, m Match) bool {
+	echoes := func(a, b string) bool {
+		return len(a) >= minEchoLen && len(b) >= minEchoLen && (strings.HasSuffix(a, b) || strings.HasSuffix(b, a))
+	}
+	for _, p := range picked {
+		if echoes(p.Text, m.Text) {
+			return true
+		}
+		if p.block != nil {
+			for _, l := range p.block.lines {
+				if echoes(l, m.Text) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// minEchoLen is the shortest line repeats compares: short lines
+// ("npm ERR!", "}") repeat without saying the same thing.
+const minEchoLen = 16
 
 // maxEvidenceLines bounds the evidence of one failure read from a log.
 const maxEvidenceLines = 120
