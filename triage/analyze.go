@@ -238,6 +238,24 @@ const (
 	laterGap      = 5   // lines after a transient error's block that it may have caused
 )
 
+// summaryRuleIDs are the built-in rules that only restate a failure: a
+// build tool's or test runner's summary printed below it, and the generic
+// rule of each category ("2 tests failed", "timed out").
+var summaryRuleIDs = func() map[string]bool {
+	ids := make(map[string]bool)
+	for _, r := range summaryRules {
+		if r.Confidence <= summaryScore {
+			ids[r.ID] = true
+		}
+	}
+	for _, r := range BuiltinRules() {
+		if strings.HasSuffix(r.ID, ".generic") {
+			ids[r.ID] = true
+		}
+	}
+	return ids
+}()
+
 func (a *stepAnalysis) fromFacts() (Failure, bool) {
 	f := a.st.Facts
 	var c Category
@@ -405,7 +423,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 		// in hand, it is not evidence.
 		kept := same[:0]
 		for _, m := range same {
-			if m.Score > summaryScore {
+			if !summaryRuleIDs[m.RuleID] {
 				kept = append(kept, m)
 			}
 		}
@@ -462,6 +480,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 // (BuildKit's "------ > [2/4] RUN" section) with a shorter prefix.
 func repeats(picked []Match, m Match) bool {
 	echoes := func(a, b string) bool {
+		a, b = strings.TrimSpace(a), strings.TrimSpace(b)
 		return len(a) >= minEchoLen && len(b) >= minEchoLen && (strings.HasSuffix(a, b) || strings.HasSuffix(b, a))
 	}
 	for _, p := range picked {

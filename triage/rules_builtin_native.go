@@ -41,6 +41,11 @@ var toolConfigRules = []Rule{
 	// Without "needed by" the target was asked for by name: the command
 	// names a target the Makefile does not have.
 	rule("config.make-target", CategoryConfiguration, 0.7, `No rule to make target [`+"`"+`']([^']+)'\.\s+Stop\.`, "make has no target $1", "The step asks make for a target the Makefile does not define.", "Fix the target name in the command, or add the target to the Makefile."),
+	// The spec file and the build disagree: %files lists what %install did
+	// not make (or the reverse), a Source is missing, a patch no longer
+	// applies to the sources.
+	rule("config.rpm-spec", CategoryConfiguration, 0.85, `Installed \(but unpackaged\) file\(s\) found|File not found(?: by glob)?: (/\S+)|Directory not found: (/\S+)|Bad source: (\S+?):|Empty %files file (\S+)`, "RPM spec and build disagree: $0", "rpmbuild found files the spec's %files does not list, or a file, source or directory the spec names is missing.", "Make %files match what %install puts in the buildroot (or fix %install); check Source/Patch names against the files shipped with the spec."),
+	rule("config.patch", CategoryConfiguration, 0.85, `\d+ out of \d+ hunks? FAILED|^Hunk #\d+ FAILED at \d+|Reversed \(or previously applied\) patch detected`, "A patch does not apply", "The sources changed under a patch the build applies.", "Rebase the patch on the current sources (or drop it if upstream has the change)."),
 	rule("config.k8s-manifest", CategoryConfiguration, 0.8, `error validating data: |ValidationError\(\S+\): |no matches for kind "[^"]+" in version`, "Kubernetes manifest rejected", "kubectl or Helm rejected a manifest: an unknown field, a wrong type, or an API version the cluster does not serve.", "Fix the manifest or chart template at the field named (kubectl apply --dry-run=server reproduces it), or move to the API version the cluster serves."),
 	rule("config.terraform", CategoryConfiguration, 0.8, `^│ Error: (.*)`, "Terraform error: $1", "Terraform rejected the configuration.", "Fix the configuration at the file and line shown (terraform validate reproduces it locally)."),
 }
