@@ -234,9 +234,28 @@ func bestMatch(ms []Match) (Match, bool) {
 
 const (
 	laterMargin   = 0.2 // how much weaker a later error may be and still decide
-	laterMinScore = 0.7 // summaries (0.6) never do
+	laterMinScore = 0.7 // summaries (summaryScore) never do
+	summaryScore  = 0.6 // the confidence of the rules for summary lines
 	laterGap      = 5   // lines after a transient error's block that it may have caused
 )
+
+// summaryRuleIDs are the built-in rules that only restate a failure: a
+// build tool's or test runner's summary printed below it, and the generic
+// rule of each category ("2 tests failed", "timed out").
+var summaryRuleIDs = func() map[string]bool {
+	ids := make(map[string]bool)
+	for _, r := range summaryRules {
+		if r.Confidence <= summaryScore {
+			ids[r.ID] = true
+		}
+	}
+	for _, r := range BuiltinRules() {
+		if strings.HasSuffix(r.ID, ".generic") {
+			ids[r.ID] = true
+		}
+	}
+	return ids
+}()
 
 func (a *stepAnalysis) fromFacts() (Failure, bool) {
 	f := a.st.Facts
@@ -400,6 +419,17 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 			return ms[i].Line < ms[j].Line
 		})
 	}
+	if primary != nil && primary.Score > summaryScore {
+		// A summary restates the error it follows; with that error
+		// in hand, it is not evidence.
+		kept := same[:0]
+		for _, m := range same {
+			if !summaryRuleIDs[m.RuleID] {
+				kept = append(kept, m)
+			}
+		}
+		same = kept
+	}
 	byStrength(same)
 	byStrength(other)
 	var picked []Match
@@ -418,7 +448,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 		if len(picked) >= a.opts.MaxEvidence {
 			break
 		}
-		if !covered(m) {
+		if !covered(m) && !repeats(picked, m) {
 			picked = append(picked, m)
 		}
 	}
@@ -445,6 +475,33 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 	}
 	return blockEvidence(picked, byLine)
 }
+
+// repeats reports whether m's line says again what a picked block already
+// shows: a build tool's summary reprints the failed command's output
+// (BuildKit's "------ > [2/4] RUN" section) with a shorter prefix.
+func repeats(picked []Match, m Match) bool {
+	echoes := func(a, b string) bool {
+		a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+		return len(a) >= minEchoLen && len(b) >= minEchoLen && (strings.HasSuffix(a, b) || strings.HasSuffix(b, a))
+	}
+	for _, p := range picked {
+		if echoes(p.Text, m.Text) {
+			return true
+		}
+		if p.block != nil {
+			for _, l := range p.block.lines {
+				if echoes(l, m.Text) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// minEchoLen is the shortest line repeats compares: short lines
+// ("npm ERR!", "}") repeat without saying the same thing.
+const minEchoLen = 16
 
 // maxEvidenceLines bounds the evidence of one failure read from a log.
 const maxEvidenceLines = 120

@@ -18,8 +18,10 @@ type block struct {
 	category   Category
 	indent     int
 	prefix     []byte
+	prefixAt   int // where prefix stands in the block's lines
 	blanks     int // blank lines seen since end, kept if the block goes on
 	open       bool
+	toBlank    bool // every line up to the next blank one belongs to the block
 }
 
 // LineRange is an inclusive range of 1-based log line numbers.
@@ -32,6 +34,11 @@ type LineRange struct {
 // gcc's function context, a numbered failure of RSpec/minitest, a pytest
 // test header, a traceback's first line, a test runner's failing file.
 var reBlockLead = regexp.MustCompile(`: In (?:member )?function |: In instantiation of|^In file included from |^\s+\d+\) \S|^_{3,} .+ _{3,}$|^Traceback \(most recent call last\)|^\s*(?:FAIL|FAILED:) \S`)
+
+// reFailureHeader matches a numbered failure's header that ends with a
+// colon ("  1) Failure:", "  2) Error:"): the message, test name and trace
+// under it are not indented, and a blank line ends them.
+var reFailureHeader = regexp.MustCompile(`^\s*\d+\) .*:$`)
 
 // isBlockLead is reBlockLead with the cheap tests first: it runs on the
 // line before every match.
@@ -62,28 +69,38 @@ func isCodeFrame(text []byte) bool {
 }
 
 // blockPrefix is the tag a tool puts in front of every line of one
-// message ("[ERROR]", "npm ERR!", "#7 "): lines with the same tag carry on
-// the block.
-func blockPrefix(text []byte) []byte {
-	for _, p := range [][]byte{[]byte("[ERROR]"), []byte("npm ERR!"), []byte("npm error"), []byte("E: "), []byte("e: ")} {
+// message ("[ERROR]", "npm ERR!", "#7 ") and where it stands: lines with
+// the same tag in the same place carry on the block. The longer tags may
+// stand after a wrapper's own prefix ("[0] npm ERR!" from concurrently, a
+// clock time a hosting service prints).
+func blockPrefix(text []byte) ([]byte, int) {
+	for _, p := range [][]byte{[]byte("[ERROR]"), []byte("npm ERR!"), []byte("npm error")} {
+		if i := bytes.Index(text[:min(len(text), maxTagOffset+len(p))], p); i >= 0 {
+			return p, i
+		}
+	}
+	for _, p := range [][]byte{[]byte("E: "), []byte("e: ")} {
 		if bytes.HasPrefix(text, p) {
-			return p
+			return p, 0
 		}
 	}
 	if len(text) > 1 && text[0] == '#' && text[1] >= '0' && text[1] <= '9' {
 		if i := bytes.IndexByte(text, ' '); i > 0 {
-			return text[:i+1]
+			return text[:i+1], 0
 		}
 	}
-	return nil
+	return nil, 0
 }
+
+// maxTagOffset bounds the wrapper prefix before a tool's tag.
+const maxTagOffset = 24
 
 // startBlock opens a block at line n, which a rule of category c matched;
 // the line before it joins when it introduces the error.
 func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 	b := &block{start: n, end: n, category: c, indent: indentOf(text), open: true}
-	if p := blockPrefix(text); p != nil {
-		b.prefix = append([]byte(nil), p...)
+	if p, at := blockPrefix(text); p != nil {
+		b.prefix, b.prefixAt = append([]byte(nil), p...), at
 	}
 	if s.ringPos > 0 && n > 1 {
 		if prev := s.ring[(s.ringPos-1)%int64(len(s.ring))]; isBlockLead(prev) {
@@ -92,6 +109,7 @@ func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 		}
 	}
 	b.lines = append(b.lines, string(truncBytes(text, maxContextLen)))
+	b.toBlank = reFailureHeader.MatchString(b.lines[0])
 	s.block = b
 	return b
 }
@@ -106,7 +124,7 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 	}
 	if len(bytes.TrimSpace(text)) == 0 {
 		b.blanks++
-		if b.blanks > 1 {
+		if b.blanks > 1 || b.toBlank {
 			b.open = false
 		}
 		return false
@@ -126,11 +144,11 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 func (b *block) continues(text []byte, matched Category, conf float64) bool {
 	ind := indentOf(text)
 	switch {
-	case ind >= max(1, b.indent):
+	case b.toBlank, ind >= max(1, b.indent):
 		return true
 	case matched == b.category && conf >= 0.65:
 		return true
-	case b.prefix != nil && bytes.HasPrefix(text, b.prefix):
+	case b.prefix != nil && len(text) >= b.prefixAt && bytes.HasPrefix(text[b.prefixAt:], b.prefix):
 		return true
 	case bytes.HasPrefix(text, []byte("Caused by:")) || isCodeFrame(text):
 		return true
