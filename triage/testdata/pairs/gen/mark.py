@@ -8,7 +8,7 @@ import json, re, sys
 
 marks, out = sys.argv[1], sys.argv[2]
 for name, m in json.load(open(marks)).items():
-    lines = open(f"{out}/{name}.fail.log", encoding="utf-8").read().split("\n")
+    lines = open(f"{out}/{name}.fail.log", encoding="utf-8", newline="").read().split("\n")
     ranges, pos = [], 0
     for first, last in m["blocks"]:
         s = next(i for i in range(pos, len(lines)) if re.search(first, lines[i]))
