@@ -257,20 +257,32 @@ func (s *LogScanner) clean(line []byte) []byte {
 }
 
 // stripTimestamp removes the RFC 3339 timestamp CI systems (GitHub
-// Actions, GitLab, Buildkite) put in front of every line, so rules anchored
-// at the start of a line still match.
+// Actions, GitLab, Buildkite) put in front of every line, bare or in
+// brackets (Jenkins' timestamper), so rules anchored at the start of a line
+// still match.
 func stripTimestamp(line []byte) []byte {
-	if len(line) < 21 || line[4] != '-' || line[7] != '-' || line[10] != 'T' || line[0] < '0' || line[0] > '9' {
+	open := 0
+	if len(line) > 0 && line[0] == '[' {
+		open = 1
+	}
+	t := line[open:]
+	if len(t) < 21 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[0] < '0' || t[0] > '9' {
 		return line
 	}
-	end := bytes.IndexByte(line[:min(len(line), 40)], ' ')
+	end := bytes.IndexByte(t[:min(len(t), 40)], ' ')
 	if end < 19 {
 		return line
 	}
-	if c := line[end-1]; c != 'Z' && (c < '0' || c > '9') {
+	if open == 1 {
+		if t[end-1] != ']' {
+			return line
+		}
+		end--
+	}
+	if c := t[end-1]; c != 'Z' && (c < '0' || c > '9') {
 		return line
 	}
-	return line[end+1:]
+	return t[end+open+1:]
 }
 
 // stripANSI appends src without CSI/OSC escape sequences to dst.
