@@ -105,6 +105,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if !concurrencySet {
 		cfg.Concurrency = max(cfg.Concurrency, runtime.NumCPU())
 	}
+	// The scenarios fail on purpose, one with a test that hangs until its
+	// time-out: re-running each failed test alone ten times to confirm it
+	// would keep the demo busy for many more minutes. The demo leaves
+	// confirmation re-runs off unless told a budget.
+	budgetSet := getenv("SENTINEL_CONFIRM_BUDGET") != ""
+	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "confirm-budget" })
+	if !budgetSet {
+		cfg.ConfirmBudget = 0
+	}
 	chosen, err := pickScenarios(fs.Args(), opts.pushes)
 	if err != nil {
 		fmt.Fprintf(stderr, "sentinel demo: %v\n", err)

@@ -44,5 +44,7 @@ func demoUsage(fs *flag.FlagSet) func() {
 		fmt.Fprintln(w, "Flags (a setting's flag is also the environment variable named after it):")
 		printFlags(w, fs, func(f *flag.Flag) bool { return !demoUnusedFlag(f) })
 		fmt.Fprintf(w, "\nNot used by the demo: %s.\n", strings.Join(demoUnusedSettings, ", "))
+		fmt.Fprintln(w, "The demo runs as many runs at once as the machine has cores, and no confirmation re-runs, unless")
+		fmt.Fprintln(w, "-concurrency or -confirm-budget (or their variables) say otherwise.")
 	}
 }

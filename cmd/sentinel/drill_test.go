@@ -100,6 +100,7 @@ func newDrill(t *testing.T, dbURL string, env ...string) *drill {
 		"GITHUB_APP_ID=1", "GITHUB_APP_PRIVATE_KEY=" + string(githubtest.AppKey(t)), "GITHUB_API_URL=" + d.fake.URL + "/",
 		"GITHUB_WEBHOOK_SECRET=" + d.secret, "SENTINEL_SHUTDOWN_GRACE=5s", "SENTINEL_LOG_LEVEL=warn",
 		"SENTINEL_ADMIN_TOKEN=" + drillAdminToken,
+		"SENTINEL_CONFIRM_BUDGET=0", // the drills measure faults, not confirmation re-runs
 		// The git server and clone URLs are on loopback.
 		"SENTINEL_ALLOW_LOCAL_REPOS=true",
 	}, env...)

@@ -44,8 +44,10 @@ func startE2E(t *testing.T, env map[string]string) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Confirmation re-runs have their own end-to-end test; here they would
+	// only re-run the failing samples in the background.
 	vars := map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0",
-		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s"}
+		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s", "SENTINEL_CONFIRM_BUDGET": "0"}
 	for k, v := range env {
 		vars[k] = v
 	}
