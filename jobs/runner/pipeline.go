@@ -146,8 +146,8 @@ type rawPipeline struct {
 type rawFlaky struct {
 	ConfirmRuns         *int `yaml:"confirm_runs"`
 	ConfirmPullRequests bool `yaml:"confirm_pull_requests"`
-	AutoQuarantine bool `yaml:"auto_quarantine"`
-	RecoverRuns    int  `yaml:"recover_runs"`
+	AutoQuarantine      bool `yaml:"auto_quarantine"`
+	RecoverRuns         int  `yaml:"recover_runs"`
 }
 
 type rawStep struct {
