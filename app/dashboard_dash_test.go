@@ -165,7 +165,7 @@ func TestTestPage(t *testing.T) {
 	for _, w := range []string{"TestFlushRace", "example.com/app/store", "failed, then passed on retry",
 		"failed every run (8 of 8); too few runs to be sure", "8 runs with a failing attempt, 2 pull requests", "8 runs failed, then passed on retry",
 		"Time lost to retries</dt><dd>12s", "First seen flaky", "failed, then passed on the same commit",
-		fmt.Sprintf(`href="/runs/%d"`, x.GoRun), "PR #9 (store-writes)", `<dd id="owner">unknown: Sentinel keeps no copy of octo/app`, fmt.Sprintf(`action="/flaky/%d/quarantine"`, x.Costly)} {
+		fmt.Sprintf(`href="/runs/%d"`, x.GoRun), "PR #9 (store-writes)", `<dd id="owner">unknown: Sentinel has no local copy of octo/app to read CODEOWNERS from`, fmt.Sprintf(`action="/flaky/%d/quarantine"`, x.Costly)} {
 		if !strings.Contains(body, w) {
 			t.Errorf("test page: missing %q", w)
 		}

@@ -137,7 +137,7 @@ func (s *Server) testOwner(ctx context.Context, t store.Test, h store.TestHistor
 	for _, n := range triage.CodeOwnersPaths {
 		d, found, err := runner.ShowFile(ctx, run.CloneURL, run.SHA, n)
 		if errors.Is(err, runner.ErrNoLocalCopy) {
-			return "", fmt.Sprintf("unknown: Sentinel keeps no copy of %s to read CODEOWNERS at %s from", t.Repository, sha)
+			return "", fmt.Sprintf("unknown: Sentinel has no local copy of %s to read CODEOWNERS from (commit %s)", t.Repository, sha)
 		}
 		if err != nil {
 			return "", "unknown: " + err.Error()
