@@ -201,3 +201,34 @@ func FinishBisect(ctx context.Context, q Querier, id int64, skipped bool, r Bise
 	}
 	return nil
 }
+
+// OpenIncidentsOfTest returns the unresolved incidents of the clusters the
+// test's failure in the run belongs to: those a bisection of it informs.
+func OpenIncidentsOfTest(ctx context.Context, q Querier, testID, runID int64) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT i.id FROM incidents i JOIN failures f ON f.cluster_id = i.cluster_id
+		WHERE f.run_id = $2 AND f.test_id = $1 AND i.status <> 'resolved' ORDER BY i.id`, testID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("incidents of test %d: %w", testID, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// SetIncidentCommits replaces an incident's first bad and last good
+// commits, with what a bisection found.
+func SetIncidentCommits(ctx context.Context, q Querier, id int64, firstBad, lastGood string) error {
+	_, err := q.Exec(ctx, `UPDATE incidents SET first_bad_sha = $2, last_good_sha = $3, updated_at = now() WHERE id = $1`,
+		id, firstBad, lastGood)
+	if err != nil {
+		return fmt.Errorf("commits of incident %d: %w", id, err)
+	}
+	return nil
+}
