@@ -232,3 +232,23 @@ func SetIncidentCommits(ctx context.Context, q Querier, id int64, firstBad, last
 	}
 	return nil
 }
+
+// BisectRun is one commit a bisection tested and what the test did there.
+type BisectRun struct {
+	SHA     string
+	Outcome triage.BisectOutcome
+}
+
+// Runs are the commits tested, in the order run.
+func (b TestBisect) Runs() []BisectRun {
+	out := make([]BisectRun, 0, len(b.Tested))
+	for i, sha := range b.Tested {
+		if i < len(b.Outcomes) {
+			out = append(out, BisectRun{SHA: sha, Outcome: b.Outcomes[i]})
+		}
+	}
+	return out
+}
+
+// Took is the time the bisection's runs took.
+func (b TestBisect) Took() time.Duration { return time.Duration(b.Seconds * float64(time.Second)) }
