@@ -202,11 +202,8 @@ func (w *ProbeBisectWorker) bisect(ctx context.Context, ex *execution, b store.T
 func (w *ProbeBisectWorker) try(ctx context.Context, ex *execution, co runner.Checkout, b store.TestBisect, sha string) (triage.BisectOutcome, error) {
 	co.SHA, co.Dir = sha, ex.ws
 	ex.run.SHA = sha
-	if err := ex.removeWorkspace(ctx); err != nil {
-		return "", err
-	}
 	var de *runner.DataError
-	if err := co.Run(ctx); errors.As(err, &de) {
+	if err := freshCheckout(ctx, ex, co); errors.As(err, &de) {
 		return triage.BisectSkip, nil
 	} else if err != nil {
 		return "", err
@@ -221,7 +218,7 @@ func (w *ProbeBisectWorker) try(ctx context.Context, ex *execution, co runner.Ch
 		ex.log.Info("bisection skips a commit", "sha", sha, "why", why)
 		return triage.BisectSkip, nil
 	}
-	reported, failed, err := rerunAlone(ctx, ex, co, s, spec, b.Package, b.Name)
+	reported, failed, err := runAlone(ctx, ex, s, spec, b.Package, b.Name)
 	switch {
 	case err != nil:
 		return "", err

@@ -202,7 +202,10 @@ func (w *ProbeConfirmWorker) probe(ctx context.Context, ex *execution, p *runner
 			break
 		}
 		begun := time.Now()
-		reported, failed, err := rerunAlone(ctx, ex, co, s, spec, probe.Package, probe.Name)
+		if err := freshCheckout(ctx, ex, co); err != nil {
+			return err
+		}
+		reported, failed, err := runAlone(ctx, ex, s, spec, probe.Package, probe.Name)
 		if err != nil {
 			return err
 		}
@@ -244,17 +247,20 @@ func soloStep(ex *execution, p *runner.Pipeline, pos int, name, pkg, test string
 	return s, spec, ""
 }
 
-// rerunAlone runs the step once, with only the test selected, in a fresh
-// checkout of co's commit (nothing an earlier re-run wrote is seen), and
-// says whether the results reported the test and whether it failed.
-func rerunAlone(ctx context.Context, ex *execution, co runner.Checkout, s runner.Step, spec runner.StepSpec, pkg, test string) (reported, failed bool, err error) {
-	w := ex.w
+// freshCheckout checks co's commit out into an empty workspace: nothing an
+// earlier re-run wrote is seen.
+func freshCheckout(ctx context.Context, ex *execution, co runner.Checkout) error {
 	if err := ex.removeWorkspace(ctx); err != nil {
-		return false, false, err
+		return err
 	}
-	if err := co.Run(ctx); err != nil {
-		return false, false, err
-	}
+	return co.Run(ctx)
+}
+
+// runAlone runs the step once in the workspace as it is, with only the test
+// selected, and says whether the results reported the test and whether it
+// failed.
+func runAlone(ctx context.Context, ex *execution, s runner.Step, spec runner.StepSpec, pkg, test string) (reported, failed bool, err error) {
+	w := ex.w
 	spec.Stdout, spec.Stderr = io.Discard, io.Discard
 	var jsonOut *os.File
 	if s.Results == runner.ResultsGoTestJSON {
