@@ -62,8 +62,12 @@ func (w *ProbeBisectWorker) now() time.Time {
 }
 
 // bisectWait is how long a bisection waits for its run's probes, which use
-// the same runtime id, to finish.
-const bisectWait = 30 * time.Second
+// the same runtime id, to finish, before it looks again; bisectMaxWait how
+// long it waits at most (probes whose job was lost never finish).
+const (
+	bisectWait    = 30 * time.Second
+	bisectMaxWait = 6 * time.Hour
+)
 
 func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisectArgs]) error {
 	b, err := store.GetBisect(ctx, w.DB, job.Args.BisectID)
@@ -77,11 +81,14 @@ func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisect
 	if err != nil {
 		return err
 	}
-	if busy, err := store.ProbesUnfinished(ctx, w.DB, run.ID); err != nil || busy {
-		if err == nil {
-			return river.JobSnooze(bisectWait)
-		}
+	busy, err := store.ProbesUnfinished(ctx, w.DB, run.ID)
+	switch {
+	case err != nil:
 		return err
+	case busy && w.now().Sub(b.CreatedAt) > bisectMaxWait:
+		return w.conclude(ctx, b, run, store.BisectResult{Message: fmt.Sprintf("not bisected: the confirmation re-runs of run %d did not finish within %s", run.ID, bisectMaxWait)}, true)
+	case busy:
+		return river.JobSnooze(bisectWait)
 	}
 	log := w.Config.Logger
 	if log == nil {
