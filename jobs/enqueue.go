@@ -46,7 +46,7 @@ import (
 //	  neither flaky nor broken (default branch)
 //	a probe reaches its verdict                 report.check(completed), and notify.event     EnqueueReport
 //	                                              when the test's state moved                 EnqueueNotify
-//	a test turns broken (analysis or probe) on  probe.bisect (low priority)                   EnqueueBisect
+//	a test turns broken (analysis or probe) on  probe.bisect for the run (low priority)       EnqueueBisect
 //	  the default branch, good..bad known
 //	a bisection reaches its verdict             incident.sync per open incident of the test   EnqueueIncidentSync
 //	a notify.event runs                         notify.send per SENTINEL_NOTIFY_URL           EnqueueNotifySends
@@ -208,10 +208,11 @@ func EnqueueProbe(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runI
 	return nil
 }
 
-// EnqueueBisect queues a recorded bisection (test_bisects).
-func EnqueueBisect(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, bisectID int64) error {
-	if _, err := rc.InsertTx(ctx, tx, ProbeBisectArgs{BisectID: bisectID}, nil); err != nil {
-		return fmt.Errorf("queue bisection %d: %w", bisectID, err)
+// EnqueueBisect queues the job that runs a run's recorded bisections
+// (test_bisects).
+func EnqueueBisect(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, ProbeBisectArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("queue the bisections of run %d: %w", runID, err)
 	}
 	return nil
 }

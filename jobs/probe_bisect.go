@@ -18,9 +18,11 @@ import (
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
-// ProbeBisectArgs runs one bisection (test_bisects).
+// ProbeBisectArgs runs the queued bisections (test_bisects) of one run's
+// tests. One job per run, as for probe.confirm: they work under the run's
+// id in the runtime, so they run one after another.
 type ProbeBisectArgs struct {
-	BisectID int64 `json:"bisect_id"`
+	RunID int64 `json:"run_id"`
 }
 
 func (ProbeBisectArgs) Kind() string { return "probe.bisect" }
@@ -51,7 +53,7 @@ type ProbeBisectWorker struct {
 }
 
 func (w *ProbeBisectWorker) Timeout(*river.Job[ProbeBisectArgs]) time.Duration {
-	return time.Duration(triage.MaxBisectRuns)*w.Config.maxRun() + 5*time.Minute
+	return time.Duration(maxProbesPerRun*triage.MaxBisectRuns)*w.Config.maxRun() + 5*time.Minute
 }
 
 func (w *ProbeBisectWorker) now() time.Time {
@@ -70,26 +72,55 @@ const (
 )
 
 func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisectArgs]) error {
-	b, err := store.GetBisect(ctx, w.DB, job.Args.BisectID)
+	run, err := store.GetRun(ctx, w.DB, job.Args.RunID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
-	if err != nil || b.Finished() {
-		return err
-	}
-	run, err := store.GetRun(ctx, w.DB, b.RunID)
 	if err != nil {
 		return err
 	}
+	all, err := store.RunBisects(ctx, w.DB, run.ID)
+	if err != nil {
+		return err
+	}
+	var todo []store.TestBisect
+	for _, b := range all {
+		if !b.Finished() {
+			todo = append(todo, b)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	// Every bisection of the run is queued by its first analysis or by the
+	// conclusion of one of its probes: once none of those is left, all are
+	// here.
 	busy, err := store.ProbesUnfinished(ctx, w.DB, run.ID)
 	switch {
 	case err != nil:
 		return err
-	case busy && w.now().Sub(b.CreatedAt) > bisectMaxWait:
-		return w.conclude(ctx, b, run, store.BisectResult{Message: fmt.Sprintf("not bisected: the confirmation re-runs of run %d did not finish within %s", run.ID, bisectMaxWait)}, true)
+	case busy && w.now().Sub(todo[0].CreatedAt) > bisectMaxWait:
+		for _, b := range todo {
+			msg := fmt.Sprintf("not bisected: the confirmation re-runs of run %d did not finish within %s", run.ID, bisectMaxWait)
+			if err := w.conclude(ctx, b, run, store.BisectResult{Message: msg}, true); err != nil {
+				return err
+			}
+		}
+		return nil
 	case busy:
 		return river.JobSnooze(bisectWait)
 	}
+	last := job.Attempt >= job.MaxAttempts
+	for _, b := range todo {
+		if err := w.one(ctx, run, b, last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// one runs one bisection in its own workspace, under the run's id.
+func (w *ProbeBisectWorker) one(ctx context.Context, run store.Run, b store.TestBisect, last bool) error {
 	log := w.Config.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -118,8 +149,7 @@ func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisect
 		}
 		os.RemoveAll(history)
 	}()
-	last := job.Attempt >= job.MaxAttempts
-	err = w.bisect(ctx, ex, b, history, last)
+	err := w.bisect(ctx, ex, b, history, last)
 	if err != nil && last && ctx.Err() == nil {
 		err = w.conclude(ctx, b, run, store.BisectResult{Message: "not bisected: stopped by an error: " + err.Error()}, true)
 	}

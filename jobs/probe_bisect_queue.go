@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +42,7 @@ func queueBisect(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, run s
 	if err != nil || id == 0 {
 		return err
 	}
-	return EnqueueBisect(ctx, rc, tx, id)
+	return EnqueueBisect(ctx, rc, tx, run.ID)
 }
 
 // queueBisects queues the bisections of the tests an analysis of run made
@@ -61,6 +63,10 @@ func (w *TriageAnalyzeWorker) queueBisects(ctx context.Context, rc *river.Client
 	if len(broken) == 0 || w.ConfirmBudget <= 0 {
 		return nil
 	}
+	// As for probes: many tests broken at once are most likely one
+	// breakage, which the first few bisections name.
+	slices.SortFunc(broken, func(a, b *store.Test) int { return cmp.Compare(a.ID, b.ID) })
+	broken = broken[:min(len(broken), maxProbesPerRun)]
 	steps, err := store.FailedTestSteps(ctx, tx, run.ID)
 	if err != nil {
 		return err

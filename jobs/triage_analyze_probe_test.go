@@ -160,8 +160,8 @@ func TestAnalyzeQueuesBisect(t *testing.T) {
 	}
 	var prio int
 	var queue string
-	if err := s.db.QueryRow(s.ctx, `SELECT priority, queue FROM river_job WHERE kind = 'probe.bisect' AND (args->>'bisect_id')::bigint = $1`,
-		bs[0].ID).Scan(&prio, &queue); err != nil || prio != 4 || queue != QueueRuns {
+	if err := s.db.QueryRow(s.ctx, `SELECT priority, queue FROM river_job WHERE kind = 'probe.bisect' AND (args->>'run_id')::bigint = $1`,
+		last).Scan(&prio, &queue); err != nil || prio != 4 || queue != QueueRuns {
 		t.Errorf("bisection job: priority %d in %q (%v), want 4 in the runs queue", prio, queue, err)
 	}
 

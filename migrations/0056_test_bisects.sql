@@ -35,4 +35,4 @@ CREATE TABLE test_bisects (
 );
 CREATE INDEX test_bisects_test_idx ON test_bisects (test_id, id);
 CREATE INDEX test_bisects_repository_idx ON test_bisects (repository_id, created_at);
-CREATE INDEX test_bisects_running_idx ON test_bisects (run_id) WHERE state = 'running';
+CREATE INDEX test_bisects_run_idx ON test_bisects (run_id);

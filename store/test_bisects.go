@@ -128,6 +128,16 @@ func GetBisect(ctx context.Context, q Querier, id int64) (TestBisect, error) {
 	return bs[0], nil
 }
 
+// RunBisects returns the bisections of the tests that turned broken in a
+// run, in the order they were queued.
+func RunBisects(ctx context.Context, q Querier, runID int64) ([]TestBisect, error) {
+	bs, err := queryBisects(ctx, q, `b.run_id = $1 ORDER BY b.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("bisections of run %d: %w", runID, err)
+	}
+	return bs, nil
+}
+
 // TestBisects returns a test's latest bisections, newest first.
 func TestBisects(ctx context.Context, q Querier, testID int64, limit int) ([]TestBisect, error) {
 	bs, err := queryBisects(ctx, q, `b.test_id = $1 ORDER BY b.id DESC LIMIT $2`, testID, max(limit, 1))
