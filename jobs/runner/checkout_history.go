@@ -37,12 +37,14 @@ func (c Checkout) History(ctx context.Context, good string) ([]Commit, error) {
 	if err := addOrigin(c.Dir, remote); err != nil {
 		return nil, infra("history", err)
 	}
-	if _, err := c.git(ctx, "fetch", "-q", "--no-tags", "origin", c.SHA); err != nil {
+	// Commits and trees only: the range's files are never read here
+	// (a server that does not filter sends them, and git says so).
+	if _, err := c.git(ctx, "fetch", "-q", "--no-tags", "--filter=blob:none", "origin", c.SHA); err != nil {
 		if de := c.unreachable(ctx, remote, err); de != nil {
 			return nil, de
 		}
 		// Servers that refuse wants by SHA, as in Run.
-		if _, err2 := c.git(ctx, "fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"); err2 != nil {
+		if _, err2 := c.git(ctx, "fetch", "-q", "--no-tags", "--filter=blob:none", "origin", "+refs/heads/*:refs/remotes/origin/*"); err2 != nil {
 			return nil, err2
 		}
 	}
