@@ -222,5 +222,49 @@ func (s *Server) apiGetFlaky(w http.ResponseWriter, r *http.Request) {
 	for _, e := range evs {
 		history = append(history, apiTestEvent{From: string(e.From), To: string(e.To), Reason: e.Reason, Actor: e.Actor, RunID: e.RunID, At: e.CreatedAt})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"test": s.apiFlaky(t), "history": history})
+	bs, err := store.TestBisects(r.Context(), s.DB, id, 5)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	bisects := make([]apiBisect, 0, len(bs))
+	for _, b := range bs {
+		bisects = append(bisects, newAPIBisect(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"test": s.apiFlaky(t), "history": history, "bisects": bisects})
+}
+
+// apiBisect is one search for the commit that broke a test, in GET /api/flaky/{id}.
+type apiBisect struct {
+	ID          int64            `json:"id"`
+	State       store.ProbeState `json:"state"`
+	RunID       int64            `json:"run_id"`
+	GoodSHA     string           `json:"good_sha"`
+	BadSHA      string           `json:"bad_sha"`
+	Commits     int              `json:"commits"`
+	Tested      []apiBisectRun   `json:"tested"`
+	Found       bool             `json:"found"`
+	FirstBadSHA string           `json:"first_bad_sha"`
+	LastGoodSHA string           `json:"last_good_sha"`
+	Author      string           `json:"author"`
+	PullRequest int              `json:"pull_request"`
+	Message     string           `json:"message"`
+	Seconds     float64          `json:"seconds"`
+	CreatedAt   time.Time        `json:"created_at"`
+	FinishedAt  *time.Time       `json:"finished_at,omitempty"`
+}
+
+type apiBisectRun struct {
+	SHA     string               `json:"sha"`
+	Outcome triage.BisectOutcome `json:"outcome"`
+}
+
+func newAPIBisect(b store.TestBisect) apiBisect {
+	a := apiBisect{ID: b.ID, State: b.State, RunID: b.RunID, GoodSHA: b.GoodSHA, BadSHA: b.BadSHA, Commits: len(b.Commits),
+		Tested: []apiBisectRun{}, Found: b.Found, FirstBadSHA: b.FirstBadSHA, LastGoodSHA: b.LastGoodSHA, Author: b.Author,
+		PullRequest: b.PullRequest, Message: b.Message, Seconds: round3(b.Seconds), CreatedAt: b.CreatedAt, FinishedAt: b.FinishedAt}
+	for _, r := range b.Runs() {
+		a.Tested = append(a.Tested, apiBisectRun{SHA: r.SHA, Outcome: r.Outcome})
+	}
+	return a
 }

@@ -31,8 +31,9 @@ type testPageView struct {
 	OwnerWhy string // why the owner is unknown
 	Weeks    []store.WeekRate
 	Trend    template.HTML
-	Probes   []store.TestProbe // confirmation re-runs, newest first
-	Budget   string            // what the repository spent of its re-run budget
+	Probes   []store.TestProbe  // confirmation re-runs, newest first
+	Bisects  []store.TestBisect // searches for the commit that broke it, newest first
+	Budget   string             // what the repository spent of its re-run budget
 }
 
 // LatestWeek is the newest week of the trend that had runs, for the words
@@ -113,6 +114,10 @@ func (s *Server) handleTestPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	if v.Bisects, err = store.TestBisects(ctx, s.DB, id, 5); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
 	if v.Budget, err = s.confirmBudget(ctx, t.RepositoryID, v.Now); err != nil {
 		s.pageError(w, r, err)
 		return
@@ -178,3 +183,6 @@ func (s *Server) confirmBudget(ctx context.Context, repositoryID int64, now time
 	spent := time.Duration(used * float64(time.Second)).Round(time.Second)
 	return fmt.Sprintf("%s of %s used in the last 24 hours (SENTINEL_CONFIRM_BUDGET)", spent, s.Opts.ConfirmBudget), nil
 }
+
+// MaxBisectRuns is the most runs one bisection makes, for the page's words.
+func (testPageView) MaxBisectRuns() int { return triage.MaxBisectRuns }

@@ -46,6 +46,9 @@ import (
 //	  neither flaky nor broken (default branch)
 //	a probe reaches its verdict                 report.check(completed), and notify.event     EnqueueReport
 //	                                              when the test's state moved                 EnqueueNotify
+//	a test turns broken (analysis or probe) on  probe.bisect for the run (low priority)       EnqueueBisect
+//	  the default branch, good..bad known
+//	a bisection reaches its verdict             incident.sync per open incident of the test   EnqueueIncidentSync
 //	a notify.event runs                         notify.send per SENTINEL_NOTIFY_URL           EnqueueNotifySends
 //	a run superseded or cancelled               its River job cancelled                       CancelJob
 //	a dead job retried from the dashboard       the job available again                       RetryJob
@@ -201,6 +204,15 @@ func EnqueueNotify(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, ev 
 func EnqueueProbe(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
 	if _, err := rc.InsertTx(ctx, tx, ProbeConfirmArgs{RunID: runID}, nil); err != nil {
 		return fmt.Errorf("queue the probes of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// EnqueueBisect queues the job that runs a run's recorded bisections
+// (test_bisects).
+func EnqueueBisect(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, runID int64) error {
+	if _, err := rc.InsertTx(ctx, tx, ProbeBisectArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("queue the bisections of run %d: %w", runID, err)
 	}
 	return nil
 }

@@ -66,6 +66,9 @@ type GitHub interface {
 	// of the repository itself, or nil.
 	PullRequestFor(ctx context.Context, repo GitHubRepo, branch string) (*github.PullRequest, error)
 	ClosePullRequest(ctx context.Context, repo GitHubRepo, number int) error
+	// PullRequestOfCommit returns the pull request that brought a commit
+	// (the merged one when there are several), or nil.
+	PullRequestOfCommit(ctx context.Context, repo GitHubRepo, sha string) (*github.PullRequest, error)
 
 	// EnsureLabel creates the label unless the repository has it.
 	EnsureLabel(ctx context.Context, repo GitHubRepo, name, color, description string) error

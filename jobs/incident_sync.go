@@ -87,6 +87,9 @@ func (w *IncidentSyncWorker) Sync(ctx context.Context, id int64) error {
 	repo := GitHubRepo{InstallationID: in.InstallationID, Owner: owner, Name: name, IncidentID: in.ID}
 	p := w.Policy.WithDefaults()
 	now := w.now()
+	if err := w.tellBisect(ctx, repo, &in); err != nil {
+		return err
+	}
 	if in.IssueNumber == 0 {
 		if in.Status == triage.IncidentResolved {
 			return nil // resolved before it was ever filed: nothing to tell

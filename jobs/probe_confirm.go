@@ -111,7 +111,7 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 	// attempt; on the last, the probes end saying why, rather than stay
 	// running for ever.
 	last := job.Attempt >= job.MaxAttempts
-	p, co, why, err := w.prepare(ctx, ex)
+	p, co, why, err := ex.prepareSolo(ctx)
 	if err != nil && (!last || ctx.Err() != nil) {
 		return err
 	}
@@ -136,11 +136,13 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 	return nil
 }
 
-// prepare checks out the run's commit and readies the runtime as the run
-// did. why says, for people, why the probes cannot run (the commit's
-// pipeline is invalid, the code is a fork's, the pipeline has services);
-// err is a failure of the machinery, worth another attempt.
-func (w *ProbeConfirmWorker) prepare(ctx context.Context, ex *execution) (p *runner.Pipeline, co runner.Checkout, why string, err error) {
+// prepareSolo checks out the run's commit and readies the runtime as the
+// run did, for re-running tests alone (probes, bisections). why says, for
+// people, why they cannot run (the commit's pipeline is invalid, the code
+// is a fork's, the pipeline has services); err is a failure of the
+// machinery, worth another attempt.
+func (ex *execution) prepareSolo(ctx context.Context) (p *runner.Pipeline, co runner.Checkout, why string, err error) {
+	w := ex.w
 	p, co, o, failed := ex.checkout(ctx)
 	if failed {
 		if o.state == store.RunErrored {
@@ -155,7 +157,7 @@ func (w *ProbeConfirmWorker) prepare(ctx context.Context, ex *execution) (p *run
 	case fork:
 		return nil, co, "code from a fork is never re-run", nil
 	case len(p.Services) > 0:
-		return nil, co, "the pipeline starts services, which confirmation re-runs do not", nil
+		return nil, co, "the pipeline starts services, which re-runs of a test alone do not", nil
 	}
 	if o, failed := ex.openSecrets(ctx, p); failed {
 		return nil, co, o.err.Error(), nil
@@ -184,25 +186,10 @@ func (w *ProbeConfirmWorker) probe(ctx context.Context, ex *execution, p *runner
 		return err
 	}
 	run := ex.run
-	pos := probe.StepPosition
-	if pos >= len(p.Steps) || p.Steps[pos].Name != probe.StepName {
-		return w.conclude(ctx, run, probe, triage.ConfirmVerdict{},
-			fmt.Sprintf("not re-run: the pipeline at this commit has no step %q at position %d", probe.StepName, pos+1), true)
+	s, spec, why := soloStep(ex, p, probe.StepPosition, probe.StepName, probe.Package, probe.Name)
+	if why != "" {
+		return w.conclude(ctx, run, probe, triage.ConfirmVerdict{}, "not re-run: "+why, true)
 	}
-	s := p.Steps[pos]
-	if s.Results == "" {
-		return w.conclude(ctx, run, probe, triage.ConfirmVerdict{}, fmt.Sprintf("not re-run: step %q reports no test results to select the test from", s.Name), true)
-	}
-	test := triage.TestCase{Package: probe.Package, Name: probe.Name, Outcome: triage.OutcomeFail}
-	base := ex.env(p, s)
-	plan, ok := retryPlan(s, base, &triage.Results{Tests: []triage.TestCase{test}})
-	if !ok {
-		return w.conclude(ctx, run, probe, triage.ConfirmVerdict{}, "not re-run: the test cannot be selected alone", true)
-	}
-	spec := runner.StepSpec{RunID: run.ID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s), Command: plan.command,
-		Env: maps.Clone(base), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
-		Caches: ex.caches, CacheScope: ex.cacheScope}
-	maps.Copy(spec.Env, plan.env)
 	v := triage.ConfirmVerdict{Wanted: probe.Wanted}
 	note := ""
 	for i := range probe.Wanted {
@@ -215,7 +202,10 @@ func (w *ProbeConfirmWorker) probe(ctx context.Context, ex *execution, p *runner
 			break
 		}
 		begun := time.Now()
-		reported, failed, err := w.rerun(ctx, ex, co, s, spec, probe)
+		if err := freshCheckout(ctx, ex, co); err != nil {
+			return err
+		}
+		reported, failed, err := runAlone(ctx, ex, s, spec, probe.Package, probe.Name)
 		if err != nil {
 			return err
 		}
@@ -232,16 +222,45 @@ func (w *ProbeConfirmWorker) probe(ctx context.Context, ex *execution, p *runner
 	return w.conclude(ctx, run, probe, v, note, false)
 }
 
-// rerun runs the step once, with only the test selected, in a fresh
-// checkout of the commit (nothing an earlier re-run wrote is seen), and
-// says whether the results reported the test and whether it failed.
-func (w *ProbeConfirmWorker) rerun(ctx context.Context, ex *execution, co runner.Checkout, s runner.Step, spec runner.StepSpec, probe store.TestProbe) (reported, failed bool, err error) {
+// soloStep is the step at pos of the pipeline p, named name, set to run
+// one test alone: the step's image, environment and command with the test
+// selected as a retry selects it (retryPlan). why says, for people, why it
+// cannot be (the pipeline at this commit has no such step, or the step no
+// results to select the test from).
+func soloStep(ex *execution, p *runner.Pipeline, pos int, name, pkg, test string) (s runner.Step, spec runner.StepSpec, why string) {
+	if pos >= len(p.Steps) || p.Steps[pos].Name != name {
+		return s, spec, fmt.Sprintf("the pipeline at this commit has no step %q at position %d", name, pos+1)
+	}
+	s = p.Steps[pos]
+	if s.Results == "" {
+		return s, spec, fmt.Sprintf("step %q reports no test results to select the test from", s.Name)
+	}
+	base := ex.env(p, s)
+	plan, ok := retryPlan(s, base, &triage.Results{Tests: []triage.TestCase{{Package: pkg, Name: test, Outcome: triage.OutcomeFail}}})
+	if !ok {
+		return s, spec, "the test cannot be selected alone"
+	}
+	spec = runner.StepSpec{RunID: ex.run.ID, Name: s.Name, Workspace: ex.ws, Image: ex.image(p, s), Command: plan.command,
+		Env: maps.Clone(base), Limits: ex.limits(p), Timeout: s.Timeout, Network: s.Network,
+		Caches: ex.caches, CacheScope: ex.cacheScope}
+	maps.Copy(spec.Env, plan.env)
+	return s, spec, ""
+}
+
+// freshCheckout checks co's commit out into an empty workspace: nothing an
+// earlier re-run wrote is seen.
+func freshCheckout(ctx context.Context, ex *execution, co runner.Checkout) error {
 	if err := ex.removeWorkspace(ctx); err != nil {
-		return false, false, err
+		return err
 	}
-	if err := co.Run(ctx); err != nil {
-		return false, false, err
-	}
+	return co.Run(ctx)
+}
+
+// runAlone runs the step once in the workspace as it is, with only the test
+// selected, and says whether the results reported the test and whether it
+// failed.
+func runAlone(ctx context.Context, ex *execution, s runner.Step, spec runner.StepSpec, pkg, test string) (reported, failed bool, err error) {
+	w := ex.w
 	spec.Stdout, spec.Stderr = io.Discard, io.Discard
 	var jsonOut *os.File
 	if s.Results == runner.ResultsGoTestJSON {
@@ -265,7 +284,7 @@ func (w *ProbeConfirmWorker) rerun(ctx context.Context, ex *execution, co runner
 		return false, false, nil
 	}
 	for _, tc := range results.Tests {
-		if tc.Package != probe.Package || tc.Name != probe.Name {
+		if tc.Package != pkg || tc.Name != test {
 			continue
 		}
 		switch tc.Outcome {
@@ -319,6 +338,16 @@ func (w *ProbeConfirmWorker) conclude(ctx context.Context, run store.Run, probe 
 				}
 				if tr.To == triage.TestFlaky {
 					if err := autoQuarantine(ctx, rc, tx, run, ev, w.now()); err != nil {
+						return err
+					}
+				}
+				if tr.To == triage.TestBroken {
+					repo, err := store.GetRepository(ctx, tx, run.RepositoryID)
+					if err != nil {
+						return err
+					}
+					step := store.StepRef{Position: probe.StepPosition, Name: probe.StepName}
+					if err := queueBisect(ctx, rc, tx, run, repo.DefaultBranch, t, step, w.Budget, w.now()); err != nil {
 						return err
 					}
 				}

@@ -214,6 +214,9 @@ func (w *TriageAnalyzeWorker) analyzeTx(ctx context.Context, rc *river.Client[pg
 		if err := w.queueProbes(ctx, rc, tx, run, policy, tests, mass.Mass, now); err != nil {
 			return res, err
 		}
+		if err := w.queueBisects(ctx, rc, tx, run, policy, tests, fl.events, now); err != nil {
+			return res, err
+		}
 	}
 	miner, widened, err := templateFingerprints(ctx, tx, run.RepositoryID, found, res.First)
 	if err != nil {

@@ -112,3 +112,73 @@ func TestAnalyzeQueuesProbes(t *testing.T) {
 		t.Errorf("the check run does not say the probe was skipped:\n%s", sum)
 	}
 }
+
+// TestAnalyzeQueuesBisect: a test that passed at c1 and then failed three
+// default-branch runs in a row turns broken with c1..c2 as its range, and
+// gets a bisection queued (low priority, in the runs queue) tied to its
+// step; a spent budget records the next one skipped.
+func TestAnalyzeQueuesBisect(t *testing.T) {
+	s := newScenario(t)
+	s.w.ConfirmBudget = time.Hour
+	// run records a default-branch run where test number failing fails (-1: none).
+	run := func(sha string, failing int) int64 {
+		t.Helper()
+		var id int64
+		err := s.db.InTx(s.ctx, func(tx pgx.Tx) error {
+			var err error
+			id, _, err = RecordExternalRun(s.ctx, tx, s.rc, ExternalResults{RepositoryID: s.repoID, SHA: sha, Branch: "main",
+				ExternalID: "ext-" + sha, Attempt: 1, StepName: "test", Results: &triage.Results{Format: "junit",
+					Tests: suite(8, func(i int) bool { return i == failing })}})
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(s.ctx, `UPDATE runs SET trigger = 'push' WHERE id = $1`, id)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.w.Analyze(s.ctx, s.rc, id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	run("c1", -1)
+	run("c2", 0)
+	run("c3", 0)
+	last := run("c4", 0)
+	var testID int64
+	if err := s.db.QueryRow(s.ctx, `SELECT id FROM tests WHERE name = 'T00'`).Scan(&testID); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := store.TestBisects(s.ctx, s.db, testID, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].GoodSHA != "c1" || bs[0].BadSHA != "c2" || bs[0].RunID != last || bs[0].StepName != "test" || bs[0].State != store.ProbeQueued {
+		t.Fatalf("bisections of T00: %+v, want one queued of c1..c2 from run %d", bs, last)
+	}
+	var prio int
+	var queue string
+	if err := s.db.QueryRow(s.ctx, `SELECT priority, queue FROM river_job WHERE kind = 'probe.bisect' AND (args->>'run_id')::bigint = $1`,
+		last).Scan(&prio, &queue); err != nil || prio != 4 || queue != QueueRuns {
+		t.Errorf("bisection job: priority %d in %q (%v), want 4 in the runs queue", prio, queue, err)
+	}
+
+	// T01 breaks the same way once the budget is spent: recorded, not queued.
+	if _, err := s.db.Exec(s.ctx, `UPDATE test_bisects SET seconds = 3600`); err != nil {
+		t.Fatal(err)
+	}
+	for i, sha := range []string{"c5", "c6", "c7", "c8"} {
+		failing := 1
+		if i == 0 {
+			failing = -1
+		}
+		run(sha, failing)
+	}
+	var state, msg string
+	if err := s.db.QueryRow(s.ctx, `SELECT b.state, b.message FROM test_bisects b JOIN tests t ON t.id = b.test_id WHERE t.name = 'T01'`).Scan(&state, &msg); err != nil ||
+		state != string(store.ProbeSkipped) || !strings.Contains(msg, "not bisected: the repository's re-run budget is spent") {
+		t.Errorf("T01's bisection with the budget spent: %s %q (%v)", state, msg, err)
+	}
+}

@@ -25,6 +25,7 @@ const (
 	IncidentEventResolved   IncidentEventKind = "resolved"   // it was resolved
 	IncidentEventReopened   IncidentEventKind = "reopened"   // it was resolved and is open again
 	IncidentEventGitHub     IncidentEventKind = "github"     // its GitHub issue was filed, commented on, closed or reopened
+	IncidentEventBisected   IncidentEventKind = "bisected"   // a bisection named the commit that broke its test (or a range)
 )
 
 // IncidentEvent is one entry of an incident's timeline.

@@ -83,3 +83,19 @@ func LatestBranchSHA(ctx context.Context, q Querier, fullName, branch string) (s
 	}
 	return sha, nil
 }
+
+// PullRequestOfSHA is the newest pull request of a repository (by full
+// name) whose runs tested the commit, 0 if none did: the recorder's answer,
+// without GitHub, to which pull request brought a commit.
+func PullRequestOfSHA(ctx context.Context, q Querier, fullName, sha string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT r.pr_number FROM runs r JOIN repositories p ON p.id = r.repository_id
+		WHERE p.full_name = $1 AND r.sha = $2 AND r.pr_number IS NOT NULL ORDER BY r.id DESC LIMIT 1`, fullName, sha).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pull request of %s on %s: %w", sha, fullName, err)
+	}
+	return n, nil
+}

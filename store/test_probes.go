@@ -122,11 +122,14 @@ func TestProbes(ctx context.Context, q Querier, testID int64, limit int) ([]Test
 	return ps, nil
 }
 
-// ProbeSecondsSince is the time a repository's probes spent re-running
-// tests since the given moment: what its daily budget counts.
+// ProbeSecondsSince is the time a repository's probes and bisections
+// spent re-running tests since the given moment: what its daily budget
+// counts.
 func ProbeSecondsSince(ctx context.Context, q Querier, repositoryID int64, since time.Time) (float64, error) {
 	var s float64
-	err := q.QueryRow(ctx, `SELECT COALESCE(sum(seconds), 0) FROM test_probes WHERE repository_id = $1 AND created_at >= $2`,
+	err := q.QueryRow(ctx, `SELECT
+			(SELECT COALESCE(sum(seconds), 0) FROM test_probes WHERE repository_id = $1 AND created_at >= $2) +
+			(SELECT COALESCE(sum(seconds), 0) FROM test_bisects WHERE repository_id = $1 AND created_at >= $2)`,
 		repositoryID, since).Scan(&s)
 	if err != nil {
 		return 0, fmt.Errorf("probe time of repository %d: %w", repositoryID, err)
@@ -179,12 +182,25 @@ func FinishProbe(ctx context.Context, q Querier, id int64, skipped bool, verdict
 	return nil
 }
 
-// ProbesRunning reports whether a run has a probe running: its runtime
-// resources (named by the run's id) are then in use, and the
+// ProbesRunning reports whether a run has a probe or a bisection running:
+// its runtime resources (named by the run's id) are then in use, and the
 // reaper leaves them alone.
 func ProbesRunning(ctx context.Context, q Querier, runID int64) (bool, error) {
 	var ok bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM test_probes WHERE run_id = $1 AND state = 'running')`, runID).Scan(&ok)
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM test_probes WHERE run_id = $1 AND state = 'running')
+		OR EXISTS (SELECT 1 FROM test_bisects WHERE run_id = $1 AND state = 'running')`, runID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("probes of run %d: %w", runID, err)
+	}
+	return ok, nil
+}
+
+// ProbesUnfinished reports whether a run has a probe queued or running. A
+// bisection waits for none to be left, since both run under the run's id;
+// a run's probes are all queued by its first analysis, so none comes after.
+func ProbesUnfinished(ctx context.Context, q Querier, runID int64) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM test_probes WHERE run_id = $1 AND state IN ('queued', 'running'))`, runID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("probes of run %d: %w", runID, err)
 	}

@@ -105,3 +105,23 @@ func (c *Client) ClosePullRequest(ctx context.Context, repo jobs.GitHubRepo, num
 	_, _, err = gc.PullRequests.Edit(ctx, repo.Owner, repo.Name, number, &github.PullRequest{State: github.String("closed")})
 	return gitHubError(fmt.Sprintf("close pull request #%d on %s", number, repo), err)
 }
+
+func (c *Client) PullRequestOfCommit(ctx context.Context, repo jobs.GitHubRepo, sha string) (*github.PullRequest, error) {
+	gc, err := c.Installation(repo.InstallationID)
+	if err != nil {
+		return nil, err
+	}
+	prs, _, err := gc.PullRequests.ListPullRequestsWithCommit(ctx, repo.Owner, repo.Name, sha, nil)
+	if err != nil {
+		return nil, gitHubError(fmt.Sprintf("list pull requests of commit %s on %s", sha, repo), err)
+	}
+	for _, pr := range prs {
+		if pr.MergedAt != nil || pr.GetMerged() {
+			return pr, nil
+		}
+	}
+	if len(prs) == 0 {
+		return nil, nil
+	}
+	return prs[0], nil
+}

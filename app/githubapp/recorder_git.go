@@ -158,3 +158,14 @@ func (r *Recorder) ClosePullRequest(ctx context.Context, repo jobs.GitHubRepo, n
 	_, err = r.record(ctx, repo, http.MethodPatch, repoPath(repo, fmt.Sprintf("/pulls/%d", number)), map[string]string{"state": "closed"}, http.StatusOK, func(int64, int) any { return pr })
 	return err
 }
+
+// PullRequestOfCommit answers the newest pull request whose runs tested the
+// commit (a pull request merged without a merge commit brings its head
+// commit to the branch), from the runs Sentinel itself recorded.
+func (r *Recorder) PullRequestOfCommit(ctx context.Context, repo jobs.GitHubRepo, sha string) (*github.PullRequest, error) {
+	n, err := store.PullRequestOfSHA(ctx, r.db, repo.String(), sha)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	return &github.PullRequest{Number: github.Int(n), Head: &github.PullRequestBranch{SHA: github.String(sha)}}, nil
+}

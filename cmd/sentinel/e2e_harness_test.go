@@ -27,9 +27,19 @@ type e2e struct {
 	d    *demo
 }
 
-// startE2E starts one for the test, with env added to the configuration;
-// everything stops at the end of the test.
-func startE2E(t *testing.T, env map[string]string) *e2e {
+// e2eSetup is what an end-to-end test changes of the defaults.
+type e2eSetup struct {
+	env map[string]string // added to the configuration
+	// shell: steps run as host processes (SENTINEL_EXECUTOR=shell), and no
+	// demo image is looked for or built.
+	shell bool
+	// samples is the folder whose subfolders prepareRepo turns into
+	// repositories ("": the demo's samples).
+	samples string
+}
+
+// startE2E starts one for the test; everything stops at the end of the test.
+func startE2E(t *testing.T, setup e2eSetup) *e2e {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a sample through the whole pipeline")
@@ -48,7 +58,10 @@ func startE2E(t *testing.T, env map[string]string) *e2e {
 	// only re-run the failing samples in the background.
 	vars := map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0",
 		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s", "SENTINEL_CONFIRM_BUDGET": "0"}
-	for k, v := range env {
+	if setup.shell {
+		vars["SENTINEL_EXECUTOR"] = "shell"
+	}
+	for k, v := range setup.env {
 		vars[k] = v
 	}
 	cfg, err := load(vars)
@@ -81,7 +94,11 @@ func startE2E(t *testing.T, env map[string]string) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stopGit() })
-	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: "../../samples",
+	samples := setup.samples
+	if samples == "" {
+		samples = "../../samples"
+	}
+	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: samples,
 		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
 	return &e2e{ctx: ctx, m: m, fake: fake, d: d}
 }

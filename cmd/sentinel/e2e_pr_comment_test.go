@@ -20,7 +20,7 @@ import (
 // by the first run and edited in place by the run of the next push, never
 // a second comment.
 func TestEndToEndPullRequestComment(t *testing.T) {
-	e := startE2E(t, nil)
+	e := startE2E(t, e2eSetup{})
 	repo, err := e.d.prepareRepo(e.ctx, "testfail")
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sentinel-ci/sentinel/app/githubapp"
-	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
-	"github.com/sentinel-ci/sentinel/store/storetest"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -62,19 +54,6 @@ exit $status
 // the completed check run's summary on the fake GitHub (updated after it
 // completed), and in one signed notification each.
 func TestEndToEndConfirmFlakyAndBroken(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a repository through the whole pipeline")
-	}
-	fake := githubtest.New(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	gh, err := githubapp.NewClient(githubapp.Config{AppID: 1, PrivateKey: keyPEM, APIURL: fake.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var notices []jobs.NotifyEvent
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -87,37 +66,11 @@ func TestEndToEndConfirmFlakyAndBroken(t *testing.T) {
 		notices = append(notices, ev)
 		mu.Unlock()
 	}))
-	defer hook.Close()
-	cfg, err := load(map[string]string{"DATABASE_URL": storetest.URL(t), "SENTINEL_ADDR": "127.0.0.1:0",
-		"SENTINEL_DATA_DIR": t.TempDir(), "SENTINEL_SHUTDOWN_GRACE": "5s", "SENTINEL_EXECUTOR": "shell",
-		"SENTINEL_NOTIFY_URL": hook.URL, "SENTINEL_NOTIFY_SECRET": "e2e-notify"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.WebhookSecret = "e2e-secret"
-	m := NewMain(cfg, newLogger(testWriter{t}, "warn"))
-	m.GitHub = gh
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx, "serve") }()
-	defer func() { stop(); <-done }()
-	<-m.Listening
-
-	gitRoot, samples := t.TempDir(), t.TempDir()
-	gitURL, stopGit, err := serveGit(gitRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopGit()
+	t.Cleanup(hook.Close) // after the server, which startE2E's cleanup stops
+	samples := t.TempDir()
+	e := startE2E(t, e2eSetup{shell: true, samples: samples, env: map[string]string{"SENTINEL_CONFIRM_BUDGET": "1h",
+		"SENTINEL_NOTIFY_URL": hook.URL, "SENTINEL_NOTIFY_SECRET": "e2e-notify"}})
+	ctx, m, fake, d := e.ctx, e.m, e.fake, e.d
 	counter := filepath.Join(t.TempDir(), "sometimes-count")
 	pipeline := fmt.Sprintf(`image: busybox
 env: { COUNTER: %q }
@@ -134,8 +87,6 @@ steps:
 			t.Fatal(err)
 		}
 	}
-	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: samples,
-		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
 	repo, err := d.prepareRepo(ctx, "probe")
 	if err != nil {
 		t.Fatal(err)

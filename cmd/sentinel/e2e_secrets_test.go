@@ -18,7 +18,7 @@ import (
 // neither the stored log, the check run sent to GitHub (title, summary,
 // text, annotations) nor the API's view of the run carries it.
 func TestEndToEndSecretNeverLeaves(t *testing.T) {
-	e := startE2E(t, map[string]string{"SENTINEL_ADMIN_TOKEN": "e2e-admin"})
+	e := startE2E(t, e2eSetup{env: map[string]string{"SENTINEL_ADMIN_TOKEN": "e2e-admin"}})
 	ctx, m, fake, d := e.ctx, e.m, e.fake, e.d
 	repo, err := d.prepareRepo(ctx, "testfail")
 	if err != nil {

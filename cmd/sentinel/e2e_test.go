@@ -14,7 +14,7 @@ import (
 // its category and whose annotation sits at the test's file and line. The
 // fake validates every request body against GitHub's OpenAPI description.
 func TestEndToEndPushToCheckRun(t *testing.T) {
-	e := startE2E(t, nil)
+	e := startE2E(t, e2eSetup{})
 	ctx, fake, d := e.ctx, e.fake, e.d
 	repo, err := d.prepareRepo(ctx, "testfail")
 	if err != nil {

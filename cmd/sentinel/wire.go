@@ -35,6 +35,9 @@ func (m *Main) addWorkers(w *river.Workers) ([]*river.PeriodicJob, error) {
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.ProbeConfirmWorker{DB: m.DB, Config: runConfig, Budget: m.Config.ConfirmBudget})
 		},
+		func() error {
+			return river.AddWorkerSafely(w, &jobs.ProbeBisectWorker{DB: m.DB, Config: runConfig, GitHub: gh, Budget: m.Config.ConfirmBudget})
+		},
 		// queue "triage"
 		func() error {
 			return river.AddWorkerSafely(w, &jobs.TriageAnalyzeWorker{DB: m.DB, Log: m.Log, ConfirmBudget: m.Config.ConfirmBudget})

@@ -392,3 +392,40 @@ func (s *Server) updatePull(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, s.pullJSON(is))
 }
+
+// MergedPull records a pull request from head, merged, that brought the
+// given commits to the repository: what "List pull requests associated
+// with a commit" answers for them. It returns the pull request's number.
+func (s *Server) MergedPull(repo, head, title string, commits ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.repo(repo)
+	is := &Issue{ID: s.id(), Number: len(rs.issues) + 1, Repo: repo, Title: title, State: "closed", CreatedAt: s.now(),
+		History: []string{"open", "closed:completed"}, PullRequest: true, Head: head, Base: s.git(repo).defaultBranch,
+		Merged: true, Commits: commits}
+	rs.issues = append(rs.issues, is)
+	return is.Number
+}
+
+// listCommitPulls answers the pull requests that brought a commit, newest first.
+func (s *Server) listCommitPulls(w http.ResponseWriter, r *http.Request) {
+	repo, ok := s.repoFor(w, r)
+	if !ok {
+		return
+	}
+	sha := r.PathValue("sha")
+	s.mu.Lock()
+	var all []*github.PullRequest
+	for _, is := range s.repo(repo).issues {
+		if is.PullRequest && slices.Contains(is.Commits, sha) {
+			all = append(all, s.pullJSON(is))
+		}
+	}
+	s.mu.Unlock()
+	slices.Reverse(all)
+	page, ok := paginate(w, r, len(all))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, all[page.from:page.to])
+}

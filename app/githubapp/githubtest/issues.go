@@ -30,6 +30,7 @@ type Issue struct {
 	PullRequest bool
 	Head, Base  string // branches of a pull request opened through the API
 	Merged      bool
+	Commits     []string // commits a merged pull request brought (MergedPull)
 }
 
 // Comment is one issue comment.

@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.authed(s.listPulls))
 	m.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.authed(s.createPull))
 	m.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.authed(s.updatePull))
+	m.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.authed(s.listCommitPulls))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found (githubtest does not implement "+r.Method+" "+r.URL.Path+")")
 	})
