@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/jobs"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -50,7 +51,13 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := parseResults(up.Format, body)
+	caps := s.Opts.ResultCaps.OrDefaults()
+	if int64(len(body)) > caps.FileBytes {
+		s.writeError(w, r, clientError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the results are %s, over the cap of %s per file (SENTINEL_MAX_RESULT_FILE_SIZE)",
+			runner.FormatBytes(int64(len(body))), runner.FormatBytes(caps.FileBytes))))
+		return
+	}
+	res, err := parseResults(up.Format, body, caps.Tests)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -64,12 +71,16 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	var warnings []string
+	if w := jobs.CapWarning(res); w != "" {
+		warnings = append(warnings, w)
+	}
 	var runID int64
 	var created bool
 	err = s.DB.InTx(ctx, func(tx pgx.Tx) error {
 		runID, created, err = jobs.RecordExternalRun(ctx, tx, s.River, jobs.ExternalResults{RepositoryID: repo.ID,
 			SHA: up.Commit, Branch: up.Branch, PRNumber: up.PullRequest, ExternalID: up.RunID, Attempt: up.Attempt,
-			Results: res, Log: body})
+			Results: res, Log: body, Warnings: warnings})
 		if err != nil || !created {
 			return err
 		}
@@ -85,8 +96,12 @@ func (s *Server) apiPostResults(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	c := res.Totals()
-	writeJSON(w, status, map[string]any{"run_id": runID, "created": created, "format": res.Format,
-		"tests": c.Tests, "failed": c.Failed + c.Errored, "url": jobs.RunURL(s.Opts.PublicURL, runID)})
+	reply := map[string]any{"run_id": runID, "created": created, "format": res.Format,
+		"tests": c.Tests, "failed": c.Failed + c.Errored, "url": jobs.RunURL(s.Opts.PublicURL, runID)}
+	if len(warnings) > 0 {
+		reply["warnings"] = warnings
+	}
+	writeJSON(w, status, reply)
 }
 
 // readResultsUpload reads the JSON envelope or the raw file with query
@@ -156,22 +171,17 @@ func readResultsUpload(r *http.Request) (ResultsUpload, []byte, error) {
 var rawResultTypes = map[string]bool{"application/xml": true, "text/xml": true, "application/x-ndjson": true,
 	"application/octet-stream": true, "application/json": true}
 
-// parseResults parses a result file in the given or detected format.
-func parseResults(format string, body []byte) (*triage.Results, error) {
+// parseResults parses a result file in the given or detected format,
+// keeping at most maxTests test cases as a step's results are kept.
+func parseResults(format string, body []byte, maxTests int) (*triage.Results, error) {
 	f := triage.Format(format)
 	if format == "" {
 		f = triage.DetectFormat(body[:min(len(body), 8192)])
 	}
-	var res *triage.Results
-	var err error
-	switch f {
-	case triage.FormatJUnit:
-		res, err = triage.ParseJUnit(bytes.NewReader(body))
-	case triage.FormatGoTestJSON:
-		res, err = triage.ParseGoTestJSON(bytes.NewReader(body))
-	default:
+	if f != triage.FormatJUnit && f != triage.FormatGoTestJSON {
 		return nil, clientError(http.StatusBadRequest, fmt.Sprintf("unknown results format %q: send JUnit XML or go test -json (format=junit or go-test-json)", format))
 	}
+	res, err := jobs.ParseResults(bytes.NewReader(body), f, maxTests)
 	if err != nil {
 		return nil, clientError(http.StatusBadRequest, "the results cannot be parsed: "+err.Error())
 	}

@@ -76,7 +76,7 @@ type errorView struct {
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := s.errorReply(r, err)
 	v := errorView{page: s.newPage(w, r, http.StatusText(status), ""), Status: status, Message: msg}
-	t := pageTemplates["error"]
+	t := pageTemplates()["error"]
 	var buf bytes.Buffer
 	if t == nil || t.ExecuteTemplate(&buf, "layout", v) != nil {
 		http.Error(w, msg, status)

@@ -41,6 +41,10 @@ type Options struct {
 	// ConfirmBudget is SENTINEL_CONFIRM_BUDGET, shown with what each
 	// repository spent of it on the test page.
 	ConfirmBudget time.Duration
+	// ResultCaps are SENTINEL_MAX_TEST_RESULTS and
+	// SENTINEL_MAX_RESULT_FILE_SIZE, applied to POST /api/results as to a
+	// step's results; zero values mean the defaults.
+	ResultCaps jobs.ResultCaps
 }
 
 // cloneHosts is where clone URLs from payloads and the API may point.

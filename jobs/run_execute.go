@@ -66,14 +66,8 @@ const (
 )
 
 func (c RunnerConfig) resultCaps() (tests int, fileBytes int64) {
-	tests, fileBytes = c.MaxTestResults, c.MaxResultFileBytes
-	if tests <= 0 {
-		tests = DefaultMaxTestResults
-	}
-	if fileBytes <= 0 {
-		fileBytes = DefaultMaxResultFileBytes
-	}
-	return tests, fileBytes
+	caps := ResultCaps{Tests: c.MaxTestResults, FileBytes: c.MaxResultFileBytes}.OrDefaults()
+	return caps.Tests, caps.FileBytes
 }
 
 func (c RunnerConfig) diskWatchInterval() time.Duration {

@@ -296,9 +296,8 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 		var dropped int
 		r.Tests, dropped = triage.CapTests(r.Tests, maxTests)
 		r.Dropped += dropped
-		if r.Dropped > 0 {
-			warnings = append(warnings, fmt.Sprintf("step %q: %d test results kept of %d, the cap per step (SENTINEL_MAX_TEST_RESULTS); failing tests were kept first",
-				s.Name, len(r.Tests), len(r.Tests)+r.Dropped))
+		if w := CapWarning(r); w != "" {
+			warnings = append(warnings, fmt.Sprintf("step %q: %s", s.Name, w))
 		}
 		return r, warnings, noFiles
 	}
@@ -336,8 +335,7 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 			continue
 		}
 		if st.Size() > maxFile {
-			warnings = append(warnings, fmt.Sprintf("step %q: results file %s is %s, over the cap of %s per file (SENTINEL_MAX_RESULT_FILE_SIZE); not read",
-				s.Name, name, runner.FormatBytes(st.Size()), runner.FormatBytes(maxFile)))
+			warnings = append(warnings, fmt.Sprintf("step %q: %s", s.Name, OversizeWarning(name, st.Size(), maxFile)))
 			continue
 		}
 		f, err := fsys.Open(name)
@@ -345,7 +343,7 @@ func (ex *execution) results(s runner.Step, jsonOut *os.File, started time.Time)
 			warnings = append(warnings, ex.resultProblem(fmt.Sprintf("step %q: results file %s: %v", s.Name, name, err)))
 			continue
 		}
-		r, err := triage.ParseJUnitMax(f, maxTests)
+		r, err := ParseResults(f, triage.FormatJUnit, maxTests)
 		f.Close()
 		if err != nil {
 			warnings = append(warnings, ex.resultProblem(fmt.Sprintf("step %q: results file %s is not valid JUnit XML: %v", s.Name, name, err)))

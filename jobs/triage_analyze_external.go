@@ -24,7 +24,8 @@ type ExternalResults struct {
 	Attempt      int    // the other system's attempt (re-run) number, 1 when unknown
 	StepName     string // default "external"
 	Results      *triage.Results
-	Log          []byte // the raw input, kept as the step's log (capped)
+	Log          []byte   // the raw input, kept as the step's log (capped)
+	Warnings     []string // what reading the results left out (CapWarning), shown on the run
 }
 
 // maxExternalLog bounds the input kept as the external step's log.
@@ -58,6 +59,11 @@ func RecordExternalRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	}
 	if _, err := store.TransitionRun(ctx, tx, runID, []store.RunState{store.RunQueued}, store.RunRunning, "", ""); err != nil {
 		return 0, false, err
+	}
+	for _, w := range in.Warnings {
+		if err := store.AddRunWarning(ctx, tx, runID, w); err != nil {
+			return 0, false, err
+		}
 	}
 	stepID, _, err := store.InsertStep(ctx, tx, store.NewStep{RunID: runID, Name: in.StepName, Attempt: 1, State: triage.StepRunning})
 	if err != nil {

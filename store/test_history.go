@@ -39,16 +39,19 @@ type TestHistory struct {
 	FirstFlakyIn int64     // the run of the first flip, when no state change was recorded
 }
 
+// testHistorySQL reads a test's latest $2 results grouped by run.
+const testHistorySQL = `SELECT run_id, count(*), bool_or(outcome = 'pass'), bool_or(outcome IN ('fail', 'error')),
+		sum(duration_ms), COALESCE(sum(duration_ms) FILTER (WHERE outcome IN ('fail', 'error')), 0)
+	FROM (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) t
+	GROUP BY run_id ORDER BY run_id DESC`
+
 // LoadTestHistory reads a test's history: its latest results through
-// test_results_test_cover_idx (index-only), grouped by run, with their runs.
+// test_results_test_recent_idx (index-only), grouped by run, with their runs.
 func LoadTestHistory(ctx context.Context, q Querier, testID int64, limit int) (TestHistory, error) {
 	var h TestHistory
 	// Two queries rather than a join: with a join the planner hashes the
 	// whole runs table for the thousand runs it needs.
-	rows, err := q.Query(ctx, `SELECT run_id, count(*), bool_or(outcome = 'pass'), bool_or(outcome IN ('fail', 'error')),
-			sum(duration_ms), COALESCE(sum(duration_ms) FILTER (WHERE outcome IN ('fail', 'error')), 0)
-		FROM (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = $1 ORDER BY id DESC LIMIT $2) t
-		GROUP BY run_id ORDER BY run_id DESC`, testID, TestHistoryResults)
+	rows, err := q.Query(ctx, testHistorySQL, testID, TestHistoryResults)
 	if err != nil {
 		return h, fmt.Errorf("history of test %d: %w", testID, err)
 	}
@@ -137,18 +140,21 @@ type WeekRate struct {
 	Failed int
 }
 
+// weeklyRatesSQL counts a test's runs and failed runs per week between $2 and $3.
+const weeklyRatesSQL = `SELECT floor(extract(epoch FROM $3::timestamptz - t.first) / 604800)::int AS ago, count(*), count(*) FILTER (WHERE t.failed)
+	FROM (SELECT run_id, min(created_at) AS first, bool_or(outcome IN ('fail', 'error')) AS failed FROM test_results
+		WHERE test_id = $1 AND created_at >= $2 AND created_at <= $3 GROUP BY run_id) t
+	GROUP BY 1`
+
 // TestWeeklyRates returns a test's runs and failed runs per week over the
 // weeks before now, oldest first, a week without runs included with zero
 // runs. A run falls in the week its first result of the test was recorded
 // in (results are recorded as the run goes, minutes after it starts); the
-// results are read through test_results_test_time_idx (index-only), only
+// results are read through test_results_test_recent_idx (index-only), only
 // those of the window.
 func TestWeeklyRates(ctx context.Context, q Querier, testID int64, now time.Time, weeks int) ([]WeekRate, error) {
 	since := now.Add(-time.Duration(weeks) * 7 * 24 * time.Hour)
-	rows, err := q.Query(ctx, `SELECT floor(extract(epoch FROM $3::timestamptz - t.first) / 604800)::int AS ago, count(*), count(*) FILTER (WHERE t.failed)
-		FROM (SELECT run_id, min(created_at) AS first, bool_or(outcome IN ('fail', 'error')) AS failed FROM test_results
-			WHERE test_id = $1 AND created_at >= $2 AND created_at <= $3 GROUP BY run_id) t
-		GROUP BY 1`, testID, since, now)
+	rows, err := q.Query(ctx, weeklyRatesSQL, testID, since, now)
 	if err != nil {
 		return nil, fmt.Errorf("weekly rates of test %d: %w", testID, err)
 	}

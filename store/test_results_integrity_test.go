@@ -186,6 +186,67 @@ func TestDeletingARunWhileItsResultsAreWritten(t *testing.T) {
 	}
 }
 
+// TestDeletingATestWhileItsResultsAreWritten: a test deleted while another
+// transaction writes its results waits for that transaction (a delete of
+// tests takes test_results in SHARE mode, migration 0059), then deletes
+// the results too; the writer took no lock on the test's row.
+func TestDeletingATestWhileItsResultsAreWritten(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, url, 4, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	repoID, runID := newRunForSteps(t, db)
+	// The test exists before: a first attempt's result creates it.
+	if err := db.InTx(ctx, func(tx pgx.Tx) error {
+		return store.RecordTestResults(ctx, tx, repoID, runID, 0, 1, oneResult)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close(ctx)
+	tx, err := writer.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordTestResults(ctx, tx, repoID, runID, 0, 2, oneResult); err != nil {
+		t.Fatal(err)
+	}
+	var testID int64
+	if err := tx.QueryRow(ctx, `SELECT test_id FROM test_results WHERE run_id = $1 AND attempt = 2`, runID).Scan(&testID); err != nil {
+		t.Fatal(err)
+	}
+	// Unlocked: another session may lock the test's row for update at once.
+	if err := db.InTx(ctx, func(other pgx.Tx) error {
+		_, err := other.Exec(ctx, `SELECT 1 FROM tests WHERE id = $1 FOR UPDATE NOWAIT`, testID)
+		return err
+	}); err != nil {
+		t.Errorf("the writer holds a lock on its test's row: %v", err)
+	}
+	deleted := make(chan error, 1)
+	go func() {
+		_, err := db.Exec(ctx, `DELETE FROM tests WHERE id = $1`, testID)
+		deleted <- err
+	}()
+	waitForLockWait(t, db)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM test_results WHERE test_id = $1`, testID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d results of the deleted test are left (%v)", n, err)
+	}
+}
+
 // waitForLockWait returns once a session of the test's database waits on a
 // lock, or after 3 s.
 func waitForLockWait(t *testing.T, db *store.DB) {

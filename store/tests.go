@@ -235,12 +235,9 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return out, err
 	}
-	// The newest results of each test through test_results_test_cover_idx (index-only); a few
+	// The newest results of each test through test_results_test_recent_idx (index-only); a few
 	// results per run (retries) collapse into one outcome per run.
-	rows, err = q.Query(ctx, `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
-		FROM unnest($1::bigint[]) AS x(test_id)
-		CROSS JOIN LATERAL (SELECT run_id, outcome FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
-		GROUP BY x.test_id, r.run_id ORDER BY x.test_id, r.run_id DESC`, ids, f.Recent*2)
+	rows, err = q.Query(ctx, recentOutcomesSQL, ids, f.Recent*2)
 	if err != nil {
 		return nil, fmt.Errorf("flaky test outcomes: %w", err)
 	}
@@ -276,15 +273,25 @@ func ListFlakyTests(ctx context.Context, q Querier, f FlakyFilter) ([]Test, erro
 	return out, nil
 }
 
+// recentOutcomesSQL reads the outcome per run of the latest $2 results of
+// each of the tests $1.
+const recentOutcomesSQL = `SELECT x.test_id, r.run_id, bool_or(r.outcome = 'pass'), bool_or(r.outcome IN ('fail', 'error'))
+	FROM unnest($1::bigint[]) AS x(test_id)
+	CROSS JOIN LATERAL (SELECT run_id, outcome FROM test_results WHERE test_id = x.test_id ORDER BY created_at DESC, id DESC LIMIT $2) r
+	GROUP BY x.test_id, r.run_id ORDER BY x.test_id, r.run_id DESC`
+
+// impactSQL sums the failures among the latest $2 results of each of the tests $1.
+const impactSQL = `SELECT x.test_id, count(*) FILTER (WHERE r.outcome IN ('fail', 'error')),
+		count(DISTINCT r.run_id) FILTER (WHERE r.outcome IN ('fail', 'error')),
+		COALESCE(sum(r.duration_ms) FILTER (WHERE r.outcome IN ('fail', 'error')), 0)
+	FROM unnest($1::bigint[]) AS x(test_id)
+	CROSS JOIN LATERAL (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = x.test_id ORDER BY created_at DESC, id DESC LIMIT $2) r
+	GROUP BY x.test_id`
+
 // loadImpact fills the Impact of tests (ids, index into out) from each
-// test's latest ImpactResults results, through test_results_test_cover_idx (index-only).
+// test's latest ImpactResults results, through test_results_test_recent_idx (index-only).
 func loadImpact(ctx context.Context, q Querier, out []Test, ids []int64, index map[int64]int) error {
-	rows, err := q.Query(ctx, `SELECT x.test_id, count(*) FILTER (WHERE r.outcome IN ('fail', 'error')),
-			count(DISTINCT r.run_id) FILTER (WHERE r.outcome IN ('fail', 'error')),
-			COALESCE(sum(r.duration_ms) FILTER (WHERE r.outcome IN ('fail', 'error')), 0)
-		FROM unnest($1::bigint[]) AS x(test_id)
-		CROSS JOIN LATERAL (SELECT run_id, outcome, duration_ms FROM test_results WHERE test_id = x.test_id ORDER BY id DESC LIMIT $2) r
-		GROUP BY x.test_id`, ids, ImpactResults)
+	rows, err := q.Query(ctx, impactSQL, ids, ImpactResults)
 	if err != nil {
 		return fmt.Errorf("test impact: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MatcherSet is a compiled list of matchers, immutable and safe for
@@ -29,10 +30,12 @@ type matcherTarget struct {
 // maxDiagnostics bounds the diagnostics kept per step log.
 const maxDiagnostics = 100
 
-var defaultMatchers = CompileMatchers(BuiltinMatchers())
+// defaultMatchers is compiled on first use, as the rules are (logscan.go),
+// so that processes that scan no log do not pay for it in init.
+var defaultMatchers = sync.OnceValue(func() *MatcherSet { return CompileMatchers(BuiltinMatchers()) })
 
 // DefaultMatchers is the compiled set of built-in matchers.
-func DefaultMatchers() *MatcherSet { return defaultMatchers }
+func DefaultMatchers() *MatcherSet { return defaultMatchers() }
 
 // CompileMatchers prepares matchers for scanning, in order: when several
 // match one line, the first wins.

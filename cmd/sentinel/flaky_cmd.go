@@ -16,6 +16,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/triage"
 )
 
@@ -62,6 +63,8 @@ type flakyHistory struct {
 	runs  []*flakyRun
 	order []string // test ids, first seen first
 	seen  map[string]bool
+	caps  jobs.ResultCaps // on each report file, as on a step's results
+	warn  io.Writer       // told what a cap left out
 }
 
 func (h *flakyHistory) newRun(commit string) *flakyRun {
@@ -114,7 +117,12 @@ func runFlaky(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	h := &flakyHistory{seen: map[string]bool{}}
+	caps, err := resultCapsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "sentinel flaky:", err)
+		return 2
+	}
+	h := &flakyHistory{seen: map[string]bool{}, caps: caps, warn: stderr}
 	for _, path := range fs.Args() {
 		if err := h.readFile(path); err != nil {
 			fmt.Fprintln(stderr, "sentinel flaky:", err)
@@ -211,27 +219,44 @@ func (h *flakyHistory) judge() []flakyTestJSON {
 	return tests
 }
 
-// readFile reads one input file: a CSV history, or one run's report.
+// readFile reads one input file: a CSV history, or one run's report. A
+// report is read under the caps of a step's results: one over the size cap
+// is an error (its run would be missing from the history), and past the
+// cap on test cases the failing ones are kept first, with a warning.
 func (h *flakyHistory) readFile(path string) error {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-	if strings.EqualFold(filepath.Ext(path), ".csv") || isHistoryHeader(data) {
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xEF\xBB\xBF")) {
+		br.Discard(3)
+	}
+	head, err := br.Peek(8192)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return err
+	}
+	if strings.EqualFold(filepath.Ext(path), ".csv") || isHistoryHeader(head) {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			return err
+		}
 		return h.readCSV(path, data)
 	}
-	var res *triage.Results
-	switch triage.DetectFormat(data[:min(len(data), 8192)]) {
-	case triage.FormatJUnit:
-		res, err = triage.ParseJUnit(bytes.NewReader(data))
-	case triage.FormatGoTestJSON:
-		res, err = triage.ParseGoTestJSON(bytes.NewReader(data))
-	default:
+	format := triage.DetectFormat(head)
+	if format != triage.FormatJUnit && format != triage.FormatGoTestJSON {
 		return fmt.Errorf("%s: not JUnit XML, go test -json or a run,commit,test,outcome CSV", path)
 	}
+	if st, err := f.Stat(); err == nil && st.Size() > h.caps.FileBytes {
+		return errors.New(jobs.OversizeWarning(path, st.Size(), h.caps.FileBytes))
+	}
+	res, err := jobs.ParseResults(br, format, h.caps.Tests)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if w := jobs.CapWarning(res); w != "" {
+		fmt.Fprintf(h.warn, "sentinel flaky: %s: %s\n", path, w)
 	}
 	r := h.newRun("")
 	for _, tc := range res.Tests {

@@ -176,6 +176,7 @@ func (m *Main) serve(ctx context.Context) error {
 		CacheMax:      m.Config.CacheMax,
 		ConfirmBudget: m.Config.ConfirmBudget,
 		WebhookSecret: m.Config.WebhookSecret,
+		ResultCaps:    jobs.ResultCaps{Tests: int(m.Config.MaxTestResults), FileBytes: m.Config.MaxResultFileBytes},
 
 		WebhookBodyBudget: m.Config.WebhookBodyBudget,
 		AllowLocalRepos:   m.Config.AllowLocalRepos,

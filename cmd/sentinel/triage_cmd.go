@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -31,6 +32,7 @@ type triageFileJSON struct {
 	File     string           `json:"file"`
 	Format   triage.Format    `json:"format"`
 	Error    string           `json:"error,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"` // what the caps on results left out
 	Lines    int64            `json:"lines,omitempty"`
 	Totals   *triage.Counts   `json:"totals,omitempty"`
 	Failures []triage.Failure `json:"failures"`
@@ -90,8 +92,13 @@ func runTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sentinel triage:", err)
 		return 1
 	}
+	caps, err := resultCapsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "sentinel triage:", err)
+		return 2
+	}
 	for _, path := range fs.Args() {
-		res := triageFile(path, stdin, baseline, opts)
+		res := triageFile(path, stdin, baseline, opts, caps)
 		if res.Error != "" {
 			status = 1
 		}
@@ -170,8 +177,11 @@ func readBaseline(path string) (triage.Baseline, error) {
 }
 
 // triageFile analyses one file, or stdin when path is "-"; errors are
-// reported in the result.
-func triageFile(path string, stdin io.Reader, baseline triage.Baseline, opts triage.Options) (res triageFileJSON) {
+// reported in the result. Results are read under the caps of a step's
+// (caps): past the size cap a JUnit file is an error and a go test -json
+// stream is analysed as a log only; past the cap on test cases the failing
+// ones are kept first. Both say so in the result's warnings.
+func triageFile(path string, stdin io.Reader, baseline triage.Baseline, opts triage.Options, caps jobs.ResultCaps) (res triageFileJSON) {
 	res = triageFileJSON{File: path, Failures: []triage.Failure{}}
 	var f *os.File
 	var err error
@@ -198,12 +208,27 @@ func triageFile(path string, stdin io.Reader, baseline triage.Baseline, opts tri
 	res.Format = triage.DetectFormat(head)
 	err = nil
 	step := triage.StepInput{Facts: triage.StepFacts{Step: path}, Baseline: baseline}
-	switch res.Format {
-	case triage.FormatJUnit:
-		step.Results, err = triage.ParseJUnit(br)
-	case triage.FormatGoTestJSON:
-		step.Results, err = triage.ParseGoTestJSON(br)
-		if err == nil {
+	oversize := false
+	if res.Format == triage.FormatJUnit || res.Format == triage.FormatGoTestJSON {
+		if st, err := f.Stat(); err == nil && st.Size() > caps.FileBytes {
+			oversize = true
+			if res.Format == triage.FormatJUnit {
+				res.Error = jobs.OversizeWarning(path, st.Size(), caps.FileBytes)
+				return res
+			}
+			res.Warnings = append(res.Warnings, jobs.OversizeWarning(path, st.Size(), caps.FileBytes))
+		}
+	}
+	switch {
+	case oversize:
+		// A go test -json stream is also the log: scan it as one.
+		step.Log = br
+	case res.Format == triage.FormatJUnit, res.Format == triage.FormatGoTestJSON:
+		step.Results, err = jobs.ParseResults(br, res.Format, caps.Tests)
+		if w := jobs.CapWarning(step.Results); w != "" {
+			res.Warnings = append(res.Warnings, w)
+		}
+		if err == nil && res.Format == triage.FormatGoTestJSON {
 			// The stream is also the log: rewind to find evidence lines.
 			if _, err = f.Seek(0, io.SeekStart); err == nil {
 				step.Log = bufio.NewReaderSize(f, 64*1024)
@@ -277,6 +302,9 @@ func writeTriageText(w io.Writer, f triageFileJSON) {
 	if f.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", f.Error)
 		return
+	}
+	for _, warning := range f.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warning)
 	}
 	if t := f.Totals; t != nil {
 		fmt.Fprintf(w, "  tests: %d (%d passed, %d failed, %d errored, %d skipped, %d incomplete; %d runs)\n",
