@@ -76,7 +76,13 @@ func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameB
 }
 
 // sqlSupersede: the lane conditions match runs_active_lane_idx, which holds
-// only unfinished runs; the jobs are found through river_job_waiting_run_idx
+// only unfinished runs. Branches and pull requests are looked up apart so
+// that a branch's look-up has the whole key as its index condition and is a
+// plain index scan: each run superseded leaves a dead entry in the partial
+// index until vacuum, and an index scan marks the dead entries it meets so
+// that the next push skips them and page splits drop them, where a scan of
+// the repository's entries (the branch a filter) read every one, through a
+// bitmap scan that marks none (TestSupersedeReadsOneBranch). The jobs are found through river_job_waiting_run_idx
 // (its predicate repeated so that the planner uses it). runs.job_id is set
 // when a worker starts the run (jobs.RunExecuteWorker), so a run without one
 // never started. A job a worker takes meanwhile no longer matches the
@@ -87,9 +93,13 @@ const sqlSupersede = `
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
 	), target AS (
 		SELECT r.id, k.new_id FROM k JOIN runs r
+			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = 0 AND r.branch = k.branch
+		WHERE k.pr_number = 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+		UNION ALL
+		SELECT r.id, k.new_id FROM k JOIN runs r
 			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
-			AND (k.pr_number <> 0 OR r.branch = k.branch)
-		WHERE r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+		WHERE k.pr_number <> 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
 			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
 	), superseded AS (
 		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
