@@ -107,10 +107,17 @@ const sqlSupersede = `
 		FROM target WHERE runs.id = target.id
 		RETURNING runs.id, runs.job_id, runs.check_run_id, target.new_id
 	), waiting AS (
-		SELECT j.id, j.kind, s.id AS run_id FROM superseded s JOIN river_job j ON j.args->>'run_id' = s.id::text
-		WHERE j.state IN ('available', 'scheduled', 'pending', 'retryable') AND j.kind IN ('run.execute', 'report.check')
-			AND (j.kind = 'run.execute'
-				OR (s.job_id IS NULL AND s.check_run_id IS NULL AND j.attempt = 0 AND j.args->>'phase' = 'queued'))
+		-- Each superseded run's jobs are an index look-up by its id, not a
+		-- join filter over every waiting job (a backlog of thousands): OFFSET 0
+		-- keeps the planner from flattening the LATERAL subquery into a join
+		-- it may turn around.
+		SELECT j.id, j.kind, s.id AS run_id FROM superseded s CROSS JOIN LATERAL (
+			SELECT j.id, j.kind FROM river_job j WHERE j.args->>'run_id' = s.id::text
+				AND j.state IN ('available', 'scheduled', 'pending', 'retryable') AND j.kind IN ('run.execute', 'report.check')
+				AND (j.kind = 'run.execute'
+					OR (s.job_id IS NULL AND s.check_run_id IS NULL AND j.attempt = 0 AND j.args->>'phase' = 'queued'))
+			OFFSET 0
+		) j
 	), cancelled AS (
 		-- River also stamps metadata.cancel_attempted_at, which only its
 		-- rescuer of running jobs reads; leaving the metadata alone spares

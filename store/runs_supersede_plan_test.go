@@ -15,7 +15,8 @@ import (
 // leave dead entries in the partial index until vacuum; a scan of the whole
 // repository's entries, or a bitmap scan (which never marks entries dead as
 // an index scan does), then visited every one of them on each push of a
-// busy repository.
+// busy repository. Their waiting jobs are looked up by run id, each, not
+// filtered out of all waiting jobs.
 func TestSupersedeReadsOneBranch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -58,8 +59,12 @@ func TestSupersedeReadsOneBranch(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	found, jobs := false, false
 	for i, line := range plan {
+		if strings.Contains(line, "Index Scan using river_job_waiting_run_idx") && i+1 < len(plan) &&
+			strings.HasPrefix(plan[i+1], "Index Cond: ((args ->> 'run_id'::text) =") {
+			jobs = true
+		}
 		if strings.HasPrefix(line, "->  Index Scan using runs_active_lane_idx") && i+1 < len(plan) &&
 			strings.HasPrefix(plan[i+1], "Index Cond:") && strings.Contains(plan[i+1], "(branch = ") {
 			found = true
@@ -67,5 +72,8 @@ func TestSupersedeReadsOneBranch(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no index scan of runs_active_lane_idx by branch:\n%s", strings.Join(plan, "\n"))
+	}
+	if !jobs {
+		t.Errorf("the superseded runs' waiting jobs are not looked up by run id:\n%s", strings.Join(plan, "\n"))
 	}
 }
