@@ -205,6 +205,10 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, run s
 		if id = cr.GetID(); id == 0 {
 			return fmt.Errorf("run %d: GitHub created a check run without an id", run.ID)
 		}
+		if len(batches) == 0 {
+			return store.SetCheckRunConcluded(ctx, w.DB, run.ID, id, out.Conclusion)
+		}
+		// Stored before the other annotations go, so that a retry finds it.
 		if err := store.SetCheckRunID(ctx, w.DB, run.ID, id); err != nil {
 			return err
 		}
