@@ -94,7 +94,8 @@ func (w *ReportCheckWorker) Report(ctx context.Context, args ReportCheckArgs) er
 		// ran: the completed report queued when it ended says more, and
 		// creates the check run, already completed, if it has none. Under a
 		// stream of pushes most runs are superseded before they start, and
-		// their check runs then cost one call instead of four.
+		// their check runs then cost two calls (a list, a create) instead
+		// of four (list, create, get, update).
 		return nil
 	}
 	id, err := w.findCheckRun(ctx, repo, run)
