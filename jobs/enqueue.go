@@ -232,7 +232,7 @@ func EnqueueNotifySends(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx
 
 // CancelJob cancels a River job: at once when it waits, through its
 // worker's context when it runs; a finished or deleted job is left alone.
-// (The intake cancels the waiting jobs of superseded runs in bulk, in
+// (The intake deletes the waiting jobs of superseded runs in bulk, in
 // store.SupersedeRunsBatch, and only the running ones here.)
 func CancelJob(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, jobID int64) error {
 	if _, err := rc.JobCancelTx(ctx, tx, jobID); err != nil && !errors.Is(err, river.ErrNotFound) {

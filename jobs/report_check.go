@@ -83,30 +83,57 @@ func (w *ReportCheckWorker) Report(ctx context.Context, args ReportCheckArgs) er
 		return river.JobCancel(fmt.Errorf("run %d: repository name %q is not owner/name", run.ID, run.Repository))
 	}
 	repo := GitHubRepo{InstallationID: run.InstallationID, Owner: owner, Name: name, RunID: run.ID}
-	id, err := w.ensureCheckRun(ctx, repo, run)
-	if err != nil {
-		return err
-	}
-	switch args.Phase {
-	case PhaseInProgress:
-		if store.IsFinalRunState(run.State) {
-			return nil // the completed report (queued behind this one) says more
-		}
-		opts := github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"), DetailsURL: github.String(RunURL(w.PublicURL, run.ID))}
-		_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, opts)
-		return err
-	case PhaseCompleted:
+	if args.Phase == PhaseCompleted {
 		if !store.IsFinalRunState(run.State) {
 			return fmt.Errorf("run %d is still %s; its check run cannot complete yet", run.ID, run.State)
 		}
-		return w.complete(ctx, repo, id, run)
+		return w.complete(ctx, repo, run)
+	}
+	if store.IsFinalRunState(run.State) {
+		// The run ended (superseded, cancelled, finished) before this report
+		// ran: the completed report queued when it ended says more, and
+		// creates the check run, already completed, if it has none. Under a
+		// stream of pushes most runs are superseded before they start, and
+		// their check runs then cost two calls (a list, a create) instead
+		// of four (list, create, get, update).
+		return nil
+	}
+	id, err := w.findCheckRun(ctx, repo, run)
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		cr, err := w.GitHub.CreateCheckRun(ctx, repo, github.CreateCheckRunOptions{
+			Name:       CheckName,
+			HeadSHA:    run.SHA,
+			ExternalID: github.String(strconv.FormatInt(run.ID, 10)),
+			DetailsURL: github.String(RunURL(w.PublicURL, run.ID)),
+			Status:     github.String("queued"),
+		})
+		if err != nil {
+			return err
+		}
+		if id = cr.GetID(); id == 0 {
+			return fmt.Errorf("run %d: GitHub created a check run without an id", run.ID)
+		}
+	}
+	if id != run.CheckRunID {
+		if err := store.SetCheckRunID(ctx, w.DB, run.ID, id); err != nil {
+			return err
+		}
+	}
+	if args.Phase == PhaseInProgress {
+		opts := github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"), DetailsURL: github.String(RunURL(w.PublicURL, run.ID))}
+		_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, opts)
+		return err
 	}
 	return nil
 }
 
-// ensureCheckRun returns the run's check run id, finding or creating the
-// check run when the run has none yet, and stores it before returning.
-func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo, run store.Run) (int64, error) {
+// findCheckRun returns the run's check run id: the stored one, or, when none
+// is stored, the one a job that lost GitHub's answer created (found by
+// external_id = run id among the commit's check runs); 0 when it has none.
+func (w *ReportCheckWorker) findCheckRun(ctx context.Context, repo GitHubRepo, run store.Run) (int64, error) {
 	if run.CheckRunID != 0 {
 		return run.CheckRunID, nil
 	}
@@ -115,46 +142,39 @@ func (w *ReportCheckWorker) ensureCheckRun(ctx context.Context, repo GitHubRepo,
 	if err != nil {
 		return 0, err
 	}
-	var id int64
 	for _, cr := range existing {
 		if cr.GetExternalID() == external {
-			id = cr.GetID()
-			break
+			return cr.GetID(), nil
 		}
 	}
-	if id == 0 {
-		cr, err := w.GitHub.CreateCheckRun(ctx, repo, github.CreateCheckRunOptions{
-			Name:       CheckName,
-			HeadSHA:    run.SHA,
-			ExternalID: github.String(external),
-			DetailsURL: github.String(RunURL(w.PublicURL, run.ID)),
-			Status:     github.String("queued"),
-		})
-		if err != nil {
-			return 0, err
-		}
-		id = cr.GetID()
-	}
-	if err := store.SetCheckRunID(ctx, w.DB, run.ID, id); err != nil {
-		return 0, err
-	}
-	return id, nil
+	return 0, nil
 }
 
 // complete sends the conclusion, summary, buttons and the annotations the
-// check run does not have yet, at most 50 per request.
-func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id int64, run store.Run) error {
+// check run does not have yet, at most 50 per request. A run without a
+// check run yet (it ended before its queued report ran) gets it created
+// completed, with the first annotations, in one call.
+func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, run store.Run) error {
+	id, err := w.findCheckRun(ctx, repo, run)
+	if err != nil {
+		return err
+	}
 	report, err := LoadCheckReport(ctx, w.DB, run, w.PublicURL, w.WorkspaceRoots)
 	if err != nil {
 		return err
 	}
 	out := RenderCheck(report)
 
-	current, err := w.GitHub.GetCheckRun(ctx, repo, id)
-	if err != nil {
-		return err
+	sent := 0
+	if id != 0 && len(out.Annotations) > 0 {
+		// Only annotations are appended; the rest of the output is replaced,
+		// so the check run is read only when there are annotations to send.
+		current, err := w.GitHub.GetCheckRun(ctx, repo, id)
+		if err != nil {
+			return err
+		}
+		sent = min(current.GetOutput().GetAnnotationsCount(), len(out.Annotations))
 	}
-	sent := min(current.GetOutput().GetAnnotationsCount(), len(out.Annotations))
 	batches := AnnotationBatches(out.Annotations[sent:])
 
 	completedAt := time.Now()
@@ -173,18 +193,35 @@ func (w *ReportCheckWorker) complete(ctx context.Context, repo GitHubRepo, id in
 		first = batches[0]
 		batches = batches[1:]
 	}
-	_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, github.UpdateCheckRunOptions{
-		Name:        CheckName,
-		DetailsURL:  github.String(RunURL(w.PublicURL, run.ID)),
-		ExternalID:  github.String(strconv.FormatInt(run.ID, 10)),
-		Status:      github.String("completed"),
-		Conclusion:  github.String(out.Conclusion),
-		CompletedAt: &github.Timestamp{Time: completedAt},
-		Output:      output(first),
-		Actions:     out.Actions,
-	})
-	if err != nil {
-		return err
+	external, details := github.String(strconv.FormatInt(run.ID, 10)), github.String(RunURL(w.PublicURL, run.ID))
+	if id == 0 {
+		cr, err := w.GitHub.CreateCheckRun(ctx, repo, github.CreateCheckRunOptions{
+			Name: CheckName, HeadSHA: run.SHA, ExternalID: external, DetailsURL: details,
+			Status: github.String("completed"), Conclusion: github.String(out.Conclusion),
+			CompletedAt: &github.Timestamp{Time: completedAt}, Output: output(first), Actions: out.Actions,
+		})
+		if err != nil {
+			return err
+		}
+		if id = cr.GetID(); id == 0 {
+			return fmt.Errorf("run %d: GitHub created a check run without an id", run.ID)
+		}
+		if len(batches) == 0 {
+			return store.SetCheckRunConcluded(ctx, w.DB, run.ID, id, out.Conclusion)
+		}
+		// Stored before the other annotations go, so that a retry finds it.
+		if err := store.SetCheckRunID(ctx, w.DB, run.ID, id); err != nil {
+			return err
+		}
+	} else {
+		_, err = w.GitHub.UpdateCheckRun(ctx, repo, id, github.UpdateCheckRunOptions{
+			Name: CheckName, DetailsURL: details, ExternalID: external,
+			Status: github.String("completed"), Conclusion: github.String(out.Conclusion),
+			CompletedAt: &github.Timestamp{Time: completedAt}, Output: output(first), Actions: out.Actions,
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for _, batch := range batches {
 		if _, err := w.GitHub.UpdateCheckRun(ctx, repo, id, github.UpdateCheckRunOptions{Name: CheckName, Output: output(batch)}); err != nil {

@@ -250,6 +250,16 @@ func SetCheckRunID(ctx context.Context, q Querier, runID, checkRunID int64) erro
 	return nil
 }
 
+// SetCheckRunConcluded stores a run's check run together with what it
+// concluded: one write where the check run was created completed.
+func SetCheckRunConcluded(ctx context.Context, q Querier, runID, checkRunID int64, conclusion string) error {
+	_, err := q.Exec(ctx, `UPDATE runs SET check_run_id = $2, conclusion = $3, updated_at = now() WHERE id = $1`, runID, checkRunID, conclusion)
+	if err != nil {
+		return fmt.Errorf("run %d check run: %w", runID, err)
+	}
+	return nil
+}
+
 // SetRunJob records the River job that executes the run, for cancellation.
 func SetRunJob(ctx context.Context, q Querier, runID, jobID int64) error {
 	_, err := q.Exec(ctx, setRunJobSQL, runID, jobID)

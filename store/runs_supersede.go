@@ -10,11 +10,11 @@ type Superseded struct {
 	RunID int64
 	// JobID is the run's River job while it runs: River cancels it through
 	// the worker holding it (river.Client.JobCancelTx). 0 when none runs;
-	// waiting jobs are cancelled by the supersession itself.
+	// waiting jobs are deleted by the supersession itself.
 	JobID int64
 	By    int64 // the run that replaced it
 	// Unreported: the run never started and its check run never reached
-	// GitHub, and its waiting report was cancelled, so it needs no
+	// GitHub, and its waiting report was deleted, so it needs no
 	// completed report either: GitHub never hears of it.
 	Unreported bool
 }
@@ -41,10 +41,10 @@ func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch st
 // caller, not the id order, says which run is newest. Give at most one
 // supersession per branch or pull request.
 //
-// The same statement cancels the replaced runs' waiting River jobs, as
-// River's JobCancel does (state cancelled, finalized now; River has no call
-// that cancels many): each run.execute job, and the queued report of a run
-// that never started and has no check run on GitHub (Superseded.Unreported).
+// The same statement deletes the replaced runs' waiting River jobs, as
+// River's JobDelete does (River has no call that deletes or cancels many):
+// each run.execute job, and the queued report of a run that never started
+// and has no check run on GitHub (Superseded.Unreported).
 // A job that already ran, or runs now, is left alone: a running run.execute
 // job is returned for the caller to cancel through River, and a report that
 // may have reached GitHub is completed by the caller.
@@ -76,20 +76,30 @@ func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameB
 }
 
 // sqlSupersede: the lane conditions match runs_active_lane_idx, which holds
-// only unfinished runs; the jobs are found through river_job_waiting_run_idx
-// (its predicate repeated so that the planner uses it). runs.job_id is set
-// when a worker starts the run (jobs.RunExecuteWorker), so a run without one
-// never started. A job a worker takes meanwhile no longer matches the
-// cancelling UPDATE's state condition, which PostgreSQL checks again on the
-// row as the worker left it.
+// only unfinished runs. Branches and pull requests are looked up apart so
+// that a branch's look-up has the whole key as its index condition and is a
+// plain index scan: each run superseded leaves a dead entry in the partial
+// index until vacuum, and an index scan marks the dead entries it meets so
+// that the next push skips them and page splits drop them, where a scan of
+// the repository's entries (the branch a filter) read every one, through a
+// bitmap scan that marks none (TestSupersedeReadsOneBranch). The jobs are
+// found through river_job_waiting_run_idx (its predicate repeated so that
+// the planner uses it). runs.job_id is set when a worker starts the run
+// (jobs.RunExecuteWorker), so a run without one never started. A job a
+// worker takes meanwhile no longer matches the DELETE's state condition,
+// which PostgreSQL checks again on the row as the worker left it.
 const sqlSupersede = `
 	WITH k AS (
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
 	), target AS (
 		SELECT r.id, k.new_id FROM k JOIN runs r
+			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = 0 AND r.branch = k.branch
+		WHERE k.pr_number = 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+		UNION ALL
+		SELECT r.id, k.new_id FROM k JOIN runs r
 			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
-			AND (k.pr_number <> 0 OR r.branch = k.branch)
-		WHERE r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+		WHERE k.pr_number <> 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
 			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
 	), superseded AS (
 		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
@@ -97,16 +107,23 @@ const sqlSupersede = `
 		FROM target WHERE runs.id = target.id
 		RETURNING runs.id, runs.job_id, runs.check_run_id, target.new_id
 	), waiting AS (
-		SELECT j.id, j.kind, s.id AS run_id FROM superseded s JOIN river_job j ON j.args->>'run_id' = s.id::text
-		WHERE j.state IN ('available', 'scheduled', 'pending', 'retryable') AND j.kind IN ('run.execute', 'report.check')
-			AND (j.kind = 'run.execute'
-				OR (s.job_id IS NULL AND s.check_run_id IS NULL AND j.attempt = 0 AND j.args->>'phase' = 'queued'))
+		-- Each superseded run's jobs are an index look-up by its id, not a
+		-- join filter over every waiting job (a backlog of thousands): OFFSET 0
+		-- keeps the planner from flattening the LATERAL subquery into a join
+		-- it may turn around.
+		SELECT j.id, j.kind, s.id AS run_id FROM superseded s CROSS JOIN LATERAL (
+			SELECT j.id, j.kind FROM river_job j WHERE j.args->>'run_id' = s.id::text
+				AND j.state IN ('available', 'scheduled', 'pending', 'retryable') AND j.kind IN ('run.execute', 'report.check')
+				AND (j.kind = 'run.execute'
+					OR (s.job_id IS NULL AND s.check_run_id IS NULL AND j.attempt = 0 AND j.args->>'phase' = 'queued'))
+			OFFSET 0
+		) j
 	), cancelled AS (
-		-- River also stamps metadata.cancel_attempted_at, which only its
-		-- rescuer of running jobs reads; leaving the metadata alone spares
-		-- an update of its GIN index.
-		UPDATE river_job SET state = 'cancelled', finalized_at = now()
-		FROM waiting WHERE river_job.id = waiting.id
+		-- Deleted, as River's JobDelete deletes a job not running, rather
+		-- than marked cancelled: an update of a row is a new version of it
+		-- in each of river_job's eight indexes (two of them GIN), a delete
+		-- none, and a superseded run's jobs say nothing its run row does not.
+		DELETE FROM river_job USING waiting WHERE river_job.id = waiting.id
 			AND river_job.state IN ('available', 'scheduled', 'pending', 'retryable')
 		RETURNING waiting.run_id, waiting.kind
 	)

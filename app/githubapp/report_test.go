@@ -135,7 +135,10 @@ func work(t *testing.T, w *jobs.ReportCheckWorker, runID int64, phase string) (a
 
 func annotationRequests(fake *githubtest.Server) (sizes []int) {
 	for _, r := range fake.Requests() {
-		if r.Method == "PATCH" && r.Status == 200 && strings.Contains(string(r.Body), `"annotations"`) {
+		// A run that ended before its queued report ran gets its check run
+		// created completed, with the first annotations.
+		sent := (r.Method == "PATCH" && r.Status == 200) || (r.Method == "POST" && r.Status == 201)
+		if sent && strings.Contains(string(r.Body), `"annotations"`) {
 			sizes = append(sizes, strings.Count(string(r.Body), `"annotation_level"`))
 		}
 	}
@@ -202,6 +205,51 @@ func TestReportCheckLifecycle(t *testing.T) {
 	work(t, w, run.runID, jobs.PhaseCompleted)
 	if got := fake.CheckRuns()[0]; len(got.Annotations) != 1 || len(got.History) != 3 {
 		t.Errorf("after a repeated completion: %d annotations, history %v", len(got.Annotations), got.History)
+	}
+}
+
+// TestReportCheckRunEndedBeforeReporting: a run that ended (here superseded
+// by a later push) before its queued report ran gets no queued check run; its
+// completed report creates the check run completed in one call, and a
+// repeated completion changes nothing.
+func TestReportCheckRunEndedBeforeReporting(t *testing.T) {
+	t.Parallel()
+	fake, db, run, w := newReportTest(t)
+	run.exec(t, `UPDATE runs SET state = 'cancelled', finished_at = now(), error = 'superseded' WHERE id = $1`, run.runID)
+	checkRunCalls := func() (methods []string) {
+		for _, r := range fake.Requests() {
+			if strings.Contains(r.Path, "/check-runs") {
+				methods = append(methods, r.Method)
+			}
+		}
+		return methods
+	}
+	work(t, w, run.runID, jobs.PhaseQueued)
+	if calls := checkRunCalls(); len(calls) != 0 {
+		t.Fatalf("the queued report of an ended run sent %v, want nothing", calls)
+	}
+	work(t, w, run.runID, jobs.PhaseCompleted)
+	methods := checkRunCalls()
+	if diff := cmp.Diff([]string{"GET", "POST"}, methods); diff != "" {
+		t.Errorf("requests (-want +got): a list, then one create\n%s", diff)
+	}
+	crs := fake.CheckRuns()
+	if len(crs) != 1 {
+		t.Fatalf("%d check runs, want 1", len(crs))
+	}
+	if diff := cmp.Diff([]string{"completed:cancelled"}, crs[0].History); diff != "" {
+		t.Errorf("status history (-want +got):\n%s", diff)
+	}
+	if crs[0].ExternalID != fmt.Sprint(run.runID) || crs[0].Summary == "" {
+		t.Errorf("external id %q, summary %q", crs[0].ExternalID, crs[0].Summary)
+	}
+	stored, err := store.GetRun(context.Background(), db, run.runID)
+	if err != nil || stored.CheckRunID != crs[0].ID || stored.Conclusion != "cancelled" {
+		t.Errorf("run row: check run %d conclusion %q (%v), want %d cancelled", stored.CheckRunID, stored.Conclusion, err, crs[0].ID)
+	}
+	work(t, w, run.runID, jobs.PhaseCompleted)
+	if got := fake.CheckRuns(); len(got) != 1 || len(got[0].History) != 1 {
+		t.Errorf("after a repeated completion: %d check runs, history %v", len(got), got[0].History)
 	}
 }
 

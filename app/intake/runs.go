@@ -17,7 +17,7 @@ import (
 // are the same for one delivery as for a hundred. Within the batch, the
 // later delivery of a branch or pull request is the newer run. It returns
 // the River jobs running superseded runs, for finishBatch to cancel (the
-// waiting ones are cancelled with the supersession).
+// waiting ones are deleted with the supersession).
 func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *store.Deferred, items []*intakeTx) (running []int64, err error) {
 	if len(items) == 0 {
 		return nil, nil
@@ -101,7 +101,7 @@ func createRuns(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, late *
 		}
 		// The runner never finishes a run it did not start (or finds
 		// already cancelled), so the intake completes its check run,
-		// unless GitHub never heard of it: its queued report was cancelled
+		// unless GitHub never heard of it: its queued report was deleted
 		// unsent, or, created in this batch, it has no jobs yet.
 		if !old.Unreported && !createdNow[old.RunID] {
 			completed = append(completed, old.RunID)

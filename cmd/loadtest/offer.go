@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,7 +22,7 @@ const maxConns = 256
 type offered struct {
 	latencies []time.Duration // of the 202s
 	ackedIDs  []string        // the X-GitHub-Delivery of each 202
-	// lags are how late each delivery left this process, sorted: a
+	// lags are how late each delivery was handed to a sender, sorted: a
 	// starved load generator, not the server, when large.
 	lags     []time.Duration
 	statuses map[int]int
@@ -45,59 +46,82 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 // offer sends n signed push deliveries to webhookURL open-loop at perSecond:
 // delivery i is due at start + i/perSecond and is sent then whatever became
 // of the earlier ones (GitHub does not wait for an answer before sending the
-// next), each from its own goroutine. Latency counts from the due time, so
-// that a server falling behind shows as latency rather than as a lower
-// offered rate.
+// next). Latency counts from the due time, so that a server falling behind
+// shows as latency rather than as a lower offered rate.
+//
+// One goroutine keeps the schedule and does nothing else: it hands each
+// delivery, when due, to maxConns senders, one per connection, which build,
+// sign and post it. The schedule's lag is then this process's own delay; a
+// delivery waiting for a free sender waits for the server (a connection
+// busy with an earlier delivery), which its latency includes. A goroutine
+// and a timer per delivery, as before, cost the scheduler so much at
+// 1,000/s on two busy cores that the generator fell tens of seconds behind.
 func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, n int, perSecond float64) offered {
 	client := &http.Client{
-		// GitHub gives up on a delivery after 10 s.
-		Timeout: 10 * time.Second,
 		// At most maxConns connections, kept and reused: dialling anew for
 		// each delivery would spend the CPU the server is measured on, and
 		// a server falling behind would be buried under connections rather
-		// than show its queue. Deliveries beyond them wait in the client,
-		// which their latency, counted from the due time, includes.
+		// than show its queue.
 		Transport: &http.Transport{MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: maxConns, IdleConnTimeout: time.Minute},
 	}
 	defer client.CloseIdleConnections()
+	type due struct {
+		i   int
+		at  time.Time
+		lag time.Duration
+	}
+	queue := make(chan due, n) // never full: the schedule never waits for a sender
 	var mu sync.Mutex
-	res := offered{statuses: map[int]int{}}
-	var wg sync.WaitGroup
-	start := time.Now()
+	res := offered{statuses: map[int]int{}, lags: make([]time.Duration, 0, n)}
 	var last time.Time
+	var wg sync.WaitGroup
+	for range maxConns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range queue {
+				_, body := lanes[d.i%len(lanes)].push(d.i / len(lanes))
+				id := "load-" + runID + "-" + strconv.Itoa(d.i)
+				// GitHub gives up on a delivery 10 s after it was due, whether
+				// it waited here for a connection or for the answer.
+				dctx, cancel := context.WithDeadline(ctx, d.at.Add(10*time.Second))
+				status, err := deliver(dctx, client, webhookURL, secret, id, body)
+				cancel()
+				done := time.Now()
+				mu.Lock()
+				res.statuses[status]++
+				res.lags = append(res.lags, d.lag)
+				if status == http.StatusAccepted {
+					res.latencies = append(res.latencies, done.Sub(d.at))
+					res.ackedIDs = append(res.ackedIDs, id)
+				} else if res.firstErr == nil {
+					res.firstErr = fmt.Errorf("delivery %d: status %d: %v", d.i, status, err)
+				}
+				if done.After(last) {
+					last = done
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for i := range n {
-		due := start.Add(time.Duration(float64(i) / perSecond * float64(time.Second)))
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Until(due)):
+		at := start.Add(time.Duration(float64(i) / perSecond * float64(time.Second)))
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		l := lanes[i%len(lanes)]
-		_, body := l.push(i / len(lanes))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lag := time.Since(due)
-			id := fmt.Sprintf("load-%s-%d", runID, i)
-			status, err := deliver(ctx, client, webhookURL, secret, id, body)
-			done := time.Now()
-			mu.Lock()
-			defer mu.Unlock()
-			res.statuses[status]++
-			res.lags = append(res.lags, lag)
-			if status == http.StatusAccepted {
-				res.latencies = append(res.latencies, done.Sub(due))
-				res.ackedIDs = append(res.ackedIDs, id)
-			} else if res.firstErr == nil {
-				res.firstErr = fmt.Errorf("delivery %d: status %d: %v", i, status, err)
-			}
-			if done.After(last) {
-				last = done
-			}
-		}()
+		queue <- due{i: i, at: at, lag: time.Since(at)}
 	}
+	close(queue)
 	wg.Wait()
 	res.elapsed = last.Sub(start)
 	slices.Sort(res.latencies)

@@ -1,0 +1,4 @@
+package store
+
+// SQLSupersede is the supersession statement, for the test of its plan.
+const SQLSupersede = sqlSupersede
