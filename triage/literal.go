@@ -23,11 +23,17 @@ type variant struct {
 	// answers for re.
 	literal  []byte
 	anchored bool
+	guard    *guard // nil: re answers alone
 }
 
 // match reports whether the variant's expression matches text.
 func (v *variant) match(text []byte) bool {
 	switch {
+	case v.literal == nil && v.guard != nil:
+		if ok, sure := v.guard.match(text); !ok || sure {
+			return ok
+		}
+		return v.re.Match(text)
 	case v.literal == nil:
 		return v.re.Match(text)
 	case v.anchored:
@@ -69,12 +75,13 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if len(cl) == 0 {
 			return nil, false
 		}
-		vre, err := regexp.Compile(regexpText(withoutTrailingAny(alt)))
+		short := withoutTrailingAny(alt)
+		vre, err := regexp.Compile(regexpText(short))
 		if err != nil {
 			return nil, false
 		}
 		lit, anchored := literalOf(alt)
-		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored})
+		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored, guard: newGuard(short)})
 	}
 	return vs, true
 }
