@@ -155,6 +155,7 @@ type LogScanner struct {
 	warnTrace bool     // the lines go on with the trace of a warning
 	transient []*Match // recent errors a later success may recover
 	block     *block   // the error block being read
+	section   section  // the lines under a test section's header
 	bytes     int64
 	lines     int64
 	cleanBuf  []byte
@@ -203,6 +204,7 @@ func (s *LogScanner) Line(n int64, line []byte) {
 		s.match(n, text, cands)
 		s.matchers.line(n, text, cands, s.joint)
 	}
+	s.section.note(n, text)
 	s.push(text)
 }
 

@@ -56,6 +56,12 @@ var testRules = []Rule{
 	rule("test.dotnet", CategoryTest, 0.8, `^\s*Failed (\S+) \[[\d.]+ ?(?:ms|s|m)\]|Failed!\s+- Failed:\s+[1-9]`, "Test failed: $1", "A .NET test failed.", remTest),
 	rule("test.phpunit", CategoryTest, 0.78, `^FAILURES!$|^ERRORS!$|Tests: \d+, Assertions: \d+, (?:Failures|Errors): [1-9]`, "PHPUnit tests failed", "A PHPUnit test failed.", remTest),
 	rule("test.xctest", CategoryTest, 0.8, `Test Case '(.+)' failed|\*\* TEST FAILED \*\*`, "Test failed: $1", "An XCTest case failed.", remTest),
+	// A program a test step runs stops on a failed assert() (glibc's and
+	// musl's wording) or an exception nothing caught: the step's check
+	// failed, and the frames under the line say where.
+	rule("test.c-assert", CategoryTest, 0.8, `: Assertion `+"`"+`.+' failed\.$|^Assertion failed: .+ \(.+: .+: \d+\)$`, "C/C++ assertion failed", "A program the step ran stopped on a failed assert().", remTest),
+	rule("test.abort", CategoryTest, 0.5, `\bAborted \(core dumped\)`, "Program aborted", "A program the step ran aborted (a failed assertion or abort()).", remTest),
+	rule("test.jvm-uncaught", CategoryTest, 0.62, `^Exception in thread "[^"]*" ([\w$.]+)`, "Uncaught $1", "A JVM program the step ran stopped on an exception nothing caught.", remTest),
 	rule("test.generic", CategoryTest, 0.5, `(?i)\b[1-9]\d* (tests? )?failed\b|\btests? failed\b|\bfailing tests?\b`, "Tests failed", "Some tests failed.", remTest),
 }
 
