@@ -508,8 +508,12 @@ func (p *goTextParser) finish() *Results {
 func (r *Results) found() bool { return len(r.Tests) > 0 || len(r.Problems) > 0 }
 
 // cutTimestamp drops the RFC 3339 time CI systems put before every line
-// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading").
+// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading"), or
+// the Open Build Service's build time ("[  158s] ").
 func cutTimestamp[T string | []byte](l T) T {
+	if n := obsPrefixLen(l); n > 0 {
+		return l[n:]
+	}
 	if len(l) < 21 || l[4] != '-' || l[7] != '-' || l[10] != 'T' || l[0] < '0' || l[0] > '9' {
 		return l
 	}
