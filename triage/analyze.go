@@ -508,18 +508,24 @@ func restated(picked []Match, m Match) bool {
 	if m.block != nil && len(m.block.lines) > 0 {
 		first = m.block.lines[0]
 	}
-	sub := reRestatingException.FindStringSubmatch(first)
-	if sub == nil {
-		return false
-	}
-	msg := strings.TrimSpace(sub[1])
 	for _, p := range picked {
-		said := strings.TrimSpace(reToolTag.ReplaceAllString(p.Text, ""))
-		if len(msg) >= minRestateLen && len(said) >= minRestateLen && (strings.HasPrefix(said, msg) || strings.HasPrefix(msg, said)) {
+		if restates(first, p.Text) {
 			return true
 		}
 	}
 	return false
+}
+
+// restates reports whether line is an exception whose message says again
+// what the error line said.
+func restates(line, said string) bool {
+	sub := reRestatingException.FindStringSubmatch(line)
+	if sub == nil {
+		return false
+	}
+	msg := strings.TrimSpace(sub[1])
+	said = strings.TrimSpace(reToolTag.ReplaceAllString(said, ""))
+	return len(msg) >= minRestateLen && len(said) >= minRestateLen && (strings.HasPrefix(said, msg) || strings.HasPrefix(msg, said))
 }
 
 var (

@@ -237,7 +237,10 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 		}
 		return false
 	}
-	if noise || !b.continues(text, matched, conf) || len(b.lines)+b.blanks >= maxBlockLines {
+	// Maven's -e prints the error again as an exception with the tool's
+	// own trace: that is not more of the error.
+	if noise || !b.continues(text, matched, conf) || len(b.lines)+b.blanks >= maxBlockLines ||
+		matched != "" && restates(string(text), b.lines[0]) {
 		b.open = false
 		return false
 	}
