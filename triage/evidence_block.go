@@ -182,7 +182,7 @@ type section struct {
 
 func (c *section) note(n int64, text []byte) {
 	switch {
-	case rePytestHeader.Match(text):
+	case len(text) > 0 && text[0] == '_' && rePytestHeader.Match(text):
 		c.start, c.lines = n, append(c.lines[:0], string(truncBytes(text, maxContextLen)))
 	case c.start == 0:
 	case len(c.lines) >= maxBlockLines/2 || bytes.HasPrefix(text, []byte("===")):

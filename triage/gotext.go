@@ -51,6 +51,7 @@ type goTextParser struct {
 	// forAnalysis keeps only the tests Analyze reads (see dropSettled).
 	forAnalysis bool
 	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
+	moved       []int          // dropSettled's scratch: a test's index after the drop
 	idBuf       []byte
 	drop        []bool // dropSettled's scratch: tests to forget
 }
@@ -475,19 +476,20 @@ func (p *goTextParser) dropSettled() {
 	if !dropped {
 		return
 	}
+	// lastFail holds every failing test kept, by its index before the
+	// drop: move the indices rather than make every ID again.
+	p.moved = append(p.moved[:0], make([]int, len(p.res.Tests))...)
 	kept := p.res.Tests[:0]
 	for i, tc := range p.res.Tests {
+		p.moved[i] = len(kept)
 		if !p.drop[i] {
 			kept = append(kept, tc)
 		}
 	}
 	clear(p.res.Tests[len(kept):])
 	p.res.Tests = kept
-	clear(p.lastFail)
-	for i, tc := range kept {
-		if isFailing(tc.Outcome) {
-			p.lastFail[tc.ID()] = i
-		}
+	for id, i := range p.lastFail {
+		p.lastFail[id] = p.moved[i]
 	}
 }
 

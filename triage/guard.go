@@ -230,7 +230,8 @@ type guardRun struct {
 
 func (w *guardRun) run(steps []gstep, i int) bool {
 	t := w.text
-	for k, s := range steps {
+	for k := range steps {
+		s := &steps[k]
 		if w.work--; w.work < 0 {
 			w.out = true
 			return true
