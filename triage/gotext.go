@@ -117,11 +117,21 @@ func (p *goTextParser) feed(b []byte) {
 // passOver does for line l (without its timestamp) what line would, and
 // reports true, when l can only end the test block being read: a line at
 // the margin that starts none of the forms line reads and names neither
-// the go command nor a Go file, read while no report is being collected.
+// the go command nor a Go file, or an indented line no test, marker or
+// diagnostic is reading, read while no report is being collected.
 // It does not keep l as prevLine: a report is only ever collected from the
 // line after the one that starts it, which line reads.
 func (p *goTextParser) passOver(l []byte) bool {
-	if p.collecting >= 0 || len(l) == 0 || strings.IndexByte(" \t-=pfW#goF?", l[0]) >= 0 ||
+	if p.collecting >= 0 || len(l) == 0 {
+		return false
+	}
+	if l[0] == ' ' || l[0] == '\t' {
+		// An indented line is the output of the test being reported
+		// or a diagnostic's detail, or a subtest's marker: with none
+		// of those, line would drop it.
+		return p.chatty < 0 && p.marker < 0 && p.lastDiag < 0 && !bytes.HasPrefix(bytes.TrimLeft(l, " "), []byte("--- "))
+	}
+	if strings.IndexByte("-=pfW#goF?", l[0]) >= 0 ||
 		bytes.Contains(l, []byte("go ")) || bytes.Contains(l, []byte(".go:")) {
 		return false
 	}
