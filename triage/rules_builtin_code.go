@@ -21,6 +21,10 @@ var compileRules = []Rule{
 	rule("compile.python-syntax", CategoryCompile, 0.85, `^\s*(SyntaxError|IndentationError|TabError): (.*)`, "Python $1: $2", "The Python code does not parse.", remCompile),
 	rule("compile.python-import", CategoryCompile, 0.7, `ImportError: cannot import name '([^']+)'|AttributeError: module '\S+' has no attribute`, "Python import error: $0", "Code imports a name that does not exist (renamed or removed API, circular import).", remCompile),
 	rule("compile.node-syntax", CategoryCompile, 0.8, `^SyntaxError: |Module not found: Error: Can't resolve|Module build failed|ERROR in \S+|Failed to compile\.|\[vite\]: Rollup failed to resolve|Build failed with \d+ errors?|error during build:|✘ \[ERROR\]|Transform failed with \d+ error`, "JavaScript build error", "The bundler or compiler could not build the code.", remCompile),
+	// A module required by relative path is a file of the project, not a
+	// package: it is missing from the checkout or was never generated
+	// (dep.node-module-missing takes the package names).
+	rule("compile.node-local-module", CategoryCompile, 0.75, `Error: Cannot find module '(\.\.?/[^']*)'`, "Project file not found: $1", "A file the program requires by a relative path is not in the checkout (not committed, or the step that generates it did not run).", "Commit the file or run the step that generates it before this one; check the path's spelling and case."),
 	rule("compile.dotnet-build", CategoryCompile, 0.75, `Build FAILED\.|error MSB\d{4}:`, "Build failed", "The build reported errors.", remCompile),
 }
 
