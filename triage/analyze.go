@@ -448,7 +448,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 		if len(picked) >= a.opts.MaxEvidence {
 			break
 		}
-		if !covered(m) && !repeats(picked, m) {
+		if !covered(m) && !repeats(picked, m) && !restated(picked, m) {
 			picked = append(picked, m)
 		}
 	}
@@ -456,7 +456,7 @@ func (a *stepAnalysis) evidenceBlocks(c Category, primary *Match) ([]Evidence, [
 		if len(picked) >= min(3, a.opts.MaxEvidence) {
 			break
 		}
-		if !covered(m) {
+		if !covered(m) && !restated(picked, m) {
 			m.block = nil // another cause: its line alone
 			picked = append(picked, m)
 		}
@@ -498,6 +498,44 @@ func repeats(picked []Match, m Match) bool {
 	}
 	return false
 }
+
+// restated reports whether m belongs to an exception that restates a
+// picked error: Maven's -e prints the error again as an exception
+// ("[ERROR] org.apache.maven...LifecycleExecutionException: Failed to
+// execute goal ..."), then the build tool's own frames and causes.
+func restated(picked []Match, m Match) bool {
+	first := m.Text
+	if m.block != nil && len(m.block.lines) > 0 {
+		first = m.block.lines[0]
+	}
+	for _, p := range picked {
+		if restates(first, p.Text) {
+			return true
+		}
+	}
+	return false
+}
+
+// restates reports whether line is an exception whose message says again
+// what the error line said.
+func restates(line, said string) bool {
+	sub := reRestatingException.FindStringSubmatch(line)
+	if sub == nil {
+		return false
+	}
+	msg := strings.TrimSpace(sub[1])
+	said = strings.TrimSpace(reToolTag.ReplaceAllString(said, ""))
+	return len(msg) >= minRestateLen && len(said) >= minRestateLen && (strings.HasPrefix(said, msg) || strings.HasPrefix(msg, said))
+}
+
+var (
+	reToolTag            = regexp.MustCompile(`^\s*(?:\[ERROR\]|Error:|ERROR:)\s*`)
+	reRestatingException = regexp.MustCompile(`^\s*(?:\[ERROR\]|Error:|ERROR:)?\s*(?:[\w$]+\.)+[\w$]*(?:Exception|Error): (.+)`)
+)
+
+// minRestateLen is the shortest message restated compares: a long shared
+// start is the same error, a short one ("Failed") is not.
+const minRestateLen = 40
 
 // minEchoLen is the shortest line repeats compares: short lines
 // ("npm ERR!", "}") repeat without saying the same thing.

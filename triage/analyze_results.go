@@ -232,14 +232,16 @@ func (a *stepAnalysis) fromProblem(p Problem) (Failure, bool) {
 	f.NormalizedMessage = Normalize(p.Message)
 	f.Identity = identity
 	f.Fingerprint = Fingerprint(f.Category, f.NormalizedMessage, identity)
-	f.Evidence = a.problemEvidence(p)
+	f.Evidence, f.EvidenceRanges = a.problemEvidence(p)
 	return f, true
 }
 
 // problemEvidence locates a problem's lines in the log, or falls back to
-// the problem's own output.
-func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
+// the problem's own output. A panic found in the log is shown as the log
+// has it, with its goroutine trace (its block), not as a few frames.
+func (a *stepAnalysis) problemEvidence(p Problem) ([]Evidence, []LineRange) {
 	var ev []Evidence
+	var traced []Match
 	for _, m := range a.rep.Matches {
 		if len(ev) >= a.opts.MaxEvidence {
 			break
@@ -247,14 +249,24 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 		// Several diagnostics may share a file: the line tells them apart.
 		if strings.Contains(m.Text, p.Message) || p.File != "" && strings.Contains(m.Text, fmt.Sprintf("%s:%d", p.File, p.Line)) {
 			ev = append(ev, Evidence{Line: m.Line, Text: m.Text, Before: m.Before, After: m.After, Rule: m.RuleID})
+			if m.block != nil && m.block.trace == traceGo && (len(traced) == 0 || traced[len(traced)-1].block != m.block) {
+				traced = append(traced, m)
+			}
 		}
 	}
+	if p.Kind == ProblemPanic && len(traced) > 0 {
+		byLine := make(map[int64]*Match, len(a.rep.Matches))
+		for i := range a.rep.Matches {
+			byLine[a.rep.Matches[i].Line] = &a.rep.Matches[i]
+		}
+		return blockEvidence(traced, byLine)
+	}
 	if len(ev) > 0 {
-		return append(ev, repoFrames(p, a.opts.MaxEvidence-len(ev))...)
+		return append(ev, repoFrames(p, a.opts.MaxEvidence-len(ev))...), nil
 	}
 	ev = append(ev, Evidence{Text: p.Message})
 	if fs := repoFrames(p, a.opts.MaxEvidence-1); len(fs) > 0 {
-		return append(ev, fs...)
+		return append(ev, fs...), nil
 	}
 	for _, l := range p.Output {
 		if len(ev) >= a.opts.MaxEvidence {
@@ -264,7 +276,7 @@ func (a *stepAnalysis) problemEvidence(p Problem) []Evidence {
 			ev = append(ev, Evidence{Text: l})
 		}
 	}
-	return ev
+	return ev, nil
 }
 
 // resolve places a file a Go tool printed in the repository, "" when it

@@ -92,6 +92,10 @@ func TestStripTimestampBracketed(t *testing.T) {
 		"2026-11-22T19:07:34.2180000Z make: *** [all] Error 1": "make: *** [all] Error 1",
 		"[2026-11-22T19:07:34+01:00] panic: boom":              "panic: boom",
 		"[ERROR] Failed to execute goal":                       "[ERROR] Failed to execute goal",
+		"[  158s] --- FAIL: TestPut (0.00s)":                   "--- FAIL: TestPut (0.00s)",
+		"[ 1203s] make: *** [all] Error 1":                     "make: *** [all] Error 1",
+		"[158s]":                                               "[158s]",
+		"[  12 s] x":                                           "[  12 s] x",
 		"[2026-11-22T19:07:34.218Z]":                           "[2026-11-22T19:07:34.218Z]",
 		"[2026-11-22T19:07:34.218Z ok":                         "[2026-11-22T19:07:34.218Z ok",
 	} {

@@ -22,7 +22,19 @@ type block struct {
 	blanks     int // blank lines seen since end, kept if the block goes on
 	open       bool
 	toBlank    bool // every line up to the next blank one belongs to the block
+	trace      traceKind
+	traced     bool // a Python traceback ended on the block's last line
 }
+
+// traceKind is the stack trace a block is reading: its frames carry the
+// block on though they are not indented, up to the line that ends it.
+type traceKind uint8
+
+const (
+	traceNone   traceKind = iota
+	tracePython           // "Traceback (most recent call last):" up to the exception line
+	traceGo               // "panic: " or "fatal error: " and its goroutines
+)
 
 // LineRange is an inclusive range of 1-based log line numbers.
 type LineRange struct {
@@ -54,6 +66,44 @@ func isBlockLead(line []byte) bool {
 		return reBlockLead.Match(line)
 	}
 	return false
+}
+
+func isPyTraceStart(text []byte) bool {
+	return bytes.HasPrefix(text, []byte("Traceback (most recent call last):"))
+}
+
+// isChainLine is the sentence Python prints between chained tracebacks.
+func isChainLine(text []byte) bool {
+	return bytes.HasPrefix(text, []byte("During handling of the above exception")) ||
+		bytes.HasPrefix(text, []byte("The above exception was the direct cause"))
+}
+
+// isSeparator reports a rule of dashes or equals signs (unittest's
+// between a failing test's name and its traceback).
+func isSeparator(text []byte) bool {
+	if len(text) < 10 || text[0] != '-' && text[0] != '=' {
+		return false
+	}
+	for _, c := range text {
+		if c != text[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// isGoTraceLine reports a line of a Go panic's goroutine dump that is not
+// indented: a goroutine's header, a function with its arguments, "created
+// by", the signal a fault reports.
+func isGoTraceLine(text []byte) bool {
+	switch {
+	case bytes.HasPrefix(text, []byte("goroutine ")) && bytes.HasSuffix(text, []byte("]:")),
+		bytes.HasPrefix(text, []byte("created by ")), bytes.HasPrefix(text, []byte("[signal ")),
+		bytes.HasPrefix(text, []byte("...additional frames elided...")):
+		return true
+	}
+	open := bytes.IndexByte(text, '(')
+	return open > 0 && text[len(text)-1] == ')' && bytes.IndexByte(text[:open], ' ') < 0
 }
 
 // isCodeFrame reports a compiler's source excerpt ("58 |  code", "   |
@@ -102,7 +152,14 @@ func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 	if p, at := blockPrefix(text); p != nil {
 		b.prefix, b.prefixAt = append([]byte(nil), p...), at
 	}
-	if s.ringPos > 0 && n > 1 {
+	after := int64(0)
+	if s.block != nil {
+		after = s.block.end
+	}
+	if lines := s.section.take(n, after); lines != nil {
+		b.start = n - int64(len(lines))
+		b.lines = lines
+	} else if s.ringPos > 0 && n > 1 {
 		if prev := s.ring[(s.ringPos-1)%int64(len(s.ring))]; isBlockLead(prev) {
 			b.start = n - 1
 			b.lines = append(b.lines, string(prev))
@@ -110,8 +167,59 @@ func (s *LogScanner) startBlock(n int64, text []byte, c Category) *block {
 	}
 	b.lines = append(b.lines, string(truncBytes(text, maxContextLen)))
 	b.toBlank = reFailureHeader.MatchString(b.lines[0])
+	b.follow(text)
 	s.block = b
 	return b
+}
+
+// section is the lines under the last header of a test's section in
+// pytest's report ("____ test_name ____"): an error in it is shown from
+// the header on, with the code and frames between, as a person reads it.
+type section struct {
+	start int64 // the header's line number; 0: none
+	lines []string
+}
+
+func (c *section) note(n int64, text []byte) {
+	switch {
+	case len(text) > 0 && text[0] == '_' && rePytestHeader.Match(text):
+		c.start, c.lines = n, append(c.lines[:0], string(truncBytes(text, maxContextLen)))
+	case c.start == 0:
+	case len(c.lines) >= maxBlockLines/2 || bytes.HasPrefix(text, []byte("===")):
+		c.start = 0
+	default:
+		c.lines = append(c.lines, string(truncBytes(text, maxContextLen)))
+	}
+}
+
+// take returns the section's lines when an error block starts on line n
+// under them, from the header on or from the line after the block that
+// ended at line after; the section is used up.
+func (c *section) take(n, after int64) []string {
+	if c.start == 0 || c.start+int64(len(c.lines)) != n {
+		return nil
+	}
+	lines := c.lines
+	if skip := after - c.start + 1; skip > 0 {
+		lines = lines[min(int64(len(lines)), skip):]
+	}
+	c.start, c.lines = 0, nil
+	if len(lines) == 0 {
+		return nil
+	}
+	return lines
+}
+
+var rePytestHeader = regexp.MustCompile(`^_{3,} .+ _{3,}$`)
+
+// follow notes a trace a line of the block opens.
+func (b *block) follow(text []byte) {
+	switch {
+	case isPyTraceStart(text):
+		b.trace = tracePython
+	case bytes.HasPrefix(text, []byte("panic: ")) || bytes.HasPrefix(text, []byte("fatal error: ")):
+		b.trace = traceGo
+	}
 }
 
 // extendBlock reports whether line n carries on the open block, and adds
@@ -129,7 +237,10 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 		}
 		return false
 	}
-	if noise || !b.continues(text, matched, conf) || len(b.lines)+b.blanks >= maxBlockLines {
+	// Maven's -e prints the error again as an exception with the tool's
+	// own trace: that is not more of the error.
+	if noise || !b.continues(text, matched, conf) || len(b.lines)+b.blanks >= maxBlockLines ||
+		matched != "" && restates(string(text), b.lines[0]) {
 		b.open = false
 		return false
 	}
@@ -138,13 +249,32 @@ func (s *LogScanner) extendBlock(n int64, text []byte, matched Category, conf fl
 	}
 	b.lines = append(b.lines, string(truncBytes(text, maxContextLen)))
 	b.end = n
+	b.follow(text)
 	return true
 }
 
 func (b *block) continues(text []byte, matched Category, conf float64) bool {
 	ind := indentOf(text)
+	last := []byte(b.lines[len(b.lines)-1])
+	traced := b.traced
+	b.traced = false
 	switch {
 	case b.toBlank, ind >= max(1, b.indent):
+		return true
+	case b.trace == tracePython:
+		// The first line at the margin after the frames is the
+		// exception: it ends the traceback.
+		b.trace, b.traced = traceNone, true
+		return true
+	case b.trace == traceGo && isGoTraceLine(text):
+		return true
+	case isPyTraceStart(text) && (len(b.lines) == 1 || isSeparator(last) || isChainLine(last)):
+		// unittest prints the test, a rule, then the traceback; Python
+		// chains tracebacks with a sentence between them.
+		return true
+	case isSeparator(text) && len(b.lines) == 1:
+		return true
+	case traced && isChainLine(text):
 		return true
 	case matched == b.category && conf >= 0.65:
 		return true

@@ -51,6 +51,7 @@ type goTextParser struct {
 	// forAnalysis keeps only the tests Analyze reads (see dropSettled).
 	forAnalysis bool
 	lastFail    map[string]int // test ID → its last failing run kept, with forAnalysis
+	moved       []int          // dropSettled's scratch: a test's index after the drop
 	idBuf       []byte
 	drop        []bool // dropSettled's scratch: tests to forget
 }
@@ -116,11 +117,21 @@ func (p *goTextParser) feed(b []byte) {
 // passOver does for line l (without its timestamp) what line would, and
 // reports true, when l can only end the test block being read: a line at
 // the margin that starts none of the forms line reads and names neither
-// the go command nor a Go file, read while no report is being collected.
+// the go command nor a Go file, or an indented line no test, marker or
+// diagnostic is reading, read while no report is being collected.
 // It does not keep l as prevLine: a report is only ever collected from the
 // line after the one that starts it, which line reads.
 func (p *goTextParser) passOver(l []byte) bool {
-	if p.collecting >= 0 || len(l) == 0 || strings.IndexByte(" \t-=pfW#goF?", l[0]) >= 0 ||
+	if p.collecting >= 0 || len(l) == 0 {
+		return false
+	}
+	if l[0] == ' ' || l[0] == '\t' {
+		// An indented line is the output of the test being reported
+		// or a diagnostic's detail, or a subtest's marker: with none
+		// of those, line would drop it.
+		return p.chatty < 0 && p.marker < 0 && p.lastDiag < 0 && !bytes.HasPrefix(bytes.TrimLeft(l, " "), []byte("--- "))
+	}
+	if strings.IndexByte("-=pfW#goF?", l[0]) >= 0 ||
 		bytes.Contains(l, []byte("go ")) || bytes.Contains(l, []byte(".go:")) {
 		return false
 	}
@@ -475,19 +486,20 @@ func (p *goTextParser) dropSettled() {
 	if !dropped {
 		return
 	}
+	// lastFail holds every failing test kept, by its index before the
+	// drop: move the indices rather than make every ID again.
+	p.moved = append(p.moved[:0], make([]int, len(p.res.Tests))...)
 	kept := p.res.Tests[:0]
 	for i, tc := range p.res.Tests {
+		p.moved[i] = len(kept)
 		if !p.drop[i] {
 			kept = append(kept, tc)
 		}
 	}
 	clear(p.res.Tests[len(kept):])
 	p.res.Tests = kept
-	clear(p.lastFail)
-	for i, tc := range kept {
-		if isFailing(tc.Outcome) {
-			p.lastFail[tc.ID()] = i
-		}
+	for id, i := range p.lastFail {
+		p.lastFail[id] = p.moved[i]
 	}
 }
 
@@ -508,8 +520,12 @@ func (p *goTextParser) finish() *Results {
 func (r *Results) found() bool { return len(r.Tests) > 0 || len(r.Problems) > 0 }
 
 // cutTimestamp drops the RFC 3339 time CI systems put before every line
-// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading").
+// of a downloaded log ("2024-05-02T10:11:12.0000000Z go: downloading"), or
+// the Open Build Service's build time ("[  158s] ").
 func cutTimestamp[T string | []byte](l T) T {
+	if n := obsPrefixLen(l); n > 0 {
+		return l[n:]
+	}
 	if len(l) < 21 || l[4] != '-' || l[7] != '-' || l[10] != 'T' || l[0] < '0' || l[0] > '9' {
 		return l
 	}

@@ -23,11 +23,17 @@ type variant struct {
 	// answers for re.
 	literal  []byte
 	anchored bool
+	guard    *guard // nil: re answers alone
 }
 
 // match reports whether the variant's expression matches text.
 func (v *variant) match(text []byte) bool {
 	switch {
+	case v.literal == nil && v.guard != nil:
+		if ok, sure := v.guard.match(text); !ok || sure {
+			return ok
+		}
+		return v.re.Match(text)
 	case v.literal == nil:
 		return v.re.Match(text)
 	case v.anchored:
@@ -69,12 +75,13 @@ func variantsOf(pattern string) (vs []variant, ok bool) {
 		if len(cl) == 0 {
 			return nil, false
 		}
-		vre, err := regexp.Compile(regexpText(withoutTrailingAny(alt)))
+		short := withoutTrailingAny(alt)
+		vre, err := regexp.Compile(regexpText(short))
 		if err != nil {
 			return nil, false
 		}
 		lit, anchored := literalOf(alt)
-		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored})
+		vs = append(vs, variant{clauses: cl, re: vre, literal: lit, anchored: anchored, guard: newGuard(short)})
 	}
 	return vs, true
 }
@@ -325,10 +332,23 @@ func isASCII(s string) bool {
 // all variants.
 type clauseRef struct{ v, slot int32 }
 
+// output is a clause literal the automaton found the head of: the clause is
+// met when rest follows (ASCII case-insensitively).
+type output struct {
+	clauseRef
+	rest string
+}
+
+// maxHead is the longest literal head the automaton reads: longer literals
+// are checked past it on the bytes. Heads keep the automaton small enough
+// for the processor's caches (a third of the states all literals need),
+// and they bound the overlap of the two halves scan reads at once.
+const maxHead = 8
+
 // prefilter finds, for a line, the rules worth running: an Aho-Corasick
-// automaton over every clause literal (ASCII case-insensitive, dense table
-// over byte classes: one table load per input byte whatever the number of
-// rules), then a count of met clauses per variant.
+// automaton over the heads of every clause literal (ASCII case-insensitive,
+// dense table over byte classes: one table load per input byte whatever
+// the number of rules), then a count of met clauses per variant.
 type prefilter struct {
 	class  [256]uint8
 	nclass int32
@@ -336,12 +356,10 @@ type prefilter struct {
 	// nclass, and bit-inverted (negative) when that state has outputs, so
 	// the scan loop does one load per byte and tests the sign.
 	delta    []int32
-	outs     [][]clauseRef // by state
+	outs     [][]output // by state
 	variants []variant
 	need     []int32 // by variant: its number of clauses
 	nslots   int     // clauses of all variants
-	// per-line scratch (a prefilter is used by one goroutine at a time
-	// through its scanner's copy; see scratch)
 }
 
 // scratch is the per-scanner state of a prefilter run.
@@ -351,7 +369,11 @@ type scratch struct {
 	metStamp    []uint32
 	stamp       uint32
 	candidates  []int32 // variants fully met on this line
+	later       []hit   // the second half's outputs, met after the first's
 }
+
+// hit is an automaton state with outputs reached at byte end of a line.
+type hit struct{ end, state int32 }
 
 func newScratch(p *prefilter) *scratch {
 	return &scratch{clauseStamp: make([]uint32, p.nslots), metCount: make([]int32, len(p.variants)), metStamp: make([]uint32, len(p.variants))}
@@ -383,7 +405,7 @@ func newPrefilter(variants []variant) *prefilter {
 	}
 	p.nclass = 1
 	for _, l := range lits {
-		for i := 0; i < len(l.s); i++ {
+		for i := 0; i < min(len(l.s), maxHead); i++ {
 			c := lowerByte(l.s[i])
 			if p.class[c] == 0 {
 				p.class[c] = uint8(p.nclass)
@@ -396,11 +418,12 @@ func newPrefilter(variants []variant) *prefilter {
 	}
 	nc := int(p.nclass)
 	gotoT := [][]int32{newRow(nc)}
-	outs := [][]clauseRef{nil}
+	outs := [][]output{nil}
 	for _, l := range lits {
+		head := l.s[:min(len(l.s), maxHead)]
 		s := int32(0)
-		for i := 0; i < len(l.s); i++ {
-			c := p.class[l.s[i]]
+		for i := 0; i < len(head); i++ {
+			c := p.class[head[i]]
 			if gotoT[s][c] < 0 {
 				gotoT[s][c] = int32(len(gotoT))
 				gotoT = append(gotoT, newRow(nc))
@@ -408,7 +431,7 @@ func newPrefilter(variants []variant) *prefilter {
 			}
 			s = gotoT[s][c]
 		}
-		outs[s] = appendRef(outs[s], l.ref)
+		outs[s] = appendOutput(outs[s], output{l.ref, l.s[len(head):]})
 	}
 	n := len(gotoT)
 	fail := make([]int32, n)
@@ -424,7 +447,7 @@ func newPrefilter(variants []variant) *prefilter {
 		s := queue[0]
 		queue = queue[1:]
 		for _, r := range outs[fail[s]] {
-			outs[s] = appendRef(outs[s], r)
+			outs[s] = appendOutput(outs[s], r)
 		}
 		for c := 0; c < nc; c++ {
 			t := gotoT[s][c]
@@ -457,16 +480,15 @@ func newRow(n int) []int32 {
 	return r
 }
 
-func appendRef(s []clauseRef, r clauseRef) []clauseRef {
-	for _, x := range s {
-		if x == r {
-			return s
-		}
+func appendOutput(s []output, r output) []output {
+	if slices.Contains(s, r) {
+		return s
 	}
 	return append(s, r)
 }
 
-// scan returns the variants whose clauses line all meets.
+// scan returns the variants whose clauses line all meets, in the order
+// their last clause ends in the line.
 func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 	sc.candidates = sc.candidates[:0]
 	if len(p.variants) == 0 {
@@ -478,30 +500,80 @@ func (p *prefilter) scan(sc *scratch, line []byte) []int32 {
 		clear(sc.metStamp)
 		sc.stamp = 1
 	}
-	stamp := sc.stamp
-	s := int32(0)
 	delta, class := p.delta, &p.class
-	for _, b := range line {
-		s = delta[s+int32(class[b])]
-		if s >= 0 {
-			continue
+	// Each byte's state depends on the one before: the processor waits on
+	// one table load per byte. Two halves read at once wait together. The
+	// second starts maxHead-1 bytes early, so that from the middle on it is
+	// in the state a single pass would be; its outputs are met after the
+	// first half's, in the order a single pass meets them.
+	first, second := line, []byte(nil)
+	mid := len(line)
+	if len(line) >= 4*maxHead {
+		mid = (len(line) + maxHead) / 2
+		first, second = line[:mid], line[mid-maxHead+1:]
+	}
+	off := int32(mid - maxHead + 1)
+	sc.later = sc.later[:0]
+	s, t := int32(0), int32(0)
+	i := 0
+	for ; i < len(second); i++ {
+		s = delta[s+int32(class[first[i]])]
+		t = delta[t+int32(class[second[i]])]
+		if s < 0 {
+			s = ^s
+			p.meet(sc, line, int32(i), s)
 		}
-		s = ^s
-		for _, r := range p.outs[s/p.nclass] {
-			cs := &sc.clauseStamp[r.slot]
-			if *cs == stamp {
-				continue
-			}
-			*cs = stamp
-			if sc.metStamp[r.v] != stamp {
-				sc.metStamp[r.v] = stamp
-				sc.metCount[r.v] = 0
-			}
-			sc.metCount[r.v]++
-			if sc.metCount[r.v] == p.need[r.v] {
-				sc.candidates = append(sc.candidates, r.v)
+		if t < 0 {
+			t = ^t
+			if end := off + int32(i); end >= int32(mid) {
+				sc.later = append(sc.later, hit{end, t})
 			}
 		}
 	}
+	for ; i < len(first); i++ {
+		s = delta[s+int32(class[first[i]])]
+		if s < 0 {
+			s = ^s
+			p.meet(sc, line, int32(i), s)
+		}
+	}
+	for _, h := range sc.later {
+		p.meet(sc, line, h.end, h.state)
+	}
 	return sc.candidates
+}
+
+// meet counts the clauses whose literal ends at byte end of line, in
+// premultiplied state s.
+func (p *prefilter) meet(sc *scratch, line []byte, end, s int32) {
+	stamp := sc.stamp
+	for _, r := range p.outs[s/p.nclass] {
+		cs := &sc.clauseStamp[r.slot]
+		if *cs == stamp || r.rest != "" && !hasFoldPrefix(line[end+1:], r.rest) {
+			continue
+		}
+		*cs = stamp
+		if sc.metStamp[r.v] != stamp {
+			sc.metStamp[r.v] = stamp
+			sc.metCount[r.v] = 0
+		}
+		sc.metCount[r.v]++
+		if sc.metCount[r.v] == p.need[r.v] {
+			sc.candidates = append(sc.candidates, r.v)
+		}
+	}
+}
+
+// hasFoldPrefix reports whether b starts with lower, ASCII
+// case-insensitively.
+func hasFoldPrefix(b []byte, lower string) bool {
+	if len(b) < len(lower) {
+		return false
+	}
+	for i := 0; i < len(lower); i++ {
+		if lowerByte(b[i]) != lower[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -155,6 +155,7 @@ type LogScanner struct {
 	warnTrace bool     // the lines go on with the trace of a warning
 	transient []*Match // recent errors a later success may recover
 	block     *block   // the error block being read
+	section   section  // the lines under a test section's header
 	bytes     int64
 	lines     int64
 	cleanBuf  []byte
@@ -203,6 +204,7 @@ func (s *LogScanner) Line(n int64, line []byte) {
 		s.match(n, text, cands)
 		s.matchers.line(n, text, cands, s.joint)
 	}
+	s.section.note(n, text)
 	s.push(text)
 }
 
@@ -258,9 +260,12 @@ func (s *LogScanner) clean(line []byte) []byte {
 
 // stripTimestamp removes the RFC 3339 timestamp CI systems (GitHub
 // Actions, GitLab, Buildkite) put in front of every line, bare or in
-// brackets (Jenkins' timestamper), so rules anchored at the start of a line
-// still match.
+// brackets (Jenkins' timestamper), or the Open Build Service's build time
+// ("[  158s] "), so rules anchored at the start of a line still match.
 func stripTimestamp(line []byte) []byte {
+	if n := obsPrefixLen(line); n > 0 {
+		return line[n:]
+	}
 	open := 0
 	if len(line) > 0 && line[0] == '[' {
 		open = 1
@@ -283,6 +288,26 @@ func stripTimestamp(line []byte) []byte {
 		return line
 	}
 	return t[end+open+1:]
+}
+
+// obsPrefixLen is the length of the build time the Open Build Service puts
+// in front of every line of a build log ("[  158s] "), or 0.
+func obsPrefixLen[T string | []byte](line T) int {
+	if len(line) < 5 || line[0] != '[' {
+		return 0
+	}
+	i := 1
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	d := i
+	for i < len(line) && line[i] >= '0' && line[i] <= '9' {
+		i++
+	}
+	if i == d || i+2 >= len(line) || line[i] != 's' || line[i+1] != ']' || line[i+2] != ' ' {
+		return 0
+	}
+	return i + 3
 }
 
 // stripANSI appends src without CSI/OSC escape sequences to dst.

@@ -21,6 +21,10 @@ var compileRules = []Rule{
 	rule("compile.python-syntax", CategoryCompile, 0.85, `^\s*(SyntaxError|IndentationError|TabError): (.*)`, "Python $1: $2", "The Python code does not parse.", remCompile),
 	rule("compile.python-import", CategoryCompile, 0.7, `ImportError: cannot import name '([^']+)'|AttributeError: module '\S+' has no attribute`, "Python import error: $0", "Code imports a name that does not exist (renamed or removed API, circular import).", remCompile),
 	rule("compile.node-syntax", CategoryCompile, 0.8, `^SyntaxError: |Module not found: Error: Can't resolve|Module build failed|ERROR in \S+|Failed to compile\.|\[vite\]: Rollup failed to resolve|Build failed with \d+ errors?|error during build:|✘ \[ERROR\]|Transform failed with \d+ error`, "JavaScript build error", "The bundler or compiler could not build the code.", remCompile),
+	// A module required by relative path is a file of the project, not a
+	// package: it is missing from the checkout or was never generated
+	// (dep.node-module-missing takes the package names).
+	rule("compile.node-local-module", CategoryCompile, 0.75, `Error: Cannot find module '(\.\.?/[^']*)'`, "Project file not found: $1", "A file the program requires by a relative path is not in the checkout (not committed, or the step that generates it did not run).", "Commit the file or run the step that generates it before this one; check the path's spelling and case."),
 	rule("compile.dotnet-build", CategoryCompile, 0.75, `Build FAILED\.|error MSB\d{4}:`, "Build failed", "The build reported errors.", remCompile),
 }
 
@@ -56,6 +60,12 @@ var testRules = []Rule{
 	rule("test.dotnet", CategoryTest, 0.8, `^\s*Failed (\S+) \[[\d.]+ ?(?:ms|s|m)\]|Failed!\s+- Failed:\s+[1-9]`, "Test failed: $1", "A .NET test failed.", remTest),
 	rule("test.phpunit", CategoryTest, 0.78, `^FAILURES!$|^ERRORS!$|Tests: \d+, Assertions: \d+, (?:Failures|Errors): [1-9]`, "PHPUnit tests failed", "A PHPUnit test failed.", remTest),
 	rule("test.xctest", CategoryTest, 0.8, `Test Case '(.+)' failed|\*\* TEST FAILED \*\*`, "Test failed: $1", "An XCTest case failed.", remTest),
+	// A program a test step runs stops on a failed assert() (glibc's and
+	// musl's wording) or an exception nothing caught: the step's check
+	// failed, and the frames under the line say where.
+	rule("test.c-assert", CategoryTest, 0.8, `: Assertion `+"`"+`.+' failed\.$|^Assertion failed: .+ \(.+: .+: \d+\)$`, "C/C++ assertion failed", "A program the step ran stopped on a failed assert().", remTest),
+	rule("test.abort", CategoryTest, 0.5, `\bAborted \(core dumped\)`, "Program aborted", "A program the step ran aborted (a failed assertion or abort()).", remTest),
+	rule("test.jvm-uncaught", CategoryTest, 0.62, `^Exception in thread "[^"]*" ([\w$.]+)`, "Uncaught $1", "A JVM program the step ran stopped on an exception nothing caught.", remTest),
 	rule("test.generic", CategoryTest, 0.5, `(?i)\b[1-9]\d* (tests? )?failed\b|\btests? failed\b|\bfailing tests?\b`, "Tests failed", "Some tests failed.", remTest),
 }
 
