@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -170,26 +171,27 @@ func normalizeText(s string) string {
 			return "~/"
 		})
 	}
-	// Before the hex and number rules, which would take pieces of it.
-	s, hexRun := maskBlobs(s)
-	if hasDigit(s) {
-		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
-		shapes := findDigitShapes(s)
+	h := scanHints(s)
+	if h.blob {
+		// Before the hex and number rules, which would take pieces of it.
+		if r := maskBlobs(s); r != s {
+			s = r
+			h = scanHints(s)
+		}
+	}
+	if h.digit {
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
-		// No rule below makes a hex run where there was none (each
-		// placeholder starts and ends with a non-hex byte): maskBlobs's
-		// longest run answers both hex guards for most lines.
-		if dash && hexRun >= 8 && hasHexRun(s, 8) {
+		if h.dash && h.hexRun >= 8 {
 			s = replaceUUIDs(s)
 		}
-		if dash && colon && hasISODate(s) {
+		if h.dash && h.colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if shapes.date {
+		if h.shapes.date {
 			s = replaceDates(s)
 		}
-		if shapes.clock {
+		if h.shapes.clock {
 			// syslog's "Dec  5 22:31:08" and the access log's
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
@@ -198,75 +200,59 @@ func normalizeText(s string) string {
 			}
 			s = replaceClockTimes(s)
 		}
-		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
+		if h.zeroX {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
-		if hexRun >= 7 && hasHexRun(s, 7) {
+		// The rules above can remove a hex run, not make one.
+		if h.hexRun >= 7 && hasHexRun(s, 7) {
 			s = replaceHexRuns(s)
 		}
-		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
+		if h.bracket && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
-		if shapes.quad {
+		if h.shapes.quad {
 			s = replaceIPv4s(s)
 		}
-		if shapes.dur {
+		if h.shapes.dur {
 			s = replaceDurations(s)
 		}
 	}
-	// Before the number rule, which would cut a host name or an id into
-	// pieces that no longer look like one.
-	s = maskTokens(s)
-	if hasDigit(s) {
-		s = replaceNumbers(s)
+	// The token rule goes before the number rule, which would cut a host
+	// name or an id into pieces that no longer look like one. Both write
+	// into buffers on the stack for most lines.
+	var tokBuf, outBuf [512]byte
+	masked := appendMaskedTokens(tokBuf[:0], s)
+	out := bytes.TrimSpace(appendNumbersCollapsed(outBuf[:0], masked))
+	if bytes.Contains(out, []byte("map[")) {
+		return reGoMap.ReplaceAllStringFunc(string(out), sortGoMap)
 	}
-	s = collapseSpace(s)
-	if strings.Contains(s, "map[") {
-		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
-	}
-	return s
-}
-
-// replaceNumbers replaces numbers, but keeps an exit code, exit status,
-// signal or status code: 1 and 137 are different causes.
-func replaceNumbers(s string) string {
-	start, end := nextNumber(s, 0)
-	if start < 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for ; start >= 0; start, end = nextNumber(s, end) {
-		if isStatusNumber(s[:start]) || end-start == 3 && s[start] >= '1' && s[start] <= '5' && afterHTTPVersion(s[:start]) {
-			continue
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(phNum)
-		last = end
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return string(out)
 }
 
 // afterHTTPVersion reports whether before ends in an HTTP version, as the
 // status of a response line or an access log entry follows it:
 // `HTTP/1.1 503` or `"GET /x HTTP/1.1" 404`.
-func afterHTTPVersion(before string) bool {
-	before = strings.TrimRight(before, " ")
-	before = strings.TrimSuffix(before, `"`)
-	i := strings.LastIndex(before, "HTTP/")
-	if i < 0 {
-		return false
+func afterHTTPVersion(before []byte) bool {
+	for len(before) > 0 && before[len(before)-1] == ' ' {
+		before = before[:len(before)-1]
 	}
-	v := before[i+len("HTTP/"):]
-	return len(v) >= 1 && len(v) <= 3 && strings.Trim(v, "0123456789.") == ""
+	if len(before) > 0 && before[len(before)-1] == '"' {
+		before = before[:len(before)-1]
+	}
+	// The version is one to three digits and dots after the last "HTTP/":
+	// none of them can start another "HTTP/", so the suffix is enough.
+	v := len(before)
+	for v > 0 && len(before)-v < 4 && (isDigit(before[v-1]) || before[v-1] == '.') {
+		v--
+	}
+	n := len(before) - v
+	return n >= 1 && n <= 3 && bytes.HasSuffix(before[:v], []byte("HTTP/"))
 }
 
 // isStatusNumber reports whether the text before a number ends in a word
 // that makes the number a status: "exit code 2", "exit status: 1",
 // "exitCode=137", "killed by signal 9", "status code 503".
-func isStatusNumber(before string) bool {
+func isStatusNumber(before []byte) bool {
 	// strings.TrimRight(before, " :=\t") by hand: it runs for every number.
 	for len(before) > 0 && strings.IndexByte(" :=\t", before[len(before)-1]) >= 0 {
 		before = before[:len(before)-1]

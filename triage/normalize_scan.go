@@ -78,43 +78,82 @@ func hasMonthName(s string) bool {
 	return false
 }
 
-// digitShapes holds the guards of the rules whose matches are digits
-// around separators, found in one pass over the line: a date (reDate: a
-// digit, a separator, one or two digits, a separator, a digit), a clock
-// time ("d:dd:dd", reTime and reSyslogTime), a dotted quad (three "d.d"
-// in one run of digits and dots, reIPv4) and a duration (a digit then a
-// unit's first byte, directly or after one space, reDuration).
+// lineHints holds the guards of the rules between maskBlobs and the token
+// rule, found in one pass over the line: whether it has a digit, a "-", a
+// ":", a "[", a "0x" or "0X", its longest run of hex digits, whether a run
+// of the base64 alphabet is long enough to be a blob, and digitShapes.
 //
-// The rules between this pass and each guard's use only put placeholders
-// in, which hold no digit and start and end with "<" and ">": they can
-// take a shape away but make none, so the guards stay necessary.
+// The rules after this pass only put placeholders in, which hold no digit
+// or hex run and start and end with "<" and ">": they can take a shape
+// away but make none, so the guards stay necessary conditions.
+type lineHints struct {
+	digit, dash, colon, bracket, zeroX, blob bool
+	hexRun                                   int
+	shapes                                   digitShapes
+}
+
+// digitShapes holds the guards of the rules whose matches are digits
+// around separators: a date (reDate: a digit, a separator, one or two
+// digits, a separator, a digit), a clock time ("d:dd:dd", reTime and
+// reSyslogTime), a dotted quad (three "d.d" in one run of digits and dots,
+// reIPv4) and a duration (a digit then a unit's first byte, directly or
+// after one space, reDuration).
 type digitShapes struct{ date, clock, quad, dur bool }
 
-func findDigitShapes(s string) (sh digitShapes) {
-	dots := 0
-	for i := 0; i+1 < len(s); i++ {
+func scanHints(s string) (h lineHints) {
+	dots, hexRun, b64Run := 0, 0, 0
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isDigit(c) {
+		cl := byteClass[c]
+		if cl&clHex != 0 {
+			if hexRun++; hexRun > h.hexRun {
+				h.hexRun = hexRun
+			}
+		} else {
+			hexRun = 0
+		}
+		if cl&clBase64 != 0 {
+			if b64Run++; b64Run >= 16 {
+				h.blob = true
+			}
+		} else {
+			b64Run = 0
+		}
+		if cl&clDigit != 0 {
+			h.digit = true
+			if i+1 == len(s) {
+				break
+			}
 			switch s[i+1] {
 			case 'n', 'u', 'm', 's', 'h', 0xC2:
-				sh.dur = true
+				h.shapes.dur = true
 			case ' ', '\t', '\n', '\f', '\r', '\v':
 				if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
-					sh.dur = true
+					h.shapes.dur = true
 				}
+			case 'x', 'X':
+				h.zeroX = h.zeroX || c == '0'
 			}
 			continue
+		}
+		switch c {
+		case '-':
+			h.dash = true
+		case ':':
+			h.colon = true
+		case '[':
+			h.bracket = true
 		}
 		if c != '.' {
 			dots = 0
 		}
-		if i == 0 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+		if i == 0 || i+1 == len(s) || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
 			continue
 		}
 		switch c {
 		case '.':
 			if dots++; dots >= 3 {
-				sh.quad = true
+				h.shapes.quad = true
 			}
 			fallthrough
 		case '-', '/':
@@ -124,23 +163,23 @@ func findDigitShapes(s string) (sh digitShapes) {
 					j++
 				}
 				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
-					sh.date = true
+					h.shapes.date = true
 				}
 			}
 		case ':':
 			if i+5 < len(s) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
-				sh.clock = true
+				h.shapes.clock = true
 			}
 		}
 	}
-	return sh
+	return h
 }
 
 // nextNumber returns the span of the first match of reNumber,
 // `\b\d+([.,]\d+)*\b`, at or after i, found by hand: a run of digits at
 // a word boundary, with as many ".d" or ",d" groups as still end at a
 // word boundary. start is -1 when there is none.
-func nextNumber(s string, i int) (start, end int) {
+func nextNumber[S string | []byte](s S, i int) (start, end int) {
 	for ; i < len(s); i++ {
 		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
 			continue
@@ -172,47 +211,6 @@ func nextNumber(s string, i int) (start, end int) {
 		return i, end
 	}
 	return -1, -1
-}
-
-// collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
-func collapseSpace(s string) string {
-	s = strings.TrimSpace(s)
-	// The first run of space that is not a single " ": most lines have
-	// none, and are returned as they are.
-	i := 0
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ' && s[i+1] == ' ' {
-			break
-		}
-	}
-	if i == len(s) {
-		return s
-	}
-	if s[i-1] == ' ' { // " \t": the run starts at the space
-		i--
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	// Words are copied whole, and each run of space as one " ".
-	for last := 0; ; {
-		b.WriteString(s[last:i])
-		for i < len(s) && isSpaceByte(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		b.WriteByte(' ')
-		last = i
-		for i < len(s) && !isSpaceByte(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			b.WriteString(s[last:])
-			break
-		}
-	}
-	return b.String()
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }

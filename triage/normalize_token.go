@@ -9,16 +9,15 @@ const (
 	phHost = "<host>"
 )
 
-// maskTokens replaces the identifiers the pattern rules cannot see because
-// they are glued to words: numbers joined by "_" (blk_1234, job_2026_0412),
+// appendMaskedTokens appends s to dst, replacing the identifiers the
+// pattern rules cannot see because they are glued to words: numbers joined by "_" (blk_1234, job_2026_0412),
 // parts that mix letters and digits the way generated ids do (x2kqz,
 // 7d9f8b6c4, node12a, web01), Kubernetes generated name suffixes, and host
 // names with a digit in them. A word is a run of letters, digits, "_", "-"
 // and "."; words without a digit are kept, as are error codes (E0425,
 // TS2304), names with a plain trailing number (int64, sha256, ssh2), units
 // (64kB) and file names, so the tokens that tell causes apart survive.
-func maskTokens(s string) string {
-	var b *strings.Builder
+func appendMaskedTokens(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		if !isTokenByte(s[i]) {
@@ -46,23 +45,17 @@ func maskTokens(s string) string {
 		}
 		w := s[i:j]
 		// A sentence's full stop is not part of the word before it.
-		w = strings.TrimRight(w, ".")
+		for len(w) > 0 && w[len(w)-1] == '.' {
+			w = w[:len(w)-1]
+		}
 		if m, changed := maskWord(w); changed {
-			if b == nil {
-				b = &strings.Builder{}
-				b.Grow(len(s))
-			}
-			b.WriteString(s[last:i])
-			b.WriteString(m)
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, m...)
 			last = i + len(w)
 		}
 		i = j
 	}
-	if b == nil {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return append(dst, s[last:]...)
 }
 
 func isTokenByte(c byte) bool { return byteClass[c]&clToken != 0 }
@@ -275,32 +268,17 @@ const phBlob = "<blob>"
 // data: 16 bytes or more, with capitals, small letters and digits, and the
 // class of character changing at least every third byte. Identifiers and
 // paths (NullPointerException2, src/main/java) change far less often.
-//
-// It also returns the longest run of hex digits in s, which the hex rules'
-// guards need: hex runs lie inside base64 runs, so the same scan finds
-// them, and a blob's replacement only removes runs.
-func maskBlobs(s string) (string, int) {
+func maskBlobs(s string) string {
 	var b *strings.Builder
 	last := 0
-	hexRun, hexBest := 0, 0
 	for i := 0; i < len(s); {
 		if !isBase64Byte(s[i]) {
 			i++
 			continue
 		}
 		j := i
-		hexRun = 0
-		for ; j < len(s); j++ {
-			cl := byteClass[s[j]]
-			if cl&clBase64 == 0 {
-				break
-			}
-			if cl&clHex != 0 {
-				hexRun++
-				hexBest = max(hexBest, hexRun)
-			} else {
-				hexRun = 0
-			}
+		for j < len(s) && isBase64Byte(s[j]) {
+			j++
 		}
 		if j-i < 16 {
 			// Too short for a blob: most runs are words, counted no
@@ -348,10 +326,10 @@ func maskBlobs(s string) (string, int) {
 		i = j
 	}
 	if b == nil {
-		return s, hexBest
+		return s
 	}
 	b.WriteString(s[last:])
-	return b.String(), hexBest
+	return b.String()
 }
 
 func isBase64Byte(c byte) bool { return byteClass[c]&clBase64 != 0 }
