@@ -75,9 +75,14 @@ func Normalize(s string) string {
 }
 
 func normalizeOnce(s string) string {
-	s = cleanTerminal(s)
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	// Most lines are printable ASCII, which neither the terminal's
+	// clean-up nor the UTF-8 repair changes: one look at each byte
+	// spares them both.
+	if !printableASCII(s) {
+		s = cleanTerminal(s)
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
 	}
 	// CI runners stamp every line with the time (GitHub Actions:
 	// "2024-05-02T10:11:20.5555556Z "). The date-time rule replaces it,
@@ -417,6 +422,16 @@ func cleanTerminal(s string) string {
 		}, s)
 	}
 	return s
+}
+
+// printableASCII reports whether s has only bytes from " " to "~" and tabs.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func hasControl(s string) bool {

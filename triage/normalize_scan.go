@@ -21,8 +21,14 @@ var byteClass = func() (t [256]uint8) {
 		if b == '-' || b == '.' {
 			t[c] |= clToken
 		}
+		if b == '-' {
+			t[c] |= clDash
+		}
 		if b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
 			t[c] |= clHex
+		}
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' {
+			t[c] |= clLetter
 		}
 		if b >= '0' && b <= '9' {
 			t[c] |= clDigit | clSyslog
@@ -44,6 +50,17 @@ const (
 	clBase64             // [0-9A-Za-z+/]
 	clDigit              // [0-9]
 	clSyslog             // [0-9A-S], where a syslog or access log time starts
+	clLetter             // [A-Za-z_]
+	clDash               // "-"
+)
+
+// The bit numbers of clHex and clBase64, for counting without branches.
+const (
+	clHexBit    = 2
+	clBase64Bit = 3
+	// Neither compiles if its bit is not the flag's.
+	_ = uint(clHex-1<<clHexBit) + uint(1<<clHexBit-clHex)
+	_ = uint(clBase64-1<<clBase64Bit) + uint(1<<clBase64Bit-clBase64)
 )
 
 // hasISODate: "dddd-dd-dd" followed by "T" or " " (reDateTime).
@@ -101,23 +118,20 @@ type lineHints struct {
 type digitShapes struct{ date, clock, quad, dur bool }
 
 func scanHints(s string) (h lineHints) {
-	dots, hexRun, b64Run := 0, 0, 0
+	dots, hexRun, b64Run, b64Best := 0, 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		cl := byteClass[c]
-		if cl&clHex != 0 {
-			if hexRun++; hexRun > h.hexRun {
-				h.hexRun = hexRun
-			}
-		} else {
-			hexRun = 0
-		}
-		if cl&clBase64 != 0 {
-			if b64Run++; b64Run >= 16 {
-				h.blob = true
-			}
-		} else {
-			b64Run = 0
+		// The runs are counted without a branch: in text, hex letters
+		// and others alternate too often for one to be predicted.
+		hexRun = (hexRun + 1) * int(cl>>clHexBit&1)
+		h.hexRun = max(h.hexRun, hexRun)
+		b64Run = (b64Run + 1) * int(cl>>clBase64Bit&1)
+		b64Best = max(b64Best, b64Run)
+		if cl&clLetter != 0 {
+			// A letter or "_": most bytes, and none of the shapes below.
+			dots = 0
+			continue
 		}
 		if cl&clDigit != 0 {
 			h.digit = true
@@ -172,45 +186,32 @@ func scanHints(s string) (h lineHints) {
 			}
 		}
 	}
+	h.blob = b64Best >= 16
 	return h
 }
 
-// nextNumber returns the span of the first match of reNumber,
-// `\b\d+([.,]\d+)*\b`, at or after i, found by hand: a run of digits at
-// a word boundary, with as many ".d" or ",d" groups as still end at a
-// word boundary. start is -1 when there is none.
-func nextNumber[S string | []byte](s S, i int) (start, end int) {
-	for ; i < len(s); i++ {
-		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
-			continue
-		}
-		j := i
+// numberEnd returns the end of the match of reNumber, `\b\d+([.,]\d+)*\b`,
+// that starts at s[i], a digit that starts a word, or -1: the run of
+// digits with as many ".d" or ",d" groups as still end at a word boundary.
+func numberEnd(s []byte, i int) int {
+	j := i
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	end := -1
+	if j == len(s) || !isWordByte(s[j]) {
+		end = j
+	}
+	for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+		j++
 		for j < len(s) && isDigit(s[j]) {
 			j++
 		}
-		end := -1
 		if j == len(s) || !isWordByte(s[j]) {
 			end = j
 		}
-		for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
-			j++
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
-			if j == len(s) || !isWordByte(s[j]) {
-				end = j
-			}
-		}
-		if end < 0 {
-			// No boundary after: the run is part of a word; skip it.
-			for i+1 < len(s) && isWordByte(s[i+1]) {
-				i++
-			}
-			continue
-		}
-		return i, end
 	}
-	return -1, -1
+	return end
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
@@ -299,22 +300,32 @@ func matchDateTime(s string, i int) int {
 func replaceAt(s, ph string, first uint8, match func(s string, i int) int) string {
 	var b strings.Builder
 	last, found := 0, false
-	for i := 0; i < len(s); i++ {
-		if byteClass[s[i]]&first == 0 || i > 0 && isWordByte(s[i-1]) {
+	for i := 0; i < len(s); {
+		cl := byteClass[s[i]]
+		if cl&clWord == 0 {
+			i++
 			continue
 		}
-		end := match(s, i)
-		if end < 0 {
-			continue
+		// s[i] starts a word: no byte inside it can start a match, and
+		// the loop below skips them at one test a byte.
+		if cl&first != 0 {
+			if end := match(s, i); end >= 0 {
+				if !found {
+					b.Grow(len(s))
+					found = true
+				}
+				b.WriteString(s[last:i])
+				b.WriteString(ph)
+				last = end
+				// A match that ends inside a word: the rest of the
+				// word cannot start one either.
+				for i = end; isWordByte(s[end-1]) && i < len(s) && isWordByte(s[i]); i++ {
+				}
+				continue
+			}
 		}
-		if !found {
-			b.Grow(len(s))
-			found = true
+		for i++; i < len(s) && isWordByte(s[i]); i++ {
 		}
-		b.WriteString(s[last:i])
-		b.WriteString(ph)
-		last = end
-		i = end - 1
 	}
 	if !found {
 		return s

@@ -53,7 +53,7 @@ func TestScannersMatchPatterns(t *testing.T) {
 			want = append(want, [2]int{m[0], m[1]})
 		}
 		if got := numberSpans(l); !equalSpans(got, want) {
-			t.Errorf("nextNumber's spans (%q) = %v, want %v", l, got, want)
+			t.Errorf("numberEnd's spans (%q) = %v, want %v", l, got, want)
 		}
 		if got, want := replaceDateTimes(l), reDateTime.ReplaceAllString(l, phTime); got != want {
 			t.Errorf("replaceDateTimes(%q) = %q, want %q", l, got, want)
@@ -80,10 +80,20 @@ func TestScannersMatchPatterns(t *testing.T) {
 	}
 }
 
+// numberSpans finds reNumber's matches as appendNumbersCollapsed does:
+// numberEnd at each digit that starts a word, the word skipped when there
+// is no number.
 func numberSpans(s string) [][2]int {
 	var out [][2]int
-	for start, end := nextNumber(s, 0); start >= 0; start, end = nextNumber(s, end) {
-		out = append(out, [2]int{start, end})
+	b := []byte(s)
+	for i := 0; i < len(b); i++ {
+		if !isDigit(b[i]) || i > 0 && isWordByte(b[i-1]) {
+			continue
+		}
+		if end := numberEnd(b, i); end >= 0 {
+			out = append(out, [2]int{i, end})
+			i = end - 1
+		}
 	}
 	return out
 }

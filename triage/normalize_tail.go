@@ -1,25 +1,53 @@
 package triage
 
-// The last passes of a line, the number rule and the collapse of white
-// space, fused into one pass over the token rule's output and written into
-// a buffer the caller reuses: they run for every line.
+// The last pass of a line, the number rule and the collapse of white
+// space fused into one walk over the token rule's output, written into a
+// buffer the caller reuses: it runs for every line.
 
 // appendNumbersCollapsed appends m to dst with numbers replaced (but the
-// status numbers replaceNumbers keeps) and each run of white space made
-// one " ". Looking back for a status word reads m, the number rule's
-// input, as the separate passes did; the caller trims the ends.
+// status numbers isStatusNumber and afterHTTPVersion keep) and each run of
+// white space made one " ", in one walk that looks at each word once.
+// Looking back for a status word reads m, the number rule's input, as the
+// separate passes did; the caller trims the ends.
 func appendNumbersCollapsed(dst, m []byte) []byte {
-	last := 0
-	for start, end := nextNumber(m, 0); start >= 0; start, end = nextNumber(m, end) {
-		if isStatusNumber(m[:start]) || end-start == 3 && m[start] >= '1' && m[start] <= '5' && afterHTTPVersion(m[:start]) {
+	last := 0 // m[last:i] is yet to be written as it is
+	for i := 0; i < len(m); {
+		c := m[i]
+		cl := byteClass[c]
+		if cl&clWord != 0 {
+			// m[i] starts a word: the walk skips the rest of each word,
+			// where no number can start.
+			if cl&clDigit != 0 {
+				if end := numberEnd(m, i); end >= 0 {
+					if !isStatusNumber(m[:i]) && (end-i != 3 || c < '1' || c > '5' || !afterHTTPVersion(m[:i])) {
+						dst = append(dst, m[last:i]...)
+						dst = append(dst, phNum...)
+						last = end
+					}
+					i = end // a word boundary
+					continue
+				}
+			}
+			for i++; i < len(m) && isWordByte(m[i]); i++ {
+			}
 			continue
 		}
-		// A number holds no space: no run crosses it.
-		dst = appendCollapsed(dst, m[last:start])
-		dst = append(dst, phNum...)
-		last = end
+		if isSpaceByte(c) {
+			j := i + 1
+			for j < len(m) && isSpaceByte(m[j]) {
+				j++
+			}
+			if c != ' ' || j > i+1 {
+				dst = append(dst, m[last:i]...)
+				dst = append(dst, ' ')
+				last = j
+			}
+			i = j
+			continue
+		}
+		i++
 	}
-	return appendCollapsed(dst, m[last:])
+	return append(dst, m[last:]...)
 }
 
 // appendCollapsed appends s with each run of regexp \s bytes made one " ".

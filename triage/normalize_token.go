@@ -25,17 +25,15 @@ func appendMaskedTokens(dst []byte, s string) []byte {
 			continue
 		}
 		j := i
-		digitOrDash, letter := false, false
-		for j < len(s) && isTokenByte(s[j]) {
-			// Of the token bytes, letters and "_" sort after "9".
-			if c := s[j]; c > '9' {
-				letter = true // a letter or "_"
-			} else if c != '.' {
-				digitOrDash = true // a digit or "-"
+		var seen uint8 // the classes of the word's bytes
+		for ; j < len(s); j++ {
+			cl := byteClass[s[j]]
+			if cl&clToken == 0 {
+				break
 			}
-			j++
+			seen |= cl
 		}
-		if !digitOrDash || !letter {
+		if seen&(clDigit|clDash) == 0 || seen&clLetter == 0 {
 			// maskWord keeps every word with neither a digit nor a "-"
 			// (most words of a line), and every word of digits, "-" and
 			// "." alone (numbers, versions: the number rule's): they
