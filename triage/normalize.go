@@ -90,12 +90,9 @@ func normalizeOnce(s string) string {
 	// across the space that ends it, so the rest of the line is
 	// normalised alone: every pass below is a third shorter.
 	if end := leadingDateTime(s); end > 0 {
-		if rest := normalizeText(s[end:]); rest != "" {
-			return phTime + " " + rest
-		}
-		return phTime
+		return normalizeText(phTime, s[end:])
 	}
-	return normalizeText(s)
+	return normalizeText("", s)
 }
 
 // pathHints reports, in one look at each "/", whether s has what each
@@ -138,8 +135,10 @@ func leadingDateTime(s string) int {
 }
 
 // normalizeText is normalizeOnce after the terminal's clean-up: s is valid
-// UTF-8 without control bytes but tabs.
-func normalizeText(s string) string {
+// UTF-8 without control bytes but tabs. The result is s normalised, after
+// stamp and a space when stamp is not "" (stamp alone when s normalises to
+// ""): one string for the stamped line, not two.
+func normalizeText(stamp, s string) string {
 	// Each rule runs only when the bytes it needs are present: most log
 	// lines skip most rules.
 	// Every path rule needs a "/" or a "\\": one scan rules them all out
@@ -227,8 +226,18 @@ func normalizeText(s string) string {
 	// into buffers on the stack for most lines.
 	var tokBuf, outBuf [512]byte
 	masked := appendMaskedTokens(tokBuf[:0], s)
-	out := bytes.TrimSpace(appendNumbersCollapsed(outBuf[:0], masked))
-	if bytes.Contains(out, []byte("map[")) {
+	out := append(outBuf[:0], stamp...)
+	if stamp != "" {
+		out = append(out, ' ')
+	}
+	rest := bytes.TrimSpace(appendNumbersCollapsed(out, masked)[len(out):])
+	if len(rest) == 0 {
+		return stamp
+	}
+	// The text is trimmed in place: it is moved to follow the stamp.
+	out = append(out, rest...)
+	// No rule makes a "[": a line without one has no Go map.
+	if h.bracket && bytes.Contains(out, []byte("map[")) {
 		return reGoMap.ReplaceAllStringFunc(string(out), sortGoMap)
 	}
 	return string(out)
@@ -426,7 +435,19 @@ func cleanTerminal(s string) string {
 
 // printableASCII reports whether s has only bytes from " " to "~" and tabs.
 func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	// Eight bytes at a time: a byte below 0x20 borrows its high bit in
+	// x - 0x20.., a byte above 0x7e carries into it in x + 0x01.., and
+	// a byte from 0x80 has it already. A tab fails the test too, and
+	// the byte loop below looks at its eight bytes again.
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if (x-0x20*ones)&^x&highs|(x+ones|x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
 			return false
 		}

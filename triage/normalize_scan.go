@@ -473,10 +473,15 @@ func replaceDurations(s string) string {
 	// began: remember it, or a long chain that fails at its end ("1.1ms"
 	// repeated, then a letter) is walked again from every start in it.
 	var memo []int32
+	var onStack [256]int32 // the memo of most lines
 	var rest func(s string, j int) int
 	rest = func(s string, j int) int {
 		if memo == nil {
-			memo = make([]int32, len(s)+1)
+			if len(s) < len(onStack) {
+				memo = onStack[:len(s)+1]
+			} else {
+				memo = make([]int32, len(s)+1)
+			}
 		}
 		if memo[j] != 0 {
 			return int(memo[j]) - 2

@@ -109,3 +109,18 @@ func equalSpans(a, b [][2]int) bool {
 	}
 	return true
 }
+
+// printableASCII's eight-byte test must agree with a byte loop for every
+// byte at every place in a word, and across the word's end.
+func TestPrintableASCII(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c >= 0x20 && c < 0x7f || c == '\t'
+		for at := 0; at < 19; at++ {
+			b := []byte(strings.Repeat("a~ ", 7))
+			b[at] = byte(c)
+			if got := printableASCII(string(b)); got != want {
+				t.Fatalf("printableASCII(%q) = %v", b, got)
+			}
+		}
+	}
+}
