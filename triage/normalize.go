@@ -208,7 +208,7 @@ func normalizeText(stamp, s string) string {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
 		// The rules above can remove a hex run, not make one.
-		if h.hexRun >= 7 && hasHexRun(s, 7) {
+		if h.hexRun >= 7 {
 			s = replaceHexRuns(s)
 		}
 		if h.bracket && hasIPv6Start(s) {
@@ -280,11 +280,14 @@ func isStatusNumber(before []byte) bool {
 	for i := len(before) - 1; i >= 0 && n < len(buf); i-- {
 		c := before[i]
 		switch {
-		case c >= 'a' && c <= 'z':
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+			c |= 0x20 // lower case
+			// Every status word ends in one of these: most numbers
+			// stop at their first letter.
+			if n == 0 && c != 'e' && c != 's' && c != 'l' && c != 'p' {
+				return false
+			}
 			buf[n] = c
-			n++
-		case c >= 'A' && c <= 'Z':
-			buf[n] = c + 'a' - 'A'
 			n++
 		case c == ' ' || c == '_' || c == '-':
 		default:
@@ -341,22 +344,6 @@ func replaceIPv6(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
-}
-
-// hasHexRun reports whether s has n hex digits in a row.
-func hasHexRun(s string, n int) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' {
-			if run++; run >= n {
-				return true
-			}
-		} else {
-			run = 0
-		}
-	}
-	return false
 }
 
 // hasIPv6Start: "[" then up to four hex digits and ":", the start every

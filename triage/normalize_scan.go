@@ -110,8 +110,8 @@ type lineHints struct {
 }
 
 // digitShapes holds the guards of the rules whose matches are digits
-// around separators: a date (reDate: a digit, a separator, one or two
-// digits, a separator, a digit), a clock time ("d:dd:dd", reTime and
+// around separators: a date (reDate: four digits or "d/d/dddd" around
+// separators), a clock time ("d:dd:dd", reTime and
 // reSyslogTime), a dotted quad (three "d.d" in one run of digits and dots,
 // reIPv4) and a duration (a digit then a unit's first byte, directly or
 // after one space, reDuration).
@@ -122,11 +122,12 @@ func scanHints(s string) (h lineHints) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		cl := byteClass[c]
-		// The runs are counted without a branch: in text, hex letters
-		// and others alternate too often for one to be predicted.
-		hexRun = (hexRun + 1) * int(cl>>clHexBit&1)
+		// The runs are counted without a branch (in text, hex letters
+		// and others alternate too often for one to be predicted): the
+		// mask is all ones for a byte of the class, else zero.
+		hexRun = (hexRun + 1) & -int(cl>>clHexBit&1)
 		h.hexRun = max(h.hexRun, hexRun)
-		b64Run = (b64Run + 1) * int(cl>>clBase64Bit&1)
+		b64Run = (b64Run + 1) & -int(cl>>clBase64Bit&1)
 		b64Best = max(b64Best, b64Run)
 		if cl&clLetter != 0 {
 			// A letter or "_": most bytes, and none of the shapes below.
@@ -176,7 +177,10 @@ func scanHints(s string) (h lineHints) {
 				if isDigit(s[j]) {
 					j++
 				}
-				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
+				// Four digits before the first separator, or
+				// "d/d/dddd".
+				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) &&
+					(i >= 4 && isDigit(s[i-2]) && isDigit(s[i-3]) && isDigit(s[i-4]) || c == '/' && s[j] == '/' && digitsAt(s, j+1, 4)) {
 					h.shapes.date = true
 				}
 			}

@@ -34,7 +34,7 @@ func appendMaskedTokens(dst []byte, s string) []byte {
 			seen |= cl
 		}
 		if seen&(clDigit|clDash) == 0 || seen&clLetter == 0 {
-			// maskWord keeps every word with neither a digit nor a "-"
+			// appendMaskedWord keeps every word with neither a digit nor a "-"
 			// (most words of a line), and every word of digits, "-" and
 			// "." alone (numbers, versions: the number rule's): they
 			// are skipped without a call.
@@ -46,9 +46,8 @@ func appendMaskedTokens(dst []byte, s string) []byte {
 		for len(w) > 0 && w[len(w)-1] == '.' {
 			w = w[:len(w)-1]
 		}
-		if m, changed := maskWord(w); changed {
-			dst = append(dst, s[last:i]...)
-			dst = append(dst, m...)
+		if d, changed := appendMaskedWord(dst, s[last:i], w); changed {
+			dst = d
 			last = i + len(w)
 		}
 		i = j
@@ -67,16 +66,17 @@ func hasDigit(s string) bool {
 	return false
 }
 
-// maskWord masks one word's variable parts; changed is false when it keeps
-// the word as it is.
-func maskWord(w string) (string, bool) {
+// appendMaskedWord masks one word's variable parts: when it changes w, it
+// appends pending (the text before w yet to be written) and the masked
+// word to dst and reports true; when it keeps w, it returns dst as it was.
+func appendMaskedWord(dst []byte, pending, w string) ([]byte, bool) {
 	if !hasDigit(w) {
 		if strings.IndexByte(w, '-') < 0 || !hasGeneratedPart(w) {
-			return w, false
+			return dst, false
 		}
 	}
 	if isHostName(w) {
-		return phHost, true
+		return append(append(dst, pending...), phHost...), true
 	}
 	signed := false
 	if i := strings.Index(w, "_-"); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
@@ -85,10 +85,12 @@ func maskWord(w string) (string, bool) {
 		w = w[:i+1] + w[i+2:]
 		signed = true
 	}
-	// The builder starts at the first variable part: most words with a
-	// digit (file.go:12's "go", v1.2) keep every part.
-	var b strings.Builder
-	changed := false
+	// Nothing is written before the first variable part: most words with
+	// a digit (file.go:12's "go", v1.2) keep every part.
+	changed := signed
+	if signed {
+		dst = append(dst, pending...)
+	}
 	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
 	dashParts := strings.IndexByte(w, '-') >= 0
 	for i := 0; i <= len(w); i++ {
@@ -106,20 +108,19 @@ func maskWord(w string) (string, bool) {
 		}
 		if ph := variablePart(part, sep, next, dashParts); ph != "" {
 			if !changed {
-				b.Grow(len(w))
+				dst = append(dst, pending...)
 				changed = true
 			}
-			b.WriteString(w[kept:start])
-			b.WriteString(ph)
+			dst = append(dst, w[kept:start]...)
+			dst = append(dst, ph...)
 			kept = i
 		}
 		start = i + 1
 	}
 	if !changed {
-		return w, signed
+		return dst, false
 	}
-	b.WriteString(w[kept:])
-	return b.String(), true
+	return append(dst, w[kept:]...), true
 }
 
 // variablePart returns the placeholder for a variable part of a word, or ""
@@ -195,7 +196,7 @@ func variablePart(p string, sep, next byte, dashed bool) string {
 }
 
 // hasGeneratedPart reports whether a dashed word without digits ends in a
-// generated suffix, so that maskWord need not look at the others.
+// generated suffix, so that appendMaskedWord need not look at the others.
 func hasGeneratedPart(w string) bool {
 	i := strings.LastIndexByte(w, '-')
 	return i > 0 && isGeneratedSuffix(w[i+1:])
