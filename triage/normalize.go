@@ -186,7 +186,7 @@ func normalizeText(stamp, s string) string {
 	if h.digit {
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
-		if h.dash && h.hexRun >= 8 {
+		if h.uuid {
 			s = replaceUUIDs(s)
 		}
 		if h.dash && h.colon && hasISODate(s) {

@@ -98,15 +98,17 @@ func hasMonthName(s string) bool {
 // lineHints holds the guards of the rules between maskBlobs and the token
 // rule, found in one pass over the line: whether it has a digit, a "-", a
 // ":", a "[", a "0x" or "0X", its longest run of hex digits, whether a run
-// of the base64 alphabet is long enough to be a blob, and digitShapes.
+// of the base64 alphabet is long enough to be a blob, whether a "-" has
+// eight hex digits before it and another "-" five bytes on (a UUID), and
+// digitShapes.
 //
 // The rules after this pass only put placeholders in, which hold no digit
 // or hex run and start and end with "<" and ">": they can take a shape
 // away but make none, so the guards stay necessary conditions.
 type lineHints struct {
-	digit, dash, colon, bracket, zeroX, blob bool
-	hexRun                                   int
-	shapes                                   digitShapes
+	digit, dash, colon, bracket, zeroX, blob, uuid bool
+	hexRun                                         int
+	shapes                                         digitShapes
 }
 
 // digitShapes holds the guards of the rules whose matches are digits
@@ -118,17 +120,16 @@ type lineHints struct {
 type digitShapes struct{ date, clock, quad, dur bool }
 
 func scanHints(s string) (h lineHints) {
-	dots, hexRun, b64Run, b64Best := 0, 0, 0, 0
+	dots, hexRun, b64Start, b64Best := 0, 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		cl := byteClass[c]
-		// The runs are counted without a branch (in text, hex letters
+		// The hex run is counted without a branch (in text, hex letters
 		// and others alternate too often for one to be predicted): the
-		// mask is all ones for a byte of the class, else zero.
+		// mask is all ones for a hex digit, else zero.
+		hexBefore := hexRun
 		hexRun = (hexRun + 1) & -int(cl>>clHexBit&1)
 		h.hexRun = max(h.hexRun, hexRun)
-		b64Run = (b64Run + 1) & -int(cl>>clBase64Bit&1)
-		b64Best = max(b64Best, b64Run)
 		if cl&clLetter != 0 {
 			// A letter or "_": most bytes, and none of the shapes below.
 			dots = 0
@@ -151,9 +152,19 @@ func scanHints(s string) (h lineHints) {
 			}
 			continue
 		}
+		// Letters and digits are base64: its runs end here or nowhere.
+		if cl&clBase64 == 0 {
+			b64Best = max(b64Best, i-b64Start)
+			b64Start = i + 1
+		}
 		switch c {
 		case '-':
 			h.dash = true
+			// A UUID's first "-": eight hex digits before, the next
+			// "-" four after.
+			if hexBefore >= 8 && i+5 < len(s) && s[i+5] == '-' {
+				h.uuid = true
+			}
 		case ':':
 			h.colon = true
 		case '[':
@@ -190,7 +201,7 @@ func scanHints(s string) (h lineHints) {
 			}
 		}
 	}
-	h.blob = b64Best >= 16
+	h.blob = max(b64Best, len(s)-b64Start) >= 16
 	return h
 }
 

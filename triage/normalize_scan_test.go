@@ -36,11 +36,12 @@ func TestScannersMatchPatterns(t *testing.T) {
 		{"digitShapes.quad", reIPv4, func(s string) bool { return scanHints(s).shapes.quad }},
 		{"digitShapes.dur", reDuration, func(s string) bool { return scanHints(s).shapes.dur }},
 		{"lineHints.digit", reNumber, func(s string) bool { return scanHints(s).digit }},
-		{"lineHints uuid", reUUID, func(s string) bool { h := scanHints(s); return h.dash && h.hexRun >= 8 }},
+		{"lineHints uuid", reUUID, func(s string) bool { return scanHints(s).uuid }},
 		{"lineHints.colon", reDateTime, func(s string) bool { return scanHints(s).colon }},
 		{"lineHints.zeroX", reHex0x, func(s string) bool { return scanHints(s).zeroX }},
 		{"lineHints.hexRun", reHexRun, func(s string) bool { return scanHints(s).hexRun >= 7 }},
 		{"lineHints.bracket", reIPv6, func(s string) bool { return scanHints(s).bracket }},
+		{"lineHints.blob", reBlobRun, func(s string) bool { return scanHints(s).blob }},
 	}
 	for _, l := range lines {
 		for _, g := range guards {
@@ -79,6 +80,9 @@ func TestScannersMatchPatterns(t *testing.T) {
 		}
 	}
 }
+
+// reBlobRun is what maskBlobs needs before it looks further.
+var reBlobRun = regexp.MustCompile(`[0-9A-Za-z+/]{16}`)
 
 // numberSpans finds reNumber's matches as appendNumbersCollapsed does:
 // numberEnd at each digit that starts a word, the word skipped when there

@@ -46,7 +46,7 @@ func appendMaskedTokens(dst []byte, s string) []byte {
 		for len(w) > 0 && w[len(w)-1] == '.' {
 			w = w[:len(w)-1]
 		}
-		if d, changed := appendMaskedWord(dst, s[last:i], w); changed {
+		if d, changed := appendMaskedWord(dst, s[last:i], w, seen&clDigit != 0); changed {
 			dst = d
 			last = i + len(w)
 		}
@@ -69,8 +69,9 @@ func hasDigit(s string) bool {
 // appendMaskedWord masks one word's variable parts: when it changes w, it
 // appends pending (the text before w yet to be written) and the masked
 // word to dst and reports true; when it keeps w, it returns dst as it was.
-func appendMaskedWord(dst []byte, pending, w string) ([]byte, bool) {
-	if !hasDigit(w) {
+// digit says whether w has a digit, which the caller knows.
+func appendMaskedWord(dst []byte, pending, w string, digit bool) ([]byte, bool) {
+	if !digit {
 		if strings.IndexByte(w, '-') < 0 || !hasGeneratedPart(w) {
 			return dst, false
 		}
