@@ -115,8 +115,8 @@ type lineHints struct {
 // around separators: a date (reDate: four digits or "d/d/dddd" around
 // separators), a clock time ("d:dd:dd", reTime and
 // reSyslogTime), a dotted quad (three "d.d" in one run of digits and dots,
-// reIPv4) and a duration (a digit then a unit's first byte, directly or
-// after one space, reDuration).
+// reIPv4) and a duration (a digit then a unit's first byte, or one space
+// and a unit word's first two, reDuration).
 type digitShapes struct{ date, clock, quad, dur bool }
 
 func scanHints(s string) (h lineHints) {
@@ -144,7 +144,9 @@ func scanHints(s string) (h lineHints) {
 			case 'n', 'u', 'm', 's', 'h', 0xC2:
 				h.shapes.dur = true
 			case ' ', '\t', '\n', '\f', '\r', '\v':
-				if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
+				// After a space only a unit word: "mi", "se" or
+				// "ho" (not "web02 sshd").
+				if i+3 < len(s) && (s[i+2] == 'm' && s[i+3] == 'i' || s[i+2] == 's' && s[i+3] == 'e' || s[i+2] == 'h' && s[i+3] == 'o') {
 					h.shapes.dur = true
 				}
 			case 'x', 'X':
@@ -488,7 +490,7 @@ func replaceDurations(s string) string {
 	// began: remember it, or a long chain that fails at its end ("1.1ms"
 	// repeated, then a letter) is walked again from every start in it.
 	var memo []int32
-	var onStack [256]int32 // the memo of most lines
+	var onStack [128]int32 // the memo of most lines
 	var rest func(s string, j int) int
 	rest = func(s string, j int) int {
 		if memo == nil {
