@@ -46,7 +46,7 @@ func appendMaskedTokens(dst []byte, s string) []byte {
 		for len(w) > 0 && w[len(w)-1] == '.' {
 			w = w[:len(w)-1]
 		}
-		if d, changed := appendMaskedWord(dst, s[last:i], w, seen&clDigit != 0); changed {
+		if d, changed := appendMaskedWord(dst, s[last:i], w, seen&clDigit != 0, seen&clDash != 0); changed {
 			dst = d
 			last = i + len(w)
 		}
@@ -69,20 +69,19 @@ func hasDigit(s string) bool {
 // appendMaskedWord masks one word's variable parts: when it changes w, it
 // appends pending (the text before w yet to be written) and the masked
 // word to dst and reports true; when it keeps w, it returns dst as it was.
-// digit says whether w has a digit, which the caller knows.
-func appendMaskedWord(dst []byte, pending, w string, digit bool) ([]byte, bool) {
-	if !digit {
-		if strings.IndexByte(w, '-') < 0 || !hasGeneratedPart(w) {
-			return dst, false
-		}
+// digit and dash say whether w has a digit and a "-", which the caller
+// knows.
+func appendMaskedWord(dst []byte, pending, w string, digit, dash bool) ([]byte, bool) {
+	if !digit && (!dash || !hasGeneratedPart(w)) {
+		return dst, false
 	}
 	if isHostName(w) {
 		return append(append(dst, pending...), phHost...), true
 	}
 	signed := false
-	if i := strings.Index(w, "_-"); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
-		// blk_-1608999687919862906 and blk_38865049064139660 are the
-		// same kind of id: the sign is part of the value.
+	// blk_-1608999687919862906 and blk_38865049064139660 are the same
+	// kind of id: the sign is part of the value.
+	if i := indexSignedID(w, dash); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
 		w = w[:i+1] + w[i+2:]
 		signed = true
 	}
@@ -93,7 +92,7 @@ func appendMaskedWord(dst []byte, pending, w string, digit bool) ([]byte, bool) 
 		dst = append(dst, pending...)
 	}
 	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
-	dashParts := strings.IndexByte(w, '-') >= 0
+	dashParts := dash && (!signed || strings.IndexByte(w, '-') >= 0) // the sign's "-" is gone
 	for i := 0; i <= len(w); i++ {
 		if i < len(w) && w[i] != '.' && w[i] != '_' && w[i] != '-' {
 			continue
@@ -122,6 +121,14 @@ func appendMaskedWord(dst []byte, pending, w string, digit bool) ([]byte, bool) 
 		return dst, false
 	}
 	return append(dst, w[kept:]...), true
+}
+
+// indexSignedID is strings.Index(w, "_-"), skipped for a word without "-".
+func indexSignedID(w string, dash bool) int {
+	if !dash {
+		return -1
+	}
+	return strings.Index(w, "_-")
 }
 
 // variablePart returns the placeholder for a variable part of a word, or ""
