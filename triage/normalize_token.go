@@ -92,7 +92,8 @@ func appendMaskedWord(dst []byte, pending, w string, digit, dash bool) ([]byte, 
 		dst = append(dst, pending...)
 	}
 	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
-	dashParts := dash && (!signed || strings.IndexByte(w, '-') >= 0) // the sign's "-" is gone
+	// The sign's "-" is gone from w.
+	dashParts := dash && (!signed || strings.IndexByte(w, '-') >= 0)
 	for i := 0; i <= len(w); i++ {
 		if i < len(w) && w[i] != '.' && w[i] != '_' && w[i] != '-' {
 			continue
