@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -74,9 +75,14 @@ func Normalize(s string) string {
 }
 
 func normalizeOnce(s string) string {
-	s = cleanTerminal(s)
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	// Most lines are printable ASCII, which neither the terminal's
+	// clean-up nor the UTF-8 repair changes: one look at each byte
+	// spares them both.
+	if !printableASCII(s) {
+		s = cleanTerminal(s)
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
 	}
 	// CI runners stamp every line with the time (GitHub Actions:
 	// "2024-05-02T10:11:20.5555556Z "). The date-time rule replaces it,
@@ -84,12 +90,9 @@ func normalizeOnce(s string) string {
 	// across the space that ends it, so the rest of the line is
 	// normalised alone: every pass below is a third shorter.
 	if end := leadingDateTime(s); end > 0 {
-		if rest := normalizeText(s[end:]); rest != "" {
-			return phTime + " " + rest
-		}
-		return phTime
+		return normalizeText(phTime, s[end:])
 	}
-	return normalizeText(s)
+	return normalizeText("", s)
 }
 
 // pathHints reports, in one look at each "/", whether s has what each
@@ -132,8 +135,10 @@ func leadingDateTime(s string) int {
 }
 
 // normalizeText is normalizeOnce after the terminal's clean-up: s is valid
-// UTF-8 without control bytes but tabs.
-func normalizeText(s string) string {
+// UTF-8 without control bytes but tabs. The result is s normalised, after
+// stamp and a space when stamp is not "" (stamp alone when s normalises to
+// ""): one string for the stamped line, not two.
+func normalizeText(stamp, s string) string {
 	// Each rule runs only when the bytes it needs are present: most log
 	// lines skip most rules.
 	// Every path rule needs a "/" or a "\\": one scan rules them all out
@@ -170,26 +175,27 @@ func normalizeText(s string) string {
 			return "~/"
 		})
 	}
-	// Before the hex and number rules, which would take pieces of it.
-	s, hexRun := maskBlobs(s)
-	if hasDigit(s) {
-		dash, colon := strings.IndexByte(s, '-') >= 0, strings.IndexByte(s, ':') >= 0
-		shapes := findDigitShapes(s)
+	h := scanHints(s)
+	if h.blob {
+		// Before the hex and number rules, which would take pieces of it.
+		if r := maskBlobs(s); r != s {
+			s = r
+			h = scanHints(s)
+		}
+	}
+	if h.digit {
 		// The guards below are necessary conditions of each pattern,
 		// checked by hand because the patterns cost far more to run.
-		// No rule below makes a hex run where there was none (each
-		// placeholder starts and ends with a non-hex byte): maskBlobs's
-		// longest run answers both hex guards for most lines.
-		if dash && hexRun >= 8 && hasHexRun(s, 8) {
+		if h.uuid {
 			s = replaceUUIDs(s)
 		}
-		if dash && colon && hasISODate(s) {
+		if h.dash && h.colon && hasISODate(s) {
 			s = replaceDateTimes(s)
 		}
-		if shapes.date {
+		if h.shapes.date {
 			s = replaceDates(s)
 		}
-		if shapes.clock {
+		if h.shapes.clock {
 			// syslog's "Dec  5 22:31:08" and the access log's
 			// "05/Dec/2026:22:31:08 +0000" name the month: logs
 			// spanning two months must not split on it.
@@ -198,75 +204,69 @@ func normalizeText(s string) string {
 			}
 			s = replaceClockTimes(s)
 		}
-		if strings.Contains(s, "0x") || strings.Contains(s, "0X") {
+		if h.zeroX {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
-		if hexRun >= 7 && hasHexRun(s, 7) {
+		// The rules above can remove a hex run, not make one.
+		if h.hexRun >= 7 {
 			s = replaceHexRuns(s)
 		}
-		if strings.IndexByte(s, '[') >= 0 && hasIPv6Start(s) {
+		if h.bracket && hasIPv6Start(s) {
 			s = replaceIPv6(s)
 		}
-		if shapes.quad {
+		if h.shapes.quad {
 			s = replaceIPv4s(s)
 		}
-		if shapes.dur {
+		if h.shapes.dur {
 			s = replaceDurations(s)
 		}
 	}
-	// Before the number rule, which would cut a host name or an id into
-	// pieces that no longer look like one.
-	s = maskTokens(s)
-	if hasDigit(s) {
-		s = replaceNumbers(s)
+	// The token rule goes before the number rule, which would cut a host
+	// name or an id into pieces that no longer look like one. Both write
+	// into buffers on the stack for most lines.
+	var tokBuf, outBuf [512]byte
+	masked := appendMaskedTokens(tokBuf[:0], s)
+	out := append(outBuf[:0], stamp...)
+	if stamp != "" {
+		out = append(out, ' ')
 	}
-	s = collapseSpace(s)
-	if strings.Contains(s, "map[") {
-		s = reGoMap.ReplaceAllStringFunc(s, sortGoMap)
+	rest := bytes.TrimSpace(appendNumbersCollapsed(out, masked)[len(out):])
+	if len(rest) == 0 {
+		return stamp
 	}
-	return s
-}
-
-// replaceNumbers replaces numbers, but keeps an exit code, exit status,
-// signal or status code: 1 and 137 are different causes.
-func replaceNumbers(s string) string {
-	start, end := nextNumber(s, 0)
-	if start < 0 {
-		return s
+	// The text is trimmed in place: it is moved to follow the stamp.
+	out = append(out, rest...)
+	// No rule makes a "[": a line without one has no Go map.
+	if h.bracket && bytes.Contains(out, []byte("map[")) {
+		return reGoMap.ReplaceAllStringFunc(string(out), sortGoMap)
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for ; start >= 0; start, end = nextNumber(s, end) {
-		if isStatusNumber(s[:start]) || end-start == 3 && s[start] >= '1' && s[start] <= '5' && afterHTTPVersion(s[:start]) {
-			continue
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(phNum)
-		last = end
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return string(out)
 }
 
 // afterHTTPVersion reports whether before ends in an HTTP version, as the
 // status of a response line or an access log entry follows it:
 // `HTTP/1.1 503` or `"GET /x HTTP/1.1" 404`.
-func afterHTTPVersion(before string) bool {
-	before = strings.TrimRight(before, " ")
-	before = strings.TrimSuffix(before, `"`)
-	i := strings.LastIndex(before, "HTTP/")
-	if i < 0 {
-		return false
+func afterHTTPVersion(before []byte) bool {
+	for len(before) > 0 && before[len(before)-1] == ' ' {
+		before = before[:len(before)-1]
 	}
-	v := before[i+len("HTTP/"):]
-	return len(v) >= 1 && len(v) <= 3 && strings.Trim(v, "0123456789.") == ""
+	if len(before) > 0 && before[len(before)-1] == '"' {
+		before = before[:len(before)-1]
+	}
+	// The version is one to three digits and dots after the last "HTTP/":
+	// none of them can start another "HTTP/", so the suffix is enough.
+	v := len(before)
+	for v > 0 && len(before)-v < 4 && (isDigit(before[v-1]) || before[v-1] == '.') {
+		v--
+	}
+	n := len(before) - v
+	return n >= 1 && n <= 3 && bytes.HasSuffix(before[:v], []byte("HTTP/"))
 }
 
 // isStatusNumber reports whether the text before a number ends in a word
 // that makes the number a status: "exit code 2", "exit status: 1",
 // "exitCode=137", "killed by signal 9", "status code 503".
-func isStatusNumber(before string) bool {
+func isStatusNumber(before []byte) bool {
 	// strings.TrimRight(before, " :=\t") by hand: it runs for every number.
 	for len(before) > 0 && strings.IndexByte(" :=\t", before[len(before)-1]) >= 0 {
 		before = before[:len(before)-1]
@@ -280,11 +280,14 @@ func isStatusNumber(before string) bool {
 	for i := len(before) - 1; i >= 0 && n < len(buf); i-- {
 		c := before[i]
 		switch {
-		case c >= 'a' && c <= 'z':
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+			c |= 0x20 // lower case
+			// Every status word ends in one of these: most numbers
+			// stop at their first letter.
+			if n == 0 && c != 'e' && c != 's' && c != 'l' && c != 'p' {
+				return false
+			}
 			buf[n] = c
-			n++
-		case c >= 'A' && c <= 'Z':
-			buf[n] = c + 'a' - 'A'
 			n++
 		case c == ' ' || c == '_' || c == '-':
 		default:
@@ -341,22 +344,6 @@ func replaceIPv6(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
-}
-
-// hasHexRun reports whether s has n hex digits in a row.
-func hasHexRun(s string, n int) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' {
-			if run++; run >= n {
-				return true
-			}
-		} else {
-			run = 0
-		}
-	}
-	return false
 }
 
 // hasIPv6Start: "[" then up to four hex digits and ":", the start every
@@ -431,6 +418,28 @@ func cleanTerminal(s string) string {
 		}, s)
 	}
 	return s
+}
+
+// printableASCII reports whether s has only bytes from " " to "~" and tabs.
+func printableASCII(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	// Eight bytes at a time: a byte below 0x20 borrows its high bit in
+	// x - 0x20.., a byte above 0x7e carries into it in x + 0x01.., and
+	// a byte from 0x80 has it already. A tab fails the test too, and
+	// the byte loop below looks at its eight bytes again.
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if (x-0x20*ones)&^x&highs|(x+ones|x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func hasControl(s string) bool {

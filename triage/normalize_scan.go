@@ -21,8 +21,14 @@ var byteClass = func() (t [256]uint8) {
 		if b == '-' || b == '.' {
 			t[c] |= clToken
 		}
+		if b == '-' {
+			t[c] |= clDash
+		}
 		if b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
 			t[c] |= clHex
+		}
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' {
+			t[c] |= clLetter
 		}
 		if b >= '0' && b <= '9' {
 			t[c] |= clDigit | clSyslog
@@ -44,6 +50,17 @@ const (
 	clBase64             // [0-9A-Za-z+/]
 	clDigit              // [0-9]
 	clSyslog             // [0-9A-S], where a syslog or access log time starts
+	clLetter             // [A-Za-z_]
+	clDash               // "-"
+)
+
+// The bit numbers of clHex and clBase64, for counting without branches.
+const (
+	clHexBit    = 2
+	clBase64Bit = 3
+	// Neither compiles if its bit is not the flag's.
+	_ = uint(clHex-1<<clHexBit) + uint(1<<clHexBit-clHex)
+	_ = uint(clBase64-1<<clBase64Bit) + uint(1<<clBase64Bit-clBase64)
 )
 
 // hasISODate: "dddd-dd-dd" followed by "T" or " " (reDateTime).
@@ -78,43 +95,93 @@ func hasMonthName(s string) bool {
 	return false
 }
 
-// digitShapes holds the guards of the rules whose matches are digits
-// around separators, found in one pass over the line: a date (reDate: a
-// digit, a separator, one or two digits, a separator, a digit), a clock
-// time ("d:dd:dd", reTime and reSyslogTime), a dotted quad (three "d.d"
-// in one run of digits and dots, reIPv4) and a duration (a digit then a
-// unit's first byte, directly or after one space, reDuration).
+// lineHints holds the guards of the rules between maskBlobs and the token
+// rule, found in one pass over the line: whether it has a digit, a "-", a
+// ":", a "[", a "0x" or "0X", its longest run of hex digits, whether a run
+// of the base64 alphabet is long enough to be a blob, whether a "-" has
+// eight hex digits before it and another "-" five bytes on (a UUID), and
+// digitShapes.
 //
-// The rules between this pass and each guard's use only put placeholders
-// in, which hold no digit and start and end with "<" and ">": they can
-// take a shape away but make none, so the guards stay necessary.
+// The rules after this pass only put placeholders in, which hold no digit
+// or hex run and start and end with "<" and ">": they can take a shape
+// away but make none, so the guards stay necessary conditions.
+type lineHints struct {
+	digit, dash, colon, bracket, zeroX, blob, uuid bool
+	hexRun                                         int
+	shapes                                         digitShapes
+}
+
+// digitShapes holds the guards of the rules whose matches are digits
+// around separators: a date (reDate: four digits or "d/d/dddd" around
+// separators), a clock time ("d:dd:dd", reTime and
+// reSyslogTime), a dotted quad (three "d.d" in one run of digits and dots,
+// reIPv4) and a duration (a digit then a unit's first byte, or one space
+// and a unit word's first two, reDuration).
 type digitShapes struct{ date, clock, quad, dur bool }
 
-func findDigitShapes(s string) (sh digitShapes) {
-	dots := 0
-	for i := 0; i+1 < len(s); i++ {
+func scanHints(s string) (h lineHints) {
+	dots, hexRun, b64Start, b64Best := 0, 0, 0, 0
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isDigit(c) {
+		cl := byteClass[c]
+		// The hex run is counted without a branch (in text, hex letters
+		// and others alternate too often for one to be predicted): the
+		// mask is all ones for a hex digit, else zero.
+		hexBefore := hexRun
+		hexRun = (hexRun + 1) & -int(cl>>clHexBit&1)
+		h.hexRun = max(h.hexRun, hexRun)
+		if cl&clLetter != 0 {
+			// A letter or "_": most bytes, and none of the shapes below.
+			dots = 0
+			continue
+		}
+		if cl&clDigit != 0 {
+			h.digit = true
+			if i+1 == len(s) {
+				break
+			}
 			switch s[i+1] {
 			case 'n', 'u', 'm', 's', 'h', 0xC2:
-				sh.dur = true
+				h.shapes.dur = true
 			case ' ', '\t', '\n', '\f', '\r', '\v':
-				if i+2 < len(s) && (s[i+2] == 'm' || s[i+2] == 's' || s[i+2] == 'h') {
-					sh.dur = true
+				// After a space only a unit word: "mi", "se" or
+				// "ho" (not "web02 sshd").
+				if i+3 < len(s) && (s[i+2] == 'm' && s[i+3] == 'i' || s[i+2] == 's' && s[i+3] == 'e' || s[i+2] == 'h' && s[i+3] == 'o') {
+					h.shapes.dur = true
 				}
+			case 'x', 'X':
+				h.zeroX = h.zeroX || c == '0'
 			}
 			continue
+		}
+		// Letters and digits are base64: its runs end here or nowhere.
+		if cl&clBase64 == 0 {
+			b64Best = max(b64Best, i-b64Start)
+			b64Start = i + 1
+		}
+		switch c {
+		case '-':
+			h.dash = true
+			// A UUID's first "-": eight hex digits before, the next
+			// "-" four after.
+			if hexBefore >= 8 && i+5 < len(s) && s[i+5] == '-' {
+				h.uuid = true
+			}
+		case ':':
+			h.colon = true
+		case '[':
+			h.bracket = true
 		}
 		if c != '.' {
 			dots = 0
 		}
-		if i == 0 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+		if i == 0 || i+1 == len(s) || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
 			continue
 		}
 		switch c {
 		case '.':
 			if dots++; dots >= 3 {
-				sh.quad = true
+				h.shapes.quad = true
 			}
 			fallthrough
 		case '-', '/':
@@ -123,96 +190,45 @@ func findDigitShapes(s string) (sh digitShapes) {
 				if isDigit(s[j]) {
 					j++
 				}
-				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) {
-					sh.date = true
+				// Four digits before the first separator, or
+				// "d/d/dddd".
+				if j+1 < len(s) && (s[j] == '-' || s[j] == '/' || s[j] == '.') && isDigit(s[j+1]) &&
+					(i >= 4 && isDigit(s[i-2]) && isDigit(s[i-3]) && isDigit(s[i-4]) || c == '/' && s[j] == '/' && digitsAt(s, j+1, 4)) {
+					h.shapes.date = true
 				}
 			}
 		case ':':
 			if i+5 < len(s) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5]) {
-				sh.clock = true
+				h.shapes.clock = true
 			}
 		}
 	}
-	return sh
+	h.blob = max(b64Best, len(s)-b64Start) >= 16
+	return h
 }
 
-// nextNumber returns the span of the first match of reNumber,
-// `\b\d+([.,]\d+)*\b`, at or after i, found by hand: a run of digits at
-// a word boundary, with as many ".d" or ",d" groups as still end at a
-// word boundary. start is -1 when there is none.
-func nextNumber(s string, i int) (start, end int) {
-	for ; i < len(s); i++ {
-		if !isDigit(s[i]) || i > 0 && isWordByte(s[i-1]) {
-			continue
-		}
-		j := i
+// numberEnd returns the end of the match of reNumber, `\b\d+([.,]\d+)*\b`,
+// that starts at s[i], a digit that starts a word, or -1: the run of
+// digits with as many ".d" or ",d" groups as still end at a word boundary.
+func numberEnd(s []byte, i int) int {
+	j := i
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	end := -1
+	if j == len(s) || !isWordByte(s[j]) {
+		end = j
+	}
+	for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
+		j++
 		for j < len(s) && isDigit(s[j]) {
 			j++
 		}
-		end := -1
 		if j == len(s) || !isWordByte(s[j]) {
 			end = j
 		}
-		for j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
-			j++
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
-			if j == len(s) || !isWordByte(s[j]) {
-				end = j
-			}
-		}
-		if end < 0 {
-			// No boundary after: the run is part of a word; skip it.
-			for i+1 < len(s) && isWordByte(s[i+1]) {
-				i++
-			}
-			continue
-		}
-		return i, end
 	}
-	return -1, -1
-}
-
-// collapseSpace is strings.TrimSpace(regexp `\s+` → " "), without the regexp.
-func collapseSpace(s string) string {
-	s = strings.TrimSpace(s)
-	// The first run of space that is not a single " ": most lines have
-	// none, and are returned as they are.
-	i := 0
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ' && s[i+1] == ' ' {
-			break
-		}
-	}
-	if i == len(s) {
-		return s
-	}
-	if s[i-1] == ' ' { // " \t": the run starts at the space
-		i--
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	// Words are copied whole, and each run of space as one " ".
-	for last := 0; ; {
-		b.WriteString(s[last:i])
-		for i < len(s) && isSpaceByte(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		b.WriteByte(' ')
-		last = i
-		for i < len(s) && !isSpaceByte(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			b.WriteString(s[last:])
-			break
-		}
-	}
-	return b.String()
+	return end
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
@@ -301,22 +317,32 @@ func matchDateTime(s string, i int) int {
 func replaceAt(s, ph string, first uint8, match func(s string, i int) int) string {
 	var b strings.Builder
 	last, found := 0, false
-	for i := 0; i < len(s); i++ {
-		if byteClass[s[i]]&first == 0 || i > 0 && isWordByte(s[i-1]) {
+	for i := 0; i < len(s); {
+		cl := byteClass[s[i]]
+		if cl&clWord == 0 {
+			i++
 			continue
 		}
-		end := match(s, i)
-		if end < 0 {
-			continue
+		// s[i] starts a word: no byte inside it can start a match, and
+		// the loop below skips them at one test a byte.
+		if cl&first != 0 {
+			if end := match(s, i); end >= 0 {
+				if !found {
+					b.Grow(len(s))
+					found = true
+				}
+				b.WriteString(s[last:i])
+				b.WriteString(ph)
+				last = end
+				// A match that ends inside a word: the rest of the
+				// word cannot start one either.
+				for i = end; isWordByte(s[end-1]) && i < len(s) && isWordByte(s[i]); i++ {
+				}
+				continue
+			}
 		}
-		if !found {
-			b.Grow(len(s))
-			found = true
+		for i++; i < len(s) && isWordByte(s[i]); i++ {
 		}
-		b.WriteString(s[last:i])
-		b.WriteString(ph)
-		last = end
-		i = end - 1
 	}
 	if !found {
 		return s
@@ -464,10 +490,15 @@ func replaceDurations(s string) string {
 	// began: remember it, or a long chain that fails at its end ("1.1ms"
 	// repeated, then a letter) is walked again from every start in it.
 	var memo []int32
+	var onStack [128]int32 // the memo of most lines
 	var rest func(s string, j int) int
 	rest = func(s string, j int) int {
 		if memo == nil {
-			memo = make([]int32, len(s)+1)
+			if len(s) < len(onStack) {
+				memo = onStack[:len(s)+1]
+			} else {
+				memo = make([]int32, len(s)+1)
+			}
 		}
 		if memo[j] != 0 {
 			return int(memo[j]) - 2

@@ -9,16 +9,15 @@ const (
 	phHost = "<host>"
 )
 
-// maskTokens replaces the identifiers the pattern rules cannot see because
-// they are glued to words: numbers joined by "_" (blk_1234, job_2026_0412),
+// appendMaskedTokens appends s to dst, replacing the identifiers the
+// pattern rules cannot see because they are glued to words: numbers joined by "_" (blk_1234, job_2026_0412),
 // parts that mix letters and digits the way generated ids do (x2kqz,
 // 7d9f8b6c4, node12a, web01), Kubernetes generated name suffixes, and host
 // names with a digit in them. A word is a run of letters, digits, "_", "-"
 // and "."; words without a digit are kept, as are error codes (E0425,
 // TS2304), names with a plain trailing number (int64, sha256, ssh2), units
 // (64kB) and file names, so the tokens that tell causes apart survive.
-func maskTokens(s string) string {
-	var b *strings.Builder
+func appendMaskedTokens(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		if !isTokenByte(s[i]) {
@@ -26,18 +25,16 @@ func maskTokens(s string) string {
 			continue
 		}
 		j := i
-		digitOrDash, letter := false, false
-		for j < len(s) && isTokenByte(s[j]) {
-			// Of the token bytes, letters and "_" sort after "9".
-			if c := s[j]; c > '9' {
-				letter = true // a letter or "_"
-			} else if c != '.' {
-				digitOrDash = true // a digit or "-"
+		var seen uint8 // the classes of the word's bytes
+		for ; j < len(s); j++ {
+			cl := byteClass[s[j]]
+			if cl&clToken == 0 {
+				break
 			}
-			j++
+			seen |= cl
 		}
-		if !digitOrDash || !letter {
-			// maskWord keeps every word with neither a digit nor a "-"
+		if seen&(clDigit|clDash) == 0 || seen&clLetter == 0 {
+			// appendMaskedWord keeps every word with neither a digit nor a "-"
 			// (most words of a line), and every word of digits, "-" and
 			// "." alone (numbers, versions: the number rule's): they
 			// are skipped without a call.
@@ -46,23 +43,16 @@ func maskTokens(s string) string {
 		}
 		w := s[i:j]
 		// A sentence's full stop is not part of the word before it.
-		w = strings.TrimRight(w, ".")
-		if m, changed := maskWord(w); changed {
-			if b == nil {
-				b = &strings.Builder{}
-				b.Grow(len(s))
-			}
-			b.WriteString(s[last:i])
-			b.WriteString(m)
+		for len(w) > 0 && w[len(w)-1] == '.' {
+			w = w[:len(w)-1]
+		}
+		if d, changed := appendMaskedWord(dst, s[last:i], w, seen&clDigit != 0, seen&clDash != 0); changed {
+			dst = d
 			last = i + len(w)
 		}
 		i = j
 	}
-	if b == nil {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return append(dst, s[last:]...)
 }
 
 func isTokenByte(c byte) bool { return byteClass[c]&clToken != 0 }
@@ -76,30 +66,34 @@ func hasDigit(s string) bool {
 	return false
 }
 
-// maskWord masks one word's variable parts; changed is false when it keeps
-// the word as it is.
-func maskWord(w string) (string, bool) {
-	if !hasDigit(w) {
-		if strings.IndexByte(w, '-') < 0 || !hasGeneratedPart(w) {
-			return w, false
-		}
+// appendMaskedWord masks one word's variable parts: when it changes w, it
+// appends pending (the text before w yet to be written) and the masked
+// word to dst and reports true; when it keeps w, it returns dst as it was.
+// digit and dash say whether w has a digit and a "-", which the caller
+// knows.
+func appendMaskedWord(dst []byte, pending, w string, digit, dash bool) ([]byte, bool) {
+	if !digit && (!dash || !hasGeneratedPart(w)) {
+		return dst, false
 	}
 	if isHostName(w) {
-		return phHost, true
+		return append(append(dst, pending...), phHost...), true
 	}
 	signed := false
-	if i := strings.Index(w, "_-"); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
-		// blk_-1608999687919862906 and blk_38865049064139660 are the
-		// same kind of id: the sign is part of the value.
+	// blk_-1608999687919862906 and blk_38865049064139660 are the same
+	// kind of id: the sign is part of the value.
+	if i := indexSignedID(w, dash); i >= 0 && i+2 < len(w) && w[i+2] >= '0' && w[i+2] <= '9' {
 		w = w[:i+1] + w[i+2:]
 		signed = true
 	}
-	// The builder starts at the first variable part: most words with a
-	// digit (file.go:12's "go", v1.2) keep every part.
-	var b strings.Builder
-	changed := false
+	// Nothing is written before the first variable part: most words with
+	// a digit (file.go:12's "go", v1.2) keep every part.
+	changed := signed
+	if signed {
+		dst = append(dst, pending...)
+	}
 	start, kept := 0, 0 // kept: w[kept:start] is yet to be written
-	dashParts := strings.IndexByte(w, '-') >= 0
+	// The sign's "-" is gone from w.
+	dashParts := dash && (!signed || strings.IndexByte(w, '-') >= 0)
 	for i := 0; i <= len(w); i++ {
 		if i < len(w) && w[i] != '.' && w[i] != '_' && w[i] != '-' {
 			continue
@@ -115,20 +109,27 @@ func maskWord(w string) (string, bool) {
 		}
 		if ph := variablePart(part, sep, next, dashParts); ph != "" {
 			if !changed {
-				b.Grow(len(w))
+				dst = append(dst, pending...)
 				changed = true
 			}
-			b.WriteString(w[kept:start])
-			b.WriteString(ph)
+			dst = append(dst, w[kept:start]...)
+			dst = append(dst, ph...)
 			kept = i
 		}
 		start = i + 1
 	}
 	if !changed {
-		return w, signed
+		return dst, false
 	}
-	b.WriteString(w[kept:])
-	return b.String(), true
+	return append(dst, w[kept:]...), true
+}
+
+// indexSignedID is strings.Index(w, "_-"), skipped for a word without "-".
+func indexSignedID(w string, dash bool) int {
+	if !dash {
+		return -1
+	}
+	return strings.Index(w, "_-")
 }
 
 // variablePart returns the placeholder for a variable part of a word, or ""
@@ -204,7 +205,7 @@ func variablePart(p string, sep, next byte, dashed bool) string {
 }
 
 // hasGeneratedPart reports whether a dashed word without digits ends in a
-// generated suffix, so that maskWord need not look at the others.
+// generated suffix, so that appendMaskedWord need not look at the others.
 func hasGeneratedPart(w string) bool {
 	i := strings.LastIndexByte(w, '-')
 	return i > 0 && isGeneratedSuffix(w[i+1:])
@@ -275,32 +276,17 @@ const phBlob = "<blob>"
 // data: 16 bytes or more, with capitals, small letters and digits, and the
 // class of character changing at least every third byte. Identifiers and
 // paths (NullPointerException2, src/main/java) change far less often.
-//
-// It also returns the longest run of hex digits in s, which the hex rules'
-// guards need: hex runs lie inside base64 runs, so the same scan finds
-// them, and a blob's replacement only removes runs.
-func maskBlobs(s string) (string, int) {
+func maskBlobs(s string) string {
 	var b *strings.Builder
 	last := 0
-	hexRun, hexBest := 0, 0
 	for i := 0; i < len(s); {
 		if !isBase64Byte(s[i]) {
 			i++
 			continue
 		}
 		j := i
-		hexRun = 0
-		for ; j < len(s); j++ {
-			cl := byteClass[s[j]]
-			if cl&clBase64 == 0 {
-				break
-			}
-			if cl&clHex != 0 {
-				hexRun++
-				hexBest = max(hexBest, hexRun)
-			} else {
-				hexRun = 0
-			}
+		for j < len(s) && isBase64Byte(s[j]) {
+			j++
 		}
 		if j-i < 16 {
 			// Too short for a blob: most runs are words, counted no
@@ -348,10 +334,10 @@ func maskBlobs(s string) (string, int) {
 		i = j
 	}
 	if b == nil {
-		return s, hexBest
+		return s
 	}
 	b.WriteString(s[last:])
-	return b.String(), hexBest
+	return b.String()
 }
 
 func isBase64Byte(c byte) bool { return byteClass[c]&clBase64 != 0 }

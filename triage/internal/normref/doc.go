@@ -1,5 +1,6 @@
-// Package normref is a frozen copy of triage's normaliser as it was before
-// the single-pass rewrite (commit 50d125e). It exists only so that
-// triage's differential tests can check the fast normaliser produces
-// byte-identical output; nothing outside tests imports it.
+// Package normref is a frozen copy of triage's multi-pass normaliser, as
+// it was before the passes were fused and guarded (commit 50d125e). It is
+// kept only as the test oracle of the fast normaliser:
+// TestNormalizeMatchesReference and FuzzNormalize check that triage's
+// Normalize gives byte-identical output. Nothing outside tests imports it.
 package normref
