@@ -103,9 +103,10 @@ func TestEndToEndConfirmFlakyAndBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), t.TempDir()); err != nil {
+	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard)); err != nil {
 		t.Fatal(err)
 	}
+	removeCacheVolumesAtEnd(t, m)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(runCtx, "serve") }()
