@@ -92,21 +92,22 @@ func startE2E(t *testing.T, env map[string]string) *e2e {
 // on the daemon: they outlive runs by design, and the test's instance goes
 // with its database.
 func removeCacheVolumesAtEnd(t *testing.T, m *Main) {
-	d, ok := m.Runtime.(*runner.Docker)
-	if !ok {
+	if d, ok := m.Runtime.(*runner.Docker); ok {
+		t.Cleanup(func() { removeCacheVolumes(t, d) })
+	}
+}
+
+// removeCacheVolumes removes the cache volumes of d's instance.
+func removeCacheVolumes(t *testing.T, d *runner.Docker) {
+	ctx := context.Background()
+	list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+d.Instance)})
+	if err != nil {
+		t.Logf("listing cache volumes: %v", err)
 		return
 	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+d.Instance)})
-		if err != nil {
-			t.Logf("listing cache volumes: %v", err)
-			return
+	for _, v := range list.Items {
+		if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
+			t.Logf("removing cache volume %s: %v", v.Name, err)
 		}
-		for _, v := range list.Items {
-			if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
-				t.Logf("removing cache volume %s: %v", v.Name, err)
-			}
-		}
-	})
+	}
 }
