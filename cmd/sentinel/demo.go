@@ -188,7 +188,7 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	if err := prepareDemoRuntime(ctx, m, p, filepath.Join(demoDir, "cache")); err != nil {
+	if err := prepareDemoRuntime(ctx, m, p); err != nil {
 		return err
 	}
 
@@ -255,10 +255,11 @@ func runDemoScenarios(ctx context.Context, cfg Config, opts demoOptions, chosen 
 // prepareDemoRuntime makes the samples' images available: pulled when a
 // registry answers, otherwise built from this machine's busybox and Go
 // toolchain and substituted for the images the samples name. The local Go
-// image compiles nothing while it builds: its steps share one build cache,
-// cacheDir, mounted into each container, which the next demo reuses. It
-// allows local repositories: the demo's samples are served on loopback.
-func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir string) error {
+// image compiles the standard library once, while it builds, into the path
+// of the repositories' build caches, which each sample's new cache volume
+// starts as a copy of (runner.LocalImageGo). It allows local repositories:
+// the demo's samples are served on loopback.
+func prepareDemoRuntime(ctx context.Context, m *Main, p *progress) error {
 	m.Log = m.Log.With("component", "demo")
 	m.ShellFallback = true // the demo runs only Sentinel's own samples
 	// ... which it serves from a git server on this machine's loopback.
@@ -288,10 +289,7 @@ func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir stri
 	} else {
 		p.say("No registry reachable (%v):\nusing local images built from this machine's static busybox and Go toolchain instead.", shortErr(pullErr))
 	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return err
-	}
-	built := runner.LocalImages{GoRoot: goRoot(), Shared: true, Progress: func(msg string) {
+	built := runner.LocalImages{GoRoot: goRoot(), Progress: func(msg string) {
 		if strings.Contains(msg, ": Step ") || !strings.Contains(msg, ":") {
 			p.say("  %s", msg)
 		}
@@ -307,13 +305,12 @@ func prepareDemoRuntime(ctx context.Context, m *Main, p *progress, cacheDir stri
 		_, err := m.runtime()
 		return err
 	}
-	d.CacheDir = cacheDir
 	if uid := os.Getuid(); uid != 0 {
-		// Steps write the shared cache; as root, an ordinary user could not
-		// delete it (make reset).
+		// Steps write the workspace under the data directory; as root, an
+		// ordinary user could not delete it (make reset).
 		d.User = fmt.Sprintf("%d:%d", uid, os.Getgid())
 	}
-	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGoShared(), "busybox:stable": runner.LocalImageBusybox}
+	m.ImageRewrite = map[string]string{"golang:1.26": runner.LocalImageGo(), "busybox:stable": runner.LocalImageBusybox}
 	return nil
 }
 

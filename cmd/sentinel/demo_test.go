@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -29,6 +32,13 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	code := run(ctx, []string{"demo", "--exit", "--samples", "../../samples"}, &out, testWriter{t}, func(k string) string { return env[k] })
+	// The demo's Docker instance is named in its data directory; its cache
+	// volumes outlive it by design, and this test's database.
+	if b, err := os.ReadFile(filepath.Join(env["SENTINEL_DATA_DIR"], instanceFile)); err == nil {
+		if d, err := runner.NewDocker(); err == nil {
+			t.Cleanup(func() { removeCacheVolumes(t, d.WithInstance(strings.TrimSpace(string(b)))) })
+		}
+	}
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("demo exited %d", code)

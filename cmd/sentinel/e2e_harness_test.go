@@ -7,13 +7,15 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
+	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -77,11 +79,10 @@ func startE2E(t *testing.T, setup e2eSetup) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	// The demo's Go build cache, shared by the test processes that use it
-	// (Go's cache is safe for concurrent use), as it is by the demo's runs.
-	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard), filepath.Join(os.TempDir(), "sentinel-test-demo-cache")); err != nil {
+	if err := prepareDemoRuntime(ctx, m, newProgress(io.Discard)); err != nil {
 		t.Fatal(err)
 	}
+	removeCacheVolumesAtEnd(t, m)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(runCtx, "serve") }()
@@ -101,4 +102,29 @@ func startE2E(t *testing.T, setup e2eSetup) *e2e {
 	d := &demo{m: m, p: newProgress(io.Discard), gitRoot: gitRoot, gitURL: gitURL, samples: samples,
 		workDir: filepath.Join(t.TempDir(), "src"), webhook: "http://" + m.Addr + "/webhooks/github"}
 	return &e2e{ctx: ctx, m: m, fake: fake, d: d}
+}
+
+// removeCacheVolumesAtEnd removes, once the test is over (after the serve
+// that the caller starts next has stopped), the cache volumes its runs left
+// on the daemon: they outlive runs by design, and the test's instance goes
+// with its database.
+func removeCacheVolumesAtEnd(t *testing.T, m *Main) {
+	if d, ok := m.Runtime.(*runner.Docker); ok {
+		t.Cleanup(func() { removeCacheVolumes(t, d) })
+	}
+}
+
+// removeCacheVolumes removes the cache volumes of d's instance.
+func removeCacheVolumes(t *testing.T, d *runner.Docker) {
+	ctx := context.Background()
+	list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+d.Instance)})
+	if err != nil {
+		t.Logf("listing cache volumes: %v", err)
+		return
+	}
+	for _, v := range list.Items {
+		if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
+			t.Logf("removing cache volume %s: %v", v.Name, err)
+		}
+	}
 }

@@ -24,6 +24,10 @@ type CacheMount struct {
 // CacheRoot is where the default caches appear inside a container.
 const CacheRoot = "/sentinel-cache"
 
+// goBuildCache is where a Go repository's build cache appears (GOCACHE);
+// LocalImageGo holds a warm one there.
+const goBuildCache = CacheRoot + "/go-build"
+
 // Home is the home directory that cache: paths under ~ are resolved to:
 // the user official toolchain images run steps as.
 const cacheHome = "/root"
@@ -36,7 +40,7 @@ var ecosystemCaches = []struct {
 }{
 	{[]string{"go.mod", "go.work"}, []CacheMount{
 		{Key: "go-mod", Target: CacheRoot + "/go-mod", Env: "GOMODCACHE"},
-		{Key: "go-build", Target: CacheRoot + "/go-build", Env: "GOCACHE"}}},
+		{Key: "go-build", Target: goBuildCache, Env: "GOCACHE"}}},
 	{[]string{"package.json"}, []CacheMount{
 		{Key: "npm", Target: CacheRoot + "/npm", Env: "npm_config_cache"},
 		{Key: "yarn", Target: CacheRoot + "/yarn", Env: "YARN_CACHE_FOLDER"},

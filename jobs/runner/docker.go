@@ -41,23 +41,15 @@ type Docker struct {
 	// overlap ours: kill, cleanup and reaping only touch our own. See
 	// InstanceID; "" means "default".
 	Instance string
-	// CacheDir, when set, is a host directory mounted read-write at
-	// SharedCacheMount in every step container: toolchain caches shared by every
-	// step and run (the demo's Go build cache, see LocalImageGoShared).
-	// Only for trusted repositories: a step can write what later steps read.
-	CacheDir string
 	// User, when set ("uid:gid"), runs step containers as that user rather
 	// than the image's: the demo, run by an ordinary user, so that what its
-	// steps write to CacheDir and the workspace stays that user's to delete.
+	// steps write to the workspace stays that user's to delete.
 	User string
 }
 
-// SharedCacheMount is where Docker.CacheDir appears inside step containers.
-const SharedCacheMount = "/cache"
-
 // WithInstance returns a runtime on the same client for another instance.
 func (d *Docker) WithInstance(instance string) *Docker {
-	return &Docker{cli: d.cli, Instance: instance, CacheDir: d.CacheDir, User: d.User}
+	return &Docker{cli: d.cli, Instance: instance, User: d.User}
 }
 
 func (d *Docker) instance() string {
@@ -118,7 +110,7 @@ func (d *Docker) RunStep(ctx context.Context, step StepSpec) (StepResult, error)
 	if err := d.ensureImage(ctx, step.Image); err != nil {
 		return StepResult{}, err
 	}
-	opts := containerOptions(step, d.CacheDir)
+	opts := containerOptions(step)
 	opts.Config.User = d.User
 	opts.Config.Labels[LabelInstance] = d.instance()
 	d.cacheMounts(step, &opts)
@@ -228,7 +220,7 @@ func (d *Docker) stepError(ctx context.Context, op string, err error) error {
 	return infra(op, err)
 }
 
-func containerOptions(step StepSpec, cacheDir string) client.ContainerCreateOptions {
+func containerOptions(step StepSpec) client.ContainerCreateOptions {
 	env := make([]string, 0, len(step.Env))
 	for k, v := range step.Env {
 		env = append(env, k+"="+v)
@@ -246,9 +238,6 @@ func containerOptions(step StepSpec, cacheDir string) client.ContainerCreateOpti
 		CapAdd:      keptCapabilities,
 		LogConfig:   container.LogConfig{Type: "none"}, // output is streamed by attach; no second copy on disk
 		Init:        boolPtr(true),                     // reap zombies, forward signals
-	}
-	if cacheDir != "" {
-		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: cacheDir, Target: SharedCacheMount})
 	}
 	if step.Limits.Memory > 0 {
 		host.Memory = step.Limits.Memory

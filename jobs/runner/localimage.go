@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -26,19 +25,16 @@ const (
 	LocalImageBusybox = "sentinel-test/busybox:1"
 )
 
-// LocalImageGo is the busybox image plus this machine's Go toolchain.
+// LocalImageGo is the busybox image plus this machine's Go toolchain, with
+// the standard library compiled into a build cache at the path of the
+// repository's go-build cache (CacheRoot/go-build). Docker fills a new, empty
+// volume with what the image holds where it is mounted, so each repository's
+// first run starts from that warm cache instead of compiling the standard
+// library again, a minute of CPU per repository on a loaded machine. (The tag
+// changed with that path: a machine keeping the image of the old layout
+// builds this one.)
 func LocalImageGo() string {
-	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-warm"
-}
-
-// LocalImageGoShared is the busybox image plus this machine's Go toolchain
-// (without its sources of cmd/, which building other code never reads) and
-// no build cache of its own: GOCACHE is under SharedCacheMount, where the runtime
-// mounts Docker.CacheDir. The standard library is then compiled once, as the
-// first steps need it, and shared by every later step and run, instead of
-// compiled whole while the image builds. The demo uses it.
-func LocalImageGoShared() string {
-	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-shared"
+	return "sentinel-test/go:" + strings.TrimPrefix(runtime.Version(), "go") + "-warm-cacheroot"
 }
 
 // BusyboxPath is where Debian's busybox-static package installs its binary.
@@ -61,8 +57,6 @@ func BuildLocalImages(ctx context.Context, cli *client.Client, goroot string) er
 // LocalImages says which local images to build.
 type LocalImages struct {
 	GoRoot string // the toolchain copied into the Go image; "" builds busybox only
-	// Shared builds LocalImageGoShared instead of the warm LocalImageGo.
-	Shared bool
 	// Progress, when set, receives what the build is doing: the context
 	// sent so far and each build step, as they happen.
 	Progress func(string)
@@ -95,25 +89,15 @@ func (li LocalImages) Build(ctx context.Context, cli *client.Client) error {
 	}); err != nil || li.GoRoot == "" {
 		return err
 	}
-	if li.Shared {
-		return li.buildIfMissing(ctx, cli, LocalImageGoShared(), func(tw *tar.Writer) error {
-			dockerfile := "FROM " + LocalImageBusybox + `
-COPY go /usr/local/go
-ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=` + SharedCacheMount + `/go-build GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
-`
-			if err := addFile(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
-				return err
-			}
-			return addTree(tw, li.GoRoot, "go", "src/cmd")
-		})
-	}
 	return li.buildIfMissing(ctx, cli, LocalImageGo(), func(tw *tar.Writer) error {
 		dockerfile := "FROM " + LocalImageBusybox + `
 COPY go /usr/local/go
-ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=/tmp/gocache GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
+ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=` + goBuildCache + ` GOPATH=/tmp/gopath GOFLAGS=-mod=mod HOME=/tmp
 # A warm build cache: every step is a fresh container, and compiling the
 # standard library in each would dominate the tests that use this image.
-RUN go build std && go test -count=1 -run '^$' errors >/dev/null && chmod -R a+rwX /tmp
+# It sits where the repository's go-build cache volume is mounted, which a
+# new volume starts as a copy of.
+RUN go build std && go test -count=1 -run '^$' errors >/dev/null && chmod -R a+rwX /tmp ` + CacheRoot + `
 `
 		if err := addFile(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
 			return err
@@ -199,9 +183,8 @@ func addFile(tw *tar.Writer, name string, data []byte, mode int64) error {
 }
 
 // addTree adds dir under prefix, leaving out Go's own tests, which a
-// toolchain does not need to build and test other code, and the
-// subdirectories named in skip (slash-separated, relative to dir).
-func addTree(tw *tar.Writer, dir, prefix string, skip ...string) error {
+// toolchain does not need to build and test other code.
+func addTree(tw *tar.Writer, dir, prefix string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -210,7 +193,7 @@ func addTree(tw *tar.Writer, dir, prefix string, skip ...string) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (rel == "test" || rel == "doc" || rel == "api" || d.Name() == "testdata" || slices.Contains(skip, filepath.ToSlash(rel))) {
+		if d.IsDir() && (rel == "test" || rel == "doc" || rel == "api" || d.Name() == "testdata") {
 			return fs.SkipDir
 		}
 		info, err := d.Info()
