@@ -96,8 +96,12 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			if !sv.Live && isGoTestJSON(data) {
 				sv.GoLog, isGo = renderGoTestLog(data, st.ID, evidence[st.ID])
 			}
-			if !isGo {
-				sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
+			switch {
+			case isGo:
+			case sv.Live:
+				sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, true)
+			default:
+				sv.Log = s.logs.render(data, st.ID, evidence[st.ID], maxLogLines)
 			}
 		}
 		v.Steps = append(v.Steps, sv)
