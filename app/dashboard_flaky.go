@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
 )
@@ -64,21 +66,23 @@ func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := store.FlakyFilter{State: v.State, Limit: 200}
-	var err error
-	if v.Repos, err = store.ListRepositories(r.Context(), s.DB); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if v.Repo != "" {
-		repo, err := s.repoByName(r, v.Repo)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
+	// The repositories for the filter and the tests are independent reads:
+	// run them at once.
+	var g errgroup.Group
+	g.Go(func() (err error) { v.Repos, err = store.ListRepositories(r.Context(), s.DB); return err })
+	var tests []store.Test
+	g.Go(func() (err error) {
+		if v.Repo != "" {
+			repo, err := s.repoByName(r, v.Repo)
+			if err != nil {
+				return err
+			}
+			f.RepositoryID = repo.ID
 		}
-		f.RepositoryID = repo.ID
-	}
-	tests, err := store.ListFlakyTests(r.Context(), s.DB, f)
-	if err != nil {
+		tests, err = store.ListFlakyTests(r.Context(), s.DB, f)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
