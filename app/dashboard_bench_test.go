@@ -36,11 +36,14 @@ func seedHistory(b *testing.B, db *store.DB) int64 {
 				CASE WHEN p = 1 AND r.state = 'failed' THEN 'failed' ELSE 'succeeded' END,
 				CASE WHEN p = 1 AND r.state = 'failed' THEN 1 ELSE 0 END, 'make', r.started_at, r.finished_at
 			FROM runs r, generate_series(0, 1) p`,
+		// In order: each repository's tests get consecutive ids, which the
+		// results below count on (first + offset); interleaved, three
+		// quarters of the tests, most flaky ones among them, had no results.
 		`INSERT INTO tests (repository_id, package, name, state, score, failure_rate, flip_rate)
 			SELECT p.id, 'example.com/pkg' || (g % 25), 'Test' || g,
 				CASE WHEN g % 20 = 0 THEN 'flaky' WHEN g % 97 = 0 THEN 'quarantined' WHEN g % 89 = 0 THEN 'broken' ELSE 'healthy' END,
 				CASE WHEN g % 20 = 0 THEN (g % 100) / 100.0 ELSE 0 END, (g % 10) / 10.0, (g % 7) / 10.0
-			FROM repositories p, generate_series(1, 500) g`,
+			FROM repositories p, generate_series(1, 500) g ORDER BY p.id, g`,
 		`INSERT INTO test_results (run_id, step_id, test_id, attempt, outcome, duration_ms, created_at)
 			SELECT r.id, NULL, t0.first + (r.id * 50 + k) % 500, 1,
 				CASE WHEN r.state = 'failed' AND k = 0 THEN 'fail' WHEN k = 1 AND r.id % 3 = 0 THEN 'fail' ELSE 'pass' END, (r.id + k) % 900,
@@ -198,6 +201,9 @@ func BenchmarkDashboard(b *testing.B) {
 				t0 := time.Now()
 				fetch(b, ds.url+p.path)
 				times = append(times, time.Since(t0))
+			}
+			if b.N == 1 {
+				return // the testing package's first call, which only sizes the run
 			}
 			// The p95 of each fifth of the requests (consecutive blocks,
 			// each with its anchor), reported as min/median/max for make

@@ -2,11 +2,14 @@ package app
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -19,6 +22,26 @@ type flakyRow struct {
 	Rate    string
 	Impact  string
 	Ask     string // the page with the quarantine dialog open for this test
+	Strip   template.HTML
+}
+
+// recentStrip is a test's recent runs as links, newest first: built here,
+// not in the template, because a page of 200 tests has thousands of them
+// and html/template's actions and escaping for each were most of the
+// page's time. Run ids and the fixed words need no escaping.
+func recentStrip(recent []store.RunOutcome) template.HTML {
+	var b strings.Builder
+	for _, o := range recent {
+		class, words, mark := "o-pass", "passed", "✔"
+		switch {
+		case o.Passed && o.Failed:
+			class, words, mark = "o-flip", "failed then passed", "◐"
+		case o.Failed:
+			class, words, mark = "o-fail", "failed", "✖"
+		}
+		fmt.Fprintf(&b, `<a href="/runs/%d" class="%s" title="run %d: %s">%s</a>`, o.RunID, class, o.RunID, words, mark)
+	}
+	return template.HTML(b.String())
 }
 
 type flakyView struct {
@@ -43,21 +66,23 @@ func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := store.FlakyFilter{State: v.State, Limit: 200}
-	var err error
-	if v.Repos, err = store.ListRepositories(r.Context(), s.DB); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if v.Repo != "" {
-		repo, err := s.repoByName(r, v.Repo)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
+	// The repositories for the filter and the tests are independent reads:
+	// run them at once.
+	var g errgroup.Group
+	g.Go(func() (err error) { v.Repos, err = store.ListRepositories(r.Context(), s.DB); return err })
+	var tests []store.Test
+	g.Go(func() (err error) {
+		if v.Repo != "" {
+			repo, err := s.repoByName(r, v.Repo)
+			if err != nil {
+				return err
+			}
+			f.RepositoryID = repo.ID
 		}
-		f.RepositoryID = repo.ID
-	}
-	tests, err := store.ListFlakyTests(r.Context(), s.DB, f)
-	if err != nil {
+		tests, err = store.ListFlakyTests(r.Context(), s.DB, f)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -74,7 +99,7 @@ func (s *Server) handleFlaky(w http.ResponseWriter, r *http.Request) {
 	}
 	ask, _ := strconv.ParseInt(q.Get("quarantine"), 10, 64)
 	for _, t := range tests {
-		row := flakyRow{Test: t, Rate: failRateWords(t.Recent), Impact: impactWords(t.Impact),
+		row := flakyRow{Test: t, Rate: failRateWords(t.Recent), Impact: impactWords(t.Impact), Strip: recentStrip(t.Recent),
 			Suspect: (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0}
 		aq := url.Values{}
 		for k, vs := range keep {

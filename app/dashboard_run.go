@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -63,10 +65,38 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 	}
 	v.Run, v.Active = run, !store.IsFinalRunState(run.State)
 	v.Duration = jobs.FormatDuration(run.Duration(v.Now))
-	if v.Failures, err = store.RunFailures(ctx, s.DB, id); err != nil {
+	// The failures, the steps with their logs, the tests and the GitHub
+	// calls are independent reads: run them at once, so the page waits for
+	// the slowest rather than for their round trips one after another.
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		if v.Failures, err = store.RunFailures(ctx, s.DB, id); err != nil {
+			return err
+		}
+		return s.placeFailures(ctx, run, v.Failures)
+	})
+	var steps []store.Step
+	var logs [][]byte // each step's log, when withLogs
+	g.Go(func() (err error) {
+		if steps, err = store.ListSteps(ctx, s.DB, id); err != nil || !withLogs {
+			return err
+		}
+		for _, st := range steps {
+			data, err := store.StepLog(ctx, s.DB, st.ID)
+			if err != nil {
+				return err
+			}
+			logs = append(logs, data)
+		}
+		return nil
+	})
+	var results []store.TestResult
+	g.Go(func() (err error) { results, err = store.ListTestResults(ctx, s.DB, id); return err })
+	g.Go(func() (err error) {
+		v.Outbound, err = store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{RunID: id, Limit: 100})
 		return err
-	}
-	if err := s.placeFailures(ctx, run, v.Failures); err != nil {
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	evidence := map[int64]map[int]bool{}
@@ -80,24 +110,21 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			}
 		}
 	}
-	steps, err := store.ListSteps(ctx, s.DB, id)
-	if err != nil {
-		return err
-	}
-	for _, st := range steps {
+	for i, st := range steps {
 		sv := stepView{Step: st, Live: st.State == triage.StepRunning}
 		sv.Open = sv.Live || (st.State != triage.StepSucceeded && st.State != triage.StepSkipped && st.State != triage.StepPending)
 		if withLogs {
-			data, err := store.StepLog(ctx, s.DB, st.ID)
-			if err != nil {
-				return err
-			}
+			data := logs[i]
 			var isGo bool
 			if !sv.Live && isGoTestJSON(data) {
 				sv.GoLog, isGo = renderGoTestLog(data, st.ID, evidence[st.ID])
 			}
-			if !isGo {
-				sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, sv.Live)
+			switch {
+			case isGo:
+			case sv.Live:
+				sv.Log = renderLog(data, st.ID, 1, evidence[st.ID], maxLogLines, true)
+			default:
+				sv.Log = s.logs.render(data, st.ID, evidence[st.ID], maxLogLines)
 			}
 		}
 		v.Steps = append(v.Steps, sv)
@@ -111,10 +138,6 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 	}
 	if v.Stopped > 0 {
 		v.StoppedText = jobs.StoppedText(v.Stopped)
-	}
-	results, err := store.ListTestResults(ctx, s.DB, id)
-	if err != nil {
-		return err
 	}
 	v.Tests = groupTests(results)
 	for _, t := range v.Tests {
@@ -133,8 +156,7 @@ func (s *Server) loadRun(ctx context.Context, v *runView, id int64, withLogs boo
 			v.Rest = append(v.Rest, t)
 		}
 	}
-	v.Outbound, err = store.ListOutboundCalls(ctx, s.DB, store.OutboundFilter{RunID: id, Limit: 100})
-	return err
+	return nil
 }
 
 // groupTests folds attempts into one entry per test: failing and flaky

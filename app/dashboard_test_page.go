@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sentinel-ci/sentinel/jobs"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
 	"github.com/sentinel-ci/sentinel/store"
@@ -91,37 +93,35 @@ func (s *Server) handleTestPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := testPageView{page: s.newPage(w, r, t.Name+" · "+t.Repository, "flaky"), Test: t}
-	if v.History, err = store.LoadTestHistory(ctx, s.DB, id, testPageRuns); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if v.Events, err = store.TestEvents(ctx, s.DB, id, 20); err != nil {
+	// The parts are independent: read them at once, so the page waits for
+	// the slowest rather than for eight round trips one after another (each
+	// a wake-up, which on a busy machine costs more than the query).
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		if v.History, err = store.LoadTestHistory(ctx, s.DB, id, testPageRuns); err != nil {
+			return err
+		}
+		v.Owner, v.OwnerWhy = s.testOwner(ctx, t, v.History)
+		return nil
+	})
+	g.Go(func() (err error) { v.Events, err = store.TestEvents(ctx, s.DB, id, 20); return err })
+	g.Go(func() (err error) {
+		v.Weeks, err = store.TestWeeklyRates(ctx, s.DB, id, v.Now, testTrendWeeks)
+		return err
+	})
+	g.Go(func() (err error) { v.Probes, err = store.TestProbes(ctx, s.DB, id, 10); return err })
+	g.Go(func() (err error) { v.Bisects, err = store.TestBisects(ctx, s.DB, id, 5); return err })
+	g.Go(func() (err error) { v.Budget, err = s.confirmBudget(ctx, t.RepositoryID, v.Now); return err })
+	if err := g.Wait(); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
 	for i := len(v.History.Runs) - 1; i >= 0; i-- {
 		v.Strip = append(v.Strip, v.History.Runs[i])
 	}
-	if v.Weeks, err = store.TestWeeklyRates(ctx, s.DB, id, v.Now, testTrendWeeks); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
 	v.Trend = weeklyRateSpark(v.Weeks)
 	v.Rate = rateWords(v.History.FailedRuns, v.History.Window)
 	v.Suspect = (t.State() == triage.TestHealthy || t.State() == triage.TestRecovered) && t.Episodes > 0
-	v.Owner, v.OwnerWhy = s.testOwner(ctx, t, v.History)
-	if v.Probes, err = store.TestProbes(ctx, s.DB, id, 10); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if v.Bisects, err = store.TestBisects(ctx, s.DB, id, 5); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if v.Budget, err = s.confirmBudget(ctx, t.RepositoryID, v.Now); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
 	s.render(w, r, http.StatusOK, "test", v)
 }
 

@@ -72,6 +72,7 @@ type Server struct {
 
 	bodies   *bodyBudget // webhook bodies in flight
 	sessions sessions    // admin sessions issued by the login form
+	logs     logCache    // rendered logs of finished steps
 }
 
 // NewServer wires a server with its actions and intake; Handler returns its

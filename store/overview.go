@@ -136,10 +136,13 @@ func passRates(ctx context.Context, q Querier, now time.Time) ([]PassRate, error
 		branch string
 	}
 	byBranch := map[key][]run{}
+	// One set of targets for every row: thousands of rows, each allocating
+	// its own, were a good part of the overview's time.
+	var k key
+	var r run
+	targets := []any{&k.repo, &k.branch, &r.id, &r.green, &r.created, &r.finished}
 	for rows.Next() {
-		var k key
-		var r run
-		if err := rows.Scan(&k.repo, &k.branch, &r.id, &r.green, &r.created, &r.finished); err != nil {
+		if err := rows.Scan(targets...); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("pass rates: %w", err)
 		}

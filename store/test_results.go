@@ -252,7 +252,8 @@ func SameCommitOutcomes(ctx context.Context, q Querier, repositoryID int64, sha 
 // request). Names are sorted. The runs list marks these runs flaky; a step
 // that needed another attempt, or a test that failed and never passed,
 // does not count. Failing results are found through
-// test_results_failing_idx; a later pass through test_results_run_idx.
+// test_results_failing_idx; a later pass through test_results_run_test_idx
+// (index-only).
 func TestsPassedOnRetry(ctx context.Context, q Querier, runIDs []int64) (map[int64][]string, error) {
 	out := map[int64][]string{}
 	if len(runIDs) == 0 {

@@ -86,7 +86,7 @@ func TestTestResultReadsAreIndexOnly(t *testing.T) {
 	if idx, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		t.Fatal(err)
 	}
-	want := "test_results_failing_idx test_results_pkey test_results_run_idx test_results_test_recent_idx"
+	want := "test_results_failing_idx test_results_pkey test_results_run_test_idx test_results_test_recent_idx"
 	if got := strings.Join(idx, " "); got != want {
 		t.Errorf("indexes on test_results: %s, want %s", got, want)
 	}
