@@ -208,7 +208,7 @@ func normalizeText(stamp, s string) string {
 			s = reHex0x.ReplaceAllString(s, "0x"+phHex)
 		}
 		// The rules above can remove a hex run, not make one.
-		if h.hexRun >= 7 {
+		if h.hexID {
 			s = replaceHexRuns(s)
 		}
 		if h.bracket && hasIPv6Start(s) {
@@ -369,16 +369,7 @@ func hasIPv6Start(s string) bool {
 // hexOrKeep replaces a run of hex digits only when it mixes digits and
 // letters: "deadbeef" or "accede" are words, "3f909e36" is an id.
 func hexOrKeep(m string) string {
-	digit, letter := false, false
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if c >= '0' && c <= '9' {
-			digit = true
-		} else {
-			letter = true
-		}
-	}
-	if digit && letter {
+	if mixesDigitsAndLetters(m) {
 		return phHex
 	}
 	return m

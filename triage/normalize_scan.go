@@ -97,18 +97,19 @@ func hasMonthName(s string) bool {
 
 // lineHints holds the guards of the rules between maskBlobs and the token
 // rule, found in one pass over the line: whether it has a digit, a "-", a
-// ":", a "[", a "0x" or "0X", its longest run of hex digits, whether a run
-// of the base64 alphabet is long enough to be a blob, whether a "-" has
-// eight hex digits before it and another "-" five bytes on (a UUID), and
+// ":", a "[", a "0x" or "0X", whether a run of seven hex digits or more
+// mixes digits and letters and ends at a word boundary (a hex id: a run
+// of digits alone is the number rule's), whether a run of the base64
+// alphabet is long enough to be a blob, whether a "-" has eight hex
+// digits before it and another "-" five bytes on (a UUID), and
 // digitShapes.
 //
 // The rules after this pass only put placeholders in, which hold no digit
 // or hex run and start and end with "<" and ">": they can take a shape
 // away but make none, so the guards stay necessary conditions.
 type lineHints struct {
-	digit, dash, colon, bracket, zeroX, blob, uuid bool
-	hexRun                                         int
-	shapes                                         digitShapes
+	digit, dash, colon, bracket, zeroX, blob, uuid, hexID bool
+	shapes                                                digitShapes
 }
 
 // digitShapes holds the guards of the rules whose matches are digits
@@ -129,7 +130,6 @@ func scanHints(s string) (h lineHints) {
 		// mask is all ones for a hex digit, else zero.
 		hexBefore := hexRun
 		hexRun = (hexRun + 1) & -int(cl>>clHexBit&1)
-		h.hexRun = max(h.hexRun, hexRun)
 		if cl&clLetter != 0 {
 			// A letter or "_": most bytes, and none of the shapes below.
 			dots = 0
@@ -153,6 +153,12 @@ func scanHints(s string) (h lineHints) {
 				h.zeroX = h.zeroX || c == '0'
 			}
 			continue
+		}
+		// A run the hex rule takes ends at a word boundary: here, not
+		// at a letter or digit, or at the end of the line. Long runs
+		// are rare: looking at one again costs less than counting.
+		if hexBefore >= 7 && !h.hexID {
+			h.hexID = mixesDigitsAndLetters(s[i-hexBefore : i])
 		}
 		// Letters and digits are base64: its runs end here or nowhere.
 		if cl&clBase64 == 0 {
@@ -203,8 +209,25 @@ func scanHints(s string) (h lineHints) {
 			}
 		}
 	}
+	if hexRun >= 7 && !h.hexID {
+		h.hexID = mixesDigitsAndLetters(s[len(s)-hexRun:])
+	}
 	h.blob = max(b64Best, len(s)-b64Start) >= 16
 	return h
+}
+
+// mixesDigitsAndLetters reports whether a run of hex digits holds both
+// kinds, the runs hexOrKeep replaces.
+func mixesDigitsAndLetters(run string) bool {
+	digit, letter := false, false
+	for i := 0; i < len(run); i++ {
+		if isDigit(run[i]) {
+			digit = true
+		} else {
+			letter = true
+		}
+	}
+	return digit && letter
 }
 
 // numberEnd returns the end of the match of reNumber, `\b\d+([.,]\d+)*\b`,

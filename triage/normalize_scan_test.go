@@ -39,7 +39,6 @@ func TestScannersMatchPatterns(t *testing.T) {
 		{"lineHints uuid", reUUID, func(s string) bool { return scanHints(s).uuid }},
 		{"lineHints.colon", reDateTime, func(s string) bool { return scanHints(s).colon }},
 		{"lineHints.zeroX", reHex0x, func(s string) bool { return scanHints(s).zeroX }},
-		{"lineHints.hexRun", reHexRun, func(s string) bool { return scanHints(s).hexRun >= 7 }},
 		{"lineHints.bracket", reIPv6, func(s string) bool { return scanHints(s).bracket }},
 		{"lineHints.blob", reBlobRun, func(s string) bool { return scanHints(s).blob }},
 	}
@@ -48,6 +47,9 @@ func TestScannersMatchPatterns(t *testing.T) {
 			if g.re.MatchString(l) && !g.guard(l) {
 				t.Errorf("%s(%q) = false, but the pattern matches", g.name, l)
 			}
+		}
+		if !scanHints(l).hexID && replaceHexRuns(l) != l {
+			t.Errorf("lineHints.hexID(%q) = false, but replaceHexRuns changes it", l)
 		}
 		var want [][2]int
 		for _, m := range reNumber.FindAllStringIndex(l, -1) {

@@ -96,6 +96,11 @@ type templateCluster struct {
 	text  string
 	ends  []uint16 // end of each token in text
 	count uint64
+	// The fingerprint of text with the identity it was last asked for:
+	// a log repeats its messages, and the hash costs more than finding
+	// the cluster. A widened template is a new cluster, so text never
+	// changes under it.
+	fp, fpIdentity string
 }
 
 const maxMinerCache = 1 << 16
@@ -204,6 +209,12 @@ func (m *TemplateMiner) Match(cat Category, normalized string) Template {
 // Fingerprint is Fingerprint over the template a message matches, so that
 // messages of one learned template share it.
 func (m *TemplateMiner) Fingerprint(cat Category, normalized, identity string) string {
+	if c, ok := m.cache[cacheKey{cat, normalized}]; ok {
+		if c.fp == "" || c.fpIdentity != identity {
+			c.fp, c.fpIdentity = Fingerprint(c.cat, c.text, identity), strings.Clone(identity)
+		}
+		return c.fp
+	}
 	return Fingerprint(cat, m.Match(cat, normalized).Text, identity)
 }
 

@@ -278,3 +278,32 @@ func TestPlaceholderFits(t *testing.T) {
 		}
 	}
 }
+
+// The miner keeps a cluster's last fingerprint: it must stay the plain
+// Fingerprint of the matched template for every identity asked in turn,
+// and follow the template when it widens.
+func TestTemplateMinerFingerprintFollowsIdentityAndTemplate(t *testing.T) {
+	t.Parallel()
+	m := NewTemplateMiner(MinerOptions{})
+	msg := Normalize("session opened for user alice by (uid=0)")
+	m.Add(CategoryUnknown, msg)
+	check := func(identity string) {
+		t.Helper()
+		want := Fingerprint(CategoryUnknown, m.Match(CategoryUnknown, msg).Text, identity)
+		if got := m.Fingerprint(CategoryUnknown, msg, identity); got != want {
+			t.Errorf("Fingerprint(%q) = %s, want %s (template %q)", identity, got, want, m.Match(CategoryUnknown, msg).Text)
+		}
+	}
+	for _, id := range []string{"", "pkg.TestA", "pkg.TestB", "pkg.TestA", ""} {
+		check(id)
+	}
+	before := m.Match(CategoryUnknown, msg).Text
+	for _, user := range []string{"bob", "carol", "dave"} {
+		m.Add(CategoryUnknown, Normalize("session opened for user "+user+" by (uid=0)"))
+	}
+	if after := m.Match(CategoryUnknown, msg).Text; after == before {
+		t.Fatalf("template %q did not widen", after)
+	}
+	check("")
+	check("pkg.TestA")
+}
