@@ -35,6 +35,12 @@ type TemplateMiner struct {
 	live    int
 	nextID  uint32
 	cache   map[cacheKey]*templateCluster // exact message → cluster, cleared on merges
+	// The fingerprints of clusters the cache reached, cleared with it: a
+	// log repeats its messages, and the hash costs more than finding the
+	// cluster. A widened template is a new cluster, so a memo never goes
+	// stale; kept beside the clusters rather than in them so that a stored
+	// miner's templates (100k of them, bounded in memory) carry nothing.
+	fps map[*templateCluster]fingerprintMemo
 	// Messages Match found no template for, with their text: they are
 	// looked for again in every later log, through whole buckets (often
 	// full ones). Cleared whenever a template is created or widened.
@@ -96,12 +102,11 @@ type templateCluster struct {
 	text  string
 	ends  []uint16 // end of each token in text
 	count uint64
-	// The fingerprint of text with the identity it was last asked for:
-	// a log repeats its messages, and the hash costs more than finding
-	// the cluster. A widened template is a new cluster, so text never
-	// changes under it.
-	fp, fpIdentity string
 }
+
+// fingerprintMemo is a cluster's fingerprint with the identity it was last
+// asked for.
+type fingerprintMemo struct{ fp, identity string }
 
 const maxMinerCache = 1 << 16
 
@@ -210,10 +215,15 @@ func (m *TemplateMiner) Match(cat Category, normalized string) Template {
 // messages of one learned template share it.
 func (m *TemplateMiner) Fingerprint(cat Category, normalized, identity string) string {
 	if c, ok := m.cache[cacheKey{cat, normalized}]; ok {
-		if c.fp == "" || c.fpIdentity != identity {
-			c.fp, c.fpIdentity = Fingerprint(c.cat, c.text, identity), strings.Clone(identity)
+		memo, ok := m.fps[c]
+		if !ok || memo.identity != identity {
+			memo = fingerprintMemo{Fingerprint(c.cat, c.text, identity), strings.Clone(identity)}
+			if m.fps == nil {
+				m.fps = map[*templateCluster]fingerprintMemo{}
+			}
+			m.fps[c] = memo
 		}
-		return c.fp
+		return memo.fp
 	}
 	return Fingerprint(cat, m.Match(cat, normalized).Text, identity)
 }
@@ -257,6 +267,7 @@ func (m *TemplateMiner) Len() int { return m.live }
 func (m *TemplateMiner) remember(key cacheKey, c *templateCluster) {
 	if len(m.cache) >= maxMinerCache {
 		clear(m.cache)
+		clear(m.fps)
 	}
 	// A copy: the caller's message may be a slice of a whole log, which
 	// the cache would otherwise keep alive.
@@ -546,6 +557,7 @@ func (m *TemplateMiner) mergeSiblings(shape shapeKey, toks []string) *templateCl
 	m.changes++
 	m.merges++
 	clear(m.cache)
+	clear(m.fps)
 	clear(m.unmatched)
 	return keep
 }
