@@ -35,8 +35,11 @@ demo: build
 
 # go test prints its own per-package summary; -race because the runner and
 # intake are concurrent code.
-# The timeout is per package: jobs' Docker tests alone took 19-20 minutes on
-# a 2-core machine whose Docker uses fuse-overlayfs, beside cmd/sentinel's.
+# The timeout is per package and generous: jobs and cmd/sentinel run Go in
+# Docker containers (about 4 minutes each on a quiet 2-core machine, since
+# each repository's build cache volume starts as a copy of the local Go
+# image's warm cache); on a loaded machine with fuse-overlayfs they took
+# 20 minutes when every container compiled the standard library.
 test:
 	$(GO) test -race -count=1 -timeout 45m $(PKGS)
 
