@@ -450,7 +450,7 @@ func (ex *execution) finish(ctx context.Context, o outcome) error {
 		// A process judged lost (its heartbeats stopped reaching the
 		// database) may still be alive: its rescued attempt must not end
 		// a run that the next attempt now owns.
-		current, err := store.AttemptCurrent(dbCtx, tx, ex.job.ID, ex.job.Attempt)
+		current, err := store.AttemptCurrent(dbCtx, tx, ex.run.ID, ex.job.ID, ex.job.Attempt)
 		if err != nil {
 			return err
 		}

@@ -196,10 +196,22 @@ func EndStepsOfFinishedRuns(ctx context.Context, q Querier) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
-// AttemptCurrent reports whether the River job is still running attempt,
-// locking its row: false once a rescue ended that attempt (its process was
-// judged lost), and the attempt must then leave the run to the next one.
-func AttemptCurrent(ctx context.Context, tx pgx.Tx, jobID int64, attempt int) (bool, error) {
+// AttemptCurrent reports whether the River job is still running attempt
+// of run runID, locking the run's row and then the job's: false once a
+// rescue ended that attempt (its process was judged lost), and the attempt
+// must then leave the run to the next one.
+//
+// The run's row is locked first because the intake, superseding the run,
+// updates that row and then cancels the running job (JobCancelTx locks the
+// job's row): locking in the other order, as this did, deadlocked with it
+// under a stream of pushes, and each deadlock held an intake batch for
+// PostgreSQL's deadlock_timeout (1 s) before one side was aborted — the
+// multi-second stalls of issue 23. FOR NO KEY UPDATE, as the UPDATE that
+// follows takes it: it does not block inserts of the run's steps.
+func AttemptCurrent(ctx context.Context, tx pgx.Tx, runID, jobID int64, attempt int) (bool, error) {
+	if _, err := tx.Exec(ctx, `SELECT FROM runs WHERE id = $1 FOR NO KEY UPDATE`, runID); err != nil {
+		return false, fmt.Errorf("lock run %d: %w", runID, err)
+	}
 	var current bool
 	err := tx.QueryRow(ctx, `SELECT state = 'running' AND attempt = $2 FROM river_job WHERE id = $1 FOR UPDATE`, jobID, attempt).Scan(&current)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -3,10 +3,12 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/sentinel-ci/sentinel/store"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 	"github.com/sentinel-ci/sentinel/triage"
@@ -102,5 +104,73 @@ func TestEndStepsOfFinishedRuns(t *testing.T) {
 	}
 	if s, _ := store.GetStep(ctx, db, stepIDs[1]); s.State != triage.StepRunning {
 		t.Errorf("live run's step = %s, want running (its worker ends it)", s.State)
+	}
+}
+
+// A worker ending its run (AttemptCurrent, then the run's UPDATE) and the
+// intake superseding that run (the run's UPDATE, then JobCancelTx locking
+// the running job) lock the same two rows: AttemptCurrent takes the run's
+// first, so the worker waits for the intake instead of holding the job's row
+// the intake waits for — a deadlock, each costing an intake batch
+// PostgreSQL's deadlock_timeout (issue 23).
+func TestAttemptCurrentLocksRunBeforeJob(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	ctx := context.Background()
+	_, runID := newRunForSteps(t, db)
+	var jobID int64
+	if err := db.QueryRow(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, attempt, attempted_at)
+		VALUES ('{}', 'run.execute', 3, 'runs', 'running', 1, now()) RETURNING id`).Scan(&jobID); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		current bool
+		err     error
+	}
+	worker := make(chan answer, 1)
+	// The intake: supersedes the run, holding its row until it commits.
+	err := db.InTx(ctx, func(intake pgx.Tx) error {
+		if _, err := intake.Exec(ctx, `UPDATE runs SET state = 'cancelled' WHERE id = $1`, runID); err != nil {
+			return err
+		}
+		// The worker, meanwhile: it must wait on the run's row holding nothing.
+		go func() {
+			var a answer
+			a.err = db.InTx(ctx, func(tx pgx.Tx) error {
+				var err error
+				a.current, err = store.AttemptCurrent(ctx, tx, runID, jobID, 1)
+				return err
+			})
+			worker <- a
+		}()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var waiting bool
+			if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM runs WHERE id%')`).Scan(&waiting); err != nil {
+				return err
+			}
+			if waiting {
+				break
+			}
+			if time.Now().After(deadline) {
+				return errors.New("the worker never waited for the run's row")
+			}
+		}
+		// The intake cancels the running job: its row is free, not held by
+		// the waiting worker. lock_timeout fails a deadlock quickly.
+		if _, err := intake.Exec(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+			return err
+		}
+		if _, err := intake.Exec(ctx, `SELECT FROM river_job WHERE id = $1 FOR UPDATE`, jobID); err != nil {
+			return fmt.Errorf("the intake could not lock the running job: %w", err)
+		}
+		_, err := intake.Exec(ctx, `UPDATE river_job SET state = 'cancelled', finalized_at = now() WHERE id = $1`, jobID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := <-worker; a.err != nil || a.current {
+		t.Errorf("worker after the cancel: current %v, err %v; want not current", a.current, a.err)
 	}
 }

@@ -58,9 +58,39 @@ func TestLoadTestShort(t *testing.T) {
 	if !res.cpu.ok || res.cpu.serve <= 0 || res.storedDuringLoad == 0 {
 		t.Errorf("CPU %+v for %d deliveries", res.cpu, res.storedDuringLoad)
 	}
-	for _, want := range []string{"achieved", "p99", "stored", "backlog after", "CPU per stored", "bare INSERT"} {
+	for _, want := range []string{"achieved", "p99", "by due time", "stored", "backlog after", "CPU per stored", "bare INSERT"} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("the report does not say %q", want)
 		}
+	}
+}
+
+// TestTimeline checks that the windows split the deliveries by due time, so
+// that a stall shows in the window it hit and no other.
+func TestTimeline(t *testing.T) {
+	ms := time.Millisecond
+	var samples []dueLatency
+	for i := range 200 {
+		lat := 10 * ms
+		if i >= 150 && i < 160 { // a stall in the fourth window (3.75-4 s)
+			lat = 2 * time.Second
+		}
+		samples = append(samples, dueLatency{due: time.Duration(i) * 25 * ms, latency: lat})
+	}
+	got := timeline(samples, time.Second)
+	if len(got) != 5 {
+		t.Fatalf("%d windows, want 5: %+v", len(got), got)
+	}
+	for i, w := range got {
+		wantMax := 10 * ms
+		if i == 3 {
+			wantMax = 2 * time.Second
+		}
+		if w.n != 40 || w.max != wantMax || w.p50 != 10*ms || w.from != time.Duration(i)*time.Second {
+			t.Errorf("window %d: %+v, want 40 deliveries, p50 10ms, max %s", i, w, wantMax)
+		}
+	}
+	if timeline(nil, time.Second) != nil {
+		t.Errorf("windows without deliveries")
 	}
 }

@@ -21,7 +21,10 @@ const maxConns = 256
 // time, and the answers by status (0: no answer).
 type offered struct {
 	latencies []time.Duration // of the 202s
-	ackedIDs  []string        // the X-GitHub-Delivery of each 202
+	// byDue are the 202s' latencies by due time since the first, for the
+	// timeline: a stall shows as the windows it hit, not only in the p99.
+	byDue    []dueLatency
+	ackedIDs []string // the X-GitHub-Delivery of each 202
 	// lags are how late each delivery was handed to a sender, sorted: a
 	// starved load generator, not the server, when large.
 	lags     []time.Duration
@@ -34,6 +37,10 @@ func (o offered) acknowledged() int { return o.statuses[http.StatusAccepted] }
 
 // percentile of the acknowledged deliveries' latencies (p in 0..100).
 func (o offered) percentile(p int) time.Duration { return percentile(o.latencies, p) }
+
+// dueLatency is one acknowledged delivery's due time (since the first
+// delivery's) and latency.
+type dueLatency struct{ due, latency time.Duration }
 
 // percentile of sorted durations (p in 0..100; 0 when there are none).
 func percentile(sorted []time.Duration, p int) time.Duration {
@@ -75,6 +82,7 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 	res := offered{statuses: map[int]int{}, lags: make([]time.Duration, 0, n)}
 	var last time.Time
 	var wg sync.WaitGroup
+	start := time.Now()
 	for range maxConns {
 		wg.Add(1)
 		go func() {
@@ -93,6 +101,7 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 				res.lags = append(res.lags, d.lag)
 				if status == http.StatusAccepted {
 					res.latencies = append(res.latencies, done.Sub(d.at))
+					res.byDue = append(res.byDue, dueLatency{d.at.Sub(start), done.Sub(d.at)})
 					res.ackedIDs = append(res.ackedIDs, id)
 				} else if res.firstErr == nil {
 					res.firstErr = fmt.Errorf("delivery %d: status %d: %v", d.i, status, err)
@@ -104,7 +113,6 @@ func offer(ctx context.Context, webhookURL, secret, runID string, lanes []lane, 
 			}
 		}()
 	}
-	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for i := range n {
