@@ -256,8 +256,20 @@ func TestShellMemoryLimitLetsGoStart(t *testing.T) {
 	if err != nil {
 		t.Skip("no go on PATH")
 	}
+	// Not t.TempDir: the go command's telemetry child, which outlives the
+	// step, may still be writing under the workspace (the step's HOME) when
+	// the test ends, and TempDir's one RemoveAll then fails the test.
+	workspace, err := os.MkdirTemp("", "shell-go-version-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for try := 0; try < 50 && os.RemoveAll(workspace) != nil; try++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	var out strings.Builder
-	res, err := runner.NewShell().RunStep(context.Background(), runner.StepSpec{RunID: nextRunID.Add(1), Workspace: t.TempDir(),
+	res, err := runner.NewShell().RunStep(context.Background(), runner.StepSpec{RunID: nextRunID.Add(1), Workspace: workspace,
 		Command: goBin + " version", Limits: runner.Limits{Memory: 512 << 20}, Stdout: &out, Stderr: &out})
 	if err != nil || res.Failed() || !strings.HasPrefix(out.String(), "go version") {
 		t.Fatalf("res %+v err %v output %q", res, err, out.String())
@@ -337,8 +349,19 @@ func TestDockerLimitsOnContainer(t *testing.T) {
 		<-stdout.Seen()
 		var in inspected
 		defer func() { got <- in; _ = d.Kill(ctx, runID) }()
-		list, err := d.Client().ContainerList(ctx, client.ContainerListOptions{
-			Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10), runner.LabelInstance+"="+d.Instance)})
+		// Every state (All), looked for a few times: the limits are in the
+		// container's configuration whatever its state, and a list taken
+		// just after the step printed has come back empty under load.
+		var list client.ContainerListResult
+		var err error
+		for try := 0; try < 20; try++ {
+			list, err = d.Client().ContainerList(ctx, client.ContainerListOptions{All: true,
+				Filters: client.Filters{}.Add("label", runner.LabelRun+"="+strconv.FormatInt(runID, 10), runner.LabelInstance+"="+d.Instance)})
+			if err != nil || len(list.Items) == 1 {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		if err != nil || len(list.Items) != 1 {
 			in.err = fmt.Errorf("containers: %+v (%v)", list.Items, err)
 			return
@@ -354,7 +377,7 @@ func TestDockerLimitsOnContainer(t *testing.T) {
 			in.pids = *hc.PidsLimit
 		}
 	}()
-	_, err := d.RunStep(ctx, runner.StepSpec{RunID: runID, StepID: 1, Name: "limits", Workspace: t.TempDir(),
+	res, err := d.RunStep(ctx, runner.StepSpec{RunID: runID, StepID: 1, Name: "limits", Workspace: t.TempDir(),
 		Image: runner.LocalImageBusybox, Command: "echo started; sleep 60", Limits: limits, Timeout: time.Minute,
 		Stdout: stdout, Stderr: io.Discard})
 	if err != nil {
@@ -362,7 +385,7 @@ func TestDockerLimitsOnContainer(t *testing.T) {
 	}
 	in := <-got
 	if in.err != nil {
-		t.Fatal(in.err)
+		t.Fatalf("%v; the step ended with %+v", in.err, res)
 	}
 	if in.memory != limits.Memory || in.swap != limits.Memory || in.cpus != limits.NanoCPUs || in.pids != limits.Pids {
 		t.Errorf("container has Memory=%d MemorySwap=%d NanoCpus=%d PidsLimit=%d, want %+v with swap = memory", in.memory, in.swap, in.cpus, in.pids, limits)
