@@ -83,13 +83,13 @@ func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisect
 	if err != nil {
 		return err
 	}
-	var todo []store.TestBisect
+	var pending []store.TestBisect
 	for _, b := range all {
 		if !b.Finished() {
-			todo = append(todo, b)
+			pending = append(pending, b)
 		}
 	}
-	if len(todo) == 0 {
+	if len(pending) == 0 {
 		return nil
 	}
 	// Every bisection of the run is queued by its first analysis or by the
@@ -99,8 +99,8 @@ func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisect
 	switch {
 	case err != nil:
 		return err
-	case busy && w.now().Sub(todo[0].CreatedAt) > bisectMaxWait:
-		for _, b := range todo {
+	case busy && w.now().Sub(pending[0].CreatedAt) > bisectMaxWait:
+		for _, b := range pending {
 			msg := fmt.Sprintf("not bisected: the confirmation re-runs of run %d did not finish within %s", run.ID, bisectMaxWait)
 			if err := w.conclude(ctx, b, run, store.BisectResult{Message: msg}, true); err != nil {
 				return err
@@ -111,7 +111,7 @@ func (w *ProbeBisectWorker) Work(ctx context.Context, job *river.Job[ProbeBisect
 		return river.JobSnooze(bisectWait)
 	}
 	last := job.Attempt >= job.MaxAttempts
-	for _, b := range todo {
+	for _, b := range pending {
 		if err := w.one(ctx, run, b, last); err != nil {
 			return err
 		}
@@ -196,11 +196,11 @@ func (w *ProbeBisectWorker) bisect(ctx context.Context, ex *execution, b store.T
 		if !ok {
 			break
 		}
-		used, err := store.ProbeSecondsSince(ctx, w.DB, run.RepositoryID, w.now().Add(-ConfirmBudgetSpan))
+		spent, err := budgetSpent(ctx, w.DB, run.RepositoryID, w.now())
 		if err != nil {
 			return err
 		}
-		if time.Duration(used*float64(time.Second)) >= w.Budget {
+		if spent >= w.Budget {
 			note = fmt.Sprintf("the repository's re-run budget of %s per 24 hours ran out after %d runs", w.Budget, bis.Runs())
 			break
 		}

@@ -28,13 +28,13 @@ func queueBisect(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, run s
 		run.PRNumber != 0 || run.Branch != defaultBranch || run.Trigger == store.TriggerExternal || codeFromFork(run) {
 		return nil
 	}
-	used, err := store.ProbeSecondsSince(ctx, tx, run.RepositoryID, now.Add(-ConfirmBudgetSpan))
+	spent, err := budgetSpent(ctx, tx, run.RepositoryID, now)
 	if err != nil {
 		return err
 	}
 	n := store.NewBisect{RepositoryID: run.RepositoryID, TestID: t.ID, RunID: run.ID, StepPosition: step.Position, StepName: step.Name,
 		GoodSHA: f.LastGoodSHA, BadSHA: f.FirstBadSHA}
-	if spent := time.Duration(used * float64(time.Second)); spent >= budget {
+	if spent >= budget {
 		n.Skipped = fmt.Sprintf("not bisected: the repository's re-run budget is spent (%s of %s in the last 24 hours, SENTINEL_CONFIRM_BUDGET)",
 			spent.Round(time.Second), budget)
 	}

@@ -75,13 +75,13 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 	if err != nil {
 		return err
 	}
-	var todo []store.TestProbe
+	var pending []store.TestProbe
 	for _, p := range all {
 		if !p.Finished() {
-			todo = append(todo, p)
+			pending = append(pending, p)
 		}
 	}
-	if len(todo) == 0 {
+	if len(pending) == 0 {
 		return nil
 	}
 	log := w.Config.Logger
@@ -118,7 +118,7 @@ func (w *ProbeConfirmWorker) Work(ctx context.Context, job *river.Job[ProbeConfi
 	if err != nil {
 		why = err.Error()
 	}
-	for _, probe := range todo {
+	for _, probe := range pending {
 		if why != "" {
 			if err := w.conclude(ctx, run, probe, triage.ConfirmVerdict{}, "not re-run: "+why, true); err != nil {
 				return err
@@ -193,11 +193,11 @@ func (w *ProbeConfirmWorker) probe(ctx context.Context, ex *execution, p *runner
 	v := triage.ConfirmVerdict{Wanted: probe.Wanted}
 	note := ""
 	for i := range probe.Wanted {
-		used, err := store.ProbeSecondsSince(ctx, w.DB, run.RepositoryID, w.now().Add(-ConfirmBudgetSpan))
+		spent, err := budgetSpent(ctx, w.DB, run.RepositoryID, w.now())
 		if err != nil {
 			return err
 		}
-		if time.Duration(used*float64(time.Second)) >= w.Budget {
+		if spent >= w.Budget {
 			note = fmt.Sprintf("the repository's re-run budget of %s per 24 hours ran out after %d of %d re-runs", w.Budget, i, probe.Wanted)
 			break
 		}

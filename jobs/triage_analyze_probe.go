@@ -23,6 +23,13 @@ const maxProbesPerRun = 5
 // covers: its probes of the last 24 hours.
 const ConfirmBudgetSpan = 24 * time.Hour
 
+// budgetSpent is the re-run time (probes and bisections) a repository spent
+// in the ConfirmBudgetSpan before now.
+func budgetSpent(ctx context.Context, q store.Querier, repositoryID int64, now time.Time) (time.Duration, error) {
+	used, err := store.ProbeSecondsSince(ctx, q, repositoryID, now.Add(-ConfirmBudgetSpan))
+	return time.Duration(used * float64(time.Second)), err
+}
+
 // queueProbes records, for each test that failed in the run and is neither
 // known flaky nor broken (its state after this run's update), a probe that
 // re-runs it alone at the run's commit, and queues the job that runs them.
@@ -60,12 +67,12 @@ func (w *TriageAnalyzeWorker) queueProbes(ctx context.Context, rc *river.Client[
 	if err != nil {
 		return err
 	}
-	used, err := store.ProbeSecondsSince(ctx, tx, run.RepositoryID, now.Add(-ConfirmBudgetSpan))
+	spent, err := budgetSpent(ctx, tx, run.RepositoryID, now)
 	if err != nil {
 		return err
 	}
 	skipped := ""
-	if spent := time.Duration(used * float64(time.Second)); spent >= w.ConfirmBudget {
+	if spent >= w.ConfirmBudget {
 		skipped = fmt.Sprintf("not re-run: the repository's re-run budget is spent (%s of %s in the last 24 hours, SENTINEL_CONFIRM_BUDGET)",
 			spent.Round(time.Second), w.ConfirmBudget)
 	}
