@@ -64,14 +64,16 @@ bench:
 # (cmd/loadtest): a throwaway durable PostgreSQL (fsync on), recorded GitHub
 # mode, the shell executor, pushes offered open-loop at RATE per second for
 # DURATION to 50 repositories x 4 branches of a one-step no-op pipeline.
-# Prints the rate achieved, p50/p99/max latency, deliveries acknowledged and
-# stored, the job backlog and its drain, beside a bare INSERT rate measured
-# on the same PostgreSQL. LOADTEST_DATABASE_URL runs it on a server of your
-# own instead (a fresh database is created in it and dropped after).
+# Prints the rate achieved, p50/p99/max latency (overall and for each WINDOW
+# of the load), deliveries acknowledged and stored, the job backlog and its
+# drain, beside a bare INSERT rate measured on the same PostgreSQL.
+# LOADTEST_DATABASE_URL runs it on a server of your own instead (a fresh
+# database is created in it and dropped after).
 RATE     ?= 1000
 DURATION ?= 60s
+WINDOW   ?= 5s
 loadtest: build
-	$(GO) run ./cmd/loadtest -bin bin/sentinel -rate $(RATE) -duration $(DURATION)
+	$(GO) run ./cmd/loadtest -bin bin/sentinel -rate $(RATE) -duration $(DURATION) -window $(WINDOW)
 
 # Stops what `make run`/`make demo` of this checkout started, and nothing
 # else: the sentinel holding the data directory's lock (its pid is in

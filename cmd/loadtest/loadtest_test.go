@@ -22,7 +22,7 @@ func TestLoadTestShort(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	opts := options{rate: 20, duration: 2 * time.Second, repos: 3, branches: 2, drain: 20 * time.Second,
-		anchorFor: 200 * time.Millisecond, bin: bin, databaseURL: storetest.URL(t)}
+		anchorFor: 200 * time.Millisecond, window: time.Second, bin: bin, databaseURL: storetest.URL(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var progress strings.Builder

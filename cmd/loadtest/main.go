@@ -30,6 +30,7 @@ func main() {
 	fs.IntVar(&opts.branches, "branches", 4, "branches of each repository; each push supersedes its branch's previous run")
 	fs.DurationVar(&opts.drain, "drain", 60*time.Second, "how long to wait after the load for the job backlog to drain")
 	fs.DurationVar(&opts.anchorFor, "anchor", 5*time.Second, "how long the bare INSERT rate is measured, before the load and again after the drain")
+	fs.DurationVar(&opts.window, "window", 5*time.Second, "the width of each window of the latency timeline")
 	fs.StringVar(&opts.bin, "bin", "bin/sentinel", "the sentinel binary to start")
 	fs.StringVar(&opts.databaseURL, "database-url", os.Getenv("LOADTEST_DATABASE_URL"),
 		"a PostgreSQL server to create a fresh database in (default $LOADTEST_DATABASE_URL; unset starts a throwaway durable cluster)")
@@ -59,6 +60,7 @@ type options struct {
 	branches    int
 	drain       time.Duration
 	anchorFor   time.Duration
+	window      time.Duration
 	bin         string
 	databaseURL string
 }
@@ -69,8 +71,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-rate and -duration must be positive")
 	case o.repos < 1 || o.branches < 1:
 		return fmt.Errorf("-repos and -branches must be at least 1")
-	case o.anchorFor <= 0 || o.drain < 0:
-		return fmt.Errorf("-anchor must be positive and -drain not negative")
+	case o.anchorFor <= 0 || o.window <= 0 || o.drain < 0:
+		return fmt.Errorf("-anchor and -window must be positive and -drain not negative")
 	}
 	if _, err := os.Stat(o.bin); err != nil {
 		return fmt.Errorf("the sentinel binary: %w (make build writes bin/sentinel)", err)

@@ -67,8 +67,8 @@ func (r result) print(w io.Writer) {
 		r.achieved(), r.offered.acknowledged(), r.offered.elapsed.Seconds())
 	fmt.Fprintf(w, "  latency to 202  p50 %s  p99 %s  max %s (from each delivery's due time)\n",
 		ms(r.offered.percentile(50)), ms(r.offered.percentile(99)), ms(r.offered.percentile(100)))
-	fmt.Fprintf(w, "  by due time     the latency of the deliveries due in each %s of the load\n", timelineWindow)
-	fmt.Fprint(w, timelineLines(timeline(r.offered.byDue, timelineWindow), timelineWindow))
+	fmt.Fprintf(w, "  by due time     the latency of the deliveries due in each %s of the load\n", o.window)
+	fmt.Fprint(w, timelineLines(timeline(r.offered.byDue, o.window), o.window))
 	fmt.Fprintf(w, "  sender lag      p99 %s  max %s (due time to its hand-off to a sender, in the latency above)\n",
 		ms(percentile(r.offered.lags, 99)), ms(percentile(r.offered.lags, 100)))
 	if lag := percentile(r.offered.lags, 99); lag > targetP99 {

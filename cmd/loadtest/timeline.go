@@ -7,9 +7,6 @@ import (
 	"time"
 )
 
-// timelineWindow is the width of one window of the latency timeline.
-const timelineWindow = 5 * time.Second
-
 // window is the latency of the deliveries due in one window of the load.
 type window struct {
 	from          time.Duration // since the first due time
