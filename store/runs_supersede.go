@@ -48,6 +48,9 @@ func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch st
 // A job that already ran, or runs now, is left alone: a running run.execute
 // job is returned for the caller to cancel through River, and a report that
 // may have reached GitHub is completed by the caller.
+//
+// In the intake's transaction (LookupDeliveries) every look-up it makes is
+// by index, whatever the tables' sizes when PostgreSQL cached its plan.
 func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameBatch []int64) ([]Superseded, error) {
 	var repoIDs, newIDs []int64
 	var branches []string
@@ -82,7 +85,7 @@ func SupersedeRunsBatch(ctx context.Context, q Querier, ss []Supersession, sameB
 // index until vacuum, and an index scan marks the dead entries it meets so
 // that the next push skips them and page splits drop them, where a scan of
 // the repository's entries (the branch a filter) read every one, through a
-// bitmap scan that marks none (TestSupersedeReadsOneBranch). The jobs are
+// bitmap scan that marks none (TestSupersedePlanIsALookUpPerLane). The jobs are
 // found through river_job_waiting_run_idx (its predicate repeated so that
 // the planner uses it). runs.job_id is set when a worker starts the run
 // (jobs.RunExecuteWorker), so a run without one never started. A job a
@@ -92,15 +95,24 @@ const sqlSupersede = `
 	WITH k AS (
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) AS k(repository_id, branch, pr_number, new_id)
 	), target AS (
-		SELECT r.id, k.new_id FROM k JOIN runs r
-			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = 0 AND r.branch = k.branch
-		WHERE k.pr_number = 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
-			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
-		UNION ALL
-		SELECT r.id, k.new_id FROM k JOIN runs r
-			ON r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
-		WHERE k.pr_number <> 0 AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
-			AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+		-- Each lane is its own look-up, parameterised by its key (LATERAL,
+		-- and OFFSET 0 so that the planner cannot flatten it into a join):
+		-- as a join, the plan PostgreSQL cached while the table was small
+		-- read the index by its second column alone, every unfinished run
+		-- of every repository for each lane, the rest of the key a filter
+		-- (TestSupersedePlanIsALookUpPerLane).
+		SELECT r.id, k.new_id FROM k CROSS JOIN LATERAL (
+			SELECT r.id FROM runs r
+			WHERE k.pr_number = 0 AND r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = 0 AND r.branch = k.branch
+				AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+				AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+			UNION ALL
+			SELECT r.id FROM runs r
+			WHERE k.pr_number <> 0 AND r.repository_id = k.repository_id AND COALESCE(r.pr_number, 0) = k.pr_number
+				AND r.state IN ('awaiting_approval', 'queued', 'running') AND r.trigger IN ('push', 'pull_request')
+				AND r.id <> k.new_id AND (r.id < k.new_id OR r.id = ANY($5))
+			OFFSET 0
+		) r
 	), superseded AS (
 		UPDATE runs SET state = 'cancelled', superseded_by = target.new_id, finished_at = now(), updated_at = now(),
 			error = 'superseded by run ' || target.new_id

@@ -1,4 +1,0 @@
-package store
-
-// SQLSupersede is the supersession statement, for the test of its plan.
-const SQLSupersede = sqlSupersede
