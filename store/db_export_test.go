@@ -1,0 +1,4 @@
+package store
+
+// PoolConfig is the pool's configuration, for its test.
+var PoolConfig = poolConfig
