@@ -166,20 +166,7 @@ func TestDeletingARunWhileItsResultsAreWritten(t *testing.T) {
 	if err := store.RecordTestResults(ctx, tx, repoID, runID, 0, 1, oneResult); err != nil {
 		t.Fatal(err)
 	}
-	deleted := make(chan error, 1)
-	go func() {
-		_, err := db.Exec(ctx, `DELETE FROM runs WHERE id = $1`, runID)
-		deleted <- err
-	}()
-	// The delete waits on the writer's lock; give it time to reach it, or
-	// (were the run not locked) to finish before the writer commits.
-	waitForLockWait(t, db)
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-deleted; err != nil {
-		t.Fatal(err)
-	}
+	deleteWhileWriting(t, db, tx, `DELETE FROM runs WHERE id = $1`, runID)
 	var n int
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM test_results WHERE run_id = $1`, runID).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d results of the deleted run are left (%v)", n, err)
@@ -229,21 +216,31 @@ func TestDeletingATestWhileItsResultsAreWritten(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the writer holds a lock on its test's row: %v", err)
 	}
+	deleteWhileWriting(t, db, tx, `DELETE FROM tests WHERE id = $1`, testID)
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM test_results WHERE test_id = $1`, testID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d results of the deleted test are left (%v)", n, err)
+	}
+}
+
+// deleteWhileWriting runs the delete of id in another session while the
+// writer's transaction is open, and commits the writer once the delete
+// waits on its lock (or, were nothing locked, has had time to finish
+// first); it returns when the delete is done.
+func deleteWhileWriting(t *testing.T, db *store.DB, writer pgx.Tx, sql string, id int64) {
+	t.Helper()
+	ctx := context.Background()
 	deleted := make(chan error, 1)
 	go func() {
-		_, err := db.Exec(ctx, `DELETE FROM tests WHERE id = $1`, testID)
+		_, err := db.Exec(ctx, sql, id)
 		deleted <- err
 	}()
 	waitForLockWait(t, db)
-	if err := tx.Commit(ctx); err != nil {
+	if err := writer.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-deleted; err != nil {
 		t.Fatal(err)
-	}
-	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM test_results WHERE test_id = $1`, testID).Scan(&n); err != nil || n != 0 {
-		t.Errorf("%d results of the deleted test are left (%v)", n, err)
 	}
 }
 
