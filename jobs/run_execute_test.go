@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/moby/moby/client"
 	"github.com/riverqueue/river"
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
@@ -65,7 +64,7 @@ func newHarness(t testing.TB, rt runner.Runtime, start bool) *harness {
 		}
 		rt = d.WithInstance(id)
 		h.rt = rt
-		t.Cleanup(func() { removeCacheVolumes(t, d, id) })
+		t.Cleanup(func() { runnertest.RemoveCacheVolumes(t, d, id) })
 	}
 	srv := runnertest.GitServer(t, h.gitRoot, runnertest.Token)
 	h.gitURL = srv.URL
@@ -265,21 +264,5 @@ func (h *harness) assertClean(runID int64) {
 	}
 	if _, err := os.Stat(filepath.Join(h.cfg.WorkDir, "run-"+strconv.FormatInt(runID, 10))); !os.IsNotExist(err) {
 		h.t.Errorf("workspace of run %d not removed (%v)", runID, err)
-	}
-}
-
-// removeCacheVolumes removes the cache volumes a test's runs left on the
-// daemon (they outlive runs by design).
-func removeCacheVolumes(t testing.TB, d *runner.Docker, instance string) {
-	ctx := context.Background()
-	list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+instance)})
-	if err != nil {
-		t.Logf("listing cache volumes: %v", err)
-		return
-	}
-	for _, v := range list.Items {
-		if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
-			t.Logf("removing cache volume %s: %v", v.Name, err)
-		}
 	}
 }

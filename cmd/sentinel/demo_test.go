@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestDemo(t *testing.T) {
 	// volumes outlive it by design, and this test's database.
 	if b, err := os.ReadFile(filepath.Join(env["SENTINEL_DATA_DIR"], instanceFile)); err == nil {
 		if d, err := runner.NewDocker(); err == nil {
-			t.Cleanup(func() { removeCacheVolumes(t, d.WithInstance(strings.TrimSpace(string(b)))) })
+			t.Cleanup(func() { runnertest.RemoveCacheVolumes(t, d, strings.TrimSpace(string(b))) })
 		}
 	}
 	t.Log(out.String())

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/sentinel-ci/sentinel/app/githubapp"
 	"github.com/sentinel-ci/sentinel/app/githubapp/githubtest"
 	"github.com/sentinel-ci/sentinel/jobs/runner"
+	"github.com/sentinel-ci/sentinel/jobs/runner/runnertest"
 	"github.com/sentinel-ci/sentinel/store/storetest"
 )
 
@@ -110,21 +109,6 @@ func startE2E(t *testing.T, setup e2eSetup) *e2e {
 // with its database.
 func removeCacheVolumesAtEnd(t *testing.T, m *Main) {
 	if d, ok := m.Runtime.(*runner.Docker); ok {
-		t.Cleanup(func() { removeCacheVolumes(t, d) })
-	}
-}
-
-// removeCacheVolumes removes the cache volumes of d's instance.
-func removeCacheVolumes(t *testing.T, d *runner.Docker) {
-	ctx := context.Background()
-	list, err := d.Client().VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", runner.LabelInstance+"="+d.Instance)})
-	if err != nil {
-		t.Logf("listing cache volumes: %v", err)
-		return
-	}
-	for _, v := range list.Items {
-		if _, err := d.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
-			t.Logf("removing cache volume %s: %v", v.Name, err)
-		}
+		t.Cleanup(func() { runnertest.RemoveCacheVolumes(t, d, d.Instance) })
 	}
 }
