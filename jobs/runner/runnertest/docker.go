@@ -1,7 +1,8 @@
 // Package runnertest is test support for code that runs steps: a Docker
 // runtime with the local images built, git repositories served over smart
-// HTTP the way GitHub serves clone URLs, and a writer to wait on a step's
-// output. Only tests import it.
+// HTTP the way GitHub serves clone URLs, a writer to wait on a step's
+// output, and the removal of the cache volumes a test's runs left. Only
+// tests import it.
 package runnertest
 
 import (
