@@ -59,15 +59,23 @@ type RepoRef struct {
 	FullName string
 }
 
-// sqlIntakeIndexesOnly: every statement of the intake reads a few rows by
-// key, and each is a prepared statement whose generic plan PostgreSQL
-// caches per connection until the table is next analysed. On a fresh
-// install under its first load, a plan cached while deliveries held a few
-// hundred rows scanned the whole table on every batch, up to 30 ms at 60,000
-// rows, until autovacuum analysed it a minute later. With sequential scans
-// off, each plan the intake caches uses its index whatever the table's size
-// then (TestIntakePlansUseIndexesWhileTablesGrow).
-const sqlIntakeIndexesOnly = `SET LOCAL enable_seqscan = off`
+// sqlIntakePlans sets how the intake's transaction plans its statements.
+// Each is a prepared statement whose plan PostgreSQL may cache per
+// connection:
+//   - Sequential scans off: every statement of the intake reads a few rows
+//     by key, and on a fresh install under its first load a generic plan
+//     cached while deliveries held a few hundred rows scanned the whole
+//     table on every batch, up to 30 ms at 60,000 rows, until autovacuum
+//     analysed it a minute later. With them off, each plan cached uses its
+//     index whatever the table's size then
+//     (TestIntakePlansUseIndexesWhileTablesGrow).
+//   - Generic plans forced: under the default, PostgreSQL rated the
+//     supersession's generic plan dearer than the custom ones it tried
+//     first and planned it anew on every batch, 0.64 ms each under load,
+//     more than it took to run (TestIntakePlansOncePerConnection). The
+//     generic plans are index look-ups by key
+//     (TestSupersedePlanIsALookUpPerLane), as good for any batch.
+const sqlIntakePlans = `SELECT set_config('enable_seqscan', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // sqlSeenDeliveries reads which of the ids were recorded before.
 const sqlSeenDeliveries = `SELECT delivery_id FROM deliveries WHERE delivery_id = ANY($1)`
@@ -99,8 +107,8 @@ func (k Known) Repository(ref RepoRef) *Repository {
 // Round trips, not rows, bound the intake's rate, so the whole batch costs
 // one.
 //
-// It opens the intake's transaction, and first turns sequential scans off
-// for the rest of it (sqlIntakeIndexesOnly).
+// It opens the intake's transaction, and first sets how the rest of it is
+// planned (sqlIntakePlans).
 func LookupDeliveries(ctx context.Context, tx pgx.Tx, deliveryIDs []string, installs []int64, repos []RepoRef) (seen map[string]bool, k Known, err error) {
 	var repoIDs []int64
 	var repoNames []string
@@ -112,7 +120,7 @@ func LookupDeliveries(ctx context.Context, tx pgx.Tx, deliveryIDs []string, inst
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(sqlIntakeIndexesOnly)
+	b.Queue(sqlIntakePlans)
 	b.Queue(sqlSeenDeliveries, deliveryIDs)
 	b.Queue(`SELECT `+installationColumns+` FROM installations WHERE id = ANY($1)`, installs)
 	b.Queue(`SELECT `+repositoryColumns+` FROM repositories WHERE github_id = ANY($1) OR full_name = ANY($2)`,

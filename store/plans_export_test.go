@@ -3,9 +3,9 @@ package store
 // SQLSupersede is the supersession statement, for the test of its plan.
 const SQLSupersede = sqlSupersede
 
-// SQLIntakeIndexesOnly and SQLSeenDeliveries are the intake's setting and
+// SQLIntakePlans and SQLSeenDeliveries are the intake's setting and
 // its first look-up, for the test of its plans.
 const (
-	SQLIntakeIndexesOnly = sqlIntakeIndexesOnly
-	SQLSeenDeliveries    = sqlSeenDeliveries
+	SQLIntakePlans    = sqlIntakePlans
+	SQLSeenDeliveries = sqlSeenDeliveries
 )

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestSupersedePlanIsALookUpPerLane(t *testing.T) {
 // statement planned in mode (plan_cache_mode), in the intake's transaction.
 func supersedePlan(t *testing.T, db *store.DB, mode string) []string {
 	t.Helper()
-	return explainPrepared(t, db, []string{store.SQLIntakeIndexesOnly, "SET LOCAL plan_cache_mode = " + mode},
+	return explainPrepared(t, db, []string{store.SQLIntakePlans, "SET LOCAL plan_cache_mode = " + mode},
 		"(bigint[], text[], int[], bigint[], bigint[]) AS "+store.SQLSupersede,
 		"('{1}', '{b0}', '{0}', '{1099511627776}', '{}')")
 }
@@ -127,7 +128,7 @@ func TestIntakePlansUseIndexesWhileTablesGrow(t *testing.T) {
 	if plan := seen(generic); !strings.Contains(plan, "Seq Scan on deliveries") {
 		t.Fatalf("the hazard is gone: a generic plan at 30 rows no longer scans the table, so this test checks nothing:\n%s", plan)
 	}
-	if plan := seen(generic, store.SQLIntakeIndexesOnly); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "deliveries_delivery_id_key") {
+	if plan := seen(generic, store.SQLIntakePlans); strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "deliveries_delivery_id_key") {
 		t.Errorf("the intake's look-up of seen deliveries does not use the index:\n%s", plan)
 	}
 }
@@ -154,5 +155,75 @@ func checkSupersedePlan(t *testing.T, plan []string) {
 	}
 	if !jobs {
 		t.Errorf("the superseded runs' waiting jobs are not looked up by run id:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// TestIntakePlansOncePerConnection: the intake's statements are planned once
+// per connection and the plan reused, not planned again on every batch.
+// Under PostgreSQL's default (plan_cache_mode auto) the supersession, whose
+// generic plan the planner rates dearer than the custom ones it tried
+// first, was planned anew on every batch: 0.64 ms each, more than it took
+// to run, the largest cost of a delivery under load.
+func TestIntakePlansOncePerConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, storetest.URL(t), 1, slog.New(slog.DiscardHandler)) // one connection: its plans are the ones counted
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	repo, err := store.UpsertRepository(ctx, db, store.Repository{GitHubID: 1, FullName: "o/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batches = 12 // PostgreSQL tries five custom plans before it may settle on the generic one
+	for i := range batches {
+		err := db.InTx(ctx, func(tx pgx.Tx) error {
+			if _, _, err := store.LookupDeliveries(ctx, tx, []string{fmt.Sprint("d", i)}, []int64{1}, []store.RepoRef{{GitHubID: 1}}); err != nil {
+				return err
+			}
+			var news []store.NewRun
+			for b := range 2 {
+				news = append(news, store.NewRun{RepositoryID: repo, SHA: fmt.Sprintf("%040x", i*2+b), Branch: fmt.Sprint("b", b), Trigger: "push"})
+			}
+			ids, _, err := store.InsertRuns(ctx, tx, news)
+			if err != nil {
+				return err
+			}
+			_, err = store.SupersedeRunsBatch(ctx, tx, []store.Supersession{
+				{RepositoryID: repo, Branch: "b0", NewRunID: ids[0]}, {RepositoryID: repo, Branch: "b1", NewRunID: ids[1]},
+			}, ids)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The statements run once per batch; the set-up's ran once.
+	rows, err := db.Query(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE NOT from_sql AND generic_plans + custom_plans >= $1`, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prepared struct {
+		sql             string
+		generic, custom int64
+	}
+	stmts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (p prepared, err error) {
+		err = r.Scan(&p.sql, &p.generic, &p.custom)
+		return p, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	supersession := false
+	for _, p := range stmts {
+		if p.custom > 0 {
+			t.Errorf("planned anew for %d of its %d executions:\n%s", p.custom, p.generic+p.custom, p.sql)
+		}
+		supersession = supersession || p.sql == store.SQLSupersede
+	}
+	if !supersession {
+		t.Fatalf("the supersession is not among the connection's prepared statements, so this test checks nothing: %d statements", len(stmts))
 	}
 }
