@@ -124,3 +124,37 @@ func TestQueueDepthsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestRiverJobGINIndexesHaveNoPendingList: a GIN index's pending list is
+// merged inside whichever insert fills it, a stall of 100 ms and more for
+// the intake's transaction that tips it over (migration 0060).
+func TestRiverJobGINIndexesHaveNoPendingList(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	rows, err := db.Query(context.Background(), `
+		SELECT c.relname, 'fastupdate=off' = ANY(COALESCE(c.reloptions, '{}'))
+		FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_am am ON am.oid = c.relam
+		WHERE x.indrelid = 'river_job'::regclass AND am.amname = 'gin'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type index struct {
+		name string
+		off  bool
+	}
+	gins, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (i index, err error) {
+		err = r.Scan(&i.name, &i.off)
+		return i, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gins) == 0 {
+		t.Fatal("river_job has no GIN index: this test checks nothing")
+	}
+	for _, i := range gins {
+		if !i.off {
+			t.Errorf("GIN index %s keeps a pending list (fastupdate is not off)", i.name)
+		}
+	}
+}
