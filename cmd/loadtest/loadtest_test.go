@@ -55,6 +55,12 @@ func TestLoadTestShort(t *testing.T) {
 	if res.bareBefore <= 0 || res.bareAfter <= 0 || res.achieved() <= 0 {
 		t.Errorf("rates: bare %.0f/%.0f, achieved %.1f", res.bareBefore, res.bareAfter, res.achieved())
 	}
+	// serve logs warnings (recorded GitHub mode, runs cancelled as they
+	// are superseded) but no error; the server given is the test's, whose
+	// log the load test cannot read.
+	if res.serveProblems == nil || res.serveProblems.count("errors") != 0 || res.postgresProblems != nil {
+		t.Errorf("logs: serve %v, PostgreSQL %v", res.serveProblems, res.postgresProblems)
+	}
 	if !res.cpu.ok || res.cpu.serve <= 0 || res.storedDuringLoad == 0 {
 		t.Errorf("CPU %+v for %d deliveries", res.cpu, res.storedDuringLoad)
 	}

@@ -183,6 +183,10 @@ func loadTest(ctx context.Context, opts options, progress io.Writer) (result, er
 	if res.bareAfter, err = bareInsertRate(ctx, obs, opts.anchorFor); err != nil {
 		return res, err
 	}
+	res.serveProblems = srv.problems.snapshot()
+	if res.postgresProblems, err = db.postgresProblems(); err != nil {
+		return res, fmt.Errorf("PostgreSQL's log: %w", err)
+	}
 	if srv.exited() {
 		return res, fmt.Errorf("serve exited:\n%s", srv.logTail())
 	}

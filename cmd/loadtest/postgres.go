@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,9 +24,10 @@ import (
 
 // database is where one load test runs: a fresh database, dropped after.
 type database struct {
-	url   string
-	stop  func()
-	pgPID int // the postmaster of a cluster the load test started, else 0
+	url     string
+	stop    func()
+	pgPID   int    // the postmaster of a cluster the load test started, else 0
+	logFile string // that cluster's server log, else ""
 }
 
 // openDatabase starts a throwaway durable cluster in dir (the managed
@@ -37,7 +40,8 @@ func openDatabase(ctx context.Context, serverURL, dir string, log *slog.Logger) 
 		if err != nil {
 			return nil, err
 		}
-		return &database{url: pg.URL(), stop: func() { pg.Stop() }, pgPID: postmasterPID(filepath.Join(dir, "data"))}, nil //nolint:errcheck // best effort at exit
+		return &database{url: pg.URL(), stop: func() { pg.Stop() }, pgPID: postmasterPID(filepath.Join(dir, "data")), //nolint:errcheck // best effort at exit
+			logFile: filepath.Join(dir, "server.log")}, nil
 	}
 	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
@@ -58,6 +62,26 @@ func openDatabase(ctx context.Context, serverURL, dir string, log *slog.Logger) 
 		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck // best effort at exit
 		admin.Close(context.Background())
 	}}, nil
+}
+
+// postgresProblems counts the problems in the server log of a cluster the
+// load test started; nil for a server of the user's, whose log it cannot
+// read.
+func (d *database) postgresProblems() (*problemLog, error) {
+	if d.logFile == "" {
+		return nil, nil
+	}
+	f, err := os.Open(d.logFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l := newProblemLog(postgresProblems)
+	if _, err := io.Copy(l, f); err != nil {
+		return nil, err
+	}
+	l.Write([]byte("\n")) //nolint:errcheck // ends a last line without one; never fails
+	return l, nil
 }
 
 // durability names the settings that decide what a commit costs.
@@ -201,6 +225,17 @@ func openObserved(ctx context.Context, serverURL, dir string, log *slog.Logger) 
 	if err != nil {
 		db.stop()
 		return nil, nil, err
+	}
+	if db.logFile != "" {
+		// Lock waits past deadlock_timeout in the server log: what a
+		// batch stalled for a second waited on.
+		for _, sql := range []string{`ALTER SYSTEM SET log_lock_waits = on`, `SELECT pg_reload_conf()`} {
+			if _, err := obs.Exec(ctx, sql); err != nil {
+				obs.Close()
+				db.stop()
+				return nil, nil, fmt.Errorf("log lock waits: %w", err)
+			}
+		}
 	}
 	return db, obs, nil
 }

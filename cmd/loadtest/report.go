@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sentinel-ci/sentinel/triage"
 )
 
 // result is what one load test measured.
@@ -32,6 +34,9 @@ type result struct {
 	firstFailure          string         // why the first failed run failed
 	bareBefore            float64        // bare INSERTs/s before the load
 	bareAfter             float64        // and after the drain
+	// The warnings and errors of serve's log and of the cluster's (nil
+	// for a server of the user's), over the whole run.
+	serveProblems, postgresProblems *problemLog
 }
 
 // The issue's targets at 1,000 deliveries/s offered (issue 23); at other
@@ -106,6 +111,18 @@ func (r result) print(w io.Writer) {
 			ours := r.cpu.serve + r.cpu.postgres
 			fmt.Fprintf(w, "  machine         %s had %.0f%% of the busy CPU during the load (%.1f of %.1f CPU-s); load average %s before, %s after, on %d CPUs\n",
 				who, 100*ours.Seconds()/r.cpu.machine.Seconds(), ours.Seconds(), r.cpu.machine.Seconds(), r.loadBefore, r.loadAfter, runtime.NumCPU())
+		}
+	}
+	if r.serveProblems != nil {
+		pg := "PostgreSQL's not read (the server given is yours)"
+		var first []string
+		if r.postgresProblems != nil {
+			pg = "PostgreSQL " + r.postgresProblems.summary()
+			first = r.postgresProblems.firstLines()
+		}
+		fmt.Fprintf(w, "  logs            serve %s · %s\n", r.serveProblems.summary(), pg)
+		for _, line := range append(r.serveProblems.firstLines(), first...) {
+			fmt.Fprintf(w, "    %s\n", triage.Clip(line, 240))
 		}
 	}
 	fmt.Fprintf(w, "  bare INSERT     %.0f/s before the load, %.0f/s after the drain (%d connections, one row per commit)\n",

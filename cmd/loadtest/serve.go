@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -43,7 +44,9 @@ type serveProc struct {
 	cmd  *exec.Cmd
 	addr string
 	logs *tailBuffer
-	done chan struct{}
+	// problems counts the warnings and errors of its log (serveProblems).
+	problems *problemLog
+	done     chan struct{}
 }
 
 // startServe starts bin serve as users run it, with its defaults, except:
@@ -57,13 +60,14 @@ func startServe(ctx context.Context, bin, dir, databaseURL, secret string) (*ser
 	}
 	addr := l.Addr().String()
 	l.Close()
-	p := &serveProc{addr: addr, logs: &tailBuffer{}, done: make(chan struct{})}
+	p := &serveProc{addr: addr, logs: &tailBuffer{}, problems: newProblemLog(serveProblems), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = append(environWithoutSettings(),
 		"DATABASE_URL="+databaseURL, "SENTINEL_ADDR="+addr, "SENTINEL_DATA_DIR="+filepath.Join(dir, "data"),
 		"SENTINEL_EXECUTOR=shell", "GITHUB_WEBHOOK_SECRET="+secret, "SENTINEL_ALLOW_LOCAL_REPOS=true",
 		"SENTINEL_LOG_LEVEL=warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	out := io.MultiWriter(p.logs, p.problems)
+	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
