@@ -3,12 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // The advisory locks live together so that their keys stay distinct: each
-// hashes a prefix of its own (sentinel.report, sentinel.analysis,
-// sentinel.analyze). Migrate's lock is in migrate.go and the outbound
+// hashes a prefix of its own (sentinel.report, sentinel.prcomment,
+// sentinel.analysis, sentinel.analyze, sentinel.create). Migrate's lock is in migrate.go and the outbound
 // recorder's in outbound_calls.go, beside the code that holds them.
 
 // LockRunReport serialises the GitHub reporting of one run across workers and
@@ -64,6 +65,40 @@ func LockRunAnalysis(ctx context.Context, q Querier, runID int64) error {
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sentinel.analyze:' || $1::bigint, 0))`, runID)
 	if err != nil {
 		return fmt.Errorf("lock analysis of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// LockCreations serialises, until the end of q's transaction, the creation
+// of the installations and repositories given, which the caller found
+// missing. Two intake transactions creating the same repository otherwise
+// race on its two unique keys, GitHub id and name: ON CONFLICT settles
+// only the one it names, so one transaction failed on the other key. Two
+// creating the same two in opposite orders deadlocked, a stall of
+// deadlock_timeout (1 s). The locks are taken in one order, keys sorted,
+// so two holders never wait on each other in a cycle; the caller takes
+// them before it writes anything, and reads the rows again after.
+func LockCreations(ctx context.Context, q Querier, installs []int64, repos []RepoRef) error {
+	keys := make([]string, 0, len(installs)+len(repos))
+	for _, id := range installs {
+		keys = append(keys, fmt.Sprintf("sentinel.create.installation:%d", id))
+	}
+	for _, r := range repos {
+		if r.GitHubID != 0 {
+			keys = append(keys, fmt.Sprintf("sentinel.create.repository:%d", r.GitHubID))
+		} else {
+			keys = append(keys, "sentinel.create.repository:"+r.FullName)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	// unnest yields the keys in the array's order, and each row's lock is
+	// taken as the row is produced.
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, keys); err != nil {
+		return fmt.Errorf("lock creations: %w", err)
 	}
 	return nil
 }

@@ -170,6 +170,9 @@ func (in *Intake) recordBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDe
 	if err != nil {
 		return nil, err
 	}
+	if err := lockCreations(ctx, tx, installs, refs, known); err != nil {
+		return nil, err
+	}
 	dup := make([]bool, len(batch))
 	for i, p := range batch {
 		dup[i] = seen[p.d.ID]
@@ -193,6 +196,27 @@ func (in *Intake) recordBatch(ctx context.Context, tx pgx.Tx, batch []*pendingDe
 		return nil, err
 	}
 	return results, finishBatch(ctx, in.River, tx, late, running)
+}
+
+// lockCreations takes the creation locks of the installations and
+// repositories the batch names that the store does not hold yet
+// (store.LockCreations), so that a concurrent batch creating them too
+// waits for this one and then finds them. A known one costs nothing: in
+// steady state this sends nothing.
+func lockCreations(ctx context.Context, tx pgx.Tx, installs []int64, refs []store.RepoRef, known store.Known) error {
+	var newInstalls []int64
+	var newRepos []store.RepoRef
+	for _, id := range installs {
+		if known.Installation(id) == nil {
+			newInstalls = append(newInstalls, id)
+		}
+	}
+	for _, r := range refs {
+		if known.Repository(r) == nil {
+			newRepos = append(newRepos, r)
+		}
+	}
+	return store.LockCreations(ctx, tx, newInstalls, newRepos)
 }
 
 // applyDeliveries acts on deliveries (dup[i]: seen before, acted on
