@@ -21,24 +21,6 @@ func pushTo(repoID int64, branch, sha string) []byte {
 		fmt.Appendf(nil, `"id":%d,"full_name":"octo/app%d"`, repoID, repoID), 1)
 }
 
-// lockedLog is a log the test reads while batches write to it.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // Two batches committed at once that both create the same two new
 // repositories, named in opposite orders, each create them once and
 // neither fails: without the creation locks they deadlocked (a second's
@@ -46,7 +28,9 @@ func (l *lockedLog) String() string {
 // raced on the repository's second unique key.
 func TestConcurrentBatchesCreateNewRepositoriesOnce(t *testing.T) {
 	in := newBatchIntake(t)
-	var log lockedLog
+	// The handler serialises the batches' writes, and the log is read once
+	// they are done.
+	var log bytes.Buffer
 	in.Log = slog.New(slog.NewTextHandler(&log, nil))
 	sha := 0
 	next := func() string { sha++; return fmt.Sprintf("%040x", sha) }
