@@ -4,29 +4,25 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 )
 
 // problemLog counts, as a log streams in, the lines that say something went
-// wrong, by kind, and keeps the first few verbatim. A p99 of seconds beside
+// wrong, by kind, and keeps the first of each kind verbatim. A p99 of seconds beside
 // a fine p50 is explained there, not in the latencies: a deadlock holds an
 // intake batch for deadlock_timeout before PostgreSQL aborts one side.
 type problemLog struct {
 	mu      sync.Mutex
 	kinds   []problemKind
 	counts  map[string]int
-	first   []string
-	partial []byte // the line not yet ended
+	first   map[string]string // kind → its first line
+	partial []byte            // the line not yet ended
 }
 
 // problemKind is a kind of line, told by a marker it contains; a line is
 // counted under the first kind it matches.
 type problemKind struct{ name, marker string }
-
-// keptProblems is how many problem lines are kept verbatim.
-const keptProblems = 3
 
 var (
 	serveProblems = []problemKind{{"errors", "level=ERROR"}, {"warnings", "level=WARN"}}
@@ -42,7 +38,7 @@ var (
 )
 
 func newProblemLog(kinds []problemKind) *problemLog {
-	return &problemLog{kinds: kinds, counts: map[string]int{}}
+	return &problemLog{kinds: kinds, counts: map[string]int{}, first: map[string]string{}}
 }
 
 // Write takes the log as written, lines split anywhere across calls.
@@ -69,9 +65,8 @@ func (l *problemLog) Write(p []byte) (int, error) {
 func (l *problemLog) line(s string) {
 	for _, k := range l.kinds {
 		if strings.Contains(s, k.marker) {
-			l.counts[k.name]++
-			if len(l.first) < keptProblems {
-				l.first = append(l.first, strings.TrimSpace(s))
+			if l.counts[k.name]++; l.counts[k.name] == 1 {
+				l.first[k.name] = strings.TrimSpace(s)
 			}
 			return
 		}
@@ -95,7 +90,7 @@ func (l *problemLog) summary() string {
 func (l *problemLog) snapshot() *problemLog {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return &problemLog{kinds: l.kinds, counts: maps.Clone(l.counts), first: slices.Clone(l.first)}
+	return &problemLog{kinds: l.kinds, counts: maps.Clone(l.counts), first: maps.Clone(l.first)}
 }
 
 func (l *problemLog) count(name string) int {
@@ -104,8 +99,16 @@ func (l *problemLog) count(name string) int {
 	return l.counts[name]
 }
 
+// firstLines is the first line of each kind seen, in the kinds' order (an
+// error before the warnings that may follow from it).
 func (l *problemLog) firstLines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Clone(l.first)
+	var lines []string
+	for _, k := range l.kinds {
+		if line, ok := l.first[k.name]; ok {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
