@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +32,7 @@ type ClientConfig struct {
 // intake of a `serve` process uses when it runs no workers, and what tests use.
 func NewClient(db *store.DB, workers *river.Workers, cfg ClientConfig, log *slog.Logger) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
-		Logger: log,
+		Logger: riverLog(log),
 		// Jobs other than runs talk to GitHub or crunch one run's data: a few
 		// minutes is generous, and a hung call must not hold a worker forever.
 		JobTimeout: 5 * time.Minute,
@@ -62,4 +64,35 @@ func (c ClientConfig) rescueAfter() time.Duration {
 		c.MaxRunDuration = 2 * time.Hour
 	}
 	return c.MaxRunDuration + 30*time.Minute
+}
+
+// riverLog is River's log: log, except that River's warning for a job
+// cancelled remotely is logged at Info. Here that is routine, a push
+// superseding a running run or the cancel button, and as a warning it
+// drowned the real ones: about 600 a minute under make loadtest.
+func riverLog(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return nil
+	}
+	return slog.New(riverLogHandler{log.Handler()})
+}
+
+type riverLogHandler struct{ slog.Handler }
+
+func (h riverLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn && strings.HasSuffix(r.Message, ": job cancelled remotely") {
+		if !h.Handler.Enabled(ctx, slog.LevelInfo) {
+			return nil
+		}
+		r.Level = slog.LevelInfo
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h riverLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return riverLogHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h riverLogHandler) WithGroup(name string) slog.Handler {
+	return riverLogHandler{h.Handler.WithGroup(name)}
 }

@@ -55,9 +55,8 @@ func TestLoadTestShort(t *testing.T) {
 	if res.bareBefore <= 0 || res.bareAfter <= 0 || res.achieved() <= 0 {
 		t.Errorf("rates: bare %.0f/%.0f, achieved %.1f", res.bareBefore, res.bareAfter, res.achieved())
 	}
-	// serve logs warnings (recorded GitHub mode, runs cancelled as they
-	// are superseded) but no error; the server given is the test's, whose
-	// log the load test cannot read.
+	// serve logs a warning (recorded GitHub mode) but no error; the server
+	// given is the test's, whose log the load test cannot read.
 	if res.serveProblems == nil || res.serveProblems.count("errors") != 0 || res.postgresProblems != nil {
 		t.Errorf("logs: serve %v, PostgreSQL %v", res.serveProblems, res.postgresProblems)
 	}
