@@ -118,7 +118,7 @@ func (h *harness) supersede(runID int64) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	s, err := store.SupersedeRuns(ctx, h.db, h.repoID, "main", 0, newer)
+	s, err := store.SupersedeRunsBatch(ctx, h.db, []store.Supersession{{RepositoryID: h.repoID, Branch: "main", NewRunID: newer}}, nil)
 	if err != nil || len(s) != 1 || s[0].RunID != runID {
 		h.t.Fatalf("supersede: %+v %v", s, err)
 	}

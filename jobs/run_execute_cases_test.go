@@ -235,7 +235,7 @@ steps:
 		if err != nil {
 			return err
 		}
-		old, err := store.SupersedeRuns(ctx, tx, h.repoID, "main", 0, newer)
+		old, err := store.SupersedeRunsBatch(ctx, tx, []store.Supersession{{RepositoryID: h.repoID, Branch: "main", NewRunID: newer}}, nil)
 		if err != nil {
 			return err
 		}

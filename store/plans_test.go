@@ -39,7 +39,7 @@ func TestSupersedePlanIsALookUpPerLane(t *testing.T) {
 			t.Fatal(err)
 		}
 		for b, n := range news {
-			if _, err := store.SupersedeRuns(ctx, db, repo, n.Branch, 0, ids[b]); err != nil {
+			if _, err := store.SupersedeRunsBatch(ctx, db, []store.Supersession{{RepositoryID: repo, Branch: n.Branch, NewRunID: ids[b]}}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

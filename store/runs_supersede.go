@@ -28,13 +28,6 @@ type Supersession struct {
 	NewRunID     int64
 }
 
-// SupersedeRuns cancels the earlier unfinished runs of the same pull request
-// (prNumber != 0) or branch, marking them superseded by newRunID (see
-// SupersedeRunsBatch).
-func SupersedeRuns(ctx context.Context, q Querier, repositoryID int64, branch string, prNumber int, newRunID int64) ([]Superseded, error) {
-	return SupersedeRunsBatch(ctx, q, []Supersession{{RepositoryID: repositoryID, Branch: branch, PRNumber: prNumber, NewRunID: newRunID}}, nil)
-}
-
 // SupersedeRunsBatch applies many supersessions in one statement and returns
 // the runs it cancelled. A run is replaced when it is older than the new run
 // or among sameBatch, the runs created with it: within one intake batch the

@@ -74,7 +74,7 @@ func TestSupersedeAndTransitions(t *testing.T) {
 	pr, _, _ := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: "a1", Branch: "feature", PRNumber: 3, Trigger: "pull_request"})
 	newer, _, _ := store.InsertRun(ctx, db, store.NewRun{RepositoryID: repo, SHA: "a2", Branch: "feature", Trigger: "push"})
 
-	sup, err := store.SupersedeRuns(ctx, db, repo, "feature", 0, newer)
+	sup, err := store.SupersedeRunsBatch(ctx, db, []store.Supersession{{RepositoryID: repo, Branch: "feature", NewRunID: newer}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
