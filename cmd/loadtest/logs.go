@@ -93,12 +93,6 @@ func (l *problemLog) snapshot() *problemLog {
 	return &problemLog{kinds: l.kinds, counts: maps.Clone(l.counts), first: maps.Clone(l.first)}
 }
 
-func (l *problemLog) count(name string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.counts[name]
-}
-
 // firstLines is the first line of each kind seen, in the kinds' order (an
 // error before the warnings that may follow from it).
 func (l *problemLog) firstLines() []string {

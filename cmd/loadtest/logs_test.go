@@ -56,3 +56,10 @@ func TestPostgresProblemsReadTheClusterLog(t *testing.T) {
 		t.Errorf("a server of the user's: %v, %v", l, err)
 	}
 }
+
+// count is how many lines of kind name were seen (tests only).
+func (l *problemLog) count(name string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[name]
+}
