@@ -17,25 +17,34 @@ import (
 const clockTicks = 100
 
 // cpuSample is the CPU spent so far by the server, its PostgreSQL (when
-// the load test started it) and the whole machine.
+// the load test started it), this process (the load generator) and the
+// whole machine.
 type cpuSample struct {
-	serve, postgres, machine time.Duration
-	ok                       bool
+	// serve counts the children it waited for; children is that part
+	// alone: the git and step processes of the runs it executed, which
+	// compete with the intake for the same cores.
+	serve, children              time.Duration
+	postgres, generator, machine time.Duration
+	ok                           bool
 }
 
 // since is the CPU spent between an earlier sample and this one.
 func (s cpuSample) since(earlier cpuSample) cpuSample {
-	return cpuSample{serve: s.serve - earlier.serve, postgres: s.postgres - earlier.postgres,
+	return cpuSample{serve: s.serve - earlier.serve, children: s.children - earlier.children,
+		postgres: s.postgres - earlier.postgres, generator: s.generator - earlier.generator,
 		machine: s.machine - earlier.machine, ok: s.ok && earlier.ok}
 }
 
 // sampleCPU reads the CPU of serve (and the children it waited for: git
-// and steps), of the postmaster pgPID (0: not known) and its backends, and
-// the machine's busy time over all CPUs.
+// and steps), of the postmaster pgPID (0: not known) and its backends, of
+// this process, and the machine's busy time over all CPUs.
 func sampleCPU(servePID, pgPID int) cpuSample {
 	var s cpuSample
 	var ok1, ok2 bool
 	s.serve, ok1 = processCPU(servePID, true)
+	self, _ := processCPU(servePID, false)
+	s.children = s.serve - self
+	s.generator, _ = processCPU(os.Getpid(), false)
 	s.machine, ok2 = machineBusy()
 	s.ok = ok1 && ok2
 	if pgPID > 0 {

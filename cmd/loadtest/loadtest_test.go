@@ -60,7 +60,7 @@ func TestLoadTestShort(t *testing.T) {
 	if res.serveProblems == nil || res.serveProblems.count("errors") != 0 || res.postgresProblems != nil {
 		t.Errorf("logs: serve %v, PostgreSQL %v", res.serveProblems, res.postgresProblems)
 	}
-	if !res.cpu.ok || res.cpu.serve <= 0 || res.storedDuringLoad == 0 {
+	if !res.cpu.ok || res.cpu.serve <= 0 || res.cpu.children < 0 || res.cpu.children > res.cpu.serve || res.cpu.generator < 0 || res.storedDuringLoad == 0 {
 		t.Errorf("CPU %+v for %d deliveries", res.cpu, res.storedDuringLoad)
 	}
 	for _, want := range []string{"achieved", "p99", "by due time", "stored", "backlog after", "CPU per stored", "bare INSERT"} {

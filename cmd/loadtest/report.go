@@ -101,8 +101,8 @@ func (r result) print(w io.Writer) {
 		if r.durableCluster {
 			pg = "PostgreSQL " + perDelivery(r.cpu.postgres)
 		}
-		fmt.Fprintf(w, "  CPU per stored  serve %s (its job workers included), %s; %d deliveries stored during the load\n",
-			perDelivery(r.cpu.serve), pg, r.storedDuringLoad)
+		fmt.Fprintf(w, "  CPU per stored  serve %s (its job workers included; %s of it in the git and step processes of runs), %s; load generator %s; %d deliveries stored during the load\n",
+			perDelivery(r.cpu.serve), perDelivery(r.cpu.children), pg, perDelivery(r.cpu.generator), r.storedDuringLoad)
 		if r.cpu.machine > 0 {
 			who := "serve"
 			if r.durableCluster {
