@@ -41,41 +41,38 @@ func (s cpuSample) since(earlier cpuSample) cpuSample {
 func sampleCPU(servePID, pgPID int) cpuSample {
 	var s cpuSample
 	var ok1, ok2 bool
-	s.serve, ok1 = processCPU(servePID, true)
-	self, _ := processCPU(servePID, false)
-	s.children = s.serve - self
-	s.generator, _ = processCPU(os.Getpid(), false)
+	var self time.Duration
+	self, s.children, ok1 = processCPU(servePID)
+	s.serve = self + s.children
+	s.generator, _, _ = processCPU(os.Getpid())
 	s.machine, ok2 = machineBusy()
 	s.ok = ok1 && ok2
 	if pgPID > 0 {
-		s.postgres, _ = processCPU(pgPID, true)
+		self, children, _ := processCPU(pgPID)
+		s.postgres = self + children
 		for _, pid := range childrenOf(pgPID) {
-			d, _ := processCPU(pid, false)
+			d, _, _ := processCPU(pid)
 			s.postgres += d
 		}
 	}
 	return s
 }
 
-// processCPU is a process's user and system time, with that of its
-// children it waited for when waited is set.
-func processCPU(pid int, waited bool) (time.Duration, bool) {
+// processCPU is a process's user and system time, and that of the
+// children it waited for, read together from /proc/PID/stat.
+func processCPU(pid int) (self, children time.Duration, ok bool) {
 	f, ok := statFields(pid)
 	if !ok || len(f) < 17 {
-		return 0, false
+		return 0, 0, false
 	}
 	// Fields 14-17 of /proc/PID/stat (utime, stime, cutime, cstime); f
 	// starts at field 3.
-	n := 2
-	if waited {
-		n = 4
+	var ticks [4]int64
+	for i, v := range f[11:15] {
+		ticks[i], _ = strconv.ParseInt(v, 10, 64)
 	}
-	var ticks int64
-	for _, v := range f[11 : 11+n] {
-		t, _ := strconv.ParseInt(v, 10, 64)
-		ticks += t
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, true
+	toDuration := func(t int64) time.Duration { return time.Duration(t) * time.Second / clockTicks }
+	return toDuration(ticks[0] + ticks[1]), toDuration(ticks[2] + ticks[3]), true
 }
 
 // statFields are the fields of /proc/PID/stat after the command name.
